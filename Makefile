@@ -1,0 +1,156 @@
+# gridsync: one non-recursive Makefile, out of tree into $(BUILD).
+#
+#   make            libraries into build/lib, programs into build/bin
+#   make test       build and run every test; ends with "N passed, N failed"
+#   make asan       the tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Modules are found by wildcard: a new .c in common/, proto/, client/ or server/ needs no
+# edit here. Variants (asan, release for bench) re-enter make with another BUILD folder.
+
+VERSION    := 0.1.0
+BUILD      ?= build
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CC         ?= cc
+OPT        ?= -O1 -g
+SAN        ?=
+FUZZ_SECONDS ?= 30
+
+# Everything but clean needs the libraries; tests, fuzzing and the demo need a few tools.
+ifeq ($(filter clean help,$(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq ($(MAKECMDGOALS),)
+SKIP_DEPS := 1
+endif
+endif
+ifndef SKIP_DEPS
+DEPS_SET := $(if $(filter-out all lib bin install,$(MAKECMDGOALS)),all,build)
+DEPS_RC := $(shell scripts/install-deps.sh $(DEPS_SET) >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error scripts/install-deps.sh failed (exit $(DEPS_RC)); run it by hand and read its output)
+endif
+endif
+
+PKGS       := sqlite3 libcurl msgpack jansson zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian 12's mbedTLS 2.28 ships no .pc file: the one place its flags are spelled out.
+MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
+CFLAGS   := -std=c11 $(WARN) $(OPT) $(SAN) -fPIC -D_DEFAULT_SOURCE \
+            -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
+LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
+
+OBJ := $(BUILD)/obj
+
+COMMON_SRC := $(wildcard common/*.c)
+PROTO_SRC  := $(wildcard proto/*.c)
+CLIENT_SRC := $(wildcard client/*.c)
+CLI_SRC    := $(wildcard client/cli/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+ADMIN_SRC  := $(wildcard admin/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+
+obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+CORE_OBJ   := $(call obj,$(COMMON_SRC) $(PROTO_SRC))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC))
+
+LIB_CLIENT_A  := $(BUILD)/lib/libgridsync.a
+LIB_CLIENT_SO := $(BUILD)/lib/libgridsync.so
+LIB_SERVER_A  := $(BUILD)/lib/libgsserver.a
+
+BIN_CLIENT := $(if $(CLI_SRC),$(BUILD)/bin/gridsync)
+BIN_SERVER := $(if $(wildcard server/main.c),$(BUILD)/bin/gridsyncd)
+BIN_ADMIN  := $(if $(ADMIN_SRC),$(BUILD)/bin/gridsync-admin)
+BINS       := $(BIN_CLIENT) $(BIN_SERVER) $(BIN_ADMIN)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all lib bin test check asan fuzz bench demo check-faults install clean help
+.DEFAULT_GOAL := all
+
+all: lib bin
+lib: $(LIB_CLIENT_A) $(LIB_CLIENT_SO) $(if $(SERVER_OBJ),$(LIB_SERVER_A))
+bin: $(BINS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The client library carries common/ and proto/ so an app links one archive.
+$(LIB_CLIENT_A): $(CORE_OBJ) $(CLIENT_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_CLIENT_SO): $(CORE_OBJ) $(CLIENT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libgridsync.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Server internals as an archive, so unit tests link them without gridsyncd's main().
+$(LIB_SERVER_A): $(CORE_OBJ) $(SERVER_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/gridsync: $(call obj,$(CLI_SRC)) $(LIB_CLIENT_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/gridsyncd: $(OBJ)/server/main.o $(LIB_SERVER_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/gridsync-admin: $(call obj,$(ADMIN_SRC)) $(LIB_CLIENT_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests: one binary per module, linked against every internal archive (the linker takes
+# only what each test uses).
+$(OBJ)/tests/%.o: CFLAGS += $(CMOCKA_CFLAGS) -Wno-strict-prototypes
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(LIB_CLIENT_A) \
+                  $(if $(SERVER_OBJ),$(LIB_SERVER_A))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CLIENT_A) $(CMOCKA_LIBS) $(LIBS)
+
+test check: all $(UNIT_BINS)
+	@BUILD=$(BUILD) scripts/run-tests.sh
+
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+# libFuzzer targets: each tests/fuzz/fuzz_<name>.c is built with clang together with the
+# sources it needs and run from tests/fuzz/corpus/<name>/ for FUZZ_SECONDS.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
+               -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh $(FUZZ_BINS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/)
+	install -m 644 $(LIB_CLIENT_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/libgridsync.so.0
+	ln -sf libgridsync.so.0 $(DESTDIR)$(PREFIX)/lib/libgridsync.so
+	$(if $(wildcard client/gridsync.h),install -m 644 client/gridsync.h $(DESTDIR)$(PREFIX)/include/)
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,12p' Makefile
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

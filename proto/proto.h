@@ -1,0 +1,166 @@
+/*
+ * proto.h: the gridsync sync protocol, version 1, as C types, and its MessagePack codec.
+ * PROTOCOL.md beside this file is the normative description; this header mirrors it.
+ *
+ * One sync exchange is one HTTPS request and its response:
+ *
+ *   device                                         server
+ *     | POST /v1/sync  SyncRequest{v,dev,cur,low,now,ch[]} |
+ *     |---------------------------------------------------->|  apply ch[] atomically,
+ *     |                                                     |  exactly once per (dev, seq)
+ *     |  200 SyncResponse{v,now,ack[],ch[],cur,more}        |
+ *     |<----------------------------------------------------|
+ *     | repeat while the outbox is not empty or more        |
+ *
+ * Decoding borrows: every proto_str in a decoded message points into the input buffer or
+ * into the message's own arena, so the input must outlive the message. Decoders check the
+ * shape, types and protocol limits; schema rules (known table, enum values, required
+ * fields) are checked by schema_check_* in schema.c, because a server must answer a change
+ * that breaks them with a per-change rejection, not a 400 for the whole batch.
+ */
+#ifndef GS_PROTO_PROTO_H
+#define GS_PROTO_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/rc.h"
+
+#define PROTO_VERSION 1     /* the version this code speaks */
+#define PROTO_MIN_VERSION 1 /* the oldest version a server built from this code accepts */
+
+#define PROTO_CONTENT_TYPE "application/vnd.msgpack"
+#define PROTO_SYNC_PATH "/v1/sync"
+
+/* Hard limits of version 1 (PROTOCOL.md "Limits"). */
+#define PROTO_MAX_BODY (8u * 1024 * 1024) /* bytes of a decoded (inflated) body */
+#define PROTO_MAX_CHANGES 5000u           /* changes in one request or response */
+#define PROTO_MAX_FIELDS 64u              /* fields in one change */
+#define PROTO_MAX_STR 4000u               /* bytes in one string value */
+#define PROTO_MAX_NAME 64u                /* bytes in a table, field, device or error name */
+#define PROTO_MAX_TAGS 32u                /* strings in one string-list value */
+#define PROTO_MAX_DEPTH 6u                /* nesting of arrays and maps, the top map being 1 */
+
+typedef struct proto_str {
+    const char *ptr; /* not NUL-terminated; may be NULL when len is 0 */
+    uint32_t len;    /* bytes */
+} proto_str;
+
+typedef enum proto_vtype {
+    PV_NIL = 0,     /* nil: the field is cleared */
+    PV_BOOL = 1,    /* bool */
+    PV_INT = 2,     /* positive or negative int, fits int64 */
+    PV_REAL = 3,    /* float 32 or 64 */
+    PV_STR = 4,     /* str */
+    PV_BIN = 5,     /* bin (record references: exactly 16 bytes) */
+    PV_STRLIST = 6, /* array of str */
+} proto_vtype;
+
+typedef struct proto_value {
+    proto_vtype type; /* selects the member of u */
+    union {
+        int b;       /* PV_BOOL: 0 or 1 */
+        int64_t i;   /* PV_INT */
+        double r;    /* PV_REAL */
+        proto_str s; /* PV_STR, PV_BIN */
+        struct {
+            proto_str *items; /* PV_STRLIST */
+            uint32_t n;       /* entries in items */
+        } list;
+    } u;
+} proto_value;
+
+/* One field of a change. In a pushed change, ver is the base: the server version of this
+ * field the device last saw (0: never saw one). In a pulled change and in an ack's lost
+ * list, ver is the server version of this value. */
+typedef struct proto_field {
+    proto_str name;    /* field name from the schema, or "deleted" */
+    proto_value value; /* the new value */
+    uint64_t ver;      /* base (push) or version (pull, lost) */
+} proto_field;
+
+/* The changed fields of one record, grouped so id and clock are not repeated per field. */
+typedef struct proto_change {
+    uint64_t seq;        /* push: the device's sequence number (>= 1); pull: 0, not sent */
+    proto_str table;     /* "resident", "visit", "care", ... */
+    uint8_t id[16];      /* record UUID */
+    uint64_t hlc;        /* push: HLC of the edit; pull: the greatest HLC among the fields */
+    proto_field *fields; /* at least one */
+    uint32_t n_fields;   /* entries in fields */
+} proto_change;
+
+typedef struct proto_sync_req {
+    uint32_t version;       /* "v": protocol version of the sender */
+    proto_str device;       /* "dev": device id; must match the token's device */
+    uint64_t cursor;        /* "cur": highest server version already pulled (0 at first) */
+    uint64_t low;           /* "low": every seq below this is settled on the device */
+    uint64_t now;           /* "now": the device's HLC when sending */
+    uint32_t pull_max;      /* "max": most changes wanted back (0: server's choice) */
+    proto_change *changes;  /* "ch": pending changes, seq strictly increasing */
+    uint32_t n_changes;     /* entries in changes */
+    void *arena;            /* owned storage of a decoded message; NULL when built by hand */
+} proto_sync_req;
+
+typedef struct proto_ack {
+    uint64_t seq;        /* "seq": the change acknowledged */
+    int ok;              /* "ok": 1 accepted, 0 rejected */
+    uint64_t version;    /* "ver": server version given to the change (ok only) */
+    proto_field *lost;   /* "lost": fields where the server kept another value, with that
+                            value and its version (ok only; may be empty) */
+    uint32_t n_lost;     /* entries in lost */
+    proto_str err;       /* "err": rejection code ("out_of_scope", ...) (rejected only) */
+    proto_str msg;       /* "msg": rejection reason a person can read (rejected only) */
+} proto_ack;
+
+typedef struct proto_sync_resp {
+    uint32_t version;       /* "v": protocol version of the server */
+    uint64_t now;           /* "now": the server's HLC */
+    proto_ack *acks;        /* "ack": one per pushed change, in request order */
+    uint32_t n_acks;        /* entries in acks */
+    proto_change *changes;  /* "ch": changes for the device's grids after its cursor */
+    uint32_t n_changes;     /* entries in changes */
+    uint64_t cursor;        /* "cur": the cursor to send next time */
+    int more;               /* "more": 1 if more changes wait to be pulled */
+    void *arena;            /* owned storage of a decoded message */
+} proto_sync_resp;
+
+/* The body of every non-200 answer to /v1/sync. */
+typedef struct proto_error {
+    proto_str code;       /* "err": stable lower-case code ("too_large", "upgrade_required") */
+    proto_str msg;        /* "msg": what went wrong, for people */
+    uint32_t min_version; /* "min_v": oldest protocol version the server accepts (426 only) */
+    void *arena;          /* owned storage of a decoded message */
+} proto_error;
+
+/* Decoders: on success *out is a new message to release with the matching _free; on failure
+ * *out is untouched and err names the problem and where ("ch[3].f.kind: expected str").
+ * Error codes: GS_E_PROTO (not MessagePack), GS_E_PROTO_TYPE, GS_E_PROTO_MISSING,
+ * GS_E_PROTO_UNKNOWN, GS_E_PROTO_LIMIT, GS_E_PROTO_TRUNCATED, GS_E_PROTO_TRAILING,
+ * GS_E_PROTO_DEPTH, GS_E_PROTO_VERSION (v below PROTO_MIN_VERSION), GS_E_TOO_LARGE,
+ * GS_E_NOMEM. */
+int proto_decode_sync_req(const void *buf, size_t len, proto_sync_req **out, gs_err *err);
+int proto_decode_sync_resp(const void *buf, size_t len, proto_sync_resp **out, gs_err *err);
+int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *err);
+void proto_sync_req_free(proto_sync_req *m);
+void proto_sync_resp_free(proto_sync_resp *m);
+void proto_error_free(proto_error *m);
+
+/* Encoders append to out (whose cap bounds the message). Whole messages: */
+int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m);
+int proto_encode_sync_resp(gs_buf *out, const proto_sync_resp *m);
+int proto_encode_error(gs_buf *out, const char *code, const char *msg, uint32_t min_version);
+
+/* Streaming encoders, so neither side holds a whole batch of changes as structs: the head
+ * (every field of m except its changes/acks) announces n items, then exactly n
+ * proto_encode_change (request) or n acks followed by a changes head and changes. */
+int proto_encode_sync_req_head(gs_buf *out, const proto_sync_req *m, uint32_t n_changes);
+int proto_encode_change(gs_buf *out, const proto_change *c, int pushed);
+
+/* Value helpers. */
+int proto_str_eq(proto_str s, const char *cstr);
+proto_str proto_cstr(const char *cstr);
+/* 1 if the two values are equal (same type and content), else 0. */
+int proto_value_eq(const proto_value *a, const proto_value *b);
+
+#endif

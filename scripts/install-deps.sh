@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian 12 packages gridsync needs to build, test and run its demo.
+# Idempotent: asks apt only for what dpkg does not already report as installed.
+# Called by `make` when a header or library is missing, and by .ci/run.
+set -eu
+
+BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
+libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev"
+TEST="python3 python3-msgpack sqlite3 clang libclang-rt-14-dev valgrind faketime \
+iproute2 iptables procps curl ca-certificates"
+
+want="$BUILD"
+case "${1:-build}" in
+    build) ;;
+    test|all) want="$BUILD $TEST" ;;
+    *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
