@@ -74,7 +74,7 @@ BIN_ADMIN  := $(if $(ADMIN_SRC),$(BUILD)/bin/gridsync-admin)
 BINS       := $(BIN_CLIENT) $(BIN_SERVER) $(BIN_ADMIN)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all lib bin test check asan fuzz bench demo check-faults install clean help
+.PHONY: all lib bin test check asan fuzz bench bench-run demo check-faults install clean help
 .DEFAULT_GOAL := all
 
 all: lib bin
@@ -111,13 +111,16 @@ $(BUILD)/bin/gridsync-admin: $(call obj,$(ADMIN_SRC)) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# Unit tests: one binary per module, linked against every internal archive (the linker takes
-# only what each test uses).
+# Unit tests: one binary per module. test_srv_* link the server internals, the others only
+# the client library, so a half-written server file never breaks a client test build.
 $(OBJ)/tests/%.o: CFLAGS += $(CMOCKA_CFLAGS) -Wno-strict-prototypes
-$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(LIB_CLIENT_A) \
-                  $(if $(SERVER_OBJ),$(LIB_SERVER_A))
+$(BUILD)/tests/test_srv_%: $(OBJ)/tests/unit/test_srv_%.o $(call obj,$(TESTLIB_SRC)) \
+                           $(LIB_SERVER_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CLIENT_A) $(CMOCKA_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(LIB_CLIENT_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
 test check: all $(UNIT_BINS)
 	@BUILD=$(BUILD) scripts/run-tests.sh
@@ -138,6 +141,22 @@ build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC)
 
 fuzz: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh $(FUZZ_BINS)
+
+# Benchmarks: each tests/bench/bench_*.c is built optimised into build/release/bench and run
+# by scripts/run-bench.sh, which prints one JSON line per figure.
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/bench_srv_%: $(OBJ)/tests/bench/bench_srv_%.o $(LIB_SERVER_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/bench/%: $(OBJ)/tests/bench/%.o $(LIB_CLIENT_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench:
+	$(MAKE) BUILD=build/release OPT="-O2 -DNDEBUG" bench-run
+bench-run: all $(BENCH_BINS)
+	@BUILD=$(BUILD) scripts/run-bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -1,0 +1,43 @@
+/*
+ * config.h: gridsyncd's settings, read from DIR/gridsyncd.conf (written by `gridsyncd init`).
+ *
+ * The file is lines of `key = value`; '#' starts a comment; relative paths are relative to
+ * the file's folder. Unknown keys are an error (a typo must not silently keep a default).
+ */
+#ifndef GS_SERVER_CONFIG_H
+#define GS_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/rc.h"
+
+#define SRV_PATH_MAX 1024
+
+typedef struct srv_config {
+    char dir[SRV_PATH_MAX];       /* folder holding the config file */
+    char listen[256];             /* "listen": HOST:PORT, default 127.0.0.1:8443 */
+    char db_path[SRV_PATH_MAX];   /* "database": SQLite file, default gridsyncd.db */
+    char cert_path[SRV_PATH_MAX]; /* "cert": server certificate chain PEM */
+    char key_path[SRV_PATH_MAX];  /* "key": server private key PEM */
+    char ca_path[SRV_PATH_MAX];   /* "ca": the CA certificate devices verify against */
+    int workers;                  /* "workers": threads serving connections, default 8 */
+    int max_connections;          /* "max_connections": open connections, default 256 */
+    int read_timeout_ms;          /* "read_timeout_ms": one read, default 15000 */
+    int request_timeout_ms;       /* "request_timeout_ms": a whole request, default 60000 */
+    int idle_timeout_ms;          /* "idle_timeout_ms": keep-alive idle, default 30000 */
+    size_t max_header_bytes;      /* "max_header_bytes": default 16384 */
+    size_t max_body_bytes;        /* "max_body_bytes": default 8 MiB (PROTO_MAX_BODY) */
+    uint64_t max_drift_ms;        /* "max_drift_ms": clock guard, default 300000 (5 min) */
+    uint32_t pull_page_changes;   /* "pull_page_changes": default 2000 */
+    int silent_days;              /* "silent_days": console flags devices silent longer, 3 */
+    int log_level;                /* "log_level": off|error|warn|info|debug, default info */
+} srv_config;
+
+/* Fills cfg with the defaults above (paths empty, dir "."). Cannot fail. */
+void config_defaults(srv_config *cfg);
+
+/* Reads path over the defaults; GS_E_CONFIG with the line number on a bad line. */
+int config_load(srv_config *cfg, const char *path, gs_err *err);
+
+#endif
