@@ -49,6 +49,13 @@ LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
 
 OBJ := $(BUILD)/obj
 
+# Quiet by default; `make V=1` prints every command.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 COMMON_SRC := $(wildcard common/*.c)
 PROTO_SRC  := $(wildcard proto/*.c)
 CLIENT_SRC := $(wildcard client/*.c)
@@ -83,33 +90,38 @@ bin: $(BINS)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The client library carries common/ and proto/ so an app links one archive.
 $(LIB_CLIENT_A): $(CORE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIB_CLIENT_SO): $(CORE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libgridsync.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libgridsync.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Server internals as an archive, so unit tests link them without gridsyncd's main().
 $(LIB_SERVER_A): $(CORE_OBJ) $(SERVER_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/gridsync: $(call obj,$(CLI_SRC)) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/bin/gridsyncd: $(OBJ)/server/main.o $(LIB_SERVER_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/bin/gridsync-admin: $(call obj,$(ADMIN_SRC)) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests: one binary per module. test_srv_* link the server internals, the others only
 # the client library, so a half-written server file never breaks a client test build.
@@ -117,10 +129,12 @@ $(OBJ)/tests/%.o: CFLAGS += $(CMOCKA_CFLAGS) -Wno-strict-prototypes
 $(BUILD)/tests/test_srv_%: $(OBJ)/tests/unit/test_srv_%.o $(call obj,$(TESTLIB_SRC)) \
                            $(LIB_SERVER_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
 test check: all $(UNIT_BINS)
 	@BUILD=$(BUILD) scripts/run-tests.sh
@@ -148,10 +162,12 @@ BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/bench_srv_%: $(OBJ)/tests/bench/bench_srv_%.o $(LIB_SERVER_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/bench/%: $(OBJ)/tests/bench/%.o $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 bench:
 	$(MAKE) BUILD=build/release OPT="-O2 -DNDEBUG" bench-run

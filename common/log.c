@@ -12,6 +12,7 @@
 #include <time.h>
 
 static const char *const level_names[] = {"off", "error", "warn", "info", "debug"};
+static const char *const level_tags[] = {"OFF", "ERROR", "WARN", "INFO", "DEBUG"};
 
 void log_init(gs_logger *lg, const char *tag, int level)
 {
@@ -52,7 +53,7 @@ void log_write(const gs_logger *lg, int level, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %-5s %s%s", ts.tv_nsec / 1000000,
-                          level_names[level], lg->tag ? lg->tag : "", lg->tag ? ": " : "");
+                          level_tags[level], lg->tag ? lg->tag : "", lg->tag ? ": " : "");
     if (n < sizeof(line)) {
         va_start(ap, fmt);
         vsnprintf(line + n, sizeof(line) - n, fmt, ap);

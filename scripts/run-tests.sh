@@ -23,8 +23,8 @@ run_one() { # name, command...
     local t0=$SECONDS
     CMOCKA_MESSAGE_OUTPUT=stdout "$@" >"$log" 2>&1 </dev/null
     rc=$?
-    p=$(grep -aoE '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
-    f=$(grep -aoE '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+    p=$(grep -aoE '\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
+    f=$(grep -aoE '\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
     if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
         p=$(grep -acE '^ok ' "$log"); f=$(grep -acE '^not ok ' "$log"); s=$(grep -acE '^skip ' "$log")
         skip=$((skip + s))

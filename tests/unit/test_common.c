@@ -1,0 +1,225 @@
+/*
+ * test_common.c: the small common modules: error codes and messages, capped buffers
+ * (including allocation failure), UTF-8 validation, log formatting and level parsing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../common/alloc.h"
+#include "../../common/buf.h"
+#include "../../common/log.h"
+#include "../../common/rc.h"
+#include "../../common/utf8.h"
+
+static void test_every_rc_has_a_distinct_name_and_text(void **state)
+{
+    (void)state;
+    assert_int_equal(GS_OK, 0);
+    for (int i = 0; i < GS_RC_COUNT; i++) {
+        assert_non_null(gs_strerror(i));
+        assert_true(strlen(gs_rc_name(i)) > 0);
+        for (int j = 0; j < i; j++)
+            if (strcmp(gs_rc_name(i), gs_rc_name(j)) == 0)
+                fail_msg("codes %d and %d share the name %s", i, j, gs_rc_name(i));
+    }
+    assert_string_equal(gs_strerror(-1), "unknown error");
+    assert_string_equal(gs_strerror(GS_RC_COUNT), "unknown error");
+    assert_string_equal(gs_rc_name(GS_E_TOO_LARGE), "too_large");
+}
+
+static void test_err_set_and_prefix(void **state)
+{
+    gs_err err;
+    (void)state;
+
+    gs_err_clear(&err);
+    assert_string_equal(gs_err_msg(&err, GS_E_IO), gs_strerror(GS_E_IO));
+    assert_int_equal(gs_err_set(&err, GS_E_INVALID, "kind: '%s' unknown", "walk"), GS_E_INVALID);
+    assert_string_equal(err.msg, "kind: 'walk' unknown");
+    gs_err_prefix(&err, "ch[%d].", 3);
+    assert_string_equal(err.msg, "ch[3].kind: 'walk' unknown");
+    assert_string_equal(gs_err_msg(&err, GS_E_INVALID), "ch[3].kind: 'walk' unknown");
+    /* a message for another code is not passed off as this one's */
+    assert_string_equal(gs_err_msg(&err, GS_E_IO), gs_strerror(GS_E_IO));
+    assert_int_equal(gs_err_set(NULL, GS_E_NOMEM, "x"), GS_E_NOMEM);
+}
+
+static void test_err_prefix_keeps_prefix_on_long_message(void **state)
+{
+    gs_err err;
+    char longmsg[GS_ERR_MSG_MAX + 100];
+    (void)state;
+
+    memset(longmsg, 'x', sizeof(longmsg) - 1);
+    longmsg[sizeof(longmsg) - 1] = '\0';
+    gs_err_set(&err, GS_E_INVALID, "%s", longmsg);
+    assert_int_equal(strlen(err.msg), GS_ERR_MSG_MAX - 1);
+    gs_err_prefix(&err, "where: ");
+    assert_int_equal(strncmp(err.msg, "where: xxx", 10), 0);
+    assert_int_equal(strlen(err.msg), GS_ERR_MSG_MAX - 1);
+}
+
+static void test_buf_grows_to_cap_and_refuses_beyond(void **state)
+{
+    gs_buf b;
+    (void)state;
+
+    buf_init(&b, 10);
+    assert_int_equal(buf_adds(&b, "hello"), GS_OK);
+    assert_int_equal(buf_addf(&b, "%d", 1234), GS_OK);
+    assert_int_equal(b.len, 9);
+    assert_string_equal(b.ptr, "hello1234");
+    assert_int_equal(buf_adds(&b, "ab"), GS_E_TOO_LARGE); /* 11 > 10 */
+    assert_string_equal(b.ptr, "hello1234");               /* unchanged */
+    assert_int_equal(buf_addf(&b, "%s", "ab"), GS_E_TOO_LARGE);
+    assert_int_equal(buf_add(&b, "!", 1), GS_OK); /* exactly at the cap */
+    assert_int_equal(b.len, 10);
+    buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.ptr, "");
+    buf_free(&b);
+    assert_null(b.ptr);
+}
+
+static void test_buf_take_hands_over(void **state)
+{
+    gs_buf b;
+    size_t len = 0;
+    char *p;
+    (void)state;
+
+    buf_init(&b, 100);
+    assert_int_equal(buf_adds(&b, "abc"), GS_OK);
+    p = buf_take(&b, &len);
+    assert_int_equal(len, 3);
+    assert_string_equal(p, "abc");
+    assert_null(b.ptr);
+    assert_int_equal(b.max, 100);
+    gs_free(p);
+}
+
+static void test_buf_allocation_failure_leaves_buffer_intact(void **state)
+{
+    gs_buf b;
+    (void)state;
+
+    buf_init(&b, 1 << 20);
+    assert_int_equal(buf_adds(&b, "keep"), GS_OK);
+    gs_alloc_fail_after(0);
+    assert_int_equal(buf_reserve(&b, 4096), GS_E_NOMEM);
+    gs_alloc_fail_after(-1);
+    assert_string_equal(b.ptr, "keep");
+    assert_int_equal(b.len, 4);
+    buf_free(&b);
+}
+
+static void test_alloc_fail_after_counts_down(void **state)
+{
+    void *a, *b2, *c;
+    (void)state;
+
+    gs_alloc_fail_after(2);
+    a = gs_malloc(8);
+    b2 = gs_strdup("x");
+    c = gs_calloc(1, 8);
+    gs_alloc_fail_after(-1);
+    assert_non_null(a);
+    assert_non_null(b2);
+    assert_null(c);
+    gs_free(a);
+    gs_free(b2);
+    gs_free(NULL); /* a harmless no-op */
+}
+
+static const struct utf8_case {
+    const char *name;
+    const char *bytes;
+    size_t len;
+    int valid;
+} utf8_cases[] = {
+    {"ascii", "hello", 5, 1},
+    {"chinese", "独居老人探访", 18, 1},
+    {"4-byte emoji", "\xF0\x9F\x98\x80", 4, 1},
+    {"empty", "", 0, 1},
+    {"embedded NUL", "a\0b", 3, 0},
+    {"lone continuation", "\x80", 1, 0},
+    {"overlong slash", "\xC0\xAF", 2, 0},
+    {"overlong 3-byte", "\xE0\x80\xAF", 3, 0},
+    {"surrogate", "\xED\xA0\x80", 3, 0},
+    {"above U+10FFFF", "\xF4\x90\x80\x80", 4, 0},
+    {"truncated 3-byte", "\xE7\x8B", 2, 0},
+    {"bad continuation", "\xE7\x8B\x41", 3, 0},
+    {"0xFF", "\xFF", 1, 0},
+};
+
+static void test_utf8_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+        const struct utf8_case *k = &utf8_cases[i];
+        if (utf8_valid(k->bytes, k->len) != k->valid)
+            fail_msg("%s: expected %s", k->name, k->valid ? "valid" : "invalid");
+    }
+    assert_int_equal(utf8_count("独居a", 7), 3);
+}
+
+/* Collects lines written through a sink. */
+typedef struct log_capture {
+    char last[1024]; /* the last line */
+    int n;           /* lines seen */
+} log_capture;
+
+static void capture_sink(void *ud, int level, const char *line)
+{
+    log_capture *cap = ud;
+    (void)level;
+    snprintf(cap->last, sizeof(cap->last), "%s", line);
+    cap->n++;
+}
+
+static void test_log_levels_and_format(void **state)
+{
+    gs_logger lg;
+    log_capture cap = {{0}, 0};
+    (void)state;
+
+    log_init(&lg, "t", GS_LOG_WARN);
+    lg.sink = capture_sink;
+    lg.ud = &cap;
+    log_info(&lg, "not shown %d", 1);
+    assert_int_equal(cap.n, 0);
+    log_warn(&lg, "shown %d\nforged line", 2);
+    assert_int_equal(cap.n, 1);
+    /* 2026-11-27T02:41:47.123Z WARN  t: shown 2 forged line */
+    assert_int_equal(strlen(cap.last) > 25, 1);
+    assert_int_equal(cap.last[10], 'T');
+    assert_int_equal(cap.last[23], 'Z');
+    assert_non_null(strstr(cap.last, "WARN  t: shown 2 forged line"));
+    assert_null(strchr(cap.last, '\n'));
+    log_write(NULL, GS_LOG_ERROR, "no logger, no crash");
+    assert_int_equal(log_level_parse("DEBUG"), GS_LOG_DEBUG);
+    assert_int_equal(log_level_parse("off"), GS_LOG_OFF);
+    assert_int_equal(log_level_parse("loud"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_rc_has_a_distinct_name_and_text),
+        cmocka_unit_test(test_err_set_and_prefix),
+        cmocka_unit_test(test_err_prefix_keeps_prefix_on_long_message),
+        cmocka_unit_test(test_buf_grows_to_cap_and_refuses_beyond),
+        cmocka_unit_test(test_buf_take_hands_over),
+        cmocka_unit_test(test_buf_allocation_failure_leaves_buffer_intact),
+        cmocka_unit_test(test_alloc_fail_after_counts_down),
+        cmocka_unit_test(test_utf8_table),
+        cmocka_unit_test(test_log_levels_and_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
