@@ -138,7 +138,9 @@ typedef struct proto_error {
  * Error codes: GS_E_PROTO (not MessagePack), GS_E_PROTO_TYPE, GS_E_PROTO_MISSING,
  * GS_E_PROTO_UNKNOWN, GS_E_PROTO_LIMIT, GS_E_PROTO_TRUNCATED, GS_E_PROTO_TRAILING,
  * GS_E_PROTO_DEPTH, GS_E_PROTO_VERSION (v below PROTO_MIN_VERSION), GS_E_TOO_LARGE,
- * GS_E_NOMEM. */
+ * GS_E_NOMEM, GS_E_INVALID (buf NULL with len > 0). A v above PROTO_VERSION is decoded by
+ * this version's rules (PROTOCOL.md 7.6). _free(NULL) is a no-op, and so is _free of a
+ * message built by hand (arena NULL), which belongs to whoever built it. */
 int proto_decode_sync_req(const void *buf, size_t len, proto_sync_req **out, gs_err *err);
 int proto_decode_sync_resp(const void *buf, size_t len, proto_sync_resp **out, gs_err *err);
 int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *err);
@@ -156,6 +158,16 @@ int proto_encode_error(gs_buf *out, const char *code, const char *msg, uint32_t 
  * proto_encode_change (request) or n acks followed by a changes head and changes. */
 int proto_encode_sync_req_head(gs_buf *out, const proto_sync_req *m, uint32_t n_changes);
 int proto_encode_change(gs_buf *out, const proto_change *c, int pushed);
+/* A response streams as: proto_encode_sync_resp_head (v, now, and "ack" announcing n_acks),
+ * n_acks proto_encode_ack, proto_encode_sync_resp_mid ("ch" announcing n_changes),
+ * n_changes proto_encode_change(pushed 0), proto_encode_sync_resp_tail ("cur", "more"). The
+ * streaming encoders cannot check order across calls: acks must follow the request's order
+ * and pushed changes must have rising seq, as the whole-message encoders check. Every
+ * encoder leaves out as it was when it fails. */
+int proto_encode_sync_resp_head(gs_buf *out, const proto_sync_resp *m, uint32_t n_acks);
+int proto_encode_ack(gs_buf *out, const proto_ack *a);
+int proto_encode_sync_resp_mid(gs_buf *out, uint32_t n_changes);
+int proto_encode_sync_resp_tail(gs_buf *out, uint64_t cursor, int more);
 
 /* Value helpers. */
 int proto_str_eq(proto_str s, const char *cstr);

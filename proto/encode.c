@@ -1,0 +1,445 @@
+/*
+ * encode.c: encoding of the sync protocol's messages (PROTOCOL.md) with msgpack-c 4.0.
+ *
+ * Output is the canonical form of PROTOCOL.md: map keys in the documented order, every int
+ * in its shortest MessagePack encoding (msgpack_pack_uint64/int64 choose it), reals as
+ * float 64, str 8 for 32..255-byte strings, optional keys only when they carry something
+ * (max != 0, min_v != 0, a non-empty lost), seq only in pushed changes.
+ *
+ * Invariants: an encoder writes only messages its decoder accepts (it checks the same
+ * limits, returning the code the decoder would give), and on any failure the buffer is cut
+ * back to its length at the call, so a half-written message never stays behind.
+ */
+#include "proto.h"
+
+#include <msgpack.h>
+
+#include <string.h>
+
+/* One encoder call: a packer writing into a capped buffer. */
+typedef struct enc {
+    msgpack_packer pk; /* writes through enc_write into out */
+    gs_buf *out;       /* the destination */
+    size_t start;      /* out->len at the call, restored on failure */
+    int rc;            /* the first failure of a write (GS_E_TOO_LARGE or GS_E_NOMEM) */
+} enc;
+
+static int enc_write(void *data, const char *bytes, size_t n)
+{
+    enc *e = data;
+    int rc;
+
+    if (e->rc)
+        return -1;
+    rc = buf_add(e->out, bytes, n);
+    if (rc) {
+        e->rc = rc;
+        return -1;
+    }
+    return 0;
+}
+
+static void enc_init(enc *e, gs_buf *out)
+{
+    e->out = out;
+    e->start = out->len;
+    e->rc = GS_OK;
+    msgpack_packer_init(&e->pk, e, enc_write);
+}
+
+/* Ends an encoder call: the first failure wins, and a failure undoes every write. */
+static int enc_end(enc *e, int rc)
+{
+    if (!rc)
+        rc = e->rc;
+    if (rc) {
+        e->out->len = e->start;
+        if (e->out->ptr)
+            e->out->ptr[e->start] = '\0';
+    }
+    return rc;
+}
+
+static int put_uint(enc *e, uint64_t v)
+{
+    msgpack_pack_uint64(&e->pk, v);
+    return e->rc;
+}
+
+static int put_bool(enc *e, int v)
+{
+    if (v)
+        msgpack_pack_true(&e->pk);
+    else
+        msgpack_pack_false(&e->pk);
+    return e->rc;
+}
+
+static int put_str(enc *e, const char *p, size_t n)
+{
+    msgpack_pack_str(&e->pk, n);
+    msgpack_pack_str_body(&e->pk, p, n);
+    return e->rc;
+}
+
+static int put_key(enc *e, const char *key)
+{
+    return put_str(e, key, strlen(key));
+}
+
+static int put_map(enc *e, size_t n)
+{
+    msgpack_pack_map(&e->pk, n);
+    return e->rc;
+}
+
+static int put_array(enc *e, size_t n)
+{
+    msgpack_pack_array(&e->pk, n);
+    return e->rc;
+}
+
+/* A name (table, field, device, error code): lo..PROTO_MAX_NAME bytes. */
+static int put_name(enc *e, proto_str s, uint32_t lo)
+{
+    if (s.len < lo || s.len > PROTO_MAX_NAME || (s.len && !s.ptr))
+        return GS_E_PROTO_LIMIT;
+    return put_str(e, s.ptr, s.len);
+}
+
+static int put_text(enc *e, proto_str s)
+{
+    if (s.len > PROTO_MAX_STR || (s.len && !s.ptr))
+        return GS_E_PROTO_LIMIT;
+    return put_str(e, s.ptr, s.len);
+}
+
+static int put_value(enc *e, const proto_value *v)
+{
+    int rc = GS_OK;
+
+    switch (v->type) {
+    case PV_NIL:
+        msgpack_pack_nil(&e->pk);
+        return e->rc;
+    case PV_BOOL:
+        return put_bool(e, v->u.b);
+    case PV_INT:
+        msgpack_pack_int64(&e->pk, v->u.i);
+        return e->rc;
+    case PV_REAL:
+        msgpack_pack_double(&e->pk, v->u.r);
+        return e->rc;
+    case PV_STR:
+        return put_text(e, v->u.s);
+    case PV_BIN:
+        if (v->u.s.len != 16 || !v->u.s.ptr)
+            return GS_E_PROTO_TYPE;
+        msgpack_pack_bin(&e->pk, 16);
+        msgpack_pack_bin_body(&e->pk, v->u.s.ptr, 16);
+        return e->rc;
+    case PV_STRLIST:
+        if (v->u.list.n > PROTO_MAX_TAGS)
+            return GS_E_PROTO_LIMIT;
+        rc = put_array(e, v->u.list.n);
+        for (uint32_t i = 0; i < v->u.list.n && !rc; i++)
+            rc = put_name(e, v->u.list.items[i], 0);
+        return rc;
+    }
+    return GS_E_PROTO_TYPE;
+}
+
+/* name -> [value, ver] for each field; names unique, each at most PROTO_MAX_NAME bytes. */
+static int put_fields(enc *e, const proto_field *f, uint32_t n, uint32_t min)
+{
+    int rc;
+
+    if (n < min || n > PROTO_MAX_FIELDS || (n && !f))
+        return GS_E_PROTO_LIMIT;
+    rc = put_map(e, n);
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        for (uint32_t j = 0; j < i; j++)
+            if (f[j].name.len == f[i].name.len &&
+                (f[i].name.len == 0 || memcmp(f[j].name.ptr, f[i].name.ptr, f[i].name.len) == 0))
+                return GS_E_PROTO;
+        rc = put_name(e, f[i].name, 0);
+        if (!rc)
+            rc = put_array(e, 2);
+        if (!rc)
+            rc = put_value(e, &f[i].value);
+        if (!rc)
+            rc = put_uint(e, f[i].ver);
+    }
+    return rc;
+}
+
+static int put_change(enc *e, const proto_change *c, int pushed)
+{
+    int rc;
+
+    if (pushed && c->seq == 0)
+        return GS_E_PROTO_LIMIT;
+    rc = put_map(e, pushed ? 5 : 4);
+    if (!rc && pushed) {
+        rc = put_key(e, "seq");
+        if (!rc)
+            rc = put_uint(e, c->seq);
+    }
+    if (!rc)
+        rc = put_key(e, "t");
+    if (!rc)
+        rc = put_name(e, c->table, 0);
+    if (!rc)
+        rc = put_key(e, "id");
+    if (!rc) {
+        msgpack_pack_bin(&e->pk, 16);
+        msgpack_pack_bin_body(&e->pk, c->id, 16);
+        rc = e->rc;
+    }
+    if (!rc)
+        rc = put_key(e, "hlc");
+    if (!rc)
+        rc = put_uint(e, c->hlc);
+    if (!rc)
+        rc = put_key(e, "f");
+    if (!rc)
+        rc = put_fields(e, c->fields, c->n_fields, 1);
+    return rc;
+}
+
+static int put_req_head(enc *e, const proto_sync_req *m, uint32_t n_changes)
+{
+    int rc;
+
+    if (m->version < PROTO_MIN_VERSION)
+        return GS_E_PROTO_VERSION;
+    if (n_changes > PROTO_MAX_CHANGES)
+        return GS_E_PROTO_LIMIT;
+    rc = put_map(e, m->pull_max ? 7 : 6);
+    if (!rc)
+        rc = put_key(e, "v");
+    if (!rc)
+        rc = put_uint(e, m->version);
+    if (!rc)
+        rc = put_key(e, "dev");
+    if (!rc)
+        rc = put_name(e, m->device, 1);
+    if (!rc)
+        rc = put_key(e, "cur");
+    if (!rc)
+        rc = put_uint(e, m->cursor);
+    if (!rc)
+        rc = put_key(e, "low");
+    if (!rc)
+        rc = put_uint(e, m->low);
+    if (!rc)
+        rc = put_key(e, "now");
+    if (!rc)
+        rc = put_uint(e, m->now);
+    if (!rc && m->pull_max) {
+        rc = put_key(e, "max");
+        if (!rc)
+            rc = put_uint(e, m->pull_max);
+    }
+    if (!rc)
+        rc = put_key(e, "ch");
+    if (!rc)
+        rc = put_array(e, n_changes);
+    return rc;
+}
+
+int proto_encode_sync_req_head(gs_buf *out, const proto_sync_req *m, uint32_t n_changes)
+{
+    enc e;
+    enc_init(&e, out);
+    return enc_end(&e, put_req_head(&e, m, n_changes));
+}
+
+int proto_encode_change(gs_buf *out, const proto_change *c, int pushed)
+{
+    enc e;
+    enc_init(&e, out);
+    return enc_end(&e, put_change(&e, c, pushed));
+}
+
+int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m)
+{
+    enc e;
+    int rc;
+
+    enc_init(&e, out);
+    if (m->n_changes && !m->changes)
+        return enc_end(&e, GS_E_INVALID);
+    rc = put_req_head(&e, m, m->n_changes);
+    for (uint32_t i = 0; i < m->n_changes && !rc; i++) {
+        /* the decoder's batch rules: seq rises, and none is already settled */
+        if (m->changes[i].seq != 0 &&
+            ((i > 0 && m->changes[i].seq <= m->changes[i - 1].seq) ||
+             m->changes[i].seq < m->low))
+            rc = GS_E_PROTO;
+        else
+            rc = put_change(&e, &m->changes[i], 1);
+    }
+    return enc_end(&e, rc);
+}
+
+static int put_ack(enc *e, const proto_ack *a)
+{
+    int rc;
+
+    if (a->seq == 0)
+        return GS_E_PROTO_LIMIT;
+    rc = put_map(e, a->ok ? (a->n_lost ? 4 : 3) : 4);
+    if (!rc)
+        rc = put_key(e, "seq");
+    if (!rc)
+        rc = put_uint(e, a->seq);
+    if (!rc)
+        rc = put_key(e, "ok");
+    if (!rc)
+        rc = put_bool(e, a->ok);
+    if (rc)
+        return rc;
+    if (a->ok) {
+        rc = put_key(e, "ver");
+        if (!rc)
+            rc = put_uint(e, a->version);
+        if (!rc && a->n_lost) {
+            rc = put_key(e, "lost");
+            if (!rc)
+                rc = put_fields(e, a->lost, a->n_lost, 1);
+        }
+    } else {
+        rc = put_key(e, "err");
+        if (!rc)
+            rc = put_name(e, a->err, 0);
+        if (!rc)
+            rc = put_key(e, "msg");
+        if (!rc)
+            rc = put_text(e, a->msg);
+    }
+    return rc;
+}
+
+static int put_resp_head(enc *e, const proto_sync_resp *m, uint32_t n_acks)
+{
+    int rc;
+
+    if (m->version < PROTO_MIN_VERSION)
+        return GS_E_PROTO_VERSION;
+    if (n_acks > PROTO_MAX_CHANGES)
+        return GS_E_PROTO_LIMIT;
+    rc = put_map(e, 6);
+    if (!rc)
+        rc = put_key(e, "v");
+    if (!rc)
+        rc = put_uint(e, m->version);
+    if (!rc)
+        rc = put_key(e, "now");
+    if (!rc)
+        rc = put_uint(e, m->now);
+    if (!rc)
+        rc = put_key(e, "ack");
+    if (!rc)
+        rc = put_array(e, n_acks);
+    return rc;
+}
+
+static int put_resp_mid(enc *e, uint32_t n_changes)
+{
+    int rc;
+
+    if (n_changes > PROTO_MAX_CHANGES)
+        return GS_E_PROTO_LIMIT;
+    rc = put_key(e, "ch");
+    if (!rc)
+        rc = put_array(e, n_changes);
+    return rc;
+}
+
+static int put_resp_tail(enc *e, uint64_t cursor, int more)
+{
+    int rc = put_key(e, "cur");
+    if (!rc)
+        rc = put_uint(e, cursor);
+    if (!rc)
+        rc = put_key(e, "more");
+    if (!rc)
+        rc = put_bool(e, more);
+    return rc;
+}
+
+int proto_encode_sync_resp_head(gs_buf *out, const proto_sync_resp *m, uint32_t n_acks)
+{
+    enc e;
+    enc_init(&e, out);
+    return enc_end(&e, put_resp_head(&e, m, n_acks));
+}
+
+int proto_encode_ack(gs_buf *out, const proto_ack *a)
+{
+    enc e;
+    enc_init(&e, out);
+    return enc_end(&e, put_ack(&e, a));
+}
+
+int proto_encode_sync_resp_mid(gs_buf *out, uint32_t n_changes)
+{
+    enc e;
+    enc_init(&e, out);
+    return enc_end(&e, put_resp_mid(&e, n_changes));
+}
+
+int proto_encode_sync_resp_tail(gs_buf *out, uint64_t cursor, int more)
+{
+    enc e;
+    enc_init(&e, out);
+    return enc_end(&e, put_resp_tail(&e, cursor, more));
+}
+
+int proto_encode_sync_resp(gs_buf *out, const proto_sync_resp *m)
+{
+    enc e;
+    int rc;
+
+    enc_init(&e, out);
+    if ((m->n_acks && !m->acks) || (m->n_changes && !m->changes))
+        return enc_end(&e, GS_E_INVALID);
+    rc = put_resp_head(&e, m, m->n_acks);
+    for (uint32_t i = 0; i < m->n_acks && !rc; i++) {
+        if (m->acks[i].seq != 0 && i > 0 && m->acks[i].seq <= m->acks[i - 1].seq)
+            rc = GS_E_PROTO; /* acks follow the request's order, where seq rises */
+        else
+            rc = put_ack(&e, &m->acks[i]);
+    }
+    if (!rc)
+        rc = put_resp_mid(&e, m->n_changes);
+    for (uint32_t i = 0; i < m->n_changes && !rc; i++)
+        rc = put_change(&e, &m->changes[i], 0);
+    if (!rc)
+        rc = put_resp_tail(&e, m->cursor, m->more);
+    return enc_end(&e, rc);
+}
+
+int proto_encode_error(gs_buf *out, const char *code, const char *msg, uint32_t min_version)
+{
+    enc e;
+    int rc;
+
+    enc_init(&e, out);
+    rc = put_map(&e, min_version ? 3 : 2);
+    if (!rc)
+        rc = put_key(&e, "err");
+    if (!rc)
+        rc = put_name(&e, proto_cstr(code), 1);
+    if (!rc)
+        rc = put_key(&e, "msg");
+    if (!rc)
+        rc = put_text(&e, proto_cstr(msg ? msg : ""));
+    if (!rc && min_version) {
+        rc = put_key(&e, "min_v");
+        if (!rc)
+            rc = put_uint(&e, min_version);
+    }
+    return enc_end(&e, rc);
+}

@@ -1,0 +1,258 @@
+/*
+ * test_schema.c: the record schema (proto/schema.c): lookups, schema_check_value on a table
+ * of good and bad values for each field type, and schema_check_change on whole changes
+ * (unknown table or field, a field twice, required fields on create).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../common/rc.h"
+#include "../../proto/proto.h"
+#include "../../proto/schema.h"
+
+static const char ID16[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static char LONG_TEXT[SCHEMA_TEXT_MAX + 2];
+
+static proto_str TAGS_OK[] = {{"elderly", 7}, {"lives_alone", 11}};
+static proto_str TAGS_TWICE[] = {{"elderly", 7}, {"veteran", 7}, {"elderly", 7}};
+static proto_str TAGS_UNKNOWN[] = {{"elderly", 7}, {"rich", 4}};
+static proto_str TAGS_17[17];
+
+#define NIL {.type = PV_NIL}
+#define BOOL(x) {.type = PV_BOOL, .u.b = (x)}
+#define INT(x) {.type = PV_INT, .u.i = (x)}
+#define REAL(x) {.type = PV_REAL, .u.r = (x)}
+#define STR(lit) {.type = PV_STR, .u.s = {(lit), sizeof(lit) - 1}}
+#define STRN(p, n) {.type = PV_STR, .u.s = {(p), (n)}}
+#define BIN(p, n) {.type = PV_BIN, .u.s = {(p), (n)}}
+#define LIST(a, n) {.type = PV_STRLIST, .u.list = {(a), (n)}}
+
+static const struct value_case {
+    const char *table, *field; /* the field checked */
+    proto_value v;             /* the value */
+    int rc;                    /* expected result */
+    const char *msg;           /* expected start of the message, or NULL */
+} value_cases[] = {
+    /* text */
+    {"resident", "name", STR("王秀英"), GS_OK, NULL},
+    {"resident", "name", STR(""), GS_OK, NULL},
+    {"resident", "phone", STRN(LONG_TEXT, 40), GS_OK, NULL},
+    {"resident", "phone", STRN(LONG_TEXT, 41), GS_E_TOO_LARGE,
+     "resident.phone: 41 bytes, at most 40 allowed"},
+    {"visit", "notes", STRN(LONG_TEXT, SCHEMA_TEXT_MAX), GS_OK, NULL},
+    {"visit", "notes", STRN(LONG_TEXT, SCHEMA_TEXT_MAX + 1), GS_E_TOO_LARGE, NULL},
+    {"resident", "name", STR("\xc3\x28"), GS_E_INVALID, "resident.name: not valid UTF-8"},
+    {"resident", "name", STR("\xed\xa0\x80"), GS_E_INVALID, NULL},  /* a surrogate */
+    {"resident", "name", STR("\xc0\xaf"), GS_E_INVALID, NULL},      /* overlong '/' */
+    {"resident", "name", STRN("a\0b", 3), GS_E_INVALID, NULL},      /* NUL */
+    {"resident", "name", INT(5), GS_E_INVALID, "resident.name: must be text"},
+    {"resident", "name", NIL, GS_E_INVALID, "resident.name: is required and cannot be cleared"},
+    {"resident", "address", NIL, GS_OK, NULL},
+    /* int with a range */
+    {"resident", "born", INT(1941), GS_OK, NULL},
+    {"resident", "born", INT(1900), GS_OK, NULL},
+    {"resident", "born", INT(2100), GS_OK, NULL},
+    {"resident", "born", INT(1899), GS_E_INVALID, "resident.born: 1899 is outside 1900..2100"},
+    {"resident", "born", INT(INT64_MIN), GS_E_INVALID, NULL},
+    {"resident", "born", REAL(1941.0), GS_E_INVALID, "resident.born: must be an integer"},
+    {"resident", "born", STR("1941"), GS_E_INVALID, NULL},
+    /* bool */
+    {"visit", "follow_up", BOOL(1), GS_OK, NULL},
+    {"visit", "follow_up", INT(1), GS_E_INVALID, "visit.follow_up: must be true or false"},
+    {"visit", "deleted", BOOL(1), GS_OK, NULL},
+    {"visit", "deleted", STR("yes"), GS_E_INVALID, NULL},
+    /* real: float, and int accepted */
+    {"visit", "lat", REAL(29.563), GS_OK, NULL},
+    {"visit", "lat", REAL(-90.0), GS_OK, NULL},
+    {"visit", "lat", INT(90), GS_OK, NULL},
+    {"visit", "lat", REAL(90.0001), GS_E_INVALID, "visit.lat: 90.0001 is outside -90..90"},
+    {"visit", "lat", INT(-91), GS_E_INVALID, NULL},
+    {"visit", "lon", REAL(181.0), GS_E_INVALID, NULL},
+    {"visit", "lat", REAL(NAN), GS_E_INVALID, "visit.lat: not a finite number"},
+    {"visit", "lon", REAL(INFINITY), GS_E_INVALID, NULL},
+    {"visit", "lat", STR("29.5"), GS_E_INVALID, "visit.lat: must be a number"},
+    /* time */
+    {"visit", "visited_at", INT(1764201600000), GS_OK, NULL},
+    {"visit", "visited_at", INT(1764201600), GS_E_INVALID, NULL}, /* seconds, not ms */
+    {"visit", "visited_at", INT(-1), GS_E_INVALID, NULL},
+    {"visit", "visited_at", REAL(1764201600000.0), GS_E_INVALID, NULL},
+    {"visit", "visited_at", NIL, GS_E_INVALID, NULL},
+    {"care", "due_at", NIL, GS_OK, NULL},
+    /* enum */
+    {"visit", "kind", STR("routine"), GS_OK, NULL},
+    {"visit", "kind", STR("walk"), GS_E_INVALID,
+     "visit.kind: 'walk' is not one of routine, elderly_checkin, dispute, safety_hazard, "
+     "policy_outreach, service"},
+    {"visit", "kind", STR("Routine"), GS_E_INVALID, NULL},
+    {"visit", "kind", STR(""), GS_E_INVALID, NULL},
+    {"visit", "kind", INT(0), GS_E_INVALID, "visit.kind: must be a name"},
+    {"care", "status", STR("done"), GS_OK, NULL},
+    {"care", "status", NIL, GS_E_INVALID, NULL},
+    /* ref */
+    {"visit", "resident", BIN(ID16, 16), GS_OK, NULL},
+    {"visit", "resident", BIN(ID16, 15), GS_E_INVALID, "visit.resident: a record id is 16 bytes"},
+    {"visit", "resident", STR("019ac5e0-a000-7a1b-8c2d-3e4f50617283"), GS_E_INVALID,
+     "visit.resident: must be a record id"},
+    /* tags */
+    {"resident", "tags", LIST(TAGS_OK, 2), GS_OK, NULL},
+    {"resident", "tags", LIST(NULL, 0), GS_OK, NULL},
+    {"resident", "tags", NIL, GS_OK, NULL},
+    {"resident", "tags", LIST(TAGS_TWICE, 3), GS_E_INVALID, "resident.tags: 'elderly' given twice"},
+    {"resident", "tags", LIST(TAGS_UNKNOWN, 2), GS_E_INVALID,
+     "resident.tags: 'rich' is not one of lives_alone, elderly"},
+    {"resident", "tags", LIST(TAGS_17, 17), GS_E_TOO_LARGE, "resident.tags: 17 tags, at most 16"},
+    {"resident", "tags", STR("elderly"), GS_E_INVALID, "resident.tags: must be a list of tags"},
+};
+
+static void fill_fixtures(void)
+{
+    memset(LONG_TEXT, 'x', sizeof(LONG_TEXT) - 1);
+    for (size_t i = 0; i < 17; i++)
+        TAGS_17[i] = proto_cstr("elderly");
+}
+
+static void test_lookups(void **state)
+{
+    const schema_table *t;
+    const schema_field *f;
+    (void)state;
+
+    t = schema_table_find("visit", 5);
+    assert_non_null(t);
+    assert_null(schema_table_find("visits", 6));
+    assert_null(schema_table_find("visi", 4));
+    assert_ptr_equal(schema_table_by_cli("residents"), schema_table_find("resident", 8));
+    assert_ptr_equal(schema_table_by_cli("care"), schema_table_find("care", 4));
+    assert_null(schema_table_by_cli("nothing"));
+    f = schema_field_find(t, "kind", 4);
+    assert_non_null(f);
+    assert_string_equal(t->fields[schema_field_index(t, f)].name, "kind");
+    assert_non_null(schema_field_find(t, SCHEMA_DELETED_FIELD, strlen(SCHEMA_DELETED_FIELD)));
+    assert_null(schema_field_find(t, "kin", 3));
+    assert_string_equal(schema_scope_field(t)->name, SCHEMA_SCOPE_FIELD);
+    assert_non_null(schema_enum_find(f, "dispute", 7));
+    assert_null(schema_enum_find(f, "disput", 6));
+    /* every table has exactly one scope field, named grid, and no field twice */
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *ti = &schema_tables[i];
+        size_t scopes = 0;
+        for (size_t k = 0; k < ti->n_fields; k++) {
+            scopes += (ti->fields[k].flags & SF_SCOPE) != 0;
+            assert_true(strlen(ti->fields[k].name) <= SCHEMA_NAME_MAX);
+            for (size_t j = 0; j < k; j++)
+                assert_string_not_equal(ti->fields[j].name, ti->fields[k].name);
+        }
+        assert_int_equal(scopes, 1);
+        assert_string_equal(schema_scope_field(ti)->name, SCHEMA_SCOPE_FIELD);
+    }
+}
+
+static void test_check_value_table(void **state)
+{
+    (void)state;
+    fill_fixtures();
+    for (size_t i = 0; i < sizeof(value_cases) / sizeof(value_cases[0]); i++) {
+        const struct value_case *c = &value_cases[i];
+        const schema_table *t = schema_table_find(c->table, strlen(c->table));
+        const schema_field *f;
+        gs_err err;
+        int rc;
+
+        assert_non_null(t);
+        f = schema_field_find(t, c->field, strlen(c->field));
+        if (!f)
+            fail_msg("case %zu: no field %s.%s", i, c->table, c->field);
+        gs_err_clear(&err);
+        rc = schema_check_value(t, f, &c->v, &err);
+        if (rc != c->rc)
+            fail_msg("case %zu (%s.%s): %s, wanted %s (%s)", i, c->table, c->field,
+                     gs_rc_name(rc), gs_rc_name(c->rc), err.msg);
+        if (c->msg && strncmp(err.msg, c->msg, strlen(c->msg)) != 0)
+            fail_msg("case %zu: message '%s', wanted it to start '%s'", i, err.msg, c->msg);
+        if (rc && !err.msg[0])
+            fail_msg("case %zu: no message", i);
+    }
+}
+
+#define F(name, ver, ...) {{(name), sizeof(name) - 1}, __VA_ARGS__, (ver)}
+
+static proto_field VISIT_ALL[] = {
+    F("resident", 0, BIN(ID16, 16)), F("grid", 0, STR("dongshan-03")),
+    F("worker", 0, STR("张伟")),      F("visited_at", 0, INT(1764201600000)),
+    F("kind", 0, STR("routine")),    F("notes", 0, STR("ok")),
+};
+static proto_field VISIT_NO_KIND[] = {
+    F("resident", 0, BIN(ID16, 16)), F("grid", 0, STR("dongshan-03")),
+    F("worker", 0, STR("张伟")),      F("visited_at", 0, INT(1764201600000)),
+};
+static proto_field VISIT_TWICE[] = {F("notes", 3, STR("a")), F("notes", 3, STR("b"))};
+static proto_field VISIT_UNKNOWN[] = {F("notes", 3, STR("a")), F("mood", 3, STR("good"))};
+static proto_field VISIT_BAD_KIND[] = {F("kind", 3, STR("walk"))};
+static proto_field VISIT_UPDATE[] = {F("notes", 3, STR("again")), F("lat", 0, REAL(29.5))};
+static proto_field DELETE_ONLY[] = {F("deleted", 9, BOOL(1))};
+static proto_field CARE_CLEAR_REQUIRED[] = {F("status", 4, NIL)};
+
+static const struct change_case {
+    const char *what;   /* case name */
+    const char *table;  /* the change's table */
+    proto_field *f;     /* its fields */
+    uint32_t n;         /* entries in f */
+    int creating;       /* checked as a creation */
+    int rc;             /* expected */
+    const char *msg;    /* expected start of the message, or NULL */
+} change_cases[] = {
+    {"complete visit", "visit", VISIT_ALL, 6, 1, GS_OK, NULL},
+    {"visit missing kind on create", "visit", VISIT_NO_KIND, 4, 1, GS_E_INVALID,
+     "visit.kind: is required"},
+    {"visit missing kind on update", "visit", VISIT_NO_KIND, 4, 0, GS_OK, NULL},
+    {"update of two fields", "visit", VISIT_UPDATE, 2, 0, GS_OK, NULL},
+    {"update missing required on create", "visit", VISIT_UPDATE, 2, 1, GS_E_INVALID,
+     "visit.resident: is required"},
+    {"field twice", "visit", VISIT_TWICE, 2, 0, GS_E_INVALID, "visit.notes: given twice"},
+    {"unknown field", "visit", VISIT_UNKNOWN, 2, 0, GS_E_INVALID,
+     "visit: unknown field 'mood'"},
+    {"bad enum", "visit", VISIT_BAD_KIND, 1, 0, GS_E_INVALID, "visit.kind: 'walk'"},
+    {"unknown table", "meeting", VISIT_UPDATE, 2, 0, GS_E_INVALID,
+     "unknown record type 'meeting'"},
+    {"empty table name", "", VISIT_UPDATE, 2, 0, GS_E_INVALID, "unknown record type ''"},
+    {"tombstone alone", "care", DELETE_ONLY, 1, 0, GS_OK, NULL},
+    {"clearing a required field", "care", CARE_CLEAR_REQUIRED, 1, 0, GS_E_INVALID,
+     "care.status: is required and cannot be cleared"},
+};
+
+static void test_check_change_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+        const struct change_case *c = &change_cases[i];
+        proto_change ch = {.seq = 1, .table = proto_cstr(c->table), .hlc = 1, .fields = c->f,
+                           .n_fields = c->n};
+        gs_err err;
+        int rc;
+
+        gs_err_clear(&err);
+        rc = schema_check_change(&ch, c->creating, &err);
+        if (rc != c->rc)
+            fail_msg("%s: %s, wanted %s (%s)", c->what, gs_rc_name(rc), gs_rc_name(c->rc),
+                     err.msg);
+        if (c->msg && strncmp(err.msg, c->msg, strlen(c->msg)) != 0)
+            fail_msg("%s: message '%s', wanted it to start '%s'", c->what, err.msg, c->msg);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_check_value_table),
+        cmocka_unit_test(test_check_change_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
