@@ -1,0 +1,87 @@
+/*
+ * cli.h: the `gridsync` command line program, over the public API of gridsync.h plus the
+ * record schema (proto/schema.h), which drives every per-type command: the flags of
+ * `<type> add` / `<type> update`, the columns of `list`, the lines of `show` and the help
+ * texts all come from the schema's fields, so a new record type needs no CLI code.
+ *
+ * Exit codes (README "Exit codes"): 0 ok, 1 runtime failure, 2 bad usage or bad input,
+ * 3 not found.
+ */
+#ifndef GS_CLIENT_CLI_H
+#define GS_CLIENT_CLI_H
+
+#include <stdio.h>
+
+#include "../../proto/schema.h"
+#include "../gridsync.h"
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+#define CLI_NOTFOUND 3
+
+/* One parsed command line's shared state. */
+typedef struct cli {
+    const char *prog;     /* argv[0] for messages */
+    const char *db_path;  /* --db, else $GRIDSYNC_DB */
+    int json;             /* --json: machine-readable output */
+    int help;             /* --help given */
+    gs_db *db;            /* opened by cli_open */
+    char **args;          /* the command's words and flags after the command name(s) */
+    int n_args;           /* entries in args */
+} cli;
+
+/* An option as parsed by cli_next_opt: "--name value", "--name=value" or a positional. */
+typedef struct cli_opt {
+    const char *name;     /* without the dashes; NULL for a positional word */
+    char name_buf[64];    /* storage for name when it came as --name=value */
+    const char *value;    /* the value, or the positional word; NULL for a flag */
+} cli_opt;
+
+/* Walks c->args from *i. Handles the global options (--db, --json, --help) itself.
+ * takes_value(name, ud) says whether an option wants a value. Returns 1 with *opt filled,
+ * 0 at the end, -1 on a usage error (already reported). */
+typedef int cli_takes_value_fn(const char *name, void *ud);
+int cli_next_opt(cli *c, int *i, cli_opt *opt, cli_takes_value_fn *takes_value, void *ud);
+
+/* Opens c->db_path; reports and returns an exit code on failure. */
+int cli_open(cli *c);
+/* Reports the handle's last error for rc (text on stderr; with --json also an error object
+ * on stdout) and returns the exit code for rc. */
+int cli_fail(cli *c, int rc);
+/* Reports a usage problem and returns CLI_USAGE. */
+int cli_usage_error(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_exit_code(int rc);
+
+/* Commands. */
+int cli_cmd_init(cli *c);
+int cli_cmd_status(cli *c);
+int cli_cmd_import(cli *c);
+int cli_cmd_add(cli *c, const schema_table *t);
+int cli_cmd_update(cli *c, const schema_table *t);
+int cli_cmd_show(cli *c);
+int cli_cmd_list(cli *c);
+int cli_cmd_delete(cli *c);
+
+/* Output helpers (cli_table.c). */
+
+/* Display columns of UTF-8 text: East Asian wide characters count 2. */
+size_t cli_width(const char *s);
+/* Prints s padded with spaces to width columns (or cut with "…" when wider). */
+void cli_print_cell(FILE *f, const char *s, size_t width);
+
+typedef struct cli_table cli_table;
+int cli_table_new(cli_table **out, size_t n_cols);
+/* Appends one row of n_cols cells (copied); NULL cells print empty. */
+int cli_table_add(cli_table *t, const char *const *cells);
+/* Prints aligned, every column at most max_width wide, two spaces between columns. */
+void cli_table_print(const cli_table *t, FILE *f, size_t max_width);
+void cli_table_free(cli_table *t);
+
+/* Prints a record's value of field for people (local times, "yes"/"no"); "" when none.
+ * buf has room for cap bytes. */
+const char *cli_field_text(gs_record *rec, const schema_field *f, char *buf, size_t cap);
+/* Local time for people, "2026-11-27 09:30". */
+void cli_local_time(int64_t ms, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * cli_device.c: the device commands: init (enrolment settings), status, import.
+ */
+#include "cli.h"
+
+#include "../../common/buf.h"
+#include "../../common/isotime.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Largest CA file read at init (a bundle of a few certificates). */
+#define CA_FILE_MAX (256 * 1024)
+#define MAX_GRIDS 8
+
+static int init_takes_value(const char *name, void *ud)
+{
+    (void)ud;
+    return strcmp(name, "device") == 0 || strcmp(name, "token") == 0 ||
+           strcmp(name, "server") == 0 || strcmp(name, "ca") == 0 || strcmp(name, "grid") == 0 ||
+           strcmp(name, "worker") == 0;
+}
+
+static const char init_help[] =
+    "usage: gridsync init --device ID --token TOKEN --server URL --ca PEM --grid GRID\n"
+    "                     [--grid GRID]... [--worker NAME]\n"
+    "\n"
+    "Stores this device's enrolment (from gridsync-admin device add) in the database:\n"
+    "  --device ID     the device id\n"
+    "  --token TOKEN   its token (kept in the database, which is created mode 0600)\n"
+    "  --server URL    the town server, https://host:port\n"
+    "  --ca PEM        the CA certificate file; its contents are copied in\n"
+    "  --grid GRID     a grid this device works in; repeat for several, the first is the\n"
+    "                  default for new records\n"
+    "  --worker NAME   the name put on visits (default: the device id)\n"
+    "Running init again with the same device id updates the settings.\n";
+
+/* Reads a whole small file with a cap. */
+static int read_file(const char *path, size_t cap, gs_buf *out, char *why, size_t why_cap)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[4096];
+    size_t n;
+    int rc = GS_OK;
+
+    if (!f) {
+        snprintf(why, why_cap, "cannot open %s: %s", path, strerror(errno));
+        return errno == ENOENT ? GS_E_NOTFOUND : GS_E_IO;
+    }
+    buf_init(out, cap);
+    while (rc == GS_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = buf_add(out, chunk, n);
+    if (rc == GS_OK && ferror(f))
+        rc = GS_E_IO;
+    fclose(f);
+    if (rc == GS_E_TOO_LARGE)
+        snprintf(why, why_cap, "%s is larger than %zu bytes", path, cap);
+    else if (rc)
+        snprintf(why, why_cap, "cannot read %s", path);
+    if (rc)
+        buf_free(out);
+    return rc;
+}
+
+int cli_cmd_init(cli *c)
+{
+    gs_device_config cfg;
+    const char *grids[MAX_GRIDS];
+    const char *ca_path = NULL;
+    gs_buf ca;
+    cli_opt opt;
+    char why[512];
+    int i = 0, r, code, rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    buf_init(&ca, CA_FILE_MAX);
+    cfg.grids = grids;
+    while ((r = cli_next_opt(c, &i, &opt, init_takes_value, NULL)) > 0) {
+        if (!opt.name)
+            return cli_usage_error(c, "init: unexpected '%.60s'", opt.value);
+        if (strcmp(opt.name, "device") == 0)
+            cfg.device_id = opt.value;
+        else if (strcmp(opt.name, "token") == 0)
+            cfg.token = opt.value;
+        else if (strcmp(opt.name, "server") == 0)
+            cfg.server_url = opt.value;
+        else if (strcmp(opt.name, "ca") == 0)
+            ca_path = opt.value;
+        else if (strcmp(opt.name, "worker") == 0)
+            cfg.worker = opt.value;
+        else if (strcmp(opt.name, "grid") == 0) {
+            if (cfg.n_grids == MAX_GRIDS)
+                return cli_usage_error(c, "init: at most %d grids", MAX_GRIDS);
+            grids[cfg.n_grids++] = opt.value;
+        } else
+            return cli_usage_error(c, "init: unknown option --%.60s", opt.name);
+    }
+    if (r < 0)
+        return CLI_USAGE;
+    if (c->help) {
+        fputs(init_help, stdout);
+        return CLI_OK;
+    }
+    if (!cfg.device_id || !cfg.token || !cfg.server_url || !ca_path || cfg.n_grids == 0)
+        return cli_usage_error(c, "init needs --device, --token, --server, --ca and --grid");
+    rc = read_file(ca_path, CA_FILE_MAX, &ca, why, sizeof(why));
+    if (rc) {
+        fprintf(stderr, "gridsync: --ca: %s\n", why);
+        return rc == GS_E_NOTFOUND ? CLI_NOTFOUND : CLI_USAGE;
+    }
+    cfg.ca_pem = ca.ptr;
+    cfg.ca_pem_len = ca.len;
+    code = cli_open(c);
+    if (code == CLI_OK) {
+        rc = gs_db_init_device(c->db, &cfg);
+        if (rc) {
+            code = cli_fail(c, rc);
+        } else if (c->json) {
+            printf("{\"device\":\"%s\",\"grids\":%zu}\n", cfg.device_id, cfg.n_grids);
+        } else {
+            printf("initialised device %s (grid%s", cfg.device_id, cfg.n_grids > 1 ? "s" : "");
+            for (size_t k = 0; k < cfg.n_grids; k++)
+                printf("%s %s", k ? "," : "", grids[k]);
+            printf(")\n");
+        }
+    }
+    buf_free(&ca);
+    return code;
+}
+
+/* ---- status ---- */
+
+typedef struct rej_ctx {
+    json_t *arr;   /* --json: the list being built */
+    int n;         /* printed so far */
+} rej_ctx;
+
+static int on_rejected(void *ud, const gs_rejected_info *info)
+{
+    rej_ctx *rx = ud;
+    char when[64];
+
+    if (rx->arr) {
+        char iso[ISOTIME_MAX];
+        json_t *o;
+        isotime_format(info->at_ms, iso);
+        o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)info->seq, "type",
+                      info->table, "id", info->id, "code", info->code, "message", info->message,
+                      "at", iso);
+        if (!o || json_array_append_new(rx->arr, o))
+            return GS_E_NOMEM;
+        return GS_OK;
+    }
+    cli_local_time(info->at_ms, when, sizeof(when));
+    printf("  #%llu %s %s  %s: %s  (%s)\n", (unsigned long long)info->seq, info->table,
+           info->id, info->code, info->message, when);
+    rx->n++;
+    return GS_OK;
+}
+
+int cli_cmd_status(cli *c)
+{
+    gs_status st;
+    rej_ctx rx;
+    cli_opt opt;
+    int i = 0, r, code, rc;
+
+    while ((r = cli_next_opt(c, &i, &opt, init_takes_value, NULL)) > 0)
+        return cli_usage_error(c, "status takes no arguments");
+    if (r < 0)
+        return CLI_USAGE;
+    if (c->help) {
+        printf("usage: gridsync status\n\nShows this device's settings, the changes waiting "
+               "to be synced, the last sync\nand its result, and any changes the server "
+               "rejected.\n");
+        return CLI_OK;
+    }
+    code = cli_open(c);
+    if (code)
+        return code;
+    rc = gs_db_status(c->db, &st);
+    if (rc)
+        return cli_fail(c, rc);
+    memset(&rx, 0, sizeof(rx));
+    if (c->json) {
+        char iso[ISOTIME_MAX] = "";
+        json_t *o;
+        char *text;
+        rx.arr = json_array();
+        if (!rx.arr)
+            return cli_fail(c, GS_E_NOMEM);
+        rc = gs_db_rejected(c->db, on_rejected, &rx);
+        if (rc) {
+            json_decref(rx.arr);
+            return cli_fail(c, rc);
+        }
+        json_t *grids = json_array();
+        if (!grids) {
+            json_decref(rx.arr);
+            return cli_fail(c, GS_E_NOMEM);
+        }
+        for (char *g = st.grids; st.initialised && *g;) {
+            char *comma = strchr(g, ',');
+            size_t n = comma ? (size_t)(comma - g) : strlen(g);
+            json_array_append_new(grids, json_stringn(g, n));
+            g += n + (comma ? 1 : 0);
+        }
+        if (st.last_sync_ms)
+            isotime_format(st.last_sync_ms, iso);
+        o = json_pack("{s:b,s:s?,s:s?,s:s?,s:o,s:I,s:I,s:I,s:I,s:s?,s:s?,s:I,s:o}",
+                      "initialised", st.initialised, "device",
+                      st.initialised ? st.device_id : NULL, "worker",
+                      st.initialised ? st.worker : NULL, "server",
+                      st.initialised ? st.server_url : NULL, "grids", grids, "records",
+                      (json_int_t)st.records,
+                      "pending", (json_int_t)st.pending, "pending_sent",
+                      (json_int_t)st.pending_sent, "rejected_count", (json_int_t)st.rejected,
+                      "last_sync", st.last_sync_ms ? iso : NULL, "last_sync_result",
+                      st.last_sync_result[0] ? st.last_sync_result : NULL, "cursor",
+                      (json_int_t)st.cursor, "rejected", rx.arr);
+        if (!o)
+            return cli_fail(c, GS_E_NOMEM);
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (!text)
+            return cli_fail(c, GS_E_NOMEM);
+        printf("%s\n", text);
+        free(text);
+        return CLI_OK;
+    }
+    if (st.initialised) {
+        printf("device     %s (worker %s)\n", st.device_id, st.worker);
+        printf("server     %s\n", st.server_url);
+        printf("grids      %s\n", st.grids);
+    } else {
+        printf("device     not initialised (run gridsync init)\n");
+    }
+    printf("records    %lld\n", (long long)st.records);
+    printf("pending    %lld change%s", (long long)st.pending, st.pending == 1 ? "" : "s");
+    if (st.pending_sent)
+        printf(" (%lld sent, waiting for the server's answer)", (long long)st.pending_sent);
+    putchar('\n');
+    if (st.last_sync_ms) {
+        char when[64];
+        cli_local_time(st.last_sync_ms, when, sizeof(when));
+        printf("last sync  %s: %s\n", when, st.last_sync_result);
+    } else {
+        printf("last sync  never\n");
+    }
+    printf("rejected   %lld change%s\n", (long long)st.rejected, st.rejected == 1 ? "" : "s");
+    if (st.rejected) {
+        rc = gs_db_rejected(c->db, on_rejected, &rx);
+        if (rc)
+            return cli_fail(c, rc);
+    }
+    return CLI_OK;
+}
+
+/* ---- import ---- */
+
+typedef struct bad_ctx {
+    json_t *arr;   /* --json: errors collected */
+} bad_ctx;
+
+static int on_bad(void *ud, int64_t line, const char *message)
+{
+    bad_ctx *bx = ud;
+
+    if (bx->arr) {
+        json_t *o = json_pack("{s:I,s:s}", "line", (json_int_t)line, "message", message);
+        if (!o || json_array_append_new(bx->arr, o))
+            return 1;
+    }
+    fprintf(stderr, "gridsync: %s\n", message);
+    return 0;
+}
+
+int cli_cmd_import(cli *c)
+{
+    gs_import_stats st;
+    const char *path = NULL;
+    bad_ctx bx;
+    cli_opt opt;
+    int i = 0, r, code, rc;
+
+    while ((r = cli_next_opt(c, &i, &opt, init_takes_value, NULL)) > 0) {
+        if (opt.name)
+            return cli_usage_error(c, "import: unknown option --%.60s", opt.name);
+        if (path)
+            return cli_usage_error(c, "import: one file only");
+        path = opt.value;
+    }
+    if (r < 0)
+        return CLI_USAGE;
+    if (c->help) {
+        printf("usage: gridsync import FILE.jsonl   (- reads standard input)\n\n"
+               "Adds records from JSON Lines: one object per line with \"type\" (resident,\n"
+               "visit, care), optionally \"id\", and the schema's field names. Every line is\n"
+               "checked first; if any is bad, each is reported and nothing is imported.\n"
+               "Lines whose id is already stored with the same values are skipped, so a file\n"
+               "can be imported twice; a stored record with other values is a bad line.\n");
+        return CLI_OK;
+    }
+    if (!path)
+        return cli_usage_error(c, "import: which file?");
+    code = cli_open(c);
+    if (code)
+        return code;
+    memset(&bx, 0, sizeof(bx));
+    if (c->json) {
+        bx.arr = json_array();
+        if (!bx.arr)
+            return cli_fail(c, GS_E_NOMEM);
+    }
+    rc = gs_db_import(c->db, path, on_bad, &bx, &st);
+    if (c->json) {
+        json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:o}", "ok", rc == GS_OK, "lines",
+                              (json_int_t)st.lines, "added", (json_int_t)st.added, "skipped",
+                              (json_int_t)st.skipped, "bad", (json_int_t)st.bad, "errors",
+                              bx.arr);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(o);
+        if (rc) {
+            fprintf(stderr, "gridsync: %s\n", gs_db_errmsg(c->db));
+            return cli_exit_code(rc);
+        }
+        return CLI_OK;
+    }
+    if (rc)
+        return cli_fail(c, rc);
+    printf("imported %lld record%s", (long long)st.added, st.added == 1 ? "" : "s");
+    if (st.skipped)
+        printf(" (%lld already there, skipped)", (long long)st.skipped);
+    putchar('\n');
+    return CLI_OK;
+}

@@ -1,0 +1,297 @@
+/*
+ * cli_main.c: main() of `gridsync`: global options, command dispatch, usage texts, and how
+ * errors become messages and exit codes. Global options may come before or after the
+ * command words (`gridsync --json list visits` = `gridsync list visits --json`).
+ */
+#include "cli.h"
+
+#include "../../common/alloc.h"
+
+#include "../../common/rc.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The general help; the record types and their commands come from the schema. */
+static void usage(FILE *f)
+{
+    fputs("usage: gridsync [--db PATH] [--json] COMMAND ...\n"
+          "\n"
+          "Records community grid work on this device, offline; syncs it later.\n"
+          "\n"
+          "commands:\n"
+          "  init --device ID --token TOKEN --server URL --ca PEM --grid GRID [--grid G]...\n"
+          "       [--worker NAME]             store this device's enrolment\n",
+          f);
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *t = &schema_tables[i];
+        char cmd[96];
+        snprintf(cmd, sizeof(cmd), "%s add|update", t->cli_name);
+        fprintf(f, "  %-32s record or change a %s (%s)\n", cmd, t->label_en, t->label_zh);
+    }
+    fputs("  show ID                          one record\n"
+          "  list TYPE [--FIELD VALUE]... [--limit N]\n"
+          "                                   records of a type, newest first; TYPE is",
+          f);
+    for (size_t i = 0; i < schema_n_tables; i++)
+        fprintf(f, "%s %s", i ? "," : "", schema_tables[i].cli_plural);
+    fputs("\n"
+          "  delete ID                        delete a record (the deletion syncs)\n"
+          "  import FILE.jsonl                add records, one JSON object per line, all or none\n"
+          "  status                           pending changes, last sync, rejected changes\n"
+          "\n"
+          "global options:\n"
+          "  --db PATH    the device database (default: $GRIDSYNC_DB)\n"
+          "  --json       machine-readable output\n"
+          "  --help       help for any command (gridsync <type> add --help)\n"
+          "\n"
+          "exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found\n",
+          f);
+}
+
+int cli_exit_code(int rc)
+{
+    switch (rc) {
+    case GS_OK:
+        return CLI_OK;
+    case GS_E_INVALID:
+    case GS_E_USAGE:
+    case GS_E_TOO_LARGE:
+    case GS_E_EXISTS:
+        return CLI_USAGE;
+    case GS_E_NOTFOUND:
+        return CLI_NOTFOUND;
+    default:
+        return CLI_FAIL;
+    }
+}
+
+static void json_error(const char *code, const char *msg)
+{
+    /* a tiny escaper: messages are UTF-8 text we made or got from the schema */
+    printf("{\"error\":{\"code\":\"%s\",\"message\":\"", code);
+    for (const char *p = msg; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    printf("\"}}\n");
+}
+
+int cli_fail(cli *c, int rc)
+{
+    const char *msg = c->db ? gs_db_errmsg(c->db) : "";
+
+    if (!msg || !*msg)
+        msg = gs_strerror(rc);
+    fprintf(stderr, "gridsync: %s\n", msg);
+    if (c->json)
+        json_error(gs_rc_name(rc), msg);
+    return cli_exit_code(rc);
+}
+
+int cli_usage_error(cli *c, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "gridsync: %s\n(gridsync --help lists the commands)\n", msg);
+    if (c->json)
+        json_error("usage", msg);
+    return CLI_USAGE;
+}
+
+int cli_next_opt(cli *c, int *i, cli_opt *opt, cli_takes_value_fn *takes_value, void *ud)
+{
+    while (*i < c->n_args) {
+        const char *a = c->args[(*i)++];
+        const char *eq;
+        const char *name;
+
+        memset(opt, 0, sizeof(*opt));
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            opt->value = a;
+            return 1;
+        }
+        name = a + 2;
+        eq = strchr(name, '=');
+        if (eq) {
+            size_t n = (size_t)(eq - name);
+            if (n >= sizeof(opt->name_buf)) {
+                cli_usage_error(c, "unknown option %.60s", a);
+                return -1;
+            }
+            memcpy(opt->name_buf, name, n);
+            opt->name_buf[n] = '\0';
+            name = opt->name_buf;
+        }
+        if (strcmp(name, "json") == 0 && !eq) {
+            c->json = 1;
+            continue;
+        }
+        if (strcmp(name, "help") == 0 && !eq) {
+            c->help = 1;
+            continue;
+        }
+        opt->name = name;
+        if (strcmp(name, "db") == 0 || takes_value(name, ud)) {
+            if (eq) {
+                opt->value = eq + 1;
+            } else {
+                if (*i >= c->n_args) {
+                    cli_usage_error(c, "--%s needs a value", name);
+                    return -1;
+                }
+                opt->value = c->args[(*i)++];
+            }
+        } else if (eq) {
+            cli_usage_error(c, "--%s takes no value", name);
+            return -1;
+        }
+        if (strcmp(name, "db") == 0) {
+            c->db_path = opt->value;
+            continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int cli_open(cli *c)
+{
+    int rc;
+
+    if (!c->db_path || !*c->db_path)
+        return cli_usage_error(c, "no database: give --db PATH or set GRIDSYNC_DB");
+    rc = gs_db_open(c->db_path, &c->db);
+    if (rc) {
+        int code = cli_fail(c, rc);
+        gs_db_close(c->db);
+        c->db = NULL;
+        return code;
+    }
+    return CLI_OK;
+}
+
+static int takes_none(const char *name, void *ud)
+{
+    (void)name;
+    (void)ud;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    const char *words[2] = {NULL, NULL};
+    char **rest;
+    int n_words = 0, code, n_rest = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.prog = argv[0];
+    c.db_path = getenv("GRIDSYNC_DB");
+    rest = gs_calloc((size_t)argc + 1, sizeof(char *));
+    if (!rest) {
+        fprintf(stderr, "gridsync: out of memory\n");
+        return CLI_FAIL;
+    }
+    /* the command is the first one or two words that are not options; global options
+       before it are taken here, everything after it goes to the command */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (n_words == 0 && strcmp(a, "--db") == 0 && i + 1 < argc) {
+            c.db_path = argv[++i];
+            continue;
+        }
+        if (n_words == 0 && strncmp(a, "--db=", 5) == 0) {
+            c.db_path = a + 5;
+            continue;
+        }
+        if (n_words == 0 && strcmp(a, "--json") == 0) {
+            c.json = 1;
+            continue;
+        }
+        if (n_words == 0 && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            c.help = 1;
+            continue;
+        }
+        if (n_words == 0 && strcmp(a, "--version") == 0) {
+            printf("gridsync %s\n", gs_version());
+            gs_free(rest);
+            return CLI_OK;
+        }
+        if (n_words == 0 && a[0] != '-') {
+            words[n_words++] = a;
+            /* nouns take a verb as their second word */
+            if (schema_table_by_cli(a) && strcmp(a, "list") != 0 && i + 1 < argc &&
+                argv[i + 1][0] != '-')
+                words[n_words++] = argv[++i];
+            continue;
+        }
+        if (n_words == 0) {
+            gs_free(rest);
+            return cli_usage_error(&c, "unknown option %.60s before the command", a);
+        }
+        rest[n_rest++] = argv[i];
+    }
+    /* words after the command (ids, flags) are all the command's */
+    c.args = rest;
+    c.n_args = n_rest;
+    if (n_words == 0) {
+        usage(c.help ? stdout : stderr);
+        gs_free(rest);
+        return c.help ? CLI_OK : CLI_USAGE;
+    }
+    if (strcmp(words[0], "help") == 0) {
+        usage(stdout);
+        code = CLI_OK;
+    } else if (strcmp(words[0], "init") == 0) {
+        code = cli_cmd_init(&c);
+    } else if (strcmp(words[0], "status") == 0) {
+        code = cli_cmd_status(&c);
+    } else if (strcmp(words[0], "import") == 0) {
+        code = cli_cmd_import(&c);
+    } else if (strcmp(words[0], "show") == 0) {
+        code = cli_cmd_show(&c);
+    } else if (strcmp(words[0], "list") == 0) {
+        code = cli_cmd_list(&c);
+    } else if (strcmp(words[0], "delete") == 0) {
+        code = cli_cmd_delete(&c);
+    } else if (schema_table_by_cli(words[0])) {
+        const schema_table *t = schema_table_by_cli(words[0]);
+        if (!words[1]) {
+            int i = 0;
+            cli_opt opt;
+            /* "gridsync visit --help" */
+            while (cli_next_opt(&c, &i, &opt, takes_none, NULL) > 0)
+                ;
+            if (c.help) {
+                printf("usage: gridsync %s add|update ... (gridsync %s add --help)\n",
+                       t->cli_name, t->cli_name);
+                code = CLI_OK;
+            } else {
+                code = cli_usage_error(&c, "%s: say add or update", words[0]);
+            }
+        } else if (strcmp(words[1], "add") == 0) {
+            code = cli_cmd_add(&c, t);
+        } else if (strcmp(words[1], "update") == 0) {
+            code = cli_cmd_update(&c, t);
+        } else {
+            code = cli_usage_error(&c, "%s %s: unknown; say %s add or %s update", words[0],
+                                   words[1], words[0], words[0]);
+        }
+    } else {
+        code = cli_usage_error(&c, "unknown command '%.60s'", words[0]);
+    }
+    gs_db_close(c.db);
+    gs_free(rest);
+    return code;
+}

@@ -1,0 +1,45 @@
+/*
+ * fieldpack.h: the changed fields of one outbox or rejected row, as one MessagePack blob
+ * (a private storage format, not the wire format):
+ *
+ *   [ [name str, value, base uint], ... ]      value: nil | bool | int | float64 | str |
+ *                                                     bin | [str, ...]
+ *
+ * One blob per change instead of one row per field keeps a write at three statements
+ * (record, outbox, counters) however many fields it has. Decoding borrows nothing from the
+ * caller: a fieldset owns a copy of the bytes, and its proto_fields point into it.
+ */
+#ifndef GS_CLIENT_FIELDPACK_H
+#define GS_CLIENT_FIELDPACK_H
+
+#include <msgpack.h>
+
+#include "../common/buf.h"
+#include "../proto/proto.h"
+
+/* Largest blob accepted: 64 fields of 4000 bytes, with room to spare. */
+#define FIELDPACK_MAX (PROTO_MAX_FIELDS * (PROTO_MAX_STR + 128))
+
+typedef struct fieldset {
+    proto_field *fields;  /* decoded fields; names and values point into blob or up */
+    uint32_t n;           /* entries in fields */
+    char *blob;           /* owned copy of the encoded bytes */
+    proto_str *items;     /* storage of the items of every PV_STRLIST value */
+    msgpack_unpacked up;  /* the decoded objects, kept alive while fields are in use */
+    int live;             /* up holds a decode */
+} fieldset;
+
+/* Appends the encoding of fields (ver = base) to out. */
+int fieldpack_encode(gs_buf *out, const proto_field *fields, uint32_t n);
+
+/* Cannot fail. */
+void fieldset_init(fieldset *fs);
+void fieldset_free(fieldset *fs);
+/* Decodes p[0..len) into fs (freeing what fs held). GS_E_DB when the bytes are not a
+ * fieldpack blob (a damaged row), GS_E_NOMEM. */
+int fieldpack_decode(fieldset *fs, const void *p, size_t len);
+
+/* Index of the field named name in fs, or -1. */
+int fieldset_find(const fieldset *fs, const char *name, size_t len);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * gridsync.h: the one public header of libgridsync, the offline store of a grid worker's
+ * handheld. Anything not declared here is not published API.
+ *
+ * In the manner of sqlite3 and libcurl:
+ *  - a database is an opaque handle, gs_db, from gs_db_open, released by gs_db_close;
+ *  - every call returns an int result code (GS_OK = 0, else a GS_E_* code below, never
+ *    renumbered); gs_strerror(rc) is a fixed English text, gs_db_errmsg(db) the message of
+ *    the handle's last failure, naming the field or record concerned;
+ *  - out-parameters are written only on success; every *_free(NULL) is a no-op;
+ *  - no global state: two handles (on the same or different files) are independent.
+ *
+ * Threads: a handle and the records, lists and strings made from it belong to one thread
+ * at a time. Different handles may be used at once from different threads (or processes)
+ * on the same file: SQLite's locking serialises writers, each waiting up to 5 s
+ * (GS_E_BUSY after that). Moving a handle to another thread is fine between calls.
+ *
+ * Durability: every write (gs_db_add, gs_db_update, gs_db_delete) is one SQLite transaction
+ * holding the record AND its entry in the outbox (the change log the sync sends), committed
+ * with synchronous=FULL in WAL mode: once the call has returned GS_OK the write survives
+ * kill -9 and power loss. gs_db_begin / gs_db_commit group many writes into one transaction
+ * (an import, a batch), which is much faster and still all-or-nothing.
+ *
+ * Records are generic: a gs_record belongs to one table ("resident", "visit", "care", ...,
+ * declared in proto/schema.c) and holds values by field name, so a new record type needs no
+ * new API. Times are milliseconds since 1970 UTC; record ids are UUIDv7 in canonical text
+ * form ("0193a5f0-7c1e-7b3d-9f00-2c4e5a6b7c8d").
+ *
+ * Example:
+ *
+ *   gs_db *db;
+ *   gs_record *v;
+ *   if (gs_db_open("/data/grid.db", &db) != GS_OK) { ...; gs_db_close(db); }
+ *   gs_record_new(db, "visit", &v);
+ *   gs_record_set_ref(v, "resident", resident_id);
+ *   gs_record_set_str(v, "kind", "elderly_checkin");
+ *   gs_record_set_str(v, "notes", "老人身体状况良好");
+ *   if (gs_db_add(db, v) != GS_OK)
+ *       fprintf(stderr, "%s\n", gs_db_errmsg(db));   // "visit.kind: 'walk' is not one of ..."
+ *   else
+ *       printf("%s\n", gs_record_id(v));
+ *   gs_record_free(v);
+ *   gs_db_close(db);
+ */
+#ifndef GRIDSYNC_H
+#define GRIDSYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes. These are exactly the codes of the library's internal common/rc.h (a unit
+ * test holds the two together); a program sees only this copy. (The library's own sources
+ * include common/rc.h before this header and so skip it.) */
+#ifndef GS_COMMON_RC_H
+typedef enum gs_rc {
+    GS_OK = 0,
+    GS_E_NOMEM = 1,            /* an allocation failed */
+    GS_E_INVALID = 2,          /* bad argument or input that fails validation */
+    GS_E_NOTFOUND = 3,         /* the named record, device or file does not exist */
+    GS_E_IO = 4,               /* a file or socket operation failed */
+    GS_E_DB = 5,               /* SQLite reported an error */
+    GS_E_TOO_LARGE = 6,        /* input over a hard cap */
+    GS_E_CLOCK = 7,            /* a timestamp beyond the allowed drift, or clock overflow */
+    GS_E_PROTO = 8,            /* malformed MessagePack or message */
+    GS_E_PROTO_TYPE = 9,       /* a field has the wrong MessagePack type */
+    GS_E_PROTO_MISSING = 10,   /* a required field is absent */
+    GS_E_PROTO_UNKNOWN = 11,   /* a field the protocol does not define */
+    GS_E_PROTO_LIMIT = 12,     /* a count, length or value is over a protocol limit */
+    GS_E_PROTO_TRUNCATED = 13, /* the bytes end before the message does */
+    GS_E_PROTO_TRAILING = 14,  /* bytes follow the end of the message */
+    GS_E_PROTO_DEPTH = 15,     /* nesting deeper than the protocol allows */
+    GS_E_PROTO_VERSION = 16,   /* the peer speaks a protocol version we do not */
+    GS_E_NETWORK = 17,         /* the server could not be reached */
+    GS_E_TIMEOUT = 18,         /* an operation did not finish in time */
+    GS_E_TLS = 19,             /* TLS handshake or certificate verification failed */
+    GS_E_AUTH = 20,            /* the token was refused */
+    GS_E_REJECTED = 21,        /* the server refused some changes */
+    GS_E_SERVER = 22,          /* the server answered with an error */
+    GS_E_CONFIG = 23,          /* a configuration file or setting is wrong */
+    GS_E_RANDOM = 24,          /* the operating system's CSPRNG failed */
+    GS_E_BUSY = 25,            /* the resource is busy; try again */
+    GS_E_USAGE = 26,           /* a command line is wrong */
+    GS_E_CRYPTO = 27,          /* a cryptographic operation failed */
+    GS_E_EXISTS = 28,          /* the thing to create is already there */
+    GS_E_STATE = 29,           /* the call does not fit the object's current state */
+    GS_RC_COUNT                /* not a code: one past the last */
+} gs_rc;
+
+/* A short fixed English description of rc; never NULL. */
+const char *gs_strerror(int rc);
+/* A stable lower-case name for rc ("not_found"). */
+const char *gs_rc_name(int rc);
+#endif
+
+/* Frees strings and buffers the library hands over (gs_record_to_json). */
+void gs_free(void *p);
+
+/* "0.1.0" */
+const char *gs_version(void);
+
+/* ---- the database ---------------------------------------------------------------------- */
+
+typedef struct gs_db gs_db;
+
+/* Opens (creating it, mode 0600, when absent) the device database at path and brings its
+ * layout up to date. On failure *out is still set when a handle could be made, so that
+ * gs_db_errmsg can say why; close it with gs_db_close. GS_E_STATE: the file was written by
+ * a newer gridsync. */
+int gs_db_open(const char *path, gs_db **out);
+
+/* Rolls back an open gs_db_begin batch, closes the file. Free every gs_list first
+ * (GS_E_STATE otherwise; the file is closed when the list is freed). gs_db_close(NULL) is a
+ * no-op. */
+int gs_db_close(gs_db *db);
+
+/* The message of the last failed call on db ("visit.kind: 'walk' is not one of routine,
+ * ..."), or "" after a success. Valid until the next call on db. */
+const char *gs_db_errmsg(const gs_db *db);
+/* The code of the last failed call on db, GS_OK after a success. */
+int gs_db_errcode(const gs_db *db);
+
+/* Batches: writes between gs_db_begin and gs_db_commit are one transaction (and one fsync);
+ * gs_db_rollback forgets all of them. A write refused inside a batch (bad input, a missing
+ * reference) leaves the batch as it was; a write that fails after it began writing (a disk
+ * or database error) makes gs_db_commit roll the whole batch back and return GS_E_STATE.
+ * Batches do not nest (GS_E_STATE). */
+int gs_db_begin(gs_db *db);
+int gs_db_commit(gs_db *db);
+int gs_db_rollback(gs_db *db);
+
+/* ---- the device --------------------------------------------------------------------- */
+
+/* What `gridsync init` stores: everything the sync needs, kept inside the database so a
+ * device is one file. */
+typedef struct gs_device_config {
+    const char *device_id;   /* 1..64 bytes, from `gridsync-admin device add` */
+    const char *token;       /* the bearer token printed with it */
+    const char *server_url;  /* "https://town.example:8443" */
+    const char *ca_pem;      /* the CA certificate(s), PEM text (the contents, not a path) */
+    size_t ca_pem_len;       /* bytes in ca_pem */
+    const char *const *grids; /* the grids this device works in, first is the default */
+    size_t n_grids;          /* entries in grids, >= 1 */
+    const char *worker;      /* the worker's name on new visits; NULL: the device id */
+} gs_device_config;
+
+/* Stores the device settings. On an initialised database, the same device id updates the
+ * settings (a new token, server or CA); another device id is GS_E_EXISTS. */
+int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
+
+#define GS_NAME_MAX 64
+#define GS_RESULT_MAX 256
+
+typedef struct gs_status {
+    int initialised;                /* 1 once gs_db_init_device succeeded */
+    char device_id[GS_NAME_MAX + 1]; /* "" before init */
+    char worker[GS_NAME_MAX + 1];   /* "" before init */
+    char grids[8 * (GS_NAME_MAX + 1)]; /* the device's grids, comma-separated */
+    char server_url[GS_RESULT_MAX]; /* "" before init */
+    int64_t pending;                /* changes waiting to be sent or acknowledged */
+    int64_t pending_sent;           /* of those, sent but not yet acknowledged */
+    int64_t rejected;               /* changes the server refused (see gs_db_rejected) */
+    int64_t records;                /* live (not deleted) records of every type */
+    int64_t last_sync_ms;           /* when the last sync ended, 0 never */
+    char last_sync_result[GS_RESULT_MAX]; /* "ok", or what went wrong; "" never */
+    uint64_t cursor;                /* pull cursor: last server version pulled */
+} gs_status;
+
+int gs_db_status(gs_db *db, gs_status *out);
+
+/* Number of changes in the outbox (the same as gs_status.pending). */
+int gs_db_pending(gs_db *db, int64_t *n);
+
+/* A change the server refused, kept aside for the worker. Strings valid during the call. */
+typedef struct gs_rejected_info {
+    uint64_t seq;         /* the device's sequence number of the change */
+    const char *table;    /* "visit" */
+    const char *id;       /* the record id, canonical text */
+    const char *code;     /* "out_of_scope", "invalid", ... */
+    const char *message;  /* the server's reason */
+    int64_t at_ms;        /* when the rejection arrived */
+} gs_rejected_info;
+
+typedef int gs_rejected_cb(void *ud, const gs_rejected_info *info);
+
+/* Calls cb for each rejected change, oldest first; a non-zero return from cb stops the walk
+ * and is returned. */
+int gs_db_rejected(gs_db *db, gs_rejected_cb *cb, void *ud);
+
+/* ---- records ------------------------------------------------------------------------- */
+
+typedef struct gs_record gs_record;
+
+/* A new, empty record of table ("resident", "visit", "care") on db; GS_E_INVALID for an
+ * unknown table. Setters keep the values in memory; nothing is written until gs_db_add or
+ * gs_db_update. Setter errors name the field and are readable with gs_db_errmsg(db). */
+int gs_record_new(gs_db *db, const char *table, gs_record **out);
+void gs_record_free(gs_record *rec);
+
+const char *gs_record_table(const gs_record *rec);
+/* The id, canonical text; "" for a new record until gs_db_add gives it one. */
+const char *gs_record_id(const gs_record *rec);
+/* Gives a new record its id (for imports that keep ids); GS_E_INVALID if not a UUID. */
+int gs_record_set_id(gs_record *rec, const char *id);
+/* HLC values (48-bit ms, 16-bit counter) of the creation and the last change; 0 if new. */
+uint64_t gs_record_created(const gs_record *rec);
+uint64_t gs_record_updated(const gs_record *rec);
+int gs_record_deleted(const gs_record *rec);
+
+/* Typed setters. The value is checked against the schema by gs_db_add / gs_db_update; the
+ * setters only check that the field exists and the C type fits its schema type:
+ *   text, enum  gs_record_set_str       int   gs_record_set_int     bool gs_record_set_bool
+ *   real        gs_record_set_real      time  gs_record_set_time (ms since 1970 UTC)
+ *   reference   gs_record_set_ref (a record id)   tags  gs_record_add_tag / gs_record_clear
+ * gs_record_clear sets a field to "no value" (clearing it on update).
+ * gs_record_set_text parses a value as a person writes it, for any field type: numbers,
+ * true/false/yes/no/1/0, ISO 8601 times (see docs/CLIENT.md), enum names, record ids,
+ * tags comma-separated; "" clears the field. */
+int gs_record_set_str(gs_record *rec, const char *field, const char *utf8);
+int gs_record_set_int(gs_record *rec, const char *field, int64_t value);
+int gs_record_set_bool(gs_record *rec, const char *field, int value);
+int gs_record_set_real(gs_record *rec, const char *field, double value);
+int gs_record_set_time(gs_record *rec, const char *field, int64_t unix_ms);
+int gs_record_set_ref(gs_record *rec, const char *field, const char *id);
+int gs_record_add_tag(gs_record *rec, const char *field, const char *tag);
+int gs_record_clear(gs_record *rec, const char *field);
+int gs_record_set_text(gs_record *rec, const char *field, const char *text);
+
+/* Getters: GS_E_NOTFOUND when the field has no value, GS_E_INVALID when the field does not
+ * exist or has another type. Returned strings belong to rec and stay valid until the field
+ * is set again or rec is freed. */
+int gs_record_has(const gs_record *rec, const char *field);
+int gs_record_get_str(const gs_record *rec, const char *field, const char **out);
+int gs_record_get_int(const gs_record *rec, const char *field, int64_t *out);
+int gs_record_get_bool(const gs_record *rec, const char *field, int *out);
+int gs_record_get_real(const gs_record *rec, const char *field, double *out);
+int gs_record_get_time(const gs_record *rec, const char *field, int64_t *out);
+int gs_record_get_ref(const gs_record *rec, const char *field, const char **out_id);
+int gs_record_get_tags(const gs_record *rec, const char *field, const char *const **out,
+                       size_t *n);
+/* Any field as text for people (times in ISO 8601 UTC, tags comma-separated); NULL when
+ * the field has no value or does not exist. Owned by rec, valid until the next call of
+ * gs_record_text on rec. */
+const char *gs_record_text(gs_record *rec, const char *field);
+
+/* The record as one JSON object: "type", "id", every field with a value under its schema
+ * name (times as ISO 8601 UTC strings, references as ids, tags as arrays), "created" and
+ * "updated" (ISO 8601 of the HLCs), and "deleted": true for a tombstone. Free *out with
+ * gs_free. */
+int gs_record_to_json(const gs_record *rec, char **out);
+
+/* ---- writes ---------------------------------------------------------------------------- */
+
+/* Validates rec (every value against the schema, required fields, references to records
+ * that exist on this device and are not deleted) and, if all is well, writes it and its
+ * outbox entry in one transaction. Unset fields get their defaults first: the device's
+ * first grid and its worker name, "now" for creation times, the schema's default enum
+ * values. On success rec has its id (gs_record_id) and HLCs. On failure nothing is written
+ * and the message names the field. GS_E_EXISTS: rec carries an id already in use. */
+int gs_db_add(gs_db *db, gs_record *rec);
+
+/* Writes the fields set on rec (by setters since gs_record_new or gs_db_get) to the record
+ * with rec's id. Fields whose value does not change are ignored; when nothing changes,
+ * nothing is written. GS_E_NOTFOUND: no such record, or it is deleted. */
+int gs_db_update(gs_db *db, gs_record *rec);
+
+/* Marks the record deleted (a tombstone that syncs like any change). GS_E_NOTFOUND when
+ * there is no such live record. */
+int gs_db_delete(gs_db *db, const char *id);
+
+/* Reads the live record with this id, whatever its table. GS_E_NOTFOUND when there is
+ * none or it is deleted. */
+int gs_db_get(gs_db *db, const char *id, gs_record **out);
+
+/* ---- lists ------------------------------------------------------------------------------- */
+
+typedef struct gs_list gs_list;
+
+/* Live records of table, newest first (by id: ids made on devices are time-ordered UUIDv7,
+ * so this is creation order; imported ids sort where their time puts them). Narrow with
+ * gs_list_where (field equals the value, written as for gs_record_set_text; several
+ * conditions all apply; a tags field matches records carrying every tag given) and
+ * gs_list_limit, then call gs_list_next until *out is NULL. Each record from gs_list_next
+ * is the caller's, to free with gs_record_free. */
+int gs_list_new(gs_db *db, const char *table, gs_list **out);
+int gs_list_where(gs_list *list, const char *field, const char *text);
+int gs_list_limit(gs_list *list, int64_t limit);
+int gs_list_next(gs_list *list, gs_record **out);
+void gs_list_free(gs_list *list);
+
+/* ---- import --------------------------------------------------------------------------- */
+
+typedef struct gs_import_stats {
+    int64_t lines;    /* non-blank lines read */
+    int64_t added;    /* records written */
+    int64_t skipped;  /* lines whose record was already there, identical */
+    int64_t bad;      /* lines refused */
+} gs_import_stats;
+
+/* Told about each refused line (1-based number) and why. A non-zero return stops. */
+typedef int gs_import_cb(void *ud, int64_t line, const char *message);
+
+/* Reads path ("-": standard input) as JSON Lines, one record per line: {"type": "visit",
+ * "id": optional UUID, and schema field names}. Times are ISO 8601 strings or ms numbers.
+ * Every line is checked; if any is bad, on_bad is told about each and NOTHING is written
+ * (GS_E_INVALID). Otherwise all records are written in one transaction. A line whose id is
+ * already present is skipped when every field it gives equals the stored value and is a
+ * bad line when one differs, so importing a file twice changes nothing. References may
+ * point to records of other lines, in any order. stats (may be NULL) is filled in either
+ * way: on failure it counts what was checked, and added is 0. */
+int gs_db_import(gs_db *db, const char *path, gs_import_cb *on_bad, void *ud,
+                 gs_import_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * layout.c: see layout.h. The numbered steps are append-only: step N turns a version N-1
+ * file into a version N file and is never edited once released.
+ */
+#include "layout.h"
+
+#include "../common/alloc.h"
+#include "../common/buf.h"
+#include "../proto/schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const reserved[] = {"meta", "outbox", "field_version", "rejected"};
+
+/* Step 1: the fixed tables. */
+static const char step1[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY NOT NULL, v) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS outbox("
+    " seq INTEGER PRIMARY KEY NOT NULL,"  /* the device's change number, never reused */
+    " tbl TEXT NOT NULL,"                 /* schema table */
+    " rid BLOB NOT NULL,"                 /* record id, 16 bytes */
+    " hlc INTEGER NOT NULL,"              /* HLC of the latest edit merged in */
+    " fields BLOB NOT NULL,"              /* fieldpack: name -> [value, base] */
+    " sent INTEGER NOT NULL DEFAULT 0);"  /* 1 once sent: frozen from then on */
+    "CREATE INDEX IF NOT EXISTS outbox_rid ON outbox(rid, sent);"
+    "CREATE TABLE IF NOT EXISTS field_version("
+    " rid BLOB NOT NULL, field TEXT NOT NULL, ver INTEGER NOT NULL,"
+    " PRIMARY KEY(rid, field)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rejected("
+    " seq INTEGER PRIMARY KEY NOT NULL, tbl TEXT NOT NULL, rid BLOB NOT NULL,"
+    " hlc INTEGER NOT NULL, fields BLOB NOT NULL, code TEXT NOT NULL,"
+    " message TEXT NOT NULL, at INTEGER NOT NULL);";
+
+static const char *const steps[DB_LAYOUT_VERSION] = {step1};
+
+int layout_reserved(const char *name)
+{
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return 1;
+    return strncmp(name, "sqlite_", 7) == 0;
+}
+
+static int pragma_int(gs_db *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+    int rc = GS_OK;
+
+    if (src != SQLITE_OK)
+        return db_fail(db, src, "reading the database layout");
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(db, src, "reading the database layout");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int set_pragmas(gs_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    int rc = GS_OK;
+
+    if (src != SQLITE_OK)
+        return db_fail(db, src, "switching the database to WAL mode");
+    src = sqlite3_step(st);
+    if (src != SQLITE_ROW) {
+        rc = db_fail(db, src, "switching the database to WAL mode");
+    } else {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        /* an in-memory database (tests) reports "memory"; anything else must be WAL */
+        if (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0))
+            rc = gs_err_set(&db->err, GS_E_DB, "the database refused WAL mode (got '%s')",
+                            mode ? mode : "?");
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    /* FULL: a commit is on disk, WAL included, before the write is reported done. A 16 MiB
+       cache keeps a 10,000-record batch from spilling pages into the WAL before its commit */
+    return db_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+                       " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
+}
+
+/* FNV-1a 64 over every table, field, type and the layout version: any schema change the
+ * record tables must follow changes it. */
+static void schema_sig(char out[17])
+{
+    uint64_t h = 14695981039346656037ull;
+    char num[16];
+
+#define MIX(s)                                                                               \
+    for (const char *p_ = (s); *p_; p_++)                                                    \
+        h = (h ^ (unsigned char)*p_) * 1099511628211ull;                                     \
+    h = (h ^ 0xffu) * 1099511628211ull;
+
+    snprintf(num, sizeof(num), "%d", DB_LAYOUT_VERSION);
+    MIX(num);
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *t = &schema_tables[i];
+        MIX(t->name);
+        for (size_t k = 0; k < t->n_fields; k++) {
+            MIX(t->fields[k].name);
+            MIX(db_sql_type(t->fields[k].type));
+            MIX(t->fields[k].type == ST_REF ? "ref" : "");
+        }
+    }
+#undef MIX
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* 1 if t has a column named col. */
+static int has_column(gs_db *db, const char *table, const char *col, int *out)
+{
+    char sql[128];
+    sqlite3_stmt *st = NULL;
+    int src, found = 0;
+
+    snprintf(sql, sizeof(sql), "PRAGMA table_info(\"%s\")", table);
+    src = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return db_fail(db, src, "reading the database layout");
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        if (name && strcmp(name, col) == 0)
+            found = 1;
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return db_fail(db, src, "reading the database layout");
+    *out = found;
+    return GS_OK;
+}
+
+static int add_column(gs_db *db, const char *table, const char *col, const char *decl)
+{
+    char sql[256];
+    int present = 0, rc = has_column(db, table, col, &present);
+
+    if (rc || present)
+        return rc;
+    snprintf(sql, sizeof(sql), "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", table, col, decl);
+    return db_exec(db, sql);
+}
+
+/* Creates or completes one record table. */
+static int reconcile_table(gs_db *db, const schema_table *t)
+{
+    gs_buf sql;
+    char ix[256];
+    int rc;
+
+    buf_init(&sql, 64 * 1024);
+    rc = buf_addf(&sql,
+                  "CREATE TABLE IF NOT EXISTS \"%s\"(id BLOB PRIMARY KEY NOT NULL,"
+                  " created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,"
+                  " deleted INTEGER NOT NULL DEFAULT 0",
+                  t->name);
+    for (size_t k = 0; k < t->n_fields && rc == GS_OK; k++)
+        rc = buf_addf(&sql, ", \"%s\" %s", t->fields[k].name, db_sql_type(t->fields[k].type));
+    if (rc == GS_OK)
+        rc = buf_adds(&sql, ")");
+    if (rc) {
+        buf_free(&sql);
+        return gs_err_set(&db->err, rc, "out of memory");
+    }
+    rc = db_exec(db, sql.ptr);
+    buf_free(&sql);
+    if (rc)
+        return rc;
+    /* a table made by an older schema (or a version-0 file) may lack columns */
+    rc = add_column(db, t->name, "created", "INTEGER NOT NULL DEFAULT 0");
+    if (rc == GS_OK)
+        rc = add_column(db, t->name, "updated", "INTEGER NOT NULL DEFAULT 0");
+    if (rc == GS_OK)
+        rc = add_column(db, t->name, "deleted", "INTEGER NOT NULL DEFAULT 0");
+    for (size_t k = 0; k < t->n_fields && rc == GS_OK; k++)
+        rc = add_column(db, t->name, t->fields[k].name, db_sql_type(t->fields[k].type));
+    if (rc)
+        return rc;
+    /* references are looked up both ways (a resident's visits); nothing else is indexed:
+       every index is one more B-tree insert per record */
+    for (size_t k = 0; k < t->n_fields && rc == GS_OK; k++) {
+        if (t->fields[k].type != ST_REF)
+            continue;
+        snprintf(ix, sizeof(ix), "CREATE INDEX IF NOT EXISTS \"%s_%s\" ON \"%s\"(\"%s\")",
+                 t->name, t->fields[k].name, t->name, t->fields[k].name);
+        rc = db_exec(db, ix);
+    }
+    return rc;
+}
+
+static int migrate_locked(gs_db *db, int64_t version, const char *sig)
+{
+    char *stored = NULL;
+    char sql[64];
+    int rc = GS_OK;
+
+    for (int64_t v = version; v < DB_LAYOUT_VERSION; v++) {
+        rc = db_exec(db, steps[v]);
+        if (rc)
+            return rc;
+    }
+    rc = db_meta_get_text(db, DB_META_SCHEMA_SIG, &stored);
+    if (rc)
+        return rc;
+    if (!stored || strcmp(stored, sig) != 0) {
+        for (size_t i = 0; i < schema_n_tables && rc == GS_OK; i++)
+            rc = reconcile_table(db, &schema_tables[i]);
+        if (rc == GS_OK)
+            rc = db_meta_set_text(db, DB_META_SCHEMA_SIG, sig, strlen(sig));
+    }
+    gs_free(stored);
+    if (rc)
+        return rc;
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", DB_LAYOUT_VERSION);
+    return db_exec(db, sql);
+}
+
+int layout_migrate(gs_db *db)
+{
+    int64_t version;
+    char sig[17];
+    char *stored = NULL;
+    int rc;
+
+    for (size_t i = 0; i < schema_n_tables; i++)
+        if (layout_reserved(schema_tables[i].name))
+            return gs_err_set(&db->err, GS_E_STATE,
+                              "schema table '%s' has the name of an internal table",
+                              schema_tables[i].name);
+    rc = set_pragmas(db);
+    if (rc)
+        return rc;
+    rc = pragma_int(db, "PRAGMA user_version", &version);
+    if (rc)
+        return rc;
+    if (version > DB_LAYOUT_VERSION)
+        return gs_err_set(&db->err, GS_E_STATE,
+                          "the database has layout version %lld, written by a newer gridsync "
+                          "(this one knows up to %d): update gridsync",
+                          (long long)version, DB_LAYOUT_VERSION);
+    schema_sig(sig);
+    if (version == DB_LAYOUT_VERSION) {
+        /* the common case: nothing to do, found without taking the write lock */
+        rc = db_meta_get_text(db, DB_META_SCHEMA_SIG, &stored);
+        if (rc)
+            return rc;
+        int same = stored && strcmp(stored, sig) == 0;
+        gs_free(stored);
+        if (same)
+            return GS_OK;
+    }
+    rc = db_tx_begin(db);
+    if (rc)
+        return rc;
+    /* another process may have migrated while we waited for the lock */
+    rc = pragma_int(db, "PRAGMA user_version", &version);
+    if (rc == GS_OK && version > DB_LAYOUT_VERSION)
+        rc = gs_err_set(&db->err, GS_E_STATE, "the database was upgraded by a newer gridsync");
+    if (rc == GS_OK)
+        rc = migrate_locked(db, version, sig);
+    if (rc == GS_OK)
+        rc = db_tx_commit(db);
+    if (rc)
+        db_tx_rollback(db);
+    return rc;
+}

@@ -1,0 +1,777 @@
+/*
+ * test_client_outbox.c: the change log behind every write and the sync-side calls that
+ * issue 5 builds on, driven with hand-made acks and pulled changes (no network):
+ * one row per record edit, compaction into unsent rows only, bases (0, a field's version,
+ * the greatest version for a delete), bounded iteration in seq order, acks (versions,
+ * `lost` values taken without being captured, newer local edits kept), rejections kept
+ * aside, pulls (new records, stale versions, fields with pending local edits, unknown
+ * tables and fields), PROTOCOL.md step 3 as one all-or-nothing transaction, the HLC under
+ * a clock that steps back, two handles never handing out the same seq, and batches: a
+ * failure after writing poisons the batch, a failed import inside one leaves it intact.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../client/db.h"
+#include "../../client/outbox.h"
+#include "../../common/uuid.h"
+
+typedef struct fixture {
+    char dir[64];      /* a fresh temporary directory */
+    char path[128];    /* the database in it */
+    gs_db *db;         /* open, initialised */
+    uint64_t now_ms;   /* the wall clock the handle sees */
+} fixture;
+
+static uint64_t fake_clock(void *ud)
+{
+    return ((fixture *)ud)->now_ms;
+}
+
+static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    const char *grids[] = {"g1"};
+    gs_device_config cfg = {"dev-1", "dev-1.s", "https://127.0.0.1:1", ca_pem,
+                            sizeof(ca_pem) - 1, grids, 1, NULL};
+
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/gs-outbox-XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
+    fx->now_ms = UINT64_C(1795743000000);
+    if (gs_db_open(fx->path, &fx->db) != GS_OK)
+        return -1;
+    db_set_clock(fx->db, fake_clock, fx);
+    if (gs_db_init_device(fx->db, &cfg) != GS_OK)
+        return -1;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char cmd[200];
+    gs_db_close(fx->db);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(fx);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static int64_t q_int(gs_db *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db->sql));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static uint64_t version_of(gs_db *db, const char *id_text, const char *field)
+{
+    uint8_t id[16];
+    sqlite3_stmt *st;
+    uint64_t v = 0;
+    assert_int_equal(uuid_parse(id_text, 36, id), GS_OK);
+    assert_int_equal(sqlite3_prepare_v2(db->sql, "SELECT ver FROM field_version WHERE rid = ?1 "
+                                                 "AND field = ?2", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void add_resident(fixture *fx, const char *name, char id[40])
+{
+    gs_record *r;
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_str(r, "name", name), GS_OK);
+    assert_int_equal(gs_record_set_int(r, "born", 1950), GS_OK);
+    if (gs_db_add(fx->db, r) != GS_OK)
+        fail_msg("%s", gs_db_errmsg(fx->db));
+    snprintf(id, 40, "%s", gs_record_id(r));
+    gs_record_free(r);
+    fx->now_ms += 10;
+}
+
+static void update_text(fixture *fx, const char *id, const char *field, const char *value)
+{
+    gs_record *r;
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_id(r, id), GS_OK);
+    assert_int_equal(gs_record_set_text(r, field, value), GS_OK);
+    if (gs_db_update(fx->db, r) != GS_OK)
+        fail_msg("%s", gs_db_errmsg(fx->db));
+    gs_record_free(r);
+    fx->now_ms += 10;
+}
+
+static const char *text_of(fixture *fx, const char *id, const char *field, char *buf, size_t cap)
+{
+    gs_record *r;
+    const char *s;
+    if (gs_db_get(fx->db, id, &r) != GS_OK)
+        fail_msg("get %s: %s", id, gs_db_errmsg(fx->db));
+    s = gs_record_text(r, field);
+    snprintf(buf, cap, "%s", s ? s : "(none)");
+    gs_record_free(r);
+    return buf;
+}
+
+/* A snapshot of one outbox row for assertions. */
+typedef struct snap_field {
+    char name[32];   /* field name */
+    char value[128]; /* value as text ("true"/"false", numbers, strings) */
+    uint64_t base;   /* base version */
+} snap_field;
+
+typedef struct snap {
+    uint64_t seq;          /* seq */
+    char table[16];        /* table */
+    char id[40];           /* record id text */
+    uint64_t hlc;          /* hlc */
+    snap_field f[16];      /* fields */
+    uint32_t n;            /* entries in f */
+} snap;
+
+static int snapshot(gs_db *db, uint32_t max, snap *out)
+{
+    outbox_iter *it;
+    const proto_change *c;
+    int n = 0;
+
+    assert_int_equal(outbox_iter_open(db, max, &it), GS_OK);
+    while (outbox_iter_next(it, &c) == GS_OK && c) {
+        snap *s = &out[n++];
+        memset(s, 0, sizeof(*s));
+        s->seq = c->seq;
+        snprintf(s->table, sizeof(s->table), "%.*s", (int)c->table.len, c->table.ptr);
+        uuid_format(c->id, s->id);
+        s->hlc = c->hlc;
+        s->n = c->n_fields;
+        for (uint32_t i = 0; i < c->n_fields && i < 16; i++) {
+            const proto_value *v = &c->fields[i].value;
+            snprintf(s->f[i].name, sizeof(s->f[i].name), "%.*s", (int)c->fields[i].name.len,
+                     c->fields[i].name.ptr);
+            s->f[i].base = c->fields[i].ver;
+            if (v->type == PV_STR)
+                snprintf(s->f[i].value, sizeof(s->f[i].value), "%.*s", (int)v->u.s.len,
+                         v->u.s.ptr);
+            else if (v->type == PV_INT)
+                snprintf(s->f[i].value, sizeof(s->f[i].value), "%lld", (long long)v->u.i);
+            else if (v->type == PV_BOOL)
+                snprintf(s->f[i].value, sizeof(s->f[i].value), "%s", v->u.b ? "true" : "false");
+            else if (v->type == PV_NIL)
+                snprintf(s->f[i].value, sizeof(s->f[i].value), "nil");
+            else
+                snprintf(s->f[i].value, sizeof(s->f[i].value), "type%d", (int)v->type);
+        }
+    }
+    outbox_iter_free(it);
+    return n;
+}
+
+static const snap_field *field(const snap *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->n; i++)
+        if (strcmp(s->f[i].name, name) == 0)
+            return &s->f[i];
+    return NULL;
+}
+
+static proto_str S(const char *s)
+{
+    proto_str p = {s, (uint32_t)strlen(s)};
+    return p;
+}
+
+static proto_field text_field(const char *name, const char *value, uint64_t ver)
+{
+    proto_field f;
+    memset(&f, 0, sizeof(f));
+    f.name = S(name);
+    f.value.type = PV_STR;
+    f.value.u.s = S(value);
+    f.ver = ver;
+    return f;
+}
+
+static proto_ack ok_ack(uint64_t seq, uint64_t ver, proto_field *lost, uint32_t n_lost)
+{
+    proto_ack a;
+    memset(&a, 0, sizeof(a));
+    a.seq = seq;
+    a.ok = 1;
+    a.version = ver;
+    a.lost = lost;
+    a.n_lost = n_lost;
+    return a;
+}
+
+/* ---- tests ---- */
+
+static void test_add_captures_one_row(void **state)
+{
+    fixture *fx = *state;
+    snap s[4];
+    char id[40];
+    gs_record *r;
+
+    add_resident(fx, "王秀英", id);
+    assert_int_equal(snapshot(fx->db, 10, s), 1);
+    assert_int_equal(s[0].seq, 1);
+    assert_string_equal(s[0].table, "resident");
+    assert_string_equal(s[0].id, id);
+    assert_int_equal(s[0].n, 3); /* name, born, grid: nil fields are not sent */
+    assert_string_equal(field(&s[0], "name")->value, "王秀英");
+    assert_string_equal(field(&s[0], "grid")->value, "g1");
+    assert_int_equal(field(&s[0], "name")->base, 0);
+    assert_null(field(&s[0], "phone"));
+    assert_int_equal(gs_db_get(fx->db, id, &r), GS_OK);
+    assert_int_equal(s[0].hlc, gs_record_created(r));
+    gs_record_free(r);
+}
+
+static void test_compaction_only_into_unsent_rows(void **state)
+{
+    fixture *fx = *state;
+    snap s[4];
+    char id[40];
+    gs_record *r;
+
+    add_resident(fx, "甲", id);
+    update_text(fx, id, "name", "乙");
+    update_text(fx, id, "name", "丙");
+    update_text(fx, id, "phone", "13800000000");
+    assert_int_equal(snapshot(fx->db, 10, s), 1); /* three edits merged into the new row */
+    assert_string_equal(field(&s[0], "name")->value, "丙");
+    assert_string_equal(field(&s[0], "phone")->value, "13800000000");
+    assert_int_equal(gs_db_get(fx->db, id, &r), GS_OK);
+    assert_int_equal(s[0].hlc, gs_record_updated(r)); /* the row carries the newest hlc */
+    gs_record_free(r);
+
+    /* once sent, a row is frozen: later edits make a new row with a new seq */
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    update_text(fx, id, "name", "丁");
+    update_text(fx, id, "address", "东风村");
+    update_text(fx, id, "name", "戊");
+    assert_int_equal(snapshot(fx->db, 10, s), 2);
+    assert_int_equal(s[0].seq, 1);
+    assert_string_equal(field(&s[0], "name")->value, "丙");
+    assert_null(field(&s[0], "address"));
+    assert_int_equal(s[1].seq, 2);
+    assert_int_equal(s[1].n, 2);
+    assert_string_equal(field(&s[1], "name")->value, "戊");
+    assert_string_equal(field(&s[1], "address")->value, "东风村");
+    assert_true(s[1].hlc > s[0].hlc);
+}
+
+static void test_bases_come_from_versions(void **state)
+{
+    fixture *fx = *state;
+    snap s[4];
+    char id[40];
+    proto_ack a;
+
+    add_resident(fx, "甲", id);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    a = ok_ack(1, 10, NULL, 0);
+    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(version_of(fx->db, id, "name"), 10);
+    assert_int_equal(version_of(fx->db, id, "grid"), 10);
+    assert_int_equal(version_of(fx->db, id, "phone"), 0);
+
+    update_text(fx, id, "name", "乙");    /* base: the version seen, 10 */
+    update_text(fx, id, "phone", "110"); /* never had a version: 0 */
+    update_text(fx, id, "name", "丙");    /* merged: the base stays 10 */
+    assert_int_equal(gs_db_delete(fx->db, id), GS_OK);
+    assert_int_equal(snapshot(fx->db, 10, s), 1);
+    assert_int_equal(s[0].seq, 2);
+    assert_int_equal(field(&s[0], "name")->base, 10);
+    assert_string_equal(field(&s[0], "name")->value, "丙");
+    assert_int_equal(field(&s[0], "phone")->base, 0);
+    /* a delete carries the greatest version of any field of the record */
+    assert_string_equal(field(&s[0], "deleted")->value, "true");
+    assert_int_equal(field(&s[0], "deleted")->base, 10);
+}
+
+static void test_ack_lost_value_taken_not_captured(void **state)
+{
+    fixture *fx = *state;
+    char id[40], buf[64];
+    proto_field lost = text_field("name", "服务器上的名字", 4);
+    proto_ack a;
+    outbox_stats st;
+
+    add_resident(fx, "本机的名字", id);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    a = ok_ack(1, 5, &lost, 1);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_ack(fx->db, &a, &st), GS_OK);
+    assert_int_equal(st.acked, 1);
+    assert_int_equal(st.lost_taken, 1);
+    assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "服务器上的名字");
+    assert_int_equal(version_of(fx->db, id, "name"), 4);
+    assert_int_equal(version_of(fx->db, id, "born"), 5);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0); /* not captured */
+}
+
+static void test_ack_lost_keeps_newer_local_edit(void **state)
+{
+    fixture *fx = *state;
+    char id[40], buf[64];
+    proto_field lost = text_field("name", "Z", 7);
+    proto_ack a;
+    snap s[4];
+
+    add_resident(fx, "A", id);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    update_text(fx, id, "name", "B"); /* seq 2, not sent */
+    a = ok_ack(1, 6, &lost, 1);
+    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    /* the newer local edit still has to be pushed: the record keeps it */
+    assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "B");
+    assert_int_equal(version_of(fx->db, id, "name"), 7);
+    assert_int_equal(snapshot(fx->db, 10, s), 1);
+    assert_int_equal(s[0].seq, 2);
+    assert_string_equal(field(&s[0], "name")->value, "B");
+    assert_int_equal(field(&s[0], "name")->base, 0); /* bases never change once set */
+}
+
+typedef struct rej_seen {
+    int n;              /* rejected changes listed */
+    char code[32];      /* the last one's code */
+    char message[128];  /* and message */
+    uint64_t seq;       /* and seq */
+} rej_seen;
+
+static int on_rejected(void *ud, const gs_rejected_info *info)
+{
+    rej_seen *r = ud;
+    r->n++;
+    r->seq = info->seq;
+    snprintf(r->code, sizeof(r->code), "%s", info->code);
+    snprintf(r->message, sizeof(r->message), "%s", info->message);
+    return 0;
+}
+
+static void test_rejection_kept_aside(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+    proto_ack a;
+    outbox_stats st;
+    rej_seen seen;
+    gs_status status;
+
+    add_resident(fx, "甲", id);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    memset(&a, 0, sizeof(a));
+    a.seq = 1;
+    a.ok = 0;
+    a.err = S("out_of_scope");
+    a.msg = S("grid g1 is not one of this device's grids");
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_ack(fx->db, &a, &st), GS_OK);
+    assert_int_equal(st.rejected, 1);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(gs_db_rejected(fx->db, on_rejected, &seen), GS_OK);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.seq, 1);
+    assert_string_equal(seen.code, "out_of_scope");
+    assert_string_equal(seen.message, "grid g1 is not one of this device's grids");
+    assert_int_equal(gs_db_status(fx->db, &status), GS_OK);
+    assert_int_equal(status.rejected, 1);
+    assert_int_equal(status.pending, 0);
+
+    /* an ack for a seq that is not there (a retried response) changes nothing */
+    a = ok_ack(99, 50, NULL, 0);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_ack(fx->db, &a, &st), GS_OK);
+    assert_int_equal(st.unknown_acks, 1);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM field_version"), 0);
+}
+
+static proto_change pulled(const char *table, const uint8_t id[16], proto_field *f, uint32_t n)
+{
+    proto_change c;
+    memset(&c, 0, sizeof(c));
+    c.table = S(table);
+    memcpy(c.id, id, 16);
+    c.hlc = hlc_pack(UINT64_C(1795743000000), 3);
+    c.fields = f;
+    c.n_fields = n;
+    return c;
+}
+
+static void test_pull_creates_and_orders_by_version(void **state)
+{
+    fixture *fx = *state;
+    uint8_t id[16];
+    char idt[40], buf[64];
+    proto_field f[3];
+    proto_change c;
+    outbox_stats st;
+
+    assert_int_equal(uuid_v7(id, 1795743000000), GS_OK);
+    uuid_format(id, idt);
+    f[0] = text_field("name", "刘老汉", 3);
+    f[1] = text_field("grid", "g1", 3);
+    memset(&f[2], 0, sizeof(f[2]));
+    f[2].name = S("born");
+    f[2].value.type = PV_INT;
+    f[2].value.u.i = 1938;
+    f[2].ver = 3;
+    c = pulled("resident", id, f, 3);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(st.pulled_fields, 3);
+    assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘老汉");
+    assert_string_equal(text_of(fx, idt, "born", buf, sizeof(buf)), "1938");
+    assert_int_equal(version_of(fx->db, idt, "name"), 3);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0); /* never captured */
+
+    /* an older or equal version changes nothing; a newer one applies */
+    f[0] = text_field("name", "旧名字", 2);
+    c = pulled("resident", id, f, 1);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(st.stale, 1);
+    assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘老汉");
+    f[0] = text_field("name", "刘大爷", 9);
+    assert_int_equal(outbox_apply_pull(fx->db, &c, NULL), GS_OK);
+    assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘大爷");
+    assert_int_equal(version_of(fx->db, idt, "name"), 9);
+
+    /* a pulled tombstone */
+    memset(&f[0], 0, sizeof(f[0]));
+    f[0].name = S("deleted");
+    f[0].value.type = PV_BOOL;
+    f[0].value.u.b = 1;
+    f[0].ver = 10;
+    c = pulled("resident", id, f, 1);
+    assert_int_equal(outbox_apply_pull(fx->db, &c, NULL), GS_OK);
+    {
+        gs_record *r;
+        assert_int_equal(gs_db_get(fx->db, idt, &r), GS_E_NOTFOUND);
+    }
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+}
+
+static void test_pull_never_overwrites_pending_edit(void **state)
+{
+    fixture *fx = *state;
+    char id[40], buf[64];
+    uint8_t raw[16];
+    proto_field f[2];
+    proto_change c;
+    outbox_stats st;
+    proto_ack a;
+
+    add_resident(fx, "甲", id);
+    assert_int_equal(uuid_parse(id, 36, raw), GS_OK);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    a = ok_ack(1, 3, NULL, 0);
+    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    update_text(fx, id, "name", "本机改的");
+    f[0] = text_field("name", "别处改的", 5);
+    f[1] = text_field("phone", "120", 5);
+    c = pulled("resident", raw, f, 2);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(st.kept_local, 1);
+    assert_int_equal(st.pulled_fields, 1);
+    assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "本机改的");
+    assert_string_equal(text_of(fx, id, "phone", buf, sizeof(buf)), "120");
+    assert_int_equal(version_of(fx->db, id, "name"), 3);
+
+    /* still blocked once the edit is sent and not yet acknowledged */
+    assert_int_equal(outbox_mark_sent(fx->db, 2, 2), GS_OK);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(st.kept_local, 1);
+    assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "本机改的");
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+}
+
+static void test_pull_skips_what_it_does_not_know(void **state)
+{
+    fixture *fx = *state;
+    uint8_t id[16];
+    proto_field f[3];
+    proto_change c;
+    outbox_stats st;
+
+    assert_int_equal(uuid_v7(id, 1795743000000), GS_OK);
+    f[0] = text_field("case_no", "M-1", 2);
+    c = pulled("mediation", id, f, 1);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(st.skipped, 1);
+    f[0] = text_field("colour", "red", 2);
+    f[1] = text_field("kind", "walk", 2); /* not a resident field either */
+    f[2] = text_field("name", "", 2);
+    f[2].value.type = PV_INT; /* a name that is not text */
+    c = pulled("resident", id, f, 3);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(st.skipped, 3);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM resident"), 0);
+}
+
+static void test_apply_response_all_or_nothing(void **state)
+{
+    fixture *fx = *state;
+    char a_id[40], b_id[40], buf[64];
+    proto_ack acks[2];
+    proto_field bad_lost, f[2];
+    proto_change ch;
+    proto_sync_resp resp;
+    uint8_t nid[16];
+    uint64_t cur = 99;
+    gs_status status;
+
+    add_resident(fx, "甲", a_id);
+    add_resident(fx, "乙", b_id);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 2), GS_OK);
+    bad_lost = text_field("name", "", 9);
+    bad_lost.value.type = PV_INT; /* the server sent an int for a text field */
+    acks[0] = ok_ack(1, 8, NULL, 0);
+    acks[1] = ok_ack(2, 9, &bad_lost, 1);
+    memset(&resp, 0, sizeof(resp));
+    resp.acks = acks;
+    resp.n_acks = 2;
+    resp.cursor = 42;
+    resp.now = hlc_pack(fx->now_ms, 0);
+    assert_int_equal(outbox_apply_response(fx->db, &resp, NULL), GS_E_PROTO);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 2); /* first ack undone */
+    assert_int_equal(outbox_get_cursor(fx->db, &cur), GS_OK);
+    assert_int_equal(cur, 0);
+    assert_int_equal(version_of(fx->db, a_id, "name"), 0);
+
+    /* a good response: acks, a pulled record, the cursor, together */
+    acks[1] = ok_ack(2, 9, NULL, 0);
+    assert_int_equal(uuid_v7(nid, fx->now_ms), GS_OK);
+    f[0] = text_field("name", "新来的", 11);
+    f[1] = text_field("grid", "g1", 11);
+    ch = pulled("resident", nid, f, 2);
+    resp.changes = &ch;
+    resp.n_changes = 1;
+    /* a server clock ahead of ours (within the guard) pulls our HLC forward */
+    resp.now = hlc_pack(fx->now_ms + 60000, 5);
+    assert_int_equal(outbox_apply_response(fx->db, &resp, NULL), GS_OK);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(outbox_get_cursor(fx->db, &cur), GS_OK);
+    assert_int_equal(cur, 42);
+    assert_int_equal(version_of(fx->db, b_id, "name"), 9);
+    {
+        char nidt[40];
+        uuid_format(nid, nidt);
+        assert_string_equal(text_of(fx, nidt, "name", buf, sizeof(buf)), "新来的");
+    }
+    assert_int_equal(gs_db_status(fx->db, &status), GS_OK);
+    assert_int_equal(status.cursor, 42);
+    assert_true((uint64_t)q_int(fx->db, "SELECT v FROM meta WHERE k = 'hlc_last'") >
+                hlc_pack(fx->now_ms + 60000, 5));
+    assert_int_equal(outbox_set_sync_result(fx->db, 1795743000000, "ok"), GS_OK);
+    assert_int_equal(gs_db_status(fx->db, &status), GS_OK);
+    assert_string_equal(status.last_sync_result, "ok");
+    assert_int_equal(status.last_sync_ms, 1795743000000);
+}
+
+static void test_iteration_bounded_and_low(void **state)
+{
+    fixture *fx = *state;
+    snap s[8];
+    char id[40];
+    uint64_t low;
+    outbox_iter *it;
+    const proto_change *c;
+
+    assert_int_equal(outbox_low(fx->db, &low), GS_OK);
+    assert_int_equal(low, 1); /* empty: every seq below next_seq is settled */
+    for (int i = 0; i < 7; i++)
+        add_resident(fx, "某人", id);
+    assert_int_equal(snapshot(fx->db, 5, s), 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(s[i].seq, (uint64_t)i + 1);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 5), GS_OK);
+    for (uint64_t q = 1; q <= 3; q++) {
+        proto_ack a = ok_ack(q, 20 + q, NULL, 0);
+        assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    }
+    assert_int_equal(outbox_low(fx->db, &low), GS_OK);
+    assert_int_equal(low, 4);
+    /* an iterator with a limit of 0 yields nothing */
+    assert_int_equal(outbox_iter_open(fx->db, 0, &it), GS_OK);
+    assert_int_equal(outbox_iter_next(it, &c), GS_OK);
+    assert_null(c);
+    outbox_iter_free(it);
+    outbox_iter_free(NULL);
+}
+
+static void test_hlc_monotonic_when_clock_steps_back(void **state)
+{
+    fixture *fx = *state;
+    char a[40], b[40], c[40];
+    gs_record *ra, *rb, *rc;
+
+    add_resident(fx, "一", a);
+    fx->now_ms -= 3600 * 1000; /* the handheld's clock is set back an hour */
+    add_resident(fx, "二", b);
+    gs_db_close(fx->db); /* and the app restarts */
+    assert_int_equal(gs_db_open(fx->path, &fx->db), GS_OK);
+    db_set_clock(fx->db, fake_clock, fx);
+    add_resident(fx, "三", c);
+    assert_int_equal(gs_db_get(fx->db, a, &ra), GS_OK);
+    assert_int_equal(gs_db_get(fx->db, b, &rb), GS_OK);
+    assert_int_equal(gs_db_get(fx->db, c, &rc), GS_OK);
+    assert_true(gs_record_created(rb) > gs_record_created(ra));
+    assert_true(gs_record_created(rc) > gs_record_created(rb));
+    {
+        /* a send stamp is above every record's, and persisted: the next one is higher */
+        uint64_t s1, s2;
+        assert_int_equal(db_hlc_stamp(fx->db, &s1), GS_OK);
+        assert_true(s1 > gs_record_created(rc));
+        gs_db_close(fx->db);
+        assert_int_equal(gs_db_open(fx->path, &fx->db), GS_OK);
+        db_set_clock(fx->db, fake_clock, fx);
+        assert_int_equal(db_hlc_stamp(fx->db, &s2), GS_OK);
+        assert_true(s2 > s1);
+        /* a peer's clock beyond the drift guard is refused, the clock unchanged */
+        assert_int_equal(db_hlc_observe(fx->db, hlc_pack(fx->now_ms + 3600 * 1000, 0)),
+                         GS_E_CLOCK);
+        assert_non_null(strstr(gs_db_errmsg(fx->db), "date and time"));
+        assert_int_equal(db_hlc_observe(fx->db, hlc_pack(fx->now_ms + 1000, 0)), GS_OK);
+        assert_int_equal(db_hlc_stamp(fx->db, &s1), GS_OK);
+        assert_true(s1 > hlc_pack(fx->now_ms + 1000, 0));
+    }
+    gs_record_free(ra);
+    gs_record_free(rb);
+    gs_record_free(rc);
+}
+
+static void test_two_handles_never_share_a_seq(void **state)
+{
+    fixture *fx = *state;
+    gs_db *other;
+    char id[40];
+
+    assert_int_equal(gs_db_open(fx->path, &other), GS_OK);
+    for (int i = 0; i < 10; i++) {
+        gs_record *r;
+        add_resident(fx, "本", id);
+        assert_int_equal(gs_record_new(other, "resident", &r), GS_OK);
+        assert_int_equal(gs_record_set_str(r, "name", "另"), GS_OK);
+        assert_int_equal(gs_db_add(other, r), GS_OK);
+        gs_record_free(r);
+    }
+    gs_db_close(other);
+    assert_int_equal(q_int(fx->db, "SELECT count(DISTINCT seq) FROM outbox"), 20);
+    assert_int_equal(q_int(fx->db, "SELECT max(seq) FROM outbox"), 20);
+    assert_int_equal(q_int(fx->db, "SELECT v FROM meta WHERE k = 'next_seq'"), 21);
+}
+
+static void test_seq_never_reused_after_acks(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+    snap s[2];
+    proto_ack a;
+
+    add_resident(fx, "甲", id);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    a = ok_ack(1, 1, NULL, 0);
+    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    add_resident(fx, "乙", id); /* the outbox is empty, but seq 1 is spent */
+    assert_int_equal(snapshot(fx->db, 2, s), 1);
+    assert_int_equal(s[0].seq, 2);
+}
+
+static void test_batch_poisoned_by_failure_after_writing(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+
+    assert_int_equal(gs_db_begin(fx->db), GS_OK);
+    add_resident(fx, "批量里的", id);
+    /* an inner level that changed rows and then failed cannot be undone alone */
+    assert_int_equal(db_tx_begin(fx->db), GS_OK);
+    assert_int_equal(db_exec(fx->db, "UPDATE resident SET phone = '1'"), GS_OK);
+    db_tx_rollback(fx->db);
+    assert_int_equal(gs_db_commit(fx->db), GS_E_STATE);
+    assert_non_null(strstr(gs_db_errmsg(fx->db), "rolled back"));
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM resident"), 0);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    /* the handle is usable afterwards */
+    add_resident(fx, "之后的", id);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+}
+
+static void test_failed_import_inside_batch_leaves_batch(void **state)
+{
+    fixture *fx = *state;
+    char id[40], path[160];
+    gs_import_stats st;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/in.jsonl", fx->dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"type\":\"resident\",\"name\":\"好\"}\n{\"type\":\"resident\",\"born\":1}\n", f);
+    fclose(f);
+    assert_int_equal(gs_db_begin(fx->db), GS_OK);
+    add_resident(fx, "批量里的", id);
+    assert_int_equal(gs_db_import(fx->db, path, NULL, NULL, &st), GS_E_INVALID);
+    assert_int_equal(st.bad, 1);
+    assert_int_equal(gs_db_commit(fx->db), GS_OK);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM resident"), 1);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_add_captures_one_row),
+        T(test_compaction_only_into_unsent_rows),
+        T(test_bases_come_from_versions),
+        T(test_ack_lost_value_taken_not_captured),
+        T(test_ack_lost_keeps_newer_local_edit),
+        T(test_rejection_kept_aside),
+        T(test_pull_creates_and_orders_by_version),
+        T(test_pull_never_overwrites_pending_edit),
+        T(test_pull_skips_what_it_does_not_know),
+        T(test_apply_response_all_or_nothing),
+        T(test_iteration_bounded_and_low),
+        T(test_hlc_monotonic_when_clock_steps_back),
+        T(test_two_handles_never_share_a_seq),
+        T(test_seq_never_reused_after_acks),
+        T(test_batch_poisoned_by_failure_after_writing),
+        T(test_failed_import_inside_batch_leaves_batch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
