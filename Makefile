@@ -67,9 +67,15 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
+# The web console's files (server/console/), embedded in gridsyncd as a generated .c by a
+# small build-time tool (docs/CONSOLE.md).
+CONSOLE_FILES := $(sort $(wildcard $(addprefix server/console/*.,html css js svg png ico)))
+CONSOLE_GEN   := $(if $(CONSOLE_FILES),$(BUILD)/gen/console_assets.c)
+CONSOLE_OBJ   := $(if $(CONSOLE_FILES),$(OBJ)/gen/console_assets.o)
+
 CORE_OBJ   := $(call obj,$(COMMON_SRC) $(PROTO_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
-SERVER_OBJ := $(call obj,$(SERVER_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(CONSOLE_OBJ)
 
 LIB_CLIENT_A  := $(BUILD)/lib/libgridsync.a
 LIB_CLIENT_SO := $(BUILD)/lib/libgridsync.so
@@ -92,6 +98,19 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The folder is a prerequisite too, so adding or removing a file regenerates.
+$(BUILD)/tools/embed_assets: scripts/embed_assets.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -O1 $(WARN) -o $@ $<
+$(CONSOLE_GEN): $(BUILD)/tools/embed_assets $(CONSOLE_FILES) server/console
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/tools/embed_assets $@ $(CONSOLE_FILES)
+$(CONSOLE_OBJ): $(CONSOLE_GEN)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -Iserver -MMD -MP -c $< -o $@
 
 # The client library carries common/ and proto/ so an app links one archive.
 $(LIB_CLIENT_A): $(CORE_OBJ) $(CLIENT_OBJ)
@@ -149,9 +168,10 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
                -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC)
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) $(CONSOLE_GEN)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) $(LIBS)
+	clang $(FUZZ_CFLAGS) -Iserver -o $@ $< $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) \
+	    $(CONSOLE_GEN) $(LIBS)
 
 # The protocol target needs only common/ and proto/, so a half-written server file never
 # stops it from building.
@@ -179,6 +199,9 @@ bench:
 	$(MAKE) BUILD=build/release OPT="-O2 -DNDEBUG" bench-run
 bench-run: all $(BENCH_BINS)
 	@BUILD=$(BUILD) scripts/run-bench.sh
+
+demo: all
+	@BUILD=$(BUILD) scripts/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

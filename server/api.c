@@ -1,41 +1,548 @@
-/* api.c: placeholder so gridsyncd links while the application is written (issue 4). */
+/*
+ * api.c: gridsyncd's application: routes each request from the network layer to the sync
+ * exchange (/v1/sync), the admin API (/v1/admin/...) or the web console (/admin, console.c),
+ * and owns the store, its lock and the server HLC.
+ *
+ * One sync, and what runs under the store lock:
+ *
+ *   method, Content-Type, Authorization (device lookup under the lock, hash check outside)
+ *   inflate (capped), decode, dev == token's device
+ *   ---- lock ----------------------------------------------------------------------------
+ *   BEGIN IMMEDIATE; device re-read (a revocation in between counts); merge the batch;
+ *   encode head + acks; read a pull page that fits the rest of the body limit; encode it;
+ *   persist the HLC and the device's last sync; COMMIT
+ *   ---- unlock --------------------------------------------------------------------------
+ *   deflate when the client accepts it
+ *
+ * Invariants:
+ *  - one connection, one mutex: every store use holds app->lock, so SQLite never sees two
+ *    writers and never answers SQLITE_BUSY to us (busy_timeout covers outside readers);
+ *  - a batch is one transaction: any failure rolls it back and answers 500 (or 413 when the
+ *    answer would pass the body limit) with nothing applied;
+ *  - no token, secret or hash ever reaches a log line or log_note.
+ */
+#define _POSIX_C_SOURCE 200809L
 #include "app.h"
 
 #include "../common/alloc.h"
+#include "../common/hlc.h"
+#include "../proto/proto.h"
+#include "admin_api.h"
+#include "auth.h"
+#include "console.h"
+#include "merge.h"
+#include "pull.h"
+#include "store.h"
+#include "zbody.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 struct srv_app {
-    int unused; /* placeholder */
+    store *st;            /* the one store connection; only used holding lock */
+    pthread_mutex_t lock; /* serialises every store use and the HLC */
+    hlc clock;            /* server HLC, persisted in the store on every sync */
+    srv_config cfg;       /* a copy of the settings */
+    srv_metrics *metrics; /* counters (owned by the caller) */
+    gs_logger *lg;        /* log (owned by the caller) */
+    admin_env admin;      /* what the admin API works with */
+    console *console;     /* the web console and its sign-in sessions */
 };
 
-int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logger *lg,
-             gs_err *err)
+static int slice_eq(srv_slice s, const char *lit)
 {
-    (void)cfg;
-    (void)metrics;
-    (void)lg;
-    srv_app *app = gs_calloc(1, sizeof(*app));
+    size_t n = strlen(lit);
+    return s.ptr && s.len == n && memcmp(s.ptr, lit, n) == 0;
+}
+
+static int slice_prefix(srv_slice s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.ptr && s.len >= n && memcmp(s.ptr, lit, n) == 0;
+}
+
+/* The media type before any ';' parameters, compared case-insensitively. */
+static int media_type_is(srv_slice s, const char *type)
+{
+    size_t n = 0, tl = strlen(type);
+    while (n < s.len && s.ptr[n] != ';')
+        n++;
+    while (n && (s.ptr[n - 1] == ' ' || s.ptr[n - 1] == '\t'))
+        n--;
+    if (!s.ptr || n != tl)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s.ptr[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != type[i])
+            return 0;
+    }
+    return 1;
+}
+
+static int64_t wall_ms(void)
+{
+    return (int64_t)hlc_wall_ms(NULL);
+}
+
+/* A MessagePack Error body (PROTOCOL.md 2.6). */
+static void sync_error(srv_app *app, srv_response *resp, int status, const char *code,
+                       const char *msg, uint32_t min_v)
+{
+    resp->status = status;
+    buf_reset(&resp->body);
+    resp->content_encoding = NULL;
+    if (proto_encode_error(&resp->body, code, msg, min_v) == GS_OK) {
+        resp->content_type = PROTO_CONTENT_TYPE;
+    } else {
+        buf_reset(&resp->body);
+        resp->content_type = NULL;
+    }
+    if (status == 401)
+        atomic_fetch_add(&app->metrics->auth_failures, 1);
+}
+
+/* Records the outcome of a failed sync of a known device in its own transaction. */
+static void note_failure(srv_app *app, const char *device, int status, const char *code)
+{
+    char result[STORE_RESULT_MAX + 1];
+    gs_err err;
+
+    snprintf(result, sizeof(result), "%d %s", status, code);
+    pthread_mutex_lock(&app->lock);
+    if (!store_begin(app->st, &err)) {
+        if (store_device_synced(app->st, device, wall_ms(), result, 0, &err) ||
+            store_commit(app->st, &err)) {
+            store_rollback(app->st);
+            log_warn(app->lg, "cannot record the sync result of %s: %s", device, err.msg);
+        }
+    }
+    pthread_mutex_unlock(&app->lock);
+}
+
+/* Maps a decode failure to its HTTP answer. */
+static void decode_error(srv_app *app, srv_response *resp, const char *device, int rc,
+                         const gs_err *err)
+{
+    const char *msg = gs_err_msg(err, rc);
+    const char *code;
+    int status;
+
+    switch (rc) {
+    case GS_E_PROTO_VERSION:
+        status = 426;
+        code = "upgrade_required";
+        break;
+    case GS_E_TOO_LARGE:
+        status = 413;
+        code = "too_large";
+        break;
+    case GS_E_NOMEM:
+        status = 500;
+        code = "server";
+        break;
+    case GS_E_PROTO:
+    case GS_E_PROTO_TYPE:
+    case GS_E_PROTO_MISSING:
+    case GS_E_PROTO_UNKNOWN:
+    case GS_E_PROTO_LIMIT:
+    case GS_E_PROTO_TRUNCATED:
+    case GS_E_PROTO_TRAILING:
+    case GS_E_PROTO_DEPTH:
+        status = 400;
+        code = rc == GS_E_PROTO ? "malformed" : gs_rc_name(rc);
+        break;
+    default:
+        status = 400;
+        code = "malformed";
+        break;
+    }
+    sync_error(app, resp, status, code, msg, status == 426 ? PROTO_MIN_VERSION : 0);
+    if (device)
+        note_failure(app, device, status, code);
+}
+
+/* Checks the bearer token of a device: GS_OK with *dev filled, or GS_E_AUTH. */
+static int sync_auth(srv_app *app, const srv_request *req, store_device *dev)
+{
+    const char *id, *secret;
+    size_t id_len, secret_len;
+    int rc, found, ok;
+    gs_err err;
+
+    if (auth_parse_bearer(req->authorization.ptr, req->authorization.len, &id, &id_len, &secret,
+                          &secret_len))
+        return GS_E_AUTH;
+    pthread_mutex_lock(&app->lock);
+    rc = store_device_get(app->st, id, id_len, dev, &err);
+    pthread_mutex_unlock(&app->lock);
+    if (rc && rc != GS_E_NOTFOUND) {
+        log_error(app->lg, "device lookup: %s", err.msg);
+        return rc;
+    }
+    found = rc == GS_OK;
+    ok = auth_verify(found ? dev->token_hash : NULL, secret, secret_len);
+    if (!found || !ok || dev->revoked_ms != 0)
+        return GS_E_AUTH;
+    return GS_OK;
+}
+
+/* What one sync did, for the metrics and the log note. */
+typedef struct sync_out {
+    uint32_t n_accepted;  /* changes applied */
+    uint32_t n_rejected;  /* changes rejected */
+    uint32_t n_duplicate; /* changes answered from stored acks */
+    uint32_t n_conflicts; /* conflicts recorded */
+    uint32_t n_pulled;    /* changes sent back */
+} sync_out;
+
+/* The merge, pull and encoding of one sync into body, inside the lock and one transaction:
+ * on any failure the transaction is rolled back. GS_E_AUTH: the device was revoked
+ * meanwhile; GS_E_TOO_LARGE: the acks alone pass the body limit; else a server fault. */
+
+static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req *m, gs_buf *body,
+                       sync_out *so, gs_err *err)
+{
+    store_device *dev = NULL;
+    sval_arena arena;
+    merge_ctx mc;
+    proto_ack *acks = NULL;
+    proto_sync_resp head;
+    pull_page page;
+    gs_buf changes;
+    uint32_t max_changes;
+    size_t budget;
+    char result[STORE_RESULT_MAX + 1];
+    int rc = GS_OK;
+    int64_t now = wall_ms();
+
+    sval_arena_init(&arena, SVAL_ARENA_MAX);
+    buf_init(&changes, PROTO_MAX_BODY);
+    rc = store_begin(app->st, err);
+    if (rc)
+        goto out;
+    dev = sval_arena_alloc(&arena, sizeof(*dev));
+    acks = sval_arena_alloc(&arena, (m->n_changes ? m->n_changes : 1) * sizeof(*acks));
+    if (!dev || !acks) {
+        rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = store_device_get(app->st, device_id, strlen(device_id), dev, err);
+    if (!rc && dev->revoked_ms)
+        rc = gs_err_set(err, GS_E_AUTH, "device revoked");
+    if (rc)
+        goto out;
+    merge_init(&mc, app->st, &app->clock, &arena, now);
+    rc = merge_batch(&mc, dev, m, acks, err);
+    if (rc)
+        goto out;
+
+    memset(&head, 0, sizeof(head));
+    head.version = PROTO_VERSION;
+    rc = hlc_now(&app->clock, &head.now);
+    if (rc) {
+        gs_err_set(err, rc, "server clock overflow");
+        goto out;
+    }
+    rc = proto_encode_sync_resp_head(body, &head, m->n_changes);
+    for (uint32_t i = 0; i < m->n_changes && !rc; i++)
+        rc = proto_encode_ack(body, &acks[i]);
+    if (rc) {
+        gs_err_set(err, rc,
+                   "the acknowledgments alone pass the %u-byte body limit: push "
+                   "fewer changes per request",
+                   PROTO_MAX_BODY);
+        goto out;
+    }
+    /* the "ch" head and the tail ("cur", "more") take under 40 bytes */
+    budget = body->len + 64 < PROTO_MAX_BODY ? PROTO_MAX_BODY - body->len - 64 : 0;
+    max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : 2000;
+    if (m->pull_max && m->pull_max < max_changes)
+        max_changes = m->pull_max;
+    if (max_changes > PROTO_MAX_CHANGES)
+        max_changes = PROTO_MAX_CHANGES;
+    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, &arena, &changes, &page, err);
+    if (rc)
+        goto out;
+    rc = proto_encode_sync_resp_mid(body, page.n_changes);
+    if (!rc)
+        rc = buf_add(body, changes.ptr, changes.len);
+    if (!rc)
+        rc = proto_encode_sync_resp_tail(body, page.cursor, page.more);
+    if (rc) {
+        gs_err_set(err, rc, "cannot encode the response (%s)", gs_strerror(rc));
+        goto out;
+    }
+    so->n_accepted = mc.n_accepted;
+    so->n_rejected = mc.n_rejected;
+    so->n_duplicate = mc.n_duplicate;
+    so->n_conflicts = mc.n_conflicts;
+    so->n_pulled = page.n_changes;
+    snprintf(result, sizeof(result), "ok ch=%u acc=%u rej=%u dup=%u conf=%u pull=%u", m->n_changes,
+             mc.n_accepted, mc.n_rejected, mc.n_duplicate, mc.n_conflicts, page.n_changes);
+    rc = store_hlc_set(app->st, app->clock.last, err);
+    if (!rc)
+        rc = store_device_synced(app->st, dev->id, now, result, mc.n_rejected, err);
+    if (!rc)
+        rc = store_commit(app->st, err);
+out:
+    if (rc)
+        store_rollback(app->st);
+    sval_arena_free(&arena);
+    buf_free(&changes);
+    return rc;
+}
+
+static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp)
+{
+    store_device *dev = NULL;
+    proto_sync_req *m = NULL;
+    gs_buf inflated, body;
+    const void *bytes = req->body;
+    size_t len = req->body_len;
+    sync_out so;
+    gs_err err;
+    int rc, enc;
+
+    buf_init(&inflated, PROTO_MAX_BODY);
+    buf_init(&body, PROTO_MAX_BODY);
+    gs_err_clear(&err);
+    memset(&so, 0, sizeof(so));
+    if (!slice_eq(req->method, "POST")) {
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: POST\r\n");
+        sync_error(app, resp, 405, "method", "use POST for /v1/sync", 0);
+        goto out;
+    }
+    if (!media_type_is(req->content_type, PROTO_CONTENT_TYPE)) {
+        sync_error(app, resp, 415, "content_type", "the body must be " PROTO_CONTENT_TYPE, 0);
+        goto out;
+    }
+    dev = gs_malloc(sizeof(*dev));
+    if (!dev) {
+        sync_error(app, resp, 500, "server", "out of memory", 0);
+        goto out;
+    }
+    rc = sync_auth(app, req, dev);
+    if (rc) {
+        if (rc == GS_E_AUTH)
+            sync_error(app, resp, 401, "auth",
+                       "no valid device token: re-enrol this device with the admin", 0);
+        else
+            sync_error(app, resp, 500, "server", "server fault: try again later", 0);
+        goto out;
+    }
+    snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s", dev->id);
+    enc = zbody_content_encoding(req->content_encoding.ptr, req->content_encoding.len);
+    if (enc < 0) {
+        sync_error(app, resp, 415, "content_type", "Content-Encoding must be deflate or absent", 0);
+        goto out;
+    }
+    if (len > PROTO_MAX_BODY && enc == 0) {
+        decode_error(app, resp, dev->id, GS_E_TOO_LARGE, NULL);
+        goto out;
+    }
+    if (enc == 1) {
+        rc = zbody_inflate(req->body, req->body_len, PROTO_MAX_BODY, &inflated, &err);
+        if (rc) {
+            const char *code = rc == GS_E_TOO_LARGE ? "too_large"
+                               : rc == GS_E_NOMEM   ? "server"
+                                                    : "bad_encoding";
+            int status = rc == GS_E_TOO_LARGE ? 413 : rc == GS_E_NOMEM ? 500 : 400;
+            sync_error(app, resp, status, code, err.msg, 0);
+            note_failure(app, dev->id, status, code);
+            goto out;
+        }
+        bytes = inflated.ptr;
+        len = inflated.len;
+    }
+    rc = proto_decode_sync_req(bytes ? bytes : "", len, &m, &err);
+    if (rc) {
+        decode_error(app, resp, dev->id, rc, &err);
+        goto out;
+    }
+    if (m->device.len != strlen(dev->id) || memcmp(m->device.ptr, dev->id, m->device.len)) {
+        sync_error(app, resp, 403, "wrong_device", "dev is not the device this token belongs to",
+                   0);
+        note_failure(app, dev->id, 403, "wrong_device");
+        goto out;
+    }
+
+    pthread_mutex_lock(&app->lock);
+    rc = sync_locked(app, dev->id, m, &body, &so, &err);
+    pthread_mutex_unlock(&app->lock);
+    if (rc) {
+        if (rc == GS_E_AUTH) {
+            sync_error(app, resp, 401, "auth", "this device was revoked", 0);
+        } else if (rc == GS_E_TOO_LARGE) {
+            sync_error(app, resp, 413, "too_large", err.msg, 0);
+            note_failure(app, dev->id, 413, "too_large");
+        } else {
+            log_error(app->lg, "sync of %s failed, nothing applied: %s", dev->id, err.msg);
+            sync_error(app, resp, 500, "server", "server fault, nothing applied: try again later",
+                       0);
+            note_failure(app, dev->id, 500, "server");
+        }
+        goto out;
+    }
+    atomic_fetch_add(&app->metrics->syncs, 1);
+    atomic_fetch_add(&app->metrics->changes_merged, so.n_accepted);
+    atomic_fetch_add(&app->metrics->changes_rejected, so.n_rejected);
+    atomic_fetch_add(&app->metrics->changes_duplicate, so.n_duplicate);
+    atomic_fetch_add(&app->metrics->conflicts, so.n_conflicts);
+    atomic_fetch_add(&app->metrics->changes_pulled, so.n_pulled);
+    snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s ch=%u acc=%u rej=%u conf=%u pull=%u%s",
+             dev->id, m->n_changes, so.n_accepted, so.n_rejected, so.n_conflicts, so.n_pulled,
+             so.n_duplicate ? " dup" : "");
+    if (so.n_duplicate) {
+        size_t n = strlen(resp->log_note);
+        snprintf(resp->log_note + n, sizeof(resp->log_note) - n, "=%u", so.n_duplicate);
+    }
+
+    buf_reset(&resp->body);
+    if (zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
+        body.len > 256) {
+        rc = zbody_deflate(body.ptr, body.len, &resp->body, &err);
+        if (!rc)
+            resp->content_encoding = "deflate";
+    } else {
+        rc = GS_E_STATE; /* not compressed: copied below */
+    }
+    if (rc) {
+        buf_reset(&resp->body);
+        resp->content_encoding = NULL;
+        rc = buf_add(&resp->body, body.ptr, body.len);
+    }
+    if (rc) {
+        /* committed, but the answer does not fit: the device retries and gets the same acks */
+        log_error(app->lg, "sync of %s: response of %zu bytes does not fit the body buffer",
+                  dev->id, body.len);
+        sync_error(app, resp, 500, "server", "response too large for this server's buffer", 0);
+        goto out;
+    }
+    resp->status = 200;
+    resp->content_type = PROTO_CONTENT_TYPE;
+out:
+    proto_sync_req_free(m);
+    buf_free(&inflated);
+    buf_free(&body);
+    gs_free(dev);
+}
+
+int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logger *lg, gs_err *err)
+{
+    srv_app *app;
+    uint64_t last = 0;
+    int rc = GS_OK;
+
+    if (!cfg->db_path[0])
+        return gs_err_set(err, GS_E_CONFIG, "no database configured");
+    app = gs_calloc(1, sizeof(*app));
     if (!app)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    app->cfg = *cfg;
+    app->metrics = metrics;
+    app->lg = lg;
+    rc = store_open(&app->st, cfg->db_path, err);
+    if (rc)
+        goto fail;
+    rc = store_hlc_get(app->st, &last, err);
+    if (rc)
+        goto fail;
+    hlc_init(&app->clock, last, cfg->max_drift_ms, NULL, NULL);
+    if (pthread_mutex_init(&app->lock, NULL) != 0) {
+        rc = gs_err_set(err, GS_E_NOMEM, "cannot create the store lock");
+        goto fail;
+    }
+    app->admin.st = app->st;
+    app->admin.lock = &app->lock;
+    app->admin.clock = &app->clock;
+    app->admin.cfg = &app->cfg;
+    app->admin.metrics = metrics;
+    app->admin.lg = lg;
+    rc = console_new(&app->console, &app->admin, NULL, err);
+    if (rc) {
+        pthread_mutex_destroy(&app->lock);
+        goto fail;
+    }
+    /* the console's sessions are a second way into the admin API, never into /v1/sync */
+    app->admin.session_auth = console_session_auth;
+    app->admin.session_ud = app->console;
     *out = app;
     return GS_OK;
+fail:
+    store_close(app->st);
+    gs_free(app);
+    return rc;
 }
 
 void app_close(srv_app *app)
 {
+    if (!app)
+        return;
+    console_free(app->console);
+    pthread_mutex_destroy(&app->lock);
+    store_close(app->st);
     gs_free(app);
 }
 
 void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
 {
-    (void)app;
-    (void)req;
-    resp->status = 501;
+    resp->status = 500;
+    resp->content_type = NULL;
+    resp->content_encoding = NULL;
+    if (slice_eq(req->path, PROTO_SYNC_PATH)) {
+        handle_sync(app, req, resp);
+        return;
+    }
+    if (slice_eq(req->path, "/v1/admin") || slice_prefix(req->path, "/v1/admin/")) {
+        admin_api_handle(&app->admin, req, resp);
+        return;
+    }
+    if (slice_eq(req->path, CONSOLE_PREFIX) || slice_prefix(req->path, CONSOLE_PREFIX "/")) {
+        console_handle(app->console, req, resp);
+        return;
+    }
+    sync_error(app, resp, 404, "not_found", "no such path", 0);
 }
 
 int app_init_store(const char *db_path, char *token_out, size_t token_cap, gs_err *err)
 {
-    (void)db_path;
-    (void)token_out;
-    (void)token_cap;
-    return gs_err_set(err, GS_E_STATE, "not implemented yet");
+    store *st = NULL;
+    char id[AUTH_ID_MAX + 1], token[AUTH_TOKEN_MAX + 1];
+    uint8_t hash[AUTH_HASH_LEN];
+    int64_t n = 0;
+    int rc;
+
+    rc = store_open(&st, db_path, err);
+    if (rc)
+        return rc;
+    rc = store_admin_count(st, &n, err);
+    if (!rc && n > 0)
+        rc = gs_err_set(err, GS_E_EXISTS, "%s already has an admin", db_path);
+    if (!rc) {
+        rc = auth_new_id(AUTH_ADMIN_PREFIX, id, sizeof(id));
+        if (!rc)
+            rc = auth_new_token(id, token, sizeof(token), hash);
+        if (rc)
+            gs_err_set(err, rc, "cannot make a token: %s", gs_strerror(rc));
+    }
+    if (!rc && strlen(token) + 1 > token_cap)
+        rc = gs_err_set(err, GS_E_TOO_LARGE, "token buffer too small");
+    if (!rc)
+        rc = store_begin(st, err);
+    if (!rc) {
+        rc = store_admin_add(st, id, hash, wall_ms(), err);
+        if (!rc)
+            rc = store_commit(st, err);
+        if (rc)
+            store_rollback(st);
+    }
+    if (!rc)
+        memcpy(token_out, token, strlen(token) + 1);
+    memset(token, 0, sizeof(token));
+    store_close(st);
+    return rc;
 }

@@ -32,12 +32,19 @@ typedef struct srv_config {
     uint32_t pull_page_changes;   /* "pull_page_changes": default 2000 */
     int silent_days;              /* "silent_days": console flags devices silent longer, 3 */
     int log_level;                /* "log_level": off|error|warn|info|debug, default info */
+    int shutdown_timeout_ms;      /* "shutdown_timeout_ms": wait for in-flight requests on
+                                     SIGTERM before closing them, default 10000 */
 } srv_config;
 
 /* Fills cfg with the defaults above (paths empty, dir "."). Cannot fail. */
 void config_defaults(srv_config *cfg);
 
-/* Reads path over the defaults; GS_E_CONFIG with the line number on a bad line. */
+/* Reads path over the defaults; GS_E_CONFIG with the line number on a bad line. Paths left
+ * unset become DIR/gridsyncd.db, DIR/server.pem, DIR/server.key and DIR/ca.pem. */
 int config_load(srv_config *cfg, const char *path, gs_err *err);
+
+/* Checks a "HOST:PORT" or "[V6]:PORT" listen address (port 0..65535; 0 picks a free port)
+ * and splits it; host_out gets the host without brackets. GS_E_CONFIG when malformed. */
+int config_split_listen(const char *listen, char *host_out, size_t host_cap, int *port_out);
 
 #endif

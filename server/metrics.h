@@ -14,6 +14,9 @@
 #define METRICS_LATENCY_BUCKETS {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000}
 #define METRICS_N_BUCKETS 10
 
+/* Who counts what: the network layer (net.c) counts requests, 4xx/5xx, connections,
+ * tls_failures, timeouts and latency; the application counts syncs, changes, conflicts and
+ * auth_failures. */
 typedef struct srv_metrics {
     _Atomic uint64_t requests;          /* HTTP requests answered */
     _Atomic uint64_t responses_4xx;     /* of which 4xx */
@@ -28,6 +31,8 @@ typedef struct srv_metrics {
     _Atomic uint64_t connections;       /* connections accepted */
     _Atomic uint64_t connections_refused; /* connections closed at once over the cap */
     _Atomic uint64_t tls_failures;      /* handshakes that failed */
+    _Atomic uint64_t timeouts;          /* connections cut by a read, request or write timeout
+                                           (not idle keep-alive ones, which are normal) */
     _Atomic int64_t connections_open;   /* connections open now */
     _Atomic uint64_t latency_bucket[METRICS_N_BUCKETS + 1]; /* per bucket, last is +Inf */
     _Atomic uint64_t latency_sum_us;    /* sum of request latencies */

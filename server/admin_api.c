@@ -1,0 +1,1351 @@
+/*
+ * admin_api.c: see admin_api.h; docs/ADMIN-API.md documents every endpoint with examples.
+ *
+ * Request flow: console session or else admin token (401) -> route (404/405) -> body checks
+ * (413/415) -> parse JSON (400) -> take the store lock -> handler -> release. Handlers build replies with jansson
+ * and write them with reply_json; any jansson allocation failure is a 500, never a reply
+ * with members silently missing.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "admin_api.h"
+
+#include "../common/utf8.h"
+#include "../common/uuid.h"
+#include "auth.h"
+#include "merge.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+typedef enum route {
+    R_NONE,             /* no such path */
+    R_DEVICES,          /* /devices */
+    R_DEVICE_REVOKE,    /* /devices/{id}/revoke */
+    R_CONFLICTS,        /* /conflicts */
+    R_CONFLICT,         /* /conflicts/{id} */
+    R_CONFLICT_RESOLVE, /* /conflicts/{id}/resolve */
+    R_STATUS,           /* /status */
+    R_SCHEMA,           /* /schema */
+} route;
+
+/* One request being answered. */
+typedef struct areq {
+    admin_env *env;              /* the app's parts */
+    const srv_request *req;      /* the HTTP request */
+    srv_response *resp;          /* the answer */
+    char admin[AUTH_ID_MAX + 1]; /* the authenticated admin's id */
+    srv_slice arg;               /* the {id} path segment, when the route has one */
+    json_t *body;                /* the parsed body (POST with a body), else NULL */
+    sval_arena arena;            /* values read from the store */
+    int64_t now_ms;              /* wall time of the request */
+    int bad;                     /* a jansson allocation failed while building a reply */
+} areq;
+
+/* ------------------------------------------------------------------------------------ */
+/* replies                                                                              */
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    return buf_add((gs_buf *)data, buffer, size) ? -1 : 0;
+}
+
+/* Sends j (and releases it). */
+static void reply_json(areq *r, int status, json_t *j)
+{
+    srv_response *resp = r->resp;
+
+    buf_reset(&resp->body);
+    if (!j || r->bad || json_dump_callback(j, dump_cb, &resp->body, JSON_COMPACT) != 0 ||
+        buf_add(&resp->body, "\n", 1) != GS_OK) {
+        /* a fixed reply needs no allocation beyond the body buffer */
+        buf_reset(&resp->body);
+        buf_adds(&resp->body, "{\"error\":\"server\",\"message\":\"cannot build the reply\"}\n");
+        status = 500;
+    }
+    json_decref(j);
+    resp->status = status;
+    resp->content_type = ADMIN_CONTENT_TYPE;
+    resp->content_encoding = NULL;
+}
+
+static void reply_err(areq *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void reply_err(areq *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[GS_ERR_MSG_MAX];
+    va_list ap;
+    json_t *j;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    r->bad = 0;
+    /* messages may quote input: never let invalid UTF-8 make the reply fail */
+    j = json_pack("{s:s, s:s?}", "error", code, "message",
+                  utf8_valid(msg, strlen(msg)) ? msg : NULL);
+    reply_json(r, status, j);
+    if (status == 401)
+        atomic_fetch_add(&r->env->metrics->auth_failures, 1);
+}
+
+/* Sets o[k] = v (stealing v); remembers a failure instead of dropping the member. */
+static void jset(areq *r, json_t *o, const char *k, json_t *v)
+{
+    if (!v || !o || json_object_set_new(o, k, v) != 0)
+        r->bad = 1;
+}
+
+static void jappend(areq *r, json_t *a, json_t *v)
+{
+    if (!v || !a || json_array_append_new(a, v) != 0)
+        r->bad = 1;
+}
+
+static json_t *j_str(const char *s)
+{
+    return json_string(s ? s : "");
+}
+
+/* "2026-11-27T02:41:47.123Z", or null for 0 (never). */
+static json_t *j_iso(int64_t ms)
+{
+    struct tm tm;
+    time_t t;
+    char b[80];
+
+    if (ms <= 0)
+        return json_null();
+    t = (time_t)(ms / 1000);
+    if (!gmtime_r(&t, &tm))
+        return json_null();
+    snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return json_string(b);
+}
+
+static json_t *j_uuid(const uint8_t id[16])
+{
+    char text[UUID_TEXT_LEN + 1];
+    uuid_format(id, text);
+    return json_string(text);
+}
+
+static json_t *j_labels(const char *zh, const char *en)
+{
+    return json_pack("{s:s, s:s}", "zh", zh ? zh : "", "en", en ? en : "");
+}
+
+static const char *policy_name(int policy)
+{
+    switch (policy) {
+    case SP_LWW:
+        return "lww";
+    case SP_STATUS:
+        return "status";
+    case SP_DELETE:
+        return "delete";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* values                                                                               */
+
+json_t *admin_api_value_to_json(const schema_field *f, const proto_value *v)
+{
+    json_t *a;
+    (void)f;
+
+    switch (v->type) {
+    case PV_NIL:
+        return json_null();
+    case PV_BOOL:
+        return json_boolean(v->u.b);
+    case PV_INT:
+        return json_integer(v->u.i);
+    case PV_REAL:
+        return json_real(v->u.r); /* NULL for NaN/inf, which the schema refuses */
+    case PV_STR:
+        return json_stringn(v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len);
+    case PV_BIN:
+        if (v->u.s.len == UUID_LEN)
+            return j_uuid((const uint8_t *)v->u.s.ptr);
+        return json_null();
+    case PV_STRLIST:
+        a = json_array();
+        for (uint32_t i = 0; a && i < v->u.list.n; i++) {
+            proto_str s = v->u.list.items[i];
+            if (json_array_append_new(a, json_stringn(s.ptr ? s.ptr : "", s.len)) != 0) {
+                json_decref(a);
+                return NULL;
+            }
+        }
+        return a;
+    }
+    return json_null();
+}
+
+static int bad_type(const schema_table *t, const schema_field *f, const char *want, gs_err *err)
+{
+    return gs_err_set(err, GS_E_INVALID, "%s.%s: the value must be %s", t->name, f->name, want);
+}
+
+int admin_api_value_from_json(const schema_table *t, const schema_field *f, const json_t *j,
+                              sval_arena *a, proto_value *out, gs_err *err)
+{
+    proto_value v;
+
+    memset(&v, 0, sizeof(v));
+    if (json_is_null(j)) {
+        v.type = PV_NIL;
+        *out = v;
+        return GS_OK;
+    }
+    switch (f->type) {
+    case ST_TEXT:
+    case ST_ENUM:
+        if (!json_is_string(j))
+            return bad_type(t, f, "a string", err);
+        v.type = PV_STR;
+        v.u.s.len = (uint32_t)json_string_length(j);
+        if (json_string_length(j) > PROTO_MAX_STR)
+            return gs_err_set(err, GS_E_INVALID, "%s.%s: longer than %u bytes", t->name, f->name,
+                              PROTO_MAX_STR);
+        v.u.s.ptr = sval_arena_strndup(a, json_string_value(j), v.u.s.len);
+        if (!v.u.s.ptr)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+        break;
+    case ST_INT:
+    case ST_TIME:
+        if (!json_is_integer(j))
+            return bad_type(t, f, f->type == ST_TIME ? "an integer (ms since 1970)" : "an integer",
+                            err);
+        v.type = PV_INT;
+        v.u.i = json_integer_value(j);
+        break;
+    case ST_BOOL:
+        if (!json_is_boolean(j))
+            return bad_type(t, f, "true or false", err);
+        v.type = PV_BOOL;
+        v.u.b = json_is_true(j);
+        break;
+    case ST_REAL:
+        if (!json_is_number(j))
+            return bad_type(t, f, "a number", err);
+        v.type = PV_REAL;
+        v.u.r = json_number_value(j);
+        break;
+    case ST_REF: {
+        uint8_t *id = sval_arena_alloc(a, UUID_LEN);
+        if (!json_is_string(j))
+            return bad_type(t, f, "a record id (UUID text)", err);
+        if (!id)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+        if (uuid_parse(json_string_value(j), json_string_length(j), id))
+            return bad_type(t, f, "a record id (UUID text)", err);
+        v.type = PV_BIN;
+        v.u.s.ptr = (const char *)id;
+        v.u.s.len = UUID_LEN;
+        break;
+    }
+    case ST_TAGS: {
+        size_t n = json_is_array(j) ? json_array_size(j) : 0;
+        if (!json_is_array(j))
+            return bad_type(t, f, "an array of tags", err);
+        if (n > PROTO_MAX_TAGS)
+            return gs_err_set(err, GS_E_INVALID, "%s.%s: more than %u tags", t->name, f->name,
+                              PROTO_MAX_TAGS);
+        v.type = PV_STRLIST;
+        v.u.list.n = (uint32_t)n;
+        v.u.list.items = sval_arena_alloc(a, (n ? n : 1) * sizeof(proto_str));
+        if (!v.u.list.items)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            const json_t *e = json_array_get(j, i);
+            if (!json_is_string(e) || json_string_length(e) > PROTO_MAX_NAME)
+                return bad_type(t, f, "an array of tag names", err);
+            v.u.list.items[i].len = (uint32_t)json_string_length(e);
+            v.u.list.items[i].ptr =
+                sval_arena_strndup(a, json_string_value(e), json_string_length(e));
+            if (!v.u.list.items[i].ptr)
+                return gs_err_set(err, GS_E_NOMEM, "out of memory");
+        }
+        break;
+    }
+    }
+    *out = v;
+    return GS_OK;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* devices                                                                              */
+
+static json_t *device_json(areq *r, const store_device *d)
+{
+    json_t *o = json_object(), *grids = json_array();
+    int64_t since = d->last_sync_ms ? d->last_sync_ms : d->created_ms;
+    int64_t silent_ms = (int64_t)r->env->cfg->silent_days * 86400000;
+
+    for (size_t i = 0; i < d->n_grids; i++)
+        jappend(r, grids, j_str(d->grids[i]));
+    jset(r, o, "id", j_str(d->id));
+    jset(r, o, "name", j_str(d->name));
+    jset(r, o, "grids", grids);
+    jset(r, o, "created_ms", json_integer(d->created_ms));
+    jset(r, o, "created", j_iso(d->created_ms));
+    jset(r, o, "revoked", json_boolean(d->revoked_ms != 0));
+    jset(r, o, "revoked_ms", json_integer(d->revoked_ms));
+    jset(r, o, "last_sync_ms", json_integer(d->last_sync_ms));
+    jset(r, o, "last_sync", j_iso(d->last_sync_ms));
+    jset(r, o, "last_result", j_str(d->last_result));
+    jset(r, o, "pending_rejects", json_integer((json_int_t)d->rejects));
+    jset(r, o, "silent", json_boolean(!d->revoked_ms && r->now_ms - since > silent_ms));
+    return o;
+}
+
+/* A grid name or device name from JSON: a string of 1..max bytes of UTF-8 without control
+ * characters. */
+static int clean_text(const json_t *j, size_t min, size_t max)
+{
+    const char *s = json_string_value(j);
+    size_t n = json_string_length(j);
+    if (!s || n < min || n > max || !utf8_valid(s, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+            return 0;
+    return 1;
+}
+
+static int only_keys(areq *r, const json_t *o, const char *const *keys, size_t n)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)o, k, v)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(k, keys[i]) != 0)
+            i++;
+        (void)v;
+        if (i == n) {
+            reply_err(r, 400, "unknown_field", "unknown member '%.64s'", k);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void device_add(areq *r)
+{
+    static const char *const keys[] = {"grids", "name"};
+    store_device *d = sval_arena_alloc(&r->arena, sizeof(*d));
+    const json_t *grids, *name, *g;
+    char token[AUTH_TOKEN_MAX + 1];
+    gs_err err;
+    size_t i;
+    int rc = GS_E_EXISTS;
+    json_t *o;
+
+    if (!d) {
+        reply_err(r, 500, "server", "out of memory");
+        return;
+    }
+    if (!json_is_object(r->body)) {
+        reply_err(r, 400, "wrong_type", "the body must be a JSON object");
+        return;
+    }
+    if (!only_keys(r, r->body, keys, 2))
+        return;
+    grids = json_object_get(r->body, "grids");
+    name = json_object_get(r->body, "name");
+    if (!grids) {
+        reply_err(r, 400, "missing_field", "grids is required");
+        return;
+    }
+    if (!json_is_array(grids) || json_array_size(grids) == 0) {
+        reply_err(r, 400, "wrong_type", "grids must be a non-empty array of strings");
+        return;
+    }
+    if (json_array_size(grids) > STORE_MAX_GRIDS) {
+        reply_err(r, 400, "over_limit", "at most %d grids per device", STORE_MAX_GRIDS);
+        return;
+    }
+    if (name && !json_is_null(name) &&
+        !(json_is_string(name) && clean_text(name, 0, STORE_NAME_MAX))) {
+        reply_err(r, 400, "invalid", "name must be text of at most %d bytes", STORE_NAME_MAX);
+        return;
+    }
+    json_array_foreach(grids, i, g)
+    {
+        if (!json_is_string(g) || !clean_text(g, 1, STORE_GRID_MAX)) {
+            reply_err(r, 400, "invalid",
+                      "grids[%zu]: a grid is text of 1 to %d bytes without control "
+                      "characters",
+                      i, STORE_GRID_MAX);
+            return;
+        }
+        for (size_t k = 0; k < d->n_grids; k++)
+            if (strcmp(d->grids[k], json_string_value(g)) == 0) {
+                reply_err(r, 400, "invalid", "grids[%zu]: given twice", i);
+                return;
+            }
+        snprintf(d->grids[d->n_grids++], sizeof(d->grids[0]), "%s", json_string_value(g));
+    }
+    snprintf(d->name, sizeof(d->name), "%s", json_is_string(name) ? json_string_value(name) : "");
+    d->created_ms = r->now_ms;
+    /* a fresh random id could collide with an old one: try again a few times */
+    for (int attempt = 0; attempt < 4 && rc == GS_E_EXISTS; attempt++) {
+        rc = auth_new_id(AUTH_DEVICE_PREFIX, d->id, sizeof(d->id));
+        if (!rc)
+            rc = auth_new_token(d->id, token, sizeof(token), d->token_hash);
+        if (rc) {
+            gs_err_set(&err, rc, "cannot make a token: %s", gs_strerror(rc));
+            break;
+        }
+        rc = store_begin(r->env->st, &err);
+        if (rc)
+            break;
+        rc = store_device_add(r->env->st, d, &err);
+        if (!rc)
+            rc = store_commit(r->env->st, &err);
+        if (rc)
+            store_rollback(r->env->st);
+    }
+    if (rc) {
+        log_error(r->env->lg, "admin %s: device add failed: %s", r->admin, err.msg);
+        reply_err(r, 500, "server", "cannot create the device");
+        return;
+    }
+    log_info(r->env->lg, "admin %s: device %s added", r->admin, d->id);
+    o = device_json(r, d);
+    jset(r, o, "token", json_string(token));
+    memset(token, 0, sizeof(token));
+    reply_json(r, 201, o);
+}
+
+typedef struct list_ctx {
+    areq *r;      /* the request */
+    json_t *list; /* the array being filled */
+} list_ctx;
+
+static int device_cb(void *ud, const store_device *d)
+{
+    list_ctx *lc = ud;
+    jappend(lc->r, lc->list, device_json(lc->r, d));
+    return GS_OK;
+}
+
+static void device_list(areq *r)
+{
+    list_ctx lc = {r, json_array()};
+    gs_err err;
+    json_t *o;
+
+    if (store_device_list(r->env->st, device_cb, &lc, &err)) {
+        json_decref(lc.list);
+        log_error(r->env->lg, "device list: %s", err.msg);
+        reply_err(r, 500, "server", "cannot read the devices");
+        return;
+    }
+    o = json_object();
+    jset(r, o, "devices", lc.list);
+    reply_json(r, 200, o);
+}
+
+static void device_revoke(areq *r)
+{
+    char id[STORE_ID_MAX + 1];
+    store_device *d = sval_arena_alloc(&r->arena, sizeof(*d));
+    gs_err err;
+    int rc;
+
+    if (!d) {
+        reply_err(r, 500, "server", "out of memory");
+        return;
+    }
+    if (r->arg.len == 0 || r->arg.len > STORE_ID_MAX) {
+        reply_err(r, 404, "not_found", "no such device");
+        return;
+    }
+    memcpy(id, r->arg.ptr, r->arg.len);
+    id[r->arg.len] = '\0';
+    rc = store_begin(r->env->st, &err);
+    if (!rc) {
+        rc = store_device_revoke(r->env->st, id, r->now_ms, &err);
+        if (!rc)
+            rc = store_device_get(r->env->st, id, strlen(id), d, &err);
+        if (!rc)
+            rc = store_commit(r->env->st, &err);
+        if (rc)
+            store_rollback(r->env->st);
+    }
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 404, "not_found", "no device '%s'", id);
+        return;
+    }
+    if (rc) {
+        log_error(r->env->lg, "revoke: %s", err.msg);
+        reply_err(r, 500, "server", "cannot revoke the device");
+        return;
+    }
+    log_info(r->env->lg, "admin %s: device %s revoked", r->admin, d->id);
+    reply_json(r, 200, device_json(r, d));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* conflicts                                                                            */
+
+static const schema_field *conflict_field(const store_conflict *c, const schema_table **t)
+{
+    *t = schema_table_find(c->tbl, strlen(c->tbl));
+    return *t ? schema_field_find(*t, c->field, strlen(c->field)) : NULL;
+}
+
+/* The device's name (the worker carrying it), "admin" for resolutions. */
+static json_t *worker_of(areq *r, const char *device)
+{
+    store_device *d;
+    gs_err err;
+    json_t *j;
+
+    if (strcmp(device, MERGE_ADMIN_DEVICE) == 0)
+        return json_string("admin");
+    d = sval_arena_alloc(&r->arena, sizeof(*d));
+    if (!d)
+        return NULL;
+    if (store_device_get(r->env->st, device, strlen(device), d, &err))
+        return json_null();
+    j = j_str(d->name);
+    return j;
+}
+
+static void value_members(areq *r, json_t *o, const schema_field *f, const proto_value *v)
+{
+    jset(r, o, "value", admin_api_value_to_json(f, v));
+    if (f && f->type == ST_TIME && v->type == PV_INT)
+        jset(r, o, "value_iso", j_iso(v->u.i));
+    if (f && f->type == ST_ENUM && v->type == PV_STR) {
+        const schema_enum *e = schema_enum_find(f, v->u.s.ptr, v->u.s.len);
+        if (e)
+            jset(r, o, "value_label", j_labels(e->label_zh, e->label_en));
+    }
+}
+
+static json_t *side_json(areq *r, const schema_field *f, const store_side *s)
+{
+    json_t *o = json_object();
+    int64_t ms = (int64_t)hlc_physical(s->hlc);
+
+    value_members(r, o, f, &s->value);
+    jset(r, o, "device", j_str(s->device));
+    jset(r, o, "worker", worker_of(r, s->device));
+    jset(r, o, "hlc", json_integer((json_int_t)s->hlc));
+    jset(r, o, "time_ms", json_integer(ms));
+    jset(r, o, "time", j_iso(ms));
+    jset(r, o, "version", json_integer((json_int_t)s->version));
+    return o;
+}
+
+static json_t *conflict_summary(areq *r, const store_conflict *c)
+{
+    const schema_table *t;
+    const schema_field *f = conflict_field(c, &t);
+    json_t *o = json_object();
+
+    jset(r, o, "id", json_integer(c->id));
+    jset(r, o, "status", json_string(c->resolved ? "resolved" : "open"));
+    jset(r, o, "table", j_str(c->tbl));
+    jset(r, o, "record", j_uuid(c->rid));
+    jset(r, o, "grid", j_str(c->grid));
+    jset(r, o, "field", j_str(c->field));
+    jset(r, o, "policy", json_string(policy_name(c->policy)));
+    jset(r, o, "winner_side", json_string(c->winner_pushed ? "pushed" : "stored"));
+    jset(r, o, "winner", side_json(r, f, &c->winner));
+    jset(r, o, "other", side_json(r, f, &c->other));
+    jset(r, o, "created_ms", json_integer(c->created_ms));
+    jset(r, o, "created", j_iso(c->created_ms));
+    jset(r, o, "resolved_ms", json_integer(c->resolved_ms));
+    jset(r, o, "resolved", j_iso(c->resolved_ms));
+    return o;
+}
+
+/* The text that names a record for people: its first required free-text field that is not
+ * filled in from the device (a resident's name). NULL when the table has none. */
+static const schema_field *label_field(const schema_table *t)
+{
+    for (size_t i = 0; i < t->n_fields; i++) {
+        const schema_field *f = &t->fields[i];
+        if (f->type == ST_TEXT && (f->flags & SF_REQUIRED) &&
+            !(f->flags & (SF_SCOPE | SF_FROM_DEVICE)))
+            return f;
+    }
+    return NULL;
+}
+
+static json_t *record_label(areq *r, const schema_table *t, const uint8_t id[16])
+{
+    const schema_field *lf = label_field(t);
+    store_field f;
+    gs_err err;
+
+    if (!lf || store_field_get(r->env->st, t->name, id, lf->name, &r->arena, &f, &err) ||
+        f.value.type != PV_STR)
+        return json_null();
+    return json_stringn(f.value.u.s.ptr ? f.value.u.s.ptr : "", f.value.u.s.len);
+}
+
+typedef struct fields_ctx {
+    areq *r;               /* the request */
+    const schema_table *t; /* the record's table */
+    json_t *fields;        /* name -> value */
+    json_t *refs;          /* referenced records */
+    json_t *resident;      /* the resident in context, or NULL */
+} fields_ctx;
+
+static int field_cb(void *ud, const char *name, const store_field *sf)
+{
+    fields_ctx *fc = ud;
+    const schema_field *f = schema_field_find(fc->t, name, strlen(name));
+
+    jset(fc->r, fc->fields, name, admin_api_value_to_json(f, &sf->value));
+    if (f && f->type == ST_REF && sf->value.type == PV_BIN && sf->value.u.s.len == UUID_LEN) {
+        const schema_table *rt = schema_table_find(f->ref_table, strlen(f->ref_table));
+        const uint8_t *rid = (const uint8_t *)sf->value.u.s.ptr;
+        json_t *ref = json_object();
+        jset(fc->r, ref, "field", j_str(name));
+        jset(fc->r, ref, "table", j_str(f->ref_table));
+        jset(fc->r, ref, "id", j_uuid(rid));
+        jset(fc->r, ref, "label", rt ? record_label(fc->r, rt, rid) : json_null());
+        if (!fc->resident && strcmp(f->ref_table, "resident") == 0) {
+            fc->resident = json_object();
+            jset(fc->r, fc->resident, "id", j_uuid(rid));
+            jset(fc->r, fc->resident, "name", rt ? record_label(fc->r, rt, rid) : json_null());
+        }
+        jappend(fc->r, fc->refs, ref);
+    }
+    return GS_OK;
+}
+
+static json_t *conflict_detail(areq *r, const store_conflict *c)
+{
+    const schema_table *t;
+    const schema_field *f = conflict_field(c, &t);
+    json_t *o = conflict_summary(r, c), *rec = json_object(), *cur;
+    fields_ctx fc = {r, t, json_object(), json_array(), NULL};
+    store_record sr;
+    store_field sf;
+    store_audit au;
+    gs_err err;
+
+    if (!t || !f) {
+        r->bad = 1;
+        json_decref(rec);
+        json_decref(fc.fields);
+        json_decref(fc.refs);
+        return o;
+    }
+    jset(r, o, "table_label", j_labels(t->label_zh, t->label_en));
+    jset(r, o, "field_label", j_labels(f->label_zh, f->label_en));
+    if (store_field_get(r->env->st, t->name, c->rid, f->name, &r->arena, &sf, &err) == GS_OK) {
+        cur = json_object();
+        value_members(r, cur, f, &sf.value);
+        jset(r, cur, "version", json_integer((json_int_t)sf.version));
+        jset(r, cur, "device", j_str(sf.device));
+        jset(r, cur, "worker", worker_of(r, sf.device));
+        jset(r, cur, "time", j_iso((int64_t)hlc_physical(sf.hlc)));
+        jset(r, o, "current", cur);
+    } else {
+        jset(r, o, "current", json_null());
+    }
+    if (store_record_get(r->env->st, t->name, c->rid, &sr, &err) == GS_OK) {
+        jset(r, rec, "exists", json_true());
+        jset(r, rec, "grid", j_str(sr.grid));
+        jset(r, rec, "deleted", json_boolean(sr.deleted));
+        jset(r, rec, "version", json_integer((json_int_t)sr.version));
+    } else {
+        jset(r, rec, "exists", json_false());
+    }
+    if (store_fields_each(r->env->st, t->name, c->rid, &r->arena, field_cb, &fc, &err))
+        r->bad = 1;
+    if (!fc.resident && strcmp(t->name, "resident") == 0) {
+        fc.resident = json_object();
+        jset(r, fc.resident, "id", j_uuid(c->rid));
+        jset(r, fc.resident, "name", record_label(r, t, c->rid));
+    }
+    jset(r, rec, "fields", fc.fields);
+    jset(r, rec, "refs", fc.refs);
+    jset(r, o, "record_state", rec);
+    jset(r, o, "resident", fc.resident ? fc.resident : json_null());
+    if (store_audit_get(r->env->st, c->id, &r->arena, &au, &err) == GS_OK) {
+        json_t *res = json_object(), *oldv = json_object(), *newv = json_object();
+        value_members(r, oldv, f, &au.old_value);
+        value_members(r, newv, f, &au.new_value);
+        jset(r, res, "admin", j_str(au.admin));
+        jset(r, res, "at_ms", json_integer(au.at_ms));
+        jset(r, res, "at", j_iso(au.at_ms));
+        jset(r, res, "old", oldv);
+        jset(r, res, "new", newv);
+        jset(r, res, "version", json_integer((json_int_t)au.version));
+        jset(r, res, "note", j_str(au.note));
+        jset(r, o, "resolution", res);
+    } else {
+        jset(r, o, "resolution", json_null());
+    }
+    return o;
+}
+
+/* Percent-decodes the value of key in the query into out. 1 found, 0 absent, -1 bad. */
+static int query_get(srv_slice q, const char *key, char *out, size_t cap)
+{
+    size_t klen = strlen(key), i = 0;
+
+    while (q.ptr && i < q.len) {
+        size_t end = i, o = 0;
+        while (end < q.len && q.ptr[end] != '&')
+            end++;
+        if (end - i > klen && memcmp(q.ptr + i, key, klen) == 0 && q.ptr[i + klen] == '=') {
+            for (size_t k = i + klen + 1; k < end; k++) {
+                int c = (unsigned char)q.ptr[k];
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%') {
+                    int hi, lo;
+                    if (k + 2 >= end)
+                        return -1;
+                    hi = q.ptr[k + 1];
+                    lo = q.ptr[k + 2];
+                    hi = hi >= '0' && hi <= '9'                 ? hi - '0'
+                         : (hi | 32) >= 'a' && (hi | 32) <= 'f' ? (hi | 32) - 'a' + 10
+                                                                : -1;
+                    lo = lo >= '0' && lo <= '9'                 ? lo - '0'
+                         : (lo | 32) >= 'a' && (lo | 32) <= 'f' ? (lo | 32) - 'a' + 10
+                                                                : -1;
+                    if (hi < 0 || lo < 0)
+                        return -1;
+                    c = hi * 16 + lo;
+                    k += 2;
+                }
+                if (o + 1 >= cap || c == 0)
+                    return -1;
+                out[o++] = (char)c;
+            }
+            out[o] = '\0';
+            return utf8_valid(out, o) ? 1 : -1;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+static int conflict_cb(void *ud, const store_conflict *c)
+{
+    list_ctx *lc = ud;
+    jappend(lc->r, lc->list, conflict_summary(lc->r, c));
+    return GS_OK;
+}
+
+static void conflict_list(areq *r)
+{
+    char state[16], grid[STORE_GRID_MAX + 1], limit_s[16];
+    int has_grid, has_state, has_limit, open_only = 1;
+    uint32_t limit = ADMIN_LIST_DEFAULT;
+    list_ctx lc;
+    gs_err err;
+    json_t *o;
+
+    has_state = query_get(r->req->query, "state", state, sizeof(state));
+    has_grid = query_get(r->req->query, "grid", grid, sizeof(grid));
+    has_limit = query_get(r->req->query, "limit", limit_s, sizeof(limit_s));
+    if (has_state < 0 || (has_state && strcmp(state, "open") && strcmp(state, "all"))) {
+        reply_err(r, 400, "invalid", "state must be open or all");
+        return;
+    }
+    if (has_state)
+        open_only = strcmp(state, "open") == 0;
+    if (has_grid < 0) {
+        reply_err(r, 400, "invalid", "grid: bad query encoding or too long");
+        return;
+    }
+    if (has_limit < 0) {
+        reply_err(r, 400, "invalid", "limit must be 1..%u", ADMIN_LIST_MAX);
+        return;
+    }
+    if (has_limit) {
+        uint64_t n = 0;
+        size_t len = strlen(limit_s);
+        for (size_t i = 0; i < len; i++) {
+            if (limit_s[i] < '0' || limit_s[i] > '9' || n > ADMIN_LIST_MAX) {
+                reply_err(r, 400, "invalid", "limit must be 1..%u", ADMIN_LIST_MAX);
+                return;
+            }
+            n = n * 10 + (uint64_t)(limit_s[i] - '0');
+        }
+        if (len == 0 || n == 0 || n > ADMIN_LIST_MAX) {
+            reply_err(r, 400, "invalid", "limit must be 1..%u", ADMIN_LIST_MAX);
+            return;
+        }
+        limit = (uint32_t)n;
+    }
+    lc.r = r;
+    lc.list = json_array();
+    if (store_conflict_list(r->env->st, open_only, has_grid ? grid : NULL, limit, &r->arena,
+                            conflict_cb, &lc, &err)) {
+        json_decref(lc.list);
+        log_error(r->env->lg, "conflict list: %s", err.msg);
+        reply_err(r, 500, "server", "cannot read the conflicts");
+        return;
+    }
+    o = json_object();
+    jset(r, o, "conflicts", lc.list);
+    reply_json(r, 200, o);
+}
+
+/* The {id} segment as a conflict id; 0 when it is not one. */
+static int64_t conflict_id(srv_slice s)
+{
+    int64_t n = 0;
+    if (s.len == 0 || s.len > 18)
+        return 0;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return 0;
+        n = n * 10 + (s.ptr[i] - '0');
+    }
+    return n;
+}
+
+static void conflict_show(areq *r)
+{
+    store_conflict c;
+    int64_t id = conflict_id(r->arg);
+    gs_err err;
+    int rc;
+
+    if (!id) {
+        reply_err(r, 404, "not_found", "no such conflict");
+        return;
+    }
+    rc = store_conflict_get(r->env->st, id, &r->arena, &c, &err);
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 404, "not_found", "no conflict %" PRId64, id);
+        return;
+    }
+    if (rc) {
+        log_error(r->env->lg, "conflict %" PRId64 ": %s", id, err.msg);
+        reply_err(r, 500, "server", "cannot read the conflict");
+        return;
+    }
+    reply_json(r, 200, conflict_detail(r, &c));
+}
+
+static void conflict_resolve(areq *r)
+{
+    static const char *const keys[] = {"keep", "value", "note"};
+    static const proto_value nil = {.type = PV_NIL};
+    const json_t *keep, *value, *note;
+    const schema_table *t;
+    const schema_field *f;
+    store_conflict c;
+    store_record rec;
+    store_field cur;
+    store_audit au;
+    proto_value v;
+    merge_ctx mc;
+    uint64_t version = 0;
+    int64_t id = conflict_id(r->arg);
+    gs_err err;
+    int rc;
+
+    if (!id) {
+        reply_err(r, 404, "not_found", "no such conflict");
+        return;
+    }
+    if (!json_is_object(r->body)) {
+        reply_err(r, 400, "wrong_type", "the body must be a JSON object");
+        return;
+    }
+    if (!only_keys(r, r->body, keys, 3))
+        return;
+    keep = json_object_get(r->body, "keep");
+    value = json_object_get(r->body, "value");
+    note = json_object_get(r->body, "note");
+    if (!keep == !value) {
+        reply_err(r, 400, "missing_field", "give exactly one of keep or value");
+        return;
+    }
+    if (keep && !(json_is_string(keep) && (strcmp(json_string_value(keep), "winner") == 0 ||
+                                           strcmp(json_string_value(keep), "other") == 0))) {
+        reply_err(r, 400, "invalid", "keep must be \"winner\" or \"other\"");
+        return;
+    }
+    if (note && !json_is_null(note) &&
+        !(json_is_string(note) && json_string_length(note) <= ADMIN_NOTE_MAX &&
+          utf8_valid(json_string_value(note), json_string_length(note)))) {
+        reply_err(r, 400, "invalid", "note must be text of at most %u bytes", ADMIN_NOTE_MAX);
+        return;
+    }
+
+    rc = store_begin(r->env->st, &err);
+    if (rc)
+        goto fault;
+    rc = store_conflict_get(r->env->st, id, &r->arena, &c, &err);
+    if (rc == GS_E_NOTFOUND) {
+        store_rollback(r->env->st);
+        reply_err(r, 404, "not_found", "no conflict %" PRId64, id);
+        return;
+    }
+    if (rc)
+        goto fault;
+    if (c.resolved) {
+        store_rollback(r->env->st);
+        reply_err(r, 409, "state", "conflict %" PRId64 " is already resolved", id);
+        return;
+    }
+    f = conflict_field(&c, &t);
+    if (!f || store_record_get(r->env->st, t->name, c.rid, &rec, &err) != GS_OK) {
+        store_rollback(r->env->st);
+        reply_err(r, 404, "not_found", "the record of conflict %" PRId64 " is gone", id);
+        return;
+    }
+    if (keep) {
+        v = strcmp(json_string_value(keep), "winner") == 0 ? c.winner.value : c.other.value;
+    } else {
+        gs_err_clear(&err);
+        rc = admin_api_value_from_json(t, f, value, &r->arena, &v, &err);
+        if (rc) {
+            store_rollback(r->env->st);
+            if (rc == GS_E_NOMEM) {
+                reply_err(r, 500, "server", "out of memory");
+                return;
+            }
+            {
+                reply_err(r, 400, "invalid", "%s", err.msg);
+                return;
+            }
+        }
+    }
+    rc = store_field_get(r->env->st, t->name, c.rid, f->name, &r->arena, &cur, &err);
+    if (rc && rc != GS_E_NOTFOUND)
+        goto fault;
+    merge_init(&mc, r->env->st, r->env->clock, &r->arena, r->now_ms);
+    gs_err_clear(&err);
+    rc = merge_admin_set(&mc, t->name, c.rid, f->name, &v, &version, &err);
+    if (rc == GS_E_INVALID || rc == GS_E_NOTFOUND) {
+        store_rollback(r->env->st);
+        reply_err(r, 400, "invalid", "%s", err.msg);
+        return;
+    }
+    if (rc)
+        goto fault;
+    memset(&au, 0, sizeof(au));
+    au.conflict = id;
+    snprintf(au.admin, sizeof(au.admin), "%s", r->admin);
+    au.at_ms = r->now_ms;
+    au.old_value = cur.version ? cur.value : nil;
+    au.new_value = v;
+    au.version = version;
+    au.note = json_is_string(note) ? json_string_value(note) : "";
+    rc = store_conflict_resolve(r->env->st, id, r->now_ms, &err);
+    if (!rc)
+        rc = store_audit_add(r->env->st, &au, &err);
+    if (!rc)
+        rc = store_hlc_set(r->env->st, r->env->clock->last, &err);
+    if (!rc)
+        rc = store_commit(r->env->st, &err);
+    if (rc)
+        goto fault;
+    log_info(r->env->lg, "admin %s: conflict %" PRId64 " resolved, %s.%s version %" PRIu64,
+             r->admin, id, t->name, f->name, version);
+    rc = store_conflict_get(r->env->st, id, &r->arena, &c, &err);
+    if (rc)
+        goto fault;
+    reply_json(r, 200, conflict_detail(r, &c));
+    return;
+fault:
+    store_rollback(r->env->st);
+    log_error(r->env->lg, "resolve %" PRId64 ": %s", id, err.msg);
+    reply_err(r, 500, "server", "server fault, nothing changed");
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* status                                                                               */
+
+typedef struct status_ctx {
+    areq *r;         /* the request */
+    json_t *grids;   /* grid name -> {"grid","records":{},"open_conflicts"} */
+    json_t *devices; /* array */
+} status_ctx;
+
+static json_t *grid_entry(status_ctx *sc, const char *grid)
+{
+    json_t *g = json_object_get(sc->grids, grid), *recs;
+    if (g)
+        return g;
+    g = json_object();
+    recs = json_object();
+    for (size_t i = 0; i < schema_n_tables; i++)
+        jset(sc->r, recs, schema_tables[i].name, json_integer(0));
+    jset(sc->r, g, "grid", j_str(grid));
+    jset(sc->r, g, "records", recs);
+    jset(sc->r, g, "open_conflicts", json_integer(0));
+    jset(sc->r, sc->grids, grid, g);
+    return sc->r->bad ? NULL : g;
+}
+
+static int status_device_cb(void *ud, const store_device *d)
+{
+    status_ctx *sc = ud;
+    jappend(sc->r, sc->devices, device_json(sc->r, d));
+    if (!d->revoked_ms)
+        for (size_t i = 0; i < d->n_grids; i++)
+            grid_entry(sc, d->grids[i]);
+    return GS_OK;
+}
+
+static int status_record_cb(void *ud, const char *grid, const char *tbl, int64_t n)
+{
+    status_ctx *sc = ud;
+    json_t *g = grid_entry(sc, grid);
+    if (g)
+        jset(sc->r, json_object_get(g, "records"), tbl, json_integer(n));
+    return GS_OK;
+}
+
+static int status_conflict_cb(void *ud, const char *grid, const char *tbl, int64_t n)
+{
+    status_ctx *sc = ud;
+    json_t *g = grid_entry(sc, grid);
+    (void)tbl;
+    if (g)
+        jset(sc->r, g, "open_conflicts", json_integer(n));
+    return GS_OK;
+}
+
+static void status(areq *r)
+{
+    status_ctx sc = {r, json_object(), json_array()};
+    json_t *o, *grids = json_array(), *g;
+    const char *k;
+    gs_err err;
+    int rc;
+
+    rc = store_device_list(r->env->st, status_device_cb, &sc, &err);
+    if (!rc)
+        rc = store_record_counts(r->env->st, status_record_cb, &sc, &err);
+    if (!rc)
+        rc = store_conflict_counts(r->env->st, status_conflict_cb, &sc, &err);
+    if (rc) {
+        json_decref(sc.grids);
+        json_decref(sc.devices);
+        json_decref(grids);
+        log_error(r->env->lg, "status: %s", err.msg);
+        reply_err(r, 500, "server", "cannot read the status");
+        return;
+    }
+    json_object_foreach(sc.grids, k, g) jappend(r, grids, json_incref(g));
+    json_decref(sc.grids);
+    o = json_object();
+    jset(r, o, "now_ms", json_integer(r->now_ms));
+    jset(r, o, "now", j_iso(r->now_ms));
+    jset(r, o, "silent_days", json_integer(r->env->cfg->silent_days));
+    jset(r, o, "devices", sc.devices);
+    jset(r, o, "grids", grids);
+    reply_json(r, 200, o);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* schema                                                                               */
+
+static const char *type_name(schema_type type)
+{
+    switch (type) {
+    case ST_TEXT:
+        return "text";
+    case ST_INT:
+        return "int";
+    case ST_BOOL:
+        return "bool";
+    case ST_REAL:
+        return "real";
+    case ST_TIME:
+        return "time";
+    case ST_ENUM:
+        return "enum";
+    case ST_REF:
+        return "ref";
+    case ST_TAGS:
+        return "tags";
+    }
+    return "unknown";
+}
+
+static json_t *field_json(areq *r, const schema_field *f, int implicit)
+{
+    json_t *o = json_object(), *enums = json_array();
+
+    jset(r, o, "name", j_str(f->name));
+    jset(r, o, "type", json_string(type_name(f->type)));
+    jset(r, o, "label", j_labels(f->label_zh, f->label_en));
+    jset(r, o, "policy", json_string(policy_name(f->policy)));
+    jset(r, o, "required", json_boolean(f->flags & SF_REQUIRED));
+    jset(r, o, "scope", json_boolean(f->flags & SF_SCOPE));
+    jset(r, o, "immutable", json_boolean(f->flags & SF_IMMUTABLE));
+    jset(r, o, "implicit", json_boolean(implicit));
+    jset(r, o, "max_len", json_integer(f->max_len));
+    jset(r, o, "min", f->min != 0 || f->max != 0 ? json_real(f->min) : json_null());
+    jset(r, o, "max", f->min != 0 || f->max != 0 ? json_real(f->max) : json_null());
+    jset(r, o, "ref_table", f->ref_table ? json_string(f->ref_table) : json_null());
+    jset(r, o, "default", f->def ? json_string(f->def) : json_null());
+    for (size_t i = 0; i < f->n_enums; i++) {
+        const schema_enum *e = &f->enums[i];
+        json_t *eo = json_object();
+        jset(r, eo, "name", j_str(e->name));
+        jset(r, eo, "label", j_labels(e->label_zh, e->label_en));
+        jset(r, eo, "terminal", json_boolean(e->flags & SEF_TERMINAL));
+        jset(r, eo, "reopen", json_boolean(e->flags & SEF_REOPEN));
+        jappend(r, enums, eo);
+    }
+    jset(r, o, "enums", enums);
+    return o;
+}
+
+/* The record types, their fields (the tombstone last, "implicit") and every label, so the
+ * console shows 走访 and 紧急 without a copy of schema.c. */
+static void schema(areq *r)
+{
+    json_t *o = json_object(), *tables = json_array();
+
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *t = &schema_tables[i];
+        json_t *to = json_object(), *fields = json_array();
+        jset(r, to, "name", j_str(t->name));
+        jset(r, to, "label", j_labels(t->label_zh, t->label_en));
+        for (size_t k = 0; k < t->n_fields; k++)
+            jappend(r, fields, field_json(r, &t->fields[k], 0));
+        jappend(r, fields,
+                field_json(r,
+                           schema_field_find(t, SCHEMA_DELETED_FIELD,
+                                             sizeof(SCHEMA_DELETED_FIELD) - 1),
+                           1));
+        jset(r, to, "fields", fields);
+        jappend(r, tables, to);
+    }
+    jset(r, o, "tables", tables);
+    reply_json(r, 200, o);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* routing and authentication                                                           */
+
+static int seg_is(srv_slice s, const char *lit)
+{
+    return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+}
+
+/* Splits the path after /v1/admin/ into at most 3 segments. */
+static route parse_route(srv_slice path, srv_slice *arg, const char **method)
+{
+    static const char prefix[] = "/v1/admin/";
+    srv_slice seg[3];
+    size_t n = 0, i = sizeof(prefix) - 1;
+
+    if (path.len < i || memcmp(path.ptr, prefix, i) != 0)
+        return R_NONE;
+    while (i <= path.len) {
+        size_t end = i;
+        while (end < path.len && path.ptr[end] != '/')
+            end++;
+        if (n == 3 || end == i)
+            return R_NONE;
+        seg[n].ptr = path.ptr + i;
+        seg[n].len = end - i;
+        n++;
+        i = end + 1;
+    }
+    if (n == 1 && seg_is(seg[0], "devices")) {
+        *method = NULL; /* GET or POST */
+        return R_DEVICES;
+    }
+    if (n == 1 && seg_is(seg[0], "conflicts")) {
+        *method = "GET";
+        return R_CONFLICTS;
+    }
+    if (n == 1 && seg_is(seg[0], "status")) {
+        *method = "GET";
+        return R_STATUS;
+    }
+    if (n == 1 && seg_is(seg[0], "schema")) {
+        *method = "GET";
+        return R_SCHEMA;
+    }
+    if (n == 3 && seg_is(seg[0], "devices") && seg_is(seg[2], "revoke")) {
+        *arg = seg[1];
+        *method = "POST";
+        return R_DEVICE_REVOKE;
+    }
+    if (n == 2 && seg_is(seg[0], "conflicts")) {
+        *arg = seg[1];
+        *method = "GET";
+        return R_CONFLICT;
+    }
+    if (n == 3 && seg_is(seg[0], "conflicts") && seg_is(seg[2], "resolve")) {
+        *arg = seg[1];
+        *method = "POST";
+        return R_CONFLICT_RESOLVE;
+    }
+    return R_NONE;
+}
+
+int admin_api_auth(admin_env *env, const char *header, size_t len, char *admin_id, size_t cap)
+{
+    const char *id, *secret;
+    size_t id_len, secret_len;
+    uint8_t hash[STORE_HASH_LEN];
+    gs_err err;
+    int rc;
+
+    if (auth_parse_bearer(header, len, &id, &id_len, &secret, &secret_len) || id_len >= cap)
+        return GS_E_AUTH;
+    pthread_mutex_lock(env->lock);
+    rc = store_admin_get(env->st, id, id_len, hash, &err);
+    pthread_mutex_unlock(env->lock);
+    if (rc && rc != GS_E_NOTFOUND)
+        return rc;
+    if (!auth_verify(rc == GS_OK ? hash : NULL, secret, secret_len))
+        return GS_E_AUTH;
+    memcpy(admin_id, id, id_len);
+    admin_id[id_len] = '\0';
+    return GS_OK;
+}
+
+static int slice_is(srv_slice s, const char *lit)
+{
+    return s.ptr && s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+}
+
+static int is_json_type(srv_slice s)
+{
+    static const char want[] = ADMIN_CONTENT_TYPE;
+    size_t n = 0;
+    if (!s.ptr)
+        return 0;
+    while (n < s.len && s.ptr[n] != ';' && s.ptr[n] != ' ')
+        n++;
+    if (n != sizeof(want) - 1)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s.ptr[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != want[i])
+            return 0;
+    }
+    return 1;
+}
+
+void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp)
+{
+    areq r;
+    const char *method = NULL;
+    json_error_t jerr;
+    int rc, is_post = slice_is(req->method, "POST"), is_get = slice_is(req->method, "GET");
+    route rt;
+
+    memset(&r, 0, sizeof(r));
+    r.env = env;
+    r.req = req;
+    r.resp = resp;
+    r.now_ms = (int64_t)hlc_wall_ms(NULL);
+    sval_arena_init(&r.arena, SVAL_ARENA_MAX);
+    rc = env->session_auth
+             ? env->session_auth(env->session_ud, req, r.admin, sizeof(r.admin))
+             : GS_E_NOTFOUND;
+    if (rc == GS_E_NOTFOUND)
+        rc = admin_api_auth(env, req->authorization.ptr, req->authorization.len, r.admin,
+                            sizeof(r.admin));
+    if (rc) {
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers),
+                 "WWW-Authenticate: Bearer realm=\"gridsync admin\"\r\n");
+        if (rc == GS_E_AUTH)
+            reply_err(&r, 401, "auth", "an admin token is required");
+        else
+            reply_err(&r, 500, "server", "cannot check the token");
+        goto out;
+    }
+    snprintf(resp->log_note, sizeof(resp->log_note), "admin=%s", r.admin);
+    rt = parse_route(req->path, &r.arg, &method);
+    if (rt == R_NONE) {
+        reply_err(&r, 404, "not_found", "no such admin endpoint");
+        goto out;
+    }
+    if ((method && !slice_is(req->method, method)) || (!method && !is_get && !is_post)) {
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: %s\r\n",
+                 method ? method : "GET, POST");
+        reply_err(&r, 405, "method", "method not allowed here");
+        goto out;
+    }
+    if (req->body_len > ADMIN_BODY_MAX) {
+        reply_err(&r, 413, "too_large", "admin request bodies are at most %u bytes",
+                  ADMIN_BODY_MAX);
+        goto out;
+    }
+    if (req->content_encoding.len && !slice_is(req->content_encoding, "identity")) {
+        reply_err(&r, 415, "content_type", "admin requests are not compressed");
+        goto out;
+    }
+    if (is_post && req->body_len > 0) {
+        if (!is_json_type(req->content_type)) {
+            reply_err(&r, 415, "content_type", "the body must be " ADMIN_CONTENT_TYPE);
+            goto out;
+        }
+        r.body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!r.body) {
+            reply_err(&r, 400, "malformed", "bad JSON at line %d column %d: %s", jerr.line,
+                      jerr.column, jerr.text);
+            goto out;
+        }
+    }
+    if (is_post && !r.body && (rt == R_DEVICES || rt == R_CONFLICT_RESOLVE)) {
+        reply_err(&r, 400, "malformed", "a JSON body is required");
+        goto out;
+    }
+
+    pthread_mutex_lock(env->lock);
+    switch (rt) {
+    case R_DEVICES:
+        if (is_post)
+            device_add(&r);
+        else
+            device_list(&r);
+        break;
+    case R_DEVICE_REVOKE:
+        device_revoke(&r);
+        break;
+    case R_CONFLICTS:
+        conflict_list(&r);
+        break;
+    case R_CONFLICT:
+        conflict_show(&r);
+        break;
+    case R_CONFLICT_RESOLVE:
+        conflict_resolve(&r);
+        break;
+    case R_STATUS:
+        status(&r);
+        break;
+    case R_SCHEMA:
+        schema(&r);
+        break;
+    case R_NONE:
+        break;
+    }
+    pthread_mutex_unlock(env->lock);
+out:
+    json_decref(r.body);
+    sval_arena_free(&r.arena);
+}

@@ -1,0 +1,72 @@
+/*
+ * admin_api.h: the JSON admin API under /v1/admin/ (docs/ADMIN-API.md): devices, conflicts
+ * and their resolution, sync status. JSON is parsed and produced with jansson only.
+ *
+ *   POST /v1/admin/devices                  {"grids":[...],"name":...} -> 201 {"id","token",...}
+ *   GET  /v1/admin/devices                  -> {"devices":[...]}
+ *   POST /v1/admin/devices/{id}/revoke      -> the device
+ *   GET  /v1/admin/conflicts?state=open|all&grid=G&limit=N -> {"conflicts":[...]}
+ *   GET  /v1/admin/conflicts/{id}           -> the conflict in context
+ *   POST /v1/admin/conflicts/{id}/resolve   {"keep":"winner"|"other"} | {"value":V}, "note"
+ *   GET  /v1/admin/status                   -> {"devices":[...],"grids":[...]}
+ *   GET  /v1/admin/schema                   -> {"tables":[...]} record types, labels
+ *
+ * Invariants: every request needs an admin token or a console session with its csrf token
+ * (401 otherwise, device tokens included);
+ * bodies are at most ADMIN_BODY_MAX bytes; every error is {"error":code,"message":text}; a
+ * resolution is one store transaction (the admin change, the conflict's state and the
+ * audit row together), under the same lock as syncs.
+ */
+#ifndef GS_SERVER_ADMIN_API_H
+#define GS_SERVER_ADMIN_API_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "../common/hlc.h"
+#include "../common/log.h"
+#include "../proto/schema.h"
+#include "app.h"
+#include "store.h"
+
+#define ADMIN_BODY_MAX (1024u * 1024) /* bytes of an admin request body */
+#define ADMIN_NOTE_MAX 1000u          /* bytes of a resolution note */
+#define ADMIN_LIST_DEFAULT 1000u      /* conflicts listed when no limit is given */
+#define ADMIN_LIST_MAX 5000u          /* most conflicts one list returns */
+#define ADMIN_CONTENT_TYPE "application/json"
+
+/* What the admin API works with; every member is owned by the app (api.c). */
+typedef struct admin_env {
+    store *st;             /* the store; used only while holding *lock */
+    pthread_mutex_t *lock; /* the app's store lock */
+    hlc *clock;            /* the server HLC (guarded by *lock) */
+    const srv_config *cfg; /* settings (silent_days) */
+    srv_metrics *metrics;  /* auth_failures */
+    gs_logger *lg;         /* log */
+    /* Optional second way in, for the web console (console.c): called first for every
+     * request; GS_E_NOTFOUND means "not a console request" and the admin token is checked
+     * instead, GS_OK fills admin_id, anything else is a 401. NULL: tokens only. */
+    int (*session_auth)(void *ud, const srv_request *req, char *admin_id, size_t cap);
+    void *session_ud;      /* passed to session_auth */
+} admin_env;
+
+/* Answers one request whose path starts with /v1/admin. Never fails. */
+void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp);
+
+/* Checks an Authorization header value for an admin token. GS_OK with the admin's id in
+ * admin_id, GS_E_AUTH, or GS_E_DB. Takes and releases *env->lock. For the console. */
+int admin_api_auth(admin_env *env, const char *header, size_t len, char *admin_id, size_t cap);
+
+/* A field value as JSON: text/enum as strings, ints, bools, reals, refs as UUID text, tags as
+ * arrays, times as ints (ms), nil as null. NULL only when out of memory. */
+json_t *admin_api_value_to_json(const schema_field *f, const proto_value *v);
+
+/* The reverse, for values an admin enters: checks the JSON type for the field's schema type
+ * (GS_E_INVALID with a message otherwise); strings are copied into the arena. The value is
+ * not yet checked against the schema's ranges and enums (merge_admin_set does that). */
+int admin_api_value_from_json(const schema_table *t, const schema_field *f, const json_t *j,
+                              sval_arena *a, proto_value *out, gs_err *err);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * config.c: reads gridsyncd.conf (see config.h).
+ *
+ * Format: one `key = value` per line; '#' starts a comment that runs to the end of the line;
+ * blank lines are ignored; surrounding blanks of keys and values are trimmed. Invariants:
+ *  - a key the server does not know, a key given twice, a value out of its range or a line
+ *    without '=' fails the whole load with GS_E_CONFIG and "FILE:LINE: ..." in the message
+ *    (a typo must never silently keep a default);
+ *  - cfg is written only when the whole file is good;
+ *  - every path in cfg is absolute or relative to the process's working folder: relative
+ *    paths in the file are resolved against the file's own folder.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../proto/proto.h"
+
+#define CONFIG_FILE_MAX (64 * 1024) /* a config file is a few hundred bytes */
+
+void config_defaults(srv_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->dir, sizeof(cfg->dir), ".");
+    snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8443");
+    cfg->workers = 8;
+    cfg->max_connections = 256;
+    cfg->read_timeout_ms = 15000;
+    cfg->request_timeout_ms = 60000;
+    cfg->idle_timeout_ms = 30000;
+    cfg->max_header_bytes = 16384;
+    cfg->max_body_bytes = PROTO_MAX_BODY;
+    cfg->max_drift_ms = 300000;
+    cfg->pull_page_changes = 2000;
+    cfg->silent_days = 3;
+    cfg->log_level = GS_LOG_INFO;
+    cfg->shutdown_timeout_ms = 10000;
+}
+
+int config_split_listen(const char *listen, char *host_out, size_t host_cap, int *port_out)
+{
+    const char *colon, *host = listen, *port_s;
+    size_t host_len;
+    char *end;
+    long port;
+
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (!close || close[1] != ':')
+            return GS_E_CONFIG;
+        host = listen + 1;
+        host_len = (size_t)(close - host);
+        port_s = close + 2;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || strchr(listen, ':') != colon)
+            return GS_E_CONFIG; /* a bare IPv6 address needs brackets */
+        host_len = (size_t)(colon - listen);
+        port_s = colon + 1;
+    }
+    if (host_len == 0 || host_len >= host_cap || !*port_s)
+        return GS_E_CONFIG;
+    for (size_t i = 0; i < host_len; i++)
+        if (host[i] == ' ' || host[i] == '\t' || host[i] == '/')
+            return GS_E_CONFIG;
+    errno = 0;
+    port = strtol(port_s, &end, 10);
+    if (errno || *end || port < 0 || port > 65535 || port_s[0] == '-' || port_s[0] == '+')
+        return GS_E_CONFIG;
+    memcpy(host_out, host, host_len);
+    host_out[host_len] = '\0';
+    *port_out = (int)port;
+    return GS_OK;
+}
+
+/* What kind of value a key takes, and where it goes. */
+typedef enum key_kind { K_STR, K_PATH, K_INT, K_SIZE, K_U64, K_U32, K_LEVEL } key_kind;
+
+typedef struct key_def {
+    const char *name; /* the key as written in the file */
+    key_kind kind;    /* how the value is parsed */
+    size_t offset;    /* of the field in srv_config */
+    size_t cap;       /* K_STR/K_PATH: size of the char array */
+    long long min;    /* numeric kinds: smallest accepted value */
+    long long max;    /* numeric kinds: largest accepted value */
+} key_def;
+
+#define F(field) offsetof(srv_config, field)
+#define CAP(field) sizeof(((srv_config *)0)->field)
+
+static const key_def key_defs[] = {
+    {"listen", K_STR, F(listen), CAP(listen), 0, 0},
+    {"database", K_PATH, F(db_path), CAP(db_path), 0, 0},
+    {"cert", K_PATH, F(cert_path), CAP(cert_path), 0, 0},
+    {"key", K_PATH, F(key_path), CAP(key_path), 0, 0},
+    {"ca", K_PATH, F(ca_path), CAP(ca_path), 0, 0},
+    {"workers", K_INT, F(workers), 0, 1, 256},
+    {"max_connections", K_INT, F(max_connections), 0, 1, 65536},
+    {"read_timeout_ms", K_INT, F(read_timeout_ms), 0, 100, 3600000},
+    {"request_timeout_ms", K_INT, F(request_timeout_ms), 0, 100, 3600000},
+    {"idle_timeout_ms", K_INT, F(idle_timeout_ms), 0, 100, 3600000},
+    {"max_header_bytes", K_SIZE, F(max_header_bytes), 0, 1024, 1024 * 1024},
+    {"max_body_bytes", K_SIZE, F(max_body_bytes), 0, 1024, 64LL * 1024 * 1024},
+    {"max_drift_ms", K_U64, F(max_drift_ms), 0, 0, 366LL * 24 * 3600 * 1000},
+    {"pull_page_changes", K_U32, F(pull_page_changes), 0, 1, PROTO_MAX_CHANGES},
+    {"silent_days", K_INT, F(silent_days), 0, 1, 3650},
+    {"log_level", K_LEVEL, F(log_level), 0, 0, 0},
+    {"shutdown_timeout_ms", K_INT, F(shutdown_timeout_ms), 0, 0, 600000},
+};
+
+#define N_KEYS (sizeof(key_defs) / sizeof(key_defs[0]))
+
+static char *trim(char *s, char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+/* Joins dir and a relative path, or copies an absolute one. */
+static int resolve_path(const char *dir, const char *value, char *out, size_t cap)
+{
+    char folder[SRV_PATH_MAX];
+    int n;
+    /* dir and out are fields of one srv_config: copy dir so no snprintf argument can
+     * alias its destination (and so gcc's -Wrestrict can see that) */
+    snprintf(folder, sizeof(folder), "%s", dir);
+    if (value[0] == '/')
+        n = snprintf(out, cap, "%s", value);
+    else
+        n = snprintf(out, cap, "%s/%s", folder, value);
+    return (n < 0 || (size_t)n >= cap) ? GS_E_CONFIG : GS_OK;
+}
+
+/* Sets one key of cfg from its text value; on failure writes why into why[]. */
+static int set_key(srv_config *cfg, const key_def *k, const char *value, char *why, size_t why_cap)
+{
+    char *field = (char *)cfg + k->offset;
+    char *end;
+    long long v;
+    int port;
+    char host[256];
+
+    switch (k->kind) {
+    case K_STR:
+        if (strlen(value) >= k->cap) {
+            snprintf(why, why_cap, "value too long");
+            return GS_E_CONFIG;
+        }
+        if (k->offset == F(listen) &&
+            config_split_listen(value, host, sizeof(host), &port) != GS_OK) {
+            snprintf(why, why_cap, "expected HOST:PORT or [IPV6]:PORT, got \"%s\"", value);
+            return GS_E_CONFIG;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return GS_OK;
+    case K_PATH:
+        if (resolve_path(cfg->dir, value, field, k->cap) != GS_OK) {
+            snprintf(why, why_cap, "path too long");
+            return GS_E_CONFIG;
+        }
+        return GS_OK;
+    case K_LEVEL:
+        v = log_level_parse(value);
+        if (v < 0) {
+            snprintf(why, why_cap, "expected off, error, warn, info or debug, got \"%s\"", value);
+            return GS_E_CONFIG;
+        }
+        *(int *)(void *)field = (int)v;
+        return GS_OK;
+    default:
+        break;
+    }
+    errno = 0;
+    v = strtoll(value, &end, 10);
+    if (errno || *end || end == value || value[0] == '+') {
+        snprintf(why, why_cap, "expected a whole number, got \"%s\"", value);
+        return GS_E_CONFIG;
+    }
+    if (v < k->min || v > k->max) {
+        snprintf(why, why_cap, "%lld is outside %lld..%lld", v, k->min, k->max);
+        return GS_E_CONFIG;
+    }
+    switch (k->kind) {
+    case K_INT:
+        *(int *)(void *)field = (int)v;
+        break;
+    case K_SIZE:
+        *(size_t *)(void *)field = (size_t)v;
+        break;
+    case K_U64:
+        *(uint64_t *)(void *)field = (uint64_t)v;
+        break;
+    case K_U32:
+        *(uint32_t *)(void *)field = (uint32_t)v;
+        break;
+    default:
+        break;
+    }
+    return GS_OK;
+}
+
+/* Reads the whole file into b (capped). */
+static int read_file(const char *path, gs_buf *b, gs_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[4096];
+    size_t n;
+    int rc = GS_OK;
+
+    if (!f)
+        return gs_err_set(err, GS_E_CONFIG, "%s: cannot open: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = buf_add(b, chunk, n);
+        if (rc == GS_E_TOO_LARGE) {
+            rc = gs_err_set(err, GS_E_CONFIG, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+            goto out;
+        }
+        if (rc) {
+            rc = gs_err_set(err, rc, "%s: %s", path, gs_strerror(rc));
+            goto out;
+        }
+    }
+    if (ferror(f))
+        rc = gs_err_set(err, GS_E_CONFIG, "%s: read error", path);
+out:
+    fclose(f);
+    return rc;
+}
+
+/* Sets cfg->dir to the absolute folder of path. */
+static int set_dir(srv_config *cfg, const char *path, gs_err *err)
+{
+    char folder[SRV_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    char *real;
+
+    if (!slash)
+        snprintf(folder, sizeof(folder), ".");
+    else if (slash == path)
+        snprintf(folder, sizeof(folder), "/");
+    else if ((size_t)(slash - path) >= sizeof(folder))
+        return gs_err_set(err, GS_E_CONFIG, "%s: path too long", path);
+    else
+        snprintf(folder, sizeof(folder), "%.*s", (int)(slash - path), path);
+    real = realpath(folder, NULL);
+    if (!real)
+        return gs_err_set(err, GS_E_CONFIG, "%s: cannot resolve: %s", folder, strerror(errno));
+    if (strlen(real) >= sizeof(cfg->dir)) {
+        free(real);
+        return gs_err_set(err, GS_E_CONFIG, "%s: path too long", folder);
+    }
+    snprintf(cfg->dir, sizeof(cfg->dir), "%s", real);
+    free(real); /* allocated by libc's realpath, not by gs_malloc */
+    return GS_OK;
+}
+
+int config_load(srv_config *cfg, const char *path, gs_err *err)
+{
+    srv_config tmp = *cfg;
+    gs_buf text;
+    int seen_line[N_KEYS] = {0};
+    int rc = GS_OK, line_no = 0;
+    char why[256];
+    char *p, *end;
+
+    buf_init(&text, CONFIG_FILE_MAX);
+    rc = read_file(path, &text, err);
+    if (rc)
+        goto out;
+    rc = set_dir(&tmp, path, err);
+    if (rc)
+        goto out;
+    if (text.len && memchr(text.ptr, '\0', text.len)) {
+        rc = gs_err_set(err, GS_E_CONFIG, "%s: contains a NUL byte; not a text file", path);
+        goto out;
+    }
+    p = text.ptr;
+    end = text.ptr ? text.ptr + text.len : NULL;
+    while (p && p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *line_end = nl ? nl : end;
+        char *hash, *eq, *key, *value;
+        size_t i;
+
+        line_no++;
+        hash = memchr(p, '#', (size_t)(line_end - p));
+        if (hash)
+            line_end = hash;
+        eq = memchr(p, '=', (size_t)(line_end - p));
+        if (!eq) {
+            key = trim(p, line_end);
+            if (*key) {
+                rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: expected \"key = value\", got \"%.60s\"",
+                                path, line_no, key);
+                goto out;
+            }
+            p = nl ? nl + 1 : end;
+            continue;
+        }
+        key = trim(p, eq);
+        value = trim(eq + 1, line_end);
+        for (i = 0; i < N_KEYS; i++)
+            if (strcmp(key, key_defs[i].name) == 0)
+                break;
+        if (i == N_KEYS) {
+            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: unknown key \"%.60s\"", path, line_no, key);
+            goto out;
+        }
+        if (seen_line[i]) {
+            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: \"%s\" already set on line %d", path, line_no,
+                            key, seen_line[i]);
+            goto out;
+        }
+        seen_line[i] = line_no;
+        if (!*value) {
+            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: \"%s\" has no value", path, line_no, key);
+            goto out;
+        }
+        if (set_key(&tmp, &key_defs[i], value, why, sizeof(why)) != GS_OK) {
+            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: %s: %s", path, line_no, key, why);
+            goto out;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    /* paths not named in the file sit beside it */
+    if ((!tmp.db_path[0] &&
+         resolve_path(tmp.dir, "gridsyncd.db", tmp.db_path, sizeof(tmp.db_path))) ||
+        (!tmp.cert_path[0] &&
+         resolve_path(tmp.dir, "server.pem", tmp.cert_path, sizeof(tmp.cert_path))) ||
+        (!tmp.key_path[0] &&
+         resolve_path(tmp.dir, "server.key", tmp.key_path, sizeof(tmp.key_path))) ||
+        (!tmp.ca_path[0] && resolve_path(tmp.dir, "ca.pem", tmp.ca_path, sizeof(tmp.ca_path)))) {
+        rc = gs_err_set(err, GS_E_CONFIG, "%s: folder path too long", path);
+        goto out;
+    }
+    *cfg = tmp;
+out:
+    buf_free(&text);
+    return rc;
+}

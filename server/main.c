@@ -1,0 +1,478 @@
+/*
+ * main.c: the gridsyncd program: `init` (a complete server folder from nothing) and serving.
+ *
+ *   gridsyncd init --dir DIR [--hostname H] [--listen HOST:PORT]
+ *   gridsyncd --config DIR/gridsyncd.conf [--listen HOST:PORT]
+ *   gridsyncd --help | --version
+ *
+ * Exit codes: 0 done (or stopped by SIGTERM/SIGINT after a clean drain), 2 bad usage or
+ * configuration (including "DIR is already initialised"), 1 any failure at run time.
+ *
+ * Signals: SIGTERM and SIGINT are blocked in every thread and read from a signalfd the
+ * poller watches, so no handler runs in a random thread and no global is needed; SIGPIPE
+ * is ignored (writes to a vanished client fail with EPIPE instead).
+ *
+ * init is all or nothing: every file it made is removed again (and DIR too, if it made
+ * DIR) when a later step fails, so it can simply be run again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/rc.h"
+#include "app.h"
+#include "certgen.h"
+#include "config.h"
+#include "metrics.h"
+#include "net.h"
+#include "tls.h"
+
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+#define TOKEN_MAX 256
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gridsyncd --config FILE [--listen HOST:PORT]\n"
+            "       gridsyncd init --dir DIR [--hostname NAME] [--listen HOST:PORT]\n"
+            "       gridsyncd --help | --version\n"
+            "\n"
+            "gridsyncd is the town server of gridsync: it receives the grid workers' changes\n"
+            "over HTTPS, merges them field by field, and sends each device its grids' changes.\n"
+            "\n"
+            "  init            make DIR (mode 0700) with a local CA, a server certificate for\n"
+            "                  NAME (default localhost; localhost and 127.0.0.1 are always\n"
+            "                  included), gridsyncd.conf, the store and a first admin. The\n"
+            "                  admin token is printed once on stdout and saved in DIR/admin.conf\n"
+            "                  for `gridsync-admin --config DIR/admin.conf`.\n"
+            "  --config FILE   serve with the settings in FILE (see docs/SERVER.md)\n"
+            "  --listen H:P    override the config's listen address (port 0: any free port)\n"
+            "\n"
+            "SIGTERM or SIGINT: stop accepting, finish requests in flight, close the store.\n"
+            "Exit status: 0 ok, 1 run-time failure, 2 bad usage or configuration.\n");
+}
+
+/* ---- init ---------------------------------------------------------------------------- */
+
+/* The files init makes, in creation order, for the roll-back. */
+static const char *const init_files[] = {
+    "ca.key",         "ca.pem",           "server.key",       "server.pem",
+    "gridsyncd.db",   "gridsyncd.db-wal", "gridsyncd.db-shm", "gridsyncd.db-journal",
+    "gridsyncd.conf", "admin.conf",
+};
+#define N_INIT_FILES (sizeof(init_files) / sizeof(init_files[0]))
+
+static int join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= cap ? GS_E_TOO_LARGE : GS_OK;
+}
+
+static void init_rollback(const char *dir, int made_dir)
+{
+    char path[SRV_PATH_MAX + 32];
+    for (size_t i = N_INIT_FILES; i-- > 0;)
+        if (join(path, sizeof(path), dir, init_files[i]) == GS_OK)
+            unlink(path);
+    if (made_dir)
+        rmdir(dir);
+}
+
+/* The config file init writes: every key with its default and what it is for. */
+static int write_config(const char *path, const char *listen, const char *hostname, gs_err *err)
+{
+    srv_config d;
+    gs_buf b;
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    int rc;
+
+    config_defaults(&d);
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    buf_init(&b, 16384);
+    rc = buf_addf(
+        &b,
+        "# gridsyncd.conf: written by `gridsyncd init` on %s for host %s.\n"
+        "# Lines are `key = value`; '#' starts a comment; unknown keys are an error.\n"
+        "# Relative paths are relative to the folder of this file. See docs/SERVER.md.\n"
+        "\n"
+        "# Address to serve HTTPS on: HOST:PORT, [IPV6]:PORT, or 0.0.0.0:PORT for every\n"
+        "# IPv4 interface. Devices reach it at https://%s:PORT.\n"
+        "listen = %s\n"
+        "\n"
+        "# The SQLite store; the server certificate chain and its key (0600); the CA that\n"
+        "# devices are enrolled with (its key ca.key never needs to be on a server).\n"
+        "database = gridsyncd.db\n"
+        "cert = server.pem\n"
+        "key = server.key\n"
+        "ca = ca.pem\n"
+        "\n"
+        "# Threads serving requests. Idle keep-alive connections do not occupy them.\n"
+        "workers = %d\n"
+        "# Open connections at most; a connection over the cap is closed at once.\n"
+        "max_connections = %d\n"
+        "\n"
+        "# Timeouts in milliseconds: a read or write that makes no progress; a whole request\n"
+        "# (TLS handshake, or head and body) from its first byte; an idle keep-alive\n"
+        "# connection; and how long SIGTERM waits for requests in flight.\n"
+        "read_timeout_ms = %d\n"
+        "request_timeout_ms = %d\n"
+        "idle_timeout_ms = %d\n"
+        "shutdown_timeout_ms = %d\n"
+        "\n"
+        "# Limits: the request head (431 past it) and body (413 past it; PROTOCOL.md allows\n"
+        "# 8 MiB).\n"
+        "max_header_bytes = %zu\n"
+        "max_body_bytes = %zu\n"
+        "\n"
+        "# Clock guard: changes stamped further ahead of the server's clock are refused.\n"
+        "max_drift_ms = %llu\n"
+        "# Most changes sent back in one sync answer.\n"
+        "pull_page_changes = %u\n"
+        "# The console flags devices that have not synced for longer than this.\n"
+        "silent_days = %d\n"
+        "# off, error, warn, info (one line per request) or debug.\n"
+        "log_level = %s\n",
+        when, hostname, hostname, listen, d.workers, d.max_connections, d.read_timeout_ms,
+        d.request_timeout_ms, d.idle_timeout_ms, d.shutdown_timeout_ms, d.max_header_bytes,
+        d.max_body_bytes, (unsigned long long)d.max_drift_ms, d.pull_page_changes, d.silent_days,
+        log_level_name(d.log_level));
+    if (rc)
+        rc = gs_err_set(err, rc, "building %s: %s", path, gs_strerror(rc));
+    else
+        rc = certgen_write_new_file(path, b.ptr, b.len, 0644, err);
+    buf_free(&b);
+    return rc;
+}
+
+static int write_admin_conf(const char *path, const char *hostname, int port, const char *ca_path,
+                            const char *token, gs_err *err)
+{
+    gs_buf b;
+    int v6 = strchr(hostname, ':') != NULL;
+    int rc;
+
+    buf_init(&b, 4096);
+    rc = buf_addf(&b,
+                  "# admin.conf: for `gridsync-admin --config %s`.\n"
+                  "# It holds the first admin's token: keep it private (mode 0600).\n"
+                  "server = https://%s%s%s:%d\n"
+                  "ca = %s\n"
+                  "token = %s\n",
+                  path, v6 ? "[" : "", hostname, v6 ? "]" : "", port, ca_path, token);
+    if (rc)
+        rc = gs_err_set(err, rc, "building %s: %s", path, gs_strerror(rc));
+    else
+        rc = certgen_write_new_file(path, b.ptr, b.len, 0600, err);
+    /* the token must not linger in freed heap memory */
+    if (b.ptr)
+        memset(b.ptr, 0, b.cap);
+    buf_free(&b);
+    return rc;
+}
+
+/* Usage errors of init return EXIT_USAGE; failures after DIR exists roll back. */
+static int cmd_init(int argc, char **argv)
+{
+    const char *dir_arg = NULL, *hostname = "localhost", *listen = NULL;
+    char dir[SRV_PATH_MAX], path[SRV_PATH_MAX + 32], ca_pem[SRV_PATH_MAX + 32];
+    char ca_key[SRV_PATH_MAX + 32], srv_pem[SRV_PATH_MAX + 32], srv_key[SRV_PATH_MAX + 32];
+    char listen_buf[300], host[256], token[TOKEN_MAX], cn[300];
+    const char *names[3];
+    size_t n_names = 0;
+    struct stat st;
+    int made_dir = 0, port, rc;
+    gs_err err;
+    char *real;
+
+    gs_err_clear(&err);
+    for (int i = 2; i < argc; i++) {
+        const char **slot = NULL;
+        if (strcmp(argv[i], "--dir") == 0)
+            slot = &dir_arg;
+        else if (strcmp(argv[i], "--hostname") == 0)
+            slot = &hostname;
+        else if (strcmp(argv[i], "--listen") == 0)
+            slot = &listen;
+        else if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (!slot || i + 1 >= argc) {
+            fprintf(stderr, "gridsyncd init: %s %s\n", argv[i],
+                    slot ? "needs a value" : "is not an option of init");
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        *slot = argv[++i];
+    }
+    if (!dir_arg || !*dir_arg) {
+        fprintf(stderr, "gridsyncd init: --dir DIR is required\n");
+        return EXIT_USAGE;
+    }
+    if (certgen_name_kind(hostname) < 0) {
+        fprintf(stderr,
+                "gridsyncd init: --hostname \"%s\" is neither a host name nor an IP "
+                "address\n",
+                hostname);
+        return EXIT_USAGE;
+    }
+    if (!listen) {
+        /* a name others use means every interface; an IPv6 name means the IPv6 wildcard
+         * (which on Linux also accepts IPv4 unless net.ipv6.bindv6only is set) */
+        int local = strcmp(hostname, "localhost") == 0 || strcmp(hostname, "127.0.0.1") == 0;
+        snprintf(listen_buf, sizeof(listen_buf), "%s:8443",
+                 local                   ? "127.0.0.1"
+                 : strchr(hostname, ':') ? "[::]"
+                                         : "0.0.0.0");
+        listen = listen_buf;
+    }
+    if (config_split_listen(listen, host, sizeof(host), &port) != GS_OK || port == 0) {
+        fprintf(stderr, "gridsyncd init: --listen \"%s\": expected HOST:PORT with a port\n",
+                listen);
+        return EXIT_USAGE;
+    }
+
+    if (stat(dir_arg, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "gridsyncd init: %s exists and is not a folder\n", dir_arg);
+            return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < N_INIT_FILES; i++) {
+            if (join(path, sizeof(path), dir_arg, init_files[i]) == GS_OK &&
+                access(path, F_OK) == 0) {
+                fprintf(stderr,
+                        "gridsyncd init: %s is already initialised (%s exists); "
+                        "refusing to overwrite it\n",
+                        dir_arg, init_files[i]);
+                return EXIT_USAGE;
+            }
+        }
+    } else if (mkdir(dir_arg, 0700) == 0) {
+        made_dir = 1;
+    } else {
+        fprintf(stderr, "gridsyncd init: cannot create %s: %s\n", dir_arg, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    /* DIR will hold private keys and the store: only the owner may enter it */
+    if (chmod(dir_arg, 0700) != 0) {
+        fprintf(stderr, "gridsyncd init: chmod %s: %s\n", dir_arg, strerror(errno));
+        init_rollback(dir_arg, made_dir);
+        return EXIT_RUNTIME;
+    }
+    real = realpath(dir_arg, NULL);
+    if (!real || strlen(real) >= sizeof(dir)) {
+        fprintf(stderr, "gridsyncd init: cannot resolve %s\n", dir_arg);
+        free(real);
+        init_rollback(dir_arg, made_dir);
+        return EXIT_RUNTIME;
+    }
+    snprintf(dir, sizeof(dir), "%s", real);
+    free(real); /* from libc's realpath */
+
+    rc = join(ca_pem, sizeof(ca_pem), dir, "ca.pem");
+    if (!rc)
+        rc = join(ca_key, sizeof(ca_key), dir, "ca.key");
+    if (!rc)
+        rc = join(srv_pem, sizeof(srv_pem), dir, "server.pem");
+    if (!rc)
+        rc = join(srv_key, sizeof(srv_key), dir, "server.key");
+    if (rc) {
+        gs_err_set(&err, rc, "%s: path too long", dir);
+        goto fail;
+    }
+    snprintf(cn, sizeof(cn), "gridsyncd CA %s", hostname);
+    rc = certgen_make_ca(ca_pem, ca_key, cn, &err);
+    if (rc)
+        goto fail;
+    names[n_names++] = hostname;
+    if (strcmp(hostname, "localhost") != 0)
+        names[n_names++] = "localhost";
+    if (strcmp(hostname, "127.0.0.1") != 0)
+        names[n_names++] = "127.0.0.1";
+    rc = certgen_make_server(ca_pem, ca_key, srv_pem, srv_key, names, n_names, &err);
+    if (rc)
+        goto fail;
+    join(path, sizeof(path), dir, "gridsyncd.db");
+    rc = app_init_store(path, token, sizeof(token), &err);
+    if (rc) {
+        gs_err_prefix(&err, "creating the store %s: ", path);
+        goto fail;
+    }
+    join(path, sizeof(path), dir, "gridsyncd.conf");
+    rc = write_config(path, listen, hostname, &err);
+    if (rc)
+        goto fail;
+    join(path, sizeof(path), dir, "admin.conf");
+    rc = write_admin_conf(path, hostname, port, ca_pem, token, &err);
+    if (rc)
+        goto fail;
+
+    fprintf(stderr,
+            "gridsyncd: initialised %s\n"
+            "  CA certificate for devices: %s\n"
+            "  server certificate for:     %s%s%s%s%s\n"
+            "  start with:                 gridsyncd --config %s/gridsyncd.conf\n"
+            "  admin tool settings:        %s/admin.conf (holds the admin token, mode 0600)\n"
+            "The admin token follows on stdout. It is shown only this once; the server keeps\n"
+            "only its hash.\n",
+            dir, ca_pem, names[0], n_names > 1 ? ", " : "", n_names > 1 ? names[1] : "",
+            n_names > 2 ? ", " : "", n_names > 2 ? names[2] : "", dir, dir);
+    fflush(stderr);
+    printf("%s\n", token);
+    fflush(stdout);
+    memset(token, 0, sizeof(token));
+    return 0;
+
+fail:
+    memset(token, 0, sizeof(token));
+    fprintf(stderr, "gridsyncd init: %s\n", gs_err_msg(&err, rc));
+    init_rollback(dir, made_dir);
+    return EXIT_RUNTIME;
+}
+
+/* ---- serve --------------------------------------------------------------------------- */
+
+static void handle(void *ud, const srv_request *req, srv_response *resp)
+{
+    app_handle(ud, req, resp);
+}
+
+static int cmd_serve(const char *config_path, const char *listen)
+{
+    srv_config cfg;
+    srv_metrics metrics;
+    gs_logger lg;
+    gs_err err;
+    srv_tls *tls = NULL;
+    srv_app *app = NULL;
+    srv_net *n = NULL;
+    sigset_t mask;
+    int sfd = -1, status = EXIT_RUNTIME, rc, port;
+    char host[256];
+    struct sigaction ign;
+
+    gs_err_clear(&err);
+    config_defaults(&cfg);
+    rc = config_load(&cfg, config_path, &err);
+    if (rc) {
+        fprintf(stderr, "gridsyncd: %s\n", gs_err_msg(&err, rc));
+        return EXIT_USAGE;
+    }
+    if (listen) {
+        if (strlen(listen) >= sizeof(cfg.listen) ||
+            config_split_listen(listen, host, sizeof(host), &port) != GS_OK) {
+            fprintf(stderr, "gridsyncd: --listen \"%s\": expected HOST:PORT\n", listen);
+            return EXIT_USAGE;
+        }
+        snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen);
+    }
+    log_init(&lg, "gridsyncd", cfg.log_level);
+    metrics_init(&metrics);
+
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, NULL);
+    /* blocked before any thread starts, so every thread inherits the mask */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
+        (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        log_error(&lg, "signalfd: %s", strerror(errno));
+        goto out;
+    }
+
+    rc = tls_open(&tls, &cfg, &err);
+    if (rc) {
+        log_error(&lg, "%s", gs_err_msg(&err, rc));
+        goto out;
+    }
+    rc = app_open(&app, &cfg, &metrics, &lg, &err);
+    if (rc) {
+        log_error(&lg, "opening the store %s: %s", cfg.db_path, gs_err_msg(&err, rc));
+        goto out;
+    }
+    net_opts opts = {
+        .cfg = &cfg,
+        .tls = tls,
+        .metrics = &metrics,
+        .lg = &lg,
+        .handler = handle,
+        .handler_ud = app,
+        .stop_fd = sfd,
+    };
+    rc = net_new(&n, &opts, &err);
+    if (rc) {
+        log_error(&lg, "%s", gs_err_msg(&err, rc));
+        goto out;
+    }
+    log_info(&lg, "gridsyncd %s: config %s, store %s", GS_VERSION, config_path, cfg.db_path);
+    rc = net_run(n, &err);
+    if (rc) {
+        log_error(&lg, "%s", gs_err_msg(&err, rc));
+        goto out;
+    }
+    {
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+            log_info(&lg, "stopped by %s", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+    status = 0;
+out:
+    net_free(n);
+    app_close(app); /* after the workers are joined: nothing is in flight */
+    tls_close(tls);
+    if (sfd >= 0)
+        close(sfd);
+    if (status == 0)
+        log_info(&lg, "store closed; bye");
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *listen = NULL;
+
+    if (argc >= 2 && strcmp(argv[1], "init") == 0)
+        return cmd_init(argc, argv);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("gridsyncd %s\n", GS_VERSION);
+            return 0;
+        }
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--listen") == 0) &&
+            i + 1 < argc) {
+            if (argv[i][2] == 'c')
+                config_path = argv[++i];
+            else
+                listen = argv[++i];
+            continue;
+        }
+        fprintf(stderr, "gridsyncd: unexpected argument \"%s\"\n", argv[i]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!config_path) {
+        fprintf(stderr, "gridsyncd: --config FILE is required\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return cmd_serve(config_path, listen);
+}

@@ -1,0 +1,575 @@
+/*
+ * merge.c: see merge.h for the flow and invariants, docs/MERGE.md for the rules with
+ * examples. Every decision below is a pure function of the stored field state and the
+ * pushed change, so the same batch against the same state always gives the same result.
+ */
+#include "merge.h"
+
+#include "../common/uuid.h"
+#include "../proto/schema.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+void merge_init(merge_ctx *m, store *st, hlc *clock, sval_arena *arena, int64_t now_ms)
+{
+    memset(m, 0, sizeof(*m));
+    m->st = st;
+    m->clock = clock;
+    m->arena = arena;
+    m->now_ms = now_ms;
+}
+
+/* What one change does while it is being applied. */
+typedef struct apply {
+    merge_ctx *m;                  /* the batch */
+    const store_device *dev;       /* the writer */
+    int scoped;                    /* 1 for devices (acks, scope, clock), 0 for the admin */
+    const proto_change *c;         /* the change */
+    const schema_table *t;         /* its table */
+    uint64_t version;              /* V: the version it gets */
+    proto_field *lost;             /* fields the device must take from the server */
+    uint32_t n_lost;               /* entries in lost */
+    store_conflict *conflicts;     /* conflicts found, written once the grid is final */
+    uint32_t n_conflicts;          /* entries in conflicts */
+    int tomb_written;              /* the tombstone was written */
+    int deleted;                   /* the tombstone's value when written */
+    char grid[STORE_GRID_MAX + 1]; /* the record's grid: current, or as this change sets it */
+} apply;
+
+static int in_grids(const store_device *dev, const char *g, size_t len)
+{
+    for (size_t i = 0; i < dev->n_grids; i++)
+        if (strlen(dev->grids[i]) == len && memcmp(dev->grids[i], g, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* An int pushed for a real field is stored as a real, so equal values compare equal. */
+static proto_value normalise(const schema_field *f, const proto_value *v)
+{
+    proto_value x = *v;
+    if (f->type == ST_REAL && v->type == PV_INT) {
+        x.type = PV_REAL;
+        x.u.r = (double)v->u.i;
+    }
+    if (f->policy == SP_DELETE && v->type == PV_NIL) {
+        x.type = PV_BOOL;
+        x.u.b = 0;
+    }
+    return x;
+}
+
+static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, gs_err *err)
+{
+    merge_ctx *m = a->m;
+    char *copy = sval_arena_strndup(m->arena, msg, strlen(msg));
+    int rc;
+
+    if (!copy)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    ack->ok = 0;
+    ack->version = 0;
+    ack->err = proto_cstr(code);
+    ack->msg = proto_cstr(copy);
+    ack->lost = NULL;
+    ack->n_lost = 0;
+    if (a->scoped) {
+        rc = store_ack_put(m->st, a->dev->id, ack, err);
+        if (rc)
+            return rc;
+    }
+    m->n_rejected++;
+    return GS_OK;
+}
+
+/* "device clock is 3 hours ahead: ..." */
+static void clock_msg(const hlc *clock, uint64_t remote, char *out, size_t cap)
+{
+    uint64_t wall = clock->clock(clock->clock_ud);
+    uint64_t ahead = hlc_physical(remote) > wall ? hlc_physical(remote) - wall : 0;
+    uint64_t n;
+    const char *unit;
+
+    if (ahead >= 2 * 86400000u) {
+        n = ahead / 86400000u;
+        unit = "days";
+    } else if (ahead >= 2 * 3600000u) {
+        n = ahead / 3600000u;
+        unit = "hours";
+    } else if (ahead >= 2 * 60000u) {
+        n = ahead / 60000u;
+        unit = "minutes";
+    } else {
+        n = ahead / 1000u;
+        unit = "seconds";
+    }
+    snprintf(out, cap,
+             "device clock is %" PRIu64 " %s ahead of the server (at most %" PRIu64
+             " s allowed): set the date and time on the handheld",
+             n, unit, clock->max_drift_ms / 1000);
+}
+
+static const proto_field *find_field(const proto_change *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->n_fields; i++)
+        if (proto_str_eq(c->fields[i].name, name))
+            return &c->fields[i];
+    return NULL;
+}
+
+/* Checks scope, immutable fields and references. Returns GS_OK with *code NULL when the
+ * change may be applied, GS_OK with *code set (and msg) to reject it, or a store error. */
+static int check(apply *a, int exists, const store_record *rec, const char **code, char *msg,
+                 size_t cap, gs_err *err)
+{
+    const proto_change *c = a->c;
+    const schema_table *t = a->t;
+    const schema_field *scope = schema_scope_field(t);
+    int rc;
+
+    *code = NULL;
+    if (a->scoped) {
+        const proto_field *g = scope ? find_field(c, scope->name) : NULL;
+        if (g && g->value.type == PV_STR && !in_grids(a->dev, g->value.u.s.ptr, g->value.u.s.len)) {
+            *code = "out_of_scope";
+            snprintf(msg, cap, "grid '%.*s' is not one of this device's grids",
+                     (int)(g->value.u.s.len > 64 ? 64 : g->value.u.s.len), g->value.u.s.ptr);
+            return GS_OK;
+        }
+        if (exists && !in_grids(a->dev, rec->grid, strlen(rec->grid))) {
+            *code = "out_of_scope";
+            snprintf(msg, cap, "this %s belongs to grid '%s', not one of this device's grids",
+                     t->name, rec->grid);
+            return GS_OK;
+        }
+    }
+    for (uint32_t i = 0; i < c->n_fields; i++) {
+        const proto_field *pf = &c->fields[i];
+        const schema_field *f = schema_field_find(t, pf->name.ptr, pf->name.len);
+        if (f->flags & SF_IMMUTABLE && exists && a->scoped) {
+            store_field cur;
+            proto_value x = normalise(f, &pf->value);
+            rc = store_field_get(a->m->st, t->name, c->id, f->name, a->m->arena, &cur, err);
+            if (rc && rc != GS_E_NOTFOUND)
+                return rc;
+            if (rc == GS_E_NOTFOUND || !proto_value_eq(&x, &cur.value)) {
+                *code = "immutable";
+                snprintf(msg, cap, "%s.%s is set when the record is created and cannot change",
+                         t->name, f->name);
+                return GS_OK;
+            }
+        }
+        if (f->type == ST_REF && pf->value.type == PV_BIN && pf->value.u.s.len == UUID_LEN) {
+            const schema_table *rt = schema_table_find(f->ref_table, strlen(f->ref_table));
+            store_record target;
+            char text[UUID_TEXT_LEN + 1];
+            rc = rt ? store_record_get(a->m->st, rt->name, (const uint8_t *)pf->value.u.s.ptr,
+                                       &target, err)
+                    : GS_E_NOTFOUND;
+            if (rc && rc != GS_E_NOTFOUND)
+                return rc;
+            if (rc == GS_E_NOTFOUND) {
+                uuid_format((const uint8_t *)pf->value.u.s.ptr, text);
+                *code = "not_found";
+                snprintf(msg, cap, "%s.%s refers to %s %s, which the server does not have", t->name,
+                         f->name, f->ref_table, text);
+                return GS_OK;
+            }
+        }
+    }
+    return GS_OK;
+}
+
+static int add_lost(apply *a, const char *name, const proto_value *v, uint64_t version)
+{
+    proto_field *lf = &a->lost[a->n_lost++];
+    lf->name = proto_cstr(name);
+    lf->value = *v; /* arena memory from the store read */
+    lf->ver = version;
+    return GS_OK;
+}
+
+static void side_set(store_side *s, const proto_value *v, uint64_t ts, uint64_t version,
+                     const char *device)
+{
+    s->value = *v;
+    s->hlc = ts;
+    s->version = version;
+    snprintf(s->device, sizeof(s->device), "%s", device);
+}
+
+static store_conflict *new_conflict(apply *a, const schema_field *f, int winner_pushed)
+{
+    store_conflict *cf = &a->conflicts[a->n_conflicts++];
+    memset(cf, 0, sizeof(*cf));
+    snprintf(cf->tbl, sizeof(cf->tbl), "%s", a->t->name);
+    memcpy(cf->rid, a->c->id, 16);
+    snprintf(cf->field, sizeof(cf->field), "%s", f->name);
+    cf->policy = f->policy;
+    cf->winner_pushed = winner_pushed;
+    cf->created_ms = a->m->now_ms;
+    return cf;
+}
+
+/* Greater HLC wins; equal HLCs: the greater device id in byte order. */
+static int lww_pushed_wins(uint64_t ts, const char *device, const store_field *cur)
+{
+    if (ts != cur->hlc)
+        return ts > cur->hlc;
+    return strcmp(device, cur->device) > 0;
+}
+
+static unsigned enum_flags(const schema_field *f, const proto_value *v)
+{
+    const schema_enum *e;
+    if (v->type != PV_STR)
+        return 0;
+    e = schema_enum_find(f, v->u.s.ptr, v->u.s.len);
+    return e ? e->flags : 0;
+}
+
+/* The status policy, symmetric so the arrival order of two concurrent edits does not
+ * change the outcome: a terminal value beats a non-terminal one, except an explicit
+ * reopen that is the later edit; otherwise LWW. */
+static int status_pushed_wins(const schema_field *f, const proto_value *x, uint64_t ts,
+                              const char *device, const store_field *cur)
+{
+    unsigned xf = enum_flags(f, x), cf = enum_flags(f, &cur->value);
+    int lww = lww_pushed_wins(ts, device, cur);
+
+    if ((cf & SEF_TERMINAL) && !(xf & SEF_TERMINAL))
+        return (xf & SEF_REOPEN) && lww;
+    if ((xf & SEF_TERMINAL) && !(cf & SEF_TERMINAL))
+        return !((cf & SEF_REOPEN) && !lww);
+    return lww;
+}
+
+static int write_field(apply *a, const schema_field *f, const proto_value *x, gs_err *err)
+{
+    store_field nf;
+
+    nf.value = *x;
+    nf.version = a->version;
+    nf.hlc = a->c->hlc;
+    snprintf(nf.device, sizeof(nf.device), "%s", a->dev->id);
+    nf.seq = a->c->seq;
+    if (f->flags & SF_SCOPE && x->type == PV_STR)
+        snprintf(a->grid, sizeof(a->grid), "%.*s", (int)x->u.s.len, x->u.s.ptr);
+    if (f->policy == SP_DELETE) {
+        a->tomb_written = 1;
+        a->deleted = x->type == PV_BOOL && x->u.b;
+    }
+    return store_field_put(a->m->st, a->t->name, a->c->id, f->name, a->grid, &nf, err);
+}
+
+static int is_true(const proto_value *v)
+{
+    return v->type == PV_BOOL && v->u.b;
+}
+
+/* The tombstone (SP_DELETE): a delete wins against a concurrent update or undelete. */
+static int merge_tombstone(apply *a, const schema_field *f, const proto_field *pf,
+                           const proto_value *x, int found, const store_field *cur, gs_err *err)
+{
+    const char *dev = a->dev->id;
+    int ff = !found || cur->version == pf->ver || strcmp(cur->device, dev) == 0;
+    int cur_del = found && is_true(&cur->value);
+    static const proto_value v_true = {.type = PV_BOOL, .u.b = 1};
+    static const proto_value v_false = {.type = PV_BOOL, .u.b = 0};
+    store_field upd;
+    const char *upd_name;
+    store_conflict *cf;
+    int rc;
+
+    if (is_true(x)) {
+        if (cur_del)
+            return ff ? write_field(a, f, x, err) : add_lost(a, f->name, &cur->value, cur->version);
+        rc = write_field(a, f, x, err);
+        if (rc)
+            return rc;
+        /* an update of another device this delete did not see: the delete wins, recorded */
+        rc = store_field_latest_other(a->m->st, a->t->name, a->c->id, dev, pf->ver, a->m->arena,
+                                      &upd, &upd_name, err);
+        if (rc && rc != GS_E_NOTFOUND)
+            return rc;
+        if (rc == GS_OK) {
+            cf = new_conflict(a, f, 1);
+            side_set(&cf->winner, &v_true, a->c->hlc, a->version, dev);
+            side_set(&cf->other, &v_false, upd.hlc, upd.version, upd.device);
+        } else if (found && !ff) {
+            /* a concurrent undelete */
+            cf = new_conflict(a, f, 1);
+            side_set(&cf->winner, &v_true, a->c->hlc, a->version, dev);
+            side_set(&cf->other, &cur->value, cur->hlc, cur->version, cur->device);
+        }
+        return GS_OK;
+    }
+    if (!cur_del)
+        return ff ? write_field(a, f, x, err) : add_lost(a, f->name, &cur->value, cur->version);
+    if (ff)
+        return write_field(a, f, x, err); /* an undelete by one who saw the delete */
+    /* an undelete concurrent with a delete: the delete stays */
+    cf = new_conflict(a, f, 0);
+    side_set(&cf->winner, &cur->value, cur->hlc, cur->version, cur->device);
+    side_set(&cf->other, x, a->c->hlc, a->version, dev);
+    return add_lost(a, f->name, &cur->value, cur->version);
+}
+
+static int merge_field(apply *a, const proto_field *pf, gs_err *err)
+{
+    const schema_field *f = schema_field_find(a->t, pf->name.ptr, pf->name.len);
+    proto_value x = normalise(f, &pf->value);
+    const char *dev = a->dev->id;
+    store_field cur;
+    store_conflict *cf;
+    int rc, found, pushed_wins;
+
+    rc = store_field_get(a->m->st, a->t->name, a->c->id, f->name, a->m->arena, &cur, err);
+    if (rc && rc != GS_E_NOTFOUND)
+        return rc;
+    found = rc == GS_OK;
+    if (f->policy == SP_DELETE)
+        return merge_tombstone(a, f, pf, &x, found, &cur, err);
+    /* fast-forward: nothing there, the device saw the current value, or wrote it itself */
+    if (!found || cur.version == pf->ver || strcmp(cur.device, dev) == 0)
+        return write_field(a, f, &x, err);
+    /* concurrent, same value: nothing to resolve; the device takes the server's version */
+    if (proto_value_eq(&x, &cur.value))
+        return add_lost(a, f->name, &cur.value, cur.version);
+    if (f->policy == SP_STATUS)
+        pushed_wins = status_pushed_wins(f, &x, a->c->hlc, dev, &cur);
+    else
+        pushed_wins = lww_pushed_wins(a->c->hlc, dev, &cur);
+    cf = new_conflict(a, f, pushed_wins);
+    if (pushed_wins) {
+        side_set(&cf->winner, &x, a->c->hlc, a->version, dev);
+        side_set(&cf->other, &cur.value, cur.hlc, cur.version, cur.device);
+        return write_field(a, f, &x, err);
+    }
+    side_set(&cf->winner, &cur.value, cur.hlc, cur.version, cur.device);
+    side_set(&cf->other, &x, a->c->hlc, a->version, dev);
+    return add_lost(a, f->name, &cur.value, cur.version);
+}
+
+/* An update that did not see a delete of another device is applied beneath the tombstone;
+ * the delete stays, and the conflict lets an admin restore the record. */
+static int under_tombstone(apply *a, gs_err *err)
+{
+    store_field del;
+    const schema_field *f =
+        schema_field_find(a->t, SCHEMA_DELETED_FIELD, strlen(SCHEMA_DELETED_FIELD));
+    static const proto_value v_false = {.type = PV_BOOL, .u.b = 0};
+    uint64_t max_base = 0;
+    store_conflict *cf;
+    int rc;
+
+    rc = store_field_get(a->m->st, a->t->name, a->c->id, f->name, a->m->arena, &del, err);
+    if (rc == GS_E_NOTFOUND)
+        return GS_OK;
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < a->c->n_fields; i++)
+        if (a->c->fields[i].ver > max_base)
+            max_base = a->c->fields[i].ver;
+    if (!is_true(&del.value) || del.version <= max_base || strcmp(del.device, a->dev->id) == 0)
+        return GS_OK;
+    cf = new_conflict(a, f, 0);
+    side_set(&cf->winner, &del.value, del.hlc, del.version, del.device);
+    side_set(&cf->other, &v_false, a->c->hlc, a->version, a->dev->id);
+    return add_lost(a, f->name, &del.value, del.version);
+}
+
+/* Applies or rejects one change; see merge.h. */
+static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint64_t low,
+                        const proto_change *c, proto_ack *ack, gs_err *err)
+{
+    apply a;
+    store_record rec, nrec;
+    const schema_field *scope;
+    const proto_field *grid_pf;
+    gs_err verr;
+    char msg[GS_ERR_MSG_MAX];
+    const char *code = NULL;
+    uint64_t ts;
+    int rc, exists;
+
+    memset(ack, 0, sizeof(*ack));
+    memset(&a, 0, sizeof(a));
+    ack->seq = c->seq;
+    a.m = m;
+    a.dev = dev;
+    a.scoped = scoped;
+    a.c = c;
+    if (scoped) {
+        rc = store_ack_get(m->st, dev->id, c->seq, m->arena, ack, err);
+        if (rc == GS_OK) {
+            m->n_duplicate++;
+            return GS_OK;
+        }
+        if (rc != GS_E_NOTFOUND)
+            return rc;
+        if (c->seq == 0 || c->seq < low) {
+            snprintf(msg, sizeof(msg), "seq %" PRIu64 " is below low %" PRIu64 " (settled) or zero",
+                     c->seq, low);
+            return reject(&a, ack, "invalid", msg, err);
+        }
+    }
+    a.t = schema_table_find(c->table.ptr, c->table.len);
+    exists = 0;
+    if (a.t) {
+        rc = store_record_get(m->st, a.t->name, c->id, &rec, err);
+        if (rc && rc != GS_E_NOTFOUND)
+            return rc;
+        exists = rc == GS_OK;
+    }
+    gs_err_clear(&verr);
+    if (c->n_fields == 0)
+        return reject(&a, ack, "invalid", "a change must carry at least one field", err);
+    if (schema_check_change(c, !exists, &verr))
+        return reject(&a, ack, "invalid", gs_err_msg(&verr, verr.rc), err);
+    if (scoped && hlc_check_drift(m->clock, c->hlc)) {
+        clock_msg(m->clock, c->hlc, msg, sizeof(msg));
+        return reject(&a, ack, "clock_ahead", msg, err);
+    }
+    rc = check(&a, exists, &rec, &code, msg, sizeof(msg), err);
+    if (rc)
+        return rc;
+    if (code)
+        return reject(&a, ack, code, msg, err);
+
+    /* accepted: from here on every failure is a store fault and fails the batch */
+    if (scoped && hlc_recv(m->clock, c->hlc, &ts)) {
+        clock_msg(m->clock, c->hlc, msg, sizeof(msg));
+        return reject(&a, ack, "clock_ahead", msg, err);
+    }
+    rc = store_version_next(m->st, &a.version, err);
+    if (rc)
+        return rc;
+    a.lost = sval_arena_alloc(m->arena, (c->n_fields + 1) * sizeof(proto_field));
+    a.conflicts = sval_arena_alloc(m->arena, (c->n_fields + 1) * sizeof(store_conflict));
+    if (!a.lost || !a.conflicts)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    if (exists)
+        memcpy(a.grid, rec.grid, sizeof(a.grid));
+    /* the grid first: every field written is stored with the record's final grid */
+    scope = schema_scope_field(a.t);
+    grid_pf = scope ? find_field(c, scope->name) : NULL;
+    if (grid_pf) {
+        rc = merge_field(&a, grid_pf, err);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t i = 0; i < c->n_fields; i++) {
+        if (&c->fields[i] == grid_pf)
+            continue;
+        rc = merge_field(&a, &c->fields[i], err);
+        if (rc)
+            return rc;
+    }
+    if (scoped && exists && rec.deleted && !find_field(c, SCHEMA_DELETED_FIELD)) {
+        rc = under_tombstone(&a, err);
+        if (rc)
+            return rc;
+    }
+    memset(&nrec, 0, sizeof(nrec));
+    if (exists)
+        nrec = rec;
+    else
+        nrec.created_hlc = c->hlc;
+    memcpy(nrec.grid, a.grid, sizeof(nrec.grid));
+    if (a.tomb_written)
+        nrec.deleted = a.deleted;
+    if (c->hlc > nrec.updated_hlc)
+        nrec.updated_hlc = c->hlc;
+    nrec.version = a.version;
+    rc = store_record_put(m->st, a.t->name, c->id, &nrec, err);
+    if (!rc && exists && strcmp(nrec.grid, rec.grid) != 0)
+        rc = store_fields_restamp(m->st, a.t->name, c->id, a.version, nrec.grid, err);
+    for (uint32_t i = 0; i < a.n_conflicts && !rc; i++) {
+        memcpy(a.conflicts[i].grid, nrec.grid, sizeof(nrec.grid));
+        rc = store_conflict_add(m->st, &a.conflicts[i], NULL, err);
+    }
+    if (!rc)
+        rc = store_change_add(m->st, a.version, dev->id, c->seq, a.t->name, c->id, c->hlc,
+                              c->fields, c->n_fields, err);
+    if (rc)
+        return rc;
+    ack->ok = 1;
+    ack->version = a.version;
+    ack->lost = a.n_lost ? a.lost : NULL;
+    ack->n_lost = a.n_lost;
+    if (scoped) {
+        rc = store_ack_put(m->st, dev->id, ack, err);
+        if (rc)
+            return rc;
+    }
+    m->n_accepted++;
+    m->n_conflicts += a.n_conflicts;
+    return GS_OK;
+}
+
+int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req, proto_ack *acks,
+                gs_err *err)
+{
+    int rc = GS_OK;
+
+    for (uint32_t i = 0; i < req->n_changes; i++) {
+        rc = merge_change(m, dev, 1, req->low, &req->changes[i], &acks[i], err);
+        if (rc) {
+            gs_err_prefix(err, "ch[%u]: ", i);
+            return rc;
+        }
+    }
+    return store_ack_prune(m->st, dev->id, req->low, err);
+}
+
+int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const char *field,
+                    const proto_value *v, uint64_t *version_out, gs_err *err)
+{
+    const schema_table *t = schema_table_find(tbl, strlen(tbl));
+    const schema_field *f = t ? schema_field_find(t, field, strlen(field)) : NULL;
+    store_device admin;
+    store_record rec;
+    store_field cur;
+    proto_field pf;
+    proto_change c;
+    proto_ack ack;
+    gs_err verr;
+    int rc;
+
+    if (!f)
+        return gs_err_set(err, GS_E_INVALID, "unknown field %s.%s", tbl, field);
+    rc = store_record_get(m->st, t->name, id, &rec, err);
+    if (rc)
+        return rc;
+    gs_err_clear(&verr);
+    if (schema_check_value(t, f, v, &verr))
+        return gs_err_set(err, GS_E_INVALID, "%s", verr.msg);
+    rc = store_field_get(m->st, t->name, id, f->name, m->arena, &cur, err);
+    if (rc && rc != GS_E_NOTFOUND)
+        return rc;
+    memset(&pf, 0, sizeof(pf));
+    pf.name = proto_cstr(f->name);
+    pf.value = *v;
+    pf.ver = rc == GS_OK ? cur.version : 0; /* the current version: always a fast-forward */
+    memset(&c, 0, sizeof(c));
+    c.table = proto_cstr(t->name);
+    memcpy(c.id, id, 16);
+    c.fields = &pf;
+    c.n_fields = 1;
+    rc = hlc_now(m->clock, &c.hlc);
+    if (rc)
+        return gs_err_set(err, rc, "server clock overflow");
+    memset(&admin, 0, sizeof(admin));
+    snprintf(admin.id, sizeof(admin.id), "%s", MERGE_ADMIN_DEVICE);
+    rc = merge_change(m, &admin, 0, 0, &c, &ack, err);
+    if (rc)
+        return rc;
+    if (!ack.ok)
+        return gs_err_set(err, proto_str_eq(ack.err, "not_found") ? GS_E_NOTFOUND : GS_E_INVALID,
+                          "%.*s", (int)ack.msg.len, ack.msg.ptr ? ack.msg.ptr : "");
+    *version_out = ack.version;
+    return GS_OK;
+}

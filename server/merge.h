@@ -1,0 +1,67 @@
+/*
+ * merge.h: the server's field-level merge (PROTOCOL.md section 5, docs/MERGE.md).
+ *
+ * For each pushed change, in batch order:
+ *
+ *   stored ack for (device, seq)? --yes--> answer it again (duplicate), apply nothing
+ *        | no
+ *   validate: schema (invalid), clock guard (clock_ahead), scope (out_of_scope),
+ *             immutable fields (immutable), references (not_found)
+ *        | any fails --> rejected ack, stored; the rest of the batch goes on
+ *        | all pass
+ *   next server version V; per field: fast-forward, equal, or concurrent -> policy
+ *   (lww / status / delete) picks the winner, a conflict row records both sides;
+ *   the record row, the change log and the ack (with `lost`) are written.
+ *
+ * Invariants:
+ *  - the caller runs a whole batch inside one store transaction and rolls it back when
+ *    merge_batch fails: a batch is applied entirely or not at all;
+ *  - a (device, seq) is applied at most once; its ack is stored until the device's `low`
+ *    passes it, so a retry gets the identical ack;
+ *  - a field's state only changes by a change that won it; each accepted change gets a
+ *    version strictly above every earlier one;
+ *  - a record whose grid changes has all its fields re-stamped with the change's version,
+ *    so devices of the new grid pull the whole record.
+ */
+#ifndef GS_SERVER_MERGE_H
+#define GS_SERVER_MERGE_H
+
+#include <stdint.h>
+
+#include "../common/hlc.h"
+#include "../common/rc.h"
+#include "../proto/proto.h"
+#include "store.h"
+
+/* The writer id of admin resolutions (never a device id: those start "d-"). */
+#define MERGE_ADMIN_DEVICE "admin"
+
+typedef struct merge_ctx {
+    store *st;            /* inside the caller's transaction */
+    hlc *clock;           /* server HLC: the drift guard, advanced by accepted changes */
+    sval_arena *arena;    /* acks' messages and lost values are allocated here */
+    int64_t now_ms;       /* wall time written into conflict rows */
+    uint32_t n_accepted;  /* out: changes applied */
+    uint32_t n_rejected;  /* out: changes rejected */
+    uint32_t n_duplicate; /* out: changes answered from a stored ack */
+    uint32_t n_conflicts; /* out: conflict rows written */
+} merge_ctx;
+
+/* Cannot fail. */
+void merge_init(merge_ctx *m, store *st, hlc *clock, sval_arena *arena, int64_t now_ms);
+
+/* Merges req's changes pushed by dev, writing one ack per change into acks (req->n_changes
+ * entries; their strings and lost lists live in m->arena), then forgets dev's acks below
+ * req->low. Rejections are acks, not errors; a failure (store fault, out of memory) means
+ * the caller must roll the transaction back. */
+int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req, proto_ack *acks,
+                gs_err *err);
+
+/* Writes an admin's value into one field of an existing record, as an ordinary change by
+ * MERGE_ADMIN_DEVICE with a new version (so devices pull it). The value is checked against
+ * the schema (GS_E_INVALID) and references must exist (GS_E_NOTFOUND). *version_out gets
+ * the version. */
+int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const char *field,
+                    const proto_value *v, uint64_t *version_out, gs_err *err);
+
+#endif

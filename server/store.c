@@ -1,0 +1,1319 @@
+/*
+ * store.c: the SQLite implementation of store.h, and the only file of gridsyncd with SQL.
+ *
+ * Statements are prepared once per handle (lazily, SQLITE_PREPARE_PERSISTENT) and kept in
+ * s->stmt[] indexed by the Q_* enum; every function resets what it used before returning,
+ * so no read statement keeps a WAL snapshot open between calls.
+ *
+ * Migrations are forward only: migrations[i] takes the store from user_version i to i + 1,
+ * each in its own transaction together with the user_version bump. A store newer than this
+ * program (user_version above STORE_SCHEMA_VERSION) is refused rather than guessed at.
+ *
+ * Values are stored as the MessagePack of the wire value (see sval_encode), which
+ * keeps every schema type exact (ints, reals, tag lists) without a column per type.
+ */
+#include "store.h"
+
+#include "../common/alloc.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* schema and migrations                                                                */
+
+/* migrations[i] takes user_version i to i + 1. Append only; never edit a shipped one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL);"
+    "INSERT INTO meta (key, value) VALUES ('hlc', 0), ('version', 0), ('schema', 1);"
+    "CREATE TABLE devices ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  token_hash BLOB NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  revoked INTEGER NOT NULL DEFAULT 0,"
+    "  last_sync INTEGER NOT NULL DEFAULT 0,"
+    "  last_result TEXT NOT NULL DEFAULT '',"
+    "  rejects INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE device_grids ("
+    "  device TEXT NOT NULL REFERENCES devices(id),"
+    "  grid TEXT NOT NULL,"
+    "  PRIMARY KEY (device, grid)) WITHOUT ROWID;"
+    "CREATE TABLE admins ("
+    "  id TEXT PRIMARY KEY,"
+    "  token_hash BLOB NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE records ("
+    "  tbl TEXT NOT NULL,"
+    "  id BLOB NOT NULL,"
+    "  grid TEXT NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0,"
+    "  created_hlc INTEGER NOT NULL,"
+    "  updated_hlc INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  PRIMARY KEY (tbl, id)) WITHOUT ROWID;"
+    "CREATE INDEX records_grid ON records (grid, tbl);"
+    "CREATE TABLE field_state ("
+    "  tbl TEXT NOT NULL,"
+    "  rid BLOB NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  grid TEXT NOT NULL,"
+    "  value BLOB NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  hlc INTEGER NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL);"
+    /* a rowid table: the pull index below reaches each row by integer rowid, cheaper than
+     * by its (text, blob, text) key */
+    "CREATE UNIQUE INDEX field_state_key ON field_state (tbl, rid, field);"
+    /* the pull of a one-grid device walks this index in order, so a page stops reading
+     * where it is full; grid is the record's current grid (see store.h); device is in it
+     * so the device's own rows are skipped without reading them */
+    "CREATE INDEX field_state_pull ON field_state (grid, version, tbl, rid, field, device);"
+    "CREATE TABLE changes ("
+    "  version INTEGER PRIMARY KEY,"
+    "  device TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  tbl TEXT NOT NULL,"
+    "  rid BLOB NOT NULL,"
+    "  hlc INTEGER NOT NULL,"
+    "  fields BLOB NOT NULL);"
+    "CREATE TABLE acks ("
+    "  device TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL,"
+    "  ack BLOB NOT NULL,"
+    "  PRIMARY KEY (device, seq)) WITHOUT ROWID;"
+    "CREATE TABLE conflicts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tbl TEXT NOT NULL,"
+    "  rid BLOB NOT NULL,"
+    "  grid TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  policy INTEGER NOT NULL,"
+    "  winner_pushed INTEGER NOT NULL,"
+    "  w_value BLOB NOT NULL, w_hlc INTEGER NOT NULL, w_version INTEGER NOT NULL,"
+    "  w_device TEXT NOT NULL,"
+    "  o_value BLOB NOT NULL, o_hlc INTEGER NOT NULL, o_version INTEGER NOT NULL,"
+    "  o_device TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),"
+    "  created INTEGER NOT NULL,"
+    "  resolved INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX conflicts_status ON conflicts (status, grid);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  conflict INTEGER NOT NULL REFERENCES conflicts(id),"
+    "  admin TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  old_value BLOB NOT NULL,"
+    "  new_value BLOB NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  note TEXT NOT NULL);"
+    "CREATE INDEX audit_conflict ON audit (conflict);",
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
+
+/* ------------------------------------------------------------------------------------ */
+/* statements                                                                           */
+
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_META_GET,
+    Q_META_SET,
+    Q_VER_NEXT,
+    Q_DEV_ADD,
+    Q_DEV_GRID_ADD,
+    Q_DEV_GET,
+    Q_DEV_GRIDS,
+    Q_DEV_REVOKE,
+    Q_DEV_SYNCED,
+    Q_DEV_LIST,
+    Q_ADM_ADD,
+    Q_ADM_GET,
+    Q_ADM_COUNT,
+    Q_REC_GET,
+    Q_REC_PUT,
+    Q_FLD_GET,
+    Q_FLD_PUT,
+    Q_FLD_OTHER,
+    Q_FLD_RESTAMP,
+    Q_FLD_EACH,
+    Q_CHG_ADD,
+    Q_ACK_GET,
+    Q_ACK_PUT,
+    Q_ACK_PRUNE,
+    Q_PULL1,
+    Q_PULLN,
+    Q_CONF_ADD,
+    Q_CONF_GET,
+    Q_CONF_LIST,
+    Q_CONF_RESOLVE,
+    Q_AUD_ADD,
+    Q_AUD_GET,
+    Q_REC_COUNTS,
+    Q_CONF_COUNTS,
+    Q_N
+};
+
+#define CONF_COLS                                                                                  \
+    "id, tbl, rid, grid, field, policy, winner_pushed, w_value, w_hlc, w_version, w_device, "      \
+    "o_value, o_hlc, o_version, o_device, status, created, resolved"
+
+static const char *const sql_text[Q_N] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [Q_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
+    [Q_VER_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
+    [Q_DEV_ADD] = "INSERT INTO devices (id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
+    [Q_DEV_GRID_ADD] = "INSERT INTO device_grids (device, grid) VALUES (?1, ?2)",
+    [Q_DEV_GET] = "SELECT id, name, token_hash, created, revoked, last_sync, last_result, "
+                  "rejects FROM devices WHERE id = ?1",
+    [Q_DEV_GRIDS] = "SELECT grid FROM device_grids WHERE device = ?1 ORDER BY grid",
+    [Q_DEV_REVOKE] = "UPDATE devices SET revoked = CASE WHEN revoked = 0 THEN ?2 ELSE revoked "
+                     "END WHERE id = ?1",
+    [Q_DEV_SYNCED] = "UPDATE devices SET last_sync = ?2, last_result = ?3, "
+                     "rejects = rejects + ?4 WHERE id = ?1",
+    [Q_DEV_LIST] = "SELECT id FROM devices ORDER BY id",
+    [Q_ADM_ADD] = "INSERT INTO admins (id, token_hash, created) VALUES (?1, ?2, ?3)",
+    [Q_ADM_GET] = "SELECT token_hash FROM admins WHERE id = ?1",
+    [Q_ADM_COUNT] = "SELECT count(*) FROM admins",
+    [Q_REC_GET] = "SELECT grid, deleted, created_hlc, updated_hlc, version FROM records "
+                  "WHERE tbl = ?1 AND id = ?2",
+    [Q_REC_PUT] = "INSERT INTO records (tbl, id, grid, deleted, created_hlc, updated_hlc, "
+                  "version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tbl, id) DO "
+                  "UPDATE SET grid = excluded.grid, deleted = excluded.deleted, "
+                  "updated_hlc = excluded.updated_hlc, version = excluded.version",
+    [Q_FLD_GET] = "SELECT value, version, hlc, device, seq FROM field_state "
+                  "WHERE tbl = ?1 AND rid = ?2 AND field = ?3",
+    [Q_FLD_PUT] = "INSERT INTO field_state (tbl, rid, field, value, version, hlc, device, seq, "
+                  "grid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tbl, rid, "
+                  "field) DO UPDATE SET value = excluded.value, version = excluded.version, "
+                  "hlc = excluded.hlc, device = excluded.device, seq = excluded.seq, "
+                  "grid = excluded.grid",
+    [Q_FLD_OTHER] = "SELECT value, version, hlc, device, seq, field FROM field_state "
+                    "WHERE tbl = ?1 AND rid = ?2 AND field <> 'deleted' AND version > ?4 "
+                    "AND device <> ?3 ORDER BY version DESC LIMIT 1",
+    [Q_FLD_RESTAMP] = "UPDATE field_state SET version = ?3, grid = ?4 WHERE tbl = ?1 AND rid = ?2",
+    [Q_FLD_EACH] = "SELECT value, version, hlc, device, seq, field FROM field_state "
+                   "WHERE tbl = ?1 AND rid = ?2 ORDER BY field",
+    [Q_CHG_ADD] = "INSERT INTO changes (version, device, seq, tbl, rid, hlc, fields) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_ACK_GET] = "SELECT ack FROM acks WHERE device = ?1 AND seq = ?2",
+    [Q_ACK_PUT] = "INSERT INTO acks (device, seq, ok, ack) VALUES (?1, ?2, ?3, ?4)",
+    [Q_ACK_PRUNE] = "DELETE FROM acks WHERE device = ?1 AND seq < ?2",
+    [Q_PULL1] = "SELECT version, tbl, rid, field, value, hlc FROM field_state "
+                "WHERE grid = ?3 AND version > ?2 AND device <> ?1 "
+                "ORDER BY version, tbl, rid, field",
+    /* several grids: SQLite reads each grid's range and sorts what is after the cursor */
+    [Q_PULLN] = "SELECT version, tbl, rid, field, value, hlc FROM field_state "
+                "WHERE grid IN (SELECT grid FROM device_grids WHERE device = ?1) "
+                "AND version > ?2 AND device <> ?1 ORDER BY version, tbl, rid, field",
+    [Q_CONF_ADD] = "INSERT INTO conflicts (tbl, rid, grid, field, policy, winner_pushed, "
+                   "w_value, w_hlc, w_version, w_device, o_value, o_hlc, o_version, o_device, "
+                   "status, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                   "?12, ?13, ?14, 'open', ?15)",
+    [Q_CONF_GET] = "SELECT " CONF_COLS " FROM conflicts WHERE id = ?1",
+    [Q_CONF_LIST] = "SELECT " CONF_COLS " FROM conflicts WHERE (?1 = 0 OR status = 'open') "
+                    "AND (?2 IS NULL OR grid = ?2) ORDER BY id LIMIT ?3",
+    [Q_CONF_RESOLVE] = "UPDATE conflicts SET status = 'resolved', resolved = ?2 WHERE id = ?1",
+    [Q_AUD_ADD] = "INSERT INTO audit (conflict, admin, at, old_value, new_value, version, note) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_AUD_GET] = "SELECT admin, at, old_value, new_value, version, note FROM audit "
+                  "WHERE conflict = ?1 ORDER BY id DESC LIMIT 1",
+    [Q_REC_COUNTS] = "SELECT grid, tbl, count(*) FROM records WHERE deleted = 0 "
+                     "GROUP BY grid, tbl ORDER BY grid, tbl",
+    [Q_CONF_COUNTS] = "SELECT grid, count(*) FROM conflicts WHERE status = 'open' "
+                      "GROUP BY grid ORDER BY grid",
+};
+
+struct store {
+    sqlite3 *db;             /* the connection */
+    sqlite3_stmt *stmt[Q_N]; /* prepared on first use */
+    long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
+    int in_txn;              /* between store_begin and commit/rollback */
+};
+
+static int db_fail(store *s, gs_err *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(s->db);
+    int rc = (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED ? GS_E_BUSY
+             : (code & 0xFF) == SQLITE_CONSTRAINT                           ? GS_E_EXISTS
+                                                                            : GS_E_DB;
+    return gs_err_set(err, rc, "store: %s: %s (sqlite %d)", what, sqlite3_errmsg(s->db), code);
+}
+
+static int prep(store *s, int q, sqlite3_stmt **out, gs_err *err)
+{
+    if (!s->stmt[q]) {
+        int src = sqlite3_prepare_v3(s->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[q],
+                                     NULL);
+        if (src != SQLITE_OK)
+            return db_fail(s, err, "prepare");
+    }
+    *out = s->stmt[q];
+    return GS_OK;
+}
+
+static void done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* One step: *row 1 for a row, 0 when done. */
+static int step(store *s, sqlite3_stmt *st, int *row, gs_err *err)
+{
+    int src;
+
+    if (s->fault_countdown > 0 && --s->fault_countdown == 0) {
+        s->fault_countdown = -1;
+        return gs_err_set(err, GS_E_DB, "store: injected fault");
+    }
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        if (row)
+            *row = 1;
+        return GS_OK;
+    }
+    if (src == SQLITE_DONE) {
+        if (row)
+            *row = 0;
+        return GS_OK;
+    }
+    return db_fail(s, err, "step");
+}
+
+/* Runs a statement that returns no rows, and resets it. */
+static int exec_done(store *s, sqlite3_stmt *st, gs_err *err)
+{
+    int rc = step(s, st, NULL, err);
+    done(st);
+    return rc;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static int bind_id(sqlite3_stmt *st, int i, const uint8_t id[16])
+{
+    return sqlite3_bind_blob(st, i, id, 16, SQLITE_STATIC);
+}
+
+static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    /* versions and HLCs stay below 2^63: HLCs are 48-bit ms plus a 16-bit counter */
+    return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+    return (uint64_t)sqlite3_column_int64(st, i);
+}
+
+/* Copies text column i into out (cap bytes with the NUL). */
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (!t)
+        n = 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
+}
+
+static int col_value(sqlite3_stmt *st, int i, sval_arena *a, proto_value *out)
+{
+    const void *blob = sqlite3_column_blob(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    return sval_decode(a, blob, n, out);
+}
+
+/* Binds v encoded into scratch (which must stay alive until the step). */
+static int bind_value(sqlite3_stmt *st, int i, gs_buf *scratch, const proto_value *v)
+{
+    size_t off = scratch->len;
+    int rc = sval_encode(scratch, v);
+    if (rc)
+        return rc;
+    /* scratch may move while later values are encoded: copy the bytes (SQLITE_TRANSIENT) */
+    sqlite3_bind_blob(st, i, scratch->ptr + off, (int)(scratch->len - off), SQLITE_TRANSIENT);
+    return GS_OK;
+}
+
+static int exec_sql(store *s, const char *sql, gs_err *err)
+{
+    char *msg = NULL;
+    int src = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (src != SQLITE_OK) {
+        gs_err_set(err, GS_E_DB, "store: %s (sqlite %d)", msg ? msg : sqlite3_errstr(src), src);
+        sqlite3_free(msg);
+        return GS_E_DB;
+    }
+    return GS_OK;
+}
+
+static int pragma_int(store *s, const char *sql, int *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = GS_OK, row = 0;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, sql);
+    rc = step(s, st, &row, err);
+    if (!rc && row)
+        *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate(store *s, gs_err *err)
+{
+    int rc = GS_OK, ver = 0;
+    char sql[128];
+
+    rc = pragma_int(s, "PRAGMA user_version", &ver, err);
+    if (rc)
+        return rc;
+    if (ver > STORE_SCHEMA_VERSION)
+        return gs_err_set(err, GS_E_DB,
+                          "store: schema version %d is newer than this gridsyncd knows (%d): "
+                          "run the newer gridsyncd",
+                          ver, STORE_SCHEMA_VERSION);
+    for (int v = ver; v < STORE_SCHEMA_VERSION; v++) {
+        rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+        if (rc)
+            return rc;
+        /* the version lives in user_version (checked before anything is read) and, for
+         * people looking at the file, in meta */
+        snprintf(sql, sizeof(sql),
+                 "PRAGMA user_version = %d; UPDATE meta SET value = %d WHERE key = 'schema'",
+                 v + 1, v + 1);
+        rc = exec_sql(s, migrations[v], err);
+        if (!rc)
+            rc = exec_sql(s, sql, err);
+        if (!rc)
+            rc = exec_sql(s, "COMMIT", err);
+        if (rc) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            gs_err_prefix(err, "migration %d: ", v + 1);
+            return rc;
+        }
+    }
+    return GS_OK;
+}
+
+int store_open(store **out, const char *path, gs_err *err)
+{
+    store *s = gs_calloc(1, sizeof(*s));
+    int rc = GS_OK, src;
+    char mode[16] = "";
+    sqlite3_stmt *st = NULL;
+
+    if (!s)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    s->fault_countdown = -1;
+    src = sqlite3_open_v2(path, &s->db,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        rc = gs_err_set(err, GS_E_DB, "store: cannot open %s: %s", path,
+                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
+        goto out;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    /* WAL lets readers (sqlite3 CLI, backups) work beside the one writer; FULL because an
+     * ack is a promise of durability (see store.h) */
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(s, err, "journal_mode");
+        goto out;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        col_text(st, 0, mode, sizeof(mode));
+    sqlite3_finalize(st);
+    if (strcmp(mode, "wal") != 0 && strcmp(path, ":memory:") != 0) {
+        rc = gs_err_set(err, GS_E_DB, "store: %s: cannot switch to WAL (mode %s)", path, mode);
+        goto out;
+    }
+    rc = exec_sql(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err);
+    if (rc)
+        goto out;
+    rc = migrate(s, err);
+out:
+    if (rc) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return GS_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < Q_N; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    gs_free(s);
+}
+
+void store_inject_fault(store *s, long n)
+{
+    s->fault_countdown = n;
+}
+
+int store_schema_version(store *s, int *out, gs_err *err)
+{
+    return pragma_int(s, "PRAGMA user_version", out, err);
+}
+
+static int run_simple(store *s, int q, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, q, &st, err);
+    if (rc)
+        return rc;
+    return exec_done(s, st, err);
+}
+
+int store_begin(store *s, gs_err *err)
+{
+    int rc = run_simple(s, Q_BEGIN, err);
+    if (!rc)
+        s->in_txn = 1;
+    return rc;
+}
+
+int store_commit(store *s, gs_err *err)
+{
+    int rc = run_simple(s, Q_COMMIT, err);
+    if (!rc)
+        s->in_txn = 0;
+    return rc;
+}
+
+void store_rollback(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    if (!sqlite3_get_autocommit(s->db) && !prep(s, Q_ROLLBACK, &st, NULL)) {
+        sqlite3_step(st); /* not through step(): an injected fault must not block it */
+        done(st);
+    }
+    s->in_txn = 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* meta                                                                                 */
+
+static int meta_get(store *s, const char *key, uint64_t *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_META_GET, &st, err), row = 0;
+    if (rc)
+        return rc;
+    bind_text(st, 1, key);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_DB, "store: meta '%s' missing", key);
+    if (!rc)
+        *out = col_u64(st, 0);
+    done(st);
+    return rc;
+}
+
+static int meta_set(store *s, const char *key, uint64_t v, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_META_SET, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, key);
+    bind_u64(st, 2, v);
+    return exec_done(s, st, err);
+}
+
+int store_hlc_get(store *s, uint64_t *out, gs_err *err)
+{
+    return meta_get(s, "hlc", out, err);
+}
+
+int store_hlc_set(store *s, uint64_t value, gs_err *err)
+{
+    return meta_set(s, "hlc", value, err);
+}
+
+int store_version_last(store *s, uint64_t *out, gs_err *err)
+{
+    return meta_get(s, "version", out, err);
+}
+
+int store_version_next(store *s, uint64_t *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_VER_NEXT, &st, err), row = 0;
+    if (rc)
+        return rc;
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_DB, "store: meta 'version' missing");
+    if (!rc)
+        *out = col_u64(st, 0);
+    done(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* devices and admins                                                                   */
+
+int store_device_add(store *s, const store_device *d, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_DEV_ADD, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, d->id);
+    bind_text(st, 2, d->name);
+    sqlite3_bind_blob(st, 3, d->token_hash, STORE_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, d->created_ms);
+    rc = exec_done(s, st, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < d->n_grids && !rc; i++) {
+        rc = prep(s, Q_DEV_GRID_ADD, &st, err);
+        if (rc)
+            break;
+        bind_text(st, 1, d->id);
+        bind_text(st, 2, d->grids[i]);
+        rc = exec_done(s, st, err);
+    }
+    return rc;
+}
+
+static int device_grids(store *s, store_device *d, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_DEV_GRIDS, &st, err), row = 1;
+    if (rc)
+        return rc;
+    bind_text(st, 1, d->id);
+    d->n_grids = 0;
+    while (!rc) {
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        if (d->n_grids < STORE_MAX_GRIDS)
+            col_text(st, 0, d->grids[d->n_grids++], STORE_GRID_MAX + 1);
+    }
+    done(st);
+    return rc;
+}
+
+int store_device_get(store *s, const char *id, size_t id_len, store_device *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    store_device d;
+    int rc = prep(s, Q_DEV_GET, &st, err), row = 0;
+
+    if (rc)
+        return rc;
+    memset(&d, 0, sizeof(d));
+    sqlite3_bind_text(st, 1, id, (int)id_len, SQLITE_STATIC);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%.*s'", (int)(id_len > 64 ? 64 : id_len),
+                        id);
+    if (!rc) {
+        const void *h = sqlite3_column_blob(st, 2);
+        col_text(st, 0, d.id, sizeof(d.id));
+        col_text(st, 1, d.name, sizeof(d.name));
+        if (h && sqlite3_column_bytes(st, 2) == STORE_HASH_LEN)
+            memcpy(d.token_hash, h, STORE_HASH_LEN);
+        d.created_ms = sqlite3_column_int64(st, 3);
+        d.revoked_ms = sqlite3_column_int64(st, 4);
+        d.last_sync_ms = sqlite3_column_int64(st, 5);
+        col_text(st, 6, d.last_result, sizeof(d.last_result));
+        d.rejects = col_u64(st, 7);
+    }
+    done(st);
+    if (!rc)
+        rc = device_grids(s, &d, err);
+    if (!rc)
+        *out = d;
+    return rc;
+}
+
+int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_DEV_REVOKE, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now_ms);
+    rc = exec_done(s, st, err);
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%s'", id);
+    return rc;
+}
+
+int store_device_synced(store *s, const char *id, int64_t now_ms, const char *result,
+                        uint64_t n_rejects, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_DEV_SYNCED, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now_ms);
+    bind_text(st, 3, result);
+    bind_u64(st, 4, n_rejects);
+    return exec_done(s, st, err);
+}
+
+int store_device_list(store *s, store_device_cb *cb, void *ud, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_DEV_LIST, &st, err), row = 1;
+    store_device *d = gs_malloc(sizeof(*d));
+    char id[STORE_ID_MAX + 1];
+
+    if (!rc && !d)
+        rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
+    while (!rc) {
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        col_text(st, 0, id, sizeof(id));
+        rc = store_device_get(s, id, strlen(id), d, err);
+        if (!rc)
+            rc = cb(ud, d);
+    }
+    done(st);
+    gs_free(d);
+    return rc;
+}
+
+int store_admin_add(store *s, const char *id, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+                    gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_ADM_ADD, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    sqlite3_bind_blob(st, 2, hash, STORE_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now_ms);
+    return exec_done(s, st, err);
+}
+
+int store_admin_get(store *s, const char *id, size_t id_len, uint8_t hash[STORE_HASH_LEN],
+                    gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_ADM_GET, &st, err), row = 0;
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, id, (int)id_len, SQLITE_STATIC);
+    rc = step(s, st, &row, err);
+    if (!rc && (!row || sqlite3_column_bytes(st, 0) != STORE_HASH_LEN))
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no such admin");
+    if (!rc)
+        memcpy(hash, sqlite3_column_blob(st, 0), STORE_HASH_LEN);
+    done(st);
+    return rc;
+}
+
+int store_admin_count(store *s, int64_t *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_ADM_COUNT, &st, err), row = 0;
+    if (rc)
+        return rc;
+    rc = step(s, st, &row, err);
+    if (!rc)
+        *out = row ? sqlite3_column_int64(st, 0) : 0;
+    done(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* records and fields                                                                   */
+
+int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_record *out,
+                     gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_REC_GET, &st, err), row = 0;
+    if (rc)
+        return rc;
+    bind_text(st, 1, tbl);
+    bind_id(st, 2, id);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no such %s", tbl);
+    if (!rc) {
+        col_text(st, 0, out->grid, sizeof(out->grid));
+        out->deleted = sqlite3_column_int(st, 1) != 0;
+        out->created_hlc = col_u64(st, 2);
+        out->updated_hlc = col_u64(st, 3);
+        out->version = col_u64(st, 4);
+    }
+    done(st);
+    return rc;
+}
+
+int store_record_put(store *s, const char *tbl, const uint8_t id[16], const store_record *r,
+                     gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_REC_PUT, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, tbl);
+    bind_id(st, 2, id);
+    bind_text(st, 3, r->grid);
+    sqlite3_bind_int(st, 4, r->deleted ? 1 : 0);
+    bind_u64(st, 5, r->created_hlc);
+    bind_u64(st, 6, r->updated_hlc);
+    bind_u64(st, 7, r->version);
+    return exec_done(s, st, err);
+}
+
+/* Reads columns value, version, hlc, device, seq starting at column 0. */
+static int col_field(sqlite3_stmt *st, sval_arena *a, store_field *f)
+{
+    int rc = col_value(st, 0, a, &f->value);
+    if (rc)
+        return rc;
+    f->version = col_u64(st, 1);
+    f->hlc = col_u64(st, 2);
+    col_text(st, 3, f->device, sizeof(f->device));
+    f->seq = col_u64(st, 4);
+    return GS_OK;
+}
+
+static int damaged(gs_err *err, int rc, const char *what)
+{
+    if (rc == GS_E_NOMEM)
+        return gs_err_set(err, rc, "out of memory reading %s", what);
+    return gs_err_set(err, rc, "store: damaged %s", what);
+}
+
+int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
+                    sval_arena *a, store_field *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_FLD_GET, &st, err), row = 0;
+    if (rc)
+        return rc;
+    bind_text(st, 1, tbl);
+    bind_id(st, 2, id);
+    bind_text(st, 3, field);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no field %s.%s", tbl, field);
+    if (!rc) {
+        rc = col_field(st, a, out);
+        if (rc)
+            damaged(err, rc, "field value");
+    }
+    done(st);
+    return rc;
+}
+
+int store_field_put(store *s, const char *tbl, const uint8_t id[16], const char *field,
+                    const char *grid, const store_field *f, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    gs_buf scratch;
+    int rc = prep(s, Q_FLD_PUT, &st, err);
+
+    if (rc)
+        return rc;
+    buf_init(&scratch, PROTO_MAX_BODY);
+    bind_text(st, 1, tbl);
+    bind_id(st, 2, id);
+    bind_text(st, 3, field);
+    rc = bind_value(st, 4, &scratch, &f->value);
+    if (rc) {
+        done(st);
+        buf_free(&scratch);
+        return gs_err_set(err, rc, "store: cannot encode %s.%s", tbl, field);
+    }
+    bind_u64(st, 5, f->version);
+    bind_u64(st, 6, f->hlc);
+    bind_text(st, 7, f->device);
+    bind_u64(st, 8, f->seq);
+    bind_text(st, 9, grid);
+    rc = exec_done(s, st, err);
+    buf_free(&scratch);
+    return rc;
+}
+
+/* Maps a stored field name to its static schema name. */
+static const char *schema_name(const char *tbl, const unsigned char *name, int len)
+{
+    const schema_table *t = schema_table_find(tbl, strlen(tbl));
+    const schema_field *f;
+    if (!t || !name || len < 0)
+        return NULL;
+    f = schema_field_find(t, (const char *)name, (size_t)len);
+    return f ? f->name : NULL;
+}
+
+int store_field_latest_other(store *s, const char *tbl, const uint8_t id[16], const char *device,
+                             uint64_t above, sval_arena *a, store_field *out, const char **name_out,
+                             gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_FLD_OTHER, &st, err), row = 0;
+    if (rc)
+        return rc;
+    bind_text(st, 1, tbl);
+    bind_id(st, 2, id);
+    bind_text(st, 3, device);
+    bind_u64(st, 4, above);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no concurrent update");
+    if (!rc) {
+        *name_out = schema_name(tbl, sqlite3_column_text(st, 5), sqlite3_column_bytes(st, 5));
+        rc = *name_out ? col_field(st, a, out) : GS_E_DB;
+        if (rc)
+            damaged(err, rc, "field");
+    }
+    done(st);
+    return rc;
+}
+
+int store_fields_restamp(store *s, const char *tbl, const uint8_t id[16], uint64_t v,
+                         const char *grid, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_FLD_RESTAMP, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, tbl);
+    bind_id(st, 2, id);
+    bind_u64(st, 3, v);
+    bind_text(st, 4, grid);
+    return exec_done(s, st, err);
+}
+
+int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
+                      store_field_cb *cb, void *ud, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_FLD_EACH, &st, err), row = 1;
+    if (rc)
+        return rc;
+    bind_text(st, 1, tbl);
+    bind_id(st, 2, id);
+    while (!rc) {
+        store_field f;
+        const char *name;
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        name = schema_name(tbl, sqlite3_column_text(st, 5), sqlite3_column_bytes(st, 5));
+        rc = name ? col_field(st, a, &f) : GS_E_DB;
+        if (rc) {
+            damaged(err, rc, "field");
+            break;
+        }
+        rc = cb(ud, name, &f);
+    }
+    done(st);
+    return rc;
+}
+
+int store_change_add(store *s, uint64_t version, const char *device, uint64_t seq, const char *tbl,
+                     const uint8_t id[16], uint64_t ts, const proto_field *fields,
+                     uint32_t n_fields, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    gs_buf b;
+    int rc = prep(s, Q_CHG_ADD, &st, err);
+
+    if (rc)
+        return rc;
+    buf_init(&b, PROTO_MAX_BODY);
+    rc = sval_fields_encode(&b, fields, n_fields);
+    if (rc) {
+        gs_err_set(err, rc, "store: cannot encode a change");
+        goto out;
+    }
+    bind_u64(st, 1, version);
+    bind_text(st, 2, device);
+    bind_u64(st, 3, seq);
+    bind_text(st, 4, tbl);
+    bind_id(st, 5, id);
+    bind_u64(st, 6, ts);
+    sqlite3_bind_blob(st, 7, b.ptr, (int)b.len, SQLITE_STATIC);
+    rc = exec_done(s, st, err);
+out:
+    buf_free(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* acks                                                                                 */
+
+int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    gs_buf b;
+    int rc = prep(s, Q_ACK_PUT, &st, err);
+
+    if (rc)
+        return rc;
+    buf_init(&b, PROTO_MAX_BODY);
+    rc = sval_ack_encode(&b, ack);
+    if (rc) {
+        gs_err_set(err, rc, "store: cannot encode an ack");
+        goto out;
+    }
+    bind_text(st, 1, device);
+    bind_u64(st, 2, ack->seq);
+    sqlite3_bind_int(st, 3, ack->ok ? 1 : 0);
+    sqlite3_bind_blob(st, 4, b.ptr, (int)b.len, SQLITE_STATIC);
+    rc = exec_done(s, st, err);
+out:
+    buf_free(&b);
+    return rc;
+}
+
+int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
+                  gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    proto_ack ack;
+    int rc = prep(s, Q_ACK_GET, &st, err), row = 0;
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, device);
+    bind_u64(st, 2, seq);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no ack");
+    if (!rc) {
+        memset(&ack, 0, sizeof(ack));
+        ack.seq = seq;
+        rc = sval_ack_decode(a, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                             &ack);
+        if (rc)
+            damaged(err, rc, "ack");
+    }
+    done(st);
+    if (!rc)
+        *out = ack;
+    return rc;
+}
+
+int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_ACK_PRUNE, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, device);
+    bind_u64(st, 2, low);
+    return exec_done(s, st, err);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* pull                                                                                 */
+
+int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, store_pull_cb *cb, void *ud,
+                    gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, dev->n_grids == 1 ? Q_PULL1 : Q_PULLN, &st, err), row = 1;
+    if (rc)
+        return rc;
+    bind_text(st, 1, dev->id);
+    bind_u64(st, 2, cursor);
+    if (dev->n_grids == 1)
+        bind_text(st, 3, dev->grids[0]);
+    while (!rc) {
+        store_pull_row r;
+        const schema_table *t;
+        const schema_field *f;
+        const unsigned char *tn, *fn;
+
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        tn = sqlite3_column_text(st, 1);
+        fn = sqlite3_column_text(st, 3);
+        t = tn ? schema_table_find((const char *)tn, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
+        f = t && fn ? schema_field_find(t, (const char *)fn, (size_t)sqlite3_column_bytes(st, 3))
+                    : NULL;
+        if (!f || sqlite3_column_bytes(st, 2) != 16) {
+            rc = gs_err_set(err, GS_E_DB, "store: damaged field_state row (version %lld)",
+                            sqlite3_column_int64(st, 0));
+            break;
+        }
+        r.version = col_u64(st, 0);
+        r.tbl = t->name;
+        r.rid = sqlite3_column_blob(st, 2);
+        r.field = f->name;
+        r.blob = sqlite3_column_blob(st, 4);
+        r.blob_len = (size_t)sqlite3_column_bytes(st, 4);
+        r.hlc = col_u64(st, 5);
+        rc = cb(ud, &r);
+        if (rc == 1) {
+            rc = GS_OK;
+            break;
+        }
+    }
+    done(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* conflicts and audit                                                                  */
+
+int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    gs_buf scratch;
+    int rc = prep(s, Q_CONF_ADD, &st, err);
+
+    if (rc)
+        return rc;
+    buf_init(&scratch, PROTO_MAX_BODY);
+    bind_text(st, 1, c->tbl);
+    bind_id(st, 2, c->rid);
+    bind_text(st, 3, c->grid);
+    bind_text(st, 4, c->field);
+    sqlite3_bind_int(st, 5, c->policy);
+    sqlite3_bind_int(st, 6, c->winner_pushed ? 1 : 0);
+    rc = bind_value(st, 7, &scratch, &c->winner.value);
+    if (!rc)
+        rc = bind_value(st, 11, &scratch, &c->other.value);
+    if (rc) {
+        done(st);
+        buf_free(&scratch);
+        return gs_err_set(err, rc, "store: cannot encode a conflict");
+    }
+    bind_u64(st, 8, c->winner.hlc);
+    bind_u64(st, 9, c->winner.version);
+    bind_text(st, 10, c->winner.device);
+    bind_u64(st, 12, c->other.hlc);
+    bind_u64(st, 13, c->other.version);
+    bind_text(st, 14, c->other.device);
+    sqlite3_bind_int64(st, 15, c->created_ms);
+    rc = exec_done(s, st, err);
+    buf_free(&scratch);
+    if (!rc && id_out)
+        *id_out = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int col_conflict(sqlite3_stmt *st, sval_arena *a, store_conflict *c)
+{
+    int rc;
+    const unsigned char *status;
+
+    memset(c, 0, sizeof(*c));
+    c->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, c->tbl, sizeof(c->tbl));
+    if (sqlite3_column_bytes(st, 2) != 16)
+        return GS_E_DB;
+    memcpy(c->rid, sqlite3_column_blob(st, 2), 16);
+    col_text(st, 3, c->grid, sizeof(c->grid));
+    col_text(st, 4, c->field, sizeof(c->field));
+    c->policy = sqlite3_column_int(st, 5);
+    c->winner_pushed = sqlite3_column_int(st, 6);
+    rc = col_value(st, 7, a, &c->winner.value);
+    if (rc)
+        return rc;
+    c->winner.hlc = col_u64(st, 8);
+    c->winner.version = col_u64(st, 9);
+    col_text(st, 10, c->winner.device, sizeof(c->winner.device));
+    rc = col_value(st, 11, a, &c->other.value);
+    if (rc)
+        return rc;
+    c->other.hlc = col_u64(st, 12);
+    c->other.version = col_u64(st, 13);
+    col_text(st, 14, c->other.device, sizeof(c->other.device));
+    status = sqlite3_column_text(st, 15);
+    c->resolved = status && strcmp((const char *)status, "resolved") == 0;
+    c->created_ms = sqlite3_column_int64(st, 16);
+    c->resolved_ms = sqlite3_column_int64(st, 17);
+    return GS_OK;
+}
+
+int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_CONF_GET, &st, err), row = 0;
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no conflict %lld", (long long)id);
+    if (!rc) {
+        rc = col_conflict(st, a, out);
+        if (rc)
+            damaged(err, rc, "conflict");
+    }
+    done(st);
+    return rc;
+}
+
+int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, sval_arena *a,
+                        store_conflict_cb *cb, void *ud, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_CONF_LIST, &st, err), row = 1;
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, open_only ? 1 : 0);
+    if (grid)
+        bind_text(st, 2, grid);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, limit);
+    while (!rc) {
+        store_conflict c;
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        rc = col_conflict(st, a, &c);
+        if (rc) {
+            damaged(err, rc, "conflict");
+            break;
+        }
+        rc = cb(ud, &c);
+    }
+    done(st);
+    return rc;
+}
+
+int store_conflict_resolve(store *s, int64_t id, int64_t now_ms, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_CONF_RESOLVE, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now_ms);
+    rc = exec_done(s, st, err);
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no conflict %lld", (long long)id);
+    return rc;
+}
+
+int store_audit_add(store *s, const store_audit *au, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    gs_buf scratch;
+    int rc = prep(s, Q_AUD_ADD, &st, err);
+
+    if (rc)
+        return rc;
+    buf_init(&scratch, PROTO_MAX_BODY);
+    sqlite3_bind_int64(st, 1, au->conflict);
+    bind_text(st, 2, au->admin);
+    sqlite3_bind_int64(st, 3, au->at_ms);
+    rc = bind_value(st, 4, &scratch, &au->old_value);
+    if (!rc)
+        rc = bind_value(st, 5, &scratch, &au->new_value);
+    if (rc) {
+        done(st);
+        buf_free(&scratch);
+        return gs_err_set(err, rc, "store: cannot encode an audit row");
+    }
+    bind_u64(st, 6, au->version);
+    bind_text(st, 7, au->note ? au->note : "");
+    rc = exec_done(s, st, err);
+    buf_free(&scratch);
+    return rc;
+}
+
+int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_AUD_GET, &st, err), row = 0;
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, conflict);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no audit for conflict %lld", (long long)conflict);
+    if (!rc) {
+        memset(out, 0, sizeof(*out));
+        out->conflict = conflict;
+        col_text(st, 0, out->admin, sizeof(out->admin));
+        out->at_ms = sqlite3_column_int64(st, 1);
+        rc = col_value(st, 2, a, &out->old_value);
+        if (!rc)
+            rc = col_value(st, 3, a, &out->new_value);
+        out->version = col_u64(st, 4);
+        if (!rc) {
+            out->note = sval_arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
+                                           (size_t)sqlite3_column_bytes(st, 5));
+            if (!out->note)
+                rc = GS_E_NOMEM;
+        }
+        if (rc)
+            damaged(err, rc, "audit row");
+    }
+    done(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* status                                                                               */
+
+static int counts(store *s, int q, int with_tbl, store_count_cb *cb, void *ud, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, q, &st, err), row = 1;
+    if (rc)
+        return rc;
+    while (!rc) {
+        char grid[STORE_GRID_MAX + 1], tbl[SCHEMA_NAME_MAX + 1];
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        col_text(st, 0, grid, sizeof(grid));
+        if (with_tbl)
+            col_text(st, 1, tbl, sizeof(tbl));
+        rc = cb(ud, grid, with_tbl ? tbl : NULL, sqlite3_column_int64(st, with_tbl ? 2 : 1));
+    }
+    done(st);
+    return rc;
+}
+
+int store_record_counts(store *s, store_count_cb *cb, void *ud, gs_err *err)
+{
+    return counts(s, Q_REC_COUNTS, 1, cb, ud, err);
+}
+
+int store_conflict_counts(store *s, store_count_cb *cb, void *ud, gs_err *err)
+{
+    return counts(s, Q_CONF_COUNTS, 0, cb, ud, err);
+}

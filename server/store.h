@@ -1,0 +1,246 @@
+/*
+ * store.h: gridsyncd's persistent state behind one narrow interface. store.c is the ONLY
+ * file with SQL in it; a PostgreSQL store could replace it by implementing these functions.
+ *
+ * What is kept (one SQLite file, WAL):
+ *   meta          server HLC and the last server version
+ *   devices       id, name, grids, token hash, created, revoked, last sync time and result,
+ *                 rejected-change count
+ *   admins        id, token hash, created
+ *   records       one row per record of any schema table: table, id, grid, deleted,
+ *                 created/updated HLC, current version
+ *   field_state   one row per (table, record, field): value (MessagePack), version, HLC,
+ *                 writing device, its seq, and the record's grid (a copy, so a pull reads
+ *                 one index range per grid in version order)
+ *   changes       the change log: every accepted change with its version
+ *   acks          the stored ack per (device, seq), so a retried batch gets the same answer
+ *   conflicts     both sides of every concurrent edit, the policy and the winner
+ *   audit         admin resolutions: who, when, old and new value, note
+ * Record types are never named here: table and field names come from proto/schema.h, so a
+ * new record type needs no change in the store.
+ *
+ * Invariants:
+ *  - every write happens between store_begin and store_commit; store_rollback undoes all of
+ *    it (the caller decides the transaction boundaries: one sync = one transaction);
+ *  - field_state.grid equals the record's current grid: store_field_put is given it and a
+ *    grid change goes through store_fields_restamp;
+ *  - server versions come from store_version_next only, strictly increasing in commit order
+ *    (one writer at a time: the caller serialises store use with one mutex);
+ *  - a store handle is used by one thread at a time (the caller's mutex).
+ *
+ * Memory: values read from the store are decoded into a sval_arena the caller owns; they
+ * stay valid until the arena is freed.
+ */
+#ifndef GS_SERVER_STORE_H
+#define GS_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/rc.h"
+#include "../proto/proto.h"
+#include "../proto/schema.h"
+#include "sval.h"
+
+#define STORE_SCHEMA_VERSION 1 /* PRAGMA user_version after the last migration */
+#define STORE_ID_MAX 64        /* bytes of a device or admin id (PROTO_MAX_NAME) */
+#define STORE_NAME_MAX 200     /* bytes of a device's name */
+#define STORE_GRID_MAX 64      /* bytes of a grid name (the schema's grid field) */
+#define STORE_MAX_GRIDS 32     /* grids of one device */
+#define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
+#define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
+
+typedef struct store store;
+
+/* ---- open, close, transactions ---- */
+
+/* Opens or creates the store at path and runs every migration still due. WAL,
+ * synchronous=FULL (an ack promises the change is durable: the device then deletes it from
+ * its outbox, so a commit lost to a power cut would lose the change for good), busy_timeout
+ * 5 s, foreign keys on. */
+int store_open(store **out, const char *path, gs_err *err);
+void store_close(store *s);
+int store_begin(store *s, gs_err *err); /* BEGIN IMMEDIATE: takes the write lock now */
+int store_commit(store *s, gs_err *err);
+void store_rollback(store *s); /* harmless outside a transaction */
+/* Test hook: the n-th statement step from now fails with GS_E_DB (n >= 1); -1: never. */
+void store_inject_fault(store *s, long n);
+/* PRAGMA user_version, for tests and `gridsyncd --version` style reports. */
+int store_schema_version(store *s, int *out, gs_err *err);
+
+/* ---- meta ---- */
+
+/* The persisted server HLC (0 for a new store). */
+int store_hlc_get(store *s, uint64_t *out, gs_err *err);
+int store_hlc_set(store *s, uint64_t value, gs_err *err);
+/* Takes the next server version (the last one + 1) and persists it. */
+int store_version_next(store *s, uint64_t *out, gs_err *err);
+/* The last server version given (0 when none). */
+int store_version_last(store *s, uint64_t *out, gs_err *err);
+
+/* ---- devices and admins ---- */
+
+typedef struct store_device {
+    char id[STORE_ID_MAX + 1];                       /* "d-3f9a0c12ab77" */
+    char name[STORE_NAME_MAX + 1];                   /* for people: worker or handheld */
+    char grids[STORE_MAX_GRIDS][STORE_GRID_MAX + 1]; /* grids it may push and pull */
+    size_t n_grids;                                  /* entries in grids */
+    uint8_t token_hash[STORE_HASH_LEN];              /* SHA-256 of the token's secret */
+    int64_t created_ms;                              /* creation, ms since 1970 */
+    int64_t revoked_ms;                              /* 0 while active */
+    int64_t last_sync_ms;                            /* 0 when it never synced */
+    char last_result[STORE_RESULT_MAX + 1];          /* "ok ch=3 acc=3", "400 malformed" */
+    uint64_t rejects;                                /* changes rejected so far */
+} store_device;
+
+/* GS_E_EXISTS when the id is taken. */
+int store_device_add(store *s, const store_device *d, gs_err *err);
+/* GS_E_NOTFOUND when there is no such device (revoked devices are found). */
+int store_device_get(store *s, const char *id, size_t id_len, store_device *out, gs_err *err);
+/* Sets revoked once (a second call keeps the first time); GS_E_NOTFOUND. */
+int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
+/* Records the outcome of a sync and adds n_rejects to the device's reject count. */
+int store_device_synced(store *s, const char *id, int64_t now_ms, const char *result,
+                        uint64_t n_rejects, gs_err *err);
+typedef int store_device_cb(void *ud, const store_device *d);
+/* Every device, by id; a non-zero return of cb stops and is returned. */
+int store_device_list(store *s, store_device_cb *cb, void *ud, gs_err *err);
+
+int store_admin_add(store *s, const char *id, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+                    gs_err *err);
+int store_admin_get(store *s, const char *id, size_t id_len, uint8_t hash[STORE_HASH_LEN],
+                    gs_err *err);
+int store_admin_count(store *s, int64_t *out, gs_err *err);
+
+/* ---- records and fields ---- */
+
+typedef struct store_record {
+    char grid[STORE_GRID_MAX + 1]; /* current grid */
+    int deleted;                   /* the tombstone's current value */
+    uint64_t created_hlc;          /* HLC of the creating change */
+    uint64_t updated_hlc;          /* greatest HLC of any change applied */
+    uint64_t version;              /* version of the last change applied */
+} store_record;
+
+typedef struct store_field {
+    proto_value value;             /* current value (arena memory when read) */
+    uint64_t version;              /* server version of this value */
+    uint64_t hlc;                  /* HLC of the edit that wrote it */
+    char device[STORE_ID_MAX + 1]; /* device that wrote it, or "admin" */
+    uint64_t seq;                  /* that device's seq (0 for admin) */
+} store_field;
+
+int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_record *out,
+                     gs_err *err);
+int store_record_put(store *s, const char *tbl, const uint8_t id[16], const store_record *r,
+                     gs_err *err);
+int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
+                    sval_arena *a, store_field *out, gs_err *err);
+/* grid: the record's grid once this change is applied. */
+int store_field_put(store *s, const char *tbl, const uint8_t id[16], const char *field,
+                    const char *grid, const store_field *f, gs_err *err);
+/* The field (other than the tombstone) with the greatest version above `above` written by
+ * a device other than `device`; GS_E_NOTFOUND when there is none. *name_out is static
+ * schema memory. */
+int store_field_latest_other(store *s, const char *tbl, const uint8_t id[16], const char *device,
+                             uint64_t above, sval_arena *a, store_field *out, const char **name_out,
+                             gs_err *err);
+/* Gives every field of the record the version v and grid (a record moved to another grid
+ * must reach the devices of that grid whole). */
+int store_fields_restamp(store *s, const char *tbl, const uint8_t id[16], uint64_t v,
+                         const char *grid, gs_err *err);
+typedef int store_field_cb(void *ud, const char *field, const store_field *f);
+/* Every field of a record, in field-name order. */
+int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
+                      store_field_cb *cb, void *ud, gs_err *err);
+
+/* Appends an accepted change to the change log. */
+int store_change_add(store *s, uint64_t version, const char *device, uint64_t seq, const char *tbl,
+                     const uint8_t id[16], uint64_t ts, const proto_field *fields,
+                     uint32_t n_fields, gs_err *err);
+
+/* ---- acks (exactly once per device and seq) ---- */
+
+int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
+                  gs_err *err);
+int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err);
+/* Forgets the device's acks below low (the device has settled them). */
+int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err);
+
+/* ---- pull ---- */
+
+typedef struct store_pull_row {
+    uint64_t version;   /* the field's version */
+    const char *tbl;    /* static schema name of the record's table */
+    const uint8_t *rid; /* 16 bytes, valid during the callback */
+    const char *field;  /* static schema name of the field */
+    const void *blob;   /* the value's MessagePack, valid during the callback */
+    size_t blob_len;    /* bytes in blob */
+    uint64_t hlc;       /* HLC of the edit */
+} store_pull_row;
+
+/* 0: go on; 1: stop (not an error); anything else: stop and return it. */
+typedef int store_pull_cb(void *ud, const store_pull_row *row);
+/* Field states with version > cursor, of records whose current grid is one of the
+ * device's grids, not written by the device, in (version, table, record, field) order.
+ * For a one-grid device rows are read lazily from an index; for several grids SQLite sorts
+ * the rows after the cursor first. */
+int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, store_pull_cb *cb, void *ud,
+                    gs_err *err);
+
+/* ---- conflicts and audit ---- */
+
+typedef struct store_side {
+    proto_value value;             /* the value of this side */
+    uint64_t hlc;                  /* HLC of its edit */
+    uint64_t version;              /* server version it had or got */
+    char device[STORE_ID_MAX + 1]; /* device that wrote it */
+} store_side;
+
+typedef struct store_conflict {
+    int64_t id;                      /* assigned by store_conflict_add */
+    char tbl[SCHEMA_NAME_MAX + 1];   /* record type */
+    uint8_t rid[16];                 /* record id */
+    char grid[STORE_GRID_MAX + 1];   /* the record's grid when recorded */
+    char field[SCHEMA_NAME_MAX + 1]; /* the contested field */
+    int policy;                      /* schema_policy that decided */
+    int winner_pushed;               /* 1: the incoming change won; 0: the stored value stayed */
+    store_side winner;               /* the side whose value was kept */
+    store_side other;                /* the side that lost */
+    int resolved;                    /* 0 open, 1 resolved by an admin */
+    int64_t created_ms;              /* when it was recorded */
+    int64_t resolved_ms;             /* when it was resolved, 0 while open */
+} store_conflict;
+
+int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err);
+int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out, gs_err *err);
+typedef int store_conflict_cb(void *ud, const store_conflict *c);
+/* Conflicts by id; open_only, grid (NULL: any) filter; at most limit of them. */
+int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, sval_arena *a,
+                        store_conflict_cb *cb, void *ud, gs_err *err);
+int store_conflict_resolve(store *s, int64_t id, int64_t now_ms, gs_err *err);
+
+typedef struct store_audit {
+    int64_t conflict;             /* the conflict resolved */
+    char admin[STORE_ID_MAX + 1]; /* who */
+    int64_t at_ms;                /* when */
+    proto_value old_value;        /* the field's value before */
+    proto_value new_value;        /* the value chosen */
+    uint64_t version;             /* the version the resolution got */
+    const char *note;             /* the admin's note, "" when none */
+} store_audit;
+
+int store_audit_add(store *s, const store_audit *au, gs_err *err);
+/* The latest audit row of a conflict; GS_E_NOTFOUND when it has none. */
+int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out, gs_err *err);
+
+/* ---- status ---- */
+
+/* Per grid and table, live (not deleted) records. */
+typedef int store_count_cb(void *ud, const char *grid, const char *tbl, int64_t n);
+int store_record_counts(store *s, store_count_cb *cb, void *ud, gs_err *err);
+/* Per grid, open conflicts (tbl is NULL). */
+int store_conflict_counts(store *s, store_count_cb *cb, void *ud, gs_err *err);
+
+#endif

@@ -1,0 +1,959 @@
+/*
+ * test_srv_merge.c: the server merge (server/merge.c) and pull (server/pull.c) against a
+ * real SQLite store in a temporary folder, with hand-built changes and a scripted clock.
+ *
+ * The field rules of PROTOCOL.md section 5 are one table (merge_cases): each case creates
+ * a care request as device A, then pushes the listed steps and checks the final values,
+ * the conflict rows and the acks' lost lists. The rest (validation, clock guard, scope,
+ * duplicates, grid moves, admin resolutions, pull pages) are tests of their own.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../common/hlc.h"
+#include "../../common/uuid.h"
+#include "../../server/merge.h"
+#include "../../server/pull.h"
+#include "../../server/store.h"
+
+static const uint64_t T0 = UINT64_C(1795000000000); /* 2026-11-18, ms */
+static const uint64_t DRIFT = 300000;               /* 5 minutes */
+
+typedef struct fake_clock {
+    uint64_t ms; /* what the wall clock says */
+} fake_clock;
+
+static uint64_t fake_now(void *ud)
+{
+    return ((fake_clock *)ud)->ms;
+}
+
+/* One test's world: a store, a clock, three devices. */
+typedef struct fx {
+    char dir[64];     /* temporary folder */
+    char path[128];   /* the store file */
+    store *st;        /* the store */
+    fake_clock fc;    /* the server's wall clock */
+    hlc clock;        /* the server HLC */
+    sval_arena arena; /* acks and values of the whole test */
+    store_device a;   /* d-a, grids g1 */
+    store_device b;   /* d-b, grids g1 */
+    store_device c;   /* d-c, grids g2 */
+    merge_ctx last;   /* counters of the last batch */
+    uint64_t seq[3];  /* next seq per device */
+} fx;
+
+static void mkdev(store_device *d, const char *id, const char *grid)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    snprintf(d->name, sizeof(d->name), "worker %s", id);
+    snprintf(d->grids[0], sizeof(d->grids[0]), "%s", grid);
+    d->n_grids = 1;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    gs_err err;
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/gs-merge-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
+    assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
+    f->fc.ms = T0 + 1000000;
+    hlc_init(&f->clock, 0, DRIFT, fake_now, &f->fc);
+    sval_arena_init(&f->arena, SVAL_ARENA_MAX);
+    mkdev(&f->a, "d-a", "g1");
+    mkdev(&f->b, "d-b", "g1");
+    mkdev(&f->c, "d-c", "g2");
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_device_add(f->st, &f->a, &err), GS_OK);
+    assert_int_equal(store_device_add(f->st, &f->b, &err), GS_OK);
+    assert_int_equal(store_device_add(f->st, &f->c, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    f->seq[0] = f->seq[1] = f->seq[2] = 1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    char cmd[200];
+    store_close(f->st);
+    sval_arena_free(&f->arena);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static proto_value vs(const char *s)
+{
+    proto_value v = {.type = PV_STR};
+    v.u.s = proto_cstr(s);
+    return v;
+}
+
+static proto_value vi(int64_t i)
+{
+    proto_value v = {.type = PV_INT, .u.i = i};
+    return v;
+}
+
+static proto_value vb(int b)
+{
+    proto_value v = {.type = PV_BOOL, .u.b = b};
+    return v;
+}
+
+static proto_value vref(const uint8_t id[16])
+{
+    proto_value v = {.type = PV_BIN};
+    v.u.s.ptr = (const char *)id;
+    v.u.s.len = 16;
+    return v;
+}
+
+static proto_field fld(const char *name, proto_value v, uint64_t base)
+{
+    proto_field pf;
+    memset(&pf, 0, sizeof(pf));
+    pf.name = proto_cstr(name);
+    pf.value = v;
+    pf.ver = base;
+    return pf;
+}
+
+static uint64_t at(int64_t ms)
+{
+    return hlc_pack((uint64_t)((int64_t)T0 + ms), 0);
+}
+
+static int dev_index(fx *f, const store_device *d)
+{
+    return d == &f->a ? 0 : d == &f->b ? 1 : 2;
+}
+
+/* Pushes changes as one batch in one transaction; returns merge_batch's code. */
+static int push_batch(fx *f, const store_device *d, proto_change *ch, uint32_t n, proto_ack *acks)
+{
+    proto_sync_req req;
+    merge_ctx m;
+    gs_err err;
+    int rc;
+
+    memset(&req, 0, sizeof(req));
+    req.version = 1;
+    req.device = proto_cstr(d->id);
+    req.low = 1;
+    req.changes = ch;
+    req.n_changes = n;
+    merge_init(&m, f->st, &f->clock, &f->arena, (int64_t)f->fc.ms);
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    rc = merge_batch(&m, d, &req, acks, &err);
+    if (rc) {
+        store_rollback(f->st);
+        return rc;
+    }
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    f->last = m;
+    return GS_OK;
+}
+
+/* Pushes one change with the device's next seq; the merge must not fail. */
+static proto_ack push(fx *f, const store_device *d, const char *tbl, const uint8_t id[16],
+                      uint64_t ts, proto_field *fields, uint32_t n)
+{
+    proto_change c;
+    proto_ack ack;
+
+    memset(&c, 0, sizeof(c));
+    c.seq = f->seq[dev_index(f, d)]++;
+    c.table = proto_cstr(tbl);
+    memcpy(c.id, id, 16);
+    c.hlc = ts;
+    c.fields = fields;
+    c.n_fields = n;
+    assert_int_equal(push_batch(f, d, &c, 1, &ack), GS_OK);
+    return ack;
+}
+
+static void new_id(uint8_t id[16])
+{
+    assert_int_equal(uuid_v7(id, T0), GS_OK);
+}
+
+/* A resident of grid g1 created by A. */
+static uint64_t make_resident(fx *f, uint8_t id[16], const char *grid)
+{
+    proto_field fs[2] = {fld("name", vs("王秀英"), 0), fld("grid", vs(grid), 0)};
+    proto_ack ack;
+    new_id(id);
+    ack = push(f, grid[1] == '1' ? &f->a : &f->c, "resident", id, at(1), fs, 2);
+    assert_true(ack.ok);
+    return ack.version;
+}
+
+/* A care request of grid g1 for resident rid, created by A; returns its version. */
+static uint64_t make_care(fx *f, uint8_t id[16], const uint8_t rid[16])
+{
+    proto_field fs[6] = {fld("resident", vref(rid), 0),  fld("grid", vs("g1"), 0),
+                         fld("category", vs("meal"), 0), fld("priority", vs("normal"), 0),
+                         fld("status", vs("open"), 0),   fld("requested_at", vi((int64_t)T0), 0)};
+    proto_ack ack;
+    new_id(id);
+    ack = push(f, &f->a, "care", id, at(2), fs, 6);
+    if (!ack.ok)
+        fail_msg("care create rejected: %.*s", (int)ack.msg.len, ack.msg.ptr);
+    return ack.version;
+}
+
+static store_field get_field(fx *f, const char *tbl, const uint8_t id[16], const char *name)
+{
+    store_field sf;
+    gs_err err;
+    int rc = store_field_get(f->st, tbl, id, name, &f->arena, &sf, &err);
+    if (rc)
+        fail_msg("field %s.%s: %s", tbl, name, err.msg);
+    return sf;
+}
+
+typedef struct conf_list {
+    store_conflict c[16]; /* conflicts read */
+    int n;                /* entries in c */
+} conf_list;
+
+static int conf_cb(void *ud, const store_conflict *c)
+{
+    conf_list *cl = ud;
+    if (cl->n < 16)
+        cl->c[cl->n] = *c;
+    cl->n++;
+    return GS_OK;
+}
+
+static conf_list conflicts(fx *f)
+{
+    conf_list cl;
+    gs_err err;
+    memset(&cl, 0, sizeof(cl));
+    assert_int_equal(store_conflict_list(f->st, 0, NULL, 100, &f->arena, conf_cb, &cl, &err),
+                     GS_OK);
+    return cl;
+}
+
+static int value_is(const proto_value *v, const char *want)
+{
+    if (strcmp(want, "true") == 0)
+        return v->type == PV_BOOL && v->u.b;
+    if (strcmp(want, "false") == 0)
+        return v->type == PV_BOOL && !v->u.b;
+    return v->type == PV_STR && v->u.s.len == strlen(want) &&
+           memcmp(v->u.s.ptr, want, v->u.s.len) == 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the field rules, as a table                                                          */
+
+typedef struct step {
+    char dev;          /* 'A' or 'B' */
+    const char *field; /* care field pushed */
+    const char *value; /* its value: text/enum, or "true"/"false" for deleted */
+    int64_t ms;        /* HLC: T0 + ms */
+    int base;          /* 0: the creation's version; k: the version step k got */
+} step;
+
+typedef struct expect {
+    const char *field; /* care field */
+    const char *value; /* its final value */
+} expect;
+
+typedef struct merge_case {
+    const char *name;         /* the rule */
+    step steps[3];            /* pushed in order */
+    int n_steps;              /* entries in steps */
+    expect want[2];           /* final values */
+    int n_want;               /* entries in want */
+    int conflicts;            /* conflict rows expected */
+    char winner;              /* device of the conflict's winner ('A', 'B', 0: none) */
+    const char *policy_field; /* the conflict's field */
+    int lost_step;            /* step whose ack must carry `lost` (0: none may) */
+} merge_case;
+
+static const merge_case merge_cases[] = {
+    {"fast-forward: B edits what it saw",
+     {{'B', "notes", "b", 10, 0}},
+     1,
+     {{"notes", "b"}},
+     1,
+     0,
+     0,
+     NULL,
+     0},
+    {"different fields both survive, no conflict",
+     {{'A', "assignee", "li", 10, 0}, {'B', "notes", "b", 20, 0}},
+     2,
+     {{"assignee", "li"}, {"notes", "b"}},
+     2,
+     0,
+     0,
+     NULL,
+     0},
+    {"same field concurrent: later HLC wins, conflict recorded",
+     {{'A', "notes", "a", 10, 0}, {'B', "notes", "b", 20, 0}},
+     2,
+     {{"notes", "b"}},
+     1,
+     1,
+     'B',
+     "notes",
+     0},
+    {"same field concurrent, later edit arrives first: it still wins, loser told",
+     {{'B', "notes", "b", 20, 0}, {'A', "notes", "a", 10, 0}},
+     2,
+     {{"notes", "b"}},
+     1,
+     1,
+     'B',
+     "notes",
+     2},
+    {"HLC tie: the greater device id wins (d-b > d-a)",
+     {{'A', "notes", "a", 10, 0}, {'B', "notes", "b", 10, 0}},
+     2,
+     {{"notes", "b"}},
+     1,
+     1,
+     'B',
+     "notes",
+     0},
+    {"HLC tie, other arrival order: still d-b",
+     {{'B', "notes", "b", 10, 0}, {'A', "notes", "a", 10, 0}},
+     2,
+     {{"notes", "b"}},
+     1,
+     1,
+     'B',
+     "notes",
+     2},
+    {"one device's repeated offline edits never conflict with themselves",
+     {{'A', "notes", "x", 10, 0}, {'A', "notes", "y", 20, 0}, {'A', "notes", "z", 30, 0}},
+     3,
+     {{"notes", "z"}},
+     1,
+     0,
+     0,
+     NULL,
+     0},
+    {"equal values: no conflict, the second device takes the server's version",
+     {{'A', "notes", "same", 10, 0}, {'B', "notes", "same", 20, 0}},
+     2,
+     {{"notes", "same"}},
+     1,
+     0,
+     0,
+     NULL,
+     2},
+    {"status: done is not undone by an older in_progress",
+     {{'A', "status", "done", 20, 0}, {'B', "status", "in_progress", 10, 0}},
+     2,
+     {{"status", "done"}},
+     1,
+     1,
+     'A',
+     "status",
+     2},
+    {"status: done arriving after an older in_progress wins",
+     {{'B', "status", "in_progress", 10, 0}, {'A', "status", "done", 20, 0}},
+     2,
+     {{"status", "done"}},
+     1,
+     1,
+     'A',
+     "status",
+     0},
+    {"status: terminal beats a concurrent non-terminal even when that one is newer",
+     {{'A', "status", "done", 10, 0}, {'B', "status", "in_progress", 20, 0}},
+     2,
+     {{"status", "done"}},
+     1,
+     1,
+     'A',
+     "status",
+     2},
+    {"status: an explicit newer reopen wins",
+     {{'A', "status", "done", 10, 0}, {'B', "status", "open", 20, 0}},
+     2,
+     {{"status", "open"}},
+     1,
+     1,
+     'B',
+     "status",
+     0},
+    {"status: an explicit newer reopen wins in either arrival order",
+     {{'B', "status", "open", 20, 0}, {'A', "status", "cancelled", 10, 0}},
+     2,
+     {{"status", "open"}},
+     1,
+     1,
+     'B',
+     "status",
+     2},
+    {"status: an older reopen loses to done",
+     {{'A', "status", "done", 20, 0}, {'B', "status", "open", 10, 0}},
+     2,
+     {{"status", "done"}},
+     1,
+     1,
+     'A',
+     "status",
+     2},
+    {"status: terminal against terminal is LWW",
+     {{'A', "status", "done", 10, 0}, {'B', "status", "cancelled", 20, 0}},
+     2,
+     {{"status", "cancelled"}},
+     1,
+     1,
+     'B',
+     "status",
+     0},
+    {"status: sequential edits are no conflict (B saw done, reopens)",
+     {{'A', "status", "done", 10, 0}, {'B', "status", "open", 20, 1}},
+     2,
+     {{"status", "open"}},
+     1,
+     0,
+     0,
+     NULL,
+     0},
+    {"delete then a concurrent update: the record stays deleted, the update lies beneath",
+     {{'A', "deleted", "true", 10, 0}, {'B', "notes", "n", 20, 0}},
+     2,
+     {{"deleted", "true"}, {"notes", "n"}},
+     2,
+     1,
+     'A',
+     "deleted",
+     2},
+    {"update then a concurrent delete: the delete wins, conflict recorded",
+     {{'B', "notes", "n", 20, 0}, {'A', "deleted", "true", 10, 0}},
+     2,
+     {{"deleted", "true"}, {"notes", "n"}},
+     2,
+     1,
+     'A',
+     "deleted",
+     0},
+    {"an undelete concurrent with a delete loses",
+     {{'A', "deleted", "true", 10, 0}, {'B', "deleted", "false", 20, 0}},
+     2,
+     {{"deleted", "true"}},
+     1,
+     1,
+     'A',
+     "deleted",
+     2},
+    {"an undelete by one who saw the delete restores",
+     {{'A', "deleted", "true", 10, 0}, {'B', "deleted", "false", 20, 1}},
+     2,
+     {{"deleted", "false"}},
+     1,
+     0,
+     0,
+     NULL,
+     0},
+};
+
+static void run_case(fx *f, const merge_case *mc)
+{
+    uint8_t rid[16], cid[16];
+    uint64_t created, versions[4] = {0};
+    proto_ack acks[4];
+    conf_list cl;
+
+    make_resident(f, rid, "g1");
+    created = make_care(f, cid, rid);
+    versions[0] = created;
+    for (int i = 0; i < mc->n_steps; i++) {
+        const step *s = &mc->steps[i];
+        proto_value v =
+            strcmp(s->field, "deleted") == 0 ? vb(strcmp(s->value, "true") == 0) : vs(s->value);
+        proto_field pf = fld(s->field, v, versions[s->base]);
+        acks[i] = push(f, s->dev == 'A' ? &f->a : &f->b, "care", cid, at(s->ms), &pf, 1);
+        if (!acks[i].ok)
+            fail_msg("%s: step %d rejected: %.*s", mc->name, i + 1, (int)acks[i].msg.len,
+                     acks[i].msg.ptr);
+        versions[i + 1] = acks[i].version;
+        if (i > 0 && versions[i + 1] <= versions[i])
+            fail_msg("%s: versions must rise (%llu after %llu)", mc->name,
+                     (unsigned long long)versions[i + 1], (unsigned long long)versions[i]);
+    }
+    for (int i = 0; i < mc->n_want; i++) {
+        store_field sf = get_field(f, "care", cid, mc->want[i].field);
+        if (!value_is(&sf.value, mc->want[i].value))
+            fail_msg("%s: %s is not %s (type %d)", mc->name, mc->want[i].field, mc->want[i].value,
+                     sf.value.type);
+    }
+    cl = conflicts(f);
+    if (cl.n != mc->conflicts)
+        fail_msg("%s: %d conflicts, want %d", mc->name, cl.n, mc->conflicts);
+    if (mc->conflicts) {
+        const store_conflict *c = &cl.c[0];
+        const char *wdev = mc->winner == 'A' ? "d-a" : "d-b";
+        const char *odev = mc->winner == 'A' ? "d-b" : "d-a";
+        if (strcmp(c->field, mc->policy_field) || strcmp(c->winner.device, wdev) ||
+            strcmp(c->other.device, odev))
+            fail_msg("%s: conflict on %s won by %s against %s; want %s won by %s", mc->name,
+                     c->field, c->winner.device, c->other.device, mc->policy_field, wdev);
+        if (c->resolved || memcmp(c->rid, cid, 16) || strcmp(c->grid, "g1") ||
+            strcmp(c->tbl, "care"))
+            fail_msg("%s: conflict row does not describe the record", mc->name);
+        if (c->winner.hlc == c->other.hlc && strcmp(c->winner.device, c->other.device) < 0)
+            fail_msg("%s: tie not broken by device id", mc->name);
+    }
+    for (int i = 0; i < mc->n_steps; i++) {
+        int want_lost = mc->lost_step == i + 1;
+        if (want_lost != (acks[i].n_lost > 0))
+            fail_msg("%s: step %d ack has %u lost fields, want %s", mc->name, i + 1, acks[i].n_lost,
+                     want_lost ? "some" : "none");
+        if (want_lost) {
+            /* the loser learns the server's value and its version */
+            const char *lf = mc->policy_field ? mc->policy_field : mc->steps[i].field;
+            store_field sf = get_field(f, "care", cid, lf);
+            if (!proto_str_eq(acks[i].lost[0].name, lf) ||
+                !proto_value_eq(&acks[i].lost[0].value, &sf.value) ||
+                acks[i].lost[0].ver != sf.version)
+                fail_msg("%s: lost does not carry the server's value and version", mc->name);
+        }
+    }
+}
+
+static void test_merge_rules_table(void **state)
+{
+    for (size_t i = 0; i < sizeof(merge_cases) / sizeof(merge_cases[0]); i++) {
+        teardown(state);
+        setup(state);
+        run_case(*state, &merge_cases[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* validation, clock guard, scope                                                       */
+
+static void expect_reject(const proto_ack *ack, const char *code, const char *msg_part)
+{
+    if (ack->ok)
+        fail_msg("accepted, want rejected %s", code);
+    if (!proto_str_eq(ack->err, code))
+        fail_msg("rejected %.*s (%.*s), want %s", (int)ack->err.len, ack->err.ptr,
+                 (int)ack->msg.len, ack->msg.ptr, code);
+    if (msg_part) {
+        char msg[600];
+        snprintf(msg, sizeof(msg), "%.*s", (int)ack->msg.len, ack->msg.ptr);
+        if (!strstr(msg, msg_part))
+            fail_msg("message '%s' does not mention '%s'", msg, msg_part);
+    }
+}
+
+static void test_rejections(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], cid[16], ghost[16], nid[16];
+    proto_field pf;
+    proto_ack ack;
+
+    make_resident(f, rid, "g1");
+    make_care(f, cid, rid);
+    new_id(ghost);
+    new_id(nid);
+    /* invalid: bad enum value */
+    pf = fld("status", vs("finished"), 0);
+    ack = push(f, &f->a, "care", cid, at(5), &pf, 1);
+    expect_reject(&ack, "invalid", "care.status");
+    /* invalid: a new record without its required fields */
+    pf = fld("name", vs("Li"), 0);
+    ack = push(f, &f->a, "resident", nid, at(5), &pf, 1);
+    expect_reject(&ack, "invalid", "required");
+    /* invalid: unknown table */
+    ack = push(f, &f->a, "mediation", nid, at(5), &pf, 1);
+    expect_reject(&ack, "invalid", "mediation");
+    /* immutable */
+    pf = fld("resident", vref(ghost), 0);
+    ack = push(f, &f->a, "care", cid, at(5), &pf, 1);
+    expect_reject(&ack, "immutable", "care.resident");
+    /* the same immutable value again is no change and is accepted */
+    pf = fld("resident", vref(rid), 0);
+    ack = push(f, &f->a, "care", cid, at(6), &pf, 1);
+    assert_true(ack.ok);
+    /* not_found: a visit of a resident the server does not know */
+    {
+        proto_field vf[5] = {fld("resident", vref(ghost), 0), fld("grid", vs("g1"), 0),
+                             fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
+                             fld("kind", vs("routine"), 0)};
+        uint8_t vid[16];
+        new_id(vid);
+        ack = push(f, &f->a, "visit", vid, at(5), vf, 5);
+        expect_reject(&ack, "not_found", "resident");
+    }
+    /* nothing rejected left a trace */
+    {
+        store_record rec;
+        gs_err err;
+        assert_int_equal(store_record_get(f->st, "resident", nid, &rec, &err), GS_E_NOTFOUND);
+        store_field sf = get_field(f, "care", cid, "status");
+        assert_true(value_is(&sf.value, "open"));
+    }
+}
+
+/* A reference to a record created earlier in the same batch is fine; to one whose creation
+ * was rejected, not. */
+static void test_reference_created_in_same_batch(void **state)
+{
+    fx *f = *state;
+    uint8_t r1[16], r2[16], v1[16], v2[16];
+    proto_field res1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
+    proto_field res2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g2"), 0)};
+    proto_field vis1[5] = {fld("resident", vref(r1), 0), fld("grid", vs("g1"), 0),
+                           fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
+                           fld("kind", vs("elderly_checkin"), 0)};
+    proto_field vis2[5] = {fld("resident", vref(r2), 0), fld("grid", vs("g1"), 0),
+                           fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
+                           fld("kind", vs("routine"), 0)};
+    proto_change ch[4];
+    proto_ack acks[4];
+
+    new_id(r1);
+    new_id(r2);
+    new_id(v1);
+    new_id(v2);
+    memset(ch, 0, sizeof(ch));
+    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), res1, 2};
+    ch[1] = (proto_change){2, proto_cstr("visit"), {0}, at(11), vis1, 5};
+    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), res2, 2};
+    ch[3] = (proto_change){4, proto_cstr("visit"), {0}, at(13), vis2, 5};
+    memcpy(ch[0].id, r1, 16);
+    memcpy(ch[1].id, v1, 16);
+    memcpy(ch[2].id, r2, 16);
+    memcpy(ch[3].id, v2, 16);
+    vis1[0] = fld("resident", vref(r1), 0);
+    vis2[0] = fld("resident", vref(r2), 0);
+    assert_int_equal(push_batch(f, &f->a, ch, 4, acks), GS_OK);
+    assert_true(acks[0].ok);
+    assert_true(acks[1].ok);
+    expect_reject(&acks[2], "out_of_scope", NULL);
+    expect_reject(&acks[3], "not_found", "resident");
+}
+
+static void test_clock_ahead_rejected_with_hours(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16];
+    proto_field fs[2] = {fld("name", vs("Zhao"), 0), fld("grid", vs("g1"), 0)};
+    proto_ack ack;
+    uint64_t before = f->clock.last;
+
+    new_id(rid);
+    /* the wall clock is T0 + 1000 s; this handheld thinks it is 3 hours later */
+    ack = push(f, &f->a, "resident", rid, hlc_pack(f->fc.ms + 3 * 3600 * 1000, 0), fs, 2);
+    expect_reject(&ack, "clock_ahead", "3 hours ahead");
+    assert_int_equal(f->clock.last, before); /* the server clock was not dragged along */
+    /* within the drift is fine */
+    ack = push(f, &f->a, "resident", rid, hlc_pack(f->fc.ms + 60 * 1000, 0), fs, 2);
+    assert_true(ack.ok);
+    assert_true(f->clock.last > hlc_pack(f->fc.ms + 60 * 1000, 0)); /* hlc_recv advanced it */
+}
+
+static void test_out_of_scope_mid_batch_leaves_rest(void **state)
+{
+    fx *f = *state;
+    uint8_t r1[16], r2[16], r3[16], rc2[16];
+    proto_field f1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
+    proto_field f2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g2"), 0)};
+    proto_field f3[2] = {fld("name", vs("three"), 0), fld("grid", vs("g1"), 0)};
+    proto_field f4[1] = {fld("name", vs("renamed"), 0)};
+    proto_change ch[4];
+    proto_ack acks[4];
+    store_record rec;
+    gs_err err;
+
+    make_resident(f, rc2, "g2"); /* a resident of g2, by device C */
+    new_id(r1);
+    new_id(r2);
+    new_id(r3);
+    memset(ch, 0, sizeof(ch));
+    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), f1, 2};
+    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), f2, 2};
+    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), f3, 2};
+    ch[3] = (proto_change){4, proto_cstr("resident"), {0}, at(13), f4, 1};
+    memcpy(ch[0].id, r1, 16);
+    memcpy(ch[1].id, r2, 16);
+    memcpy(ch[2].id, r3, 16);
+    memcpy(ch[3].id, rc2, 16); /* an existing record of another grid */
+    assert_int_equal(push_batch(f, &f->a, ch, 4, acks), GS_OK);
+    assert_true(acks[0].ok);
+    expect_reject(&acks[1], "out_of_scope", "g2");
+    assert_true(acks[2].ok);
+    expect_reject(&acks[3], "out_of_scope", "g2");
+    assert_int_equal(f->last.n_accepted, 2);
+    assert_int_equal(f->last.n_rejected, 2);
+    assert_int_equal(store_record_get(f->st, "resident", r1, &rec, &err), GS_OK);
+    assert_int_equal(store_record_get(f->st, "resident", r2, &rec, &err), GS_E_NOTFOUND);
+    assert_int_equal(store_record_get(f->st, "resident", r3, &rec, &err), GS_OK);
+    {
+        store_field sf = get_field(f, "resident", rc2, "name");
+        assert_true(value_is(&sf.value, "王秀英"));
+    }
+    assert_true(acks[2].version > acks[0].version);
+}
+
+static void test_duplicate_batch_same_acks_no_change(void **state)
+{
+    fx *f = *state;
+    uint8_t r1[16], r2[16];
+    proto_field f1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
+    proto_field f2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g9"), 0)};
+    proto_change ch[2];
+    proto_ack a1[2], a2[2];
+    uint64_t last1, last2;
+    gs_err err;
+
+    new_id(r1);
+    new_id(r2);
+    memset(ch, 0, sizeof(ch));
+    ch[0] = (proto_change){7, proto_cstr("resident"), {0}, at(10), f1, 2};
+    ch[1] = (proto_change){8, proto_cstr("resident"), {0}, at(11), f2, 2};
+    memcpy(ch[0].id, r1, 16);
+    memcpy(ch[1].id, r2, 16);
+    assert_int_equal(push_batch(f, &f->a, ch, 2, a1), GS_OK);
+    assert_int_equal(store_version_last(f->st, &last1, &err), GS_OK);
+    assert_int_equal(push_batch(f, &f->a, ch, 2, a2), GS_OK);
+    assert_int_equal(store_version_last(f->st, &last2, &err), GS_OK);
+    assert_int_equal(last1, last2); /* nothing applied again */
+    assert_int_equal(f->last.n_duplicate, 2);
+    assert_int_equal(f->last.n_accepted, 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(a1[i].seq, a2[i].seq);
+        assert_int_equal(a1[i].ok, a2[i].ok);
+        assert_int_equal(a1[i].version, a2[i].version);
+        assert_int_equal(a1[i].n_lost, a2[i].n_lost);
+        assert_int_equal(a1[i].err.len, a2[i].err.len);
+        assert_int_equal(a1[i].msg.len, a2[i].msg.len);
+        assert_memory_equal(a1[i].msg.ptr ? a1[i].msg.ptr : "", a2[i].msg.ptr ? a2[i].msg.ptr : "",
+                            a1[i].msg.len);
+    }
+    assert_false(a2[1].ok); /* the rejection is remembered too */
+}
+
+static void test_ack_with_lost_survives_the_store(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], cid[16];
+    uint64_t created;
+    proto_field pa = fld("notes", vs("a"), 0), pb;
+    proto_ack ack, again;
+    proto_change c;
+
+    make_resident(f, rid, "g1");
+    created = make_care(f, cid, rid);
+    pa.ver = created;
+    ack = push(f, &f->b, "care", cid, at(20), &pa, 1);
+    pb = fld("notes", vs("b"), created);
+    ack = push(f, &f->a, "care", cid, at(10), &pb, 1); /* loses to B's later edit */
+    assert_true(ack.ok);
+    assert_int_equal(ack.n_lost, 1);
+    memset(&c, 0, sizeof(c));
+    c.seq = f->seq[0] - 1;
+    c.table = proto_cstr("care");
+    memcpy(c.id, cid, 16);
+    c.hlc = at(10);
+    c.fields = &pb;
+    c.n_fields = 1;
+    assert_int_equal(push_batch(f, &f->a, &c, 1, &again), GS_OK);
+    assert_int_equal(again.n_lost, 1);
+    assert_true(proto_str_eq(again.lost[0].name, "notes"));
+    assert_true(proto_value_eq(&again.lost[0].value, &ack.lost[0].value));
+    assert_int_equal(again.lost[0].ver, ack.lost[0].ver);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* pull                                                                                 */
+
+static pull_page pull(fx *f, const store_device *d, uint64_t cursor, uint32_t max, size_t max_bytes)
+{
+    pull_page p;
+    gs_err err;
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    if (pull_read(f->st, d, cursor, max, max_bytes, &f->arena, NULL, &p, &err))
+        fail_msg("pull: %s", err.msg);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    return p;
+}
+
+static void test_pull_scope_writer_and_pages(void **state)
+{
+    fx *f = *state;
+    uint8_t ids[10][16], other[16];
+    pull_page p;
+    uint64_t cursor = 0, seen_last = 0;
+    int total = 0, pages = 0;
+
+    for (int i = 0; i < 10; i++)
+        make_resident(f, ids[i], "g1"); /* by A */
+    make_resident(f, other, "g2");      /* by C: B must never see it */
+    /* A wrote everything of g1: A pulls nothing, and its cursor jumps to the end */
+    p = pull(f, &f->a, 0, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 0);
+    assert_false(p.more);
+    assert_int_equal(p.cursor, 11);
+    /* B pulls the 10 residents of g1, 3 at a time, in version order, whole */
+    do {
+        p = pull(f, &f->b, cursor, 3, PROTO_MAX_BODY);
+        pages++;
+        assert_true(p.n_changes <= 3);
+        for (uint32_t i = 0; i < p.n_changes; i++) {
+            const proto_change *c = &p.changes[i];
+            assert_true(proto_str_eq(c->table, "resident"));
+            assert_int_equal(c->n_fields, 2); /* grid and name, never split */
+            assert_true(c->fields[0].ver > seen_last);
+            seen_last = c->fields[0].ver;
+            assert_memory_not_equal(c->id, other, 16);
+            assert_int_equal(c->hlc, at(1));
+            total++;
+        }
+        assert_true(p.cursor >= cursor);
+        cursor = p.cursor;
+    } while (p.more);
+    assert_int_equal(total, 10);
+    assert_int_equal(pages, 4);
+    assert_int_equal(cursor, 11);
+    /* C sees only its own grid, and that only when someone else wrote it */
+    p = pull(f, &f->c, 0, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 0);
+    /* a byte limit ends a page early, at a change boundary */
+    p = pull(f, &f->b, 0, 100, 100);
+    assert_true(p.n_changes >= 1 && p.n_changes < 10);
+    assert_true(p.more);
+    assert_true(p.bytes <= 100 || p.n_changes == 1);
+    assert_int_equal(p.cursor, p.changes[p.n_changes - 1].fields[0].ver);
+}
+
+static void test_grid_move_restamps_whole_record(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16];
+    uint64_t created, cursor_c;
+    proto_field pf;
+    proto_ack ack;
+    pull_page p;
+    int names = 0, grids = 0;
+
+    /* A serves both grids and moves a resident from g1 to g2 */
+    snprintf(f->a.grids[1], sizeof(f->a.grids[1]), "g2");
+    f->a.n_grids = 2;
+    created = make_resident(f, rid, "g1");
+    /* C (g2 only) syncs before the move: nothing for it, its cursor passes the creation */
+    p = pull(f, &f->c, 0, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 0);
+    cursor_c = p.cursor;
+    assert_int_equal(cursor_c, created);
+    pf = fld("grid", vs("g2"), created);
+    ack = push(f, &f->a, "resident", rid, at(30), &pf, 1);
+    assert_true(ack.ok);
+    /* C now pulls the whole record, the name included, though only the grid changed */
+    p = pull(f, &f->c, cursor_c, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 1);
+    for (uint32_t k = 0; k < p.changes[0].n_fields; k++) {
+        const proto_field *pfl = &p.changes[0].fields[k];
+        assert_int_equal(pfl->ver, ack.version);
+        names += proto_str_eq(pfl->name, "name");
+        grids += proto_str_eq(pfl->name, "grid") && value_is(&pfl->value, "g2");
+    }
+    assert_int_equal(names, 1);
+    assert_int_equal(grids, 1);
+    /* and B (g1 only) no longer sees it */
+    p = pull(f, &f->b, 0, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 0);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* admin resolution                                                                     */
+
+static void test_admin_resolution_flows_to_pull(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], cid[16];
+    uint64_t created, version = 0, cursor_b;
+    proto_field pa, pb;
+    proto_ack ack;
+    merge_ctx m;
+    pull_page p;
+    conf_list cl;
+    gs_err err;
+    proto_value chosen = vs("admin says");
+    int found = 0;
+
+    make_resident(f, rid, "g1");
+    created = make_care(f, cid, rid);
+    p = pull(f, &f->b, 0, 1000, PROTO_MAX_BODY);
+    cursor_b = p.cursor;
+    pa = fld("notes", vs("a"), created);
+    pb = fld("notes", vs("b"), created);
+    push(f, &f->a, "care", cid, at(10), &pa, 1);
+    ack = push(f, &f->b, "care", cid, at(20), &pb, 1);
+    cl = conflicts(f);
+    assert_int_equal(cl.n, 1);
+    merge_init(&m, f->st, &f->clock, &f->arena, (int64_t)f->fc.ms);
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(merge_admin_set(&m, "care", cid, "notes", &chosen, &version, &err), GS_OK);
+    assert_int_equal(store_conflict_resolve(f->st, cl.c[0].id, 5, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_true(version > ack.version);
+    /* both devices pull the admin's value with its version */
+    for (int d = 0; d < 2; d++) {
+        p = pull(f, d ? &f->b : &f->a, d ? cursor_b : ack.version, 1000, PROTO_MAX_BODY);
+        for (uint32_t i = 0; i < p.n_changes; i++)
+            for (uint32_t k = 0; k < p.changes[i].n_fields; k++)
+                if (proto_str_eq(p.changes[i].fields[k].name, "notes")) {
+                    assert_true(proto_value_eq(&p.changes[i].fields[k].value, &chosen));
+                    assert_int_equal(p.changes[i].fields[k].ver, version);
+                    found++;
+                }
+    }
+    assert_int_equal(found, 2);
+    assert_string_equal(get_field(f, "care", cid, "notes").device, MERGE_ADMIN_DEVICE);
+    /* an admin value is checked against the schema */
+    {
+        proto_value bad = vs("finished");
+        assert_int_equal(store_begin(f->st, &err), GS_OK);
+        assert_int_equal(merge_admin_set(&m, "care", cid, "status", &bad, &version, &err),
+                         GS_E_INVALID);
+        store_rollback(f->st);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_merge_rules_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reference_created_in_same_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_ahead_rejected_with_hours, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_scope_mid_batch_leaves_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_batch_same_acks_no_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_with_lost_survives_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_scope_writer_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grid_move_restamps_whole_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_resolution_flows_to_pull, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,535 @@
+/*
+ * test_srv_store.c: the server store (server/store.c) and stored values (server/sval.c):
+ * migrations and their refusal of a newer store, WAL, value/ack round trips, devices,
+ * conflicts and audit rows, and atomicity: a batch whose N-th statement or N-th allocation
+ * fails leaves the database byte-for-byte as it was, for every N.
+ *
+ * The test reads the database with its own sqlite3 connection to compare whole dumps;
+ * that is the test looking at the file, not SQL in the server.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../common/alloc.h"
+#include "../../common/hlc.h"
+#include "../../common/uuid.h"
+#include "../../server/merge.h"
+#include "../../server/store.h"
+#include "../../server/sval.h"
+
+static const uint64_t T0 = UINT64_C(1795000000000);
+
+typedef struct fx {
+    char dir[64];   /* temporary folder */
+    char path[128]; /* the store file */
+    store *st;      /* the store */
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    gs_err err;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/gs-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
+    assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    char cmd[200];
+    store_close(f->st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Every row of every table, as text, in a stable order. */
+static char *dump(const char *path)
+{
+    static const char *const tables[] = {"meta",      "devices",     "device_grids", "admins",
+                                         "records",   "field_state", "changes",      "acks",
+                                         "conflicts", "audit"};
+    sqlite3 *db;
+    char *out = calloc(1, 1);
+    size_t len = 0;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+        char sql[128];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2", tables[t]);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(st); c++) {
+                /* blobs in hex: they hold NUL bytes that would end the string early */
+                int blob = sqlite3_column_type(st, c) == SQLITE_BLOB;
+                const unsigned char *p =
+                    blob ? sqlite3_column_blob(st, c) : sqlite3_column_text(st, c);
+                size_t n = (size_t)sqlite3_column_bytes(st, c);
+                out = realloc(out, len + 2 * n + 3);
+                for (size_t i = 0; i < n; i++) {
+                    if (blob) {
+                        snprintf(out + len, 3, "%02x", p[i]);
+                        len += 2;
+                    } else {
+                        out[len++] = (char)p[i];
+                    }
+                }
+                out[len++] = '|';
+                out[len] = '\0';
+            }
+            out[len++] = '\n';
+            out[len] = '\0';
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+static void test_migrations_create_reopen_and_refuse_newer(void **state)
+{
+    fx *f = *state;
+    int ver = 0;
+    uint64_t hlc_v = 0, v = 0;
+    gs_err err;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+
+    assert_int_equal(store_schema_version(f->st, &ver, &err), GS_OK);
+    assert_int_equal(ver, STORE_SCHEMA_VERSION);
+    assert_int_equal(store_hlc_get(f->st, &hlc_v, &err), GS_OK);
+    assert_int_equal(hlc_v, 0);
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_hlc_set(f->st, 12345, &err), GS_OK);
+    assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    store_close(f->st);
+    /* reopening runs no migration again and keeps the data */
+    assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
+    assert_int_equal(store_hlc_get(f->st, &hlc_v, &err), GS_OK);
+    assert_int_equal(hlc_v, 12345);
+    assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 1);
+    /* WAL, durable commits */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+    sqlite3_finalize(st);
+    /* a store from a newer gridsyncd is refused, not guessed at */
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    gs_err_clear(&err);
+    assert_int_equal(store_open(&f->st, f->path, &err), GS_E_DB);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_null(f->st);
+    /* a half-made file (user_version 0 with nothing in it) is migrated from scratch */
+    {
+        char p2[160];
+        store *s2;
+        snprintf(p2, sizeof(p2), "%s/empty.db", f->dir);
+        assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(&s2, p2, &err), GS_OK);
+        assert_int_equal(store_schema_version(s2, &ver, &err), GS_OK);
+        assert_int_equal(ver, STORE_SCHEMA_VERSION);
+        store_close(s2);
+    }
+    assert_int_equal(store_open(&f->st, f->path, &err) == GS_OK, 0); /* still refused */
+}
+
+static void test_values_round_trip(void **state)
+{
+    proto_str tags[3] = {proto_cstr("elderly"), proto_cstr("lives_alone"), proto_cstr("")};
+    uint8_t id[16];
+    proto_value in[12];
+    sval_arena a;
+    gs_buf b;
+    (void)state;
+
+    assert_int_equal(uuid_v7(id, T0), GS_OK);
+    memset(in, 0, sizeof(in));
+    in[0].type = PV_NIL;
+    in[1].type = PV_BOOL, in[1].u.b = 1;
+    in[2].type = PV_BOOL, in[2].u.b = 0;
+    in[3].type = PV_INT, in[3].u.i = INT64_MIN;
+    in[4].type = PV_INT, in[4].u.i = INT64_MAX;
+    in[5].type = PV_INT, in[5].u.i = -33;
+    in[6].type = PV_REAL, in[6].u.r = -0.1;
+    in[7].type = PV_STR, in[7].u.s = proto_cstr("王秀英, 独居 — 3rd floor");
+    in[8].type = PV_STR, in[8].u.s = proto_cstr("");
+    in[9].type = PV_BIN, in[9].u.s.ptr = (const char *)id, in[9].u.s.len = 16;
+    in[10].type = PV_STRLIST, in[10].u.list.items = tags, in[10].u.list.n = 3;
+    in[11].type = PV_STRLIST, in[11].u.list.items = NULL, in[11].u.list.n = 0;
+    sval_arena_init(&a, 1 << 20);
+    buf_init(&b, 1 << 20);
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        proto_value out, copy;
+        buf_reset(&b);
+        assert_int_equal(sval_encode(&b, &in[i]), GS_OK);
+        assert_int_equal(sval_decode(&a, b.ptr, b.len, &out), GS_OK);
+        if (!proto_value_eq(&in[i], &out))
+            fail_msg("value %zu (type %d) changed on the way through the store", i, in[i].type);
+        assert_int_equal(sval_copy(&a, &out, &copy), GS_OK);
+        assert_true(proto_value_eq(&in[i], &copy));
+        /* a damaged blob is an error, never a crash or a wrong value */
+        if (b.len > 1)
+            assert_int_equal(sval_decode(&a, b.ptr, b.len - 1, &out), GS_E_DB);
+        b.ptr[b.len] = 0;
+        assert_int_equal(sval_decode(&a, b.ptr, b.len + 1, &out), GS_E_DB);
+    }
+    buf_free(&b);
+    sval_arena_free(&a);
+}
+
+static void test_arena_cap_and_alignment(void **state)
+{
+    sval_arena a;
+    void *p;
+    (void)state;
+    sval_arena_init(&a, 1000);
+    p = sval_arena_alloc(&a, 3);
+    assert_non_null(p);
+    p = sval_arena_alloc(&a, 8);
+    assert_int_equal((uintptr_t)p % 8, 0);
+    assert_null(sval_arena_alloc(&a, 2000)); /* over the cap */
+    assert_non_null(sval_arena_alloc(&a, 100000 > 900 ? 500 : 1));
+    sval_arena_free(&a);
+    sval_arena_init(&a, SVAL_ARENA_MAX);
+    gs_alloc_fail_after(0);
+    assert_null(sval_arena_alloc(&a, 10));
+    gs_alloc_fail_after(-1);
+    sval_arena_free(&a);
+}
+
+static void test_devices_admins_conflicts_audit(void **state)
+{
+    fx *f = *state;
+    store_device d, got;
+    store_conflict c, c2;
+    store_audit au, au2;
+    sval_arena a;
+    uint8_t hash[STORE_HASH_LEN], h2[STORE_HASH_LEN];
+    int64_t id = 0, n = 0;
+    gs_err err;
+
+    sval_arena_init(&a, 1 << 20);
+    memset(&d, 0, sizeof(d));
+    snprintf(d.id, sizeof(d.id), "d-1");
+    snprintf(d.name, sizeof(d.name), "李 worker");
+    snprintf(d.grids[0], sizeof(d.grids[0]), "城关-1");
+    snprintf(d.grids[1], sizeof(d.grids[1]), "城关-2");
+    d.n_grids = 2;
+    memset(d.token_hash, 7, sizeof(d.token_hash));
+    d.created_ms = 1000;
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_device_add(f->st, &d, &err), GS_OK);
+    assert_int_equal(store_device_add(f->st, &d, &err), GS_E_EXISTS);
+    store_rollback(f->st);
+    assert_int_equal(store_device_get(f->st, "d-1", 3, &got, &err), GS_E_NOTFOUND);
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_device_add(f->st, &d, &err), GS_OK);
+    assert_int_equal(store_device_synced(f->st, "d-1", 5000, "ok ch=1", 2, &err), GS_OK);
+    assert_int_equal(store_device_synced(f->st, "d-1", 6000, "ok ch=2", 1, &err), GS_OK);
+    assert_int_equal(store_device_revoke(f->st, "d-1", 7000, &err), GS_OK);
+    assert_int_equal(store_device_revoke(f->st, "d-1", 8000, &err), GS_OK);
+    assert_int_equal(store_device_revoke(f->st, "d-x", 8000, &err), GS_E_NOTFOUND);
+    memset(hash, 9, sizeof(hash));
+    assert_int_equal(store_admin_add(f->st, "a-1", hash, 1, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_int_equal(store_device_get(f->st, "d-1", 3, &got, &err), GS_OK);
+    assert_string_equal(got.name, "李 worker");
+    assert_int_equal(got.n_grids, 2);
+    assert_string_equal(got.grids[0], "城关-1");
+    assert_memory_equal(got.token_hash, d.token_hash, STORE_HASH_LEN);
+    assert_int_equal(got.last_sync_ms, 6000);
+    assert_string_equal(got.last_result, "ok ch=2");
+    assert_int_equal(got.rejects, 3);
+    assert_int_equal(got.revoked_ms, 7000); /* the first revocation time stays */
+    assert_int_equal(store_admin_get(f->st, "a-1", 3, h2, &err), GS_OK);
+    assert_memory_equal(hash, h2, sizeof(hash));
+    assert_int_equal(store_admin_get(f->st, "d-1", 3, h2, &err), GS_E_NOTFOUND);
+    assert_int_equal(store_admin_count(f->st, &n, &err), GS_OK);
+    assert_int_equal(n, 1);
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.tbl, sizeof(c.tbl), "care");
+    assert_int_equal(uuid_v7(c.rid, T0), GS_OK);
+    snprintf(c.grid, sizeof(c.grid), "城关-1");
+    snprintf(c.field, sizeof(c.field), "status");
+    c.policy = SP_STATUS;
+    c.winner.value.type = PV_STR;
+    c.winner.value.u.s = proto_cstr("done");
+    c.winner.hlc = 77;
+    c.winner.version = 5;
+    snprintf(c.winner.device, sizeof(c.winner.device), "d-1");
+    c.other.value.type = PV_STR;
+    c.other.value.u.s = proto_cstr("in_progress");
+    c.other.hlc = 66;
+    c.other.version = 6;
+    snprintf(c.other.device, sizeof(c.other.device), "d-2");
+    c.created_ms = 99;
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_conflict_add(f->st, &c, &id, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_int_equal(store_conflict_get(f->st, id, &a, &c2, &err), GS_OK);
+    assert_string_equal(c2.field, "status");
+    assert_int_equal(c2.policy, SP_STATUS);
+    assert_true(proto_value_eq(&c2.winner.value, &c.winner.value));
+    assert_true(proto_value_eq(&c2.other.value, &c.other.value));
+    assert_string_equal(c2.other.device, "d-2");
+    assert_int_equal(c2.winner.hlc, 77);
+    assert_false(c2.resolved);
+    assert_int_equal(store_conflict_get(f->st, id + 1, &a, &c2, &err), GS_E_NOTFOUND);
+    memset(&au, 0, sizeof(au));
+    au.conflict = id;
+    snprintf(au.admin, sizeof(au.admin), "a-1");
+    au.at_ms = 123;
+    au.old_value = c.winner.value;
+    au.new_value = c.other.value;
+    au.version = 9;
+    au.note = "家属确认";
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_conflict_resolve(f->st, id, 124, &err), GS_OK);
+    assert_int_equal(store_audit_add(f->st, &au, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_int_equal(store_conflict_get(f->st, id, &a, &c2, &err), GS_OK);
+    assert_true(c2.resolved);
+    assert_int_equal(c2.resolved_ms, 124);
+    assert_int_equal(store_audit_get(f->st, id, &a, &au2, &err), GS_OK);
+    assert_string_equal(au2.admin, "a-1");
+    assert_string_equal(au2.note, "家属确认");
+    assert_true(proto_value_eq(&au2.new_value, &c.other.value));
+    assert_int_equal(au2.version, 9);
+    sval_arena_free(&a);
+}
+
+/* A batch of 3 new residents and an update; fault-injected runs must leave no trace. */
+typedef struct batch {
+    proto_field f[3][2]; /* fields of the creations */
+    proto_field upd;     /* the update */
+    proto_change ch[4];  /* the changes */
+    proto_sync_req req;  /* the request */
+    store_device dev;    /* the pushing device */
+} batch;
+
+static void make_batch(batch *b, const uint8_t existing[16])
+{
+    memset(b, 0, sizeof(*b));
+    snprintf(b->dev.id, sizeof(b->dev.id), "d-1");
+    snprintf(b->dev.grids[0], sizeof(b->dev.grids[0]), "g1");
+    b->dev.n_grids = 1;
+    for (int i = 0; i < 3; i++) {
+        b->f[i][0].name = proto_cstr("name");
+        b->f[i][0].value.type = PV_STR;
+        b->f[i][0].value.u.s = proto_cstr("Zhang");
+        b->f[i][1].name = proto_cstr("grid");
+        b->f[i][1].value.type = PV_STR;
+        b->f[i][1].value.u.s = proto_cstr("g1");
+        b->ch[i].seq = (uint64_t)i + 10;
+        b->ch[i].table = proto_cstr("resident");
+        assert_int_equal(uuid_v7(b->ch[i].id, T0), GS_OK);
+        b->ch[i].hlc = hlc_pack(T0 + 5, 0);
+        b->ch[i].fields = b->f[i];
+        b->ch[i].n_fields = 2;
+    }
+    b->upd.name = proto_cstr("name");
+    b->upd.value.type = PV_STR;
+    b->upd.value.u.s = proto_cstr("Zhang Wei");
+    b->upd.ver = 0; /* concurrent with the existing value: LWW, a conflict row */
+    b->ch[3].seq = 13;
+    b->ch[3].table = proto_cstr("resident");
+    memcpy(b->ch[3].id, existing, 16);
+    b->ch[3].hlc = hlc_pack(T0 + 6, 0);
+    b->ch[3].fields = &b->upd;
+    b->ch[3].n_fields = 1;
+    b->req.version = 1;
+    b->req.device = proto_cstr("d-1");
+    b->req.low = 1;
+    b->req.changes = b->ch;
+    b->req.n_changes = 4;
+}
+
+static uint64_t clock_at(void *ud)
+{
+    (void)ud;
+    return T0 + 1000;
+}
+
+static int run_batch(fx *f, batch *b, hlc *clock, sval_arena *a, gs_err *err)
+{
+    proto_ack acks[4];
+    merge_ctx m;
+    int rc;
+
+    merge_init(&m, f->st, clock, a, 1);
+    rc = store_begin(f->st, err);
+    if (rc)
+        return rc;
+    rc = merge_batch(&m, &b->dev, &b->req, acks, err);
+    if (!rc)
+        rc = store_commit(f->st, err);
+    if (rc)
+        store_rollback(f->st);
+    return rc;
+}
+
+static void seed(fx *f, uint8_t existing[16], hlc *clock)
+{
+    proto_field pf[2];
+    proto_change c;
+    proto_sync_req req;
+    proto_ack ack;
+    store_device other;
+    merge_ctx m;
+    sval_arena a;
+    gs_err err;
+
+    memset(&other, 0, sizeof(other));
+    snprintf(other.id, sizeof(other.id), "d-2");
+    snprintf(other.grids[0], sizeof(other.grids[0]), "g1");
+    other.n_grids = 1;
+    memset(pf, 0, sizeof(pf));
+    pf[0].name = proto_cstr("name");
+    pf[0].value.type = PV_STR;
+    pf[0].value.u.s = proto_cstr("Old");
+    pf[1].name = proto_cstr("grid");
+    pf[1].value.type = PV_STR;
+    pf[1].value.u.s = proto_cstr("g1");
+    memset(&c, 0, sizeof(c));
+    c.seq = 1;
+    c.table = proto_cstr("resident");
+    assert_int_equal(uuid_v7(existing, T0), GS_OK);
+    memcpy(c.id, existing, 16);
+    c.hlc = hlc_pack(T0 + 1, 0);
+    c.fields = pf;
+    c.n_fields = 2;
+    memset(&req, 0, sizeof(req));
+    req.device = proto_cstr("d-2");
+    req.low = 1;
+    req.changes = &c;
+    req.n_changes = 1;
+    sval_arena_init(&a, 1 << 20);
+    merge_init(&m, f->st, clock, &a, 1);
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(merge_batch(&m, &other, &req, &ack, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_true(ack.ok);
+    sval_arena_free(&a);
+}
+
+static void test_failing_batch_leaves_no_trace(void **state)
+{
+    fx *f = *state;
+    uint8_t existing[16];
+    hlc clock;
+    batch b;
+    char *before, *after;
+    int failures = 0, n;
+
+    hlc_init(&clock, 0, 300000, clock_at, NULL);
+    seed(f, existing, &clock);
+    make_batch(&b, existing);
+    before = dump(f->path);
+    /* fail statement 1, 2, 3, ... until the batch gets through */
+    for (n = 1; n < 1000; n++) {
+        sval_arena a;
+        gs_err err;
+        int rc;
+        sval_arena_init(&a, 1 << 20);
+        store_inject_fault(f->st, n);
+        rc = run_batch(f, &b, &clock, &a, &err);
+        store_inject_fault(f->st, -1);
+        sval_arena_free(&a);
+        if (rc == GS_OK)
+            break;
+        assert_int_equal(rc, GS_E_DB);
+        failures++;
+        after = dump(f->path);
+        if (strcmp(before, after) != 0)
+            fail_msg("a batch failing at statement %d left a trace:\n--- before\n%s--- after\n%s",
+                     n, before, after);
+        free(after);
+    }
+    assert_true(failures > 20); /* every statement of the batch was failed once */
+    after = dump(f->path);
+    assert_string_not_equal(before, after);               /* and the clean run did apply it */
+    assert_non_null(strstr(after, "5a68616e6720576569")); /* "Zhang Wei" */
+    free(after);
+    free(before);
+}
+
+static void test_allocation_failure_leaves_no_trace(void **state)
+{
+    fx *f = *state;
+    uint8_t existing[16];
+    hlc clock;
+    batch b;
+    char *before, *after;
+    int n, failures = 0;
+
+    hlc_init(&clock, 0, 300000, clock_at, NULL);
+    seed(f, existing, &clock);
+    make_batch(&b, existing);
+    before = dump(f->path);
+    for (n = 0; n < 2000; n++) {
+        sval_arena a;
+        gs_err err;
+        int rc;
+        sval_arena_init(&a, 1 << 20);
+        gs_alloc_fail_after(n);
+        rc = run_batch(f, &b, &clock, &a, &err);
+        gs_alloc_fail_after(-1);
+        sval_arena_free(&a);
+        if (rc == GS_OK)
+            break;
+        assert_int_equal(rc, GS_E_NOMEM);
+        failures++;
+        after = dump(f->path);
+        if (strcmp(before, after) != 0)
+            fail_msg("a batch failing at allocation %d left a trace", n);
+        free(after);
+    }
+    assert_true(failures > 5);
+    free(before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrations_create_reopen_and_refuse_newer, setup,
+                                        teardown),
+        cmocka_unit_test(test_values_round_trip),
+        cmocka_unit_test(test_arena_cap_and_alignment),
+        cmocka_unit_test_setup_teardown(test_devices_admins_conflicts_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_batch_leaves_no_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allocation_failure_leaves_no_trace, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
