@@ -1,0 +1,865 @@
+/*
+ * gridsync-admin: the admins' command line for a town server, over its JSON admin API
+ * (docs/ADMIN-API.md) on the same TLS port as the devices.
+ *
+ *   gridsync-admin [--config DIR/admin.conf | --server URL --ca PEM --token T] [--json] CMD
+ *
+ * Settings come from --config (the file `gridsyncd init` writes), then the options given
+ * override it. The token is never printed except by `device add`, which shows a new device's
+ * token once. Exit codes are those of the client (README): 0 ok, 1 failure, 2 bad usage or
+ * input, 3 not found, 4 server unreachable, 5 authentication refused.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "../client/transport.h"
+#include "../common/alloc.h"
+#include "../common/buf.h"
+#include "../common/isotime.h"
+#include "../common/rc.h"
+#include "../common/table.h"
+#include "../common/uuid.h"
+#include "../proto/schema.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+#define EXIT_NOTFOUND 3
+#define EXIT_UNREACHABLE 4
+#define EXIT_AUTH 5
+
+#define CONF_MAX (64 * 1024)
+#define RESP_MAX (16u * 1024 * 1024)
+#define ADMIN_PREFIX "/v1/admin"
+
+/* Everything one invocation needs. */
+typedef struct admin {
+    char server[1024];     /* base URL */
+    char ca_path[1024];    /* CA PEM file */
+    char token[512];       /* admin token: never printed */
+    int json;              /* --json: print the server's JSON */
+    transport *link;       /* HTTPS link, made on first use */
+    gs_buf ca_pem;         /* the CA file's content */
+    gs_err err;            /* last error */
+} admin;
+
+static const char usage_text[] =
+    "usage: gridsync-admin [--config FILE | --server URL --ca PEM --token T] [--json] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  device add --grid G [--grid G2]... [--name N]   create a device; prints its id and token\n"
+    "  device list                                     devices, their grids and last sync\n"
+    "  device revoke ID                                refuse the device's token from now on\n"
+    "  conflicts list [--open | --all] [--grid G]      conflicts (open ones by default)\n"
+    "  conflicts show ID                               one conflict in context\n"
+    "  conflicts resolve ID (--keep winner | --keep other | --value V) [--note TEXT]\n"
+    "                                                  overrule or confirm the automatic choice\n"
+    "  status                                          per device and per grid sync health\n"
+    "\n"
+    "options:\n"
+    "  --config FILE   settings written by `gridsyncd init` (DIR/admin.conf)\n"
+    "  --server URL    https://HOST:PORT of the town server\n"
+    "  --ca PEM        CA certificate that signed the server's certificate\n"
+    "  --token T       admin token (prefer --config: a token on a command line can leak)\n"
+    "  --json          print JSON instead of tables\n"
+    "  --help, --version\n"
+    "\n"
+    "exit status: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 server unreachable,\n"
+    "5 authentication refused\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "gridsync-admin: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see gridsync-admin --help)\n");
+    return EXIT_USAGE;
+}
+
+static int exit_for_rc(int rc)
+{
+    switch (rc) {
+    case GS_OK: return 0;
+    case GS_E_USAGE:
+    case GS_E_INVALID:
+    case GS_E_CONFIG: return EXIT_USAGE;
+    case GS_E_NOTFOUND: return EXIT_NOTFOUND;
+    case GS_E_NETWORK:
+    case GS_E_TIMEOUT: return EXIT_UNREACHABLE;
+    case GS_E_AUTH: return EXIT_AUTH;
+    default: return 1;
+    }
+}
+
+static int fail(admin *a, int rc)
+{
+    fprintf(stderr, "gridsync-admin: %s\n", gs_err_msg(&a->err, rc));
+    return exit_for_rc(rc);
+}
+
+static int read_file(const char *path, gs_buf *out, gs_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[4096];
+    size_t n;
+    int rc = GS_OK;
+
+    if (!f)
+        return gs_err_set(err, GS_E_CONFIG, "cannot open %s: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = buf_add(out, chunk, n);
+        if (rc) {
+            gs_err_set(err, rc, "%s: %s", path, gs_strerror(rc));
+            break;
+        }
+    }
+    if (!rc && ferror(f))
+        rc = gs_err_set(err, GS_E_IO, "reading %s failed", path);
+    fclose(f);
+    return rc;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+        *--end = '\0';
+    return s;
+}
+
+/* Reads `key = value` lines of admin.conf; relative ca paths are relative to the file. */
+static int load_config(admin *a, const char *path)
+{
+    gs_buf text;
+    char *line, *next;
+    int lineno = 0, rc;
+
+    buf_init(&text, CONF_MAX);
+    rc = read_file(path, &text, &a->err);
+    if (rc)
+        goto out;
+    for (line = text.ptr; line && *line; line = next) {
+        char *eq, *key, *val, *dst;
+        size_t cap;
+
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        line = trim(line);
+        if (*line == '\0' || *line == '#')
+            continue;
+        eq = strchr(line, '=');
+        if (!eq) {
+            rc = gs_err_set(&a->err, GS_E_CONFIG, "%s:%d: expected key = value", path, lineno);
+            goto out;
+        }
+        *eq = '\0';
+        key = trim(line);
+        val = trim(eq + 1);
+        if (strcmp(key, "server") == 0) {
+            dst = a->server;
+            cap = sizeof(a->server);
+        } else if (strcmp(key, "ca") == 0) {
+            dst = a->ca_path;
+            cap = sizeof(a->ca_path);
+        } else if (strcmp(key, "token") == 0) {
+            dst = a->token;
+            cap = sizeof(a->token);
+        } else {
+            rc = gs_err_set(&a->err, GS_E_CONFIG, "%s:%d: unknown key '%s'", path, lineno, key);
+            goto out;
+        }
+        if (strcmp(key, "ca") == 0 && val[0] != '/' && strrchr(path, '/')) {
+            int dir_len = (int)(strrchr(path, '/') - path);
+            if ((size_t)snprintf(dst, cap, "%.*s/%s", dir_len, path, val) >= cap)
+                rc = GS_E_CONFIG;
+        } else if ((size_t)snprintf(dst, cap, "%s", val) >= cap) {
+            rc = GS_E_CONFIG;
+        }
+        if (rc) {
+            gs_err_set(&a->err, rc, "%s:%d: value of %s too long", path, lineno, key);
+            goto out;
+        }
+    }
+out:
+    buf_free(&text);
+    return rc;
+}
+
+static int connect_server(admin *a)
+{
+    transport_opts opts;
+    int rc;
+
+    if (a->link)
+        return GS_OK;
+    if (!a->server[0] || !a->ca_path[0] || !a->token[0])
+        return gs_err_set(&a->err, GS_E_CONFIG,
+                          "no server settings: give --config DIR/admin.conf, or --server, "
+                          "--ca and --token");
+    buf_init(&a->ca_pem, CONF_MAX);
+    rc = read_file(a->ca_path, &a->ca_pem, &a->err);
+    if (rc)
+        return rc;
+    memset(&opts, 0, sizeof(opts));
+    opts.base_url = a->server;
+    opts.ca_pem = a->ca_pem.ptr;
+    opts.ca_pem_len = a->ca_pem.len;
+    opts.token = a->token;
+    opts.connect_timeout_ms = 10000;
+    opts.total_timeout_ms = 60000;
+    return transport_new(&a->link, &opts, &a->err);
+}
+
+/* Sends one request and parses the JSON answer. Maps HTTP errors to gs_rc with the
+ * server's message. *out is the parsed body on success. */
+static int call(admin *a, const char *method, const char *path, json_t *body, json_t **out)
+{
+    char full[1024];
+    gs_buf resp;
+    char *text = NULL;
+    long status = 0;
+    json_t *j = NULL;
+    json_error_t jerr;
+    int rc;
+
+    rc = connect_server(a);
+    if (rc)
+        return rc;
+    buf_init(&resp, RESP_MAX);
+    snprintf(full, sizeof(full), "%s%s", ADMIN_PREFIX, path);
+    if (strcmp(method, "POST") == 0) {
+        text = json_dumps(body ? body : json_object(), JSON_COMPACT);
+        if (!text) {
+            rc = gs_err_set(&a->err, GS_E_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = transport_post(a->link, full, "application/json", text, strlen(text), &status,
+                            &resp, &a->err);
+    } else {
+        rc = transport_get(a->link, full, &status, &resp, &a->err);
+    }
+    if (rc)
+        goto out;
+    j = resp.len ? json_loadb(resp.ptr, resp.len, 0, &jerr) : NULL;
+    if (status != 200) {
+        const char *msg = json_string_value(json_object_get(j, "message"));
+        int code = status == 401 || status == 403 ? GS_E_AUTH
+                   : status == 404                ? GS_E_NOTFOUND
+                   : status == 400                ? GS_E_INVALID
+                   : status == 409                ? GS_E_STATE
+                                                  : GS_E_SERVER;
+        rc = gs_err_set(&a->err, code, "server answered %ld: %s", status,
+                        msg ? msg : "(no message)");
+        if (code == GS_E_AUTH)
+            gs_err_set(&a->err, code, "the server refused the admin token (%ld): %s", status,
+                       msg ? msg : "check the token in your admin.conf");
+        goto out;
+    }
+    if (!j) {
+        rc = gs_err_set(&a->err, GS_E_PROTO, "the server's answer is not JSON");
+        goto out;
+    }
+    *out = j;
+    j = NULL;
+out:
+    json_decref(j);
+    free(text);
+    buf_free(&resp);
+    return rc;
+}
+
+static void print_json(json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);
+    if (text) {
+        puts(text);
+        free(text);
+    }
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* "2026-11-27 09:30" (Beijing time) from a member holding ms since 1970; "-" for 0. */
+static const char *time_of(json_t *o, const char *key, char *buf, size_t cap)
+{
+    char tmp[ISOTIME_MAX];
+    json_int_t ms = json_integer_value(json_object_get(o, key));
+    if (ms <= 0 || isotime_format_local(ms, ISOTIME_LOCAL_OFFSET_MIN, tmp) != GS_OK)
+        return "-";
+    snprintf(buf, cap, "%s", tmp);
+    return buf;
+}
+
+static void join_strings(json_t *arr, char *buf, size_t cap)
+{
+    size_t i, n = 0;
+    json_t *v;
+
+    buf[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", i ? "," : "",
+                              json_string_value(v) ? json_string_value(v) : "");
+        if (n >= cap)
+            break;
+    }
+}
+
+/* Prints a value of the JSON API for people. */
+static void value_text(json_t *v, char *buf, size_t cap)
+{
+    char *dump;
+
+    if (!v || json_is_null(v))
+        snprintf(buf, cap, "(none)");
+    else if (json_is_string(v))
+        snprintf(buf, cap, "%s", json_string_value(v));
+    else if (json_is_array(v))
+        join_strings(v, buf, cap);
+    else if ((dump = json_dumps(v, JSON_ENCODE_ANY)) != NULL) {
+        snprintf(buf, cap, "%s", dump);
+        free(dump);
+    } else
+        snprintf(buf, cap, "?");
+}
+
+static int print_table_rows(table *t)
+{
+    table_print(t, stdout, 40);
+    table_free(t);
+    return 0;
+}
+
+static int cmd_device_add(admin *a, int argc, char **argv)
+{
+    json_t *grids = json_array(), *body = json_object(), *res = NULL;
+    const char *name = NULL;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--grid") == 0 && i + 1 < argc)
+            json_array_append_new(grids, json_string(argv[++i]));
+        else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+            name = argv[++i];
+        else {
+            json_decref(grids);
+            json_decref(body);
+            return usage_error("device add: unexpected '%s'", argv[i]);
+        }
+    }
+    if (json_array_size(grids) == 0) {
+        json_decref(grids);
+        json_decref(body);
+        return usage_error("device add: at least one --grid is needed");
+    }
+    json_object_set_new(body, "grids", grids);
+    if (name)
+        json_object_set_new(body, "name", json_string(name));
+    rc = call(a, "POST", "/devices", body, &res);
+    json_decref(body);
+    if (rc)
+        return fail(a, rc);
+    if (a->json) {
+        print_json(res);
+    } else {
+        printf("device  %s\n", str_of(res, "id"));
+        printf("token   %s\n", str_of(res, "token"));
+        printf("The token is shown only this once. Enrol the handheld with:\n"
+               "  gridsync init --device %s --token %s --server %s --ca ca.pem --grid %s\n",
+               str_of(res, "id"), str_of(res, "token"), a->server,
+               json_string_value(json_array_get(json_object_get(res, "grids"), 0))
+                   ? json_string_value(json_array_get(json_object_get(res, "grids"), 0))
+                   : "GRID");
+    }
+    json_decref(res);
+    return 0;
+}
+
+static int cmd_device_list(admin *a)
+{
+    json_t *res = NULL, *d;
+    table *t = NULL;
+    size_t i;
+    int rc = call(a, "GET", "/devices", NULL, &res);
+
+    if (rc)
+        return fail(a, rc);
+    if (a->json) {
+        print_json(res);
+        json_decref(res);
+        return 0;
+    }
+    if (table_new(&t, 6)) {
+        json_decref(res);
+        return fail(a, GS_E_NOMEM);
+    }
+    table_add(t, (const char *const[]){"ID", "NAME", "GRIDS", "LAST SYNC", "RESULT", "STATE"});
+    json_array_foreach(json_object_get(res, "devices"), i, d)
+    {
+        char grids[256], when[ISOTIME_MAX];
+        const char *state = json_is_true(json_object_get(d, "revoked"))  ? "revoked"
+                            : json_is_true(json_object_get(d, "silent")) ? "SILENT"
+                                                                          : "active";
+        join_strings(json_object_get(d, "grids"), grids, sizeof(grids));
+        table_add(t, (const char *const[]){str_of(d, "id"), str_of(d, "name"), grids,
+                                           time_of(d, "last_sync_ms", when, sizeof(when)),
+                                           str_of(d, "last_result"), state});
+    }
+    json_decref(res);
+    return print_table_rows(t);
+}
+
+static int cmd_device_revoke(admin *a, int argc, char **argv)
+{
+    char path[256];
+    json_t *res = NULL;
+    int rc;
+
+    if (argc != 1)
+        return usage_error("device revoke: give exactly one device ID");
+    snprintf(path, sizeof(path), "/devices/%s/revoke", argv[0]);
+    rc = call(a, "POST", path, NULL, &res);
+    if (rc)
+        return fail(a, rc);
+    if (a->json)
+        print_json(res);
+    else
+        printf("device %s revoked: its token is refused from now on\n", argv[0]);
+    json_decref(res);
+    return 0;
+}
+
+/* Appends s to the query string q with %-escaping. */
+static void query_add(char *q, size_t cap, const char *key, const char *s)
+{
+    size_t n = strlen(q);
+    n += (size_t)snprintf(q + n, n < cap ? cap - n : 0, "%s%s=", n ? "&" : "?", key);
+    for (; *s && n + 4 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.')
+            q[n++] = (char)ch;
+        else
+            n += (size_t)snprintf(q + n, cap - n, "%%%02X", ch);
+    }
+    q[n < cap ? n : cap - 1] = '\0';
+}
+
+static int cmd_conflicts_list(admin *a, int argc, char **argv)
+{
+    char path[512], q[400] = "";
+    const char *state = "open";
+    json_t *res = NULL, *c;
+    table *t = NULL;
+    size_t i;
+    int rc;
+
+    for (int k = 0; k < argc; k++) {
+        if (strcmp(argv[k], "--open") == 0)
+            state = "open";
+        else if (strcmp(argv[k], "--all") == 0)
+            state = "all";
+        else if (strcmp(argv[k], "--grid") == 0 && k + 1 < argc)
+            query_add(q, sizeof(q), "grid", argv[++k]);
+        else
+            return usage_error("conflicts list: unexpected '%s'", argv[k]);
+    }
+    query_add(q, sizeof(q), "state", state);
+    snprintf(path, sizeof(path), "/conflicts%s", q);
+    rc = call(a, "GET", path, NULL, &res);
+    if (rc)
+        return fail(a, rc);
+    if (a->json) {
+        print_json(res);
+        json_decref(res);
+        return 0;
+    }
+    if (table_new(&t, 8)) {
+        json_decref(res);
+        return fail(a, GS_E_NOMEM);
+    }
+    table_add(t, (const char *const[]){"ID", "STATUS", "GRID", "RECORD", "FIELD", "WINNER",
+                                       "OTHER", "POLICY"});
+    json_array_foreach(json_object_get(res, "conflicts"), i, c)
+    {
+        char id[32], rec[64], field[80], win[160], other[160];
+        json_t *w = json_object_get(c, "winner"), *o = json_object_get(c, "other");
+        snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+        snprintf(rec, sizeof(rec), "%s %.8s", str_of(c, "table"), str_of(c, "record"));
+        snprintf(field, sizeof(field), "%s", str_of(c, "field"));
+        value_text(json_object_get(w, "value"), win, sizeof(win));
+        value_text(json_object_get(o, "value"), other, sizeof(other));
+        table_add(t, (const char *const[]){id, str_of(c, "status"), str_of(c, "grid"), rec,
+                                           field, win, other, str_of(c, "policy")});
+    }
+    json_decref(res);
+    return print_table_rows(t);
+}
+
+static void print_side(const char *label, json_t *s)
+{
+    char val[1024], when[ISOTIME_MAX];
+    value_text(json_object_get(s, "value"), val, sizeof(val));
+    printf("  %-7s %s\n", label, val);
+    printf("          by %s (device %s) at %s\n", str_of(s, "worker"), str_of(s, "device"),
+           time_of(s, "time_ms", when, sizeof(when)));
+}
+
+static int cmd_conflicts_show(admin *a, int argc, char **argv)
+{
+    char path[256];
+    json_t *res = NULL, *resident, *resolution;
+    int rc;
+
+    if (argc != 1)
+        return usage_error("conflicts show: give exactly one conflict ID");
+    snprintf(path, sizeof(path), "/conflicts/%s", argv[0]);
+    rc = call(a, "GET", path, NULL, &res);
+    if (rc)
+        return fail(a, rc);
+    if (a->json) {
+        print_json(res);
+        json_decref(res);
+        return 0;
+    }
+    resident = json_object_get(res, "resident");
+    printf("conflict %lld (%s)\n", (long long)json_integer_value(json_object_get(res, "id")),
+           str_of(res, "status"));
+    printf("  record  %s %s in grid %s\n", str_of(res, "table"), str_of(res, "record"),
+           str_of(res, "grid"));
+    if (json_is_object(resident))
+        printf("  resident %s (%s)\n", str_of(resident, "name"), str_of(resident, "id"));
+    printf("  field   %s, policy %s\n", str_of(res, "field"), str_of(res, "policy"));
+    print_side("winner", json_object_get(res, "winner"));
+    print_side("other", json_object_get(res, "other"));
+    resolution = json_object_get(res, "resolution");
+    if (json_is_object(resolution)) {
+        char oldv[512], newv[512], when[ISOTIME_MAX];
+        value_text(json_object_get(resolution, "old"), oldv, sizeof(oldv));
+        value_text(json_object_get(resolution, "new"), newv, sizeof(newv));
+        printf("  resolved by %s at %s: %s -> %s\n", str_of(resolution, "admin"),
+               time_of(resolution, "at_ms", when, sizeof(when)), oldv, newv);
+        if (*str_of(resolution, "note"))
+            printf("  note    %s\n", str_of(resolution, "note"));
+    }
+    json_decref(res);
+    return 0;
+}
+
+/* Converts the text an admin typed for --value into the JSON the field's type needs. */
+static int value_from_text(admin *a, const char *table_name, const char *field_name,
+                           const char *text, json_t **out)
+{
+    const schema_table *t = schema_table_find(table_name, strlen(table_name));
+    const schema_field *f = t ? schema_field_find(t, field_name, strlen(field_name)) : NULL;
+    char *end;
+
+    if (!f)
+        return gs_err_set(&a->err, GS_E_INVALID, "unknown field %s.%s", table_name, field_name);
+    switch (f->type) {
+    case ST_TEXT:
+    case ST_ENUM:
+    case ST_REF:
+        *out = json_string(text);
+        break;
+    case ST_INT: {
+        long long v;
+        errno = 0;
+        v = strtoll(text, &end, 10);
+        if (errno || end == text || *end)
+            return gs_err_set(&a->err, GS_E_INVALID, "%s: '%s' is not a whole number",
+                              field_name, text);
+        *out = json_integer(v);
+        break;
+    }
+    case ST_TIME: {
+        int64_t ms;
+        if (isotime_parse(text, strlen(text), &ms) != GS_OK)
+            return gs_err_set(&a->err, GS_E_INVALID,
+                              "%s: '%s' is not a time like 2026-11-27T09:30", field_name, text);
+        *out = json_integer(ms);
+        break;
+    }
+    case ST_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0 || strcmp(text, "1") == 0)
+            *out = json_true();
+        else if (strcmp(text, "false") == 0 || strcmp(text, "no") == 0 ||
+                 strcmp(text, "0") == 0)
+            *out = json_false();
+        else
+            return gs_err_set(&a->err, GS_E_INVALID, "%s: say yes or no, not '%s'", field_name,
+                              text);
+        break;
+    case ST_REAL: {
+        double v;
+        errno = 0;
+        v = strtod(text, &end);
+        if (errno || end == text || *end)
+            return gs_err_set(&a->err, GS_E_INVALID, "%s: '%s' is not a number", field_name,
+                              text);
+        *out = json_real(v);
+        break;
+    }
+    case ST_TAGS: {
+        char *copy = gs_strdup(text), *p, *comma;
+        json_t *arr = json_array();
+        if (!copy || !arr) {
+            gs_free(copy);
+            json_decref(arr);
+            return gs_err_set(&a->err, GS_E_NOMEM, "out of memory");
+        }
+        for (p = copy; *p; p = comma + 1) {
+            comma = strchr(p, ',');
+            if (comma)
+                *comma = '\0';
+            if (*trim(p))
+                json_array_append_new(arr, json_string(trim(p)));
+            if (!comma)
+                break;
+        }
+        gs_free(copy);
+        *out = arr;
+        break;
+    }
+    }
+    return *out ? GS_OK : gs_err_set(&a->err, GS_E_INVALID, "%s: bad value", field_name);
+}
+
+static int cmd_conflicts_resolve(admin *a, int argc, char **argv)
+{
+    const char *id = NULL, *keep = NULL, *value = NULL, *note = NULL;
+    char path[256];
+    json_t *body = NULL, *res = NULL, *conflict = NULL, *v = NULL;
+    int rc, code = 0;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc)
+            keep = argv[++i];
+        else if (strcmp(argv[i], "--value") == 0 && i + 1 < argc)
+            value = argv[++i];
+        else if (strcmp(argv[i], "--note") == 0 && i + 1 < argc)
+            note = argv[++i];
+        else if (argv[i][0] != '-' && !id)
+            id = argv[i];
+        else
+            return usage_error("conflicts resolve: unexpected '%s'", argv[i]);
+    }
+    if (!id)
+        return usage_error("conflicts resolve: give the conflict ID");
+    if (!keep == !value)
+        return usage_error("conflicts resolve: give exactly one of --keep or --value");
+    if (keep && strcmp(keep, "winner") != 0 && strcmp(keep, "other") != 0)
+        return usage_error("conflicts resolve: --keep takes winner or other, not '%s'", keep);
+    body = json_object();
+    if (keep) {
+        json_object_set_new(body, "keep", json_string(keep));
+    } else {
+        /* the field's type decides how the typed text becomes a value */
+        snprintf(path, sizeof(path), "/conflicts/%s", id);
+        rc = call(a, "GET", path, NULL, &conflict);
+        if (!rc)
+            rc = value_from_text(a, str_of(conflict, "table"), str_of(conflict, "field"), value,
+                                 &v);
+        if (rc) {
+            code = fail(a, rc);
+            goto out;
+        }
+        json_object_set_new(body, "value", v);
+    }
+    if (note)
+        json_object_set_new(body, "note", json_string(note));
+    snprintf(path, sizeof(path), "/conflicts/%s/resolve", id);
+    rc = call(a, "POST", path, body, &res);
+    if (rc) {
+        code = fail(a, rc);
+        goto out;
+    }
+    if (a->json)
+        print_json(res);
+    else
+        printf("conflict %s resolved; the devices of its grid receive the value at their next "
+               "sync\n",
+               id);
+out:
+    json_decref(body);
+    json_decref(res);
+    json_decref(conflict);
+    return code;
+}
+
+static int cmd_status(admin *a)
+{
+    json_t *res = NULL, *d, *g;
+    table *t = NULL;
+    size_t i;
+    const char *key;
+    int rc = call(a, "GET", "/status", NULL, &res);
+
+    if (rc)
+        return fail(a, rc);
+    if (a->json) {
+        print_json(res);
+        json_decref(res);
+        return 0;
+    }
+    if (table_new(&t, 6)) {
+        json_decref(res);
+        return fail(a, GS_E_NOMEM);
+    }
+    printf("devices (silent: no sync for more than %lld days)\n",
+           (long long)json_integer_value(json_object_get(res, "silent_days")));
+    table_add(t, (const char *const[]){"DEVICE", "GRIDS", "LAST SYNC", "RESULT", "REJECTS",
+                                       "STATE"});
+    json_array_foreach(json_object_get(res, "devices"), i, d)
+    {
+        char grids[256], when[ISOTIME_MAX], rej[24];
+        const char *state = json_is_true(json_object_get(d, "revoked"))  ? "revoked"
+                            : json_is_true(json_object_get(d, "silent")) ? "SILENT"
+                                                                          : "active";
+        join_strings(json_object_get(d, "grids"), grids, sizeof(grids));
+        snprintf(rej, sizeof(rej), "%lld",
+                 (long long)json_integer_value(json_object_get(d, "pending_rejects")));
+        table_add(t, (const char *const[]){str_of(d, "id"), grids,
+                                           time_of(d, "last_sync_ms", when, sizeof(when)),
+                                           str_of(d, "last_result"), rej, state});
+    }
+    print_table_rows(t);
+    if (table_new(&t, 3)) {
+        json_decref(res);
+        return fail(a, GS_E_NOMEM);
+    }
+    printf("\ngrids\n");
+    table_add(t, (const char *const[]){"GRID", "RECORDS", "OPEN CONFLICTS"});
+    json_t *grids = json_object_get(res, "grids");
+    if (json_is_object(grids)) {
+        json_object_foreach(grids, key, g)
+        {
+            char recs[256] = "", open[24];
+            size_t n = 0;
+            const char *tname;
+            json_t *cnt;
+            json_object_foreach(json_object_get(g, "records"), tname, cnt)
+            n += (size_t)snprintf(recs + n, n < sizeof(recs) ? sizeof(recs) - n : 0, "%s%s %lld",
+                                  n ? ", " : "", tname, (long long)json_integer_value(cnt));
+            snprintf(open, sizeof(open), "%lld",
+                     (long long)json_integer_value(json_object_get(g, "open_conflicts")));
+            table_add(t, (const char *const[]){key, recs, open});
+        }
+    } else {
+        json_array_foreach(grids, i, g)
+        {
+            char recs[256] = "", open[24];
+            size_t n = 0;
+            const char *tname;
+            json_t *cnt;
+            json_object_foreach(json_object_get(g, "records"), tname, cnt)
+            n += (size_t)snprintf(recs + n, n < sizeof(recs) ? sizeof(recs) - n : 0, "%s%s %lld",
+                                  n ? ", " : "", tname, (long long)json_integer_value(cnt));
+            snprintf(open, sizeof(open), "%lld",
+                     (long long)json_integer_value(json_object_get(g, "open_conflicts")));
+            table_add(t, (const char *const[]){str_of(g, "grid"), recs, open});
+        }
+    }
+    json_decref(res);
+    return print_table_rows(t);
+}
+
+static int dispatch(admin *a, int argc, char **argv)
+{
+    const char *noun = argv[0], *verb = argc > 1 ? argv[1] : "";
+
+    if (strcmp(noun, "status") == 0)
+        return argc == 1 ? cmd_status(a) : usage_error("status takes no arguments");
+    if (strcmp(noun, "device") == 0) {
+        if (strcmp(verb, "add") == 0)
+            return cmd_device_add(a, argc - 2, argv + 2);
+        if (strcmp(verb, "list") == 0)
+            return cmd_device_list(a);
+        if (strcmp(verb, "revoke") == 0)
+            return cmd_device_revoke(a, argc - 2, argv + 2);
+        return usage_error("device: expected add, list or revoke, not '%s'", verb);
+    }
+    if (strcmp(noun, "conflicts") == 0) {
+        if (strcmp(verb, "list") == 0)
+            return cmd_conflicts_list(a, argc - 2, argv + 2);
+        if (strcmp(verb, "show") == 0)
+            return cmd_conflicts_show(a, argc - 2, argv + 2);
+        if (strcmp(verb, "resolve") == 0)
+            return cmd_conflicts_resolve(a, argc - 2, argv + 2);
+        return usage_error("conflicts: expected list, show or resolve, not '%s'", verb);
+    }
+    return usage_error("unknown command '%s'", noun);
+}
+
+int main(int argc, char **argv)
+{
+    admin a;
+    const char *config = NULL, *server = NULL, *ca = NULL, *token = NULL;
+    int i, code;
+
+    memset(&a, 0, sizeof(a));
+    buf_init(&a.ca_pem, CONF_MAX);
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (strcmp(opt, "--version") == 0) {
+            printf("gridsync-admin %s\n", GS_VERSION);
+            return 0;
+        }
+        if (strcmp(opt, "--json") == 0) {
+            a.json = 1;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return usage_error("%s needs a value", opt);
+        if (strcmp(opt, "--config") == 0)
+            config = argv[++i];
+        else if (strcmp(opt, "--server") == 0)
+            server = argv[++i];
+        else if (strcmp(opt, "--ca") == 0)
+            ca = argv[++i];
+        else if (strcmp(opt, "--token") == 0)
+            token = argv[++i];
+        else
+            return usage_error("unknown option '%s'", opt);
+    }
+    if (i >= argc)
+        return usage_error("no command given");
+    /* the command's own --help */
+    for (int k = i; k < argc; k++)
+        if (strcmp(argv[k], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+    if (config && load_config(&a, config) != GS_OK)
+        return fail(&a, a.err.rc);
+    if (server)
+        snprintf(a.server, sizeof(a.server), "%s", server);
+    if (ca)
+        snprintf(a.ca_path, sizeof(a.ca_path), "%s", ca);
+    if (token)
+        snprintf(a.token, sizeof(a.token), "%s", token);
+    code = dispatch(&a, argc - i, argv + i);
+    transport_free(a.link);
+    buf_free(&a.ca_pem);
+    return code;
+}
