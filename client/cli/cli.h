@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "../../common/table.h"
 #include "../../proto/schema.h"
 #include "../gridsync.h"
 
@@ -65,18 +66,7 @@ int cli_cmd_delete(cli *c);
 
 /* Output helpers (cli_table.c). */
 
-/* Display columns of UTF-8 text: East Asian wide characters count 2. */
-size_t cli_width(const char *s);
-/* Prints s padded with spaces to width columns (or cut with "…" when wider). */
-void cli_print_cell(FILE *f, const char *s, size_t width);
-
-typedef struct cli_table cli_table;
-int cli_table_new(cli_table **out, size_t n_cols);
-/* Appends one row of n_cols cells (copied); NULL cells print empty. */
-int cli_table_add(cli_table *t, const char *const *cells);
-/* Prints aligned, every column at most max_width wide, two spaces between columns. */
-void cli_table_print(const cli_table *t, FILE *f, size_t max_width);
-void cli_table_free(cli_table *t);
+/* Aligned tables: common/table.h. */
 
 /* Prints a record's value of field for people (local times, "yes"/"no"); "" when none.
  * buf has room for cap bytes. */

@@ -335,7 +335,7 @@ int cli_cmd_show(cli *c)
             printf("%s\n", label);
             continue;
         }
-        cli_print_cell(stdout, label, 24);
+        table_print_cell(stdout, label, 24);
         printf("  %s", cli_field_text(rec, f, buf, sizeof(buf)));
         if (f->type == ST_ENUM && gs_record_has(rec, f->name)) {
             const char *name;
@@ -363,10 +363,10 @@ int cli_cmd_show(cli *c)
         putchar('\n');
     }
     printf("  ");
-    cli_print_cell(stdout, "创建 created", 24);
+    table_print_cell(stdout, "创建 created", 24);
     cli_local_time((int64_t)(gs_record_created(rec) >> 16), when, sizeof(when));
     printf("  %s\n  ", when);
-    cli_print_cell(stdout, "修改 updated", 24);
+    table_print_cell(stdout, "修改 updated", 24);
     cli_local_time((int64_t)(gs_record_updated(rec) >> 16), when, sizeof(when));
     printf("  %s\n", when);
     gs_record_free(rec);
@@ -409,7 +409,7 @@ int cli_cmd_list(cli *c)
     const schema_table *t = NULL;
     gs_list *list = NULL;
     gs_record *rec = NULL;
-    cli_table *tab = NULL;
+    table *tab = NULL;
     const char **cells = NULL;
     char **bufs = NULL;
     int64_t limit = -1;
@@ -491,7 +491,7 @@ int cli_cmd_list(cli *c)
     }
     cells = gs_calloc(t->n_fields + 1, sizeof(char *));
     bufs = gs_calloc(t->n_fields + 1, sizeof(char *));
-    if (!cells || !bufs || cli_table_new(&tab, t->n_fields + 1)) {
+    if (!cells || !bufs || table_new(&tab, t->n_fields + 1)) {
         code = cli_fail(c, GS_E_NOMEM);
         goto out;
     }
@@ -505,7 +505,7 @@ int cli_cmd_list(cli *c)
     cells[0] = "id";
     for (size_t k = 0; k < t->n_fields; k++)
         cells[k + 1] = t->fields[k].name;
-    if (!c->json && cli_table_add(tab, cells)) {
+    if (!c->json && table_add(tab, cells)) {
         code = cli_fail(c, GS_E_NOMEM);
         goto out;
     }
@@ -523,7 +523,7 @@ int cli_cmd_list(cli *c)
             cells[0] = gs_record_id(rec);
             for (size_t k = 0; k < t->n_fields; k++)
                 cells[k + 1] = cli_field_text(rec, &t->fields[k], bufs[k], LIST_CELL_MAX * 4 + 64);
-            if (cli_table_add(tab, cells)) {
+            if (table_add(tab, cells)) {
                 rc = GS_E_NOMEM;
                 break;
             }
@@ -542,12 +542,12 @@ int cli_cmd_list(cli *c)
         if (first)
             printf("no %s\n", t->cli_plural);
         else
-            cli_table_print(tab, stdout, LIST_CELL_MAX);
+            table_print(tab, stdout, LIST_CELL_MAX);
     }
 out:
     gs_record_free(rec);
     gs_list_free(list);
-    cli_table_free(tab);
+    table_free(tab);
     if (bufs)
         for (size_t k = 0; k < t->n_fields; k++)
             gs_free(bufs[k]);
