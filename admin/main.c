@@ -253,7 +253,7 @@ static int call(admin *a, const char *method, const char *path, json_t *body, js
     if (rc)
         goto out;
     j = resp.len ? json_loadb(resp.ptr, resp.len, 0, &jerr) : NULL;
-    if (status != 200) {
+    if (status < 200 || status > 299) {
         const char *msg = json_string_value(json_object_get(j, "message"));
         int code = status == 401 || status == 403 ? GS_E_AUTH
                    : status == 404                ? GS_E_NOTFOUND

@@ -314,6 +314,48 @@ typedef int gs_import_cb(void *ud, int64_t line, const char *message);
 int gs_db_import(gs_db *db, const char *path, gs_import_cb *on_bad, void *ud,
                  gs_import_stats *stats);
 
+/* ---- sync ------------------------------------------------------------------------------ */
+
+/* What a sync did so far (to a progress callback) or in all (from gs_sync_run). */
+typedef struct gs_sync_summary {
+    uint64_t requests;   /* HTTPS requests made */
+    uint64_t connects;   /* new connections (1 when the connection was reused throughout) */
+    uint64_t pushed;     /* local changes sent */
+    uint64_t accepted;   /* of which the server accepted */
+    uint64_t rejected;   /* of which it refused (kept, listed by gs_db_rejected) */
+    uint64_t pulled;     /* changes received from the server */
+    uint64_t kept_local; /* pulled fields not applied because a local edit is still pending */
+    uint64_t lost;       /* fields where the server kept another device's value */
+    uint64_t bytes_up;   /* bytes sent, HTTP headers included, after compression */
+    uint64_t bytes_down; /* bytes received, HTTP headers included, before decompression */
+} gs_sync_summary;
+
+typedef void gs_sync_progress_fn(void *ud, const gs_sync_summary *so_far);
+
+typedef struct gs_sync_opts {
+    uint32_t batch_changes;   /* most changes per request (0: 2000) */
+    uint32_t batch_bytes;     /* most encoded change bytes per request (0: 1.5 MiB) */
+    long connect_timeout_ms;  /* TCP + TLS connect (0: 20 s) */
+    long request_timeout_ms;  /* one whole request (0: 10 minutes; a stall of 60 s at
+                                 under 16 bytes/s aborts sooner) */
+    int no_compress;          /* 1: send bodies as they are (for measurements) */
+    gs_sync_progress_fn *progress; /* called after each request; may be NULL */
+    void *progress_ud;        /* passed to progress */
+} gs_sync_opts;
+
+/* Syncs with the server given at init (PROTOCOL.md section 4) until nothing remains to
+ * send or to pull: pending changes go up in batches, the server's answer (acks, changes of
+ * the device's grids, the new cursor) is applied in one transaction per request. A change
+ * leaves the outbox only when the server has acknowledged it, so a sync cut at any moment
+ * loses and doubles nothing: the next sync completes it. opts and summary may be NULL.
+ * Errors: GS_E_NETWORK or GS_E_TIMEOUT (server unreachable, nothing lost), GS_E_TLS
+ * (certificate or host name does not match the CA given at init), GS_E_AUTH (token refused:
+ * revoked or wrong), GS_E_REJECTED (the sync completed but some changes were refused:
+ * gs_db_rejected lists them), GS_E_PROTO_VERSION (the server needs a newer client),
+ * GS_E_CONFIG (not initialised). Thread use: like every call on this handle, one thread at
+ * a time; the sync holds no transaction while waiting on the network. */
+int gs_sync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *summary);
+
 #ifdef __cplusplus
 }
 #endif

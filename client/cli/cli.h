@@ -5,7 +5,7 @@
  * texts all come from the schema's fields, so a new record type needs no CLI code.
  *
  * Exit codes (README "Exit codes"): 0 ok, 1 runtime failure, 2 bad usage or bad input,
- * 3 not found.
+ * 3 not found, 4 server unreachable, 5 authentication refused, 6 changes rejected.
  */
 #ifndef GS_CLIENT_CLI_H
 #define GS_CLIENT_CLI_H
@@ -20,6 +20,9 @@
 #define CLI_FAIL 1
 #define CLI_USAGE 2
 #define CLI_NOTFOUND 3
+#define CLI_UNREACHABLE 4 /* server unreachable or timed out; everything kept */
+#define CLI_AUTH 5        /* the server refused the device's token */
+#define CLI_REJECTED 6    /* the sync completed but some changes were rejected */
 
 /* One parsed command line's shared state. */
 typedef struct cli {
@@ -57,6 +60,7 @@ int cli_exit_code(int rc);
 /* Commands. */
 int cli_cmd_init(cli *c);
 int cli_cmd_status(cli *c);
+int cli_cmd_sync(cli *c);
 int cli_cmd_import(cli *c);
 int cli_cmd_add(cli *c, const schema_table *t);
 int cli_cmd_update(cli *c, const schema_table *t);

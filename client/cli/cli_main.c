@@ -40,13 +40,15 @@ static void usage(FILE *f)
           "  delete ID                        delete a record (the deletion syncs)\n"
           "  import FILE.jsonl                add records, one JSON object per line, all or none\n"
           "  status                           pending changes, last sync, rejected changes\n"
+          "  sync [--batch N]                 send pending changes, receive the grid's changes\n"
           "\n"
           "global options:\n"
           "  --db PATH    the device database (default: $GRIDSYNC_DB)\n"
           "  --json       machine-readable output\n"
           "  --help       help for any command (gridsync <type> add --help)\n"
           "\n"
-          "exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found\n",
+          "exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 server\n"
+          "unreachable (nothing lost), 5 authentication refused, 6 changes rejected\n",
           f);
 }
 
@@ -62,6 +64,13 @@ int cli_exit_code(int rc)
         return CLI_USAGE;
     case GS_E_NOTFOUND:
         return CLI_NOTFOUND;
+    case GS_E_NETWORK:
+    case GS_E_TIMEOUT:
+        return CLI_UNREACHABLE;
+    case GS_E_AUTH:
+        return CLI_AUTH;
+    case GS_E_REJECTED:
+        return CLI_REJECTED;
     default:
         return CLI_FAIL;
     }
@@ -255,6 +264,8 @@ int main(int argc, char **argv)
         code = CLI_OK;
     } else if (strcmp(words[0], "init") == 0) {
         code = cli_cmd_init(&c);
+    } else if (strcmp(words[0], "sync") == 0) {
+        code = cli_cmd_sync(&c);
     } else if (strcmp(words[0], "status") == 0) {
         code = cli_cmd_status(&c);
     } else if (strcmp(words[0], "import") == 0) {

@@ -1,0 +1,128 @@
+/*
+ * cli_sync.c: `gridsync sync`. Progress (changes and bytes each way) goes to stderr when it
+ * is a terminal; the summary to stdout, as one JSON object with --json. Exit codes: 0
+ * synced, 4 server unreachable or timed out (everything kept), 5 authentication refused,
+ * 6 some changes rejected (listed by `gridsync status`), 1 anything else.
+ */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int takes_value(const char *name, void *ud)
+{
+    (void)ud;
+    return strcmp(name, "batch") == 0;
+}
+
+static void human_bytes(uint64_t n, char *buf, size_t cap)
+{
+    if (n < 10 * 1024)
+        snprintf(buf, cap, "%llu B", (unsigned long long)n);
+    else if (n < 10 * 1024 * 1024)
+        snprintf(buf, cap, "%.1f KB", (double)n / 1024.0);
+    else
+        snprintf(buf, cap, "%.1f MB", (double)n / (1024.0 * 1024.0));
+}
+
+static void on_progress(void *ud, const gs_sync_summary *s)
+{
+    char up[32], down[32];
+    (void)ud;
+    human_bytes(s->bytes_up, up, sizeof(up));
+    human_bytes(s->bytes_down, down, sizeof(down));
+    fprintf(stderr, "\r  sent %llu changes (%s), received %llu (%s), %llu requests   ",
+            (unsigned long long)s->pushed, up, (unsigned long long)s->pulled, down,
+            (unsigned long long)s->requests);
+    fflush(stderr);
+}
+
+static int print_json(const gs_sync_summary *s, int rc, const char *msg)
+{
+    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ok", rc == GS_OK,
+                          "requests", (json_int_t)s->requests, "connects",
+                          (json_int_t)s->connects, "pushed", (json_int_t)s->pushed, "accepted",
+                          (json_int_t)s->accepted, "rejected", (json_int_t)s->rejected,
+                          "pulled", (json_int_t)s->pulled, "kept_local",
+                          (json_int_t)s->kept_local, "lost", (json_int_t)s->lost, "bytes_up",
+                          (json_int_t)s->bytes_up, "bytes_down", (json_int_t)s->bytes_down);
+    char *text;
+
+    if (!o)
+        return -1;
+    if (rc != GS_OK)
+        json_object_set_new(o, "error",
+                            json_pack("{s:s,s:s}", "code", gs_rc_name(rc), "message", msg));
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text)
+        return -1;
+    puts(text);
+    gs_free(text);
+    return 0;
+}
+
+int cli_cmd_sync(cli *c)
+{
+    gs_sync_opts opts;
+    gs_sync_summary sum;
+    cli_opt opt;
+    int i = 0, r, code, rc, tty;
+    char up[32], down[32];
+
+    memset(&opts, 0, sizeof(opts));
+    while ((r = cli_next_opt(c, &i, &opt, takes_value, NULL)) > 0) {
+        if (opt.name && strcmp(opt.name, "batch") == 0) {
+            char *end;
+            long n = strtol(opt.value, &end, 10);
+            if (*end || n < 1 || n > 5000)
+                return cli_usage_error(c, "--batch takes 1..5000 changes");
+            opts.batch_changes = (uint32_t)n;
+        } else {
+            return cli_usage_error(c, "sync: unexpected '%s'", opt.name ? opt.name : opt.value);
+        }
+    }
+    if (r < 0)
+        return CLI_USAGE;
+    if (c->help) {
+        printf("usage: gridsync sync [--batch N]\n\n"
+               "Sends the changes recorded on this device to the server given at init and\n"
+               "receives the changes of its grids, until nothing remains either way. Safe to\n"
+               "interrupt at any moment: nothing is lost or sent twice.\n\n"
+               "exit status: 0 synced, 4 server unreachable or timed out (everything kept),\n"
+               "5 authentication refused (device revoked?), 6 some changes were rejected\n"
+               "(see gridsync status), 1 other failure\n");
+        return CLI_OK;
+    }
+    code = cli_open(c);
+    if (code)
+        return code;
+    tty = isatty(STDERR_FILENO) && !c->json;
+    if (tty)
+        opts.progress = on_progress;
+    memset(&sum, 0, sizeof(sum));
+    rc = gs_sync_run(c->db, &opts, &sum);
+    if (tty && sum.requests)
+        fputc('\n', stderr);
+    if (c->json) {
+        if (print_json(&sum, rc, rc ? gs_db_errmsg(c->db) : "") != 0)
+            return cli_fail(c, GS_E_NOMEM);
+        if (rc)
+            fprintf(stderr, "gridsync: %s\n", gs_db_errmsg(c->db));
+        return cli_exit_code(rc);
+    }
+    human_bytes(sum.bytes_up, up, sizeof(up));
+    human_bytes(sum.bytes_down, down, sizeof(down));
+    if (rc == GS_OK || rc == GS_E_REJECTED)
+        printf("synced: sent %llu (%llu accepted, %llu rejected), received %llu; "
+               "%llu request%s, %s up, %s down\n",
+               (unsigned long long)sum.pushed, (unsigned long long)sum.accepted,
+               (unsigned long long)sum.rejected, (unsigned long long)sum.pulled,
+               (unsigned long long)sum.requests, sum.requests == 1 ? "" : "s", up, down);
+    if (rc)
+        return cli_fail(c, rc);
+    return CLI_OK;
+}

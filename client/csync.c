@@ -1,0 +1,307 @@
+/*
+ * csync.c: gs_sync_run, the device side of the exchange of PROTOCOL.md section 4.
+ *
+ *   loop:
+ *     read up to batch_changes oldest outbox rows, one at a time, encoding as we go
+ *     (never the whole outbox in memory), stopping early at batch_bytes
+ *     outbox_mark_sent(first..last)          <- before any byte leaves: frozen from now on
+ *     POST /v1/sync {v, dev, cur, low, now, ch}
+ *     outbox_apply_response(acks, pulls, cur) <- one transaction
+ *   until the outbox is empty and the server says no more
+ *
+ * Nothing lost, nothing doubled: a row leaves the outbox only through an ack; a cut before
+ * the answer leaves the rows (frozen) in the outbox, and the next sync sends them again under
+ * the same seqs, which the server recognises and acknowledges without applying twice. A
+ * sync that makes no progress in a round (nothing acked, nothing pulled) stops rather than
+ * loop.
+ */
+#include "csync.h"
+
+#include "../common/alloc.h"
+#include "../common/buf.h"
+#include "db.h"
+#include "device.h"
+#include "outbox.h"
+#include "transport.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A response can carry up to PROTO_MAX_BODY after inflation. */
+#define RESP_MAX PROTO_MAX_BODY
+
+static void defaults(gs_sync_opts *o)
+{
+    if (o->batch_changes == 0 || o->batch_changes > PROTO_MAX_CHANGES)
+        o->batch_changes = CSYNC_BATCH_CHANGES;
+    if (o->batch_bytes == 0 || o->batch_bytes > PROTO_MAX_BODY / 2)
+        o->batch_bytes = CSYNC_BATCH_BYTES;
+}
+
+/* Encodes the request for the oldest pending changes into req; first and last are the seqs
+ * sent (0 when none). The changes go through a second buffer because the head must announce
+ * their count, known only once the byte budget has been applied. */
+static int build_request(gs_db *db, const device_settings *dev, const gs_sync_opts *o,
+                         gs_buf *req, gs_buf *changes, uint64_t *first, uint64_t *last,
+                         uint32_t *n_out)
+{
+    proto_sync_req head;
+    outbox_iter *it = NULL;
+    const proto_change *c;
+    uint32_t n = 0;
+    uint64_t low = 0, cur = 0, now = 0;
+    int rc;
+
+    *first = *last = 0;
+    buf_reset(req);
+    buf_reset(changes);
+    rc = outbox_iter_open(db, o->batch_changes, &it);
+    if (rc)
+        goto out;
+    while ((rc = outbox_iter_next(it, &c)) == GS_OK && c) {
+        size_t before = changes->len;
+        rc = proto_encode_change(changes, c, 1);
+        if (rc == GS_OK && changes->len > o->batch_bytes && n > 0) {
+            changes->len = before; /* over budget: this one waits for the next request */
+            break;
+        }
+        if (rc) {
+            gs_err_set(&db->err, rc, "change seq %llu cannot be encoded: %s",
+                       (unsigned long long)c->seq, gs_strerror(rc));
+            goto out;
+        }
+        if (!*first)
+            *first = c->seq;
+        *last = c->seq;
+        n++;
+    }
+    if (rc)
+        goto out;
+    outbox_iter_free(it);
+    it = NULL;
+    rc = outbox_low(db, &low);
+    if (!rc)
+        rc = outbox_get_cursor(db, &cur);
+    if (!rc)
+        rc = db_hlc_stamp(db, &now);
+    if (rc)
+        goto out;
+    memset(&head, 0, sizeof(head));
+    head.version = PROTO_VERSION;
+    head.device = proto_cstr(dev->device_id);
+    head.cursor = cur;
+    head.low = low;
+    head.now = now;
+    rc = proto_encode_sync_req_head(req, &head, n);
+    if (!rc)
+        rc = buf_add(req, changes->ptr, changes->len);
+    if (rc)
+        gs_err_set(&db->err, rc, "cannot build the sync request: %s", gs_strerror(rc));
+    *n_out = n;
+out:
+    outbox_iter_free(it);
+    return rc;
+}
+
+/* Turns a non-200 answer into a gs_rc with the server's own words when it sent some. */
+static int http_failure(gs_db *db, long status, const gs_buf *body)
+{
+    proto_error *e = NULL;
+    char what[256] = "";
+    int rc;
+
+    if (body->len && proto_decode_error(body->ptr, body->len, &e, NULL) == GS_OK) {
+        snprintf(what, sizeof(what), "%.*s: %.*s", (int)e->code.len, e->code.ptr,
+                 (int)e->msg.len, e->msg.ptr);
+    }
+    switch (status) {
+    case 401:
+        rc = gs_err_set(&db->err, GS_E_AUTH,
+                        "the server refused this device's token (revoked or wrong): enrol the "
+                        "device again; nothing was lost (%s)",
+                        what[0] ? what : "401");
+        break;
+    case 403:
+        rc = gs_err_set(&db->err, GS_E_AUTH, "the server refused this device (%s)",
+                        what[0] ? what : "403");
+        break;
+    case 426:
+        rc = gs_err_set(&db->err, GS_E_PROTO_VERSION,
+                        "the server needs a newer gridsync: update the app (protocol %u)"
+                        " (%s)",
+                        e ? e->min_version : 0, what);
+        break;
+    case 429:
+    case 503:
+        rc = gs_err_set(&db->err, GS_E_BUSY, "the server is busy or restarting; sync again "
+                        "later (%ld)", status);
+        break;
+    default:
+        rc = gs_err_set(&db->err, GS_E_SERVER, "the server answered %ld %s", status,
+                        what[0] ? what : "");
+        break;
+    }
+    proto_error_free(e);
+    return rc;
+}
+
+static void add_link_stats(gs_sync_summary *s, const transport *t)
+{
+    const transport_stats *ts = transport_get_stats(t);
+    s->requests = ts->requests;
+    s->bytes_up = ts->bytes_up;
+    s->bytes_down = ts->bytes_down;
+    s->connects = ts->connects;
+}
+
+int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
+{
+    device_settings dev;
+    transport_opts topts;
+    transport *link = NULL;
+    gs_sync_opts o;
+    gs_buf req, changes, resp;
+    proto_sync_resp *r = NULL;
+    int rc, rounds = 0;
+    char result[300];
+
+    memset(sum, 0, sizeof(*sum));
+    memset(&dev, 0, sizeof(dev));
+    memset(&o, 0, sizeof(o));
+    if (opts_in)
+        o = *opts_in;
+    defaults(&o);
+    buf_init(&req, PROTO_MAX_BODY);
+    buf_init(&changes, PROTO_MAX_BODY);
+    buf_init(&resp, RESP_MAX);
+    gs_err_clear(&db->err);
+
+    rc = device_load(db, &dev);
+    if (rc)
+        goto out;
+    if (!dev.device_id || !dev.server_url || !dev.token || !dev.ca_pem) {
+        rc = gs_err_set(&db->err, GS_E_CONFIG,
+                        "this device is not enrolled: run gridsync init first");
+        goto out;
+    }
+    memset(&topts, 0, sizeof(topts));
+    topts.base_url = dev.server_url;
+    topts.ca_pem = dev.ca_pem;
+    topts.ca_pem_len = dev.ca_pem_len;
+    topts.token = dev.token;
+    topts.connect_timeout_ms = o.connect_timeout_ms;
+    topts.total_timeout_ms = o.request_timeout_ms;
+    topts.compress = !o.no_compress;
+    rc = transport_new(&link, &topts, &db->err);
+    if (rc)
+        goto out;
+
+    for (;;) {
+        uint64_t first, last;
+        uint32_t n = 0;
+        long status = 0;
+        outbox_stats st;
+        uint32_t r_pulled;
+        int more;
+
+        rc = build_request(db, &dev, &o, &req, &changes, &first, &last, &n);
+        if (rc)
+            goto out;
+        if (n > 0) {
+            rc = outbox_mark_sent(db, first, last);
+            if (rc)
+                goto out;
+        }
+        rc = transport_post(link, PROTO_SYNC_PATH, PROTO_CONTENT_TYPE, req.ptr, req.len,
+                            &status, &resp, &db->err);
+        add_link_stats(sum, link);
+        if (rc)
+            goto out;
+        if (status != 200) {
+            rc = http_failure(db, status, &resp);
+            goto out;
+        }
+        rc = proto_decode_sync_resp(resp.ptr, resp.len, &r, &db->err);
+        if (rc) {
+            gs_err_prefix(&db->err, "the server's answer is malformed: ");
+            goto out;
+        }
+        if (r->n_acks != n) {
+            rc = gs_err_set(&db->err, GS_E_PROTO, "the server acknowledged %u of %u changes",
+                            r->n_acks, n);
+            goto out;
+        }
+        memset(&st, 0, sizeof(st));
+        rc = outbox_apply_response(db, r, &st);
+        if (rc)
+            goto out;
+        sum->pushed += n;
+        sum->accepted += st.acked;
+        sum->rejected += st.rejected;
+        sum->pulled += r->n_changes;
+        sum->kept_local += st.kept_local;
+        sum->lost += st.lost_taken;
+        more = r->more;
+        r_pulled = r->n_changes;
+        proto_sync_resp_free(r);
+        r = NULL;
+        rounds++;
+        if (o.progress)
+            o.progress(o.progress_ud, sum);
+        if (!more && n == 0)
+            break; /* nothing was sent and nothing more waits: done */
+        if (more && n == 0 && r_pulled == 0) {
+            rc = gs_err_set(&db->err, GS_E_PROTO, "the server says more waits but sent none");
+            goto out;
+        }
+        if (st.acked + st.rejected + st.unknown_acks == 0 && !more && n > 0) {
+            rc = gs_err_set(&db->err, GS_E_PROTO,
+                            "the server settled none of %u changes; stopping", n);
+            goto out;
+        }
+        if (!more) {
+            int64_t pending = 0, sent = 0;
+            rc = outbox_count(db, &pending, &sent);
+            if (rc)
+                goto out;
+            if (pending == 0)
+                break;
+        }
+    }
+out:
+    if (link)
+        add_link_stats(sum, link);
+    if (rc)
+        snprintf(result, sizeof(result), "failed: %s", gs_err_msg(&db->err, rc));
+    else if (sum->rejected)
+        snprintf(result, sizeof(result), "ok, %llu rejected",
+                 (unsigned long long)sum->rejected);
+    else
+        snprintf(result, sizeof(result), "ok");
+    {
+        gs_err keep = db->err; /* recording the result must not hide the sync's own error */
+        outbox_set_sync_result(db, (int64_t)db_wall_ms(db), result);
+        db->err = keep;
+    }
+    if (!rc && sum->rejected)
+        rc = gs_err_set(&db->err, GS_E_REJECTED,
+                        "%llu change(s) were rejected by the server: see gridsync status",
+                        (unsigned long long)sum->rejected);
+    proto_sync_resp_free(r);
+    transport_free(link);
+    device_settings_free(&dev);
+    buf_free(&req);
+    buf_free(&changes);
+    buf_free(&resp);
+    (void)rounds;
+    return rc;
+}
+
+int gs_sync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *summary)
+{
+    gs_sync_summary local;
+
+    if (!db)
+        return GS_E_INVALID;
+    return csync_run(db, opts, summary ? summary : &local);
+}
