@@ -1,0 +1,123 @@
+# lib.sh: shared helpers for integration tests that run a real gridsyncd with real devices.
+# Source it from a test script:   . "$(dirname "$0")/lib.sh"
+#
+#   t_setup NAME            temp folder $T, BUILD/bin paths, cleanup trap (KEEP=1 keeps $T)
+#   t_server_init           gridsyncd init into $T/town (sets ADMIN_TOKEN, CA)
+#   t_server_start [ARGS]   starts gridsyncd on a free port (sets PORT, URL, SERVER_PID)
+#   t_server_stop           SIGTERM and wait; t_server_kill: kill -9
+#   t_admin ARGS...         gridsync-admin against the running server
+#   t_enroll DB GRID [NAME] [GRID2...]  creates a device and inits the DB (sets DEV_ID)
+#   t_gs DB ARGS...         gridsync --db DB ARGS...
+#   t_sql DB SQL            sqlite3 query (one value per line)
+#   ok NAME / notok NAME WHY / skip NAME WHY / check NAME CMD...
+#   t_done                  exits 1 if any check failed
+# Every helper prints what went wrong; a test's own checks print "ok"/"not ok" lines that
+# scripts/run-tests.sh counts.
+
+BUILD=${BUILD:-build}
+GS_BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd)
+GRIDSYNC=$GS_BIN/gridsync
+GRIDSYNCD=$GS_BIN/gridsyncd
+GRIDSYNC_ADMIN=$GS_BIN/gridsync-admin
+TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
+T_FAILS=0
+SERVER_PID=
+T_PIDS=()
+
+ok() { echo "ok $1"; }
+notok() { echo "not ok $1: $2"; T_FAILS=$((T_FAILS + 1)); }
+skip() { echo "skip $1: $2"; }
+check() {
+    local name=$1; shift
+    if "$@"; then ok "$name"; else notok "$name" "command failed: $*"; fi
+}
+
+t_cleanup() {
+    local p
+    for p in "${T_PIDS[@]}" $SERVER_PID; do
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+}
+
+t_setup() {
+    T=$(mktemp -d "/tmp/gs_$1.XXXXXX")
+    trap t_cleanup EXIT
+    for b in "$GRIDSYNC" "$GRIDSYNCD" "$GRIDSYNC_ADMIN"; do
+        if [ ! -x "$b" ]; then
+            echo "not ok build: $b is missing (make BUILD=$BUILD)"
+            exit 1
+        fi
+    done
+}
+
+t_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+t_server_init() {
+    ADMIN_TOKEN=$("$GRIDSYNCD" init --dir "$T/town" --hostname localhost 2>"$T/init.err") || {
+        echo "not ok server_init: $(cat "$T/init.err")"; exit 1; }
+    CA=$T/town/ca.pem
+    PORT=${PORT:-$(t_free_port)}
+    URL=https://localhost:$PORT
+}
+
+t_server_start() {
+    "$GRIDSYNCD" --config "$T/town/gridsyncd.conf" --listen "127.0.0.1:$PORT" "$@" \
+        >>"$T/gridsyncd.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 200); do
+        curl -sf --cacert "$CA" "$URL/v1/health" >/dev/null 2>&1 && return 0
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    echo "not ok server_start: gridsyncd did not come up; log:"; tail -n 20 "$T/gridsyncd.log"
+    exit 1
+}
+
+t_server_stop() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+}
+
+t_server_kill() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -9 "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+}
+
+t_admin() {
+    "$GRIDSYNC_ADMIN" --server "$URL" --ca "$CA" --token "$ADMIN_TOKEN" "$@"
+}
+
+# t_enroll DB GRID [NAME] [MORE GRIDS...]: sets DEV_ID and DEV_TOKEN
+t_enroll() {
+    local db=$1 grid=$2 name=${3:-worker} out g grid_args=(--grid "$2") init_grids=(--grid "$2")
+    shift 3 2>/dev/null || shift $#
+    for g in "$@"; do grid_args+=(--grid "$g"); init_grids+=(--grid "$g"); done
+    out=$(t_admin --json device add "${grid_args[@]}" --name "$name") || {
+        echo "not ok enroll: device add failed: $out"; exit 1; }
+    DEV_ID=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
+    DEV_TOKEN=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<<"$out")
+    "$GRIDSYNC" --db "$db" init --device "$DEV_ID" --token "$DEV_TOKEN" --server "$URL" \
+        --ca "$CA" "${init_grids[@]}" --worker "$name" >/dev/null || {
+        echo "not ok enroll: gridsync init failed"; exit 1; }
+}
+
+t_gs() {
+    local db=$1; shift
+    "$GRIDSYNC" --db "$db" "$@"
+}
+
+t_sql() {
+    sqlite3 -batch -noheader "$1" "$2"
+}
+
+t_done() {
+    [ "$T_FAILS" -eq 0 ]
+}
