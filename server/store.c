@@ -16,10 +16,12 @@
 
 #include "../common/alloc.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------ */
 /* schema and migrations                                                                */
@@ -430,6 +432,13 @@ int store_open(store **out, const char *path, gs_err *err)
     if (!s)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     s->fault_countdown = -1;
+    /* The store holds residents' names and addresses: create it private. SQLite gives its
+       -wal and -shm files the mode of the database file. */
+    {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
     src = sqlite3_open_v2(path, &s->db,
                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {
