@@ -99,7 +99,9 @@ $(OBJ)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The folder is a prerequisite too, so adding or removing a file regenerates.
+# The folder is a prerequisite too, so adding or removing a file regenerates; its empty
+# rule keeps make from trying to build it from server/console.c.
+server/console: ;
 $(BUILD)/tools/embed_assets: scripts/embed_assets.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -O1 $(WARN) -o $@ $<
@@ -158,6 +160,11 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(LIB_CLIENT_
 test check: all $(UNIT_BINS)
 	@BUILD=$(BUILD) scripts/run-tests.sh
 
+# Fault and hostile-input checks (tests/faults/, docs/RELIABILITY.md): crash loops, a bad
+# link in network namespaces, hostile requests, TLS scan, authorization. A few minutes.
+check-faults: all $(UNIT_BINS)
+	@BUILD=$(BUILD) scripts/run-faults.sh
+
 asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
@@ -210,6 +217,9 @@ install: all
 	install -m 755 $(LIB_CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/libgridsync.so.0
 	ln -sf libgridsync.so.0 $(DESTDIR)$(PREFIX)/lib/libgridsync.so
 	$(if $(wildcard client/gridsync.h),install -m 644 client/gridsync.h $(DESTDIR)$(PREFIX)/include/)
+	install -d $(DESTDIR)$(PREFIX)/share/doc/gridsync
+	install -m 644 README.md proto/PROTOCOL.md $(wildcard docs/*.md) server/gridsyncd.service \
+	    $(DESTDIR)$(PREFIX)/share/doc/gridsync/
 
 clean:
 	rm -rf build
