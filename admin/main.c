@@ -391,38 +391,51 @@ static int cmd_device_add(admin *a, int argc, char **argv)
     return 0;
 }
 
+/* "revoked", "SILENT" (no sync for more than the server's silent_days) or "active". */
+static const char *device_state(json_t *d)
+{
+    if (json_is_true(json_object_get(d, "revoked")))
+        return "revoked";
+    return json_is_true(json_object_get(d, "silent")) ? "SILENT" : "active";
+}
+
+/* Prints the devices of a /devices or /status answer as a table. */
+static int print_devices(admin *a, json_t *devices)
+{
+    table *t = NULL;
+    json_t *d;
+    size_t i;
+
+    if (table_new(&t, 7))
+        return fail(a, GS_E_NOMEM);
+    table_add(t, (const char *const[]){"DEVICE", "NAME", "GRIDS", "LAST SYNC", "RESULT",
+                                       "REJECTS", "STATE"});
+    json_array_foreach(devices, i, d)
+    {
+        char grids[256], when[ISOTIME_MAX], rej[24];
+        join_strings(json_object_get(d, "grids"), grids, sizeof(grids));
+        snprintf(rej, sizeof(rej), "%lld",
+                 (long long)json_integer_value(json_object_get(d, "pending_rejects")));
+        table_add(t, (const char *const[]){str_of(d, "id"), str_of(d, "name"), grids,
+                                           time_of(d, "last_sync_ms", when, sizeof(when)),
+                                           str_of(d, "last_result"), rej, device_state(d)});
+    }
+    return print_table_rows(t);
+}
+
 static int cmd_device_list(admin *a)
 {
-    json_t *res = NULL, *d;
-    table *t = NULL;
-    size_t i;
+    json_t *res = NULL;
     int rc = call(a, "GET", "/devices", NULL, &res);
 
     if (rc)
         return fail(a, rc);
-    if (a->json) {
+    if (a->json)
         print_json(res);
-        json_decref(res);
-        return 0;
-    }
-    if (table_new(&t, 6)) {
-        json_decref(res);
-        return fail(a, GS_E_NOMEM);
-    }
-    table_add(t, (const char *const[]){"ID", "NAME", "GRIDS", "LAST SYNC", "RESULT", "STATE"});
-    json_array_foreach(json_object_get(res, "devices"), i, d)
-    {
-        char grids[256], when[ISOTIME_MAX];
-        const char *state = json_is_true(json_object_get(d, "revoked"))  ? "revoked"
-                            : json_is_true(json_object_get(d, "silent")) ? "SILENT"
-                                                                          : "active";
-        join_strings(json_object_get(d, "grids"), grids, sizeof(grids));
-        table_add(t, (const char *const[]){str_of(d, "id"), str_of(d, "name"), grids,
-                                           time_of(d, "last_sync_ms", when, sizeof(when)),
-                                           str_of(d, "last_result"), state});
-    }
+    else
+        rc = print_devices(a, json_object_get(res, "devices"));
     json_decref(res);
-    return print_table_rows(t);
+    return rc;
 }
 
 static int cmd_device_revoke(admin *a, int argc, char **argv)
@@ -551,8 +564,10 @@ static int cmd_conflicts_show(admin *a, int argc, char **argv)
     resolution = json_object_get(res, "resolution");
     if (json_is_object(resolution)) {
         char oldv[512], newv[512], when[ISOTIME_MAX];
-        value_text(json_object_get(resolution, "old"), oldv, sizeof(oldv));
-        value_text(json_object_get(resolution, "new"), newv, sizeof(newv));
+        value_text(json_object_get(json_object_get(resolution, "old"), "value"), oldv,
+                   sizeof(oldv));
+        value_text(json_object_get(json_object_get(resolution, "new"), "value"), newv,
+                   sizeof(newv));
         printf("  resolved by %s at %s: %s -> %s\n", str_of(resolution, "admin"),
                time_of(resolution, "at_ms", when, sizeof(when)), oldv, newv);
         if (*str_of(resolution, "note"))
@@ -705,10 +720,9 @@ out:
 
 static int cmd_status(admin *a)
 {
-    json_t *res = NULL, *d, *g;
+    json_t *res = NULL, *g;
     table *t = NULL;
     size_t i;
-    const char *key;
     int rc = call(a, "GET", "/status", NULL, &res);
 
     if (rc)
@@ -718,63 +732,30 @@ static int cmd_status(admin *a)
         json_decref(res);
         return 0;
     }
-    if (table_new(&t, 6)) {
-        json_decref(res);
-        return fail(a, GS_E_NOMEM);
-    }
-    printf("devices (silent: no sync for more than %lld days)\n",
+    printf("devices (SILENT: no sync for more than %lld days)\n",
            (long long)json_integer_value(json_object_get(res, "silent_days")));
-    table_add(t, (const char *const[]){"DEVICE", "GRIDS", "LAST SYNC", "RESULT", "REJECTS",
-                                       "STATE"});
-    json_array_foreach(json_object_get(res, "devices"), i, d)
-    {
-        char grids[256], when[ISOTIME_MAX], rej[24];
-        const char *state = json_is_true(json_object_get(d, "revoked"))  ? "revoked"
-                            : json_is_true(json_object_get(d, "silent")) ? "SILENT"
-                                                                          : "active";
-        join_strings(json_object_get(d, "grids"), grids, sizeof(grids));
-        snprintf(rej, sizeof(rej), "%lld",
-                 (long long)json_integer_value(json_object_get(d, "pending_rejects")));
-        table_add(t, (const char *const[]){str_of(d, "id"), grids,
-                                           time_of(d, "last_sync_ms", when, sizeof(when)),
-                                           str_of(d, "last_result"), rej, state});
-    }
-    print_table_rows(t);
-    if (table_new(&t, 3)) {
+    rc = print_devices(a, json_object_get(res, "devices"));
+    if (rc || table_new(&t, 3)) {
         json_decref(res);
-        return fail(a, GS_E_NOMEM);
+        return rc ? rc : fail(a, GS_E_NOMEM);
     }
     printf("\ngrids\n");
     table_add(t, (const char *const[]){"GRID", "RECORDS", "OPEN CONFLICTS"});
-    json_t *grids = json_object_get(res, "grids");
-    if (json_is_object(grids)) {
-        json_object_foreach(grids, key, g)
+    json_array_foreach(json_object_get(res, "grids"), i, g)
+    {
+        char recs[256] = "", open[24];
+        size_t n = 0;
+        const char *tname;
+        json_t *cnt;
+        json_object_foreach(json_object_get(g, "records"), tname, cnt)
         {
-            char recs[256] = "", open[24];
-            size_t n = 0;
-            const char *tname;
-            json_t *cnt;
-            json_object_foreach(json_object_get(g, "records"), tname, cnt)
-            n += (size_t)snprintf(recs + n, n < sizeof(recs) ? sizeof(recs) - n : 0, "%s%s %lld",
-                                  n ? ", " : "", tname, (long long)json_integer_value(cnt));
-            snprintf(open, sizeof(open), "%lld",
-                     (long long)json_integer_value(json_object_get(g, "open_conflicts")));
-            table_add(t, (const char *const[]){key, recs, open});
+            n += (size_t)snprintf(recs + n, n < sizeof(recs) ? sizeof(recs) - n : 0,
+                                  "%s%s %lld", n ? ", " : "", tname,
+                                  (long long)json_integer_value(cnt));
         }
-    } else {
-        json_array_foreach(grids, i, g)
-        {
-            char recs[256] = "", open[24];
-            size_t n = 0;
-            const char *tname;
-            json_t *cnt;
-            json_object_foreach(json_object_get(g, "records"), tname, cnt)
-            n += (size_t)snprintf(recs + n, n < sizeof(recs) ? sizeof(recs) - n : 0, "%s%s %lld",
-                                  n ? ", " : "", tname, (long long)json_integer_value(cnt));
-            snprintf(open, sizeof(open), "%lld",
-                     (long long)json_integer_value(json_object_get(g, "open_conflicts")));
-            table_add(t, (const char *const[]){str_of(g, "grid"), recs, open});
-        }
+        snprintf(open, sizeof(open), "%lld",
+                 (long long)json_integer_value(json_object_get(g, "open_conflicts")));
+        table_add(t, (const char *const[]){str_of(g, "grid"), recs, open});
     }
     json_decref(res);
     return print_table_rows(t);

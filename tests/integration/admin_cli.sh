@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# admin_cli.sh: gridsync-admin against a real gridsyncd over TLS: device add/list/revoke,
+# conflicts list/show/resolve (keep winner, keep other, a typed --value), status, --json
+# shapes, exit codes (2 usage, 3 not found, 4 unreachable, 5 refused token), and that a
+# resolution reaches the devices at their next sync.
+. "$(dirname "$0")/lib.sh"
+t_setup admin_cli
+t_server_init
+t_server_start
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# --- devices ---------------------------------------------------------------------------
+out=$(t_admin --json device add --grid G1 --grid G2 --name 王芳) && ok device_add_json \
+    || notok device_add_json "exit $?"
+id=$(json 'd["id"]' <<<"$out"); tok=$(json 'd["token"]' <<<"$out")
+[[ $id == d-* && ${#tok} -gt 30 ]] && ok device_add_id_token || notok device_add_id_token "$out"
+out=$(t_admin device add --grid G3) && grep -q '^token ' <<<"$out" && ok device_add_table \
+    || notok device_add_table "$out"
+t_admin device add >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok device_add_needs_grid || notok device_add_needs_grid "exit $rc"
+out=$(t_admin device list) && grep -q "$id" <<<"$out" && grep -q 'G1,G2' <<<"$out" \
+    && ok device_list_table || notok device_list_table "$out"
+n=$(t_admin --json device list | json 'len(d["devices"])')
+[ "$n" = 2 ] && ok device_list_json || notok device_list_json "$n devices"
+
+# --- a conflict from two devices -------------------------------------------------------
+t_enroll "$T/a.db" G1 王芳; A_ID=$DEV_ID
+t_enroll "$T/b.db" G1 李强; B_ID=$DEV_ID
+r=$(t_gs "$T/a.db" resident add --name 张秀兰)
+c=$(t_gs "$T/a.db" care add --resident "$r" --category meal)
+t_gs "$T/a.db" sync >/dev/null && t_gs "$T/b.db" sync >/dev/null
+t_gs "$T/a.db" care update "$c" --assignee 王芳 --priority urgent >/dev/null
+sleep 0.02
+t_gs "$T/b.db" care update "$c" --assignee 李强 --priority low >/dev/null
+t_gs "$T/a.db" sync >/dev/null; t_gs "$T/b.db" sync >/dev/null; t_gs "$T/a.db" sync >/dev/null
+list=$(t_admin --json conflicts list)
+n=$(json 'len(d["conflicts"])' <<<"$list")
+[ "$n" = 2 ] && ok conflicts_list_open || notok conflicts_list_open "$n conflicts: $list"
+cid_assignee=$(json '[c["id"] for c in d["conflicts"] if c["field"]=="assignee"][0]' <<<"$list")
+cid_priority=$(json '[c["id"] for c in d["conflicts"] if c["field"]=="priority"][0]' <<<"$list")
+out=$(t_admin conflicts list --grid G1) && grep -q assignee <<<"$out" && ok conflicts_list_grid \
+    || notok conflicts_list_grid "$out"
+n=$(t_admin --json conflicts list --grid G9 | json 'len(d["conflicts"])')
+[ "$n" = 0 ] && ok conflicts_list_other_grid_empty || notok conflicts_list_other_grid_empty "$n"
+out=$(t_admin conflicts show "$cid_assignee") && grep -q 张秀兰 <<<"$out" && grep -q 李强 <<<"$out" \
+    && grep -q 王芳 <<<"$out" && ok conflicts_show || notok conflicts_show "$out"
+t_admin conflicts show 99999 >/dev/null 2>&1; rc=$?
+[ $rc -eq 3 ] && ok conflicts_show_missing_exit_3 || notok conflicts_show_missing_exit_3 "exit $rc"
+t_admin conflicts resolve "$cid_assignee" --keep both >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok resolve_bad_keep_exit_2 || notok resolve_bad_keep_exit_2 "exit $rc"
+
+winner=$(t_admin --json conflicts show "$cid_assignee" | json 'd["winner"]["value"]')
+other=$(t_admin --json conflicts show "$cid_assignee" | json 'd["other"]["value"]')
+t_admin conflicts resolve "$cid_assignee" --keep other --note "按网格分工" >/dev/null \
+    && ok resolve_keep_other || notok resolve_keep_other "exit $?"
+t_admin conflicts resolve "$cid_priority" --value normal >/dev/null \
+    && ok resolve_value || notok resolve_value "exit $?"
+t_admin conflicts resolve "$cid_priority" --value normal >/dev/null 2>&1; rc=$?
+[ $rc -ne 0 ] && ok resolve_twice_refused || notok resolve_twice_refused "exit 0"
+res=$(t_admin --json conflicts show "$cid_assignee")
+[ "$(json 'd["status"]' <<<"$res")" = resolved ] \
+    && [ "$(json 'd["resolution"]["note"]' <<<"$res")" = 按网格分工 ] \
+    && [ "$(json 'd["resolution"]["new"]["value"]' <<<"$res")" = "$other" ] \
+    && ok resolution_audited || notok resolution_audited "$res"
+out=$(t_admin conflicts show "$cid_assignee")
+grep -q -- "$winner -> $other" <<<"$out" && grep -q 按网格分工 <<<"$out" && ok show_resolution \
+    || notok show_resolution "$out"
+n=$(t_admin --json conflicts list --open | json 'len(d["conflicts"])')
+m=$(t_admin --json conflicts list --all | json 'len(d["conflicts"])')
+[ "$n" = 0 ] && [ "$m" = 2 ] && ok conflicts_open_vs_all || notok conflicts_open_vs_all "$n/$m"
+t_gs "$T/a.db" sync >/dev/null; t_gs "$T/b.db" sync >/dev/null
+va=$(t_gs "$T/a.db" --json show "$c" | json 'd["assignee"]+"/"+d["priority"]')
+vb=$(t_gs "$T/b.db" --json show "$c" | json 'd["assignee"]+"/"+d["priority"]')
+[ "$va" = "$other/normal" ] && [ "$vb" = "$other/normal" ] && ok resolution_reaches_devices \
+    || notok resolution_reaches_devices "a=$va b=$vb want $other/normal (winner was $winner)"
+
+# --- status, revoke, exit codes ----------------------------------------------------------
+st=$(t_admin --json status)
+[ "$(json '[g["records"].get("care",0) for g in d["grids"] if g["grid"]=="G1"][0]' <<<"$st")" = 1 ] \
+    && ok status_grid_counts || notok status_grid_counts "$st"
+out=$(t_admin status) && grep -q "$A_ID" <<<"$out" && grep -q G1 <<<"$out" && ok status_table \
+    || notok status_table "$out"
+t_admin device revoke "$B_ID" >/dev/null && ok device_revoke || notok device_revoke "exit $?"
+[ "$(t_admin --json device list | json "[x['revoked'] for x in d['devices'] if x['id']=='$B_ID'][0]")" = True ] \
+    && ok device_revoked_listed || notok device_revoked_listed ""
+t_admin device revoke d-000000000000 >/dev/null 2>&1; rc=$?
+[ $rc -eq 3 ] && ok revoke_missing_exit_3 || notok revoke_missing_exit_3 "exit $rc"
+"$GRIDSYNC_ADMIN" --server "$URL" --ca "$CA" --token "$DEV_TOKEN" device list >/dev/null 2>&1; rc=$?
+[ $rc -eq 5 ] && ok device_token_refused_exit_5 || notok device_token_refused_exit_5 "exit $rc"
+"$GRIDSYNC_ADMIN" --config "$T/town/admin.conf" --server "$URL" status >/dev/null \
+    && ok config_file || notok config_file "exit $?"
+"$GRIDSYNC_ADMIN" --bogus >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok usage_exit_2 || notok usage_exit_2 "exit $rc"
+"$GRIDSYNC_ADMIN" conflicts resolve --help | grep -q -- '--keep' && ok help || notok help ""
+t_server_stop
+t_admin status >/dev/null 2>&1; rc=$?
+[ $rc -eq 4 ] && ok unreachable_exit_4 || notok unreachable_exit_4 "exit $rc"
+grep -q "$ADMIN_TOKEN" "$T/gridsyncd.log" && notok no_token_in_log "admin token logged" \
+    || ok no_token_in_log
+t_done
