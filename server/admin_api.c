@@ -2,9 +2,9 @@
  * admin_api.c: see admin_api.h; docs/ADMIN-API.md documents every endpoint with examples.
  *
  * Request flow: console session or else admin token (401) -> route (404/405) -> body checks
- * (413/415) -> parse JSON (400) -> take the store lock -> handler -> release. Handlers build replies with jansson
- * and write them with reply_json; any jansson allocation failure is a 500, never a reply
- * with members silently missing.
+ * (413/415) -> parse JSON (400) -> take the store lock -> handler -> release. Handlers
+ * build replies with jansson and write them with reply_json; any jansson allocation
+ * failure is a 500, never a reply with members silently missing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "admin_api.h"
@@ -1128,10 +1128,9 @@ static void schema(areq *r)
         for (size_t k = 0; k < t->n_fields; k++)
             jappend(r, fields, field_json(r, &t->fields[k], 0));
         jappend(r, fields,
-                field_json(r,
-                           schema_field_find(t, SCHEMA_DELETED_FIELD,
-                                             sizeof(SCHEMA_DELETED_FIELD) - 1),
-                           1));
+                field_json(
+                    r, schema_field_find(t, SCHEMA_DELETED_FIELD, sizeof(SCHEMA_DELETED_FIELD) - 1),
+                    1));
         jset(r, to, "fields", fields);
         jappend(r, tables, to);
     }
@@ -1262,9 +1261,8 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     r.resp = resp;
     r.now_ms = (int64_t)hlc_wall_ms(NULL);
     sval_arena_init(&r.arena, SVAL_ARENA_MAX);
-    rc = env->session_auth
-             ? env->session_auth(env->session_ud, req, r.admin, sizeof(r.admin))
-             : GS_E_NOTFOUND;
+    rc = env->session_auth ? env->session_auth(env->session_ud, req, r.admin, sizeof(r.admin))
+                           : GS_E_NOTFOUND;
     if (rc == GS_E_NOTFOUND)
         rc = admin_api_auth(env, req->authorization.ptr, req->authorization.len, r.admin,
                             sizeof(r.admin));

@@ -30,33 +30,33 @@
 /* Every console answer: no inline script or style, nothing from elsewhere, no framing.
  * require-trusted-types-for makes Chromium refuse any string-to-HTML sink (innerHTML and
  * friends) in the page, so a slip in app.js cannot turn field data into markup. */
-#define SECURITY_HEADERS                                                                    \
-    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "    \
-    "img-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "              \
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "                         \
-    "require-trusted-types-for 'script'\r\n"                                                \
-    "X-Content-Type-Options: nosniff\r\n"                                                   \
-    "X-Frame-Options: DENY\r\n"                                                             \
-    "Referrer-Policy: no-referrer\r\n"                                                      \
-    "Cross-Origin-Opener-Policy: same-origin\r\n"                                           \
+#define SECURITY_HEADERS                                                                           \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "           \
+    "img-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "                     \
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "                                \
+    "require-trusted-types-for 'script'\r\n"                                                       \
+    "X-Content-Type-Options: nosniff\r\n"                                                          \
+    "X-Frame-Options: DENY\r\n"                                                                    \
+    "Referrer-Policy: no-referrer\r\n"                                                             \
+    "Cross-Origin-Opener-Policy: same-origin\r\n"                                                  \
     "Cross-Origin-Resource-Policy: same-origin\r\n"
 
 #define COOKIE_ATTRS "; HttpOnly; Secure; SameSite=Strict; Path=/"
 
 typedef struct session {
-    int used;                        /* 1 when this slot holds a live session */
-    uint8_t id_hash[AUTH_HASH_LEN];  /* SHA-256 of the cookie value */
-    char csrf[SECRET_LEN + 1];       /* the token the page sends as "Session <csrf>" */
-    char admin[AUTH_ID_MAX + 1];     /* the admin who signed in */
-    int64_t created_ms;              /* sign-in time */
-    int64_t used_ms;                 /* last accepted request */
+    int used;                       /* 1 when this slot holds a live session */
+    uint8_t id_hash[AUTH_HASH_LEN]; /* SHA-256 of the cookie value */
+    char csrf[SECRET_LEN + 1];      /* the token the page sends as "Session <csrf>" */
+    char admin[AUTH_ID_MAX + 1];    /* the admin who signed in */
+    int64_t created_ms;             /* sign-in time */
+    int64_t used_ms;                /* last accepted request */
 } session;
 
 struct console {
-    admin_env *env;                          /* token checks, metrics, log */
-    console_opts opts;                       /* limits and clock, defaults filled in */
-    pthread_mutex_t lock;                    /* guards sessions */
-    session sessions[CONSOLE_MAX_SESSIONS];  /* the live sessions */
+    admin_env *env;                         /* token checks, metrics, log */
+    console_opts opts;                      /* limits and clock, defaults filled in */
+    pthread_mutex_t lock;                   /* guards sessions */
+    session sessions[CONSOLE_MAX_SESSIONS]; /* the live sessions */
 };
 
 static int64_t wall_clock(void *ud)
@@ -160,7 +160,8 @@ static void serve_asset(const srv_request *req, srv_response *resp, const consol
     buf_reset(&resp->body);
     resp->content_encoding = NULL;
     /* the assets are small and this saves most of them on a slow county link */
-    if (a->len > 1024 && zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
+    if (a->len > 1024 &&
+        zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
         zbody_deflate(a->data, a->len, &resp->body, &err) == GS_OK) {
         resp->content_encoding = "deflate";
     } else {

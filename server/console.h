@@ -41,18 +41,18 @@
 
 #define CONSOLE_PREFIX "/admin"
 #define CONSOLE_COOKIE "__Host-gs_session"
-#define CONSOLE_IDLE_MS (12LL * 3600 * 1000)     /* a session unused this long ends */
-#define CONSOLE_MAX_AGE_MS (7LL * 86400 * 1000)  /* and any session ends after this */
-#define CONSOLE_MAX_SESSIONS 64                  /* then the least recently used goes */
-#define CONSOLE_SIGNIN_MAX 4096                  /* bytes of a sign-in body */
-#define CONSOLE_AUTH_SCHEME "Session"            /* Authorization scheme of the page */
+#define CONSOLE_IDLE_MS (12LL * 3600 * 1000)    /* a session unused this long ends */
+#define CONSOLE_MAX_AGE_MS (7LL * 86400 * 1000) /* and any session ends after this */
+#define CONSOLE_MAX_SESSIONS 64                 /* then the least recently used goes */
+#define CONSOLE_SIGNIN_MAX 4096                 /* bytes of a sign-in body */
+#define CONSOLE_AUTH_SCHEME "Session"           /* Authorization scheme of the page */
 
 /* One embedded file of server/console/ (the table is generated at build time). */
 typedef struct console_asset {
-    const char *name;            /* file name, served at /admin/<name> */
-    const char *content_type;    /* from the file's extension */
-    const unsigned char *data;   /* the bytes */
-    size_t len;                  /* bytes in data */
+    const char *name;          /* file name, served at /admin/<name> */
+    const char *content_type;  /* from the file's extension */
+    const unsigned char *data; /* the bytes */
+    size_t len;                /* bytes in data */
 } console_asset;
 
 extern const console_asset console_assets[];
