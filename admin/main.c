@@ -240,7 +240,9 @@ static int call(admin *a, const char *method, const char *path, json_t *body, js
     buf_init(&resp, RESP_MAX);
     snprintf(full, sizeof(full), "%s%s", ADMIN_PREFIX, path);
     if (strcmp(method, "POST") == 0) {
-        text = json_dumps(body ? body : json_object(), JSON_COMPACT);
+        json_t *empty = body ? NULL : json_object(); /* a POST without arguments sends {} */
+        text = json_dumps(body ? body : empty, JSON_COMPACT);
+        json_decref(empty);
         if (!text) {
             rc = gs_err_set(&a->err, GS_E_NOMEM, "out of memory");
             goto out;

@@ -27,6 +27,34 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A sync touches each outbox page once (read, then deleted by its ack), so a big page cache
+ * buys nothing here and only raises a handheld's peak memory: the sync runs with this one
+ * (KiB) and restores the handle's own afterwards (layout.c sets 16 MiB for batch writes). */
+#define CSYNC_CACHE_KIB 2048
+
+/* The connection's cache_size setting (negative: KiB), or 0 when it cannot be read. */
+static int cache_size_get(gs_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+
+    if (sqlite3_prepare_v2(db->sql, "PRAGMA cache_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void cache_size_set(gs_db *db, int v)
+{
+    char sql[48];
+    gs_err keep = db->err; /* a cache setting never fails the sync or hides its error */
+
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=%d", v);
+    db_exec(db, sql);
+    db->err = keep;
+}
+
 /* A response can carry up to PROTO_MAX_BODY after inflation. */
 #define RESP_MAX PROTO_MAX_BODY
 
@@ -162,7 +190,7 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
     gs_sync_opts o;
     gs_buf req, changes, resp;
     proto_sync_resp *r = NULL;
-    int rc, rounds = 0;
+    int rc, rounds = 0, old_cache;
     char result[300];
 
     memset(sum, 0, sizeof(*sum));
@@ -175,6 +203,9 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
     buf_init(&changes, PROTO_MAX_BODY);
     buf_init(&resp, RESP_MAX);
     gs_err_clear(&db->err);
+    old_cache = cache_size_get(db);
+    if (old_cache != 0)
+        cache_size_set(db, -(int)CSYNC_CACHE_KIB);
 
     rc = device_load(db, &dev);
     if (rc)
@@ -233,6 +264,8 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
         }
         memset(&st, 0, sizeof(st));
         rc = outbox_apply_response(db, r, &st);
+        if (!rc)
+            rc = db_hlc_rebase(db, r->now);
         if (rc)
             goto out;
         sum->pushed += n;
@@ -287,6 +320,8 @@ out:
         rc = gs_err_set(&db->err, GS_E_REJECTED,
                         "%llu change(s) were rejected by the server: see gridsync status",
                         (unsigned long long)sum->rejected);
+    if (old_cache != 0)
+        cache_size_set(db, old_cache);
     proto_sync_resp_free(r);
     transport_free(link);
     device_settings_free(&dev);

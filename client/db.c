@@ -387,6 +387,32 @@ out:
     return rc;
 }
 
+int db_hlc_rebase(gs_db *db, uint64_t server_now)
+{
+    uint64_t wall, last;
+    int rc = db_tx_begin(db);
+    if (rc)
+        return rc;
+    rc = db_counters_load(db);
+    if (rc)
+        goto out;
+    wall = db_wall_ms(db);
+    last = hlc_physical(db->clock.last);
+    /* Only when the server and our wall clock agree that the HLC is the odd one out: a
+       dead-battery clock reset to 2000 must not drag a good HLC back. */
+    if (last > wall + DB_MAX_DRIFT_MS && hlc_physical(server_now) <= wall + DB_MAX_DRIFT_MS &&
+        wall <= hlc_physical(server_now) + DB_MAX_DRIFT_MS) {
+        uint64_t to = hlc_pack(wall, 0);
+        db->clock.last = server_now > to ? server_now : to;
+        db->counters_dirty = 1;
+    }
+    rc = db_tx_commit(db);
+out:
+    if (rc)
+        db_tx_rollback(db);
+    return rc;
+}
+
 uint64_t db_wall_ms(gs_db *db)
 {
     return db->clock.clock(db->clock.clock_ud);

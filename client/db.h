@@ -125,6 +125,12 @@ int db_hlc_stamp(gs_db *db, uint64_t *out);
 /* Merges a peer's HLC (the server's "now" or a pulled change's hlc) into the clock, in its
  * own transaction when none is open. GS_E_CLOCK when remote is over DB_MAX_DRIFT_MS ahead. */
 int db_hlc_observe(gs_db *db, uint64_t remote);
+/* Steps the HLC back to the server's clock when it ran more than DB_MAX_DRIFT_MS ahead of
+ * both our wall clock and the server's (a device whose clock was set days ahead, then set
+ * right). Safe because the server refuses every change stamped beyond that drift, so no
+ * accepted edit carries such a stamp and nothing accepted is reordered; without it the
+ * device would stamp every new edit days ahead and be refused until time caught up. */
+int db_hlc_rebase(gs_db *db, uint64_t server_now);
 /* Wall-clock ms from the handle's clock (tests may replace it). */
 uint64_t db_wall_ms(gs_db *db);
 /* Test hook: the wall clock used for HLCs and "now" defaults. */

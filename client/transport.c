@@ -138,11 +138,13 @@ static int map_curl(transport *t, CURLcode cc, const sink *s, gs_err *err)
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
+    /* a handshake cut by the link or a restarting server; a certificate that fails
+     * verification is CURLE_PEER_FAILED_VERIFICATION, below */
+    case CURLE_SSL_CONNECT_ERROR:
         return gs_err_set(err, GS_E_NETWORK, "server unreachable or connection lost: %s",
                           detail);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_ISSUER_ERROR:

@@ -7,7 +7,7 @@
 t_setup admin_cli
 t_server_init
 t_server_start
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # --- devices ---------------------------------------------------------------------------
 out=$(t_admin --json device add --grid G1 --grid G2 --name 王芳) && ok device_add_json \

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# e2e_grids.sh: grid isolation end to end. Two devices of grid A and one of grid B record
+# residents, visits and care requests while the server is down (sync exits 4, nothing lost),
+# then the server comes up and all sync. Each device must end with exactly the records of
+# its grids held by the server (record ids compared with the server's store) and none of
+# the other grid's; the server must hold every record each device recorded.
+# Real gridsyncd on 127.0.0.1, real TLS, real SQLite files. About 5 s.
+. "$(dirname "$0")/lib.sh"
+. "$TOOLS/e2e_lib.sh"
+e2e_fast_python
+t_setup e2e_grids
+t_server_init
+t_server_start
+t_enroll "$T/a1.db" gridA a1
+t_enroll "$T/a2.db" gridA a2
+t_enroll "$T/b1.db" gridB b1
+t_server_stop
+
+dev_ids() { # every record id on a device, sorted
+    t_sql "$1" "SELECT hex(id) FROM resident UNION ALL SELECT hex(id) FROM visit
+                UNION ALL SELECT hex(id) FROM care ORDER BY 1"
+}
+srv_ids() { # every record id of grid $1 on the server, sorted
+    t_sql "$T/town/gridsyncd.db" "SELECT hex(id) FROM records WHERE grid = '$1' ORDER BY 1"
+}
+
+# offline work: 2 residents, a visit and a care request each, per device
+for d in a1 a2 b1; do
+    for i in 1 2; do
+        r=$(t_gs "$T/$d.db" resident add --name "居民$d$i" --address "村$i组" --born 1950) || {
+            notok grids_offline_record "$d resident add failed"; t_done; exit; }
+        t_gs "$T/$d.db" visit add --resident "$r" --kind routine --notes "走访$d$i" >/dev/null
+        t_gs "$T/$d.db" care add --resident "$r" --category meal --notes "送餐$d$i" >/dev/null
+    done
+done
+dev_ids "$T/a1.db" >"$T/a1.own"; dev_ids "$T/a2.db" >"$T/a2.own"; dev_ids "$T/b1.db" >"$T/b1.own"
+n=$(cat "$T/a1.own" "$T/a2.own" "$T/b1.own" | sort -u | wc -l)
+[ "$n" -eq 18 ] && ok grids_offline_recorded || notok grids_offline_recorded "18 ids expected, $n"
+
+t_gs "$T/a1.db" sync >/dev/null 2>"$T/err"; code=$?
+pend=$(t_sql "$T/a1.db" "SELECT count(*) FROM outbox")
+if [ $code -eq 4 ] && [ "$pend" -eq 6 ]; then ok grids_sync_server_down_exit4_keeps_outbox
+else notok grids_sync_server_down_exit4_keeps_outbox "exit $code, outbox $pend (want 4, 6): $(cat "$T/err")"; fi
+
+t_server_start
+for d in a1 a2 b1 a1 a2 b1; do
+    t_gs "$T/$d.db" sync >/dev/null 2>"$T/err" || notok "grids_sync_$d" "exit $?: $(cat "$T/err")"
+done
+
+srv_ids gridA >"$T/srvA"; srv_ids gridB >"$T/srvB"
+want_a=$(sort "$T/a1.own" "$T/a2.own"); want_b=$(sort "$T/b1.own")
+[ "$(cat "$T/srvA")" = "$want_a" ] && ok grids_server_holds_grid_a \
+    || notok grids_server_holds_grid_a "server grid A ids differ from a1+a2's: $(wc -l <"$T/srvA") vs 12"
+[ "$(cat "$T/srvB")" = "$want_b" ] && ok grids_server_holds_grid_b \
+    || notok grids_server_holds_grid_b "server grid B ids differ from b1's: $(wc -l <"$T/srvB") vs 6"
+for d in a1 a2 b1; do
+    g=srvA; [ $d = b1 ] && g=srvB
+    got=$(dev_ids "$T/$d.db")
+    if [ "$got" = "$(cat "$T/$g")" ]; then ok "grids_${d}_has_exactly_its_grids"
+    else
+        other=srvB; [ $g = srvB ] && other=srvA
+        leak=$(comm -12 <(echo "$got") "$T/$other" | wc -l)
+        miss=$(comm -13 <(echo "$got") "$T/$g" | wc -l)
+        notok "grids_${d}_has_exactly_its_grids" "$miss of its grid missing, $leak of the other grid present"
+    fi
+done
+# the lists the worker sees agree with the database
+n=$(t_gs "$T/a2.db" --json list residents | jq length)
+[ "$n" = 4 ] && ok grids_a2_lists_4_residents || notok grids_a2_lists_4_residents "listed $n"
+for d in a1 a2 b1; do
+    p=$(e2e_pending "$T/$d.db")
+    [ "$p" = 0 ] || notok "grids_${d}_outbox_empty" "pending $p"
+done
+t_done
