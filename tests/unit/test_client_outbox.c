@@ -674,6 +674,40 @@ static void test_hlc_monotonic_when_clock_steps_back(void **state)
     gs_record_free(rc);
 }
 
+/* A handheld whose clock was set three days ahead, then set right: its HLC steps back only
+ * when the server's clock agrees with its wall clock, never on its wall clock alone. */
+static void test_hlc_rebase_only_when_server_agrees(void **state)
+{
+    fixture *fx = *state;
+    const uint64_t day = 24u * 3600u * 1000u;
+    uint64_t real = fx->now_ms, s;
+
+    fx->now_ms = real + 3 * day; /* clock set ahead: edits stamped 3 days ahead */
+    assert_int_equal(db_hlc_stamp(fx->db, &s), GS_OK);
+    fx->now_ms = real; /* set right again */
+    /* the server is also 3 days ahead (it agrees with the HLC): no rebase */
+    assert_int_equal(db_hlc_rebase(fx->db, hlc_pack(real + 3 * day, 0)), GS_OK);
+    assert_int_equal(db_hlc_stamp(fx->db, &s), GS_OK);
+    assert_true(hlc_physical(s) >= real + 3 * day);
+    /* a dead battery reset the wall clock to the past: wall and server disagree, no rebase */
+    fx->now_ms = real - 365 * day;
+    assert_int_equal(db_hlc_rebase(fx->db, hlc_pack(real, 0)), GS_OK);
+    assert_int_equal(db_hlc_stamp(fx->db, &s), GS_OK);
+    assert_true(hlc_physical(s) >= real + 3 * day);
+    /* server and wall clock agree, the HLC is days ahead of both: it steps back */
+    fx->now_ms = real;
+    assert_int_equal(db_hlc_rebase(fx->db, hlc_pack(real + 10, 3)), GS_OK);
+    assert_int_equal(db_hlc_stamp(fx->db, &s), GS_OK);
+    assert_true(s > hlc_pack(real + 10, 3));
+    assert_true(hlc_physical(s) < real + 1000);
+    /* and that holds across a restart (it was persisted) */
+    gs_db_close(fx->db);
+    assert_int_equal(gs_db_open(fx->path, &fx->db), GS_OK);
+    db_set_clock(fx->db, fake_clock, fx);
+    assert_int_equal(db_hlc_stamp(fx->db, &s), GS_OK);
+    assert_true(hlc_physical(s) < real + 1000);
+}
+
 static void test_two_handles_never_share_a_seq(void **state)
 {
     fixture *fx = *state;
@@ -768,6 +802,7 @@ int main(void)
         T(test_apply_response_all_or_nothing),
         T(test_iteration_bounded_and_low),
         T(test_hlc_monotonic_when_clock_steps_back),
+        T(test_hlc_rebase_only_when_server_agrees),
         T(test_two_handles_never_share_a_seq),
         T(test_seq_never_reused_after_acks),
         T(test_batch_poisoned_by_failure_after_writing),
