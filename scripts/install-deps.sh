@@ -6,8 +6,9 @@ set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
 libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev"
+# chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh)
 TEST="python3 python3-msgpack sqlite3 clang libclang-rt-14-dev valgrind faketime \
-iproute2 iptables procps curl ca-certificates"
+iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh"
 
 want="$BUILD"
 case "${1:-build}" in

@@ -6,11 +6,12 @@
  *    keyUsage keyCertSign + cRLSign (critical), subject and authority key identifiers;
  *  - server: basicConstraints CA:FALSE, keyUsage digitalSignature (ECDHE-ECDSA needs no
  *    more), extKeyUsage serverAuth, subjectAltName with every name (clients match names
- *    against it, not against the CN), key identifiers;
+ *    against it, not against the CN), key identifiers, and cRLDistributionPoints naming
+ *    the CA's CRL (crl.c) when init gives its URL, so revocation checkers find one;
  *  - serials: 127 random bits, positive (RFC 5280 4.1.2.2);
  *  - notBefore one day back, so a handheld whose clock lags by hours still accepts the
  *    certificate; notAfter 10 years (CA) or 3 years (server) ahead.
- * Mbed TLS 2.28 has no subjectAltName or extKeyUsage writer, so those two extensions are
+ * Mbed TLS 2.28 has no subjectAltName, extKeyUsage or cRLDistributionPoints writer, so those are
  * DER-encoded here with the asn1write helpers.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -328,8 +329,43 @@ static int issuer_string(const mbedtls_x509_crt *ca, char *out, size_t cap)
     return 0;
 }
 
+/* cRLDistributionPoints with one fullName URI (RFC 5280 4.2.1.13):
+ * SEQUENCE { SEQUENCE { [0] { [0] { [6] IA5String url } } } }, backwards into buf. */
+static int crl_dp_der(unsigned char *buf, size_t size, const char *url, unsigned char **start)
+{
+    unsigned char *p = buf + size;
+    size_t len = 0;
+    int ret;
+
+    MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(&p, buf, (const unsigned char *)url,
+                                                            strlen(url)));
+    MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&p, buf, len));
+    MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 6));
+    /* fullName [0] GeneralNames, inside distributionPoint [0] DistributionPointName */
+    for (int i = 0; i < 2; i++) {
+        MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&p, buf, len));
+        MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+                                                                      MBEDTLS_ASN1_CONSTRUCTED));
+    }
+    for (int i = 0; i < 2; i++) { /* DistributionPoint, then the SEQUENCE OF */
+        MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&p, buf, len));
+        MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONSTRUCTED |
+                                                                      MBEDTLS_ASN1_SEQUENCE));
+    }
+    *start = p;
+    return (int)len;
+}
+
 int certgen_make_server(const char *ca_cert_path, const char *ca_key_path, const char *cert_path,
                         const char *key_path, const char *const *names, size_t n_names, gs_err *err)
+{
+    return certgen_make_server_crl(ca_cert_path, ca_key_path, cert_path, key_path, names, n_names,
+                                   NULL, err);
+}
+
+int certgen_make_server_crl(const char *ca_cert_path, const char *ca_key_path,
+                            const char *cert_path, const char *key_path, const char *const *names,
+                            size_t n_names, const char *crl_url, gs_err *err)
 {
     static const unsigned char eku_server_auth[] = {0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06,
                                                     0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
@@ -401,6 +437,16 @@ int certgen_make_server(const char *ca_cert_path, const char *ca_key_path, const
         r = mbedtls_x509write_crt_set_extension(&c->crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
                                                 MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
                                                 san_start, (size_t)san_len);
+    if (!r && crl_url) {
+        unsigned char dp[600], *dp_start = NULL;
+        int dp_len = strlen(crl_url) > 500 ? MBEDTLS_ERR_ASN1_BUF_TOO_SMALL
+                                           : crl_dp_der(dp, sizeof(dp), crl_url, &dp_start);
+        r = dp_len < 0 ? dp_len
+                       : mbedtls_x509write_crt_set_extension(
+                             &c->crt, MBEDTLS_OID_CRL_DISTRIBUTION_POINTS,
+                             MBEDTLS_OID_SIZE(MBEDTLS_OID_CRL_DISTRIBUTION_POINTS), 0, dp_start,
+                             (size_t)dp_len);
+    }
     if (r) {
         rc = fail(err, r, "setting server certificate extensions");
         goto out;

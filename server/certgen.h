@@ -30,6 +30,12 @@ int certgen_make_server(const char *ca_cert_path, const char *ca_key_path, const
                         const char *key_path, const char *const *names, size_t n_names,
                         gs_err *err);
 
+/* The same, with a cRLDistributionPoints extension holding crl_url (a URI up to 500 bytes)
+ * when crl_url is not NULL. */
+int certgen_make_server_crl(const char *ca_cert_path, const char *ca_key_path,
+                            const char *cert_path, const char *key_path, const char *const *names,
+                            size_t n_names, const char *crl_url, gs_err *err);
+
 /* Writes len bytes to a new file with the given mode (O_EXCL, fsync); removes it on
  * failure. GS_E_EXISTS if the file exists. Shared with main.c's init. */
 int certgen_write_new_file(const char *path, const void *data, size_t len, int mode, gs_err *err);

@@ -72,6 +72,16 @@ typedef mbedtls_ecp_group_id compat_group_id;
 #define COMPAT_CONF_SIG_HASHES(conf, list) mbedtls_ssl_conf_sig_hashes((conf), (list))
 #endif
 
+/* 3.0 added the signature buffer's size to mbedtls_pk_sign (crl.c signs CRLs with it). */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define COMPAT_PK_SIGN(pk, md, hash, hash_len, sig, sig_size, sig_len, rng, rng_ctx)               \
+    mbedtls_pk_sign((pk), (md), (hash), (hash_len), (sig), (sig_size), (sig_len), (rng), (rng_ctx))
+#else
+#define COMPAT_PK_SIGN(pk, md, hash, hash_len, sig, sig_size, sig_len, rng, rng_ctx)               \
+    ((void)(sig_size), mbedtls_pk_sign((pk), (md), (hash), (hash_len), (sig), (sig_len), (rng),   \
+                                       (rng_ctx)))
+#endif
+
 /* 3.4 deprecated the MPI serial setter for a raw-bytes one. */
 #if MBEDTLS_VERSION_NUMBER >= 0x03040000
 #define COMPAT_SET_SERIAL(crt, mpi, raw, raw_len)                                                  \

@@ -32,6 +32,7 @@
 #include "app.h"
 #include "certgen.h"
 #include "config.h"
+#include "crl.h"
 #include "metrics.h"
 #include "net.h"
 #include "tls.h"
@@ -66,7 +67,7 @@ static void usage(FILE *f)
 
 /* The files init makes, in creation order, for the roll-back. */
 static const char *const init_files[] = {
-    "ca.key",         "ca.pem",           "server.key",       "server.pem",
+    "ca.key",         "ca.pem",           CRL_FILE_NAME,      "server.key",       "server.pem",
     "gridsyncd.db",   "gridsyncd.db-wal", "gridsyncd.db-shm", "gridsyncd.db-journal",
     "gridsyncd.conf", "admin.conf",
 };
@@ -189,7 +190,7 @@ static int cmd_init(int argc, char **argv)
     const char *dir_arg = NULL, *hostname = "localhost", *listen = NULL;
     char dir[SRV_PATH_MAX], path[SRV_PATH_MAX + 32], ca_pem[SRV_PATH_MAX + 32];
     char ca_key[SRV_PATH_MAX + 32], srv_pem[SRV_PATH_MAX + 32], srv_key[SRV_PATH_MAX + 32];
-    char listen_buf[300], host[256], token[TOKEN_MAX], cn[300];
+    char listen_buf[300], host[256], token[TOKEN_MAX], cn[300], crl_url[400];
     const char *names[3];
     size_t n_names = 0;
     struct stat st;
@@ -297,12 +298,21 @@ static int cmd_init(int argc, char **argv)
     rc = certgen_make_ca(ca_pem, ca_key, cn, &err);
     if (rc)
         goto fail;
+    /* an empty CRL, valid as long as the server certificate (3 years), served at /ca.crl
+     * and named in that certificate: revocation checkers find a signed "nothing revoked" */
+    rc = join(path, sizeof(path), dir, CRL_FILE_NAME);
+    if (!rc)
+        rc = crl_make_file(ca_pem, ca_key, path, 3 * 366, &err);
+    if (rc)
+        goto fail;
+    snprintf(crl_url, sizeof(crl_url), "https://%s%s%s:%d%s", strchr(hostname, ':') ? "[" : "",
+             hostname, strchr(hostname, ':') ? "]" : "", port, CRL_HTTP_PATH);
     names[n_names++] = hostname;
     if (strcmp(hostname, "localhost") != 0)
         names[n_names++] = "localhost";
     if (strcmp(hostname, "127.0.0.1") != 0)
         names[n_names++] = "127.0.0.1";
-    rc = certgen_make_server(ca_pem, ca_key, srv_pem, srv_key, names, n_names, &err);
+    rc = certgen_make_server_crl(ca_pem, ca_key, srv_pem, srv_key, names, n_names, crl_url, &err);
     if (rc)
         goto fail;
     join(path, sizeof(path), dir, "gridsyncd.db");

@@ -36,6 +36,7 @@
 
 #include "../common/alloc.h"
 #include "../proto/proto.h"
+#include "crl.h"
 #include "http.h"
 
 #define NET_LINGER_MS 2000          /* how long to drain a client after Connection: close */
@@ -333,14 +334,42 @@ static int slice_is(srv_slice s, const char *lit)
     return s.len == n && memcmp(s.ptr, lit, n) == 0;
 }
 
-/* /v1/health and /metrics, answered here so they work whatever state the app is in. */
+/* The CA's CRL (crl.h): the file ca.crl next to the configured CA certificate, read per
+ * request (rare; a new one needs no restart). GS_E_NOTFOUND when there is none. */
+static int read_crl(const srv_net *n, gs_buf *out)
+{
+    char path[SRV_PATH_MAX + 32];
+    const char *ca = n->cfg->ca_path, *slash = strrchr(ca, '/');
+    int dir_len = slash ? (int)(slash - ca) : 1;
+    unsigned char der[CRL_DER_MAX + 1];
+    size_t len;
+    FILE *f;
+    int rc;
+
+    if ((size_t)snprintf(path, sizeof(path), "%.*s/%s", dir_len, slash ? ca : ".",
+                         CRL_FILE_NAME) >= sizeof(path))
+        return GS_E_TOO_LARGE;
+    f = fopen(path, "rb");
+    if (!f)
+        return GS_E_NOTFOUND;
+    len = fread(der, 1, sizeof(der), f);
+    rc = ferror(f) ? GS_E_IO : len == 0 ? GS_E_NOTFOUND : len > CRL_DER_MAX ? GS_E_TOO_LARGE : GS_OK;
+    fclose(f);
+    if (!rc)
+        rc = buf_add(out, der, len);
+    return rc;
+}
+
+/* /v1/health, /metrics and the CA's CRL, answered here so they work whatever state the app
+ * is in. */
 static int builtin(srv_net *n, const srv_request *req, srv_response *resp)
 {
     int is_health = slice_is(req->path, "/v1/health");
     int is_metrics = slice_is(req->path, "/metrics");
+    int is_crl = slice_is(req->path, CRL_HTTP_PATH);
     int rc;
 
-    if (!is_health && !is_metrics)
+    if (!is_health && !is_metrics && !is_crl)
         return 0;
     if (!slice_is(req->method, "GET") && !slice_is(req->method, "HEAD")) {
         http_error_response(resp, 405, "method", "only GET and HEAD are allowed here", 0);
@@ -349,7 +378,21 @@ static int builtin(srv_net *n, const srv_request *req, srv_response *resp)
     }
     resp->status = 200;
     snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Cache-Control: no-store\r\n");
-    if (is_health) {
+    if (is_crl) {
+        rc = read_crl(n, &resp->body);
+        if (rc == GS_E_NOTFOUND) {
+            http_error_response(resp, 404, "not_found", "this server has no CRL", 0);
+            return 1;
+        }
+        /* public, signed and changing rarely: caches may keep it for a day */
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers),
+                 "Cache-Control: public, max-age=86400\r\n");
+        resp->content_type = "application/pkix-crl";
+        if (rc && rc != GS_E_NOMEM) {
+            http_error_response(resp, 500, "server", "the CRL file cannot be read", 0);
+            return 1;
+        }
+    } else if (is_health) {
         resp->content_type = "application/json";
         rc = buf_addf(&resp->body, "{\"status\":\"ok\",\"version\":\"%s\"}\n", GS_VERSION);
     } else {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """linkproxy: a TCP proxy for tests that need a bad link between a device and gridsyncd.
 
-It forwards 127.0.0.1:LISTEN to 127.0.0.1:TARGET and can
+It forwards 127.0.0.1:LISTEN to 127.0.0.1:TARGET (or --target-host HOST:TARGET) and can
   --delay-ms M         hold every chunk M ms before forwarding it (each direction), so each
                        round trip costs about 2*M... use --delay-up-ms for requests only;
   --delay-up-ms M      hold client->server chunks M ms (a request held M ms);
@@ -81,7 +81,7 @@ async def handle(creader, cwriter, args):
     n = Stats.conns
     cut_this = args.cut_conns == 0 or n <= args.cut_conns
     try:
-        sreader, swriter = await asyncio.open_connection("127.0.0.1", args.target)
+        sreader, swriter = await asyncio.open_connection(args.target_host, args.target)
     except OSError:
         cwriter.close()
         return
@@ -117,6 +117,8 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--listen", type=int, default=0)
     ap.add_argument("--target", type=int, required=True)
+    # another address than 127.0.0.1: a server across a veth pair (tests/faults/bad_link.sh)
+    ap.add_argument("--target-host", default="127.0.0.1")
     ap.add_argument("--delay-ms", type=float, default=0)
     ap.add_argument("--delay-up-ms", type=float, default=0)
     ap.add_argument("--cut-up-after", type=int)
