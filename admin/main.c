@@ -104,28 +104,6 @@ static int fail(admin *a, int rc)
     return exit_for_rc(rc);
 }
 
-static int read_file(const char *path, gs_buf *out, gs_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    char chunk[4096];
-    size_t n;
-    int rc = GS_OK;
-
-    if (!f)
-        return gs_err_set(err, GS_E_CONFIG, "cannot open %s: %s", path, strerror(errno));
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = buf_add(out, chunk, n);
-        if (rc) {
-            gs_err_set(err, rc, "%s: %s", path, gs_strerror(rc));
-            break;
-        }
-    }
-    if (!rc && ferror(f))
-        rc = gs_err_set(err, GS_E_IO, "reading %s failed", path);
-    fclose(f);
-    return rc;
-}
-
 static char *trim(char *s)
 {
     char *end;
@@ -145,7 +123,9 @@ static int load_config(admin *a, const char *path)
     int lineno = 0, rc;
 
     buf_init(&text, CONF_MAX);
-    rc = read_file(path, &text, &a->err);
+    rc = buf_read_file(&text, path, &a->err);
+    if (rc)
+        a->err.rc = rc = GS_E_CONFIG;
     if (rc)
         goto out;
     for (line = text.ptr; line && *line; line = next) {
@@ -209,7 +189,9 @@ static int connect_server(admin *a)
                           "no server settings: give --config DIR/admin.conf, or --server, "
                           "--ca and --token");
     buf_init(&a->ca_pem, CONF_MAX);
-    rc = read_file(a->ca_path, &a->ca_pem, &a->err);
+    rc = buf_read_file(&a->ca_pem, a->ca_path, &a->err);
+    if (rc)
+        a->err.rc = rc = GS_E_CONFIG;
     if (rc)
         return rc;
     memset(&opts, 0, sizeof(opts));

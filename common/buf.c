@@ -4,6 +4,7 @@
 #include "alloc.h"
 #include "rc.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +88,34 @@ int buf_addf(gs_buf *b, const char *fmt, ...)
     va_end(ap);
     b->len += (size_t)n;
     return GS_OK;
+}
+
+int buf_read_file(gs_buf *b, const char *path, gs_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    size_t start = b->len, n;
+    char chunk[4096];
+    int rc = GS_OK;
+
+    if (!f)
+        return gs_err_set(err, errno == ENOENT ? GS_E_NOTFOUND : GS_E_IO,
+                          "cannot open %s: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = buf_add(b, chunk, n);
+        if (rc)
+            break;
+    }
+    if (!rc && ferror(f))
+        rc = GS_E_IO;
+    fclose(f);
+    if (!rc)
+        return GS_OK;
+    b->len = start; /* all or nothing */
+    if (b->ptr)
+        b->ptr[start] = '\0';
+    if (rc == GS_E_TOO_LARGE)
+        return gs_err_set(err, rc, "%s is larger than %zu bytes", path, b->max - start);
+    return gs_err_set(err, rc, "cannot read %s: %s", path, gs_strerror(rc));
 }
 
 char *buf_take(gs_buf *b, size_t *len_out)

@@ -26,6 +26,12 @@ int buf_adds(gs_buf *b, const char *s);
 int buf_addf(gs_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Makes room for n more bytes without changing len. */
 int buf_reserve(gs_buf *b, size_t n);
+/* Appends the whole content of the file at path. Errors, with a message in err naming the
+ * file: GS_E_NOTFOUND (no such file), GS_E_IO (cannot open or read), GS_E_TOO_LARGE (over
+ * b->max; b keeps what it held before), GS_E_NOMEM. */
+struct gs_err;
+int buf_read_file(gs_buf *b, const char *path, struct gs_err *err);
+
 /* Hands the allocation to the caller (who frees it with gs_free) and re-initialises b. */
 char *buf_take(gs_buf *b, size_t *len_out);
 

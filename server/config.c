@@ -210,32 +210,13 @@ static int set_key(srv_config *cfg, const key_def *k, const char *value, char *w
     return GS_OK;
 }
 
-/* Reads the whole file into b (capped). */
+/* Reads the whole file into b (capped); every failure is a configuration error. */
 static int read_file(const char *path, gs_buf *b, gs_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    char chunk[4096];
-    size_t n;
-    int rc = GS_OK;
-
-    if (!f)
-        return gs_err_set(err, GS_E_CONFIG, "%s: cannot open: %s", path, strerror(errno));
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = buf_add(b, chunk, n);
-        if (rc == GS_E_TOO_LARGE) {
-            rc = gs_err_set(err, GS_E_CONFIG, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
-            goto out;
-        }
-        if (rc) {
-            rc = gs_err_set(err, rc, "%s: %s", path, gs_strerror(rc));
-            goto out;
-        }
-    }
-    if (ferror(f))
-        rc = gs_err_set(err, GS_E_CONFIG, "%s: read error", path);
-out:
-    fclose(f);
-    return rc;
+    int rc = buf_read_file(b, path, err);
+    if (rc && err)
+        err->rc = GS_E_CONFIG;
+    return rc ? GS_E_CONFIG : GS_OK;
 }
 
 /* Sets cfg->dir to the absolute folder of path. */

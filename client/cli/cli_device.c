@@ -37,30 +37,18 @@ static const char init_help[] =
     "  --worker NAME   the name put on visits (default: the device id)\n"
     "Running init again with the same device id updates the settings.\n";
 
-/* Reads a whole small file with a cap. */
+/* Reads a whole small file with a cap; why gets the message. */
 static int read_file(const char *path, size_t cap, gs_buf *out, char *why, size_t why_cap)
 {
-    FILE *f = fopen(path, "rb");
-    char chunk[4096];
-    size_t n;
-    int rc = GS_OK;
+    gs_err err;
+    int rc;
 
-    if (!f) {
-        snprintf(why, why_cap, "cannot open %s: %s", path, strerror(errno));
-        return errno == ENOENT ? GS_E_NOTFOUND : GS_E_IO;
-    }
     buf_init(out, cap);
-    while (rc == GS_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        rc = buf_add(out, chunk, n);
-    if (rc == GS_OK && ferror(f))
-        rc = GS_E_IO;
-    fclose(f);
-    if (rc == GS_E_TOO_LARGE)
-        snprintf(why, why_cap, "%s is larger than %zu bytes", path, cap);
-    else if (rc)
-        snprintf(why, why_cap, "cannot read %s", path);
-    if (rc)
+    rc = buf_read_file(out, path, &err);
+    if (rc) {
+        snprintf(why, why_cap, "%s", err.msg);
         buf_free(out);
+    }
     return rc;
 }
 

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -119,6 +121,31 @@ static void test_buf_allocation_failure_leaves_buffer_intact(void **state)
     buf_free(&b);
 }
 
+static void test_buf_read_file_all_or_nothing(void **state)
+{
+    char path[] = "/tmp/gs_test_common_XXXXXX";
+    int fd = mkstemp(path);
+    gs_buf b;
+    gs_err err;
+    (void)state;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "ca-pem-text", 11), 11);
+    close(fd);
+    buf_init(&b, 16);
+    assert_int_equal(buf_adds(&b, "x:"), GS_OK);
+    assert_int_equal(buf_read_file(&b, path, &err), GS_OK);
+    assert_string_equal(b.ptr, "x:ca-pem-text");
+    /* 13 + 11 > 16: refused, and the buffer keeps what it had */
+    assert_int_equal(buf_read_file(&b, path, &err), GS_E_TOO_LARGE);
+    assert_string_equal(b.ptr, "x:ca-pem-text");
+    assert_non_null(strstr(err.msg, path));
+    unlink(path);
+    assert_int_equal(buf_read_file(&b, path, &err), GS_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "cannot open"));
+    buf_free(&b);
+}
+
 static void test_alloc_fail_after_counts_down(void **state)
 {
     void *a, *b2, *c;
@@ -217,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_buf_grows_to_cap_and_refuses_beyond),
         cmocka_unit_test(test_buf_take_hands_over),
         cmocka_unit_test(test_buf_allocation_failure_leaves_buffer_intact),
+        cmocka_unit_test(test_buf_read_file_all_or_nothing),
         cmocka_unit_test(test_alloc_fail_after_counts_down),
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_log_levels_and_format),
