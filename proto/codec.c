@@ -346,7 +346,7 @@ static int get_uint(dec *d, const msgpack_object *o, uint64_t max, uint64_t *out
 
 static int get_u32(dec *d, const msgpack_object *o, uint32_t *out)
 {
-    uint64_t v;
+    uint64_t v = 0; /* gcc -O2 cannot see that fail() never returns GS_OK */
     int rc = get_uint(d, o, UINT32_MAX, &v);
     if (!rc)
         *out = (uint32_t)v;

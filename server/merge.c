@@ -36,6 +36,8 @@ typedef struct apply {
     int tomb_written;              /* the tombstone was written */
     int deleted;                   /* the tombstone's value when written */
     char grid[STORE_GRID_MAX + 1]; /* the record's grid: current, or as this change sets it */
+    int is_new;                    /* no record row yet, hence no field_state row either:
+                                      its field reads are skipped (~12% of a new record) */
 } apply;
 
 static int in_grids(const store_device *dev, const char *g, size_t len)
@@ -326,7 +328,11 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
     store_conflict *cf;
     int rc, found, pushed_wins;
 
-    rc = store_field_get(a->m->st, a->t->name, a->c->id, f->name, a->m->arena, &cur, err);
+    /* field_state rows are only ever written with their record row (same transaction), so
+     * a record the store does not hold has none to read */
+    rc = a->is_new ? GS_E_NOTFOUND
+                   : store_field_get(a->m->st, a->t->name, a->c->id, f->name, a->m->arena, &cur,
+                                     err);
     if (rc && rc != GS_E_NOTFOUND)
         return rc;
     found = rc == GS_OK;
@@ -453,6 +459,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     if (exists)
         memcpy(a.grid, rec.grid, sizeof(a.grid));
+    a.is_new = !exists;
     /* the grid first: every field written is stored with the record's final grid */
     scope = schema_scope_field(a.t);
     grid_pf = scope ? find_field(c, scope->name) : NULL;
