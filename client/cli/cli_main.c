@@ -9,6 +9,7 @@
 
 #include "../../common/rc.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,20 +77,24 @@ int cli_exit_code(int rc)
     }
 }
 
+/* {"error":{"code":...,"message":...}} on stdout, through jansson like every other JSON
+ * the CLI prints (a message may hold any UTF-8 a user typed). */
 static void json_error(const char *code, const char *msg)
 {
-    /* a tiny escaper: messages are UTF-8 text we made or got from the schema */
-    printf("{\"error\":{\"code\":\"%s\",\"message\":\"", code);
-    for (const char *p = msg; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    printf("\"}}\n");
+    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    char *text;
+
+    if (!o) /* the message quoted bytes that are not UTF-8: keep the code, say so */
+        o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
+                      "(the message quotes input that is not UTF-8; see stderr)");
+    text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    if (text)
+        puts(text);
+    else
+        puts("{\"error\":{\"code\":\"nomem\",\"message\":\"out of memory\"}}");
+    free(text);
+    json_decref(o);
 }
 
 int cli_fail(cli *c, int rc)
