@@ -953,6 +953,16 @@ static int str_same(proto_str a, proto_str b)
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+/* How often s occurs in a string list (lists are at most PROTO_MAX_TAGS long). */
+static uint32_t list_count(const proto_str *items, uint32_t n_items, proto_str s)
+{
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < n_items; i++)
+        n += (uint32_t)str_same(items[i], s);
+    return n;
+}
+
 int proto_value_eq(const proto_value *a, const proto_value *b)
 {
     if (a->type != b->type)
@@ -967,10 +977,13 @@ int proto_value_eq(const proto_value *a, const proto_value *b)
     case PV_STR:
     case PV_BIN: return str_same(a->u.s, b->u.s);
     case PV_STRLIST:
+        /* a list of tags is a set: the same tags in another order are the same value, and
+           must not be reported as a conflict */
         if (a->u.list.n != b->u.list.n)
             return 0;
         for (uint32_t i = 0; i < a->u.list.n; i++)
-            if (!str_same(a->u.list.items[i], b->u.list.items[i]))
+            if (list_count(a->u.list.items, a->u.list.n, a->u.list.items[i]) !=
+                list_count(b->u.list.items, b->u.list.n, a->u.list.items[i]))
                 return 0;
         return 1;
     }

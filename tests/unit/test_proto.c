@@ -1265,6 +1265,30 @@ static void test_value_helpers(void **state)
     assert_true(proto_value_eq(&t1, &t2));
 }
 
+/* Tags are a set: order does not make two values differ, multiplicity does. */
+static void test_value_eq_tag_lists_are_sets(void **state)
+{
+    proto_str ab[] = {{"lives_alone", 11}, {"elderly", 7}};
+    proto_str ba[] = {{"elderly", 7}, {"lives_alone", 11}};
+    proto_str aa[] = {{"lives_alone", 11}, {"lives_alone", 11}};
+    proto_str a[] = {{"lives_alone", 11}};
+    proto_value x, y;
+    (void)state;
+
+    x.type = y.type = PV_STRLIST;
+    x.u.list.items = ab, x.u.list.n = 2;
+    y.u.list.items = ba, y.u.list.n = 2;
+    assert_true(proto_value_eq(&x, &y));
+    y.u.list.items = aa;
+    assert_false(proto_value_eq(&x, &y));
+    assert_false(proto_value_eq(&y, &x));
+    y.u.list.items = a, y.u.list.n = 1;
+    assert_false(proto_value_eq(&x, &y));
+    y.type = PV_STR;
+    y.u.s = a[0];
+    assert_false(proto_value_eq(&x, &y));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1286,6 +1310,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failure_while_decoding),
         cmocka_unit_test(test_allocation_failure_while_encoding),
         cmocka_unit_test(test_value_helpers),
+        cmocka_unit_test(test_value_eq_tag_lists_are_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
