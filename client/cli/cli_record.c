@@ -179,30 +179,44 @@ static int apply_flags(cli *c, const schema_table *t, gs_record *rec, int is_upd
     return CLI_OK;
 }
 
+/* What `<type> add` and `<type> update` do before their flags: answer --help given
+ * anywhere (scanning first, so nothing is opened), open the database, make an empty record.
+ * Returns 1 with *code set when the command is over, 0 with *rec made otherwise. */
+static int record_begin(cli *c, const schema_table *t, const char *verb, gs_record **rec,
+                        int *code)
+{
+    cli_opt opt;
+    int i = 0, r, rc;
+
+    while ((r = cli_next_opt(c, &i, &opt, record_takes_value, (void *)t)) > 0)
+        ;
+    if (c->help) {
+        record_help(t, verb);
+        *code = CLI_OK;
+        return 1;
+    }
+    if (r < 0) {
+        *code = CLI_USAGE;
+        return 1;
+    }
+    *code = cli_open(c);
+    if (*code)
+        return 1;
+    rc = gs_record_new(c->db, t->name, rec);
+    if (rc) {
+        *code = cli_fail(c, rc);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_cmd_add(cli *c, const schema_table *t)
 {
     gs_record *rec = NULL;
     int code, rc;
 
-    {
-        /* --help anywhere: scan first so nothing is opened */
-        int i = 0, r;
-        cli_opt opt;
-        while ((r = cli_next_opt(c, &i, &opt, record_takes_value, (void *)t)) > 0)
-            ;
-        if (c->help) {
-            record_help(t, "add");
-            return CLI_OK;
-        }
-        if (r < 0)
-            return CLI_USAGE;
-    }
-    code = cli_open(c);
-    if (code)
+    if (record_begin(c, t, "add", &rec, &code))
         return code;
-    rc = gs_record_new(c->db, t->name, &rec);
-    if (rc)
-        return cli_fail(c, rc);
     code = apply_flags(c, t, rec, 0, NULL);
     if (code == CLI_OK) {
         rc = gs_db_add(c->db, rec);
@@ -222,23 +236,10 @@ int cli_cmd_update(cli *c, const schema_table *t)
 {
     gs_record *rec = NULL, *after = NULL;
     const char *id = NULL;
-    int code, rc, i = 0, r;
-    cli_opt opt;
+    int code, rc;
 
-    while ((r = cli_next_opt(c, &i, &opt, record_takes_value, (void *)t)) > 0)
-        ;
-    if (c->help) {
-        record_help(t, "update");
-        return CLI_OK;
-    }
-    if (r < 0)
-        return CLI_USAGE;
-    code = cli_open(c);
-    if (code)
+    if (record_begin(c, t, "update", &rec, &code))
         return code;
-    rc = gs_record_new(c->db, t->name, &rec);
-    if (rc)
-        return cli_fail(c, rc);
     code = apply_flags(c, t, rec, 1, &id);
     if (code == CLI_OK && !id)
         code = cli_usage_error(c, "%s update: which record? give its ID", t->cli_name);
