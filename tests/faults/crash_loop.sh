@@ -22,6 +22,8 @@ R=$(t_gs "$DB" resident add --name 王秀英) || { notok crash_setup "resident a
 C=$(t_gs "$DB" care add --resident "$R" --category meal) || { notok crash_setup "care add"; exit 1; }
 
 rand_ms() { echo $(( (RANDOM * 32768 + RANDOM) % ($1 + 1) )); }
+# running PID: alive and not a zombie (kill -0 succeeds on an exited, unreaped child)
+running() { local st; st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
 sleep_ms() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
 n_visit=0
 add_batch() { # round
@@ -38,34 +40,50 @@ add_batch() { # round
 # ---- device side: the sync process is killed -------------------------------------------
 client_kills=0 client_done=0
 t0=$SECONDS
-# rounds go on until ROUNDS kills landed while the sync ran (at most 2 x ROUNDS rounds)
-round=0
-while [ "$client_kills" -lt "$ROUNDS" ] && [ "$round" -lt $((2 * ROUNDS)) ]; do
+# Rounds go on until ROUNDS kills landed while the sync ran (at most 4 x ROUNDS rounds).
+# The kill moment is drawn from 0..max_ms, and max_ms follows how long a sync takes on
+# this machine: it shrinks when a sync finished before the kill and grows when one was
+# killed, so a fast machine still gets its kills in and a slow one still gets late ones.
+round=0 max_ms=300
+while [ "$client_kills" -lt "$ROUNDS" ] && [ "$round" -lt $((4 * ROUNDS)) ]; do
     round=$((round + 1))
     add_batch "c$round" || break
     "$GRIDSYNC" --db "$DB" sync --batch $((10 + RANDOM % 90)) >/dev/null 2>>"$T/sync.err" &
     pid=$!
-    sleep_ms "$(rand_ms 300)"
-    if kill -9 "$pid" 2>/dev/null; then client_kills=$((client_kills + 1)); fi
+    sleep_ms "$(rand_ms "$max_ms")"
+    kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     rc=$?
+    # only a sync that died of the signal counts (kill succeeds on an unreaped zombie too)
+    if [ $rc -eq 137 ]; then
+        client_kills=$((client_kills + 1))
+        max_ms=$((max_ms * 9 / 8)); [ "$max_ms" -le 600 ] || max_ms=600
+    else
+        max_ms=$((max_ms * 3 / 4)); [ "$max_ms" -ge 10 ] || max_ms=10
+    fi
     [ $rc -eq 0 ] && client_done=$((client_done + 1))
     [ $rc -eq 0 ] || [ $rc -eq 137 ] || notok "client_round_$round" "sync exit $rc"
 done
-echo "# device side: $round rounds, $client_kills syncs killed mid-way, $client_done finished first ($((SECONDS - t0)) s)"
+echo "# device side: $round rounds, $client_kills syncs killed mid-way, $client_done finished first, kill window ended at ${max_ms} ms ($((SECONDS - t0)) s)"
+client_rounds=$round
 
 # ---- server side: gridsyncd is killed under a running sync -----------------------------
 server_kills=0 sync_fail_clean=0
 t0=$SECONDS
-round=0
-while [ "$server_kills" -lt "$ROUNDS" ] && [ "$round" -lt $((2 * ROUNDS)) ]; do
+round=0 max_ms=300
+while [ "$server_kills" -lt "$ROUNDS" ] && [ "$round" -lt $((4 * ROUNDS)) ]; do
     round=$((round + 1))
     add_batch "s$round" || break
     "$GRIDSYNC" --db "$DB" sync --batch $((10 + RANDOM % 90)) >/dev/null 2>>"$T/sync.err" &
     pid=$!
-    sleep_ms "$(rand_ms 300)"
-    # a kill counts when the sync was still running
-    kill -0 "$pid" 2>/dev/null && server_kills=$((server_kills + 1))
+    sleep_ms "$(rand_ms "$max_ms")"
+    # a kill counts when the sync was still running; the window adapts as on the device side
+    if running "$pid"; then
+        server_kills=$((server_kills + 1))
+        max_ms=$((max_ms * 9 / 8)); [ "$max_ms" -le 600 ] || max_ms=600
+    else
+        max_ms=$((max_ms * 3 / 4)); [ "$max_ms" -ge 10 ] || max_ms=10
+    fi
     t_server_kill
     wait "$pid"
     rc=$?
@@ -76,9 +94,9 @@ while [ "$server_kills" -lt "$ROUNDS" ] && [ "$round" -lt $((2 * ROUNDS)) ]; do
     esac
     t_server_start
 done
-echo "# server side: $round rounds, $server_kills kills of gridsyncd mid-sync, $sync_fail_clean syncs failed cleanly (exit 4) ($((SECONDS - t0)) s)"
-[ "$client_kills" -ge 50 ] && ok crash_client_killed_50 || notok crash_client_killed_50 "only $client_kills kills landed"
-[ "$server_kills" -ge 50 ] && ok crash_server_killed_50 || notok crash_server_killed_50 "$server_kills"
+echo "# server side: $round rounds, $server_kills kills of gridsyncd mid-sync, $sync_fail_clean syncs failed cleanly (exit 4), kill window ended at ${max_ms} ms ($((SECONDS - t0)) s)"
+[ "$client_kills" -ge "$ROUNDS" ] && ok crash_client_killed_50 || notok crash_client_killed_50 "only $client_kills kills of $ROUNDS landed in $client_rounds rounds"
+[ "$server_kills" -ge "$ROUNDS" ] && ok crash_server_killed_50 || notok crash_server_killed_50 "only $server_kills kills of $ROUNDS landed in $round rounds"
 
 # ---- a clean sync, then the accounting ----------------------------------------------
 t_gs "$DB" sync >"$T/final.out" 2>&1 && ok crash_final_sync || notok crash_final_sync "$(cat "$T/final.out")"
