@@ -81,6 +81,8 @@ static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, g
         rc = store_ack_put(m->st, a->dev->id, ack, err);
         if (rc)
             return rc;
+        if (ack->seq > m->ack_max)
+            m->ack_max = ack->seq;
     }
     m->n_rejected++;
     return GS_OK;
@@ -111,6 +113,25 @@ static void clock_msg(const hlc *clock, uint64_t remote, char *out, size_t cap)
              "device clock is %" PRIu64 " %s ahead of the server (at most %" PRIu64
              " s allowed): set the date and time on the handheld",
              n, unit, clock->max_drift_ms / 1000);
+}
+
+/* Whether the store holds record id of table t: GS_OK, GS_E_NOTFOUND or a store error. */
+static int ref_exists(merge_ctx *m, const schema_table *t, const uint8_t id[16], gs_err *err)
+{
+    store_record target;
+    uint32_t n = m->n_refs < MERGE_REF_CACHE ? m->n_refs : MERGE_REF_CACHE;
+    int rc;
+
+    for (uint32_t i = 0; i < n; i++)
+        if (m->refs[i].tbl == t->name && memcmp(m->refs[i].id, id, 16) == 0)
+            return GS_OK;
+    rc = store_record_get(m->st, t->name, id, &target, err);
+    if (rc == GS_OK) {
+        uint32_t slot = m->n_refs++ % MERGE_REF_CACHE;
+        m->refs[slot].tbl = t->name;
+        memcpy(m->refs[slot].id, id, 16);
+    }
+    return rc;
 }
 
 static const proto_field *find_field(const proto_change *c, const char *name)
@@ -165,10 +186,8 @@ static int check(apply *a, int exists, const store_record *rec, const char **cod
         }
         if (f->type == ST_REF && pf->value.type == PV_BIN && pf->value.u.s.len == UUID_LEN) {
             const schema_table *rt = schema_table_find(f->ref_table, strlen(f->ref_table));
-            store_record target;
             char text[UUID_TEXT_LEN + 1];
-            rc = rt ? store_record_get(a->m->st, rt->name, (const uint8_t *)pf->value.u.s.ptr,
-                                       &target, err)
+            rc = rt ? ref_exists(a->m, rt, (const uint8_t *)pf->value.u.s.ptr, err)
                     : GS_E_NOTFOUND;
             if (rc && rc != GS_E_NOTFOUND)
                 return rc;
@@ -409,7 +428,8 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     a.scoped = scoped;
     a.c = c;
     if (scoped) {
-        rc = store_ack_get(m->st, dev->id, c->seq, m->arena, ack, err);
+        rc = c->seq > m->ack_max ? GS_E_NOTFOUND
+                                 : store_ack_get(m->st, dev->id, c->seq, m->arena, ack, err);
         if (rc == GS_OK) {
             m->n_duplicate++;
             return GS_OK;
@@ -511,6 +531,8 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
         rc = store_ack_put(m->st, dev->id, ack, err);
         if (rc)
             return rc;
+        if (c->seq > m->ack_max)
+            m->ack_max = c->seq;
     }
     m->n_accepted++;
     m->n_conflicts += a.n_conflicts;
@@ -520,8 +542,11 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
 int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req, proto_ack *acks,
                 gs_err *err)
 {
-    int rc = GS_OK;
+    int rc = store_ack_max(m->st, dev->id, &m->ack_max, err);
 
+    if (rc)
+        return rc;
+    m->n_refs = 0;
     for (uint32_t i = 0; i < req->n_changes; i++) {
         rc = merge_change(m, dev, 1, req->low, &req->changes[i], &acks[i], err);
         if (rc) {

@@ -33,6 +33,10 @@
 #include "../proto/proto.h"
 #include "store.h"
 
+/* References a batch remembers as found: visits and care requests of one grid worker
+ * point at a handful of residents, and each lookup is a store read. */
+#define MERGE_REF_CACHE 8
+
 /* The writer id of admin resolutions (never a device id: those start "d-"). */
 #define MERGE_ADMIN_DEVICE "admin"
 
@@ -45,6 +49,13 @@ typedef struct merge_ctx {
     uint32_t n_rejected;  /* out: changes rejected */
     uint32_t n_duplicate; /* out: changes answered from a stored ack */
     uint32_t n_conflicts; /* out: conflict rows written */
+    /* private to merge.c: what one batch has learnt inside its transaction */
+    uint64_t ack_max;     /* the device's highest seq with a stored ack; above it, no ack */
+    struct {
+        const char *tbl;  /* schema table name (static) */
+        uint8_t id[16];   /* a record the store holds */
+    } refs[MERGE_REF_CACHE]; /* references found (rows are never removed in a batch) */
+    uint32_t n_refs;      /* entries filled; the next goes at n_refs % MERGE_REF_CACHE */
 } merge_ctx;
 
 /* Cannot fail. */

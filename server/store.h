@@ -74,7 +74,9 @@ int store_schema_version(store *s, int *out, gs_err *err);
 /* The persisted server HLC (0 for a new store). */
 int store_hlc_get(store *s, uint64_t *out, gs_err *err);
 int store_hlc_set(store *s, uint64_t value, gs_err *err);
-/* Takes the next server version (the last one + 1) and persists it. */
+/* Takes the next server version (the last one + 1). Inside a transaction it is counted in
+ * memory and persisted by store_commit (gone with a rollback); outside one it is persisted
+ * at once. */
 int store_version_next(store *s, uint64_t *out, gs_err *err);
 /* The last server version given (0 when none). */
 int store_version_last(store *s, uint64_t *out, gs_err *err);
@@ -165,6 +167,8 @@ int store_change_add(store *s, uint64_t version, const char *device, uint64_t se
 int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
                   gs_err *err);
 int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err);
+/* The highest seq the device has a stored ack for (0 when none): a seq above it is new. */
+int store_ack_max(store *s, const char *device, uint64_t *out, gs_err *err);
 /* Forgets the device's acks below low (the device has settled them). */
 int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err);
 

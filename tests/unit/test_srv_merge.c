@@ -754,6 +754,67 @@ static void test_duplicate_batch_same_acks_no_change(void **state)
     assert_false(a2[1].ok); /* the rejection is remembered too */
 }
 
+/* The batch-level shortcuts (no ack lookup above the device's highest stored seq, found
+ * references remembered) must not change an answer: a seq repeated inside one batch is a
+ * duplicate, a retry that adds a new change applies only that one, and a reference that
+ * was missing is looked up again once the batch has created it. */
+static void test_batch_shortcuts_keep_answers(void **state)
+{
+    fx *f = *state;
+    uint8_t r1[16], r2[16], v1[16], v2[16], v3[16];
+    proto_field res1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
+    proto_field res2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g1"), 0)};
+    proto_field vis[5] = {fld("resident", vref(r1), 0), fld("grid", vs("g1"), 0),
+                          fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
+                          fld("kind", vs("routine"), 0)};
+    proto_change ch[5];
+    proto_ack acks[5];
+    uint64_t last1, last2;
+    gs_err err;
+
+    new_id(r1);
+    new_id(r2);
+    new_id(v1);
+    new_id(v2);
+    new_id(v3);
+    vis[0] = fld("resident", vref(r1), 0);
+    memset(ch, 0, sizeof(ch));
+    /* a visit of r1 before r1 exists, r1, a visit of r1, the same seq again, r2 */
+    ch[0] = (proto_change){1, proto_cstr("visit"), {0}, at(10), vis, 5};
+    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), res1, 2};
+    ch[2] = (proto_change){3, proto_cstr("visit"), {0}, at(12), vis, 5};
+    ch[3] = (proto_change){2, proto_cstr("resident"), {0}, at(13), res2, 2};
+    ch[4] = (proto_change){4, proto_cstr("resident"), {0}, at(14), res2, 2};
+    memcpy(ch[0].id, v1, 16);
+    memcpy(ch[1].id, r1, 16);
+    memcpy(ch[2].id, v2, 16);
+    memcpy(ch[3].id, r2, 16);
+    memcpy(ch[4].id, r2, 16);
+    assert_int_equal(push_batch(f, &f->a, ch, 5, acks), GS_OK);
+    expect_reject(&acks[0], "not_found", "resident");
+    assert_true(acks[1].ok);
+    assert_true(acks[2].ok);
+    assert_true(acks[3].ok); /* seq 2 again: seq 2's ack, nothing applied */
+    assert_int_equal(acks[3].version, acks[1].version);
+    assert_true(acks[4].ok);
+    assert_int_equal(f->last.n_duplicate, 1);
+    assert_int_equal(f->last.n_accepted, 3);
+    assert_int_equal(f->last.n_rejected, 1);
+
+    /* the retry brings seqs 1..4 again and a new 5: only 5 is applied */
+    assert_int_equal(store_version_last(f->st, &last1, &err), GS_OK);
+    ch[3] = (proto_change){5, proto_cstr("visit"), {0}, at(15), vis, 5};
+    memcpy(ch[3].id, v3, 16);
+    assert_int_equal(push_batch(f, &f->a, ch, 5, acks), GS_OK);
+    assert_int_equal(store_version_last(f->st, &last2, &err), GS_OK);
+    assert_int_equal(last2, last1 + 1);
+    assert_int_equal(f->last.n_duplicate, 4);
+    assert_int_equal(f->last.n_accepted, 1);
+    expect_reject(&acks[0], "not_found", "resident"); /* the stored answer, not a new one */
+    assert_true(acks[3].ok);
+    assert_int_equal(acks[3].version, last2);
+}
+
 static void test_ack_with_lost_survives_the_store(void **state)
 {
     fx *f = *state;
@@ -950,6 +1011,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clock_ahead_rejected_with_hours, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_scope_mid_batch_leaves_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_batch_same_acks_no_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_shortcuts_keep_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_with_lost_survives_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_scope_writer_and_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grid_move_restamps_whole_record, setup, teardown),

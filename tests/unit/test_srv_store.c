@@ -164,6 +164,54 @@ static void test_migrations_create_reopen_and_refuse_newer(void **state)
     assert_int_equal(store_open(&f->st, f->path, &err) == GS_OK, 0); /* still refused */
 }
 
+/* The version counter is kept in memory inside a transaction: store_version_last sees it,
+ * a commit persists it once, a rollback or a failed commit leaves meta as it was. */
+static void test_version_counter_in_transactions(void **state)
+{
+    fx *f = *state;
+    uint64_t v = 0;
+    gs_err err;
+
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    for (int i = 1; i <= 5; i++) {
+        assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
+        assert_int_equal(v, (uint64_t)i);
+    }
+    assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 5);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 5);
+
+    /* rolled back: the versions handed out are given again */
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
+    assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 7);
+    store_rollback(f->st);
+    assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 5);
+
+    /* the write-back fails: the commit fails and a rollback leaves meta at 5 */
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 6);
+    store_inject_fault(f->st, 1);
+    assert_int_not_equal(store_commit(f->st, &err), GS_OK);
+    store_inject_fault(f->st, -1);
+    store_rollback(f->st);
+    assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 5);
+
+    /* outside a transaction each call persists at once */
+    assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 6);
+    store_close(f->st);
+    assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
+    assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 6);
+}
+
 static void test_values_round_trip(void **state)
 {
     proto_str tags[3] = {proto_cstr("elderly"), proto_cstr("lives_alone"), proto_cstr("")};
@@ -525,6 +573,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_create_reopen_and_refuse_newer, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_version_counter_in_transactions, setup, teardown),
         cmocka_unit_test(test_values_round_trip),
         cmocka_unit_test(test_arena_cap_and_alignment),
         cmocka_unit_test_setup_teardown(test_devices_admins_conflicts_audit, setup, teardown),
