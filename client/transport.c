@@ -30,6 +30,23 @@ typedef struct sink {
     int overflow;     /* set when buf refused bytes */
 } sink;
 
+/* Counts the HTTP bytes each way as curl sends and receives them: headers, and bodies
+ * before content decoding. The getinfo counters cannot give this: CURLINFO_REQUEST_SIZE
+ * includes a small POST body that curl sent with the headers, which CURLINFO_SIZE_UPLOAD
+ * counts again. curl only calls this with CURLOPT_VERBOSE on; its text lines are dropped. */
+static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *ud)
+{
+    transport_stats *st = ud;
+
+    (void)curl;
+    (void)data;
+    if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT)
+        st->bytes_up += size;
+    else if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN)
+        st->bytes_down += size;
+    return 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     sink *s = ud;
@@ -94,6 +111,9 @@ int transport_new(transport **out, const transport_opts *opts, gs_err *err)
                      opts->stall_timeout_s > 0 ? opts->stall_timeout_s : 60L);
     curl_easy_setopt(t->curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(t->curl, CURLOPT_USERAGENT, "gridsync/" GS_VERSION);
+    curl_easy_setopt(t->curl, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(t->curl, CURLOPT_DEBUGDATA, &t->stats);
+    curl_easy_setopt(t->curl, CURLOPT_VERBOSE, 1L);
     if (t->compress)
         curl_easy_setopt(t->curl, CURLOPT_ACCEPT_ENCODING, "deflate");
     *out = t;
@@ -160,24 +180,43 @@ static int map_curl(transport *t, CURLcode cc, const sink *s, gs_err *err)
     }
 }
 
-/* Deflates body into out when worthwhile; *used says whether out holds the body. */
+/* Deflates body into out when worthwhile; *used says whether out holds the body. The
+ * output grows as deflate produces it rather than being reserved at compressBound (the
+ * size of the body again): on a handheld the peak of a sync is this buffer. */
 static int maybe_deflate(const void *body, size_t len, gs_buf *out, int *used, gs_err *err)
 {
-    uLongf bound;
+    z_stream z;
+    size_t step = len / 4 + 4096, room;
     int zrc;
 
     *used = 0;
     if (len < COMPRESS_MIN)
         return GS_OK;
-    bound = compressBound((uLong)len);
-    if (buf_reserve(out, bound) != GS_OK)
-        return gs_err_set(err, GS_E_NOMEM, "out of memory compressing %zu bytes", len);
+    memset(&z, 0, sizeof(z));
     /* level 1: most of the ratio of level 6 at several times the speed on a handheld CPU */
-    zrc = compress2((Bytef *)out->ptr, &bound, body, (uLong)len, 1);
-    if (zrc != Z_OK)
+    if (deflateInit(&z, 1) != Z_OK)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory compressing %zu bytes", len);
+    z.next_in = (Bytef *)body;
+    z.avail_in = (uInt)len;
+    do {
+        if (out->len >= len) { /* no smaller than the body: send it as it is */
+            deflateEnd(&z);
+            return GS_OK;
+        }
+        room = len - out->len < step ? len - out->len : step;
+        if (buf_reserve(out, room) != GS_OK) {
+            deflateEnd(&z);
+            return gs_err_set(err, GS_E_NOMEM, "out of memory compressing %zu bytes", len);
+        }
+        z.next_out = (Bytef *)out->ptr + out->len;
+        z.avail_out = (uInt)room;
+        zrc = deflate(&z, Z_FINISH);
+        out->len += room - z.avail_out;
+    } while (zrc == Z_OK || zrc == Z_BUF_ERROR);
+    deflateEnd(&z);
+    if (zrc != Z_STREAM_END)
         return gs_err_set(err, GS_E_NOMEM, "deflate failed (zlib %d)", zrc);
-    out->len = bound;
-    *used = bound < len;
+    *used = out->len < len;
     return GS_OK;
 }
 
@@ -190,11 +229,10 @@ static int perform(transport *t, const char *path, const char *content_type, con
     int deflated = 0;
     sink s = {resp, 0};
     CURLcode cc;
-    curl_off_t up = 0, down = 0;
-    long hdr = 0, req = 0, conns = 0, code = 0;
+    long conns = 0, code = 0;
     int rc = GS_OK;
 
-    buf_init(&packed, len + len / 8 + 1024);
+    buf_init(&packed, len);
     if ((size_t)snprintf(url, sizeof(url), "%s%s", t->base_url, path) >= sizeof(url))
         return gs_err_set(err, GS_E_CONFIG, "server URL too long");
     curl_slist_free_all(t->headers);
@@ -232,13 +270,7 @@ static int perform(transport *t, const char *path, const char *content_type, con
         curl_easy_setopt(t->curl, CURLOPT_HTTPGET, 1L);
     }
     cc = curl_easy_perform(t->curl);
-    curl_easy_getinfo(t->curl, CURLINFO_SIZE_UPLOAD_T, &up);
-    curl_easy_getinfo(t->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    curl_easy_getinfo(t->curl, CURLINFO_HEADER_SIZE, &hdr);
-    curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &req);
     curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &conns);
-    t->stats.bytes_up += (uint64_t)up + (uint64_t)req;
-    t->stats.bytes_down += (uint64_t)down + (uint64_t)hdr;
     t->stats.connects += (uint64_t)conns;
     if (cc != CURLE_OK) {
         rc = map_curl(t, cc, &s, err);
