@@ -30,7 +30,7 @@
 /* A sync touches each outbox page once (read, then deleted by its ack), so a big page cache
  * buys nothing here and only raises a handheld's peak memory: the sync runs with this one
  * (KiB) and restores the handle's own afterwards (layout.c sets 16 MiB for batch writes). */
-#define CSYNC_CACHE_KIB 2048
+#define CSYNC_CACHE_KIB 512
 
 /* The connection's cache_size setting (negative: KiB), or 0 when it cannot be read. */
 static int cache_size_get(gs_db *db)
@@ -66,14 +66,21 @@ static void defaults(gs_sync_opts *o)
         o->batch_bytes = CSYNC_BATCH_BYTES;
 }
 
-/* Encodes the request for the oldest pending changes into req; first and last are the seqs
- * sent (0 when none). The changes go through a second buffer because the head must announce
- * their count, known only once the byte budget has been applied. */
+/* Room left before the changes for the request's head (its map and the array header),
+ * which is encoded last because it announces the count the byte budget decides: the
+ * changes are encoded straight into the body, with no second batch-sized buffer. The
+ * largest head (64-byte device id, every integer at 9 bytes) is under 160 bytes. */
+#define HEAD_ROOM 256
+
+/* Encodes the request for the oldest pending changes into req; it starts at req->ptr +
+ * *off. first and last are the seqs sent (0 when none). */
 static int build_request(gs_db *db, const device_settings *dev, const gs_sync_opts *o,
-                         gs_buf *req, gs_buf *changes, uint64_t *first, uint64_t *last,
+                         gs_buf *req, size_t *off, uint64_t *first, uint64_t *last,
                          uint32_t *n_out)
 {
+    static const char room[HEAD_ROOM];
     proto_sync_req head;
+    gs_buf hb;
     outbox_iter *it = NULL;
     const proto_change *c;
     uint32_t n = 0;
@@ -81,16 +88,19 @@ static int build_request(gs_db *db, const device_settings *dev, const gs_sync_op
     int rc;
 
     *first = *last = 0;
+    *off = 0;
+    buf_init(&hb, HEAD_ROOM);
     buf_reset(req);
-    buf_reset(changes);
-    rc = outbox_iter_open(db, o->batch_changes, &it);
+    rc = buf_add(req, room, sizeof(room));
+    if (!rc)
+        rc = outbox_iter_open(db, o->batch_changes, &it);
     if (rc)
         goto out;
     while ((rc = outbox_iter_next(it, &c)) == GS_OK && c) {
-        size_t before = changes->len;
-        rc = proto_encode_change(changes, c, 1);
-        if (rc == GS_OK && changes->len > o->batch_bytes && n > 0) {
-            changes->len = before; /* over budget: this one waits for the next request */
+        size_t before = req->len;
+        rc = proto_encode_change(req, c, 1);
+        if (rc == GS_OK && req->len - HEAD_ROOM > o->batch_bytes && n > 0) {
+            req->len = before; /* over budget: this one waits for the next request */
             break;
         }
         if (rc) {
@@ -120,13 +130,16 @@ static int build_request(gs_db *db, const device_settings *dev, const gs_sync_op
     head.cursor = cur;
     head.low = low;
     head.now = now;
-    rc = proto_encode_sync_req_head(req, &head, n);
-    if (!rc)
-        rc = buf_add(req, changes->ptr, changes->len);
+    rc = proto_encode_sync_req_head(&hb, &head, n);
+    if (rc == GS_OK) {
+        *off = HEAD_ROOM - hb.len;
+        memcpy(req->ptr + *off, hb.ptr, hb.len);
+    }
     if (rc)
         gs_err_set(&db->err, rc, "cannot build the sync request: %s", gs_strerror(rc));
     *n_out = n;
 out:
+    buf_free(&hb);
     outbox_iter_free(it);
     return rc;
 }
@@ -188,7 +201,8 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
     transport_opts topts;
     transport *link = NULL;
     gs_sync_opts o;
-    gs_buf req, changes, resp;
+    gs_buf req, resp;
+    size_t off = 0;
     proto_sync_resp *r = NULL;
     int rc, rounds = 0, old_cache;
     char result[300];
@@ -200,7 +214,6 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
         o = *opts_in;
     defaults(&o);
     buf_init(&req, PROTO_MAX_BODY);
-    buf_init(&changes, PROTO_MAX_BODY);
     buf_init(&resp, RESP_MAX);
     gs_err_clear(&db->err);
     old_cache = cache_size_get(db);
@@ -235,7 +248,7 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
         uint32_t r_pulled;
         int more;
 
-        rc = build_request(db, &dev, &o, &req, &changes, &first, &last, &n);
+        rc = build_request(db, &dev, &o, &req, &off, &first, &last, &n);
         if (rc)
             goto out;
         if (n > 0) {
@@ -243,8 +256,8 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
             if (rc)
                 goto out;
         }
-        rc = transport_post(link, PROTO_SYNC_PATH, PROTO_CONTENT_TYPE, req.ptr, req.len,
-                            &status, &resp, &db->err);
+        rc = transport_post(link, PROTO_SYNC_PATH, PROTO_CONTENT_TYPE, req.ptr + off,
+                            req.len - off, &status, &resp, &db->err);
         add_link_stats(sum, link);
         if (rc)
             goto out;
@@ -326,7 +339,6 @@ out:
     transport_free(link);
     device_settings_free(&dev);
     buf_free(&req);
-    buf_free(&changes);
     buf_free(&resp);
     (void)rounds;
     return rc;
