@@ -11,8 +11,10 @@
 # Application bytes come from `gridsync --json sync`; TLS bytes are counted by
 # tests/tools/linkproxy.py: figure 4 runs through it anyway, and figures 2 and 3 run once
 # more through a zero-delay proxy only to count them (not timed: the proxy is Python).
-# Peak RSS: the client's from /usr/bin/time -v (or getrusage via python), the server's as
-# VmHWM of gridsyncd (cumulative since start: each figure uses a fresh server).
+# Peak RSS: the client's from /usr/bin/time -v, split by tests/tools/peakmem.py into the
+# anonymous part (heap, stacks: gridsync's own) and the file-backed part (program and
+# shared-library pages); the server's as VmHWM of gridsyncd (cumulative since start: each
+# figure uses a fresh server).
 # Timings are quoted beside a baseline measured in the same run: the time of a no-op sync
 # (process start + TLS handshake + one request). Client RSS is also quoted beside the peak
 # RSS of `gridsync --version` in the same run (the program and its shared libraries, mostly
@@ -48,15 +50,19 @@ fresh() { # name jsonl [url-override]
     "$GRIDSYNC" --db "$DB" import "$2" >/dev/null || { echo "import failed" >&2; exit 1; }
 }
 
-# timed_sync DB OUTPREFIX: gridsync --json sync under /usr/bin/time -v; sets S_JSON S_SECS S_RSS
+# timed_sync DB OUTPREFIX: gridsync --json sync under /usr/bin/time -v (the exact peak RSS)
+# and tests/tools/peakmem.py (the anonymous and file-backed parts, sampled every 10 ms);
+# sets S_JSON S_SECS S_RSS S_SPLIT (JSON members for the two parts)
 timed_sync() {
     local t0 t1
     t0=$(now_s)
-    /usr/bin/time -v "$GRIDSYNC" --db "$1" --json sync >"$2.json" 2>"$2.time"
+    "$PY" "$TOOLS/peakmem.py" --out "$2.mem" --name gridsync --interval-ms 10 -- \
+        /usr/bin/time -v "$GRIDSYNC" --db "$1" --json sync >"$2.json" 2>"$2.time"
     t1=$(now_s)
     S_JSON=$(cat "$2.json")
     S_SECS=$(python3 -c "print('%.3f' % ($t1 - $t0))")
     S_RSS=$(rss_of "$2.time")
+    S_SPLIT=$("$PY" -c 'import json,sys; m=json.load(open(sys.argv[1])); print("\"client_peak_anon_kb\":%d,\"client_peak_file_kb\":%d" % (m["peak_anon_kb"], m["peak_file_kb"]))' "$2.mem")
 }
 
 proxy_start() { # args...: starts linkproxy to $PORT; sets PROXY_PORT PROXY_PID PROXY_LOG
@@ -94,13 +100,13 @@ timed_sync "$DB" "$T/noop0"; base_noop=$S_SECS
 timed_sync "$DB" "$T/noop1"; [ "$(python3 -c "print(int($S_SECS < $base_noop))")" = 1 ] && base_noop=$S_SECS
 /usr/bin/time -v "$GRIDSYNC" --version >/dev/null 2>"$T/version.time"
 base_rss=$(rss_of "$T/version.time")
-echo "{\"bench\":\"client_baseline\",\"noop_sync_s\":$base_noop,\"version_peak_rss_kb\":$base_rss}"
+echo "{\"bench\":\"client_baseline\",\"noop_sync_s\":$base_noop,\"version_peak_rss_kb\":$base_rss,\"noop_sync_peak_rss_kb\":$S_RSS,${S_SPLIT//client_peak/noop_sync_peak},\"note\":\"a no-op sync: process, libraries, TLS handshake, one request\"}"
 
 # ---- figure 2: initial sync of 10,000 visits ----
 fresh f2 "$T/v10k.jsonl"
 timed_sync "$DB" "$T/f2"
 f2_srv=$(hwm_kb "$SERVER_PID")
-echo "{\"bench\":\"sync_initial_10000\",\"visits\":10000,\"residents\":50,\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"client_peak_rss_kb\":$S_RSS,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f2_srv,\"summary\":$S_JSON}"
+echo "{\"bench\":\"sync_initial_10000\",\"visits\":10000,\"residents\":50,\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f2_srv,\"summary\":$S_JSON}"
 f2_json=$S_JSON; f2_secs=$S_SECS; f2_rss=$S_RSS
 
 # ---- figure 3: 1% of the visits change one field, then sync; then a no-op sync ----
@@ -113,9 +119,9 @@ for id in "${ids[@]}"; do
 done
 timed_sync "$DB" "$T/f3"
 f3_srv=$(hwm_kb "$SERVER_PID")
-echo "{\"bench\":\"sync_incremental_1pct\",\"changed_visits\":${#ids[@]},\"field\":\"notes\",\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"client_peak_rss_kb\":$S_RSS,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f3_srv,\"summary\":$S_JSON}"
+echo "{\"bench\":\"sync_incremental_1pct\",\"changed_visits\":${#ids[@]},\"field\":\"notes\",\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f3_srv,\"summary\":$S_JSON}"
 timed_sync "$DB" "$T/f3noop"
-echo "{\"bench\":\"sync_noop\",\"wall_s\":$S_SECS,\"client_peak_rss_kb\":$S_RSS,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"summary\":$S_JSON}"
+echo "{\"bench\":\"sync_noop\",\"wall_s\":$S_SECS,\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"summary\":$S_JSON}"
 
 # TLS bytes of figures 2 and 3: the same syncs once more through a zero-delay proxy (not
 # timed: the proxy is Python), a device enrolled with the proxy's address.
@@ -150,7 +156,7 @@ echo "{\"bench\":\"sync_incremental_1pct_tls_bytes\",\"tls_bytes_up\":$tls_up,\"
 fresh_via_proxy f4 "$T/v2k.jsonl" --delay-up-ms 150
 timed_sync "$DB" "$T/f4"
 read -r tls_up tls_down < <(proxy_stop)
-echo "{\"bench\":\"sync_2000_behind_150ms_proxy\",\"visits\":2000,\"delay_up_ms\":150,\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"requests\":$(field "$S_JSON" requests),\"tls_bytes_up\":$tls_up,\"tls_bytes_down\":$tls_down,\"client_peak_rss_kb\":$S_RSS,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"summary\":$S_JSON}"
+echo "{\"bench\":\"sync_2000_behind_150ms_proxy\",\"visits\":2000,\"delay_up_ms\":150,\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"requests\":$(field "$S_JSON" requests),\"tls_bytes_up\":$tls_up,\"tls_bytes_down\":$tls_down,\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"summary\":$S_JSON}"
 
 # ---- figure 6 (CLI part): small syncs, each a new process and a new TLS connection ----
 fresh f6 "$T/v2k.jsonl"
@@ -186,6 +192,6 @@ fresh f7 "$T/vbig.jsonl"
 pending=$("$GRIDSYNC" --db "$DB" --json status | jget pending)
 timed_sync "$DB" "$T/f7"
 f7_srv=$(hwm_kb "$SERVER_PID")
-echo "{\"bench\":\"sync_pending_changes\",\"pending\":$pending,\"wall_s\":$S_SECS,\"client_peak_rss_kb\":$S_RSS,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f7_srv,\"summary\":$S_JSON}"
+echo "{\"bench\":\"sync_pending_changes\",\"pending\":$pending,\"wall_s\":$S_SECS,\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f7_srv,\"summary\":$S_JSON}"
 t_server_stop
 t_done
