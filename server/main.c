@@ -35,6 +35,7 @@
 #include "crl.h"
 #include "metrics.h"
 #include "net.h"
+#include "store.h"
 #include "tls.h"
 
 #define EXIT_USAGE 2
@@ -456,6 +457,7 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL;
 
+    store_global_init(); /* first: it only works before SQLite is used */
     if (argc >= 2 && strcmp(argv[1], "init") == 0)
         return cmd_init(argc, argv);
     for (int i = 1; i < argc; i++) {

@@ -511,6 +511,11 @@ static int run_simple(store *s, int q, gs_err *err)
     return exec_done(s, st, err);
 }
 
+int store_global_init(void)
+{
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK ? GS_OK : GS_E_STATE;
+}
+
 static int meta_set(store *s, const char *key, uint64_t v, gs_err *err);
 
 int store_begin(store *s, gs_err *err)

@@ -42,6 +42,7 @@
 #include "../../server/config.h"
 #include "../../server/metrics.h"
 #include "../../server/net.h"
+#include "../../server/store.h"
 #include "../../server/tls.h"
 
 static double now_s(void)
@@ -328,6 +329,8 @@ int main(void)
     double full, resumed, sync_full, sync_resumed;
     long fails_sync_full, fails_sync_resumed;
     int status = 1;
+
+    store_global_init(); /* as gridsyncd does */
 
     if (!mkdtemp(dir))
         return 1;
