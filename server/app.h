@@ -61,6 +61,10 @@ typedef struct srv_app srv_app;
 
 /* Opens the store named in cfg and everything the handlers need. metrics and lg outlive
  * the app. */
+/* Process-wide settings for a process that serves syncs; call first in main(), before any
+ * thread or SQLite use. See api.c for what and why. */
+void app_process_init(void);
+
 int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logger *lg,
              gs_err *err);
 

@@ -35,7 +35,6 @@
 #include "crl.h"
 #include "metrics.h"
 #include "net.h"
-#include "store.h"
 #include "tls.h"
 
 #define EXIT_USAGE 2
@@ -457,7 +456,7 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL;
 
-    store_global_init(); /* first: it only works before SQLite is used */
+    app_process_init(); /* first: before any thread or SQLite use */
     if (argc >= 2 && strcmp(argv[1], "init") == 0)
         return cmd_init(argc, argv);
     for (int i = 1; i < argc; i++) {

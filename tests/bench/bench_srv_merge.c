@@ -493,7 +493,7 @@ int main(int argc, char **argv)
     char cmd[96];
     int status = 0;
 
-    store_global_init(); /* as gridsyncd does */
+    app_process_init(); /* as gridsyncd does */
 
     if (argc > 1)
         total = (uint32_t)strtoul(argv[1], NULL, 10);

@@ -42,7 +42,6 @@
 #include "../../server/config.h"
 #include "../../server/metrics.h"
 #include "../../server/net.h"
-#include "../../server/store.h"
 #include "../../server/tls.h"
 
 static double now_s(void)
@@ -330,7 +329,7 @@ int main(void)
     long fails_sync_full, fails_sync_resumed;
     int status = 1;
 
-    store_global_init(); /* as gridsyncd does */
+    app_process_init(); /* as gridsyncd does */
 
     if (!mkdtemp(dir))
         return 1;
