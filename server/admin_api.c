@@ -321,12 +321,18 @@ static int clean_text(const json_t *j, size_t min, size_t max)
     return 1;
 }
 
-static int only_keys(areq *r, const json_t *o, const char *const *keys, size_t n)
+/* The request body is a JSON object whose members are all among keys; otherwise answers
+ * 400 and returns 0. */
+static int body_object(areq *r, const char *const *keys, size_t n)
 {
     const char *k;
     json_t *v;
 
-    json_object_foreach((json_t *)o, k, v)
+    if (!json_is_object(r->body)) {
+        reply_err(r, 400, "wrong_type", "the body must be a JSON object");
+        return 0;
+    }
+    json_object_foreach(r->body, k, v)
     {
         size_t i = 0;
         while (i < n && strcmp(k, keys[i]) != 0)
@@ -355,11 +361,7 @@ static void device_add(areq *r)
         reply_err(r, 500, "server", "out of memory");
         return;
     }
-    if (!json_is_object(r->body)) {
-        reply_err(r, 400, "wrong_type", "the body must be a JSON object");
-        return;
-    }
-    if (!only_keys(r, r->body, keys, 2))
+    if (!body_object(r, keys, 2))
         return;
     grids = json_object_get(r->body, "grids");
     name = json_object_get(r->body, "name");
@@ -865,11 +867,7 @@ static void conflict_resolve(areq *r)
         reply_err(r, 404, "not_found", "no such conflict");
         return;
     }
-    if (!json_is_object(r->body)) {
-        reply_err(r, 400, "wrong_type", "the body must be a JSON object");
-        return;
-    }
-    if (!only_keys(r, r->body, keys, 3))
+    if (!body_object(r, keys, 3))
         return;
     keep = json_object_get(r->body, "keep");
     value = json_object_get(r->body, "value");
