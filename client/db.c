@@ -515,26 +515,43 @@ int db_meta_set_text(gs_db *db, const char *key, const char *v, size_t len)
 
 int db_load_defaults(gs_db *db)
 {
-    char *grids = NULL, *worker = NULL;
+    char *grids = NULL, *first = NULL, *worker = NULL;
     int rc = db_meta_get_text(db, DB_META_GRIDS, &grids);
 
-    if (rc)
-        return rc;
-    rc = db_meta_get_text(db, DB_META_WORKER, &worker);
+    if (!rc)
+        rc = db_meta_get_text(db, DB_META_WORKER, &worker);
+    if (!rc && grids) {
+        first = gs_strndup(grids, strcspn(grids, "\n"));
+        if (!first)
+            rc = gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
+    }
     if (rc) {
         gs_free(grids);
+        gs_free(worker);
         return rc;
     }
-    if (grids) {
-        char *nl = strchr(grids, '\n');
-        if (nl)
-            *nl = '\0';
-    }
     gs_free(db->default_grid);
+    gs_free(db->grids);
     gs_free(db->worker);
-    db->default_grid = grids;
+    db->default_grid = first;
+    db->grids = grids;
     db->worker = worker;
     return GS_OK;
+}
+
+int db_has_grid(const gs_db *db, const char *grid, size_t len)
+{
+    const char *p = db->grids;
+
+    while (p && *p) {
+        size_t n = strcspn(p, "\n");
+        if (n == len && memcmp(p, grid, len) == 0)
+            return 1;
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+    return 0;
 }
 
 const char *db_sql_type(int type)
@@ -631,6 +648,7 @@ int gs_db_close(gs_db *db)
         rc = GS_E_STATE;
     }
     gs_free(db->default_grid);
+    gs_free(db->grids);
     gs_free(db->worker);
     gs_free(db);
     return rc;

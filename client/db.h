@@ -75,6 +75,7 @@ struct gs_db {
     int poisoned;               /* an inner level failed after changing rows */
     int batch;                  /* a gs_db_begin batch is open (it owns depth 1) */
     char *default_grid;         /* the device's first grid (NULL before init) */
+    char *grids;                /* all its grids, newline-separated (NULL before init) */
     char *worker;               /* the device's worker name (NULL before init) */
     db_stmt_entry *stmts[DB_STMT_BUCKETS]; /* prepared statement cache, by SQL text */
     char **memo;                /* SQL texts built per (table, kind), see db_prepare_memo */
@@ -144,6 +145,8 @@ int db_meta_set_text(gs_db *db, const char *key, const char *v, size_t len);
 
 /* Re-reads the device defaults (grid, worker) from meta after gs_db_init_device. */
 int db_load_defaults(gs_db *db);
+/* Whether grid (len bytes) is one of the device's grids (db_load_defaults read them). */
+int db_has_grid(const gs_db *db, const char *grid, size_t len);
 
 /* The SQL column type of a schema type. */
 const char *db_sql_type(int schema_type);

@@ -684,6 +684,45 @@ static int record_create_empty(gs_db *db, const schema_table *t, const uint8_t i
     return rc;
 }
 
+/* Whether c moves its record to a grid this device does not have: a departure
+ * (PROTOCOL.md section 5, grid moves). */
+static int departs(const gs_db *db, const schema_table *t, const proto_change *c)
+{
+    const schema_field *scope = schema_scope_field(t);
+
+    if (!scope || !db->grids)
+        return 0;
+    for (uint32_t i = 0; i < c->n_fields; i++) {
+        const proto_field *pf = &c->fields[i];
+        if (proto_str_eq(pf->name, scope->name) && pf->value.type == PV_STR)
+            return !db_has_grid(db, pf->value.u.s.ptr, pf->value.u.s.len);
+    }
+    return 0;
+}
+
+/* Drops the local copy of a record that left this device's grids, and its field versions
+ * (should it come back, it is pulled whole). Edits of it still in the outbox stay: pushed,
+ * the server refuses them out_of_scope and `gridsync status` lists them. */
+static int record_drop(gs_db *db, const schema_table *t, const uint8_t id[16])
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    int src, rc = GS_OK;
+
+    snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE id = ?1", t->name);
+    for (int i = 0; i < 2 && rc == GS_OK; i++) {
+        rc = db_prepare(db, i == 0 ? sql : "DELETE FROM field_version WHERE rid = ?1", &st);
+        if (rc)
+            break;
+        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        if (src != SQLITE_DONE)
+            rc = db_fail(db, src, "dropping a record that left this device's grids");
+        db_done(st);
+    }
+    return rc;
+}
+
 static int apply_pull_locked(gs_db *db, const proto_change *c, outbox_stats *st)
 {
     const schema_table *t = schema_table_find(c->table.ptr, c->table.len);
@@ -694,6 +733,12 @@ static int apply_pull_locked(gs_db *db, const proto_change *c, outbox_stats *st)
         if (st)
             st->skipped += c->n_fields;
         return GS_OK;
+    }
+    if (departs(db, t, c)) {
+        rc = record_drop(db, t, c->id);
+        if (rc == GS_OK && st)
+            st->departed++;
+        return rc;
     }
     buf_init(&names, FIELDPACK_MAX * 4);
     rc = pending_names(db, c->id, 0, &names);

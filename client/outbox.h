@@ -76,6 +76,7 @@ typedef struct outbox_stats {
     uint32_t stale;          /* pulled fields skipped: the local version is as new or newer */
     uint32_t skipped;        /* pulled fields skipped: unknown table or field, or a value
                                 the schema refuses (from a newer server) */
+    uint32_t departed;       /* records dropped: pulled as moved to a grid not this device's */
 } outbox_stats;
 
 /* Settles one pushed change. ok: the row goes, each field's version becomes ack->version,

@@ -512,8 +512,12 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
         nrec.updated_hlc = c->hlc;
     nrec.version = a.version;
     rc = store_record_put(m->st, a.t->name, c->id, &nrec, err);
-    if (!rc && exists && strcmp(nrec.grid, rec.grid) != 0)
+    if (!rc && exists && strcmp(nrec.grid, rec.grid) != 0) {
         rc = store_fields_restamp(m->st, a.t->name, c->id, a.version, nrec.grid, err);
+        if (!rc)
+            rc = store_move_add(m->st, a.t->name, c->id, scope->name, rec.grid, nrec.grid,
+                                a.version, c->hlc, dev->id, err);
+    }
     for (uint32_t i = 0; i < a.n_conflicts && !rc; i++) {
         memcpy(a.conflicts[i].grid, nrec.grid, sizeof(nrec.grid));
         rc = store_conflict_add(m->st, &a.conflicts[i], NULL, err);

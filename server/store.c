@@ -117,6 +117,22 @@ static const char *const migrations[] = {
     "  version INTEGER NOT NULL,"
     "  note TEXT NOT NULL);"
     "CREATE INDEX audit_conflict ON audit (conflict);",
+    /* 1 -> 2: departures. When a record moves to another grid its field_state rows go with
+     * it, so devices of the old grid would never hear of it again and keep a stale copy.
+     * A moves row per departure is pulled by the old grid's devices as a change that sets
+     * the scope field to the new grid, which tells them to drop their copy. */
+    "CREATE TABLE moves ("
+    "  from_grid TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  tbl TEXT NOT NULL,"
+    "  rid BLOB NOT NULL,"
+    "  field TEXT NOT NULL,"   /* the table's scope field */
+    "  value BLOB NOT NULL,"   /* its new value (the new grid), stored as field_state.value */
+    "  to_grid TEXT NOT NULL,"
+    "  hlc INTEGER NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  PRIMARY KEY (from_grid, version, tbl, rid)) WITHOUT ROWID;"
+    "CREATE INDEX moves_to ON moves (to_grid, version);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -149,6 +165,7 @@ enum {
     Q_FLD_OTHER,
     Q_FLD_RESTAMP,
     Q_FLD_EACH,
+    Q_MOVE_ADD,
     Q_CHG_ADD,
     Q_ACK_GET,
     Q_ACK_MAX,
@@ -210,19 +227,41 @@ static const char *const sql_text[Q_N] = {
     [Q_FLD_RESTAMP] = "UPDATE field_state SET version = ?3, grid = ?4 WHERE tbl = ?1 AND rid = ?2",
     [Q_FLD_EACH] = "SELECT value, version, hlc, device, seq, field FROM field_state "
                    "WHERE tbl = ?1 AND rid = ?2 ORDER BY field",
+    [Q_MOVE_ADD] = "INSERT INTO moves (from_grid, version, tbl, rid, field, value, to_grid, "
+                   "hlc, device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [Q_CHG_ADD] = "INSERT INTO changes (version, device, seq, tbl, rid, hlc, fields) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_ACK_GET] = "SELECT ack FROM acks WHERE device = ?1 AND seq = ?2",
     [Q_ACK_MAX] = "SELECT ifnull(max(seq), 0) FROM acks WHERE device = ?1",
     [Q_ACK_PUT] = "INSERT INTO acks (device, seq, ok, ack) VALUES (?1, ?2, ?3, ?4)",
     [Q_ACK_PRUNE] = "DELETE FROM acks WHERE device = ?1 AND seq < ?2",
+    /* Besides the field states of the device's grids: departures from its grids (moves
+     * rows), and, for a record another device moved into its grids, the device's own
+     * field values re-stamped by that move (it dropped them when the record left). A move
+     * between two grids the device both has is neither. */
     [Q_PULL1] = "SELECT version, tbl, rid, field, value, hlc FROM field_state "
                 "WHERE grid = ?3 AND version > ?2 AND device <> ?1 "
-                "ORDER BY version, tbl, rid, field",
+                "UNION ALL SELECT version, tbl, rid, field, value, hlc FROM moves "
+                "WHERE from_grid = ?3 AND version > ?2 AND device <> ?1 "
+                "UNION ALL SELECT f.version, f.tbl, f.rid, f.field, f.value, f.hlc "
+                "FROM moves m JOIN field_state f ON f.tbl = m.tbl AND f.rid = m.rid "
+                "AND f.version = m.version AND f.device = ?1 "
+                "WHERE m.to_grid = ?3 AND m.version > ?2 AND m.device <> ?1 "
+                "ORDER BY 1, 2, 3, 4",
     /* several grids: SQLite reads each grid's range and sorts what is after the cursor */
     [Q_PULLN] = "SELECT version, tbl, rid, field, value, hlc FROM field_state "
                 "WHERE grid IN (SELECT grid FROM device_grids WHERE device = ?1) "
-                "AND version > ?2 AND device <> ?1 ORDER BY version, tbl, rid, field",
+                "AND version > ?2 AND device <> ?1 "
+                "UNION ALL SELECT version, tbl, rid, field, value, hlc FROM moves "
+                "WHERE from_grid IN (SELECT grid FROM device_grids WHERE device = ?1) "
+                "AND to_grid NOT IN (SELECT grid FROM device_grids WHERE device = ?1) "
+                "AND version > ?2 AND device <> ?1 "
+                "UNION ALL SELECT f.version, f.tbl, f.rid, f.field, f.value, f.hlc "
+                "FROM moves m JOIN field_state f ON f.tbl = m.tbl AND f.rid = m.rid "
+                "AND f.version = m.version AND f.device = ?1 "
+                "WHERE m.to_grid IN (SELECT grid FROM device_grids WHERE device = ?1) "
+                "AND m.from_grid NOT IN (SELECT grid FROM device_grids WHERE device = ?1) "
+                "AND m.version > ?2 AND m.device <> ?1 ORDER BY 1, 2, 3, 4",
     [Q_CONF_ADD] = "INSERT INTO conflicts (tbl, rid, grid, field, policy, winner_pushed, "
                    "w_value, w_hlc, w_version, w_device, o_value, o_hlc, o_version, o_device, "
                    "status, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
@@ -914,6 +953,38 @@ int store_field_put(store *s, const char *tbl, const uint8_t id[16], const char 
     bind_text(st, 7, f->device);
     bind_u64(st, 8, f->seq);
     bind_text(st, 9, grid);
+    rc = exec_done(s, st, err);
+    buf_free(&scratch);
+    return rc;
+}
+
+int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *field,
+                   const char *from_grid, const char *to_grid, uint64_t version, uint64_t hlc,
+                   const char *device, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    gs_buf scratch;
+    proto_value v = {.type = PV_STR};
+    int rc = prep(s, Q_MOVE_ADD, &st, err);
+
+    if (rc)
+        return rc;
+    v.u.s = proto_cstr(to_grid);
+    buf_init(&scratch, PROTO_MAX_BODY);
+    bind_text(st, 1, from_grid);
+    bind_u64(st, 2, version);
+    bind_text(st, 3, tbl);
+    bind_id(st, 4, id);
+    bind_text(st, 5, field);
+    rc = bind_value(st, 6, &scratch, &v);
+    if (rc) {
+        done(st);
+        buf_free(&scratch);
+        return gs_err_set(err, rc, "store: cannot encode %s.%s", tbl, field);
+    }
+    bind_text(st, 7, to_grid);
+    bind_u64(st, 8, hlc);
+    bind_text(st, 9, device);
     rc = exec_done(s, st, err);
     buf_free(&scratch);
     return rc;

@@ -16,6 +16,7 @@
  *   acks          the stored ack per (device, seq), so a retried batch gets the same answer
  *   conflicts     both sides of every concurrent edit, the policy and the winner
  *   audit         admin resolutions: who, when, old and new value, note
+ *   moves         departures: a record that left a grid, so that grid's devices drop it
  * Record types are never named here: table and field names come from proto/schema.h, so a
  * new record type needs no change in the store.
  *
@@ -43,7 +44,7 @@
 #include "../proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 1 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 2 /* PRAGMA user_version after the last migration */
 #define STORE_ID_MAX 64        /* bytes of a device or admin id (PROTO_MAX_NAME) */
 #define STORE_NAME_MAX 200     /* bytes of a device's name */
 #define STORE_GRID_MAX 64      /* bytes of a grid name (the schema's grid field) */
@@ -156,6 +157,12 @@ int store_field_latest_other(store *s, const char *tbl, const uint8_t id[16], co
  * must reach the devices of that grid whole). */
 int store_fields_restamp(store *s, const char *tbl, const uint8_t id[16], uint64_t v,
                          const char *grid, gs_err *err);
+/* Records that a record left from_grid for to_grid with change version `version`: devices
+ * of from_grid (and not of to_grid) pull it as a change setting `field` (the table's scope
+ * field) to to_grid, by `device`, so they drop their copy. */
+int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *field,
+                   const char *from_grid, const char *to_grid, uint64_t version, uint64_t hlc,
+                   const char *device, gs_err *err);
 typedef int store_field_cb(void *ud, const char *field, const store_field *f);
 /* Every field of a record, in field-name order. */
 int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
@@ -191,7 +198,8 @@ typedef struct store_pull_row {
 /* 0: go on; 1: stop (not an error); anything else: stop and return it. */
 typedef int store_pull_cb(void *ud, const store_pull_row *row);
 /* Field states with version > cursor, of records whose current grid is one of the
- * device's grids, not written by the device, in (version, table, record, field) order.
+ * device's grids, and departures (store_move_add) from the device's grids to grids it does
+ * not have, neither written by the device, in (version, table, record, field) order.
  * For a one-grid device rows are read lazily from an index; for several grids SQLite sorts
  * the rows after the cursor first. */
 int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, store_pull_cb *cb, void *ud,

@@ -4,7 +4,10 @@
 # then the server comes up and all sync. Each device must end with exactly the records of
 # its grids held by the server (record ids compared with the server's store) and none of
 # the other grid's; the server must hold every record each device recorded.
-# Real gridsyncd on 127.0.0.1, real TLS, real SQLite files. About 5 s.
+# Then a device of both grids moves a resident of grid A to grid B: after their next sync
+# the devices of A no longer hold it (a departure, PROTOCOL.md 4.3), B's device holds it
+# whole, and moving it back brings it back to A's devices whole.
+# Real gridsyncd on 127.0.0.1, real TLS, real SQLite files. About 8 s.
 . "$(dirname "$0")/lib.sh"
 . "$TOOLS/e2e_lib.sh"
 e2e_fast_python
@@ -71,4 +74,32 @@ for d in a1 a2 b1; do
     p=$(e2e_pending "$T/$d.db")
     [ "$p" = 0 ] || notok "grids_${d}_outbox_empty" "pending $p"
 done
+
+# ---- a resident moves from grid A to grid B, and back
+t_enroll "$T/ab.db" gridA ab gridB
+t_gs "$T/ab.db" sync >/dev/null 2>"$T/err" || notok grids_ab_sync "exit $?: $(cat "$T/err")"
+has() { # DB ID: 1 when the device holds resident ID (hex), else 0
+    t_sql "$1" "SELECT count(*) FROM resident WHERE hex(id) = '$2'"
+}
+mv_hex=$(t_sql "$T/a1.db" "SELECT hex(id) FROM resident WHERE name = '居民a11'")
+mv_id=$(t_gs "$T/a1.db" --json list residents | jq -r '.[] | select(.name == "居民a11") | .id')
+[ "$(has "$T/ab.db" "$mv_hex")" = 1 ] && ok grids_ab_holds_both_grids || notok grids_ab_holds_both_grids "resident not pulled"
+t_gs "$T/ab.db" resident update "$mv_id" --grid gridB >/dev/null 2>"$T/err" || notok grids_move "update failed: $(cat "$T/err")"
+for d in ab a1 a2 b1; do
+    t_gs "$T/$d.db" sync >/dev/null 2>"$T/err" || notok "grids_move_sync_$d" "exit $?: $(cat "$T/err")"
+done
+if [ "$(has "$T/a1.db" "$mv_hex")$(has "$T/a2.db" "$mv_hex")" = 00 ]; then ok grids_moved_out_of_a_devices
+else notok grids_moved_out_of_a_devices "a1/a2 still hold it: $(has "$T/a1.db" "$mv_hex")/$(has "$T/a2.db" "$mv_hex")"; fi
+row=$(t_sql "$T/b1.db" "SELECT name || '|' || address || '|' || grid FROM resident WHERE hex(id) = '$mv_hex'")
+[ "$row" = "居民a11|村1组|gridB" ] && ok grids_moved_into_b_whole || notok grids_moved_into_b_whole "b1 holds '$row'"
+[ "$(has "$T/ab.db" "$mv_hex")" = 1 ] && ok grids_mover_keeps_it || notok grids_mover_keeps_it "gone from ab"
+n=$(t_gs "$T/a1.db" --json list residents | jq length)
+[ "$n" = 3 ] && ok grids_a1_lists_3_residents || notok grids_a1_lists_3_residents "listed $n"
+t_gs "$T/ab.db" resident update "$mv_id" --grid gridA >/dev/null 2>"$T/err" || notok grids_move_back "update failed: $(cat "$T/err")"
+for d in ab a1 b1; do
+    t_gs "$T/$d.db" sync >/dev/null 2>"$T/err" || notok "grids_back_sync_$d" "exit $?: $(cat "$T/err")"
+done
+row=$(t_sql "$T/a1.db" "SELECT name || '|' || address || '|' || grid FROM resident WHERE hex(id) = '$mv_hex'")
+[ "$row" = "居民a11|村1组|gridA" ] && ok grids_moved_back_whole || notok grids_moved_back_whole "a1 holds '$row'"
+[ "$(has "$T/b1.db" "$mv_hex")" = 0 ] && ok grids_moved_back_out_of_b || notok grids_moved_back_out_of_b "b1 still holds it"
 t_done

@@ -941,9 +941,33 @@ static void test_grid_move_restamps_whole_record(void **state)
     }
     assert_int_equal(names, 1);
     assert_int_equal(grids, 1);
-    /* and B (g1 only) no longer sees it */
+    /* B (g1 only) pulls the departure alone: the grid set to g2, so it drops its copy */
     p = pull(f, &f->b, 0, 100, PROTO_MAX_BODY);
-    assert_int_equal(p.n_changes, 0);
+    assert_int_equal(p.n_changes, 1);
+    assert_memory_equal(p.changes[0].id, rid, 16);
+    assert_true(proto_str_eq(p.changes[0].table, "resident"));
+    assert_int_equal(p.changes[0].n_fields, 1);
+    assert_true(proto_str_eq(p.changes[0].fields[0].name, "grid"));
+    assert_true(value_is(&p.changes[0].fields[0].value, "g2"));
+    assert_int_equal(p.changes[0].fields[0].ver, ack.version);
+    assert_int_equal(p.cursor, ack.version);
+    /* back to g1: C pulls its departure, B the whole record again after it */
+    cursor_c = p.cursor;
+    pf = fld("grid", vs("g1"), ack.version);
+    ack = push(f, &f->a, "resident", rid, at(40), &pf, 1);
+    assert_true(ack.ok);
+    p = pull(f, &f->c, ack.version - 1, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 1);
+    assert_int_equal(p.changes[0].n_fields, 1);
+    assert_true(value_is(&p.changes[0].fields[0].value, "g1"));
+    p = pull(f, &f->b, 0, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 2); /* the old departure, then the record at its new version */
+    assert_int_equal(p.changes[0].n_fields, 1);
+    assert_true(p.changes[1].n_fields >= 2);
+    assert_int_equal(p.changes[1].fields[0].ver, ack.version);
+    p = pull(f, &f->b, cursor_c, 100, PROTO_MAX_BODY);
+    assert_int_equal(p.n_changes, 1);
+    assert_true(p.changes[0].n_fields >= 2);
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -212,6 +212,40 @@ static void test_version_counter_in_transactions(void **state)
     assert_int_equal(v, 6);
 }
 
+/* A store made by the previous gridsyncd (schema 1: no moves table) is migrated on open,
+ * keeping its rows. */
+static void test_migrates_a_schema_1_store(void **state)
+{
+    fx *f = *state;
+    uint64_t v = 0;
+    int ver = 0;
+    gs_err err;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE moves; PRAGMA user_version = 1; "
+                                  "UPDATE meta SET value = 1 WHERE key = 'schema'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
+    assert_int_equal(store_schema_version(f->st, &ver, &err), GS_OK);
+    assert_int_equal(ver, 2);
+    assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM moves", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 static void test_values_round_trip(void **state)
 {
     proto_str tags[3] = {proto_cstr("elderly"), proto_cstr("lives_alone"), proto_cstr("")};
@@ -574,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrations_create_reopen_and_refuse_newer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_version_counter_in_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_a_schema_1_store, setup, teardown),
         cmocka_unit_test(test_values_round_trip),
         cmocka_unit_test(test_arena_cap_and_alignment),
         cmocka_unit_test_setup_teardown(test_devices_admins_conflicts_audit, setup, teardown),
