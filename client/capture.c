@@ -8,6 +8,7 @@
 
 #include "../common/alloc.h"
 #include "../common/buf.h"
+#include "device.h"
 #include "outbox.h"
 #include "pval.h"
 
@@ -80,6 +81,17 @@ static int check_value(gs_db *db, const schema_table *t, const schema_field *f,
     if (rc == GS_E_TOO_LARGE) {
         db->err.rc = GS_E_INVALID;
         rc = GS_E_INVALID;
+    }
+    /* the server would refuse it out_of_scope at the next sync: say so now, offline */
+    if (rc == GS_OK && (f->flags & SF_SCOPE) && v->type == PV_STR && db->grids &&
+        !db_has_grid(db, v->u.s.ptr, v->u.s.len)) {
+        char list[DEVICE_MAX_GRIDS * (GS_NAME_MAX + 1)];
+        snprintf(list, sizeof(list), "%s", db->grids);
+        for (char *q = list; *q; q++)
+            if (*q == '\n')
+                *q = ',';
+        rc = gs_err_set(&db->err, GS_E_INVALID, "%s.%s: '%.*s' is not one of this device's "
+                        "grids (%s)", t->name, f->name, (int)v->u.s.len, v->u.s.ptr, list);
     }
     return rc;
 }

@@ -76,6 +76,12 @@ expect resident_add_json 0 "$G" --json resident add --name 李建国 --phone 138
 R2=$(json 'j["id"]')
 [ "$(json 'j["grid"]')" = 西河村1组 ] && [ "$(json 'j["tags"]')" = "['disabled', 'low_income']" ] \
     && ok resident_add_json_fields || bad resident_add_json_fields "$out"
+expect resident_other_grid 2 "$G" resident add --name 某人 --grid 北街村2组
+[[ $err == *"resident.grid"*"北街村2组"*"东风村3组,西河村1组"* ]] && ok resident_other_grid_says_why \
+    || bad resident_other_grid_says_why "$err"
+expect resident_other_grid_update 2 "$G" resident update "$R2" --grid 北街村2组
+[ "$(sqlite3 device.db "SELECT grid FROM resident WHERE name = '李建国'")" = 西河村1组 ] \
+    && ok resident_other_grid_nothing_written || bad resident_other_grid_nothing_written "grid changed"
 expect resident_bad_tag 2 "$G" resident add --name x --tag rich
 [[ $err == *"resident.tags"* ]] && ok resident_bad_tag_names_field || bad resident_bad_tag_names_field "$err"
 expect resident_bad_year 2 "$G" resident add --name x --born 1800
