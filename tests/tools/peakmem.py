@@ -34,13 +34,9 @@ def fields(path, vals):
                 vals[parts[0][:-1]] = int(parts[1])
 
 
-def rollup(pid, comm):
+def rollup(pid):
     vals = {}
     try:
-        # before exec the child is still (a copy of) this Python: not the program's figures
-        with open(f"/proc/{pid}/comm") as f:
-            if f.read().strip() != comm:
-                return None
         fields(f"/proc/{pid}/status", vals)  # VmHWM
         fields(f"/proc/{pid}/smaps_rollup", vals)  # Rss, Anonymous
     except OSError:
@@ -49,7 +45,8 @@ def rollup(pid, comm):
 
 
 def find(pid, comm):
-    """pid, or its first descendant whose comm is comm (None while there is none)."""
+    """pid, or its first descendant whose comm is comm (None while there is none). Before
+    exec the child is still (a copy of) this Python, whose figures are not the program's."""
     try:
         with open(f"/proc/{pid}/comm") as f:
             if f.read().strip() == comm:
@@ -81,7 +78,7 @@ def main():
     status = None
     while status is None:
         target = find(p.pid, comm)
-        v = rollup(target, comm) if target else None
+        v = rollup(target) if target else None
         if v and "Rss" in v and "VmHWM" in v:
             samples += 1
             hwm = max(hwm, v["VmHWM"])
