@@ -6,7 +6,8 @@
  *     (never the whole outbox in memory), stopping early at batch_bytes
  *     outbox_mark_sent(first..last)          <- before any byte leaves: frozen from now on
  *     POST /v1/sync {v, dev, cur, low, now, ch}
- *     outbox_apply_response(acks, pulls, cur) <- one transaction
+ *     apply_response(acks, pulls, fixes, cur) <- one transaction
+ *     the server's clock measured against ours (dclock.h)
  *   until the outbox is empty and the server says no more
  *
  * Nothing lost, nothing doubled: a row leaves the outbox only through an ack; a cut before
@@ -14,12 +15,20 @@
  * the same seqs, which the server recognises and acknowledges without applying twice. A
  * sync that makes no progress in a round (nothing acked, nothing pulled) stops rather than
  * loop.
+ *
+ * Versions (PROTOCOL.md 7.6): a request is always v 2, but its changes are written in the
+ * form of the server's version as last seen (meta server_proto). Before the first answer
+ * from a server, a change whose fields carry different clocks is not sent: it has no
+ * faithful version 1 form, so the batch stops before it (a request with no changes tells
+ * the version). A version 1 server gets such a change with the latest clock, as version 1
+ * clients always sent it.
  */
 #include "csync.h"
 
 #include "../common/alloc.h"
 #include "../common/buf.h"
 #include "db.h"
+#include "apply.h"
 #include "device.h"
 #include "outbox.h"
 #include "transport.h"
@@ -72,12 +81,23 @@ static void defaults(gs_sync_opts *o)
  * largest head (64-byte device id, every integer at 9 bytes) is under 160 bytes. */
 #define HEAD_ROOM 256
 
-/* Encodes the request for the oldest pending changes into req; it starts at req->ptr +
- * *off. first and last are the seqs sent (0 when none). */
-static int build_request(gs_db *db, const device_settings *dev, const gs_sync_opts *o,
-                         gs_buf *req, size_t *off, uint64_t *first, uint64_t *last,
-                         uint32_t *n_out)
+/* Whether the fields of c carry clocks of different edits. */
+static int mixed_clocks(const proto_change *c)
 {
+    for (uint32_t i = 0; i < c->n_fields; i++)
+        if (c->fields[i].hlc && c->fields[i].hlc != c->hlc)
+            return 1;
+    return 0;
+}
+
+/* Encodes the request for the oldest pending changes into req; it starts at req->ptr +
+ * *off. first and last are the seqs sent (0 when none). server_v: the server's protocol
+ * version as last seen (0: unknown). */
+static int build_request(gs_db *db, const device_settings *dev, const gs_sync_opts *o,
+                         uint32_t server_v, gs_buf *req, size_t *off, uint64_t *first,
+                         uint64_t *last, uint32_t *n_out)
+{
+    uint32_t form = server_v >= 2 ? PROTO_VERSION : 1;
     static const char room[HEAD_ROOM];
     proto_sync_req head;
     gs_buf hb;
@@ -98,7 +118,9 @@ static int build_request(gs_db *db, const device_settings *dev, const gs_sync_op
         goto out;
     while ((rc = outbox_iter_next(it, &c)) == GS_OK && c) {
         size_t before = req->len;
-        rc = proto_encode_change(req, c, 1);
+        if (server_v == 0 && mixed_clocks(c))
+            break; /* wait for the server's version: see the file comment */
+        rc = proto_encode_change(req, c, PROTO_CH_PUSHED, form);
         if (rc == GS_OK && req->len - HEAD_ROOM > o->batch_bytes && n > 0) {
             req->len = before; /* over budget: this one waits for the next request */
             break;
@@ -241,14 +263,18 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
         goto out;
 
     for (;;) {
-        uint64_t first, last;
+        uint64_t first, last, send_raw, send_mono;
         uint32_t n = 0;
+        int64_t server_v = 0;
         long status = 0;
-        outbox_stats st;
+        apply_stats st;
         uint32_t r_pulled;
         int more;
 
-        rc = build_request(db, &dev, &o, &req, &off, &first, &last, &n);
+        rc = db_meta_get_int(db, DB_META_SERVER_PROTO, 0, &server_v);
+        if (!rc)
+            rc = build_request(db, &dev, &o, server_v > 0 && server_v < 1000 ? (uint32_t)server_v : 0,
+                               &req, &off, &first, &last, &n);
         if (rc)
             goto out;
         if (n > 0) {
@@ -256,6 +282,8 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
             if (rc)
                 goto out;
         }
+        send_raw = dclock_raw(&db->dc);
+        send_mono = dclock_mono(&db->dc);
         rc = transport_post(link, PROTO_SYNC_PATH, PROTO_CONTENT_TYPE, req.ptr + off,
                             req.len - off, &status, &resp, &db->err);
         add_link_stats(sum, link);
@@ -276,7 +304,12 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
             goto out;
         }
         memset(&st, 0, sizeof(st));
-        rc = outbox_apply_response(db, r, &st);
+        /* measured before the answer is applied, so the clock it merges is corrected */
+        if (r->clock_ms)
+            rc = db_clock_learn(db, r->clock_ms, send_raw, send_mono, dclock_raw(&db->dc),
+                                dclock_mono(&db->dc));
+        if (!rc)
+            rc = apply_response(db, r, &st);
         if (!rc)
             rc = db_hlc_rebase(db, r->now);
         if (rc)
@@ -294,6 +327,15 @@ int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
         rounds++;
         if (o.progress)
             o.progress(o.progress_ud, sum);
+        if (!more && n == 0 && server_v == 0) {
+            int64_t pending = 0;
+            rc = outbox_count(db, &pending, NULL);
+            if (rc)
+                goto out;
+            if (pending)
+                continue; /* that was the version probe: now the changes can go */
+            break;
+        }
         if (!more && n == 0)
             break; /* nothing was sent and nothing more waits: done */
         if (more && n == 0 && r_pulled == 0) {

@@ -415,13 +415,60 @@ out:
 
 uint64_t db_wall_ms(gs_db *db)
 {
-    return db->clock.clock(db->clock.clock_ud);
+    return dclock_now(&db->dc);
 }
 
 void db_set_clock(gs_db *db, hlc_clock_fn *fn, void *ud)
 {
-    db->clock.clock = fn ? fn : hlc_wall_ms;
-    db->clock.clock_ud = ud;
+    db->dc.raw = fn ? fn : hlc_wall_ms;
+    db->dc.raw_ud = ud;
+}
+
+void db_set_mono_clock(gs_db *db, hlc_clock_fn *fn, void *ud)
+{
+    db->dc.mono = fn ? fn : dclock_system_mono;
+    db->dc.mono_ud = ud;
+}
+
+int db_clock_load(gs_db *db)
+{
+    int64_t off = 0, raw = 0, mono = 0;
+    int rc = db_meta_get_int(db, DB_META_CLOCK_OFFSET, 0, &off);
+
+    if (!rc)
+        rc = db_meta_get_int(db, DB_META_CLOCK_RAW, 0, &raw);
+    if (!rc)
+        rc = db_meta_get_int(db, DB_META_CLOCK_MONO, 0, &mono);
+    if (rc)
+        return rc;
+    db->dc.offset_ms = off;
+    db->dc.ref_raw = (uint64_t)raw;
+    db->dc.ref_mono = (uint64_t)mono;
+    return GS_OK;
+}
+
+int db_clock_learn(gs_db *db, uint64_t server_ms, uint64_t send_raw, uint64_t send_mono,
+                   uint64_t recv_raw, uint64_t recv_mono)
+{
+    dclock keep = db->dc;
+    int rc;
+
+    if (!dclock_learn(&db->dc, server_ms, send_raw, send_mono, recv_raw, recv_mono))
+        return GS_OK;
+    rc = db_tx_begin(db);
+    if (rc == GS_OK)
+        rc = db_meta_set_int(db, DB_META_CLOCK_OFFSET, db->dc.offset_ms);
+    if (rc == GS_OK)
+        rc = db_meta_set_int(db, DB_META_CLOCK_RAW, (int64_t)db->dc.ref_raw);
+    if (rc == GS_OK)
+        rc = db_meta_set_int(db, DB_META_CLOCK_MONO, (int64_t)db->dc.ref_mono);
+    if (rc == GS_OK)
+        rc = db_tx_commit(db);
+    if (rc) {
+        db_tx_rollback(db);
+        db->dc = keep;
+    }
+    return rc;
 }
 
 /* ---- meta ---- */
@@ -598,7 +645,8 @@ int gs_db_open(const char *path, gs_db **out)
     db = gs_calloc(1, sizeof(*db));
     if (!db)
         return GS_E_NOMEM;
-    hlc_init(&db->clock, 0, DB_MAX_DRIFT_MS, NULL, NULL);
+    dclock_init(&db->dc);
+    hlc_init(&db->clock, 0, DB_MAX_DRIFT_MS, dclock_now, &db->dc);
     if (!path) {
         rc = gs_err_set(&db->err, GS_E_INVALID,
                         "no database given: use --db PATH or set GRIDSYNC_DB");
@@ -620,6 +668,8 @@ int gs_db_open(const char *path, gs_db **out)
     if (rc)
         goto out;
     rc = db_load_defaults(db);
+    if (rc == GS_OK)
+        rc = db_clock_load(db);
 out:
     *out = db;
     return rc;

@@ -17,11 +17,11 @@
  * consumed by a write that rolled back inside a batch is simply skipped (seq must never be
  * reused, gaps are fine).
  *
- * Layout (user_version 1; record tables are generated from proto/schema.c on open):
+ * Layout (user_version 2; record tables are generated from proto/schema.c on open):
  *   meta(k, v)                         device settings and counters, see DB_META_*
  *   <table>(id, created, updated, deleted, <one column per schema field>)
  *   outbox(seq, tbl, rid, hlc, fields, sent)   pending changes (fieldpack.h blobs)
- *   field_version(rid, field, ver)     server version of each field last seen
+ *   field_version(rid, field, ver, hlc) server version and edit clock of each field seen
  *   rejected(seq, tbl, rid, hlc, fields, code, message, at)
  */
 #ifndef GS_CLIENT_DB_H
@@ -33,10 +33,11 @@
 #include "../common/buf.h"
 #include "../common/hlc.h"
 #include "../common/rc.h"
+#include "dclock.h"
 #include "gridsync.h"
 
 /* The layout version this code writes; older files are migrated forward on open. */
-#define DB_LAYOUT_VERSION 1
+#define DB_LAYOUT_VERSION 2
 
 /* Meta keys. */
 #define DB_META_DEVICE "device_id"
@@ -51,6 +52,10 @@
 #define DB_META_SYNC_AT "last_sync_ms"
 #define DB_META_SYNC_RESULT "last_sync_result"
 #define DB_META_SCHEMA_SIG "schema_sig"
+#define DB_META_SERVER_PROTO "server_proto" /* protocol version of the last response */
+#define DB_META_CLOCK_OFFSET "clock_offset_ms" /* dclock.h: server minus device clock */
+#define DB_META_CLOCK_RAW "clock_ref_raw"      /* the device clock when it was measured */
+#define DB_META_CLOCK_MONO "clock_ref_mono"    /* the monotonic clock then */
 
 /* How far ahead of our clock a server HLC may be before db_hlc_observe refuses it. */
 #define DB_MAX_DRIFT_MS (5u * 60u * 1000u)
@@ -65,7 +70,9 @@ typedef struct db_stmt_entry db_stmt_entry;
 struct gs_db {
     sqlite3 *sql;               /* the connection */
     gs_err err;                 /* last error of a public call */
-    hlc clock;                  /* the HLC; .last valid while counters_loaded */
+    hlc clock;                  /* the HLC; .last valid while counters_loaded; its wall clock
+                                   is dc, corrected by the server's time */
+    dclock dc;                  /* the device clock and its offset to the server's */
     uint64_t next_seq;          /* next outbox seq; valid while counters_loaded */
     int counters_loaded;        /* counters read from meta in this outermost transaction */
     int counters_dirty;         /* counters changed: write back before COMMIT */
@@ -132,10 +139,17 @@ int db_hlc_observe(gs_db *db, uint64_t remote);
  * accepted edit carries such a stamp and nothing accepted is reordered; without it the
  * device would stamp every new edit days ahead and be refused until time caught up. */
 int db_hlc_rebase(gs_db *db, uint64_t server_now);
-/* Wall-clock ms from the handle's clock (tests may replace it). */
+/* Wall-clock ms from the handle's clock, corrected by the offset to the server's clock
+ * (dclock.h); this is the clock of HLCs and "now" defaults. */
 uint64_t db_wall_ms(gs_db *db);
-/* Test hook: the wall clock used for HLCs and "now" defaults. */
+/* Test hooks: the raw wall clock and the monotonic clock under the correction. */
 void db_set_clock(gs_db *db, hlc_clock_fn *fn, void *ud);
+void db_set_mono_clock(gs_db *db, hlc_clock_fn *fn, void *ud);
+/* Reads the last measured offset from meta (gs_db_open does); stores a new measurement
+ * (dclock_learn) in its own transaction. */
+int db_clock_load(gs_db *db);
+int db_clock_learn(gs_db *db, uint64_t server_ms, uint64_t send_raw, uint64_t send_mono,
+                   uint64_t recv_raw, uint64_t recv_mono);
 
 /* Meta values. A missing key gives dflt / NULL. Text is returned in gs_malloc'd memory. */
 int db_meta_get_int(gs_db *db, const char *key, int64_t dflt, int64_t *out);

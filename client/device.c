@@ -1,5 +1,5 @@
 /*
- * device.c: gs_db_init_device, gs_db_status, gs_db_pending, gs_db_rejected and the
+ * device.c: gs_db_init_device, gs_db_status, gs_db_pending and the
  * settings the sync reads. A device's settings are rewritten only as a whole, in one
  * transaction, so a half-enrolled device cannot exist.
  */
@@ -254,45 +254,4 @@ int gs_db_pending(gs_db *db, int64_t *n)
         return GS_E_INVALID;
     gs_err_clear(&db->err);
     return outbox_count(db, n, NULL);
-}
-
-int gs_db_rejected(gs_db *db, gs_rejected_cb *cb, void *ud)
-{
-    sqlite3_stmt *st = NULL;
-    int src, rc = GS_OK;
-
-    if (!db || !cb)
-        return GS_E_INVALID;
-    gs_err_clear(&db->err);
-    /* not cached: the callback may call back into the handle */
-    src = sqlite3_prepare_v2(db->sql,
-                             "SELECT seq, tbl, rid, code, message, at FROM rejected ORDER BY seq",
-                             -1, &st, NULL);
-    if (src != SQLITE_OK)
-        return db_fail(db, src, "reading rejected changes");
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        gs_rejected_info info;
-        char id[UUID_TEXT_LEN + 1] = "";
-        if (sqlite3_column_bytes(st, 2) == UUID_LEN)
-            uuid_format(sqlite3_column_blob(st, 2), id);
-        info.seq = (uint64_t)sqlite3_column_int64(st, 0);
-        info.table = (const char *)sqlite3_column_text(st, 1);
-        info.id = id;
-        info.code = (const char *)sqlite3_column_text(st, 3);
-        info.message = (const char *)sqlite3_column_text(st, 4);
-        info.at_ms = sqlite3_column_int64(st, 5);
-        if (!info.table)
-            info.table = "";
-        if (!info.code)
-            info.code = "";
-        if (!info.message)
-            info.message = "";
-        rc = cb(ud, &info);
-        if (rc)
-            break;
-    }
-    if (rc == GS_OK && src != SQLITE_DONE)
-        rc = db_fail(db, src, "reading rejected changes");
-    sqlite3_finalize(st);
-    return rc;
 }

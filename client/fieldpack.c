@@ -54,9 +54,10 @@ int fieldpack_encode(gs_buf *out, const proto_field *fields, uint32_t n)
         goto fail;
     for (uint32_t i = 0; i < n; i++) {
         const proto_field *f = &fields[i];
-        if (msgpack_pack_array(&pk, 3) || msgpack_pack_str(&pk, f->name.len) ||
+        if (msgpack_pack_array(&pk, 4) || msgpack_pack_str(&pk, f->name.len) ||
             msgpack_pack_str_body(&pk, f->name.ptr, f->name.len) ||
-            pack_value(&pk, &f->value) || msgpack_pack_uint64(&pk, f->ver))
+            pack_value(&pk, &f->value) || msgpack_pack_uint64(&pk, f->ver) ||
+            msgpack_pack_uint64(&pk, f->hlc))
             goto fail;
     }
     return GS_OK;
@@ -152,7 +153,7 @@ static void to_value(const msgpack_object *o, proto_value *v, proto_str **items)
     }
 }
 
-int fieldpack_decode(fieldset *fs, const void *p, size_t len)
+int fieldpack_decode(fieldset *fs, const void *p, size_t len, uint64_t row_hlc)
 {
     size_t off = 0;
     long n_items = 0;
@@ -179,9 +180,12 @@ int fieldpack_decode(fieldset *fs, const void *p, size_t len)
     for (uint32_t i = 0; i < top->via.array.size; i++) {
         const msgpack_object *e = &top->via.array.ptr[i];
         long k;
-        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+        if (e->type != MSGPACK_OBJECT_ARRAY ||
+            (e->via.array.size != 3 && e->via.array.size != 4) ||
             e->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
-            e->via.array.ptr[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            e->via.array.ptr[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            (e->via.array.size == 4 &&
+             e->via.array.ptr[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER))
             goto out;
         k = value_items(&e->via.array.ptr[1]);
         if (k < 0)
@@ -202,6 +206,7 @@ int fieldpack_decode(fieldset *fs, const void *p, size_t len)
         f->name.len = e[0].via.str.size;
         to_value(&e[1], &f->value, &next_item);
         f->ver = e[2].via.u64;
+        f->hlc = top->via.array.ptr[i].via.array.size == 4 ? e[3].via.u64 : row_hlc;
     }
     fs->n = top->via.array.size;
     rc = GS_OK;

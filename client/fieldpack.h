@@ -2,8 +2,13 @@
  * fieldpack.h: the changed fields of one outbox or rejected row, as one MessagePack blob
  * (a private storage format, not the wire format):
  *
- *   [ [name str, value, base uint], ... ]      value: nil | bool | int | float64 | str |
- *                                                     bin | [str, ...]
+ *   [ [name str, value, base uint, hlc uint], ... ]   value: nil | bool | int | float64 |
+ *                                                            str | bin | [str, ...]
+ *
+ * hlc is the clock of the edit that gave the field its value: an outbox row merges several
+ * edits of one record, never their clocks (a field keeps its own edit's, so last-writer-wins
+ * compares when each value was really written). Rows written before per-field clocks have
+ * three-element entries: their fields take the row's hlc.
  *
  * One blob per change instead of one row per field keeps a write at three statements
  * (record, outbox, counters) however many fields it has. Decoding borrows nothing from the
@@ -29,15 +34,15 @@ typedef struct fieldset {
     int live;             /* up holds a decode */
 } fieldset;
 
-/* Appends the encoding of fields (ver = base) to out. */
+/* Appends the encoding of fields (ver = base, hlc = the field's edit) to out. */
 int fieldpack_encode(gs_buf *out, const proto_field *fields, uint32_t n);
 
 /* Cannot fail. */
 void fieldset_init(fieldset *fs);
 void fieldset_free(fieldset *fs);
-/* Decodes p[0..len) into fs (freeing what fs held). GS_E_DB when the bytes are not a
- * fieldpack blob (a damaged row), GS_E_NOMEM. */
-int fieldpack_decode(fieldset *fs, const void *p, size_t len);
+/* Decodes p[0..len) into fs (freeing what fs held); a field stored without a clock gets
+ * row_hlc. GS_E_DB when the bytes are not a fieldpack blob (a damaged row), GS_E_NOMEM. */
+int fieldpack_decode(fieldset *fs, const void *p, size_t len, uint64_t row_hlc);
 
 /* Index of the field named name in fs, or -1. */
 int fieldset_find(const fieldset *fs, const char *name, size_t len);

@@ -187,8 +187,23 @@ typedef struct gs_rejected_info {
 typedef int gs_rejected_cb(void *ud, const gs_rejected_info *info);
 
 /* Calls cb for each rejected change, oldest first; a non-zero return from cb stops the walk
- * and is returned. */
+ * and is returned. A rejected change is kept until the worker retries or drops it; it does
+ * not shadow the server's data: after the sync that brought the rejection, the record shows
+ * the server's values (or is gone, when the server never had it). */
 int gs_db_rejected(gs_db *db, gs_rejected_cb *cb, void *ud);
+
+/* Sends rejected change seq again, once its cause is fixed (the clock set right, the grid
+ * enrolled, the resident synced): its values become a new local edit made now (a fresh
+ * clock, the current bases, every check of gs_db_add/update/delete), and the rejected
+ * change goes, in one transaction. *new_seq (may be NULL) gets the seq of the outbox row
+ * that carries the edit, or 0 when the record already holds every value (nothing to send).
+ * GS_E_NOTFOUND: no rejected change seq, or its record is gone; a refused edit
+ * (GS_E_INVALID, ...) leaves the rejected change in place. */
+int gs_db_retry(gs_db *db, uint64_t seq, uint64_t *new_seq);
+
+/* Gives rejected change seq up: it is removed, nothing else changes. GS_E_NOTFOUND when
+ * there is no such rejected change. */
+int gs_db_drop(gs_db *db, uint64_t seq);
 
 /* ---- records ------------------------------------------------------------------------- */
 

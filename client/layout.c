@@ -20,8 +20,8 @@ static const char step1[] =
     " seq INTEGER PRIMARY KEY NOT NULL,"  /* the device's change number, never reused */
     " tbl TEXT NOT NULL,"                 /* schema table */
     " rid BLOB NOT NULL,"                 /* record id, 16 bytes */
-    " hlc INTEGER NOT NULL,"              /* HLC of the latest edit merged in */
-    " fields BLOB NOT NULL,"              /* fieldpack: name -> [value, base] */
+    " hlc INTEGER NOT NULL,"              /* HLC of the row's first edit */
+    " fields BLOB NOT NULL,"              /* fieldpack: name -> [value, base, hlc] */
     " sent INTEGER NOT NULL DEFAULT 0);"  /* 1 once sent: frozen from then on */
     "CREATE INDEX IF NOT EXISTS outbox_rid ON outbox(rid, sent);"
     "CREATE TABLE IF NOT EXISTS field_version("
@@ -32,7 +32,14 @@ static const char step1[] =
     " hlc INTEGER NOT NULL, fields BLOB NOT NULL, code TEXT NOT NULL,"
     " message TEXT NOT NULL, at INTEGER NOT NULL);";
 
-static const char *const steps[DB_LAYOUT_VERSION] = {step1};
+/* Step 2: per-field clocks. field_version keeps the clock of the edit that gave each value
+ * (0: seen before clocks were kept), so `updated` is the same on every device; outbox and
+ * rejected rows keep a clock per field inside their fieldpack blobs (older rows decode with
+ * the row's clock, needing no rewrite). */
+static const char step2[] =
+    "ALTER TABLE field_version ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;";
+
+static const char *const steps[DB_LAYOUT_VERSION] = {step1, step2};
 
 int layout_reserved(const char *name)
 {

@@ -19,10 +19,12 @@
  *    the greatest version seen of any field of the record;
  *  - the row and the record change in the same transaction (the caller's: capture.c).
  *
- * Sync-side calls (issue 5) each run in one transaction, or inside the caller's when one
- * is open (db_tx_begin nests), so PROTOCOL.md step 3 is outbox_apply_response or a caller's
- * db_tx_begin / several outbox_apply_* / db_tx_commit. Pulled values and `lost` values are
- * never captured as local changes.
+ *  - each field of a row keeps the clock of its own edit; the row's hlc is its first edit's
+ *    and never changes (merging rows never merges clocks: an older edit must not travel
+ *    with a newer edit's time, or it would win last-writer-wins unfairly).
+ *
+ * Sync-side calls each run in one transaction, or inside the caller's when one is open
+ * (db_tx_begin nests). Applying a server response is apply.h.
  */
 #ifndef GS_CLIENT_OUTBOX_H
 #define GS_CLIENT_OUTBOX_H
@@ -32,12 +34,14 @@
 #include "../proto/proto.h"
 #include "../proto/schema.h"
 #include "db.h"
+#include "fieldpack.h"
 
 /* ---- capture (capture.c) ---- */
 
-/* Records an edit of record id of t at stamp (an HLC): fields are name -> new value (ver ignored).
- * creating: the record is new (every base is 0). Merges into the record's unsent row if
- * there is one, else appends a row with the next seq. Must run inside a transaction. */
+/* Records an edit of record id of t at stamp (an HLC): fields are name -> new value (ver and
+ * hlc ignored: each field gets its base and the clock stamp). creating: the record is new
+ * (every base is 0). Merges into the record's unsent row if there is one, else appends a
+ * row with the next seq. Must run inside a transaction. */
 int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint64_t stamp,
                    const proto_field *fields, uint32_t n, int creating);
 
@@ -64,41 +68,24 @@ int outbox_low(gs_db *db, uint64_t *low);
 /* Rows in the outbox, and how many of them are sent. */
 int outbox_count(gs_db *db, int64_t *pending, int64_t *sent);
 
-/* ---- applying a response (sync) ---- */
+/* Reads row seq of the outbox (rejected 0) or of the rejected table (1): its table, record
+ * id and fields (each with its clock). *found is 0 when there is no such row. */
+int outbox_row_read(gs_db *db, int rejected, uint64_t seq, int *found, const schema_table **t,
+                    uint8_t id[16], fieldset *fs);
 
-typedef struct outbox_stats {
-    uint32_t acked;          /* rows removed by an ok ack */
-    uint32_t rejected;       /* rows moved to the rejected table */
-    uint32_t unknown_acks;   /* acks for seqs not in the outbox (already settled) */
-    uint32_t lost_taken;     /* `lost` values written into records */
-    uint32_t pulled_fields;  /* pulled fields written into records */
-    uint32_t kept_local;     /* pulled fields skipped: a local edit of the field is pending */
-    uint32_t stale;          /* pulled fields skipped: the local version is as new or newer */
-    uint32_t skipped;        /* pulled fields skipped: unknown table or field, or a value
-                                the schema refuses (from a newer server) */
-    uint32_t departed;       /* records dropped: pulled as moved to a grid not this device's */
-} outbox_stats;
+/* ---- versions ---- */
 
-/* Settles one pushed change. ok: the row goes, each field's version becomes ack->version,
- * each `lost` field takes the server's value and version (the value is written into the
- * record unless another pending row of the record carries that field: that newer local
- * edit still has to be pushed). Rejected: the row moves to the rejected table with the
- * server's code and message. An ack for a seq not in the outbox changes nothing. st may
- * be NULL. GS_E_PROTO when a lost value does not fit the schema. */
-int outbox_apply_ack(gs_db *db, const proto_ack *ack, outbox_stats *st);
-
-/* Applies one pulled change (ver = server version of each value). A field is skipped when
- * a pending local change of the record carries it, or when the device has already seen
- * that version or a newer one of it. A record the device does not have is created. */
-int outbox_apply_pull(gs_db *db, const proto_change *c, outbox_stats *st);
+/* The server version the device last saw of a field, and the clock of the edit that gave
+ * its value (both 0 when it never saw one; clock may be NULL). */
+int outbox_version_get(gs_db *db, const uint8_t id[16], const char *field, size_t len,
+                       uint64_t *ver, uint64_t *clock);
+/* Raises a field's version to ver (a lower ver changes nothing), with its clock. */
+int outbox_version_set(gs_db *db, const uint8_t id[16], proto_str field, uint64_t ver,
+                       uint64_t clock);
 
 /* Stores the pull cursor; reads it (0 before the first sync). */
 int outbox_set_cursor(gs_db *db, uint64_t cursor);
 int outbox_get_cursor(gs_db *db, uint64_t *cursor);
-
-/* PROTOCOL.md section 4 step 3 in one transaction: every ack, every pulled change, the new
- * cursor, the server's clock merged into ours. Nothing is applied if any step fails. */
-int outbox_apply_response(gs_db *db, const proto_sync_resp *resp, outbox_stats *st);
 
 /* Records when a sync ended and how ("ok" or a message), for gridsync status. */
 int outbox_set_sync_result(gs_db *db, int64_t at_ms, const char *result);

@@ -507,9 +507,11 @@ static int get_value(dec *d, const msgpack_object *o, proto_value *v)
                 obj_type(o));
 }
 
-/* A map name -> [value, uint], as "f" of a change and "lost" of an ack. */
-static int get_fields(dec *d, const msgpack_object *o, uint32_t min, proto_field **out,
-                      uint32_t *n_out)
+/* A map name -> [value, uint] or [value, uint, uint] (the third is the field's HLC,
+ * dflt_hlc when absent; need_hlc: it must be there), as "f" of a change or record state and
+ * "lost" of an ack. */
+static int get_fields(dec *d, const msgpack_object *o, uint32_t min, uint64_t dflt_hlc,
+                      int need_hlc, proto_field **out, uint32_t *n_out)
 {
     proto_field *fields = NULL;
     uint32_t n;
@@ -544,13 +546,14 @@ static int get_fields(dec *d, const msgpack_object *o, uint32_t min, proto_field
             if (fields[j].name.len == f->name.len &&
                 memcmp(fields[j].name.ptr, f->name.ptr, f->name.len) == 0)
                 rc = fail(d, GS_E_PROTO, "field given twice");
-        if (!rc && (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2)) {
+        if (!rc && (pair->type != MSGPACK_OBJECT_ARRAY ||
+                    !(pair->via.array.size == 3 || (pair->via.array.size == 2 && !need_hlc)))) {
+            const char *want = need_hlc ? "[value, version, hlc]" : "[value, version(, hlc)]";
             if (pair->type == MSGPACK_OBJECT_ARRAY)
-                rc = fail(d, GS_E_PROTO_TYPE, "expected [value, version], got array of %u",
+                rc = fail(d, GS_E_PROTO_TYPE, "expected %s, got array of %u", want,
                           pair->via.array.size);
             else
-                rc = fail(d, GS_E_PROTO_TYPE, "expected [value, version], got %s",
-                          obj_type(pair));
+                rc = fail(d, GS_E_PROTO_TYPE, "expected %s, got %s", want, obj_type(pair));
         }
         if (!rc) {
             size_t m2 = path_index(d, 0);
@@ -562,6 +565,12 @@ static int get_fields(dec *d, const msgpack_object *o, uint32_t min, proto_field
             rc = get_uint(d, &pair->via.array.ptr[1], UINT64_MAX, &f->ver);
             path_pop(d, m2);
         }
+        f->hlc = dflt_hlc;
+        if (!rc && pair->via.array.size == 3) {
+            size_t m2 = path_index(d, 2);
+            rc = get_uint(d, &pair->via.array.ptr[2], UINT64_MAX, &f->hlc);
+            path_pop(d, m2);
+        }
         path_pop(d, mark);
         if (rc)
             return rc;
@@ -571,20 +580,28 @@ static int get_fields(dec *d, const msgpack_object *o, uint32_t min, proto_field
     return GS_OK;
 }
 
-static const char *const change_keys[] = {"seq", "t", "id", "hlc", "f"};
-enum { CK_SEQ, CK_T, CK_ID, CK_HLC, CK_F, CK_N };
+static const char *const change_keys[] = {"seq", "t", "id", "hlc", "ct", "f"};
+enum { CK_SEQ, CK_T, CK_ID, CK_HLC, CK_CT, CK_F, CK_N };
 
-static int get_change(dec *d, const msgpack_object *o, int pushed, proto_change *c)
+/* A change of the given PROTO_CH_* kind: pushed (seq t id hlc f), pulled (t id hlc [ct] f)
+ * or a record state (t id [ct] f, every field with its hlc, f possibly empty). */
+static int get_change(dec *d, const msgpack_object *o, int kind, proto_change *c)
 {
     const msgpack_object *v[CK_N];
+    int pushed = kind == PROTO_CH_PUSHED, state = kind == PROTO_CH_STATE;
     int rc = get_map(d, o, change_keys, CK_N, v);
 
     if (rc)
         goto out;
-    if (!pushed && v[CK_SEQ]) {
+    if (!pushed && v[CK_SEQ])
         AT_KEY(d, "seq", fail(d, GS_E_PROTO_UNKNOWN, "not sent in a pulled change"));
-    }
-    for (size_t i = pushed ? 0 : 1; i < CK_N; i++) {
+    if (pushed && v[CK_CT])
+        AT_KEY(d, "ct", fail(d, GS_E_PROTO_UNKNOWN, "not sent in a pushed change"));
+    if (state && v[CK_HLC])
+        AT_KEY(d, "hlc", fail(d, GS_E_PROTO_UNKNOWN, "not sent in a record state"));
+    for (size_t i = 0; i < CK_N; i++) {
+        if ((i == CK_SEQ && !pushed) || i == CK_CT || (i == CK_HLC && state))
+            continue;
         rc = need(d, v, change_keys, i);
         if (rc)
             goto out;
@@ -596,8 +613,12 @@ static int get_change(dec *d, const msgpack_object *o, int pushed, proto_change 
     }
     AT_KEY(d, "t", get_str(d, v[CK_T], 0, PROTO_MAX_NAME, &c->table));
     AT_KEY(d, "id", get_id(d, v[CK_ID], c->id));
-    AT_KEY(d, "hlc", get_uint(d, v[CK_HLC], UINT64_MAX, &c->hlc));
-    AT_KEY(d, "f", get_fields(d, v[CK_F], 1, &c->fields, &c->n_fields));
+    if (!state)
+        AT_KEY(d, "hlc", get_uint(d, v[CK_HLC], UINT64_MAX, &c->hlc));
+    if (v[CK_CT])
+        AT_KEY(d, "ct", get_uint(d, v[CK_CT], UINT64_MAX, &c->created));
+    AT_KEY(d, "f", get_fields(d, v[CK_F], state ? 0 : 1, c->hlc, state, &c->fields,
+                              &c->n_fields));
 out:
     return rc;
 }
@@ -605,9 +626,10 @@ out:
 /* An array of n changes at key "ch". For pushed changes also checks that seq rises
  * strictly and that none is below low (those are settled: resending one could apply it
  * twice once the server has forgotten its ack). */
-static int get_changes(dec *d, const msgpack_object *o, int pushed, uint64_t low,
+static int get_changes(dec *d, const msgpack_object *o, int kind, uint64_t low,
                        proto_change **out, uint32_t *n_out)
 {
+    int pushed = kind == PROTO_CH_PUSHED;
     proto_change *ch = NULL;
     uint32_t n;
     int rc = GS_OK;
@@ -625,7 +647,7 @@ static int get_changes(dec *d, const msgpack_object *o, int pushed, uint64_t low
     }
     for (uint32_t i = 0; i < n; i++) {
         size_t mark = path_index(d, i);
-        rc = get_change(d, &o->via.array.ptr[i], pushed, &ch[i]);
+        rc = get_change(d, &o->via.array.ptr[i], kind, &ch[i]);
         if (!rc && pushed && i > 0 && ch[i].seq <= ch[i - 1].seq)
             rc = fail(d, GS_E_PROTO, "seq %llu does not follow seq %llu: seq must rise",
                       (unsigned long long)ch[i].seq, (unsigned long long)ch[i - 1].seq);
@@ -675,7 +697,8 @@ static int walk_req(dec *d, const msgpack_object *o, proto_sync_req *m)
     AT_KEY(d, "now", get_uint(d, v[RK_NOW], UINT64_MAX, &m->now));
     if (v[RK_MAX])
         AT_KEY(d, "max", get_u32(d, v[RK_MAX], &m->pull_max));
-    AT_KEY(d, "ch", get_changes(d, v[RK_CH], 1, m->low, &m->changes, &m->n_changes));
+    AT_KEY(d, "ch", get_changes(d, v[RK_CH], PROTO_CH_PUSHED, m->low, &m->changes,
+                                &m->n_changes));
 out:
     return rc;
 }
@@ -708,7 +731,7 @@ static int get_ack(dec *d, const msgpack_object *o, proto_ack *a)
             goto out;
         AT_KEY(d, "ver", get_uint(d, v[AK_VER], UINT64_MAX, &a->version));
         if (v[AK_LOST])
-            AT_KEY(d, "lost", get_fields(d, v[AK_LOST], 0, &a->lost, &a->n_lost));
+            AT_KEY(d, "lost", get_fields(d, v[AK_LOST], 0, 0, 0, &a->lost, &a->n_lost));
     } else {
         for (size_t i = AK_VER; i <= AK_LOST; i++)
             if (v[i])
@@ -758,8 +781,8 @@ static int get_acks(dec *d, const msgpack_object *o, proto_ack **out, uint32_t *
     return GS_OK;
 }
 
-static const char *const resp_keys[] = {"v", "now", "ack", "ch", "cur", "more"};
-enum { SK_V, SK_NOW, SK_ACK, SK_CH, SK_CUR, SK_MORE, SK_N };
+static const char *const resp_keys[] = {"v", "now", "ack", "ch", "cur", "more", "clk", "fix"};
+enum { SK_V, SK_NOW, SK_ACK, SK_CH, SK_CUR, SK_MORE, SK_CLK, SK_FIX, SK_N };
 
 static int walk_resp(dec *d, const msgpack_object *o, proto_sync_resp *m)
 {
@@ -768,17 +791,27 @@ static int walk_resp(dec *d, const msgpack_object *o, proto_sync_resp *m)
 
     if (rc)
         goto out;
-    for (size_t i = 0; i < SK_N; i++) {
+    for (size_t i = 0; i <= SK_MORE; i++) {
         rc = need(d, v, resp_keys, i);
         if (rc)
             goto out;
     }
     AT_KEY(d, "v", get_version(d, v[SK_V], &m->version));
+    /* clk came with version 2: required from a server that says it speaks 2 or later */
+    if (m->version >= 2) {
+        rc = need(d, v, resp_keys, SK_CLK);
+        if (rc)
+            goto out;
+    }
     AT_KEY(d, "now", get_uint(d, v[SK_NOW], UINT64_MAX, &m->now));
     AT_KEY(d, "ack", get_acks(d, v[SK_ACK], &m->acks, &m->n_acks));
-    AT_KEY(d, "ch", get_changes(d, v[SK_CH], 0, 0, &m->changes, &m->n_changes));
+    AT_KEY(d, "ch", get_changes(d, v[SK_CH], PROTO_CH_PULLED, 0, &m->changes, &m->n_changes));
     AT_KEY(d, "cur", get_uint(d, v[SK_CUR], UINT64_MAX, &m->cursor));
     AT_KEY(d, "more", get_bool(d, v[SK_MORE], &m->more));
+    if (v[SK_CLK])
+        AT_KEY(d, "clk", get_uint(d, v[SK_CLK], UINT64_MAX, &m->clock_ms));
+    if (v[SK_FIX])
+        AT_KEY(d, "fix", get_changes(d, v[SK_FIX], PROTO_CH_STATE, 0, &m->fixes, &m->n_fixes));
 out:
     return rc;
 }

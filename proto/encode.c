@@ -4,7 +4,9 @@
  * Output is the canonical form of PROTOCOL.md: map keys in the documented order, every int
  * in its shortest MessagePack encoding (msgpack_pack_uint64/int64 choose it), reals as
  * float 64, str 8 for 32..255-byte strings, optional keys only when they carry something
- * (max != 0, min_v != 0, a non-empty lost), seq only in pushed changes.
+ * (max != 0, min_v != 0, a non-empty lost, ct != 0, a non-empty fix), seq only in pushed
+ * changes, a field's own clock only where it differs from its change's. The version of
+ * the message decides its form: version 1 has no per-field clocks, ct, clk or fix.
  *
  * Invariants: an encoder writes only messages its decoder accepts (it checks the same
  * limits, returning the code the decoder would give), and on any failure the buffer is cut
@@ -149,8 +151,12 @@ static int put_value(enc *e, const proto_value *v)
     return GS_E_PROTO_TYPE;
 }
 
-/* name -> [value, ver] for each field; names unique, each at most PROTO_MAX_NAME bytes. */
-static int put_fields(enc *e, const proto_field *f, uint32_t n, uint32_t min)
+/* name -> [value, ver] or, in version 2, [value, ver, hlc] for each field; names unique,
+ * each at most PROTO_MAX_NAME bytes. ctx_hlc is the enclosing change's clock: a field's own
+ * is written only when it differs (in version 2; always when ctx_hlc is 0 and the field
+ * has one). with_hlc forces the third element (record states). */
+static int put_fields(enc *e, const proto_field *f, uint32_t n, uint32_t min, uint32_t version,
+                      uint64_t ctx_hlc, int with_hlc)
 {
     int rc;
 
@@ -158,28 +164,50 @@ static int put_fields(enc *e, const proto_field *f, uint32_t n, uint32_t min)
         return GS_E_PROTO_LIMIT;
     rc = put_map(e, n);
     for (uint32_t i = 0; i < n && !rc; i++) {
+        int third = with_hlc || (version >= 2 && f[i].hlc != 0 && f[i].hlc != ctx_hlc);
         for (uint32_t j = 0; j < i; j++)
             if (f[j].name.len == f[i].name.len &&
                 (f[i].name.len == 0 || memcmp(f[j].name.ptr, f[i].name.ptr, f[i].name.len) == 0))
                 return GS_E_PROTO;
         rc = put_name(e, f[i].name, 0);
         if (!rc)
-            rc = put_array(e, 2);
+            rc = put_array(e, third ? 3 : 2);
         if (!rc)
             rc = put_value(e, &f[i].value);
         if (!rc)
             rc = put_uint(e, f[i].ver);
+        if (!rc && third)
+            rc = put_uint(e, f[i].hlc);
     }
     return rc;
 }
 
-static int put_change(enc *e, const proto_change *c, int pushed)
+/* The change's clock as written: version 1 has one clock per change, so a change whose
+ * fields carry later edits is stamped with the latest (what a version 1 client sent). */
+static uint64_t change_hlc(const proto_change *c, uint32_t version)
 {
+    uint64_t h = c->hlc;
+
+    if (version < 2 && c->n_fields <= PROTO_MAX_FIELDS) /* put_fields refuses more */
+        for (uint32_t i = 0; i < c->n_fields; i++)
+            if (c->fields && c->fields[i].hlc > h)
+                h = c->fields[i].hlc;
+    return h;
+}
+
+static int put_change(enc *e, const proto_change *c, int kind, uint32_t version)
+{
+    int pushed = kind == PROTO_CH_PUSHED, state = kind == PROTO_CH_STATE;
+    int with_ct = version >= 2 && !pushed && c->created != 0;
+    uint64_t hlc = change_hlc(c, version);
     int rc;
 
-    if (pushed && c->seq == 0)
+    if (kind != PROTO_CH_PULLED && kind != PROTO_CH_PUSHED && kind != PROTO_CH_STATE)
+        return GS_E_INVALID;
+    if ((pushed && c->seq == 0) || (state && version < 2))
         return GS_E_PROTO_LIMIT;
-    rc = put_map(e, pushed ? 5 : 4);
+    /* seq t id hlc ct f: pushed 5, pulled 4 or 5, state (no seq, no hlc) 3 or 4 */
+    rc = put_map(e, (size_t)(state ? 3 : pushed ? 5 : 4) + (size_t)with_ct);
     if (!rc && pushed) {
         rc = put_key(e, "seq");
         if (!rc)
@@ -196,14 +224,20 @@ static int put_change(enc *e, const proto_change *c, int pushed)
         msgpack_pack_bin_body(&e->pk, c->id, 16);
         rc = e->rc;
     }
-    if (!rc)
+    if (!rc && !state) {
         rc = put_key(e, "hlc");
-    if (!rc)
-        rc = put_uint(e, c->hlc);
+        if (!rc)
+            rc = put_uint(e, hlc);
+    }
+    if (!rc && with_ct) {
+        rc = put_key(e, "ct");
+        if (!rc)
+            rc = put_uint(e, c->created);
+    }
     if (!rc)
         rc = put_key(e, "f");
     if (!rc)
-        rc = put_fields(e, c->fields, c->n_fields, 1);
+        rc = put_fields(e, c->fields, c->n_fields, state ? 0 : 1, version, state ? 0 : hlc, state);
     return rc;
 }
 
@@ -255,11 +289,11 @@ int proto_encode_sync_req_head(gs_buf *out, const proto_sync_req *m, uint32_t n_
     return enc_end(&e, put_req_head(&e, m, n_changes));
 }
 
-int proto_encode_change(gs_buf *out, const proto_change *c, int pushed)
+int proto_encode_change(gs_buf *out, const proto_change *c, int kind, uint32_t version)
 {
     enc e;
     enc_init(&e, out);
-    return enc_end(&e, put_change(&e, c, pushed));
+    return enc_end(&e, put_change(&e, c, kind, version));
 }
 
 int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m)
@@ -278,12 +312,12 @@ int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m)
              m->changes[i].seq < m->low))
             rc = GS_E_PROTO;
         else
-            rc = put_change(&e, &m->changes[i], 1);
+            rc = put_change(&e, &m->changes[i], PROTO_CH_PUSHED, m->version);
     }
     return enc_end(&e, rc);
 }
 
-static int put_ack(enc *e, const proto_ack *a)
+static int put_ack(enc *e, const proto_ack *a, uint32_t version)
 {
     int rc;
 
@@ -307,7 +341,7 @@ static int put_ack(enc *e, const proto_ack *a)
         if (!rc && a->n_lost) {
             rc = put_key(e, "lost");
             if (!rc)
-                rc = put_fields(e, a->lost, a->n_lost, 1);
+                rc = put_fields(e, a->lost, a->n_lost, 1, version, 0, 0);
         }
     } else {
         rc = put_key(e, "err");
@@ -329,7 +363,12 @@ static int put_resp_head(enc *e, const proto_sync_resp *m, uint32_t n_acks)
         return GS_E_PROTO_VERSION;
     if (n_acks > PROTO_MAX_CHANGES)
         return GS_E_PROTO_LIMIT;
-    rc = put_map(e, 6);
+    if (m->n_fixes > PROTO_MAX_CHANGES)
+        return GS_E_PROTO_LIMIT;
+    if (m->n_fixes && m->version < 2)
+        return GS_E_PROTO_UNKNOWN; /* version 1 has no "fix" */
+    /* v now ack ch cur more, then in version 2 clk and (when there are any) fix */
+    rc = put_map(e, (size_t)6 + (m->version >= 2) + (m->n_fixes > 0));
     if (!rc)
         rc = put_key(e, "v");
     if (!rc)
@@ -357,15 +396,25 @@ static int put_resp_mid(enc *e, uint32_t n_changes)
     return rc;
 }
 
-static int put_resp_tail(enc *e, uint64_t cursor, int more)
+static int put_resp_tail(enc *e, const proto_sync_resp *m)
 {
     int rc = put_key(e, "cur");
     if (!rc)
-        rc = put_uint(e, cursor);
+        rc = put_uint(e, m->cursor);
     if (!rc)
         rc = put_key(e, "more");
     if (!rc)
-        rc = put_bool(e, more);
+        rc = put_bool(e, m->more);
+    if (!rc && m->version >= 2) {
+        rc = put_key(e, "clk");
+        if (!rc)
+            rc = put_uint(e, m->clock_ms);
+    }
+    if (!rc && m->version >= 2 && m->n_fixes) {
+        rc = put_key(e, "fix");
+        if (!rc)
+            rc = put_array(e, m->n_fixes);
+    }
     return rc;
 }
 
@@ -376,11 +425,11 @@ int proto_encode_sync_resp_head(gs_buf *out, const proto_sync_resp *m, uint32_t 
     return enc_end(&e, put_resp_head(&e, m, n_acks));
 }
 
-int proto_encode_ack(gs_buf *out, const proto_ack *a)
+int proto_encode_ack(gs_buf *out, const proto_ack *a, uint32_t version)
 {
     enc e;
     enc_init(&e, out);
-    return enc_end(&e, put_ack(&e, a));
+    return enc_end(&e, put_ack(&e, a, version));
 }
 
 int proto_encode_sync_resp_mid(gs_buf *out, uint32_t n_changes)
@@ -390,11 +439,11 @@ int proto_encode_sync_resp_mid(gs_buf *out, uint32_t n_changes)
     return enc_end(&e, put_resp_mid(&e, n_changes));
 }
 
-int proto_encode_sync_resp_tail(gs_buf *out, uint64_t cursor, int more)
+int proto_encode_sync_resp_tail(gs_buf *out, const proto_sync_resp *m)
 {
     enc e;
     enc_init(&e, out);
-    return enc_end(&e, put_resp_tail(&e, cursor, more));
+    return enc_end(&e, put_resp_tail(&e, m));
 }
 
 int proto_encode_sync_resp(gs_buf *out, const proto_sync_resp *m)
@@ -403,21 +452,23 @@ int proto_encode_sync_resp(gs_buf *out, const proto_sync_resp *m)
     int rc;
 
     enc_init(&e, out);
-    if ((m->n_acks && !m->acks) || (m->n_changes && !m->changes))
+    if ((m->n_acks && !m->acks) || (m->n_changes && !m->changes) || (m->n_fixes && !m->fixes))
         return enc_end(&e, GS_E_INVALID);
     rc = put_resp_head(&e, m, m->n_acks);
     for (uint32_t i = 0; i < m->n_acks && !rc; i++) {
         if (m->acks[i].seq != 0 && i > 0 && m->acks[i].seq <= m->acks[i - 1].seq)
             rc = GS_E_PROTO; /* acks follow the request's order, where seq rises */
         else
-            rc = put_ack(&e, &m->acks[i]);
+            rc = put_ack(&e, &m->acks[i], m->version);
     }
     if (!rc)
         rc = put_resp_mid(&e, m->n_changes);
     for (uint32_t i = 0; i < m->n_changes && !rc; i++)
-        rc = put_change(&e, &m->changes[i], 0);
+        rc = put_change(&e, &m->changes[i], PROTO_CH_PULLED, m->version);
     if (!rc)
-        rc = put_resp_tail(&e, m->cursor, m->more);
+        rc = put_resp_tail(&e, m);
+    for (uint32_t i = 0; i < m->n_fixes && !rc; i++)
+        rc = put_change(&e, &m->fixes[i], PROTO_CH_STATE, m->version);
     return enc_end(&e, rc);
 }
 

@@ -1,5 +1,5 @@
 /*
- * proto.h: the gridsync sync protocol, version 1, as C types, and its MessagePack codec.
+ * proto.h: the gridsync sync protocol, version 2, as C types, and its MessagePack codec.
  * PROTOCOL.md beside this file is the normative description; this header mirrors it.
  *
  * One sync exchange is one HTTPS request and its response:
@@ -8,9 +8,15 @@
  *     | POST /v1/sync  SyncRequest{v,dev,cur,low,now,ch[]} |
  *     |---------------------------------------------------->|  apply ch[] atomically,
  *     |                                                     |  exactly once per (dev, seq)
- *     |  200 SyncResponse{v,now,ack[],ch[],cur,more}        |
+ *     |  200 SyncResponse{v,now,ack[],ch[],cur,more,clk,fix[]}
  *     |<----------------------------------------------------|
  *     | repeat while the outbox is not empty or more        |
+ *
+ * Version 2 added one clock per field (a change's fields may carry the HLCs of different
+ * edits: [value, ver, hlc]), the record's creation HLC in pulled changes (ct), the server's
+ * wall clock (clk) and the server's state of every record whose change it refused (fix).
+ * The encoders write the form of the version they are given (PROTOCOL.md 7.6): a version 1
+ * encoding has one clock per change, the greatest of its fields'.
  *
  * Decoding borrows: every proto_str in a decoded message points into the input buffer or
  * into the message's own arena, so the input must outlive the message. Decoders check the
@@ -27,13 +33,13 @@
 #include "../common/buf.h"
 #include "../common/rc.h"
 
-#define PROTO_VERSION 1     /* the version this code speaks */
+#define PROTO_VERSION 2     /* the version this code speaks */
 #define PROTO_MIN_VERSION 1 /* the oldest version a server built from this code accepts */
 
 #define PROTO_CONTENT_TYPE "application/vnd.msgpack"
 #define PROTO_SYNC_PATH "/v1/sync"
 
-/* Hard limits of version 1 (PROTOCOL.md "Limits"). */
+/* Hard limits (PROTOCOL.md "Limits"; the same in versions 1 and 2). */
 #define PROTO_MAX_BODY (8u * 1024 * 1024) /* bytes of a decoded (inflated) body */
 #define PROTO_MAX_CHANGES 5000u           /* changes in one request or response */
 #define PROTO_MAX_FIELDS 64u              /* fields in one change */
@@ -72,22 +78,37 @@ typedef struct proto_value {
 } proto_value;
 
 /* One field of a change. In a pushed change, ver is the base: the server version of this
- * field the device last saw (0: never saw one). In a pulled change and in an ack's lost
- * list, ver is the server version of this value. */
+ * field the device last saw (0: never saw one). In a pulled change, an ack's lost list and
+ * a record state, ver is the server version of this value. */
 typedef struct proto_field {
     proto_str name;    /* field name from the schema, or "deleted" */
     proto_value value; /* the new value */
-    uint64_t ver;      /* base (push) or version (pull, lost) */
+    uint64_t ver;      /* base (push) or version (pull, lost, state) */
+    uint64_t hlc;      /* HLC of the edit that gave this value. Decoders fill it in: the
+                          third element of the pair, else the change's hlc (0 in lost when
+                          the server did not say). Encoders write it when it is not 0 and
+                          differs from the change's hlc */
 } proto_field;
 
-/* The changed fields of one record, grouped so id and clock are not repeated per field. */
+/* Kinds of change map (proto_encode_change). */
+#define PROTO_CH_PULLED 0 /* in a response's "ch": no seq, optional ct */
+#define PROTO_CH_PUSHED 1 /* in a request's "ch": seq, no ct */
+#define PROTO_CH_STATE 2  /* in a response's "fix": t, id, ct, f of [value, ver, hlc] */
+
+/* The fields of one record, grouped so id and clock are not repeated per field: a pushed
+ * or pulled change, or (in "fix") the server's whole state of a record. */
 typedef struct proto_change {
-    uint64_t seq;        /* push: the device's sequence number (>= 1); pull: 0, not sent */
+    uint64_t seq;        /* push: the device's sequence number (>= 1); else 0, not sent */
     proto_str table;     /* "resident", "visit", "care", ... */
     uint8_t id[16];      /* record UUID */
-    uint64_t hlc;        /* push: HLC of the edit; pull: the greatest HLC among the fields */
-    proto_field *fields; /* at least one */
+    uint64_t hlc;        /* push: HLC of the change's first edit (each field carries its
+                            own when later); pull: the greatest HLC among the fields;
+                            state: 0, not sent */
+    proto_field *fields; /* push and pull: at least one; state: any number */
     uint32_t n_fields;   /* entries in fields */
+    uint64_t created;    /* "ct", pull and state (v2): HLC of the record's creation; 0 when
+                            not sent (a state without ct: the server has no such record
+                            for this device) */
 } proto_change;
 
 typedef struct proto_sync_req {
@@ -122,6 +143,11 @@ typedef struct proto_sync_resp {
     uint32_t n_changes;     /* entries in changes */
     uint64_t cursor;        /* "cur": the cursor to send next time */
     int more;               /* "more": 1 if more changes wait to be pulled */
+    uint64_t clock_ms;      /* "clk" (v2, required there): the server's wall clock, ms
+                               since 1970, when it answered; 0 from a version 1 server */
+    proto_change *fixes;    /* "fix" (v2, optional): the server's state of each record
+                               whose change this answer rejects (PROTO_CH_STATE) */
+    uint32_t n_fixes;       /* entries in fixes */
     void *arena;            /* owned storage of a decoded message */
 } proto_sync_resp;
 
@@ -148,26 +174,31 @@ void proto_sync_req_free(proto_sync_req *m);
 void proto_sync_resp_free(proto_sync_resp *m);
 void proto_error_free(proto_error *m);
 
-/* Encoders append to out (whose cap bounds the message). Whole messages: */
+/* Encoders append to out (whose cap bounds the message), in the form of the message's own
+ * version (m->version; 1 or 2). Whole messages: */
 int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m);
 int proto_encode_sync_resp(gs_buf *out, const proto_sync_resp *m);
 int proto_encode_error(gs_buf *out, const char *code, const char *msg, uint32_t min_version);
 
 /* Streaming encoders, so neither side holds a whole batch of changes as structs: the head
  * (every field of m except its changes/acks) announces n items, then exactly n
- * proto_encode_change (request) or n acks followed by a changes head and changes. */
+ * proto_encode_change (request) or n acks followed by a changes head and changes. kind is
+ * a PROTO_CH_* and version the message's: version 1 writes one clock per change (the
+ * greatest of its fields') and no ct. */
 int proto_encode_sync_req_head(gs_buf *out, const proto_sync_req *m, uint32_t n_changes);
-int proto_encode_change(gs_buf *out, const proto_change *c, int pushed);
-/* A response streams as: proto_encode_sync_resp_head (v, now, and "ack" announcing n_acks),
- * n_acks proto_encode_ack, proto_encode_sync_resp_mid ("ch" announcing n_changes),
- * n_changes proto_encode_change(pushed 0), proto_encode_sync_resp_tail ("cur", "more"). The
- * streaming encoders cannot check order across calls: acks must follow the request's order
- * and pushed changes must have rising seq, as the whole-message encoders check. Every
- * encoder leaves out as it was when it fails. */
+int proto_encode_change(gs_buf *out, const proto_change *c, int kind, uint32_t version);
+/* A response streams as: proto_encode_sync_resp_head (v, now, and "ack" announcing n_acks;
+ * the map's size follows m->version and m->n_fixes), n_acks proto_encode_ack,
+ * proto_encode_sync_resp_mid ("ch" announcing n_changes), n_changes proto_encode_change
+ * (PROTO_CH_PULLED), proto_encode_sync_resp_tail ("cur", "more" from m, and in version 2
+ * "clk" and, when m->n_fixes, "fix" announcing them), then m->n_fixes proto_encode_change
+ * (PROTO_CH_STATE). The streaming encoders cannot check order across calls: acks must
+ * follow the request's order and pushed changes must have rising seq, as the whole-message
+ * encoders check. Every encoder leaves out as it was when it fails. */
 int proto_encode_sync_resp_head(gs_buf *out, const proto_sync_resp *m, uint32_t n_acks);
-int proto_encode_ack(gs_buf *out, const proto_ack *a);
+int proto_encode_ack(gs_buf *out, const proto_ack *a, uint32_t version);
 int proto_encode_sync_resp_mid(gs_buf *out, uint32_t n_changes);
-int proto_encode_sync_resp_tail(gs_buf *out, uint64_t cursor, int more);
+int proto_encode_sync_resp_tail(gs_buf *out, const proto_sync_resp *m);
 
 /* Value helpers. */
 int proto_str_eq(proto_str s, const char *cstr);

@@ -200,6 +200,60 @@ typedef struct sync_out {
     uint32_t n_pulled;    /* changes sent back */
 } sync_out;
 
+/* The record states of a response's "fix" (PROTOCOL.md 2.7): one per record whose change
+ * this answer rejects, duplicates included (a retried request gets them again), each record
+ * once, encoded into enc. They must fit in half the body limit, the acks and the pull page
+ * sharing the rest; states that do not fit are left out (and logged): the device then shows
+ * its own values for those records until they change on the server. */
+static int fixes_read(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                      const proto_ack *acks, sval_arena *arena, proto_sync_resp *head,
+                      gs_buf *enc, gs_err *err)
+{
+    uint32_t n = 0, skipped = 0;
+    int rc = GS_OK;
+
+    for (uint32_t i = 0; i < m->n_changes && rc == GS_OK; i++) {
+        const proto_change *c = &m->changes[i];
+        const schema_table *t;
+        proto_change state;
+        size_t before = enc->len;
+        int seen = 0;
+
+        if (acks[i].ok)
+            continue;
+        t = schema_table_find(c->table.ptr, c->table.len);
+        if (!t)
+            continue; /* a type this server does not know: there is no state to send */
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = !acks[j].ok && memcmp(m->changes[j].id, c->id, 16) == 0 &&
+                   proto_str_eq(m->changes[j].table, t->name);
+        if (seen)
+            continue;
+        rc = pull_record_state(app->st, dev, t->name, c->id, arena, &state, err);
+        if (rc)
+            break;
+        rc = proto_encode_change(enc, &state, PROTO_CH_STATE, head->version);
+        if (rc == GS_OK && enc->len > PROTO_MAX_BODY / 2) {
+            enc->len = before;
+            rc = GS_E_TOO_LARGE;
+        }
+        if (rc == GS_E_TOO_LARGE) {
+            skipped++;
+            rc = GS_OK;
+            continue;
+        }
+        if (rc)
+            gs_err_set(err, rc, "cannot encode a record state (%s)", gs_strerror(rc));
+        else
+            n++;
+    }
+    if (skipped)
+        log_warn(app->lg, "sync of %s: %u record state(s) of rejected changes left out of the "
+                 "answer (too large)", dev->id, skipped);
+    head->n_fixes = n;
+    return rc;
+}
+
 /* The merge, pull and encoding of one sync into body, inside the lock and one transaction:
  * on any failure the transaction is rolled back. GS_E_AUTH: the device was revoked
  * meanwhile; GS_E_TOO_LARGE: the acks alone pass the body limit; else a server fault. */
@@ -213,7 +267,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     proto_ack *acks = NULL;
     proto_sync_resp head;
     pull_page page;
-    gs_buf changes;
+    gs_buf changes, fixes;
     uint32_t max_changes;
     size_t budget;
     char result[STORE_RESULT_MAX + 1];
@@ -222,6 +276,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
 
     sval_arena_init(&arena, SVAL_ARENA_MAX);
     buf_init(&changes, PROTO_MAX_BODY);
+    buf_init(&fixes, PROTO_MAX_BODY);
     rc = store_begin(app->st, err);
     if (rc)
         goto out;
@@ -242,15 +297,22 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
         goto out;
 
     memset(&head, 0, sizeof(head));
-    head.version = PROTO_VERSION;
+    /* answer in the request's version when it is older than ours (PROTOCOL.md 7.6) */
+    head.version = m->version < PROTO_VERSION ? m->version : PROTO_VERSION;
+    head.clock_ms = (uint64_t)now;
     rc = hlc_now(&app->clock, &head.now);
     if (rc) {
         gs_err_set(err, rc, "server clock overflow");
         goto out;
     }
+    if (head.version >= 2) {
+        rc = fixes_read(app, dev, m, acks, &arena, &head, &fixes, err);
+        if (rc)
+            goto out;
+    }
     rc = proto_encode_sync_resp_head(body, &head, m->n_changes);
     for (uint32_t i = 0; i < m->n_changes && !rc; i++)
-        rc = proto_encode_ack(body, &acks[i]);
+        rc = proto_encode_ack(body, &acks[i], head.version);
     if (rc) {
         gs_err_set(err, rc,
                    "the acknowledgments alone pass the %u-byte body limit: push "
@@ -258,21 +320,27 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
                    PROTO_MAX_BODY);
         goto out;
     }
-    /* the "ch" head and the tail ("cur", "more") take under 40 bytes */
-    budget = body->len + 64 < PROTO_MAX_BODY ? PROTO_MAX_BODY - body->len - 64 : 0;
+    /* the "ch" head and the tail ("cur", "more", "clk", "fix") take under 64 bytes */
+    budget = body->len + fixes.len + 96 < PROTO_MAX_BODY ? PROTO_MAX_BODY - body->len - fixes.len - 96
+                                                         : 0;
     max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : 2000;
     if (m->pull_max && m->pull_max < max_changes)
         max_changes = m->pull_max;
     if (max_changes > PROTO_MAX_CHANGES)
         max_changes = PROTO_MAX_CHANGES;
-    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, &arena, &changes, &page, err);
+    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, head.version, &arena, &changes,
+                   &page, err);
     if (rc)
         goto out;
     rc = proto_encode_sync_resp_mid(body, page.n_changes);
     if (!rc)
         rc = buf_add(body, changes.ptr, changes.len);
+    head.cursor = page.cursor;
+    head.more = page.more;
     if (!rc)
-        rc = proto_encode_sync_resp_tail(body, page.cursor, page.more);
+        rc = proto_encode_sync_resp_tail(body, &head);
+    if (!rc)
+        rc = buf_add(body, fixes.ptr, fixes.len);
     if (rc) {
         gs_err_set(err, rc, "cannot encode the response (%s)", gs_strerror(rc));
         goto out;
@@ -294,6 +362,7 @@ out:
         store_rollback(app->st);
     sval_arena_free(&arena);
     buf_free(&changes);
+    buf_free(&fixes);
     return rc;
 }
 

@@ -38,7 +38,29 @@ typedef struct apply {
     char grid[STORE_GRID_MAX + 1]; /* the record's grid: current, or as this change sets it */
     int is_new;                    /* no record row yet, hence no field_state row either:
                                       its field reads are skipped (~12% of a new record) */
+    uint64_t max_hlc;              /* the greatest clock of the change (any field's) */
+    uint64_t written_hlc;          /* the greatest clock among the fields written */
+    int lowered;                   /* a field was written with a clock below the one it
+                                      replaced: the record's updated must be recomputed */
 } apply;
+
+/* The clock of one pushed field: its own edit's (PROTOCOL.md 2.2); a change built by hand
+ * (admin resolutions, tests) may leave it 0 and use the change's. */
+static uint64_t field_hlc(const proto_change *c, const proto_field *pf)
+{
+    return pf->hlc ? pf->hlc : c->hlc;
+}
+
+/* The greatest clock a change carries: what the clock guard checks and the server HLC
+ * follows. */
+static uint64_t change_max_hlc(const proto_change *c)
+{
+    uint64_t h = c->hlc;
+    for (uint32_t i = 0; i < c->n_fields; i++)
+        if (field_hlc(c, &c->fields[i]) > h)
+            h = field_hlc(c, &c->fields[i]);
+    return h;
+}
 
 static int in_grids(const store_device *dev, const char *g, size_t len)
 {
@@ -88,31 +110,36 @@ static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, g
     return GS_OK;
 }
 
-/* "device clock is 3 hours ahead: ..." */
+/* "2 days 23 h 59 min 58 s": a duration to the second, leading zero units left out. */
+static void duration_text(uint64_t ms, char *out, size_t cap)
+{
+    uint64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (d)
+        n += (size_t)snprintf(out + n, cap - n, "%" PRIu64 " day%s ", d, d == 1 ? "" : "s");
+    if ((d || h) && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "%" PRIu64 " h ", h);
+    if ((d || h || m) && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "%" PRIu64 " min ", m);
+    if (n < cap)
+        snprintf(out + n, cap - n, "%" PRIu64 " s", s % 60);
+}
+
+/* "the change is stamped 3 days 0 h 0 min 12 s ahead of the server's clock ...": exact to
+ * the second (rounding 2.9 days down to "2 days" once told a worker the wrong thing). */
 static void clock_msg(const hlc *clock, uint64_t remote, char *out, size_t cap)
 {
     uint64_t wall = clock->clock(clock->clock_ud);
     uint64_t ahead = hlc_physical(remote) > wall ? hlc_physical(remote) - wall : 0;
-    uint64_t n;
-    const char *unit;
+    char d[64];
 
-    if (ahead >= 2 * 86400000u) {
-        n = ahead / 86400000u;
-        unit = "days";
-    } else if (ahead >= 2 * 3600000u) {
-        n = ahead / 3600000u;
-        unit = "hours";
-    } else if (ahead >= 2 * 60000u) {
-        n = ahead / 60000u;
-        unit = "minutes";
-    } else {
-        n = ahead / 1000u;
-        unit = "seconds";
-    }
+    duration_text(ahead, d, sizeof(d));
     snprintf(out, cap,
-             "device clock is %" PRIu64 " %s ahead of the server (at most %" PRIu64
-             " s allowed): set the date and time on the handheld",
-             n, unit, clock->max_drift_ms / 1000);
+             "device clock is %s ahead of the server (at most %" PRIu64
+             " s allowed): set the date and time on the handheld, then retry the change",
+             d, clock->max_drift_ms / 1000);
 }
 
 /* Whether the store holds record id of table t: GS_OK, GS_E_NOTFOUND or a store error. */
@@ -203,12 +230,14 @@ static int check(apply *a, int exists, const store_record *rec, const char **cod
     return GS_OK;
 }
 
-static int add_lost(apply *a, const char *name, const proto_value *v, uint64_t version)
+/* The device must take the server's value: the winner's value, version and clock. */
+static int add_lost(apply *a, const char *name, const store_field *cur)
 {
     proto_field *lf = &a->lost[a->n_lost++];
     lf->name = proto_cstr(name);
-    lf->value = *v; /* arena memory from the store read */
-    lf->ver = version;
+    lf->value = cur->value; /* arena memory from the store read */
+    lf->ver = cur->version;
+    lf->hlc = cur->hlc;
     return GS_OK;
 }
 
@@ -267,13 +296,19 @@ static int status_pushed_wins(const schema_field *f, const proto_value *x, uint6
     return lww;
 }
 
-static int write_field(apply *a, const schema_field *f, const proto_value *x, gs_err *err)
+/* Writes the pushed value; cur is the state it replaces (NULL: none). */
+static int write_field(apply *a, const schema_field *f, const proto_field *pf,
+                       const proto_value *x, const store_field *cur, gs_err *err)
 {
     store_field nf;
 
     nf.value = *x;
     nf.version = a->version;
-    nf.hlc = a->c->hlc;
+    nf.hlc = field_hlc(a->c, pf);
+    if (nf.hlc > a->written_hlc)
+        a->written_hlc = nf.hlc;
+    if (cur && cur->hlc > nf.hlc)
+        a->lowered = 1;
     snprintf(nf.device, sizeof(nf.device), "%s", a->dev->id);
     nf.seq = a->c->seq;
     if (f->flags & SF_SCOPE && x->type == PV_STR)
@@ -295,6 +330,8 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
                            const proto_value *x, int found, const store_field *cur, gs_err *err)
 {
     const char *dev = a->dev->id;
+    const store_field *had = found ? cur : NULL;
+    uint64_t ts = field_hlc(a->c, pf);
     int ff = !found || cur->version == pf->ver || strcmp(cur->device, dev) == 0;
     int cur_del = found && is_true(&cur->value);
     static const proto_value v_true = {.type = PV_BOOL, .u.b = 1};
@@ -306,8 +343,8 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
 
     if (is_true(x)) {
         if (cur_del)
-            return ff ? write_field(a, f, x, err) : add_lost(a, f->name, &cur->value, cur->version);
-        rc = write_field(a, f, x, err);
+            return ff ? write_field(a, f, pf, x, had, err) : add_lost(a, f->name, cur);
+        rc = write_field(a, f, pf, x, had, err);
         if (rc)
             return rc;
         /* an update of another device this delete did not see: the delete wins, recorded */
@@ -317,25 +354,25 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
             return rc;
         if (rc == GS_OK) {
             cf = new_conflict(a, f, 1);
-            side_set(&cf->winner, &v_true, a->c->hlc, a->version, dev);
+            side_set(&cf->winner, &v_true, ts, a->version, dev);
             side_set(&cf->other, &v_false, upd.hlc, upd.version, upd.device);
         } else if (found && !ff) {
             /* a concurrent undelete */
             cf = new_conflict(a, f, 1);
-            side_set(&cf->winner, &v_true, a->c->hlc, a->version, dev);
+            side_set(&cf->winner, &v_true, ts, a->version, dev);
             side_set(&cf->other, &cur->value, cur->hlc, cur->version, cur->device);
         }
         return GS_OK;
     }
     if (!cur_del)
-        return ff ? write_field(a, f, x, err) : add_lost(a, f->name, &cur->value, cur->version);
+        return ff ? write_field(a, f, pf, x, had, err) : add_lost(a, f->name, cur);
     if (ff)
-        return write_field(a, f, x, err); /* an undelete by one who saw the delete */
+        return write_field(a, f, pf, x, had, err); /* an undelete by one who saw the delete */
     /* an undelete concurrent with a delete: the delete stays */
     cf = new_conflict(a, f, 0);
     side_set(&cf->winner, &cur->value, cur->hlc, cur->version, cur->device);
-    side_set(&cf->other, x, a->c->hlc, a->version, dev);
-    return add_lost(a, f->name, &cur->value, cur->version);
+    side_set(&cf->other, x, ts, a->version, dev);
+    return add_lost(a, f->name, cur);
 }
 
 static int merge_field(apply *a, const proto_field *pf, gs_err *err)
@@ -343,6 +380,7 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
     const schema_field *f = schema_field_find(a->t, pf->name.ptr, pf->name.len);
     proto_value x = normalise(f, &pf->value);
     const char *dev = a->dev->id;
+    uint64_t ts = field_hlc(a->c, pf);
     store_field cur;
     store_conflict *cf;
     int rc, found, pushed_wins;
@@ -359,23 +397,25 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
         return merge_tombstone(a, f, pf, &x, found, &cur, err);
     /* fast-forward: nothing there, the device saw the current value, or wrote it itself */
     if (!found || cur.version == pf->ver || strcmp(cur.device, dev) == 0)
-        return write_field(a, f, &x, err);
+        return write_field(a, f, pf, &x, found ? &cur : NULL, err);
     /* concurrent, same value: nothing to resolve; the device takes the server's version */
     if (proto_value_eq(&x, &cur.value))
-        return add_lost(a, f->name, &cur.value, cur.version);
+        return add_lost(a, f->name, &cur);
+    /* concurrent: the policy compares this field's own clock, never a later edit's of
+     * another field that travelled in the same change */
     if (f->policy == SP_STATUS)
-        pushed_wins = status_pushed_wins(f, &x, a->c->hlc, dev, &cur);
+        pushed_wins = status_pushed_wins(f, &x, ts, dev, &cur);
     else
-        pushed_wins = lww_pushed_wins(a->c->hlc, dev, &cur);
+        pushed_wins = lww_pushed_wins(ts, dev, &cur);
     cf = new_conflict(a, f, pushed_wins);
     if (pushed_wins) {
-        side_set(&cf->winner, &x, a->c->hlc, a->version, dev);
+        side_set(&cf->winner, &x, ts, a->version, dev);
         side_set(&cf->other, &cur.value, cur.hlc, cur.version, cur.device);
-        return write_field(a, f, &x, err);
+        return write_field(a, f, pf, &x, &cur, err);
     }
     side_set(&cf->winner, &cur.value, cur.hlc, cur.version, cur.device);
-    side_set(&cf->other, &x, a->c->hlc, a->version, dev);
-    return add_lost(a, f->name, &cur.value, cur.version);
+    side_set(&cf->other, &x, ts, a->version, dev);
+    return add_lost(a, f->name, &cur);
 }
 
 /* An update that did not see a delete of another device is applied beneath the tombstone;
@@ -402,8 +442,27 @@ static int under_tombstone(apply *a, gs_err *err)
         return GS_OK;
     cf = new_conflict(a, f, 0);
     side_set(&cf->winner, &del.value, del.hlc, del.version, del.device);
-    side_set(&cf->other, &v_false, a->c->hlc, a->version, a->dev->id);
-    return add_lost(a, f->name, &del.value, del.version);
+    side_set(&cf->other, &v_false, a->max_hlc, a->version, a->dev->id);
+    return add_lost(a, f->name, &del);
+}
+
+static int max_hlc_cb(void *ud, const char *field, const store_field *f)
+{
+    uint64_t *m = ud;
+    (void)field;
+    if (f->hlc > *m)
+        *m = f->hlc;
+    return 0;
+}
+
+/* The greatest clock among the record's current field values (after this change). */
+static int record_max_hlc(apply *a, uint64_t *out, gs_err *err)
+{
+    uint64_t m = 0;
+    int rc = store_fields_each(a->m->st, a->t->name, a->c->id, a->m->arena, max_hlc_cb, &m, err);
+    if (rc == GS_OK)
+        *out = m;
+    return rc;
 }
 
 /* Applies or rejects one change; see merge.h. */
@@ -455,8 +514,9 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
         return reject(&a, ack, "invalid", "a change must carry at least one field", err);
     if (schema_check_change(c, !exists, &verr))
         return reject(&a, ack, "invalid", gs_err_msg(&verr, verr.rc), err);
-    if (scoped && hlc_check_drift(m->clock, c->hlc)) {
-        clock_msg(m->clock, c->hlc, msg, sizeof(msg));
+    a.max_hlc = change_max_hlc(c);
+    if (scoped && hlc_check_drift(m->clock, a.max_hlc)) {
+        clock_msg(m->clock, a.max_hlc, msg, sizeof(msg));
         return reject(&a, ack, "clock_ahead", msg, err);
     }
     rc = check(&a, exists, &rec, &code, msg, sizeof(msg), err);
@@ -466,8 +526,8 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
         return reject(&a, ack, code, msg, err);
 
     /* accepted: from here on every failure is a store fault and fails the batch */
-    if (scoped && hlc_recv(m->clock, c->hlc, &ts)) {
-        clock_msg(m->clock, c->hlc, msg, sizeof(msg));
+    if (scoped && hlc_recv(m->clock, a.max_hlc, &ts)) {
+        clock_msg(m->clock, a.max_hlc, msg, sizeof(msg));
         return reject(&a, ack, "clock_ahead", msg, err);
     }
     rc = store_version_next(m->st, &a.version, err);
@@ -504,12 +564,19 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     if (exists)
         nrec = rec;
     else
-        nrec.created_hlc = c->hlc;
+        nrec.created_hlc = c->hlc; /* the clock of the change's first edit: the creation */
     memcpy(nrec.grid, a.grid, sizeof(nrec.grid));
     if (a.tomb_written)
         nrec.deleted = a.deleted;
-    if (c->hlc > nrec.updated_hlc)
-        nrec.updated_hlc = c->hlc;
+    /* updated is the greatest clock among the record's current values, so every device
+       that holds the same values shows the same time */
+    if (a.lowered) {
+        rc = record_max_hlc(&a, &nrec.updated_hlc, err);
+        if (rc)
+            return rc;
+    } else if (a.written_hlc > nrec.updated_hlc) {
+        nrec.updated_hlc = a.written_hlc;
+    }
     nrec.version = a.version;
     rc = store_record_put(m->st, a.t->name, c->id, &nrec, err);
     if (!rc && exists && strcmp(nrec.grid, rec.grid) != 0) {

@@ -29,6 +29,8 @@ typedef struct pull_state {
     gs_buf *enc;                            /* the encoded changes; its length past enc0 is bytes */
     size_t enc0;                            /* enc's length before the page */
     gs_buf scratch;                         /* enc when the caller wants no encoding */
+    store *st;                              /* where records' creation clocks are read */
+    uint32_t version;                       /* the response's protocol version */
     int more;                               /* rows remain after the page */
     gs_err *err;                            /* where failures are described */
 } pull_state;
@@ -67,7 +69,16 @@ static int close_group(pull_state *ps)
     if (!c->fields)
         return gs_err_set(ps->err, GS_E_NOMEM, "pull: out of memory");
     memcpy(c->fields, ps->g_fields, ps->g_n * sizeof(proto_field));
-    rc = proto_encode_change(ps->enc, c, 0);
+    if (ps->version >= 2) {
+        /* ct: a device that first meets the record here shows the same creation time as
+           the device that made it */
+        store_record rec;
+        rc = store_record_get(ps->st, ps->g_tbl, ps->g_id, &rec, ps->err);
+        if (rc && rc != GS_E_NOTFOUND)
+            return rc;
+        c->created = rc == GS_OK ? rec.created_hlc : 0;
+    }
+    rc = proto_encode_change(ps->enc, c, PROTO_CH_PULLED, ps->version);
     if (rc)
         return gs_err_set(ps->err, rc, "pull: cannot encode a change of %s (%s)", ps->g_tbl,
                           gs_strerror(rc));
@@ -130,6 +141,7 @@ static int on_row(void *ud, const store_pull_row *r)
     memset(f, 0, sizeof(*f));
     f->name = proto_cstr(r->field);
     f->ver = r->version;
+    f->hlc = r->hlc;
     rc = sval_decode(ps->a, r->blob, r->blob_len, &f->value);
     if (rc)
         return gs_err_set(
@@ -142,7 +154,8 @@ static int on_row(void *ud, const store_pull_row *r)
 }
 
 int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_changes,
-              size_t max_bytes, sval_arena *a, gs_buf *enc, pull_page *out, gs_err *err)
+              size_t max_bytes, uint32_t version, sval_arena *a, gs_buf *enc, pull_page *out,
+              gs_err *err)
 {
     pull_state *ps = sval_arena_alloc(a, sizeof(*ps));
     uint64_t last = 0;
@@ -154,6 +167,8 @@ int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_
     ps->max_changes = max_changes ? max_changes : 1;
     ps->max_bytes = max_bytes;
     ps->err = err;
+    ps->st = st;
+    ps->version = version;
     buf_init(&ps->scratch, PROTO_MAX_BODY);
     ps->enc = enc ? enc : &ps->scratch;
     ps->enc0 = ps->enc->len;
@@ -184,5 +199,61 @@ int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_
         out->cursor = ps->last_version > cursor ? ps->last_version : cursor;
     else
         out->cursor = last > cursor ? last : cursor;
+    return GS_OK;
+}
+
+/* ---- record states ---- */
+
+typedef struct state_fill {
+    sval_arena *a;        /* where the fields go */
+    proto_field *fields;  /* PROTO_MAX_FIELDS + 1 entries */
+    uint32_t n;           /* entries filled */
+} state_fill;
+
+static int on_state_field(void *ud, const char *field, const store_field *f)
+{
+    state_fill *sf = ud;
+    proto_field *pf;
+
+    if (sf->n > PROTO_MAX_FIELDS)
+        return GS_E_DB; /* the schema allows fewer fields than the protocol */
+    pf = &sf->fields[sf->n++];
+    pf->name = proto_cstr(field);
+    pf->value = f->value;
+    pf->ver = f->version;
+    pf->hlc = f->hlc;
+    return 0;
+}
+
+int pull_record_state(store *st, const store_device *dev, const char *tbl, const uint8_t id[16],
+                      sval_arena *a, proto_change *out, gs_err *err)
+{
+    store_record rec;
+    state_fill sf;
+    int rc, visible = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->table = proto_cstr(tbl);
+    memcpy(out->id, id, 16);
+    rc = store_record_get(st, tbl, id, &rec, err);
+    if (rc && rc != GS_E_NOTFOUND)
+        return rc;
+    for (size_t i = 0; rc == GS_OK && i < dev->n_grids; i++)
+        visible |= strcmp(dev->grids[i], rec.grid) == 0;
+    if (!visible)
+        return GS_OK; /* no such record for this device: no ct, no fields */
+    sf.a = a;
+    sf.n = 0;
+    sf.fields = sval_arena_alloc(a, (PROTO_MAX_FIELDS + 1) * sizeof(proto_field));
+    if (!sf.fields)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    rc = store_fields_each(st, tbl, id, a, on_state_field, &sf, err);
+    if (rc == GS_E_DB && sf.n > PROTO_MAX_FIELDS)
+        return gs_err_set(err, rc, "store: %s has more fields than a message holds", tbl);
+    if (rc)
+        return rc;
+    out->created = rec.created_hlc ? rec.created_hlc : 1;
+    out->fields = sf.fields;
+    out->n_fields = sf.n;
     return GS_OK;
 }

@@ -10,6 +10,10 @@
  * and `cursor` is the last version delivered whole. When nothing remains, cursor is the
  * store's last version (never below the request's), so versions the device can never see
  * are not scanned again.
+ *
+ * In version 2 each pulled field carries its own clock and each change the record's
+ * creation clock (ct). pull_record_state reads the whole state of one record for a
+ * response's "fix" (PROTOCOL.md 2.7).
  */
 #ifndef GS_SERVER_PULL_H
 #define GS_SERVER_PULL_H
@@ -35,6 +39,14 @@ typedef struct pull_page {
  * are appended to it, encoded as pulled changes (out->bytes of them), ready to follow a
  * proto_encode_sync_resp_mid; each change is encoded once. */
 int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_changes,
-              size_t max_bytes, sval_arena *a, gs_buf *enc, pull_page *out, gs_err *err);
+              size_t max_bytes, uint32_t version, sval_arena *a, gs_buf *enc, pull_page *out,
+              gs_err *err);
+
+/* The server's state of record id of tbl as dev may see it: every field with its value,
+ * version and clock, and the creation clock (out->created; never 0 for a record that
+ * exists). A record the store does not hold, or holds in a grid that is not one of dev's,
+ * gives no fields and created 0. Values are arena memory. */
+int pull_record_state(store *st, const store_device *dev, const char *tbl, const uint8_t id[16],
+                      sval_arena *a, proto_change *out, gs_err *err);
 
 #endif

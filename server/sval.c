@@ -411,7 +411,8 @@ int sval_copy(sval_arena *a, const proto_value *v, proto_value *out)
     return GS_OK;
 }
 
-/* An ack blob: [ok, ver, err, msg, [[name, value, ver], ...]]; the seq is the key. */
+/* An ack blob: [ok, ver, err, msg, [[name, value, ver, hlc], ...]]; the seq is the key.
+ * Acks stored before per-field clocks have [name, value, ver] entries (hlc read as 0). */
 int sval_ack_encode(gs_buf *out, const proto_ack *ack)
 {
     pack_sink ps = {out, GS_OK};
@@ -429,10 +430,11 @@ int sval_ack_encode(gs_buf *out, const proto_ack *ack)
     pack_cstr(&pk, ack->msg.ptr, ack->msg.len);
     msgpack_pack_array(&pk, ack->n_lost);
     for (uint32_t i = 0; i < ack->n_lost; i++) {
-        msgpack_pack_array(&pk, 3);
+        msgpack_pack_array(&pk, 4);
         pack_cstr(&pk, ack->lost[i].name.ptr, ack->lost[i].name.len);
         pack_value(&pk, &ack->lost[i].value);
         msgpack_pack_uint64(&pk, ack->lost[i].ver);
+        msgpack_pack_uint64(&pk, ack->lost[i].hlc);
     }
     if (ps.rc)
         out->len = len0;
@@ -466,12 +468,13 @@ int sval_ack_decode(sval_arena *a, const void *blob, size_t len, proto_ack *ack)
         return GS_E_NOMEM;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t m;
-        if (rd_array_head(&r, &m) || m != 3 || rd_str(&r, &k.lost[i].name))
+        if (rd_array_head(&r, &m) || (m != 3 && m != 4) || rd_str(&r, &k.lost[i].name))
             return GS_E_DB;
         rc = rd_value(&r, a, &k.lost[i].value);
         if (rc)
             return rc;
-        if (rd_uint(&r, &k.lost[i].ver))
+        k.lost[i].hlc = 0;
+        if (rd_uint(&r, &k.lost[i].ver) || (m == 4 && rd_uint(&r, &k.lost[i].hlc)))
             return GS_E_DB;
     }
     if (r.pos != r.len)

@@ -67,6 +67,8 @@ int cli_cmd_update(cli *c, const schema_table *t);
 int cli_cmd_show(cli *c);
 int cli_cmd_list(cli *c);
 int cli_cmd_delete(cli *c);
+int cli_cmd_retry(cli *c);
+int cli_cmd_drop(cli *c);
 
 /* Output helpers (cli_table.c). */
 

@@ -246,6 +246,97 @@ int cli_cmd_status(cli *c)
     return CLI_OK;
 }
 
+/* ---- rejected changes: retry, drop ---- */
+
+/* The one SEQ argument of retry/drop ("7" or "#7", as status prints it). */
+static int one_seq(cli *c, const char *cmd, uint64_t *seq)
+{
+    const char *word = NULL;
+    cli_opt opt;
+    int i = 0, r;
+
+    while ((r = cli_next_opt(c, &i, &opt, init_takes_value, NULL)) > 0) {
+        if (opt.name || word)
+            return cli_usage_error(c, "%s takes one SEQ (from gridsync status)", cmd);
+        word = opt.value;
+    }
+    if (r < 0)
+        return CLI_USAGE;
+    if (c->help) {
+        if (strcmp(cmd, "retry") == 0)
+            printf("usage: gridsync retry SEQ\n\nSends the rejected change SEQ (listed by "
+                   "gridsync status) again, as a new\nchange made now: fix its cause first "
+                   "(set the clock, sync the resident it\nrefers to). The record then shows "
+                   "the change's values until the next sync.\n");
+        else
+            printf("usage: gridsync drop SEQ\n\nGives up the rejected change SEQ (listed by "
+                   "gridsync status): it is removed\nfrom this device; the record keeps the "
+                   "server's values.\n");
+        return -1;
+    }
+    if (!word)
+        return cli_usage_error(c, "%s: which change? give its SEQ (gridsync status lists them)",
+                               cmd);
+    if (word[0] == '#')
+        word++;
+    {
+        char *end = NULL;
+        unsigned long long v;
+        if (word[0] < '0' || word[0] > '9')
+            return cli_usage_error(c, "%s: '%.40s' is not a SEQ number", cmd, word);
+        v = strtoull(word, &end, 10);
+        if (!end || *end || v == 0)
+            return cli_usage_error(c, "%s: '%.40s' is not a SEQ number", cmd, word);
+        *seq = (uint64_t)v;
+    }
+    return CLI_OK;
+}
+
+int cli_cmd_retry(cli *c)
+{
+    uint64_t seq = 0, new_seq = 0;
+    int code = one_seq(c, "retry", &seq), rc;
+
+    if (code)
+        return code < 0 ? CLI_OK : code;
+    code = cli_open(c);
+    if (code)
+        return code;
+    rc = gs_db_retry(c->db, seq, &new_seq);
+    if (rc)
+        return cli_fail(c, rc);
+    if (c->json)
+        printf("{\"seq\":%llu,\"retried\":true,\"new_seq\":%llu}\n", (unsigned long long)seq,
+               (unsigned long long)new_seq);
+    else if (new_seq)
+        printf("change #%llu will be sent again as #%llu at the next sync\n",
+               (unsigned long long)seq, (unsigned long long)new_seq);
+    else
+        printf("change #%llu: the record already holds its values; nothing to send\n",
+               (unsigned long long)seq);
+    return CLI_OK;
+}
+
+int cli_cmd_drop(cli *c)
+{
+    uint64_t seq = 0;
+    int code = one_seq(c, "drop", &seq), rc;
+
+    if (code)
+        return code < 0 ? CLI_OK : code;
+    code = cli_open(c);
+    if (code)
+        return code;
+    rc = gs_db_drop(c->db, seq);
+    if (rc)
+        return cli_fail(c, rc);
+    if (c->json)
+        printf("{\"seq\":%llu,\"dropped\":true}\n", (unsigned long long)seq);
+    else
+        printf("dropped change #%llu\n", (unsigned long long)seq);
+    return CLI_OK;
+}
+
 /* ---- import ---- */
 
 typedef struct bad_ctx {

@@ -41,6 +41,8 @@ static void usage(FILE *f)
           "  delete ID                        delete a record (the deletion syncs)\n"
           "  import FILE.jsonl                add records, one JSON object per line, all or none\n"
           "  status                           pending changes, last sync, rejected changes\n"
+          "  retry SEQ                        send a rejected change again, as a new change\n"
+          "  drop SEQ                         give a rejected change up\n"
           "  sync [--batch N]                 send pending changes, receive the grid's changes\n"
           "\n"
           "global options:\n"
@@ -281,6 +283,10 @@ int main(int argc, char **argv)
         code = cli_cmd_list(&c);
     } else if (strcmp(words[0], "delete") == 0) {
         code = cli_cmd_delete(&c);
+    } else if (strcmp(words[0], "retry") == 0) {
+        code = cli_cmd_retry(&c);
+    } else if (strcmp(words[0], "drop") == 0) {
+        code = cli_cmd_drop(&c);
     } else if (schema_table_by_cli(words[0])) {
         const schema_table *t = schema_table_by_cli(words[0]);
         if (!words[1]) {

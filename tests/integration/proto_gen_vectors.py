@@ -117,11 +117,14 @@ def req(ch, **kw):
     return m
 
 
-def change(seq, t, rid, h, f):
+def change(seq, t, rid, h, f, ct=None):
     c = {}
     if seq is not None:
         c["seq"] = seq
-    c.update({"t": t, "id": B(rid), "hlc": h, "f": f})
+    c.update({"t": t, "id": B(rid), "hlc": h})
+    if ct is not None:
+        c["ct"] = ct
+    c["f"] = f
     return c
 
 
@@ -211,10 +214,42 @@ VALID["resp_mixed"] = resp([ACK_OK], [PULL1], 1301, False)
 VALID["resp_rejections"] = resp([
     {"seq": s, "ok": False, "err": e, "msg": m} for s, e, m in [
         (1, "invalid", "visit.kind: 'walk' is not one of routine, elderly_checkin"),
-        (2, "clock_ahead", "device clock is 3 hours ahead: set the date and time on the handheld"),
+        (2, "clock_ahead", "device clock is 3 h 0 min 12 s ahead of the server (at most 300 s "
+                           "allowed): set the date and time on the handheld, then retry the change"),
         (3, "not_found", ""), (4, "immutable", "care.resident cannot change")]], [], 9, False)
 VALID["resp_version_2_big_cursor"] = resp([], [], 2**63 - 1, True, now=2**63 - 1)
 VALID["resp_version_2_big_cursor"]["v"] = 2
+VALID["resp_version_2_big_cursor"]["clk"] = 2**48 - 1
+
+# version 2: one clock per field. A device edited care1's resolution at +10 s and its notes at
+# +30 s before syncing: one change (hlc = its first edit), notes carrying its own clock.
+VALID["req_v2_field_clocks"] = dict(req([change(5, "care", CARE1, hlc(10000), {
+    "resolution": ["已送餐", 41], "notes": ["下周再去", 40, hlc(30000)]})], low=5, cur=41), v=2)
+
+
+def resp2(acks, ch, cur, more, clk, fix=None, now=hlc(61000, 5)):
+    m = dict(resp(acks, ch, cur, more, now=now), v=2, clk=clk)
+    if fix:
+        m["fix"] = fix
+    return m
+
+
+# the answer: resolution lost to another device's later edit (with that edit's clock), a
+# pulled record whose fields came from two edits (and its creation clock, ct), and the
+# server's state of a record whose change was refused, and of one the server never had
+VALID["resp_v2_clocks_and_fix"] = resp2(
+    [{"seq": 5, "ok": True, "ver": 60, "lost": {"resolution": ["已上门", 58, hlc(20000)]}},
+     {"seq": 6, "ok": False, "err": "clock_ahead",
+      "msg": "device clock is 3 days 0 h 0 min 2 s ahead of the server (at most 300 s allowed): "
+             "set the date and time on the handheld, then retry the change"},
+     {"seq": 7, "ok": False, "err": "invalid", "msg": "resident.name: is required"}],
+    [change(None, "resident", RES1, hlc(25000), {
+        "name": ["刘建国", 59, hlc(500)], "phone": ["13800000000", 59]}, ct=hlc(500))],
+    60, False, MS + 61000,
+    fix=[{"t": "visit", "id": B(VIS1), "ct": hlc(1000),
+          "f": {"kind": ["routine", 12, hlc(1000)], "notes": ["好", 13, hlc(1500)],
+                "deleted": [False, 14, hlc(1600)]}},
+         {"t": "resident", "id": B(RES2), "f": {}}])
 
 VALID["error_too_large"] = {"err": "too_large", "msg": "body of 9000000 bytes, at most 8388608 allowed"}
 VALID["error_upgrade_required"] = {"err": "upgrade_required",
@@ -373,8 +408,23 @@ bad("req_hlc_float", req_with(ch=one_change(hlc=1.5)), "wrong_type", "hlc is a f
 bad("req_f_array", req_with(ch=one_change(f=[["kind", "routine", 0]])), "wrong_type", "f is an array")
 bad("req_field_not_pair", req_with(ch=with_field("kind", "routine")), "wrong_type",
     "field value not wrapped in [value, base]")
-bad("req_field_triple", req_with(ch=with_field("kind", ["routine", 0, 0])), "wrong_type",
-    "field is [value, base, extra]")
+bad("req_field_quad", req_with(ch=with_field("kind", ["routine", 0, 0, 0])), "wrong_type",
+    "field is [value, base, hlc, extra]")
+bad("req_field_hlc_str", req_with(ch=with_field("kind", ["routine", 0, "now"])), "wrong_type",
+    "a field's clock is a str")
+bad("req_ct_pushed", req_with(ch=one_change(ct=5)), "unknown_field",
+    "ct (the record's creation clock) is only in pulled changes")
+V2 = VALID["resp_v2_clocks_and_fix"]
+bad("resp_v2_no_clk", enc(wire({k: v for k, v in V2.items() if k != "clk"})), "missing_field",
+    "a version 2 response without clk")
+bad("resp_fix_pair", enc(wire(dict(V2, fix=[{"t": "visit", "id": B(VIS1), "ct": 3,
+                                              "f": {"kind": ["routine", 12]}}]))), "wrong_type",
+    "a record state's field without its clock")
+bad("resp_fix_hlc", enc(wire(dict(V2, fix=[{"t": "visit", "id": B(VIS1), "hlc": 3, "f": {}}]))),
+    "unknown_field", "a record state has no change clock")
+bad("resp_fix_seq", enc(wire(dict(V2, fix=[{"seq": 1, "t": "visit", "id": B(VIS1), "f": {}}]))),
+    "unknown_field", "a record state has no seq")
+bad("resp_fix_not_array", enc(wire(dict(V2, fix={}))), "wrong_type", "fix is a map")
 bad("req_field_single", req_with(ch=with_field("kind", ["routine"])), "wrong_type",
     "field is [value] without base")
 bad("req_base_negative", req_with(ch=with_field("kind", ["routine", -1])), "wrong_type",

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "../../client/db.h"
+#include "../../client/apply.h"
 #include "../../client/outbox.h"
 #include "../../common/uuid.h"
 
@@ -144,6 +145,7 @@ typedef struct snap_field {
     char name[32];   /* field name */
     char value[128]; /* value as text ("true"/"false", numbers, strings) */
     uint64_t base;   /* base version */
+    uint64_t hlc;    /* clock of the edit that gave the value */
 } snap_field;
 
 typedef struct snap {
@@ -175,6 +177,7 @@ static int snapshot(gs_db *db, uint32_t max, snap *out)
             snprintf(s->f[i].name, sizeof(s->f[i].name), "%.*s", (int)c->fields[i].name.len,
                      c->fields[i].name.ptr);
             s->f[i].base = c->fields[i].ver;
+            s->f[i].hlc = c->fields[i].hlc;
             if (v->type == PV_STR)
                 snprintf(s->f[i].value, sizeof(s->f[i].value), "%.*s", (int)v->u.s.len,
                          v->u.s.ptr);
@@ -253,23 +256,43 @@ static void test_add_captures_one_row(void **state)
     gs_record_free(r);
 }
 
+static uint64_t record_updated_of(fixture *fx, const char *id, uint64_t *created)
+{
+    gs_record *r;
+    uint64_t u;
+    assert_int_equal(gs_db_get(fx->db, id, &r), GS_OK);
+    u = gs_record_updated(r);
+    if (created)
+        *created = gs_record_created(r);
+    gs_record_free(r);
+    return u;
+}
+
 static void test_compaction_only_into_unsent_rows(void **state)
 {
     fixture *fx = *state;
     snap s[4];
     char id[40];
-    gs_record *r;
+    uint64_t created, after_first, after_name;
 
     add_resident(fx, "甲", id);
+    after_first = record_updated_of(fx, id, &created);
     update_text(fx, id, "name", "乙");
     update_text(fx, id, "name", "丙");
+    after_name = record_updated_of(fx, id, NULL);
     update_text(fx, id, "phone", "13800000000");
-    assert_int_equal(snapshot(fx->db, 10, s), 1); /* three edits merged into the new row */
+    assert_int_equal(snapshot(fx->db, 10, s), 1); /* four edits merged into the new row */
     assert_string_equal(field(&s[0], "name")->value, "丙");
     assert_string_equal(field(&s[0], "phone")->value, "13800000000");
-    assert_int_equal(gs_db_get(fx->db, id, &r), GS_OK);
-    assert_int_equal(s[0].hlc, gs_record_updated(r)); /* the row carries the newest hlc */
-    gs_record_free(r);
+    /* merging rows never merges clocks: each field keeps its own edit's, and the row keeps
+       its first edit's (the creation) */
+    assert_int_equal(s[0].hlc, created);
+    assert_int_equal(field(&s[0], "born")->hlc, after_first);
+    assert_int_equal(field(&s[0], "grid")->hlc, after_first);
+    assert_int_equal(field(&s[0], "name")->hlc, after_name);
+    assert_true(after_name > after_first);
+    assert_int_equal(field(&s[0], "phone")->hlc, record_updated_of(fx, id, NULL));
+    assert_true(field(&s[0], "phone")->hlc > after_name);
 
     /* once sent, a row is frozen: later edits make a new row with a new seq */
     assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
@@ -297,7 +320,7 @@ static void test_bases_come_from_versions(void **state)
     add_resident(fx, "甲", id);
     assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
     a = ok_ack(1, 10, NULL, 0);
-    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &a, NULL), GS_OK);
     assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
     assert_int_equal(version_of(fx->db, id, "name"), 10);
     assert_int_equal(version_of(fx->db, id, "grid"), 10);
@@ -323,13 +346,13 @@ static void test_ack_lost_value_taken_not_captured(void **state)
     char id[40], buf[64];
     proto_field lost = text_field("name", "服务器上的名字", 4);
     proto_ack a;
-    outbox_stats st;
+    apply_stats st;
 
     add_resident(fx, "本机的名字", id);
     assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
     a = ok_ack(1, 5, &lost, 1);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_ack(fx->db, &a, &st), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &a, &st), GS_OK);
     assert_int_equal(st.acked, 1);
     assert_int_equal(st.lost_taken, 1);
     assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "服务器上的名字");
@@ -350,7 +373,7 @@ static void test_ack_lost_keeps_newer_local_edit(void **state)
     assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
     update_text(fx, id, "name", "B"); /* seq 2, not sent */
     a = ok_ack(1, 6, &lost, 1);
-    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &a, NULL), GS_OK);
     /* the newer local edit still has to be pushed: the record keeps it */
     assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "B");
     assert_int_equal(version_of(fx->db, id, "name"), 7);
@@ -382,7 +405,7 @@ static void test_rejection_kept_aside(void **state)
     fixture *fx = *state;
     char id[40];
     proto_ack a;
-    outbox_stats st;
+    apply_stats st;
     rej_seen seen;
     gs_status status;
 
@@ -394,7 +417,7 @@ static void test_rejection_kept_aside(void **state)
     a.err = S("out_of_scope");
     a.msg = S("grid g1 is not one of this device's grids");
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_ack(fx->db, &a, &st), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &a, &st), GS_OK);
     assert_int_equal(st.rejected, 1);
     assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
     memset(&seen, 0, sizeof(seen));
@@ -410,7 +433,7 @@ static void test_rejection_kept_aside(void **state)
     /* an ack for a seq that is not there (a retried response) changes nothing */
     a = ok_ack(99, 50, NULL, 0);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_ack(fx->db, &a, &st), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &a, &st), GS_OK);
     assert_int_equal(st.unknown_acks, 1);
     assert_int_equal(q_int(fx->db, "SELECT count(*) FROM field_version"), 0);
 }
@@ -427,6 +450,227 @@ static proto_change pulled(const char *table, const uint8_t id[16], proto_field 
     return c;
 }
 
+/* Issue 12, bug 2: a rejected change does not shadow the server. The record state that
+ * comes with the rejection replaces the refused values (whatever version the device holds),
+ * clears what the server does not have, brings a refused delete back, and drops a record
+ * only this device had; the rejected changes stay listed, and retry / drop handle them. */
+static void test_fix_replaces_refused_values(void **state)
+{
+    fixture *fx = *state;
+    char r1[40], r2[40], text[64];
+    uint8_t id1[16], id2[16];
+    proto_ack acks[3];
+    proto_change fixes[2];
+    proto_field st1[3];
+    proto_sync_resp resp;
+    apply_stats st;
+    uint64_t new_seq = 0;
+    gs_record *rec;
+    int64_t rows;
+
+    add_resident(fx, "甲", r1);                  /* seq 1: accepted below */
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
+    acks[0] = ok_ack(1, 10, NULL, 0);
+    assert_int_equal(apply_ack(fx->db, &acks[0], NULL), GS_OK);
+    update_text(fx, r1, "phone", "13900000000"); /* seq 2: refused */
+    add_resident(fx, "只在这里", r2);             /* seq 3: refused, the server never had it */
+    assert_int_equal(outbox_mark_sent(fx->db, 2, 3), GS_OK);
+    uuid_parse(r1, 36, id1);
+    uuid_parse(r2, 36, id2);
+
+    memset(acks, 0, sizeof(acks));
+    for (int k = 0; k < 2; k++) {
+        acks[k].seq = (uint64_t)k + 2;
+        acks[k].err = S("clock_ahead");
+        acks[k].msg = S("device clock is 3 days 0 h 0 min 2 s ahead of the server");
+    }
+    /* the server's r1: name changed by someone else since, no phone */
+    st1[0] = text_field("name", "甲改", 12);
+    st1[0].hlc = hlc_pack(fx->now_ms - 5, 0);
+    st1[1] = text_field("grid", "g1", 10);
+    st1[1].hlc = hlc_pack(fx->now_ms - 30, 0);
+    memset(&st1[2], 0, sizeof(st1[2]));
+    st1[2].name = S("born");
+    st1[2].value.type = PV_INT;
+    st1[2].value.u.i = 1950;
+    st1[2].ver = 10;
+    st1[2].hlc = hlc_pack(fx->now_ms - 30, 0);
+    memset(fixes, 0, sizeof(fixes));
+    fixes[0].table = S("resident");
+    memcpy(fixes[0].id, id1, 16);
+    fixes[0].created = hlc_pack(fx->now_ms - 30, 0);
+    fixes[0].fields = st1;
+    fixes[0].n_fields = 3;
+    fixes[1].table = S("resident");
+    memcpy(fixes[1].id, id2, 16);
+    memset(&resp, 0, sizeof(resp));
+    resp.version = 2;
+    resp.acks = acks;
+    resp.n_acks = 2;
+    resp.fixes = fixes;
+    resp.n_fixes = 2;
+    resp.cursor = 12;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(apply_response(fx->db, &resp, &st), GS_OK);
+    assert_int_equal(st.rejected, 2);
+    assert_int_equal(st.fixed, 1);
+    assert_int_equal(st.fix_dropped, 1);
+    assert_string_equal(text_of(fx, r1, "phone", text, sizeof(text)), "(none)");
+    assert_string_equal(text_of(fx, r1, "name", text, sizeof(text)), "甲改");
+    assert_int_equal(version_of(fx->db, r1, "name"), 12);
+    assert_int_equal(version_of(fx->db, r1, "phone"), 0);
+    assert_int_equal(gs_db_get(fx->db, r1, &rec), GS_OK);
+    assert_int_equal(gs_record_created(rec), fixes[0].created);
+    assert_int_equal(gs_record_updated(rec), st1[0].hlc); /* its newest value's clock */
+    gs_record_free(rec);
+    assert_int_equal(gs_db_get(fx->db, r2, &rec), GS_E_NOTFOUND);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM rejected"), 2);
+
+    /* retry the phone: a new change made now; retry the lost resident: created again */
+    assert_int_equal(gs_db_retry(fx->db, 2, &new_seq), GS_OK);
+    assert_true(new_seq > 3);
+    assert_string_equal(text_of(fx, r1, "phone", text, sizeof(text)), "13900000000");
+    assert_int_equal(gs_db_retry(fx->db, 3, &new_seq), GS_OK);
+    assert_int_equal(gs_db_get(fx->db, r2, &rec), GS_OK);
+    gs_record_free(rec);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM rejected"), 0);
+    rows = q_int(fx->db, "SELECT count(*) FROM outbox WHERE sent = 0");
+    assert_int_equal(rows, 2);
+    assert_int_equal(gs_db_retry(fx->db, 2, &new_seq), GS_E_NOTFOUND);
+    assert_int_equal(gs_db_drop(fx->db, 2), GS_E_NOTFOUND);
+}
+
+/* A refused delete comes back as the server's live record (drop gives the delete up); a
+ * field carried by a pending edit keeps the local edit through a record state. */
+static void test_fix_undoes_refused_delete_keeps_pending(void **state)
+{
+    fixture *fx = *state;
+    char r1[40], r2[40], text[64];
+    proto_ack acks[2];
+    proto_change fix[2];
+    proto_field s1[2], s2[3];
+    proto_sync_resp resp;
+    gs_record *rec;
+
+    add_resident(fx, "乙", r1);
+    add_resident(fx, "丙", r2);
+    assert_int_equal(outbox_mark_sent(fx->db, 1, 2), GS_OK);
+    acks[0] = ok_ack(1, 10, NULL, 0);
+    acks[1] = ok_ack(2, 11, NULL, 0);
+    assert_int_equal(apply_ack(fx->db, &acks[0], NULL), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &acks[1], NULL), GS_OK);
+    assert_int_equal(gs_db_delete(fx->db, r1), GS_OK);    /* seq 3 */
+    update_text(fx, r2, "phone", "1");                     /* seq 4 */
+    assert_int_equal(outbox_mark_sent(fx->db, 3, 4), GS_OK);
+    update_text(fx, r2, "address", "pending");             /* seq 5, not sent */
+
+    memset(acks, 0, sizeof(acks));
+    for (int k = 0; k < 2; k++) {
+        acks[k].seq = (uint64_t)k + 3;
+        acks[k].err = S("clock_ahead");
+        acks[k].msg = S("ahead");
+    }
+    s1[0] = text_field("name", "乙", 10);
+    s1[1] = text_field("grid", "g1", 10);
+    s2[0] = text_field("name", "丙", 11);
+    s2[1] = text_field("grid", "g1", 11);
+    s2[2] = text_field("address", "server-addr", 13);
+    for (int k = 0; k < 3; k++) {
+        if (k < 2)
+            s1[k].hlc = hlc_pack(fx->now_ms - 100, 0);
+        s2[k].hlc = hlc_pack(fx->now_ms - 100, (uint32_t)k);
+    }
+    memset(fix, 0, sizeof(fix));
+    fix[0].table = fix[1].table = S("resident");
+    uuid_parse(r1, 36, fix[0].id);
+    uuid_parse(r2, 36, fix[1].id);
+    fix[0].created = fix[1].created = hlc_pack(fx->now_ms - 100, 0);
+    fix[0].fields = s1;
+    fix[0].n_fields = 2;
+    fix[1].fields = s2;
+    fix[1].n_fields = 3;
+    memset(&resp, 0, sizeof(resp));
+    resp.version = 2;
+    resp.acks = acks;
+    resp.n_acks = 2;
+    resp.fixes = fix;
+    resp.n_fixes = 2;
+    assert_int_equal(apply_response(fx->db, &resp, NULL), GS_OK);
+    /* the refused delete: live again */
+    assert_int_equal(gs_db_get(fx->db, r1, &rec), GS_OK);
+    gs_record_free(rec);
+    /* the refused phone is gone; the pending address stays */
+    assert_string_equal(text_of(fx, r2, "phone", text, sizeof(text)), "(none)");
+    assert_string_equal(text_of(fx, r2, "address", text, sizeof(text)), "pending");
+    assert_int_equal(version_of(fx->db, r2, "address"), 0);
+    assert_int_equal(gs_db_drop(fx->db, 3), GS_OK);
+    assert_int_equal(gs_db_get(fx->db, r1, &rec), GS_OK); /* dropping changes nothing else */
+    gs_record_free(rec);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM rejected"), 1);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+}
+
+/* The clock correction of dclock.h: a measured offset moves the clock of new edits, and is
+ * set aside when the wall clock is stepped or the device reboots. */
+typedef struct two_clocks {
+    uint64_t wall, mono;
+} two_clocks;
+
+static uint64_t tc_wall(void *ud)
+{
+    return ((two_clocks *)ud)->wall;
+}
+
+static uint64_t tc_mono(void *ud)
+{
+    return ((two_clocks *)ud)->mono;
+}
+
+static void test_clock_offset_learned_and_voided(void **state)
+{
+    fixture *fx = *state;
+    two_clocks tc = {UINT64_C(1795743000000), 5000000};
+    const uint64_t behind = 2 * 3600 * 1000;
+    gs_db *db2;
+
+    db_set_clock(fx->db, tc_wall, &tc);
+    db_set_mono_clock(fx->db, tc_mono, &tc);
+    /* the server says 2 h later than this device; 200 ms round trip */
+    assert_int_equal(db_clock_learn(fx->db, tc.wall + behind + 100, tc.wall, tc.mono, tc.wall + 200,
+                                    tc.mono + 200),
+                     GS_OK);
+    tc.wall += 1000;
+    tc.mono += 1000;
+    assert_int_equal(db_wall_ms(fx->db), tc.wall + behind);
+    /* kept across handles (the next CLI call) */
+    assert_int_equal(gs_db_open(fx->path, &db2), GS_OK);
+    db_set_clock(db2, tc_wall, &tc);
+    db_set_mono_clock(db2, tc_mono, &tc);
+    assert_int_equal(db_wall_ms(db2), tc.wall + behind);
+    /* the worker sets the date: the wall clock jumps 2 h, the monotonic one does not */
+    tc.wall += behind;
+    assert_int_equal(db_wall_ms(db2), tc.wall);
+    gs_db_close(db2);
+    /* a reboot: the monotonic clock starts again */
+    tc.wall -= behind;
+    tc.mono = 1000;
+    assert_int_equal(db_wall_ms(fx->db), tc.wall);
+    /* not usable: a 2-minute round trip, or an offset of round-trip noise */
+    tc.mono = 6000000;
+    assert_int_equal(db_clock_learn(fx->db, tc.wall + behind, tc.wall, tc.mono, tc.wall + 120000,
+                                    tc.mono + 120000),
+                     GS_OK);
+    assert_int_equal(db_wall_ms(fx->db), tc.wall);
+    assert_int_equal(db_clock_learn(fx->db, tc.wall + 900, tc.wall, tc.mono, tc.wall, tc.mono),
+                     GS_OK);
+    assert_int_equal(db_wall_ms(fx->db), tc.wall);
+    /* a device ahead: the offset is negative */
+    assert_int_equal(db_clock_learn(fx->db, tc.wall - 3 * 86400000ull, tc.wall, tc.mono, tc.wall,
+                                    tc.mono),
+                     GS_OK);
+    assert_int_equal(db_wall_ms(fx->db), tc.wall - 3 * 86400000ull);
+}
+
 static void test_pull_creates_and_orders_by_version(void **state)
 {
     fixture *fx = *state;
@@ -434,7 +678,7 @@ static void test_pull_creates_and_orders_by_version(void **state)
     char idt[40], buf[64];
     proto_field f[3];
     proto_change c;
-    outbox_stats st;
+    apply_stats st;
 
     assert_int_equal(uuid_v7(id, 1795743000000), GS_OK);
     uuid_format(id, idt);
@@ -447,7 +691,7 @@ static void test_pull_creates_and_orders_by_version(void **state)
     f[2].ver = 3;
     c = pulled("resident", id, f, 3);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.pulled_fields, 3);
     assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘老汉");
     assert_string_equal(text_of(fx, idt, "born", buf, sizeof(buf)), "1938");
@@ -458,11 +702,11 @@ static void test_pull_creates_and_orders_by_version(void **state)
     f[0] = text_field("name", "旧名字", 2);
     c = pulled("resident", id, f, 1);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.stale, 1);
     assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘老汉");
     f[0] = text_field("name", "刘大爷", 9);
-    assert_int_equal(outbox_apply_pull(fx->db, &c, NULL), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, NULL), GS_OK);
     assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘大爷");
     assert_int_equal(version_of(fx->db, idt, "name"), 9);
 
@@ -473,7 +717,7 @@ static void test_pull_creates_and_orders_by_version(void **state)
     f[0].value.u.b = 1;
     f[0].ver = 10;
     c = pulled("resident", id, f, 1);
-    assert_int_equal(outbox_apply_pull(fx->db, &c, NULL), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, NULL), GS_OK);
     {
         gs_record *r;
         assert_int_equal(gs_db_get(fx->db, idt, &r), GS_E_NOTFOUND);
@@ -488,20 +732,20 @@ static void test_pull_never_overwrites_pending_edit(void **state)
     uint8_t raw[16];
     proto_field f[2];
     proto_change c;
-    outbox_stats st;
+    apply_stats st;
     proto_ack a;
 
     add_resident(fx, "甲", id);
     assert_int_equal(uuid_parse(id, 36, raw), GS_OK);
     assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
     a = ok_ack(1, 3, NULL, 0);
-    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &a, NULL), GS_OK);
     update_text(fx, id, "name", "本机改的");
     f[0] = text_field("name", "别处改的", 5);
     f[1] = text_field("phone", "120", 5);
     c = pulled("resident", raw, f, 2);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.kept_local, 1);
     assert_int_equal(st.pulled_fields, 1);
     assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "本机改的");
@@ -511,7 +755,7 @@ static void test_pull_never_overwrites_pending_edit(void **state)
     /* still blocked once the edit is sent and not yet acknowledged */
     assert_int_equal(outbox_mark_sent(fx->db, 2, 2), GS_OK);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.kept_local, 1);
     assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "本机改的");
     assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
@@ -523,13 +767,13 @@ static void test_pull_skips_what_it_does_not_know(void **state)
     uint8_t id[16];
     proto_field f[3];
     proto_change c;
-    outbox_stats st;
+    apply_stats st;
 
     assert_int_equal(uuid_v7(id, 1795743000000), GS_OK);
     f[0] = text_field("case_no", "M-1", 2);
     c = pulled("mediation", id, f, 1);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.skipped, 1);
     f[0] = text_field("colour", "red", 2);
     f[1] = text_field("kind", "walk", 2); /* not a resident field either */
@@ -537,7 +781,7 @@ static void test_pull_skips_what_it_does_not_know(void **state)
     f[2].value.type = PV_INT; /* a name that is not text */
     c = pulled("resident", id, f, 3);
     memset(&st, 0, sizeof(st));
-    assert_int_equal(outbox_apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.skipped, 3);
     assert_int_equal(q_int(fx->db, "SELECT count(*) FROM resident"), 0);
 }
@@ -566,7 +810,7 @@ static void test_apply_response_all_or_nothing(void **state)
     resp.n_acks = 2;
     resp.cursor = 42;
     resp.now = hlc_pack(fx->now_ms, 0);
-    assert_int_equal(outbox_apply_response(fx->db, &resp, NULL), GS_E_PROTO);
+    assert_int_equal(apply_response(fx->db, &resp, NULL), GS_E_PROTO);
     assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 2); /* first ack undone */
     assert_int_equal(outbox_get_cursor(fx->db, &cur), GS_OK);
     assert_int_equal(cur, 0);
@@ -582,7 +826,7 @@ static void test_apply_response_all_or_nothing(void **state)
     resp.n_changes = 1;
     /* a server clock ahead of ours (within the guard) pulls our HLC forward */
     resp.now = hlc_pack(fx->now_ms + 60000, 5);
-    assert_int_equal(outbox_apply_response(fx->db, &resp, NULL), GS_OK);
+    assert_int_equal(apply_response(fx->db, &resp, NULL), GS_OK);
     assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
     assert_int_equal(outbox_get_cursor(fx->db, &cur), GS_OK);
     assert_int_equal(cur, 42);
@@ -621,7 +865,7 @@ static void test_iteration_bounded_and_low(void **state)
     assert_int_equal(outbox_mark_sent(fx->db, 1, 5), GS_OK);
     for (uint64_t q = 1; q <= 3; q++) {
         proto_ack a = ok_ack(q, 20 + q, NULL, 0);
-        assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+        assert_int_equal(apply_ack(fx->db, &a, NULL), GS_OK);
     }
     assert_int_equal(outbox_low(fx->db, &low), GS_OK);
     assert_int_equal(low, 4);
@@ -739,7 +983,7 @@ static void test_seq_never_reused_after_acks(void **state)
     add_resident(fx, "甲", id);
     assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
     a = ok_ack(1, 1, NULL, 0);
-    assert_int_equal(outbox_apply_ack(fx->db, &a, NULL), GS_OK);
+    assert_int_equal(apply_ack(fx->db, &a, NULL), GS_OK);
     add_resident(fx, "乙", id); /* the outbox is empty, but seq 1 is spent */
     assert_int_equal(snapshot(fx->db, 2, s), 1);
     assert_int_equal(s[0].seq, 2);
@@ -789,6 +1033,7 @@ static void test_failed_import_inside_batch_leaves_batch(void **state)
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
     const struct CMUnitTest tests[] = {
         T(test_add_captures_one_row),
         T(test_compaction_only_into_unsent_rows),
@@ -796,6 +1041,9 @@ int main(void)
         T(test_ack_lost_value_taken_not_captured),
         T(test_ack_lost_keeps_newer_local_edit),
         T(test_rejection_kept_aside),
+        T(test_fix_replaces_refused_values),
+        T(test_fix_undoes_refused_delete_keeps_pending),
+        T(test_clock_offset_learned_and_voided),
         T(test_pull_creates_and_orders_by_version),
         T(test_pull_never_overwrites_pending_edit),
         T(test_pull_skips_what_it_does_not_know),

@@ -235,27 +235,39 @@ static json_t *value_json(const proto_value *v)
     return NULL;
 }
 
-static json_t *fields_json(const proto_field *f, uint32_t n)
+/* name -> [value, ver], with the field's own clock as a third element in the canonical
+ * form: when it differs from the change's (ctx_hlc), or always (record states). */
+static json_t *fields_json(const proto_field *f, uint32_t n, uint64_t ctx_hlc, int always)
 {
     json_t *o = json_object();
     for (uint32_t i = 0; i < n; i++) {
         char name[PROTO_MAX_NAME + 1];
         memcpy(name, f[i].name.ptr, f[i].name.len);
         name[f[i].name.len] = '\0';
-        json_object_set_new(o, name, json_pack("[o,o]", value_json(&f[i].value), ju(f[i].ver)));
+        if (always || (f[i].hlc && f[i].hlc != ctx_hlc))
+            json_object_set_new(o, name, json_pack("[o,o,o]", value_json(&f[i].value),
+                                                   ju(f[i].ver), ju(f[i].hlc)));
+        else
+            json_object_set_new(o, name,
+                                json_pack("[o,o]", value_json(&f[i].value), ju(f[i].ver)));
     }
     return o;
 }
 
-static json_t *change_json(const proto_change *c, int pushed)
+static json_t *change_json(const proto_change *c, int ck)
 {
     json_t *o = json_object();
-    if (pushed)
+    if (ck == PROTO_CH_PUSHED)
         json_object_set_new(o, "seq", ju(c->seq));
     json_object_set_new(o, "t", jstr(c->table));
     json_object_set_new(o, "id", jbin(c->id, 16));
-    json_object_set_new(o, "hlc", ju(c->hlc));
-    json_object_set_new(o, "f", fields_json(c->fields, c->n_fields));
+    if (ck != PROTO_CH_STATE)
+        json_object_set_new(o, "hlc", ju(c->hlc));
+    if (c->created)
+        json_object_set_new(o, "ct", ju(c->created));
+    json_object_set_new(o, "f", fields_json(c->fields, c->n_fields,
+                                            ck == PROTO_CH_STATE ? 0 : c->hlc,
+                                            ck == PROTO_CH_STATE));
     return o;
 }
 
@@ -270,7 +282,7 @@ static json_t *req_json(const proto_sync_req *m)
     if (m->pull_max)
         json_object_set_new(o, "max", ju(m->pull_max));
     for (uint32_t i = 0; i < m->n_changes; i++)
-        json_array_append_new(ch, change_json(&m->changes[i], 1));
+        json_array_append_new(ch, change_json(&m->changes[i], PROTO_CH_PUSHED));
     json_object_set_new(o, "ch", ch);
     return o;
 }
@@ -288,7 +300,7 @@ static json_t *resp_json(const proto_sync_resp *m)
         if (a->ok) {
             json_object_set_new(ao, "ver", ju(a->version));
             if (a->n_lost)
-                json_object_set_new(ao, "lost", fields_json(a->lost, a->n_lost));
+                json_object_set_new(ao, "lost", fields_json(a->lost, a->n_lost, 0, 0));
         } else {
             json_object_set_new(ao, "err", jstr(a->err));
             json_object_set_new(ao, "msg", jstr(a->msg));
@@ -297,10 +309,18 @@ static json_t *resp_json(const proto_sync_resp *m)
     }
     json_object_set_new(o, "ack", acks);
     for (uint32_t i = 0; i < m->n_changes; i++)
-        json_array_append_new(ch, change_json(&m->changes[i], 0));
+        json_array_append_new(ch, change_json(&m->changes[i], PROTO_CH_PULLED));
     json_object_set_new(o, "ch", ch);
     json_object_set_new(o, "cur", ju(m->cursor));
     json_object_set_new(o, "more", json_boolean(m->more));
+    if (m->version >= 2)
+        json_object_set_new(o, "clk", ju(m->clock_ms));
+    if (m->n_fixes) {
+        json_t *fx = json_array();
+        for (uint32_t i = 0; i < m->n_fixes; i++)
+            json_array_append_new(fx, change_json(&m->fixes[i], PROTO_CH_STATE));
+        json_object_set_new(o, "fix", fx);
+    }
     return o;
 }
 
@@ -387,6 +407,7 @@ static void fields_from(pool *pl, json_t *o, proto_field **out, uint32_t *n_out)
         f[i].name = proto_cstr(key);
         value_from(pl, json_array_get(pair, 0), &f[i].value);
         f[i].ver = uj(json_array_get(pair, 1), key);
+        f[i].hlc = json_array_size(pair) > 2 ? uj(json_array_get(pair, 2), key) : 0;
         i++;
     }
     *out = f;
@@ -395,11 +416,13 @@ static void fields_from(pool *pl, json_t *o, proto_field **out, uint32_t *n_out)
 
 static void change_from(pool *pl, json_t *o, proto_change *c)
 {
-    json_t *seq = json_object_get(o, "seq");
+    json_t *seq = json_object_get(o, "seq"), *h = json_object_get(o, "hlc");
+    json_t *ct = json_object_get(o, "ct");
     c->seq = seq ? uj(seq, "seq") : 0;
     c->table = sj(json_object_get(o, "t"));
     binj(json_object_get(o, "id"), c->id, 16);
-    c->hlc = uj(json_object_get(o, "hlc"), "hlc");
+    c->hlc = h ? uj(h, "hlc") : 0;
+    c->created = ct ? uj(ct, "ct") : 0;
     fields_from(pl, json_object_get(o, "f"), &c->fields, &c->n_fields);
 }
 
@@ -453,6 +476,10 @@ static void resp_from(pool *pl, json_t *o, proto_sync_resp *m)
     changes_from(pl, json_object_get(o, "ch"), &m->changes, &m->n_changes);
     m->cursor = uj(json_object_get(o, "cur"), "cur");
     m->more = json_is_true(json_object_get(o, "more"));
+    if (json_object_get(o, "clk"))
+        m->clock_ms = uj(json_object_get(o, "clk"), "clk");
+    if (json_object_get(o, "fix"))
+        changes_from(pl, json_object_get(o, "fix"), &m->fixes, &m->n_fixes);
 }
 
 /* Encodes the meaning j as a message of kind k into out. */
@@ -695,21 +722,21 @@ static proto_str TAGS[3] = {{"elderly", 7}, {"", 0}, {"lives_alone", 11}};
 
 /* Every value kind, and ints at each encoding boundary. */
 static proto_field RICH_FIELDS[] = {
-    {{"nil", 3}, {.type = PV_NIL}, 0},
-    {{"yes", 3}, {.type = PV_BOOL, .u.b = 1}, 1},
-    {{"no", 2}, {.type = PV_BOOL, .u.b = 0}, 2},
-    {{"i_min", 5}, {.type = PV_INT, .u.i = INT64_MIN}, UINT64_MAX},
-    {{"i_max", 5}, {.type = PV_INT, .u.i = INT64_MAX}, (uint64_t)UINT32_MAX + 1},
-    {{"i_m33", 5}, {.type = PV_INT, .u.i = -33}, 255},
-    {{"i_m32", 5}, {.type = PV_INT, .u.i = -32}, 256},
-    {{"i_127", 5}, {.type = PV_INT, .u.i = 127}, 65535},
-    {{"i_128", 5}, {.type = PV_INT, .u.i = 128}, 65536},
-    {{"r", 1}, {.type = PV_REAL, .u.r = -1234.5e-7}, 3},
-    {{"s", 1}, {.type = PV_STR, .u.s = {"网格员 ok", 12}}, 4},
-    {{"empty", 5}, {.type = PV_STR, .u.s = {NULL, 0}}, 5},
-    {{"ref", 3}, {.type = PV_BIN, .u.s = {REF_B, 16}}, 6},
-    {{"tags", 4}, {.type = PV_STRLIST, .u.list = {TAGS, 3}}, 7},
-    {{"none", 4}, {.type = PV_STRLIST, .u.list = {NULL, 0}}, 8},
+    {{"nil", 3}, {.type = PV_NIL}, 0, 0},
+    {{"yes", 3}, {.type = PV_BOOL, .u.b = 1}, 1, 0},
+    {{"no", 2}, {.type = PV_BOOL, .u.b = 0}, 2, 0},
+    {{"i_min", 5}, {.type = PV_INT, .u.i = INT64_MIN}, UINT64_MAX, 0},
+    {{"i_max", 5}, {.type = PV_INT, .u.i = INT64_MAX}, (uint64_t)UINT32_MAX + 1, 0},
+    {{"i_m33", 5}, {.type = PV_INT, .u.i = -33}, 255, 0},
+    {{"i_m32", 5}, {.type = PV_INT, .u.i = -32}, 256, 0},
+    {{"i_127", 5}, {.type = PV_INT, .u.i = 127}, 65535, 0},
+    {{"i_128", 5}, {.type = PV_INT, .u.i = 128}, 65536, 0},
+    {{"r", 1}, {.type = PV_REAL, .u.r = -1234.5e-7}, 3, 0},
+    {{"s", 1}, {.type = PV_STR, .u.s = {"网格员 ok", 12}}, 4, 0},
+    {{"empty", 5}, {.type = PV_STR, .u.s = {NULL, 0}}, 5, 0},
+    {{"ref", 3}, {.type = PV_BIN, .u.s = {REF_B, 16}}, 6, 0},
+    {{"tags", 4}, {.type = PV_STRLIST, .u.list = {TAGS, 3}}, 7, 0},
+    {{"none", 4}, {.type = PV_STRLIST, .u.list = {NULL, 0}}, 8, 0},
 };
 #define N_RICH (sizeof(RICH_FIELDS) / sizeof(RICH_FIELDS[0]))
 
@@ -895,7 +922,7 @@ static void test_streaming_encoders_equal_whole_messages(void **state)
     assert_int_equal(proto_encode_sync_req(&whole, &q), GS_OK);
     assert_int_equal(proto_encode_sync_req_head(&parts, &q, 2), GS_OK);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(proto_encode_change(&parts, &ch[i], 1), GS_OK);
+        assert_int_equal(proto_encode_change(&parts, &ch[i], PROTO_CH_PUSHED, q.version), GS_OK);
     assert_int_equal(whole.len, parts.len);
     assert_memory_equal(whole.ptr, parts.ptr, whole.len);
 
@@ -904,11 +931,11 @@ static void test_streaming_encoders_equal_whole_messages(void **state)
     assert_int_equal(proto_encode_sync_resp(&whole, &r), GS_OK);
     assert_int_equal(proto_encode_sync_resp_head(&parts, &r, 2), GS_OK);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(proto_encode_ack(&parts, &acks[i]), GS_OK);
+        assert_int_equal(proto_encode_ack(&parts, &acks[i], r.version), GS_OK);
     assert_int_equal(proto_encode_sync_resp_mid(&parts, 2), GS_OK);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(proto_encode_change(&parts, &ch[i], 0), GS_OK);
-    assert_int_equal(proto_encode_sync_resp_tail(&parts, 99, 1), GS_OK);
+        assert_int_equal(proto_encode_change(&parts, &ch[i], PROTO_CH_PULLED, r.version), GS_OK);
+    assert_int_equal(proto_encode_sync_resp_tail(&parts, &r), GS_OK);
     assert_int_equal(whole.len, parts.len);
     assert_memory_equal(whole.ptr, parts.ptr, whole.len);
     buf_free(&whole);
@@ -920,7 +947,7 @@ static void test_streaming_encoders_equal_whole_messages(void **state)
 /* A request of n changes, each {"deleted": [true, 0]}, built through the encoders. */
 static void build_batch(gs_buf *b, uint32_t n)
 {
-    proto_field del = {{"deleted", 7}, {.type = PV_BOOL, .u.b = 1}, 0};
+    proto_field del = {{"deleted", 7}, {.type = PV_BOOL, .u.b = 1}, 0, 0};
     proto_change c = {.table = {"visit", 5}, .fields = &del, .n_fields = 1};
     proto_sync_req q = {.version = 1, .device = {"d", 1}, .low = 1};
 
@@ -928,7 +955,7 @@ static void build_batch(gs_buf *b, uint32_t n)
     assert_int_equal(proto_encode_sync_req_head(b, &q, n), GS_OK);
     for (uint32_t i = 0; i < n; i++) {
         c.seq = i + 1;
-        assert_int_equal(proto_encode_change(b, &c, 1), GS_OK);
+        assert_int_equal(proto_encode_change(b, &c, PROTO_CH_PUSHED, q.version), GS_OK);
     }
 }
 
@@ -1069,12 +1096,12 @@ static void test_control_bytes_in_keys_do_not_reach_messages(void **state)
 
 static void test_encoders_refuse_invalid_messages(void **state)
 {
-    proto_field bad_bin = {{"ref", 3}, {.type = PV_BIN, .u.s = {REF_B, 15}}, 0};
-    proto_field bad_type = {{"x", 1}, {.type = (proto_vtype)42}, 0};
-    proto_field long_str = {{"s", 1}, {.type = PV_STR, .u.s = {NULL, PROTO_MAX_STR + 1}}, 0};
+    proto_field bad_bin = {{"ref", 3}, {.type = PV_BIN, .u.s = {REF_B, 15}}, 0, 0};
+    proto_field bad_type = {{"x", 1}, {.type = (proto_vtype)42}, 0, 0};
+    proto_field long_str = {{"s", 1}, {.type = PV_STR, .u.s = {NULL, PROTO_MAX_STR + 1}}, 0, 0};
     proto_str many[PROTO_MAX_TAGS + 1];
     proto_field many_tags = {
-        {"tags", 4}, {.type = PV_STRLIST, .u.list = {many, PROTO_MAX_TAGS + 1}}, 0};
+        {"tags", 4}, {.type = PV_STRLIST, .u.list = {many, PROTO_MAX_TAGS + 1}}, 0, 0};
     proto_field dup[2] = {RICH_FIELDS[1], RICH_FIELDS[1]};
     char *text = malloc(PROTO_MAX_STR + 1);
     struct {
@@ -1134,10 +1161,52 @@ static void test_encoders_refuse_invalid_messages(void **state)
     }
     assert_int_equal(proto_encode_error(&b, "", "x", 0), GS_E_PROTO_LIMIT);
     assert_int_equal(proto_encode_error(&b, NULL, "x", 0), GS_E_PROTO_LIMIT);
-    assert_int_equal(proto_encode_ack(&b, &(proto_ack){.seq = 0, .ok = 1}), GS_E_PROTO_LIMIT);
+    assert_int_equal(proto_encode_ack(&b, &(proto_ack){.seq = 0, .ok = 1}, PROTO_VERSION), GS_E_PROTO_LIMIT);
     assert_int_equal(b.len, 6);
     buf_free(&b);
     free(text);
+}
+
+/* A change whose fields carry different clocks: version 2 writes each field's own where it
+ * differs, version 1 (which has one clock per change) the greatest, and no ct or fix. */
+static void test_version_forms_of_field_clocks(void **state)
+{
+    proto_field f[2] = {{{"kind", 4}, {.type = PV_STR, .u.s = {"routine", 7}}, 3, 100},
+                        {{"notes", 5}, {.type = PV_STR, .u.s = {"x", 1}}, 3, 300}};
+    proto_change c = {.seq = 9, .table = {"visit", 5}, .hlc = 100, .fields = f, .n_fields = 2,
+                      .created = 50};
+    proto_sync_req q = {.version = 2, .device = {"d", 1}, .low = 9, .changes = &c,
+                        .n_changes = 1};
+    proto_sync_resp r = {.version = 1, .fixes = &c, .n_fixes = 1};
+    proto_sync_req *d = NULL;
+    gs_buf b;
+    gs_err err;
+    (void)state;
+
+    memcpy(c.id, ID_A, 16);
+    buf_init(&b, PROTO_MAX_BODY);
+    assert_int_equal(proto_encode_sync_req(&b, &q), GS_OK);
+    assert_int_equal(proto_decode_sync_req(b.ptr, b.len, &d, &err), GS_OK);
+    assert_int_equal(d->changes[0].hlc, 100);
+    assert_int_equal(d->changes[0].fields[0].hlc, 100); /* none sent: the change's */
+    assert_int_equal(d->changes[0].fields[1].hlc, 300);
+    assert_int_equal(d->changes[0].created, 0);          /* never in a pushed change */
+    proto_sync_req_free(d);
+
+    buf_reset(&b);
+    q.version = 1;
+    assert_int_equal(proto_encode_sync_req(&b, &q), GS_OK);
+    assert_int_equal(proto_decode_sync_req(b.ptr, b.len, &d, &err), GS_OK);
+    assert_int_equal(d->changes[0].hlc, 300); /* version 1: the latest edit's clock */
+    assert_int_equal(d->changes[0].fields[0].hlc, 300);
+    assert_int_equal(d->changes[0].fields[1].hlc, 300);
+    proto_sync_req_free(d);
+
+    buf_reset(&b);
+    assert_int_equal(proto_encode_sync_resp(&b, &r), GS_E_PROTO_UNKNOWN); /* no fix in v1 */
+    assert_int_equal(b.len, 0);
+    assert_int_equal(proto_encode_change(&b, &c, PROTO_CH_STATE, 1), GS_E_PROTO_LIMIT);
+    buf_free(&b);
 }
 
 static void test_encoder_respects_the_buffer_cap(void **state)
@@ -1306,6 +1375,7 @@ int main(void)
         cmocka_unit_test(test_error_messages_name_the_path),
         cmocka_unit_test(test_control_bytes_in_keys_do_not_reach_messages),
         cmocka_unit_test(test_encoders_refuse_invalid_messages),
+        cmocka_unit_test(test_version_forms_of_field_clocks),
         cmocka_unit_test(test_encoder_respects_the_buffer_cap),
         cmocka_unit_test(test_allocation_failure_while_decoding),
         cmocka_unit_test(test_allocation_failure_while_encoding),

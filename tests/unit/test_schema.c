@@ -181,7 +181,7 @@ static void test_check_value_table(void **state)
     }
 }
 
-#define F(name, ver, ...) {{(name), sizeof(name) - 1}, __VA_ARGS__, (ver)}
+#define F(name, ver, ...) {{(name), sizeof(name) - 1}, __VA_ARGS__, (ver), 0}
 
 static proto_field VISIT_ALL[] = {
     F("resident", 0, BIN(ID16, 16)), F("grid", 0, STR("dongshan-03")),

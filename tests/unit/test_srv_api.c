@@ -503,6 +503,82 @@ static proto_sync_resp *push_residents(fx *f, const device *d, const char *grid,
     return m;
 }
 
+/* A refused change of a record the server has: the answer carries the server's whole
+ * record (every field with its version and clock, and the creation clock); a version 1
+ * request gets a version 1 answer, without clk, per-field clocks or fix. */
+static void test_sync_fix_and_version_1_answer(void **state)
+{
+    fx *f = *state;
+    device a;
+    resident res;
+    proto_change ch;
+    proto_field ahead;
+    gs_buf body;
+    proto_sync_resp *m;
+    srv_response *r;
+    proto_sync_req q;
+
+    add_device(f, "[\"g1\"]", &a);
+    make_resident(&res, "王秀英", "g1");
+    memset(&ch, 0, sizeof(ch));
+    ch.seq = 1;
+    ch.table = proto_cstr("resident");
+    memcpy(ch.id, res.id, 16);
+    ch.hlc = hlc_pack(hlc_wall_ms(NULL), 0);
+    ch.fields = res.f;
+    ch.n_fields = 2;
+    encode_req(&body, a.id, 0, 1, &ch, 1);
+    m = sync_call(f, &a, &body, 0, &r);
+    assert_true(m->acks[0].ok);
+    resp_free(r);
+    proto_sync_resp_free(m);
+    buf_free(&body);
+    /* the same record, one field stamped 3 days ahead: refused, and the state comes back */
+    ahead = res.f[0];
+    ahead.value.u.s = proto_cstr("未来");
+    ahead.hlc = hlc_pack(hlc_wall_ms(NULL) + 3 * 86400000ull, 0);
+    ch.seq = 2;
+    ch.fields = &ahead;
+    ch.n_fields = 1;
+    encode_req(&body, a.id, 0, 2, &ch, 1);
+    m = sync_call(f, &a, &body, 0, &r);
+    assert_false(m->acks[0].ok);
+    assert_true(proto_str_eq(m->acks[0].err, "clock_ahead"));
+    assert_int_equal(m->n_fixes, 1);
+    assert_memory_equal(m->fixes[0].id, res.id, 16);
+    assert_true(m->fixes[0].created > 0);
+    assert_int_equal(m->fixes[0].n_fields, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        const proto_field *sf = &m->fixes[0].fields[i];
+        assert_true(sf->ver > 0);
+        assert_true(sf->hlc > 0 && sf->hlc < ahead.hlc);
+        if (proto_str_eq(sf->name, "name"))
+            assert_true(proto_str_eq(sf->value.u.s, "王秀英"));
+    }
+    resp_free(r);
+    proto_sync_resp_free(m);
+    buf_free(&body);
+    /* a version 1 client: a version 1 answer */
+    memset(&q, 0, sizeof(q));
+    q.version = 1;
+    q.device = proto_cstr(a.id);
+    q.low = 3;
+    q.now = hlc_pack(hlc_wall_ms(NULL), 0);
+    ch.seq = 3;
+    q.changes = &ch;
+    q.n_changes = 1;
+    buf_init(&body, PROTO_MAX_BODY);
+    assert_int_equal(proto_encode_sync_req(&body, &q), GS_OK);
+    m = sync_call(f, &a, &body, 0, &r);
+    assert_int_equal(m->version, 1);
+    assert_int_equal(m->clock_ms, 0);
+    assert_int_equal(m->n_fixes, 0);
+    assert_false(m->acks[0].ok);
+    resp_free(r);
+    proto_sync_resp_free(m);
+    buf_free(&body);
+}
+
 static void test_sync_end_to_end(void **state)
 {
     fx *f = *state;
@@ -538,6 +614,13 @@ static void test_sync_end_to_end(void **state)
     assert_true(m->now > 0);
     snprintf(want, sizeof(want), "dev=%s ch=3 acc=2 rej=1 conf=0 pull=0", a.id);
     assert_string_equal(r->log_note, want);
+    /* version 2: the server's clock, and the state of the refused record: none for A */
+    assert_int_equal(m->version, PROTO_VERSION);
+    assert_true(m->clock_ms + 60000 > hlc_wall_ms(NULL) && m->clock_ms < hlc_wall_ms(NULL) + 60000);
+    assert_int_equal(m->n_fixes, 1);
+    assert_memory_equal(m->fixes[0].id, res[2].id, 16);
+    assert_int_equal(m->fixes[0].created, 0);
+    assert_int_equal(m->fixes[0].n_fields, 0);
     /* the same request again (a retry after a cut): the same acks, nothing applied */
     m2 = sync_call(f, &a, &body, 0, &r2);
     assert_int_equal(m2->n_acks, 3);
@@ -547,6 +630,7 @@ static void test_sync_end_to_end(void **state)
         assert_int_equal(m2->acks[i].err.len, m->acks[i].err.len);
     }
     assert_non_null(strstr(r2->log_note, "acc=0 rej=0 conf=0 pull=0 dup=3"));
+    assert_int_equal(m2->n_fixes, 1); /* the retry gets the record state again */
     assert_int_equal(atomic_load(&f->metrics.changes_duplicate), 3);
     resp_free(r2);
     proto_sync_resp_free(m2);
@@ -1021,6 +1105,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_auth_and_device_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies_400_413_426, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_end_to_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_fix_and_version_1_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_pages_respect_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_conflict_resolution_reaches_devices, setup,
                                         teardown),

@@ -637,10 +637,10 @@ static void test_reference_created_in_same_batch(void **state)
     new_id(v1);
     new_id(v2);
     memset(ch, 0, sizeof(ch));
-    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), res1, 2};
-    ch[1] = (proto_change){2, proto_cstr("visit"), {0}, at(11), vis1, 5};
-    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), res2, 2};
-    ch[3] = (proto_change){4, proto_cstr("visit"), {0}, at(13), vis2, 5};
+    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), res1, 2, 0};
+    ch[1] = (proto_change){2, proto_cstr("visit"), {0}, at(11), vis1, 5, 0};
+    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), res2, 2, 0};
+    ch[3] = (proto_change){4, proto_cstr("visit"), {0}, at(13), vis2, 5, 0};
     memcpy(ch[0].id, r1, 16);
     memcpy(ch[1].id, v1, 16);
     memcpy(ch[2].id, r2, 16);
@@ -665,12 +665,75 @@ static void test_clock_ahead_rejected_with_hours(void **state)
     new_id(rid);
     /* the wall clock is T0 + 1000 s; this handheld thinks it is 3 hours later */
     ack = push(f, &f->a, "resident", rid, hlc_pack(f->fc.ms + 3 * 3600 * 1000, 0), fs, 2);
-    expect_reject(&ack, "clock_ahead", "3 hours ahead");
+    expect_reject(&ack, "clock_ahead", "is 3 h 0 min 0 s ahead");
     assert_int_equal(f->clock.last, before); /* the server clock was not dragged along */
     /* within the drift is fine */
     ack = push(f, &f->a, "resident", rid, hlc_pack(f->fc.ms + 60 * 1000, 0), fs, 2);
     assert_true(ack.ok);
     assert_true(f->clock.last > hlc_pack(f->fc.ms + 60 * 1000, 0)); /* hlc_recv advanced it */
+}
+
+/* Issue 12, bug 1: a change whose fields carry different clocks (A edited resolution, then
+ * notes, before syncing) is decided field by field, each by its own edit's clock: B's later
+ * resolution wins over A's older one although A's change also carries a newer edit. */
+static void test_field_clocks_decide_not_change_clock(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], cid[16];
+    uint64_t v0;
+    proto_field fb[1], fa[2];
+    proto_ack ack;
+    store_record rec;
+    store_field sf;
+    conf_list cl;
+    gs_err err;
+
+    make_resident(f, rid, "g1");
+    v0 = make_care(f, cid, rid);
+    fb[0] = fld("resolution", vs("from-b-LATER"), v0);
+    fb[0].hlc = at(20);
+    ack = push(f, &f->b, "care", cid, at(20), fb, 1);
+    assert_true(ack.ok);
+    /* A's coalesced row: first edit @10 (resolution), then @30 (notes) */
+    fa[0] = fld("resolution", vs("from-a-FIRST"), v0);
+    fa[0].hlc = at(10);
+    fa[1] = fld("notes", vs("x"), v0);
+    fa[1].hlc = at(30);
+    ack = push(f, &f->a, "care", cid, at(10), fa, 2);
+    assert_true(ack.ok);
+    assert_int_equal(ack.n_lost, 1);
+    assert_true(proto_str_eq(ack.lost[0].name, "resolution"));
+    assert_true(value_is(&ack.lost[0].value, "from-b-LATER"));
+    assert_int_equal(ack.lost[0].hlc, at(20)); /* the device learns the winner's clock */
+    sf = get_field(f, "care", cid, "resolution");
+    assert_true(value_is(&sf.value, "from-b-LATER"));
+    sf = get_field(f, "care", cid, "notes");
+    assert_true(value_is(&sf.value, "x"));
+    assert_int_equal(sf.hlc, at(30));
+    cl = conflicts(f);
+    assert_int_equal(cl.n, 1);
+    assert_string_equal(cl.c[0].winner.device, "d-b");
+    assert_int_equal(cl.c[0].winner.hlc, at(20));
+    assert_string_equal(cl.c[0].other.device, "d-a");
+    assert_int_equal(cl.c[0].other.hlc, at(10)); /* logged with its own clock, not @30 */
+    /* created: the creating change's clock; updated: the newest value's */
+    assert_int_equal(store_record_get(f->st, "care", cid, &rec, &err), GS_OK);
+    assert_int_equal(rec.created_hlc, at(2));
+    assert_int_equal(rec.updated_hlc, at(30));
+}
+
+/* The clock guard checks every field's clock, not only the change's. */
+static void test_clock_guard_checks_field_clocks(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16];
+    proto_field fs[2] = {fld("name", vs("Zhao"), 0), fld("grid", vs("g1"), 0)};
+    proto_ack ack;
+
+    new_id(rid);
+    fs[0].hlc = hlc_pack(f->fc.ms + 3 * 24 * 3600 * 1000ull + 5000, 0);
+    ack = push(f, &f->a, "resident", rid, hlc_pack(f->fc.ms, 0), fs, 2);
+    expect_reject(&ack, "clock_ahead", "is 3 days 0 h 0 min 5 s ahead");
 }
 
 static void test_out_of_scope_mid_batch_leaves_rest(void **state)
@@ -691,10 +754,10 @@ static void test_out_of_scope_mid_batch_leaves_rest(void **state)
     new_id(r2);
     new_id(r3);
     memset(ch, 0, sizeof(ch));
-    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), f1, 2};
-    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), f2, 2};
-    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), f3, 2};
-    ch[3] = (proto_change){4, proto_cstr("resident"), {0}, at(13), f4, 1};
+    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), f1, 2, 0};
+    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), f2, 2, 0};
+    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), f3, 2, 0};
+    ch[3] = (proto_change){4, proto_cstr("resident"), {0}, at(13), f4, 1, 0};
     memcpy(ch[0].id, r1, 16);
     memcpy(ch[1].id, r2, 16);
     memcpy(ch[2].id, r3, 16);
@@ -730,8 +793,8 @@ static void test_duplicate_batch_same_acks_no_change(void **state)
     new_id(r1);
     new_id(r2);
     memset(ch, 0, sizeof(ch));
-    ch[0] = (proto_change){7, proto_cstr("resident"), {0}, at(10), f1, 2};
-    ch[1] = (proto_change){8, proto_cstr("resident"), {0}, at(11), f2, 2};
+    ch[0] = (proto_change){7, proto_cstr("resident"), {0}, at(10), f1, 2, 0};
+    ch[1] = (proto_change){8, proto_cstr("resident"), {0}, at(11), f2, 2, 0};
     memcpy(ch[0].id, r1, 16);
     memcpy(ch[1].id, r2, 16);
     assert_int_equal(push_batch(f, &f->a, ch, 2, a1), GS_OK);
@@ -780,11 +843,11 @@ static void test_batch_shortcuts_keep_answers(void **state)
     vis[0] = fld("resident", vref(r1), 0);
     memset(ch, 0, sizeof(ch));
     /* a visit of r1 before r1 exists, r1, a visit of r1, the same seq again, r2 */
-    ch[0] = (proto_change){1, proto_cstr("visit"), {0}, at(10), vis, 5};
-    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), res1, 2};
-    ch[2] = (proto_change){3, proto_cstr("visit"), {0}, at(12), vis, 5};
-    ch[3] = (proto_change){2, proto_cstr("resident"), {0}, at(13), res2, 2};
-    ch[4] = (proto_change){4, proto_cstr("resident"), {0}, at(14), res2, 2};
+    ch[0] = (proto_change){1, proto_cstr("visit"), {0}, at(10), vis, 5, 0};
+    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), res1, 2, 0};
+    ch[2] = (proto_change){3, proto_cstr("visit"), {0}, at(12), vis, 5, 0};
+    ch[3] = (proto_change){2, proto_cstr("resident"), {0}, at(13), res2, 2, 0};
+    ch[4] = (proto_change){4, proto_cstr("resident"), {0}, at(14), res2, 2, 0};
     memcpy(ch[0].id, v1, 16);
     memcpy(ch[1].id, r1, 16);
     memcpy(ch[2].id, v2, 16);
@@ -803,7 +866,7 @@ static void test_batch_shortcuts_keep_answers(void **state)
 
     /* the retry brings seqs 1..4 again and a new 5: only 5 is applied */
     assert_int_equal(store_version_last(f->st, &last1, &err), GS_OK);
-    ch[3] = (proto_change){5, proto_cstr("visit"), {0}, at(15), vis, 5};
+    ch[3] = (proto_change){5, proto_cstr("visit"), {0}, at(15), vis, 5, 0};
     memcpy(ch[3].id, v3, 16);
     assert_int_equal(push_batch(f, &f->a, ch, 5, acks), GS_OK);
     assert_int_equal(store_version_last(f->st, &last2, &err), GS_OK);
@@ -854,7 +917,7 @@ static pull_page pull(fx *f, const store_device *d, uint64_t cursor, uint32_t ma
     pull_page p;
     gs_err err;
     assert_int_equal(store_begin(f->st, &err), GS_OK);
-    if (pull_read(f->st, d, cursor, max, max_bytes, &f->arena, NULL, &p, &err))
+    if (pull_read(f->st, d, cursor, max, max_bytes, PROTO_VERSION, &f->arena, NULL, &p, &err))
         fail_msg("pull: %s", err.msg);
     assert_int_equal(store_commit(f->st, &err), GS_OK);
     return p;
@@ -1033,6 +1096,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_created_in_same_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_ahead_rejected_with_hours, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_field_clocks_decide_not_change_clock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_guard_checks_field_clocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_scope_mid_batch_leaves_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_batch_same_acks_no_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_shortcuts_keep_answers, setup, teardown),
