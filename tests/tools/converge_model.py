@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""converge_model.py: random interleavings of offline edits and syncs on several devices,
+checked against a model of the documented merge rules (docs/MERGE.md), with faults if asked.
+
+    converge_model.py --bin BUILD/bin --dir TMP --seed N [--devices 3] [--ops 120] [--faults]
+
+It starts a real gridsyncd (TLS on 127.0.0.1), enrols the devices with gridsync-admin, has
+the first one create residents and care requests, and then runs --ops random steps:
+  - an edit of one field of a record on one device (values drawn from a small pool, so
+    devices often write equal values), or rarely a delete;
+  - a sync of one device;
+  - with --faults: a sync through linkproxy.py cut after a random number of bytes up or
+    down, a sync killed with SIGKILL after a random delay, gridsyncd killed with SIGKILL
+    and restarted; and two devices with a wrong clock: one 3 days ahead, one 2 hours
+    behind (faketime, wall clock only: a date set on a handheld never moves its monotonic
+    clock).
+Then, faults off, every device syncs until quiet, and the checks run.
+
+The model. Every edit is recorded with the HLC it got (read from the device's outbox row
+right after the edit: the field's own clock). For a last-writer-wins field the documented
+rule (the greater HLC wins, equal HLCs go to the greater device id), together with the HLC's
+promise that an edit made after seeing another has the greater clock, makes the final value
+a pure function of the edits that were accepted: the one with the greatest (hlc, device).
+So the model needs no knowledge of what each device saw, and holds whatever the order of
+syncs, cuts and kills. A record is deleted iff a delete of it was accepted (a delete wins
+against concurrent updates; devices have no undelete). An edit is accepted unless the
+server rejected its change (listed by `gridsync status`): here only clock_ahead from the
+device 3 days ahead, for edits made before its first sync taught it the server's time.
+
+Checks (each a line "ok NAME" or "not ok NAME: why", exit 1 on any failure):
+  model_values      every live field on the server is the model's value; every record the
+                    model deletes is deleted on the server, and no other
+  devices_equal     tests/tools/converge.py: every device shows exactly the server's data
+                    (values, created and updated times)
+  outboxes_empty    nothing pending anywhere
+  nothing_doubled   the server applied each (device, seq) at most once
+  rejections        only clock_ahead, only from the device ahead
+  no_future_clocks  no value on the server carries a clock past the server's drift guard
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+
+import msgpack
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DRIFT_MS = 300000
+
+RESIDENT_FIELDS = ["name", "address", "phone", "tags"]
+CARE_FIELDS = ["assignee", "notes", "resolution", "priority"]
+TAGS = ["elderly", "lives_alone", "disabled", "low_income"]
+PRIORITIES = ["low", "normal", "urgent"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class World:
+    def __init__(self, a):
+        self.a = a
+        self.rng = random.Random(a.seed)
+        self.bin = a.bin
+        self.dir = a.dir
+        self.town = os.path.join(a.dir, "town")
+        self.port = free_port()
+        self.server = None
+        self.devices = []     # dicts: name, db, id, skew, proxy, proxy_port
+        self.records = []     # (table, id text)
+        self.edits = []       # dicts: dev, table, id, field, value, hlc, seq
+        self.log = open(os.path.join(a.dir, "model.log"), "w")
+        self.counts = {"edits": 0, "syncs": 0, "cuts": 0, "client_kills": 0, "server_kills": 0}
+
+    # ---- processes ------------------------------------------------------------------------
+
+    def note(self, *words):
+        print(*words, file=self.log, flush=True)
+
+    def start_server(self):
+        logf = open(os.path.join(self.dir, "gridsyncd.log"), "a")
+        self.server = subprocess.Popen(
+            [os.path.join(self.bin, "gridsyncd"), "--config", os.path.join(self.town, "gridsyncd.conf"),
+             "--listen", "127.0.0.1:%d" % self.port], stdout=logf, stderr=logf)
+        for _ in range(400):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                if self.server.poll() is not None:
+                    break
+                time.sleep(0.025)
+        raise SystemExit("gridsyncd did not come up: see %s" % logf.name)
+
+    def kill_server(self):
+        self.server.send_signal(signal.SIGKILL)
+        self.server.wait()
+
+    def start_proxy(self, d, cut=None):
+        if d.get("proxy"):
+            d["proxy"].terminate()
+            d["proxy"].wait()
+        args = [sys.executable, os.path.join(HERE, "linkproxy.py"), "--listen", str(d["proxy_port"]),
+                "--target", str(self.port)]
+        if cut:
+            args += ["--%s" % cut[0], str(cut[1]), "--cut-conns", "1"]
+        d["proxy"] = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = d["proxy"].stdout.readline()
+        if not line.startswith("listening"):
+            raise SystemExit("linkproxy did not start")
+
+    def env(self, d):
+        e = dict(os.environ)
+        if d["skew"]:
+            e["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+            e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
+        return e
+
+    def gs_args(self, d, *args):
+        cmd = [os.path.join(self.bin, "gridsync"), "--db", d["db"], *args]
+        return (["faketime", "-f", d["skew"]] + cmd) if d["skew"] else cmd
+
+    def gs(self, d, *args, timeout=60):
+        return subprocess.run(self.gs_args(d, *args), capture_output=True, text=True,
+                              timeout=timeout, env=self.env(d))
+
+    def admin(self, *args):
+        token = open(os.path.join(self.dir, "admin.token")).read().strip()
+        p = subprocess.run([os.path.join(self.bin, "gridsync-admin"), "--server",
+                            "https://localhost:%d" % self.port, "--ca", os.path.join(self.town, "ca.pem"),
+                            "--token", token, *args], capture_output=True, text=True, timeout=60)
+        if p.returncode:
+            raise SystemExit("gridsync-admin %s: %s" % (" ".join(args), p.stderr))
+        return p.stdout
+
+    # ---- setup ------------------------------------------------------------------------------
+
+    def setup(self):
+        p = subprocess.run([os.path.join(self.bin, "gridsyncd"), "init", "--dir", self.town,
+                            "--hostname", "localhost"], capture_output=True, text=True)
+        if p.returncode:
+            raise SystemExit("gridsyncd init: " + p.stderr)
+        open(os.path.join(self.dir, "admin.token"), "w").write(p.stdout.strip())
+        self.start_server()
+        skews = [None] * self.a.devices
+        if self.a.faults and self.a.devices >= 3:
+            skews[1], skews[2] = "+3d", "-2h"
+        for i in range(self.a.devices):
+            d = {"name": "w%d" % i, "db": os.path.join(self.dir, "w%d.db" % i), "skew": skews[i],
+                 "proxy": None, "proxy_port": free_port() if self.a.faults else self.port}
+            out = json.loads(self.admin("--json", "device", "add", "--grid", "gridA", "--name", d["name"]))
+            d["id"] = out["id"]
+            if self.a.faults:
+                self.start_proxy(d)
+            p = self.gs(d, "init", "--device", out["id"], "--token", out["token"], "--server",
+                        "https://localhost:%d" % d["proxy_port"], "--ca", os.path.join(self.town, "ca.pem"),
+                        "--grid", "gridA", "--worker", d["name"])
+            if p.returncode:
+                raise SystemExit("gridsync init: " + p.stderr)
+            self.devices.append(d)
+        d0 = self.devices[0]
+        for i in range(3):
+            rid = self.must(d0, "resident", "add", "--name", "居民%d" % i, "--born", "1940").strip()
+            self.records.append(("resident", rid))
+        for i in range(2):
+            cid = self.must(d0, "care", "add", "--resident", self.records[i][1], "--category", "meal").strip()
+            self.records.append(("care", cid))
+        # a device with a wrong clock records a resident before its first sync: the one
+        # 3 days ahead has it refused; both learn the server's time at that sync
+        for d in self.devices:
+            if d["skew"]:
+                rid = self.must(d, "resident", "add", "--name", "离线%s" % d["name"]).strip()
+                self.records.append(("resident", rid))
+                seq, hlc = self.outbox_clock(d, rid, "name")
+                self.edits.append({"dev": d["id"], "table": "resident", "id": rid, "field": "name",
+                                   "value": "离线%s" % d["name"], "hlc": hlc, "seq": seq})
+            self.sync(d)
+
+    def must(self, d, *args):
+        p = self.gs(d, *args)
+        if p.returncode:
+            raise SystemExit("%s: gridsync %s: exit %d: %s" % (d["name"], " ".join(args), p.returncode, p.stderr))
+        return p.stdout
+
+    # ---- steps ------------------------------------------------------------------------------
+
+    def outbox_clock(self, d, rid, field):
+        """(seq, hlc) of the field in the record's unsent outbox row, just written; None when
+        the edit changed nothing (the value was already there: no change is recorded)."""
+        db = sqlite3.connect(d["db"])
+        row = db.execute("SELECT seq, hlc, fields FROM outbox WHERE rid = ? AND sent = 0 "
+                         "ORDER BY seq DESC LIMIT 1", (uuid.UUID(rid).bytes,)).fetchone()
+        db.close()
+        if not row:
+            return None
+        seq, row_hlc, blob = row
+        for entry in msgpack.unpackb(blob, raw=False):
+            if entry[0] == field:
+                return seq, entry[3] if len(entry) > 3 else row_hlc
+        return None
+
+    def edit(self, d):
+        table, rid = self.rng.choice(self.records)
+        if self.rng.random() < 0.03 and table == "care":
+            p = self.gs(d, "delete", rid)
+            field, value = "deleted", True
+        else:
+            field = self.rng.choice(RESIDENT_FIELDS if table == "resident" else CARE_FIELDS)
+            if field == "tags":
+                value = sorted(self.rng.sample(TAGS, self.rng.randint(1, 3)))
+                args = sum((["--tag", t] for t in value), [])
+            elif field == "priority":
+                value = self.rng.choice(PRIORITIES)
+                args = ["--priority", value]
+            else:
+                value = "%s-%d" % (field, self.rng.randint(0, 4))
+                args = ["--" + field, value]
+            p = self.gs(d, table, "update", rid, *args)
+        if p.returncode == 3:
+            return  # deleted on this device (or not pulled yet): a worker could not edit it
+        if p.returncode:
+            raise SystemExit("%s: edit: exit %d: %s" % (d["name"], p.returncode, p.stderr))
+        got = self.outbox_clock(d, rid, field)
+        if got is None:
+            return  # the value was there already: nothing recorded, nothing to model
+        seq, hlc = got
+        self.edits.append({"dev": d["id"], "table": table, "id": rid, "field": field,
+                           "value": value, "hlc": hlc, "seq": seq})
+        self.counts["edits"] += 1
+        self.note("edit", d["name"], table, rid, field, value, hlc, seq)
+
+    def sync(self, d, fault=None):
+        self.counts["syncs"] += 1
+        if fault == "cut":
+            self.counts["cuts"] += 1
+            cut = (self.rng.choice(["cut-up-after", "cut-down-after"]), self.rng.randint(1, 6000))
+            self.start_proxy(d, cut)
+            p = self.gs(d, "sync", timeout=120)
+            self.note("sync-cut", d["name"], cut, p.returncode)
+            self.start_proxy(d)
+            if p.returncode not in (0, 4, 6):
+                raise SystemExit("%s: cut sync: exit %d: %s" % (d["name"], p.returncode, p.stderr))
+            return
+        if fault == "kill":
+            self.counts["client_kills"] += 1
+            proc = subprocess.Popen(self.gs_args(d, "sync"), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=self.env(d))
+            time.sleep(self.rng.random() * 0.25)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            self.note("sync-killed", d["name"], proc.returncode)
+            return
+        p = self.gs(d, "sync", timeout=120)
+        self.note("sync", d["name"], p.returncode)
+        if p.returncode not in (0, 6):
+            raise SystemExit("%s: sync: exit %d: %s" % (d["name"], p.returncode, p.stderr))
+
+    def run(self):
+        for _ in range(self.a.ops):
+            d = self.rng.choice(self.devices)
+            r = self.rng.random()
+            if r < 0.78:
+                self.edit(d)
+            elif not self.a.faults or r < 0.92:
+                self.sync(d)
+            elif r < 0.95:
+                self.sync(d, "cut")
+            elif r < 0.98:
+                self.sync(d, "kill")
+            else:
+                self.counts["server_kills"] += 1
+                self.kill_server()
+                self.start_server()
+                self.note("server-killed")
+        for rnd in range(3):
+            for d in self.devices:
+                self.sync(d)
+
+    # ---- checks -------------------------------------------------------------------------------
+
+    def rejected(self):
+        """{(device id, seq): code} of every change a device keeps as rejected."""
+        out = {}
+        for d in self.devices:
+            st = json.loads(self.must(d, "--json", "status"))
+            for r in st["rejected"]:
+                out[(d["id"], r["seq"])] = (r["code"], d)
+        return out
+
+    def check(self):
+        fails = []
+        store = os.path.join(self.town, "gridsyncd.db")
+        rej = self.rejected()
+        accepted = [e for e in self.edits if (e["dev"], e["seq"]) not in rej]
+        want, deleted = {}, set()
+        for e in accepted:
+            if e["field"] == "deleted":
+                deleted.add(e["id"])
+                continue
+            k = (e["id"], e["field"])
+            if k not in want or (e["hlc"], e["dev"]) > (want[k]["hlc"], want[k]["dev"]):
+                want[k] = e
+        db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+        srv_deleted = {str(uuid.UUID(bytes=r[0])) for r in db.execute("SELECT id FROM records WHERE deleted")}
+        bad = []
+        for (rid, field), e in sorted(want.items()):
+            if rid in deleted:
+                continue
+            row = db.execute("SELECT value FROM field_state WHERE rid = ? AND field = ?",
+                             (uuid.UUID(rid).bytes, field)).fetchone()
+            v = msgpack.unpackb(row[0], raw=False) if row else None
+            if isinstance(v, list):
+                v = sorted(v)
+            if v != e["value"]:
+                bad.append("%s.%s: server %r, model %r (hlc %d by %s)" % (rid, field, v, e["value"], e["hlc"], e["dev"]))
+        if deleted != srv_deleted:
+            bad.append("deleted: server %s, model %s" % (sorted(srv_deleted), sorted(deleted)))
+        fails.append(("model_values", bad))
+        p = subprocess.run([sys.executable, os.path.join(HERE, "converge.py"), "--server", store,
+                            "--gridsync", os.path.join(self.bin, "gridsync")] + [d["db"] for d in self.devices],
+                           capture_output=True, text=True)
+        fails.append(("devices_equal", [] if p.returncode == 0 else (p.stdout + p.stderr).splitlines()))
+        pend = [d["name"] for d in self.devices
+                if json.loads(self.must(d, "--json", "status"))["pending"]]
+        fails.append(("outboxes_empty", ["pending on " + n for n in pend]))
+        dup = db.execute("SELECT device, seq, count(*) FROM changes GROUP BY device, seq HAVING count(*) > 1").fetchall()
+        fails.append(("nothing_doubled", ["%s seq %d applied %d times" % r for r in dup]))
+        bad = []
+        for (dev, seq), (code, d) in sorted(rej.items()):
+            if code != "clock_ahead" or d["skew"] != "+3d":
+                bad.append("%s seq %d rejected %s" % (d["name"], seq, code))
+        fails.append(("rejections", bad))
+        limit = (int(time.time() * 1000) + DRIFT_MS) << 16
+        fut = db.execute("SELECT count(*) FROM field_state WHERE hlc > ?", (limit,)).fetchone()[0]
+        fails.append(("no_future_clocks", ["%d values stamped past the drift guard" % fut] if fut else []))
+        db.close()
+        n_fail = 0
+        for name, bad in fails:
+            if bad:
+                n_fail += 1
+                print("not ok %s_seed%d: %s" % (name, self.a.seed, "; ".join(bad[:8])))
+            else:
+                print("ok %s_seed%d" % (name, self.a.seed))
+        c = self.counts
+        print("# seed %d: %d devices, %d edits (%d rejected), %d syncs, %d cut, %d client kills, "
+              "%d server kills" % (self.a.seed, len(self.devices), c["edits"], len(self.edits) - len(accepted),
+                                   c["syncs"], c["cuts"], c["client_kills"], c["server_kills"]))
+        return n_fail
+
+    def close(self):
+        for d in self.devices:
+            if d.get("proxy"):
+                d["proxy"].terminate()
+                d["proxy"].wait()
+        if self.server and self.server.poll() is None:
+            self.server.terminate()
+            self.server.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--devices", type=int, default=3)
+    ap.add_argument("--ops", type=int, default=120)
+    ap.add_argument("--faults", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    w = World(a)
+    try:
+        w.setup()
+        w.run()
+        return 1 if w.check() else 0
+    finally:
+        w.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
