@@ -1,6 +1,7 @@
 # gridsync: one non-recursive Makefile, out of tree into $(BUILD).
 #
 #   make            libraries into build/lib, programs into build/bin
+#   make deps       install the Debian packages for building and testing (once)
 #   make test       build and run every test; ends with "N passed, N failed"
 #   make asan       the tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS
@@ -19,7 +20,10 @@ OPT        ?= -O1 -g
 SAN        ?=
 FUZZ_SECONDS ?= 30
 
-# Everything but clean needs the libraries; tests, fuzzing and the demo need a few tools.
+# Debian packages (scripts/install-deps.sh) are checked once, not on every make: the first
+# make that needs them runs the script and leaves a stamp (build/.deps-build.mk, or
+# build/.deps-all.mk for tests, fuzzing, benchmarks and the demo) that make includes from
+# then on. `make deps` installs everything; editing install-deps.sh runs it again.
 ifeq ($(filter clean help,$(MAKECMDGOALS)),$(MAKECMDGOALS))
 ifneq ($(MAKECMDGOALS),)
 SKIP_DEPS := 1
@@ -27,11 +31,12 @@ endif
 endif
 ifndef SKIP_DEPS
 DEPS_SET := $(if $(filter-out all lib bin install,$(MAKECMDGOALS)),all,build)
-DEPS_RC := $(shell scripts/install-deps.sh $(DEPS_SET) >&2; echo $$?)
-ifneq ($(DEPS_RC),0)
-$(error scripts/install-deps.sh failed (exit $(DEPS_RC)); run it by hand and read its output)
+include build/.deps-$(DEPS_SET).mk
 endif
-endif
+build/.deps-%.mk: scripts/install-deps.sh
+	@mkdir -p $(@D)
+	@scripts/install-deps.sh $* || { echo "scripts/install-deps.sh $* failed (exit $$?): run it by hand and read its output" >&2; exit 1; }
+	@echo "# scripts/install-deps.sh $* succeeded; delete this file to run it again" >$@
 
 PKGS       := sqlite3 libcurl msgpack jansson zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -42,7 +47,7 @@ CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
-CFLAGS   := -std=c11 $(WARN) $(OPT) $(SAN) -fPIC -D_DEFAULT_SOURCE \
+CFLAGS   := -std=c11 -I. $(WARN) $(OPT) $(SAN) -fPIC -D_DEFAULT_SOURCE \
             -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
@@ -87,10 +92,11 @@ BIN_ADMIN  := $(if $(ADMIN_SRC),$(BUILD)/bin/gridsync-admin)
 BINS       := $(BIN_CLIENT) $(BIN_SERVER) $(BIN_ADMIN)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all lib bin test check asan fuzz bench bench-run demo check-faults install clean help
+.PHONY: all lib bin deps test check asan fuzz bench bench-run demo check-faults install clean help
 .DEFAULT_GOAL := all
 
 all: lib bin
+deps: build/.deps-all.mk
 lib: $(LIB_CLIENT_A) $(LIB_CLIENT_SO) $(if $(SERVER_OBJ),$(LIB_SERVER_A))
 bin: $(BINS)
 
@@ -173,7 +179,7 @@ asan:
 # sources it needs and run from tests/fuzz/corpus/<name>/ for FUZZ_SECONDS.
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
+FUZZ_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
                -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) $(CONSOLE_GEN)
 	@mkdir -p $(@D)
@@ -225,6 +231,6 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,13p' Makefile
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -8,7 +8,7 @@
  */
 #include "apply.h"
 
-#include "../common/buf.h"
+#include "common/buf.h"
 #include "fieldpack.h"
 #include "outbox.h"
 #include "pval.h"

@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#include "../proto/proto.h"
+#include "proto/proto.h"
 #include "db.h"
 
 typedef struct apply_stats {

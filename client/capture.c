@@ -6,8 +6,8 @@
  */
 #include "capture.h"
 
-#include "../common/alloc.h"
-#include "../common/buf.h"
+#include "common/alloc.h"
+#include "common/buf.h"
 #include "device.h"
 #include "outbox.h"
 #include "pval.h"

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "../common/uuid.h"
+#include "common/uuid.h"
 #include "record.h"
 
 /* A reference whose check is put off until a whole import is written (lines may refer to

@@ -4,9 +4,9 @@
  */
 #include "cjson.h"
 
-#include "../common/alloc.h"
-#include "../common/hlc.h"
-#include "../common/isotime.h"
+#include "common/alloc.h"
+#include "common/hlc.h"
+#include "common/isotime.h"
 #include "pval.h"
 
 #include <stdlib.h>

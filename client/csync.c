@@ -25,8 +25,8 @@
  */
 #include "csync.h"
 
-#include "../common/alloc.h"
-#include "../common/buf.h"
+#include "common/alloc.h"
+#include "common/buf.h"
 #include "db.h"
 #include "apply.h"
 #include "device.h"

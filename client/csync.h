@@ -5,7 +5,7 @@
 #ifndef GS_CLIENT_CSYNC_H
 #define GS_CLIENT_CSYNC_H
 
-#include "../common/rc.h" /* before gridsync.h, which then skips its copy */
+#include "common/rc.h" /* before gridsync.h, which then skips its copy */
 #include "gridsync.h"
 
 /* Changes and encoded bytes per request unless gs_sync_opts says otherwise: 2,000 visits

@@ -10,8 +10,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "db.h"
 
-#include "../common/alloc.h"
-#include "../proto/schema.h"
+#include "common/alloc.h"
+#include "proto/schema.h"
 #include "layout.h"
 
 #include <errno.h>

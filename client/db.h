@@ -30,9 +30,9 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
-#include "../common/hlc.h"
-#include "../common/rc.h"
+#include "common/buf.h"
+#include "common/hlc.h"
+#include "common/rc.h"
 #include "dclock.h"
 #include "gridsync.h"
 

@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#include "../common/hlc.h"
+#include "common/hlc.h"
 
 #define DCLOCK_STEP_MS 60000u                       /* a raw clock step that voids the offset */
 #define DCLOCK_MIN_MS 2000u                         /* offsets below are noise: 0 */

@@ -6,10 +6,10 @@
 #define _GNU_SOURCE /* memmem */
 #include "device.h"
 
-#include "../common/alloc.h"
-#include "../common/buf.h"
-#include "../common/utf8.h"
-#include "../common/uuid.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/utf8.h"
+#include "common/uuid.h"
 #include "outbox.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  */
 #include "fieldpack.h"
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #include <string.h>
 

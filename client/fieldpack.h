@@ -19,8 +19,8 @@
 
 #include <msgpack.h>
 
-#include "../common/buf.h"
-#include "../proto/proto.h"
+#include "common/buf.h"
+#include "proto/proto.h"
 
 /* Largest blob accepted: 64 fields of 4000 bytes, with room to spare. */
 #define FIELDPACK_MAX (PROTO_MAX_FIELDS * (PROTO_MAX_STR + 128))

@@ -13,8 +13,8 @@
  * as skipped, so importing a file twice changes nothing; different is a bad line (import
  * never edits a record behind the worker's back; `gridsync <type> update` does).
  */
-#include "../common/alloc.h"
-#include "../common/buf.h"
+#include "common/alloc.h"
+#include "common/buf.h"
 #include "capture.h"
 #include "cjson.h"
 #include "pval.h"

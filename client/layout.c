@@ -4,9 +4,9 @@
  */
 #include "layout.h"
 
-#include "../common/alloc.h"
-#include "../common/buf.h"
-#include "../proto/schema.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "proto/schema.h"
 
 #include <stdio.h>
 #include <string.h>

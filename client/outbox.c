@@ -8,9 +8,9 @@
  */
 #include "outbox.h"
 
-#include "../common/alloc.h"
-#include "../common/buf.h"
-#include "../common/uuid.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/uuid.h"
 #include "fieldpack.h"
 #include "pval.h"
 

@@ -31,8 +31,8 @@
 
 #include <stdint.h>
 
-#include "../proto/proto.h"
-#include "../proto/schema.h"
+#include "proto/proto.h"
+#include "proto/schema.h"
 #include "db.h"
 #include "fieldpack.h"
 

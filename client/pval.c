@@ -4,9 +4,9 @@
  */
 #include "pval.h"
 
-#include "../common/alloc.h"
-#include "../common/isotime.h"
-#include "../common/uuid.h"
+#include "common/alloc.h"
+#include "common/isotime.h"
+#include "common/uuid.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -16,10 +16,10 @@
 
 #include <sqlite3.h>
 
-#include "../common/buf.h"
-#include "../common/rc.h"
-#include "../proto/proto.h"
-#include "../proto/schema.h"
+#include "common/buf.h"
+#include "common/rc.h"
+#include "proto/proto.h"
+#include "proto/schema.h"
 
 void pval_free(proto_value *v);
 /* Deep copy of src into dst (which must hold no owned memory). GS_E_NOMEM leaves dst nil. */

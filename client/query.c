@@ -4,8 +4,8 @@
  * The SELECT is built on the first gs_list_next and stays open until gs_list_free, so it
  * is prepared outside the handle's statement cache.
  */
-#include "../common/alloc.h"
-#include "../common/buf.h"
+#include "common/alloc.h"
+#include "common/buf.h"
 #include "pval.h"
 #include "record.h"
 

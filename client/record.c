@@ -5,8 +5,8 @@
  */
 #include "record.h"
 
-#include "../common/alloc.h"
-#include "../common/isotime.h"
+#include "common/alloc.h"
+#include "common/isotime.h"
 #include "pval.h"
 
 #include <string.h>

@@ -11,10 +11,10 @@
 
 #include <sqlite3.h>
 
-#include "../common/buf.h"
-#include "../common/uuid.h"
-#include "../proto/proto.h"
-#include "../proto/schema.h"
+#include "common/buf.h"
+#include "common/uuid.h"
+#include "proto/proto.h"
+#include "proto/schema.h"
 #include "db.h"
 
 typedef struct record_slot {

@@ -13,8 +13,8 @@
  *        │                        already holds every refused value
  *        └──────gs_db_drop───> gone
  */
-#include "../common/alloc.h"
-#include "../common/uuid.h"
+#include "common/alloc.h"
+#include "common/uuid.h"
 #include "capture.h"
 #include "outbox.h"
 #include "record.h"

@@ -4,7 +4,7 @@
  */
 #include "transport.h"
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

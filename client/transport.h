@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
-#include "../common/rc.h"
+#include "common/buf.h"
+#include "common/rc.h"
 
 typedef struct transport transport;
 

@@ -26,7 +26,7 @@
  */
 #include "proto.h"
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #include <msgpack.h>
 #include <msgpack/unpack_define.h> /* MSGPACK_EMBED_STACK_SIZE */

@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
-#include "../common/rc.h"
+#include "common/buf.h"
+#include "common/rc.h"
 
 #define PROTO_VERSION 2     /* the version this code speaks */
 #define PROTO_MIN_VERSION 1 /* the oldest version a server built from this code accepts */

@@ -8,7 +8,7 @@
 #include "schema.h"
 
 #include "proto.h"
-#include "../common/utf8.h"
+#include "common/utf8.h"
 
 #include <math.h>
 #include <stdio.h>

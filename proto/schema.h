@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 
 /* How a field's value travels (MessagePack type) and is checked. */
 typedef enum schema_type {

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Installs the Debian 12 packages gridsync needs to build, test and run its demo.
 # Idempotent: asks apt only for what dpkg does not already report as installed.
-# Called by `make` when a header or library is missing, and by .ci/run.
+# Called by `make` once (it keeps a stamp in build/, see the Makefile), by `make deps`, and
+# by .ci/run.
 set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
 libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev"
 # chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh)
-TEST="python3 python3-msgpack sqlite3 clang libclang-rt-14-dev valgrind faketime \
+TEST="python3 python3-msgpack sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
 iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh"
 
 want="$BUILD"

@@ -9,8 +9,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "admin_api.h"
 
-#include "../common/utf8.h"
-#include "../common/uuid.h"
+#include "common/utf8.h"
+#include "common/uuid.h"
 #include "auth.h"
 #include "merge.h"
 

@@ -25,9 +25,9 @@
 
 #include <jansson.h>
 
-#include "../common/hlc.h"
-#include "../common/log.h"
-#include "../proto/schema.h"
+#include "common/hlc.h"
+#include "common/log.h"
+#include "proto/schema.h"
 #include "app.h"
 #include "store.h"
 

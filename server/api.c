@@ -24,9 +24,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "app.h"
 
-#include "../common/alloc.h"
-#include "../common/hlc.h"
-#include "../proto/proto.h"
+#include "common/alloc.h"
+#include "common/hlc.h"
+#include "proto/proto.h"
 #include "admin_api.h"
 #include "auth.h"
 #include "console.h"

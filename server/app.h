@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
-#include "../common/log.h"
-#include "../common/rc.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/rc.h"
 #include "config.h"
 #include "metrics.h"
 

@@ -5,7 +5,7 @@
  */
 #include "auth.h"
 
-#include "../common/rand.h"
+#include "common/rand.h"
 
 #include <mbedtls/constant_time.h>
 #include <mbedtls/sha256.h>

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 
 #define AUTH_HASH_LEN 32     /* SHA-256 */
 #define AUTH_SECRET_BYTES 32 /* random bytes in a secret */

@@ -37,7 +37,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/platform_util.h>
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #define CA_YEARS 10
 #define SERVER_YEARS 3

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 
 #define CERTGEN_MAX_NAMES 16 /* subjectAltName entries of one server certificate */
 #define CERTGEN_NAME_MAX 253 /* bytes of one DNS name */

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/buf.h"
-#include "../common/log.h"
-#include "../proto/proto.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "proto/proto.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* a config file is a few hundred bytes */
 

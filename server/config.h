@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 
 #define SRV_PATH_MAX 1024
 

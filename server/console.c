@@ -12,8 +12,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "console.h"
 
-#include "../common/alloc.h"
-#include "../common/hlc.h"
+#include "common/alloc.h"
+#include "common/hlc.h"
 #include "auth.h"
 #include "zbody.h"
 

@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 #include "admin_api.h"
 #include "app.h"
 

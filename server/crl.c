@@ -38,7 +38,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #define OID_CRL_NUMBER "\x55\x1d\x14"  /* 2.5.29.20 */
 #define OID_AUTH_KEY_ID "\x55\x1d\x23" /* 2.5.29.35 */

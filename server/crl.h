@@ -17,7 +17,7 @@
 
 #include <mbedtls/pk.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 
 /* A CRL of one P-256 CA is about 300 bytes; this is the cap for reading and writing one. */
 #define CRL_DER_MAX 2048

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 
 /* RFC 9110 tchar: the characters of a token. */
 static int is_tchar(unsigned char c)

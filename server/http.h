@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
+#include "common/buf.h"
 #include "app.h"
 
 #define HTTP_MAX_HEADERS 64        /* header fields in one request; more is 431 */

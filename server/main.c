@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/buf.h"
-#include "../common/log.h"
-#include "../common/rc.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/rc.h"
 #include "app.h"
 #include "certgen.h"
 #include "config.h"

@@ -5,8 +5,8 @@
  */
 #include "merge.h"
 
-#include "../common/uuid.h"
-#include "../proto/schema.h"
+#include "common/uuid.h"
+#include "proto/schema.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -28,9 +28,9 @@
 
 #include <stdint.h>
 
-#include "../common/hlc.h"
-#include "../common/rc.h"
-#include "../proto/proto.h"
+#include "common/hlc.h"
+#include "common/rc.h"
+#include "proto/proto.h"
 #include "store.h"
 
 /* References a batch remembers as found: visits and care requests of one grid worker

@@ -9,7 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 
 static const uint64_t bucket_ms[METRICS_N_BUCKETS] = METRICS_LATENCY_BUCKETS;
 

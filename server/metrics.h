@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
+#include "common/buf.h"
 
 /* Upper bounds in milliseconds of the request latency histogram buckets (+Inf implied). */
 #define METRICS_LATENCY_BUCKETS {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000}

@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/alloc.h"
-#include "../proto/proto.h"
+#include "common/alloc.h"
+#include "proto/proto.h"
 #include "crl.h"
 #include "http.h"
 

@@ -26,8 +26,8 @@
 #ifndef GS_SERVER_NET_H
 #define GS_SERVER_NET_H
 
-#include "../common/log.h"
-#include "../common/rc.h"
+#include "common/log.h"
+#include "common/rc.h"
 #include "app.h"
 #include "config.h"
 #include "metrics.h"

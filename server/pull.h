@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/rc.h"
-#include "../proto/proto.h"
+#include "common/rc.h"
+#include "proto/proto.h"
 #include "store.h"
 
 typedef struct pull_page {

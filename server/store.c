@@ -14,7 +14,7 @@
  */
 #include "store.h"
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>

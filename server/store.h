@@ -38,10 +38,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
-#include "../common/rc.h"
-#include "../proto/proto.h"
-#include "../proto/schema.h"
+#include "common/buf.h"
+#include "common/rc.h"
+#include "proto/proto.h"
+#include "proto/schema.h"
 #include "sval.h"
 
 #define STORE_SCHEMA_VERSION 2 /* PRAGMA user_version after the last migration */

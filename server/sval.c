@@ -5,7 +5,7 @@
  */
 #include "sval.h"
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #include <msgpack.h>
 #include <stdalign.h>

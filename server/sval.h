@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/buf.h"
-#include "../common/rc.h"
-#include "../proto/proto.h"
+#include "common/buf.h"
+#include "common/rc.h"
+#include "proto/proto.h"
 
 #define SVAL_ARENA_MAX (256u * 1024 * 1024) /* default cap of one request's arena */
 

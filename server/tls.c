@@ -29,7 +29,7 @@
 #error "gridsyncd shares one TLS configuration between threads: Mbed TLS needs MBEDTLS_THREADING_C"
 #endif
 
-#include "../common/alloc.h"
+#include "common/alloc.h"
 
 #define TLS_TICKET_LIFETIME_S 86400 /* a day: a device syncs at least daily, keys rotate */
 #define TLS_CACHE_TIMEOUT_S 86400   /* same horizon for session-id resumption */

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "../common/rc.h"
+#include "common/rc.h"
 #include "config.h"
 
 #define TLS_WANT_READ (-1)  /* wait until the socket is readable, then call again */

@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 
-#include "../common/buf.h"
-#include "../common/rc.h"
+#include "common/buf.h"
+#include "common/rc.h"
 
 /* Inflates in[0..len) into out (appending), at most max bytes. GS_E_TOO_LARGE past max,
  * GS_E_PROTO for a corrupt or truncated stream or bytes after its end, GS_E_NOMEM. On

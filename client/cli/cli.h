@@ -12,9 +12,9 @@
 
 #include <stdio.h>
 
-#include "../../common/table.h"
-#include "../../proto/schema.h"
-#include "../gridsync.h"
+#include "common/table.h"
+#include "proto/schema.h"
+#include "client/gridsync.h"
 
 #define CLI_OK 0
 #define CLI_FAIL 1

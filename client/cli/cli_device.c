@@ -3,8 +3,8 @@
  */
 #include "cli.h"
 
-#include "../../common/buf.h"
-#include "../../common/isotime.h"
+#include "common/buf.h"
+#include "common/isotime.h"
 
 #include <errno.h>
 #include <jansson.h>

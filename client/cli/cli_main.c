@@ -5,9 +5,9 @@
  */
 #include "cli.h"
 
-#include "../../common/alloc.h"
+#include "common/alloc.h"
 
-#include "../../common/rc.h"
+#include "common/rc.h"
 
 #include <jansson.h>
 #include <stdarg.h>

@@ -8,9 +8,9 @@
  */
 #include "cli.h"
 
-#include "../../common/alloc.h"
+#include "common/alloc.h"
 
-#include "../../common/isotime.h"
+#include "common/isotime.h"
 
 #include <stdlib.h>
 #include <string.h>

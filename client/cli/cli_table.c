@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 
-#include "../../common/isotime.h"
+#include "common/isotime.h"
 
 #include <string.h>
 

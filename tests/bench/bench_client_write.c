@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../client/gridsync.h"
-#include "../../common/uuid.h"
+#include "client/gridsync.h"
+#include "common/uuid.h"
 
 #define SINGLE_N 200
 #define BATCH_N 10000

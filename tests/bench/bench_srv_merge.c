@@ -27,15 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/hlc.h"
-#include "../../common/log.h"
-#include "../../common/rc.h"
-#include "../../proto/proto.h"
-#include "../../server/app.h"
-#include "../../server/config.h"
-#include "../../server/metrics.h"
-#include "../../server/store.h"
+#include "common/buf.h"
+#include "common/hlc.h"
+#include "common/log.h"
+#include "common/rc.h"
+#include "proto/proto.h"
+#include "server/app.h"
+#include "server/config.h"
+#include "server/metrics.h"
+#include "server/store.h"
 
 #define TOTAL_DEFAULT 10000
 #define BATCH 2000

@@ -35,16 +35,16 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include "../../common/log.h"
-#include "../../common/rc.h"
-#include "../../common/hlc.h"
-#include "../../proto/proto.h"
-#include "../../server/app.h"
-#include "../../server/certgen.h"
-#include "../../server/config.h"
-#include "../../server/metrics.h"
-#include "../../server/net.h"
-#include "../../server/tls.h"
+#include "common/log.h"
+#include "common/rc.h"
+#include "common/hlc.h"
+#include "proto/proto.h"
+#include "server/app.h"
+#include "server/certgen.h"
+#include "server/config.h"
+#include "server/metrics.h"
+#include "server/net.h"
+#include "server/tls.h"
 
 static double now_s(void)
 {

@@ -15,12 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/hlc.h"
-#include "../../common/uuid.h"
-#include "../../proto/proto.h"
-#include "../../proto/schema.h"
-#include "../../server/admin_api.h"
-#include "../../server/app.h"
+#include "common/hlc.h"
+#include "common/uuid.h"
+#include "proto/proto.h"
+#include "proto/schema.h"
+#include "server/admin_api.h"
+#include "server/app.h"
 
 /* The fuzzer's world, made once (libFuzzer runs inputs in one process). */
 typedef struct world {

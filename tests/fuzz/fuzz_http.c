@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/rc.h"
-#include "../../server/http.h"
+#include "common/buf.h"
+#include "common/rc.h"
+#include "server/http.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/rc.h"
-#include "../../proto/proto.h"
+#include "common/buf.h"
+#include "common/rc.h"
+#include "proto/proto.h"
 
 #define SCAN_DISAGREES "msgpack-c refused a body the scan accepted: code "
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../../client/gridsync.h"
+#include "client/gridsync.h"
 
 /* From the library's allocation wrapper (common/alloc.h): a test hook, not public API. */
 void gs_alloc_fail_after(long n);

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "../../client/db.h"
-#include "../../client/layout.h"
-#include "../../proto/schema.h"
+#include "client/db.h"
+#include "client/layout.h"
+#include "proto/schema.h"
 
 typedef struct fixture {
     char dir[64];    /* a fresh temporary directory */

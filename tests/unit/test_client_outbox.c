@@ -20,10 +20,10 @@
 
 #include <cmocka.h>
 
-#include "../../client/db.h"
-#include "../../client/apply.h"
-#include "../../client/outbox.h"
-#include "../../common/uuid.h"
+#include "client/db.h"
+#include "client/apply.h"
+#include "client/outbox.h"
+#include "common/uuid.h"
 
 typedef struct fixture {
     char dir[64];      /* a fresh temporary directory */

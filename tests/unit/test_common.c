@@ -13,11 +13,11 @@
 
 #include <cmocka.h>
 
-#include "../../common/alloc.h"
-#include "../../common/buf.h"
-#include "../../common/log.h"
-#include "../../common/rc.h"
-#include "../../common/utf8.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/rc.h"
+#include "common/utf8.h"
 
 static void test_every_rc_has_a_distinct_name_and_text(void **state)
 {

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "../../common/hlc.h"
-#include "../../common/rc.h"
+#include "common/hlc.h"
+#include "common/rc.h"
 
 /* A wall clock the test sets by hand. */
 typedef struct fake_clock {

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "../../common/isotime.h"
-#include "../../common/rc.h"
+#include "common/isotime.h"
+#include "common/rc.h"
 
 /* 2026-11-27T01:30:00Z */
 #define T0 INT64_C(1795743000000)

@@ -28,10 +28,10 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "../../common/alloc.h"
-#include "../../common/buf.h"
-#include "../../common/rc.h"
-#include "../../proto/proto.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/rc.h"
+#include "proto/proto.h"
 
 /* ---- helpers: files, a pool for hand-built messages ------------------------------------- */
 

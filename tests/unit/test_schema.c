@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "../../common/rc.h"
-#include "../../proto/proto.h"
-#include "../../proto/schema.h"
+#include "common/rc.h"
+#include "proto/proto.h"
+#include "proto/schema.h"
 
 static const char ID16[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 static char LONG_TEXT[SCHEMA_TEXT_MAX + 2];

@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/hlc.h"
-#include "../../common/uuid.h"
-#include "../../proto/proto.h"
-#include "../../server/app.h"
-#include "../../server/zbody.h"
+#include "common/hlc.h"
+#include "common/uuid.h"
+#include "proto/proto.h"
+#include "server/app.h"
+#include "server/zbody.h"
 
 #define RESP_CAP (32u * 1024 * 1024)
 

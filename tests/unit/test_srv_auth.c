@@ -18,10 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../proto/proto.h"
-#include "../../server/app.h"
-#include "../../server/auth.h"
-#include "../../server/store.h"
+#include "proto/proto.h"
+#include "server/app.h"
+#include "server/auth.h"
+#include "server/store.h"
 
 /* Counts calls to mbedTLS's constant-time compare, then does the real one. The definition
  * in the executable takes precedence over libmbedcrypto's for every caller. */

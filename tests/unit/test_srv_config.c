@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "../../common/log.h"
-#include "../../common/rc.h"
-#include "../../server/config.h"
+#include "common/log.h"
+#include "common/rc.h"
+#include "server/config.h"
 
 typedef struct fixture {
     char dir[256];  /* temporary folder (realpath) */

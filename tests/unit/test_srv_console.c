@@ -26,13 +26,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../../common/hlc.h"
-#include "../../proto/proto.h"
-#include "../../server/admin_api.h"
-#include "../../server/app.h"
-#include "../../server/console.h"
-#include "../../server/store.h"
-#include "../../server/zbody.h"
+#include "common/hlc.h"
+#include "proto/proto.h"
+#include "server/admin_api.h"
+#include "server/app.h"
+#include "server/console.h"
+#include "server/store.h"
+#include "server/zbody.h"
 
 #define RESP_CAP (8u * 1024 * 1024)
 #define LOG_MAX 64

@@ -23,9 +23,9 @@
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
-#include "../../server/certgen.h"
-#include "../../server/compat_mbedtls.h"
-#include "../../server/crl.h"
+#include "server/certgen.h"
+#include "server/compat_mbedtls.h"
+#include "server/crl.h"
 
 typedef struct fixture {
     char dir[64];                    /* temp folder */

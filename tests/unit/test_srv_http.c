@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
-#include "../../common/buf.h"
-#include "../../common/rc.h"
-#include "../../server/http.h"
+#include "common/buf.h"
+#include "common/rc.h"
+#include "server/http.h"
 
 #define MAX_HEAD 16384
 

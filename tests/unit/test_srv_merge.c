@@ -19,11 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/hlc.h"
-#include "../../common/uuid.h"
-#include "../../server/merge.h"
-#include "../../server/pull.h"
-#include "../../server/store.h"
+#include "common/hlc.h"
+#include "common/uuid.h"
+#include "server/merge.h"
+#include "server/pull.h"
+#include "server/store.h"
 
 static const uint64_t T0 = UINT64_C(1795000000000); /* 2026-11-18, ms */
 static const uint64_t DRIFT = 300000;               /* 5 minutes */

@@ -36,14 +36,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/log.h"
-#include "../../common/rc.h"
-#include "../../server/certgen.h"
-#include "../../server/config.h"
-#include "../../server/metrics.h"
-#include "../../server/net.h"
-#include "../../server/tls.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/rc.h"
+#include "server/certgen.h"
+#include "server/config.h"
+#include "server/metrics.h"
+#include "server/net.h"
+#include "server/tls.h"
 
 /* ---- fixture: certificates once, a server per test -------------------------------------- */
 

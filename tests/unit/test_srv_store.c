@@ -21,12 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/alloc.h"
-#include "../../common/hlc.h"
-#include "../../common/uuid.h"
-#include "../../server/merge.h"
-#include "../../server/store.h"
-#include "../../server/sval.h"
+#include "common/alloc.h"
+#include "common/hlc.h"
+#include "common/uuid.h"
+#include "server/merge.h"
+#include "server/store.h"
+#include "server/sval.h"
 
 static const uint64_t T0 = UINT64_C(1795000000000);
 

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "../../common/rc.h"
-#include "../../common/uuid.h"
+#include "common/rc.h"
+#include "common/uuid.h"
 
 static void test_v7_layout(void **state)
 {
