@@ -208,182 +208,263 @@ static int http_failure(gs_db *db, long status, const gs_buf *body)
     return rc;
 }
 
-static void add_link_stats(gs_sync_summary *s, const transport *t)
+/* One sync: what its phases share. */
+typedef struct csync {
+    gs_db *db;                /* the device */
+    gs_sync_opts o;           /* the options, defaults filled in */
+    gs_sync_summary *sum;     /* the caller's summary, kept up to date */
+    device_settings dev;      /* enrolment, loaded by sync_begin */
+    transport *link;          /* the HTTPS link (NULL when a test posts) */
+    csync_post_fn *post;      /* how a request goes: transport_post, or a test's */
+    void *post_ud;            /* passed to post */
+    gs_buf req, resp;         /* the request being built, the answer */
+    int old_cache;            /* the handle's cache_size, restored by sync_end */
+} csync;
+
+/* What one exchange did, for deciding whether another follows. */
+typedef struct round_out {
+    uint32_t sent;          /* changes pushed */
+    uint32_t pulled;        /* changes received */
+    uint32_t settled;       /* acks that settled an outbox row (ok, rejected, or known) */
+    int more;               /* the server says more waits */
+    uint32_t server_v;      /* the server's version before this round (0: unknown) */
+    uint64_t cursor_sent;   /* the cursor the request carried */
+    uint64_t cursor_got;    /* the cursor the answer gave */
+} round_out;
+
+static void add_link_stats(csync *cs)
 {
-    const transport_stats *ts = transport_get_stats(t);
-    s->requests = ts->requests;
-    s->bytes_up = ts->bytes_up;
-    s->bytes_down = ts->bytes_down;
-    s->connects = ts->connects;
+    const transport_stats *ts;
+
+    if (!cs->link)
+        return;
+    ts = transport_get_stats(cs->link);
+    cs->sum->requests = ts->requests;
+    cs->sum->bytes_up = ts->bytes_up;
+    cs->sum->bytes_down = ts->bytes_down;
+    cs->sum->connects = ts->connects;
 }
 
-int csync_run(gs_db *db, const gs_sync_opts *opts_in, gs_sync_summary *sum)
+static int link_post(void *ud, const void *body, size_t len, long *status, gs_buf *resp,
+                     gs_err *err)
 {
-    device_settings dev;
+    return transport_post(ud, PROTO_SYNC_PATH, PROTO_CONTENT_TYPE, body, len, status, resp, err);
+}
+
+/* Options, the handle's cache, the enrolment and (unless a test posts) the link. */
+static int sync_begin(csync *cs, gs_db *db, const gs_sync_opts *opts, gs_sync_summary *sum,
+                      csync_post_fn *post, void *post_ud)
+{
     transport_opts topts;
-    transport *link = NULL;
-    gs_sync_opts o;
-    gs_buf req, resp;
-    size_t off = 0;
-    proto_sync_resp *r = NULL;
-    int rc, rounds = 0, old_cache;
-    char result[300];
+    int rc;
 
+    memset(cs, 0, sizeof(*cs));
+    cs->db = db;
+    cs->sum = sum;
     memset(sum, 0, sizeof(*sum));
-    memset(&dev, 0, sizeof(dev));
-    memset(&o, 0, sizeof(o));
-    if (opts_in)
-        o = *opts_in;
-    defaults(&o);
-    buf_init(&req, PROTO_MAX_BODY);
-    buf_init(&resp, RESP_MAX);
+    if (opts)
+        cs->o = *opts;
+    defaults(&cs->o);
+    buf_init(&cs->req, PROTO_MAX_BODY);
+    buf_init(&cs->resp, RESP_MAX);
     gs_err_clear(&db->err);
-    old_cache = cache_size_get(db);
-    if (old_cache != 0)
+    cs->old_cache = cache_size_get(db);
+    if (cs->old_cache != 0)
         cache_size_set(db, -(int)CSYNC_CACHE_KIB);
-
-    rc = device_load(db, &dev);
+    rc = device_load(db, &cs->dev);
     if (rc)
-        goto out;
-    if (!dev.device_id || !dev.server_url || !dev.token || !dev.ca_pem) {
-        rc = gs_err_set(&db->err, GS_E_CONFIG,
-                        "this device is not enrolled: run gridsync init first");
-        goto out;
+        return rc;
+    if (!cs->dev.device_id || !cs->dev.server_url || !cs->dev.token || !cs->dev.ca_pem)
+        return gs_err_set(&db->err, GS_E_CONFIG,
+                          "this device is not enrolled: run gridsync init first");
+    if (post) {
+        cs->post = post;
+        cs->post_ud = post_ud;
+        return GS_OK;
     }
     memset(&topts, 0, sizeof(topts));
-    topts.base_url = dev.server_url;
-    topts.ca_pem = dev.ca_pem;
-    topts.ca_pem_len = dev.ca_pem_len;
-    topts.token = dev.token;
-    topts.connect_timeout_ms = o.connect_timeout_ms;
-    topts.total_timeout_ms = o.request_timeout_ms;
-    topts.compress = !o.no_compress;
-    rc = transport_new(&link, &topts, &db->err);
-    if (rc)
-        goto out;
-
-    for (;;) {
-        uint64_t first, last, send_raw, send_mono;
-        uint32_t n = 0;
-        int64_t server_v = 0;
-        long status = 0;
-        apply_stats st;
-        uint32_t r_pulled;
-        int more;
-
-        rc = db_meta_get_int(db, DB_META_SERVER_PROTO, 0, &server_v);
-        if (!rc)
-            rc = build_request(db, &dev, &o, server_v > 0 && server_v < 1000 ? (uint32_t)server_v : 0,
-                               &req, &off, &first, &last, &n);
-        if (rc)
-            goto out;
-        if (n > 0) {
-            rc = outbox_mark_sent(db, first, last);
-            if (rc)
-                goto out;
-        }
-        send_raw = dclock_raw(&db->dc);
-        send_mono = dclock_mono(&db->dc);
-        rc = transport_post(link, PROTO_SYNC_PATH, PROTO_CONTENT_TYPE, req.ptr + off,
-                            req.len - off, &status, &resp, &db->err);
-        add_link_stats(sum, link);
-        if (rc)
-            goto out;
-        if (status != 200) {
-            rc = http_failure(db, status, &resp);
-            goto out;
-        }
-        rc = proto_decode_sync_resp(resp.ptr, resp.len, &r, &db->err);
-        if (rc) {
-            gs_err_prefix(&db->err, "the server's answer is malformed: ");
-            goto out;
-        }
-        if (r->n_acks != n) {
-            rc = gs_err_set(&db->err, GS_E_PROTO, "the server acknowledged %u of %u changes",
-                            r->n_acks, n);
-            goto out;
-        }
-        memset(&st, 0, sizeof(st));
-        /* measured before the answer is applied, so the clock it merges is corrected */
-        if (r->clock_ms)
-            rc = db_clock_learn(db, r->clock_ms, send_raw, send_mono, dclock_raw(&db->dc),
-                                dclock_mono(&db->dc));
-        if (!rc)
-            rc = apply_response(db, r, &st);
-        if (!rc)
-            rc = db_hlc_rebase(db, r->now);
-        if (rc)
-            goto out;
-        sum->pushed += n;
-        sum->accepted += st.acked;
-        sum->rejected += st.rejected;
-        sum->pulled += r->n_changes;
-        sum->kept_local += st.kept_local;
-        sum->lost += st.lost_taken;
-        more = r->more;
-        r_pulled = r->n_changes;
-        proto_sync_resp_free(r);
-        r = NULL;
-        rounds++;
-        if (o.progress)
-            o.progress(o.progress_ud, sum);
-        if (!more && n == 0 && server_v == 0) {
-            int64_t pending = 0;
-            rc = outbox_count(db, &pending, NULL);
-            if (rc)
-                goto out;
-            if (pending)
-                continue; /* that was the version probe: now the changes can go */
-            break;
-        }
-        if (!more && n == 0)
-            break; /* nothing was sent and nothing more waits: done */
-        if (more && n == 0 && r_pulled == 0) {
-            rc = gs_err_set(&db->err, GS_E_PROTO, "the server says more waits but sent none");
-            goto out;
-        }
-        if (st.acked + st.rejected + st.unknown_acks == 0 && !more && n > 0) {
-            rc = gs_err_set(&db->err, GS_E_PROTO,
-                            "the server settled none of %u changes; stopping", n);
-            goto out;
-        }
-        if (!more) {
-            int64_t pending = 0, sent = 0;
-            rc = outbox_count(db, &pending, &sent);
-            if (rc)
-                goto out;
-            if (pending == 0)
-                break;
-        }
+    topts.base_url = cs->dev.server_url;
+    topts.ca_pem = cs->dev.ca_pem;
+    topts.ca_pem_len = cs->dev.ca_pem_len;
+    topts.token = cs->dev.token;
+    topts.connect_timeout_ms = cs->o.connect_timeout_ms;
+    topts.total_timeout_ms = cs->o.request_timeout_ms;
+    topts.compress = !cs->o.no_compress;
+    rc = transport_new(&cs->link, &topts, &db->err);
+    if (rc == GS_OK) {
+        cs->post = link_post;
+        cs->post_ud = cs->link;
     }
-out:
-    if (link)
-        add_link_stats(sum, link);
+    return rc;
+}
+
+/* The answer, checked: 200, decodable, one ack per change sent. */
+static int read_answer(csync *cs, long status, uint32_t n, proto_sync_resp **out)
+{
+    gs_db *db = cs->db;
+    proto_sync_resp *r = NULL;
+    int rc;
+
+    if (status != 200)
+        return http_failure(db, status, &cs->resp);
+    rc = proto_decode_sync_resp(cs->resp.ptr, cs->resp.len, &r, &db->err);
+    if (rc) {
+        gs_err_prefix(&db->err, "the server's answer is malformed: ");
+        return rc;
+    }
+    if (r->n_acks != n) {
+        rc = gs_err_set(&db->err, GS_E_PROTO, "the server acknowledged %u of %u changes",
+                        r->n_acks, n);
+        proto_sync_resp_free(r);
+        return rc;
+    }
+    *out = r;
+    return GS_OK;
+}
+
+/* One exchange: the oldest pending changes up, the answer applied. */
+static int sync_round(csync *cs, round_out *ro)
+{
+    gs_db *db = cs->db;
+    uint64_t first, last, send_raw, send_mono;
+    proto_sync_resp *r = NULL;
+    apply_stats st;
+    int64_t server_v = 0;
+    size_t off = 0;
+    long status = 0;
+    int rc;
+
+    memset(ro, 0, sizeof(*ro));
+    rc = db_meta_get_int(db, DB_META_SERVER_PROTO, 0, &server_v);
+    if (rc)
+        return rc;
+    ro->server_v = server_v > 0 && server_v < 1000 ? (uint32_t)server_v : 0;
+    rc = outbox_get_cursor(db, &ro->cursor_sent);
+    if (rc)
+        return rc;
+    rc = build_request(db, &cs->dev, &cs->o, ro->server_v, &cs->req, &off, &first, &last,
+                       &ro->sent);
+    if (rc == GS_OK && ro->sent > 0)
+        rc = outbox_mark_sent(db, first, last);
+    if (rc)
+        return rc;
+    send_raw = dclock_raw(&db->dc);
+    send_mono = dclock_mono(&db->dc);
+    rc = cs->post(cs->post_ud, cs->req.ptr + off, cs->req.len - off, &status, &cs->resp,
+                  &db->err);
+    add_link_stats(cs);
+    if (rc == GS_OK)
+        rc = read_answer(cs, status, ro->sent, &r);
+    if (rc)
+        return rc;
+    memset(&st, 0, sizeof(st));
+    /* measured before the answer is applied, so the clock it merges is corrected */
+    if (r->clock_ms)
+        rc = db_clock_learn(db, r->clock_ms, send_raw, send_mono, dclock_raw(&db->dc),
+                            dclock_mono(&db->dc));
+    if (rc == GS_OK)
+        rc = apply_response(db, r, &st);
+    if (rc == GS_OK)
+        rc = db_hlc_rebase(db, r->now);
+    if (rc == GS_OK) {
+        cs->sum->pushed += ro->sent;
+        cs->sum->accepted += st.acked;
+        cs->sum->rejected += st.rejected;
+        cs->sum->pulled += r->n_changes;
+        cs->sum->kept_local += st.kept_local;
+        cs->sum->lost += st.lost_taken;
+        ro->pulled = r->n_changes;
+        ro->settled = st.acked + st.rejected + st.unknown_acks;
+        ro->more = r->more;
+        ro->cursor_got = r->cursor;
+    }
+    proto_sync_resp_free(r);
+    return rc;
+}
+
+/* After a round: *go 1 for another, 0 when the sync is complete; an error when the
+ * exchange makes no progress. */
+static int sync_continues(csync *cs, const round_out *ro, int *go)
+{
+    gs_db *db = cs->db;
+    int64_t pending = 0;
+    int rc;
+
+    *go = 0;
+    if (!ro->more && ro->sent == 0 && ro->server_v != 0)
+        return GS_OK; /* nothing was sent and nothing more waits: done */
+    if (ro->more && ro->sent == 0 && ro->pulled == 0)
+        return gs_err_set(&db->err, GS_E_PROTO, "the server says more waits but sent none");
+    /* more waits, so this page ended at a version above the cursor: else it would loop */
+    if (ro->more && ro->cursor_got <= ro->cursor_sent)
+        return gs_err_set(&db->err, GS_E_PROTO, "the server says more waits but its cursor "
+                          "did not move (%llu): stopping", (unsigned long long)ro->cursor_got);
+    if (ro->settled == 0 && !ro->more && ro->sent > 0)
+        return gs_err_set(&db->err, GS_E_PROTO,
+                          "the server settled none of %u changes; stopping", ro->sent);
+    if (ro->more) {
+        *go = 1;
+        return GS_OK;
+    }
+    /* changes left, or (after the version probe of the file comment) still to send */
+    rc = outbox_count(db, &pending, NULL);
+    if (rc == GS_OK)
+        *go = pending > 0;
+    return rc;
+}
+
+/* Records the outcome for gridsync status, turns rejections into GS_E_REJECTED, restores
+ * the handle and frees the sync's memory. */
+static int sync_end(csync *cs, int rc)
+{
+    gs_db *db = cs->db;
+    char result[300];
+    gs_err keep;
+
+    add_link_stats(cs);
     if (rc)
         snprintf(result, sizeof(result), "failed: %s", gs_err_msg(&db->err, rc));
-    else if (sum->rejected)
+    else if (cs->sum->rejected)
         snprintf(result, sizeof(result), "ok, %llu rejected",
-                 (unsigned long long)sum->rejected);
+                 (unsigned long long)cs->sum->rejected);
     else
         snprintf(result, sizeof(result), "ok");
-    {
-        gs_err keep = db->err; /* recording the result must not hide the sync's own error */
-        outbox_set_sync_result(db, (int64_t)db_wall_ms(db), result);
-        db->err = keep;
-    }
-    if (!rc && sum->rejected)
+    keep = db->err; /* recording the result must not hide the sync's own error */
+    outbox_set_sync_result(db, (int64_t)db_wall_ms(db), result);
+    db->err = keep;
+    if (!rc && cs->sum->rejected)
         rc = gs_err_set(&db->err, GS_E_REJECTED,
                         "%llu change(s) were rejected by the server: see gridsync status",
-                        (unsigned long long)sum->rejected);
-    if (old_cache != 0)
-        cache_size_set(db, old_cache);
-    proto_sync_resp_free(r);
-    transport_free(link);
-    device_settings_free(&dev);
-    buf_free(&req);
-    buf_free(&resp);
-    (void)rounds;
+                        (unsigned long long)cs->sum->rejected);
+    if (cs->old_cache != 0)
+        cache_size_set(db, cs->old_cache);
+    transport_free(cs->link);
+    device_settings_free(&cs->dev);
+    buf_free(&cs->req);
+    buf_free(&cs->resp);
     return rc;
+}
+
+int csync_run_with(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *sum, csync_post_fn *post,
+                   void *post_ud)
+{
+    csync cs;
+    round_out ro;
+    int go = 1, rc = sync_begin(&cs, db, opts, sum, post, post_ud);
+
+    while (rc == GS_OK && go) {
+        rc = sync_round(&cs, &ro);
+        if (rc == GS_OK && cs.o.progress)
+            cs.o.progress(cs.o.progress_ud, sum);
+        if (rc == GS_OK)
+            rc = sync_continues(&cs, &ro, &go);
+    }
+    return sync_end(&cs, rc);
+}
+
+int csync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *sum)
+{
+    return csync_run_with(db, opts, sum, NULL, NULL);
 }
 
 int gs_sync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *summary)

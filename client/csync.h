@@ -5,6 +5,7 @@
 #ifndef GS_CLIENT_CSYNC_H
 #define GS_CLIENT_CSYNC_H
 
+#include "common/buf.h"
 #include "common/rc.h" /* before gridsync.h, which then skips its copy */
 #include "gridsync.h"
 
@@ -15,5 +16,13 @@
 #define CSYNC_BATCH_BYTES (1536u * 1024u)
 
 int csync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *sum);
+
+/* How a request body reaches the server: GS_OK with the HTTP status and the (inflated)
+ * answer in resp, or a transport failure (GS_E_NETWORK, GS_E_TIMEOUT, GS_E_TLS...). */
+typedef int csync_post_fn(void *ud, const void *body, size_t len, long *status, gs_buf *resp,
+                          gs_err *err);
+/* csync_run with another way to post (tests: a fake server); NULL post means HTTPS. */
+int csync_run_with(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *sum, csync_post_fn *post,
+                   void *post_ud);
 
 #endif

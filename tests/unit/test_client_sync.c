@@ -1,0 +1,325 @@
+/*
+ * test_client_sync.c: the sync loop (client/csync.c) against a scripted server in-process:
+ * the loop's own rules, which a real server never breaks and so end-to-end tests cannot
+ * reach. Each case scripts what the "server" answers (an HTTP status, a response built
+ * from the decoded request, or a malformed one) and checks the result code, the outbox
+ * afterwards (nothing lost: a failed sync keeps every change) and the requests made.
+ *
+ *   - every HTTP status maps to its documented result code, the outbox kept;
+ *   - an answer with the wrong number of acks, an undecodable answer, `more` with nothing
+ *     sent or pulled, `more` with a cursor that did not move: GS_E_PROTO, stopping;
+ *   - a transport failure is GS_E_NETWORK with everything kept;
+ *   - a clean exchange removes the acknowledged changes and stops when nothing is left;
+ *   - before the server's version is known, a change whose fields carry different clocks
+ *     waits for a first answer (an empty request); to a version 1 server it goes with the
+ *     latest clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client/csync.h"
+#include "client/db.h"
+#include "client/outbox.h"
+#include "common/hlc.h"
+#include "proto/proto.h"
+
+enum script {
+    S_OK,            /* ack every change ok, no more */
+    S_STATUS,        /* answer fake->status with an Error body */
+    S_FEW_ACKS,      /* one ack fewer than changes */
+    S_GARBAGE,       /* 200 with bytes that are not MessagePack */
+    S_MORE_EMPTY,    /* more, but nothing pulled (and nothing was sent) */
+    S_MORE_STUCK,    /* more, one pulled change, the cursor as sent */
+    S_NET_FAIL,      /* the transport fails */
+};
+
+typedef struct fake {
+    enum script script;  /* what to answer */
+    long status;         /* S_STATUS: the status */
+    uint32_t version;    /* the server's protocol version */
+    int requests;        /* requests seen */
+    uint32_t n_sent[8];  /* changes per request */
+    uint64_t hlc_sent[8]; /* hlc of the first change per request */
+    uint64_t next_ver;   /* server versions handed out */
+} fake;
+
+static uint8_t PULLED_ID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+static int fake_post(void *ud, const void *body, size_t len, long *status, gs_buf *resp,
+                     gs_err *err)
+{
+    fake *f = ud;
+    proto_sync_req *q = NULL;
+    proto_sync_resp r;
+    proto_ack acks[16];
+    proto_field pf;
+    proto_change ch;
+    int rc;
+
+    buf_reset(resp);
+    if (f->script == S_NET_FAIL)
+        return gs_err_set(err, GS_E_NETWORK, "could not connect (scripted)");
+    if (proto_decode_sync_req(body, len, &q, err) != GS_OK)
+        fail_msg("the client sent a request its own decoder refuses: %s", err->msg);
+    if (f->requests < 8) {
+        f->n_sent[f->requests] = q->n_changes;
+        f->hlc_sent[f->requests] = q->n_changes ? q->changes[0].hlc : 0;
+    }
+    f->requests++;
+    assert_true(q->n_changes <= 16);
+    memset(&r, 0, sizeof(r));
+    r.version = f->version;
+    r.now = q->now;
+    r.clock_ms = f->version >= 2 ? hlc_physical(q->now) : 0;
+    r.cursor = q->cursor;
+    for (uint32_t i = 0; i < q->n_changes; i++) {
+        memset(&acks[i], 0, sizeof(acks[i]));
+        acks[i].seq = q->changes[i].seq;
+        acks[i].ok = 1;
+        acks[i].version = ++f->next_ver;
+        r.cursor = f->next_ver;
+    }
+    r.acks = acks;
+    r.n_acks = q->n_changes;
+    *status = 200;
+    switch (f->script) {
+    case S_STATUS:
+        *status = f->status;
+        rc = proto_encode_error(resp, "busy", "scripted", f->status == 426 ? 3 : 0);
+        break;
+    case S_FEW_ACKS:
+        r.n_acks = q->n_changes ? q->n_changes - 1 : 0;
+        rc = proto_encode_sync_resp(resp, &r);
+        break;
+    case S_GARBAGE:
+        rc = buf_add(resp, "\xc1\xc1garbage", 9);
+        break;
+    case S_MORE_EMPTY:
+        r.more = 1;
+        rc = proto_encode_sync_resp(resp, &r);
+        break;
+    case S_MORE_STUCK:
+        memset(&pf, 0, sizeof(pf));
+        pf.name = proto_cstr("name");
+        pf.value.type = PV_STR;
+        pf.value.u.s = proto_cstr("外来");
+        pf.ver = q->cursor;
+        memset(&ch, 0, sizeof(ch));
+        ch.table = proto_cstr("resident");
+        memcpy(ch.id, PULLED_ID, 16);
+        ch.hlc = q->now;
+        ch.fields = &pf;
+        ch.n_fields = 1;
+        r.changes = &ch;
+        r.n_changes = 1;
+        r.more = 1;
+        r.cursor = q->cursor;
+        rc = proto_encode_sync_resp(resp, &r);
+        break;
+    default:
+        rc = proto_encode_sync_resp(resp, &r);
+        break;
+    }
+    proto_sync_req_free(q);
+    assert_int_equal(rc, GS_OK);
+    return GS_OK;
+}
+
+typedef struct fixture {
+    char dir[64];   /* temporary folder */
+    char path[128]; /* the device database */
+    gs_db *db;      /* open, enrolled */
+    fake f;         /* the scripted server */
+} fixture;
+
+static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    const char *grids[] = {"g1"};
+    gs_device_config cfg = {"dev-1", "dev-1.s", "https://127.0.0.1:1", ca_pem,
+                            sizeof(ca_pem) - 1, grids, 1, NULL};
+
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/gs-sync-XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
+    if (gs_db_open(fx->path, &fx->db) != GS_OK || gs_db_init_device(fx->db, &cfg) != GS_OK)
+        return -1;
+    fx->f.version = PROTO_VERSION;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char cmd[200];
+    gs_db_close(fx->db);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(fx);
+    return 0;
+}
+
+static void add_resident(fixture *fx, const char *name, char id[40])
+{
+    gs_record *r;
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_str(r, "name", name), GS_OK);
+    if (gs_db_add(fx->db, r) != GS_OK)
+        fail_msg("%s", gs_db_errmsg(fx->db));
+    if (id)
+        snprintf(id, 40, "%s", gs_record_id(r));
+    gs_record_free(r);
+}
+
+static int64_t pending(fixture *fx)
+{
+    int64_t n = -1;
+    assert_int_equal(gs_db_pending(fx->db, &n), GS_OK);
+    return n;
+}
+
+static int run(fixture *fx)
+{
+    gs_sync_summary sum;
+    return csync_run_with(fx->db, NULL, &sum, fake_post, &fx->f);
+}
+
+static void test_clean_exchange_settles_and_stops(void **state)
+{
+    fixture *fx = *state;
+    add_resident(fx, "甲", NULL);
+    add_resident(fx, "乙", NULL);
+    fx->f.script = S_OK;
+    assert_int_equal(run(fx), GS_OK);
+    assert_int_equal(pending(fx), 0);
+    assert_int_equal(fx->f.requests, 1);
+    assert_int_equal(fx->f.n_sent[0], 2);
+    /* nothing to do: one request, no changes */
+    assert_int_equal(run(fx), GS_OK);
+    assert_int_equal(fx->f.requests, 2);
+    assert_int_equal(fx->f.n_sent[1], 0);
+}
+
+static void test_every_status_maps_and_keeps_the_outbox(void **state)
+{
+    fixture *fx = *state;
+    static const struct {
+        long status;
+        int rc;
+    } cases[] = {
+        {401, GS_E_AUTH},   {403, GS_E_AUTH},   {426, GS_E_PROTO_VERSION}, {429, GS_E_BUSY},
+        {503, GS_E_BUSY},   {500, GS_E_SERVER}, {413, GS_E_SERVER},        {400, GS_E_SERVER},
+        {404, GS_E_SERVER}, {302, GS_E_SERVER},
+    };
+
+    add_resident(fx, "甲", NULL);
+    fx->f.script = S_STATUS;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc;
+        fx->f.status = cases[i].status;
+        rc = run(fx);
+        if (rc != cases[i].rc)
+            fail_msg("status %ld: %s, want %s (%s)", cases[i].status, gs_strerror(rc),
+                     gs_strerror(cases[i].rc), gs_db_errmsg(fx->db));
+        assert_int_equal(pending(fx), 1);
+    }
+    /* the change is still sent under the same seq once the server is back */
+    fx->f.script = S_OK;
+    assert_int_equal(run(fx), GS_OK);
+    assert_int_equal(pending(fx), 0);
+}
+
+static void test_broken_answers_stop_with_everything_kept(void **state)
+{
+    fixture *fx = *state;
+    static const enum script bad[] = {S_FEW_ACKS, S_GARBAGE, S_NET_FAIL};
+    static const int want[] = {GS_E_PROTO, GS_E_PROTO, GS_E_NETWORK};
+
+    add_resident(fx, "甲", NULL);
+    add_resident(fx, "乙", NULL);
+    for (size_t i = 0; i < 3; i++) {
+        int rc;
+        fx->f.script = bad[i];
+        rc = run(fx);
+        if (rc != want[i])
+            fail_msg("case %zu: %s (%s)", i, gs_strerror(rc), gs_db_errmsg(fx->db));
+        assert_int_equal(pending(fx), 2);
+    }
+}
+
+static void test_more_without_progress_stops(void **state)
+{
+    fixture *fx = *state;
+    int rc;
+
+    fx->f.script = S_MORE_EMPTY;
+    rc = run(fx);
+    assert_int_equal(rc, GS_E_PROTO);
+    assert_non_null(strstr(gs_db_errmsg(fx->db), "more waits but sent none"));
+    assert_int_equal(fx->f.requests, 1);
+    fx->f.script = S_MORE_STUCK;
+    fx->f.requests = 0;
+    rc = run(fx);
+    assert_int_equal(rc, GS_E_PROTO);
+    assert_non_null(strstr(gs_db_errmsg(fx->db), "cursor did not move"));
+    assert_int_equal(fx->f.requests, 1); /* it stopped instead of asking forever */
+}
+
+static void test_mixed_clocks_wait_for_the_server_version(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+    gs_record *r;
+
+    add_resident(fx, "甲", id);
+    usleep(3000);
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_id(r, id), GS_OK);
+    assert_int_equal(gs_record_set_str(r, "phone", "1"), GS_OK);
+    assert_int_equal(gs_db_update(fx->db, r), GS_OK); /* merged: two clocks in one row */
+    gs_record_free(r);
+    fx->f.script = S_OK;
+    fx->f.version = 1; /* an old server */
+    assert_int_equal(run(fx), GS_OK);
+    assert_int_equal(fx->f.requests, 2);
+    assert_int_equal(fx->f.n_sent[0], 0); /* the probe */
+    assert_int_equal(fx->f.n_sent[1], 1);
+    /* version 1 has one clock per change: the latest edit's, not the first's */
+    assert_true(fx->f.hlc_sent[1] > hlc_pack(0, 0));
+    {
+        gs_record *got;
+        assert_int_equal(gs_db_get(fx->db, id, &got), GS_OK);
+        assert_int_equal(fx->f.hlc_sent[1], gs_record_updated(got));
+        assert_true(gs_record_created(got) < gs_record_updated(got));
+        gs_record_free(got);
+    }
+    assert_int_equal(pending(fx), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_clean_exchange_settles_and_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_status_maps_and_keeps_the_outbox, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_broken_answers_stop_with_everything_kept, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_more_without_progress_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mixed_clocks_wait_for_the_server_version, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
