@@ -17,11 +17,13 @@
  * consumed by a write that rolled back inside a batch is simply skipped (seq must never be
  * reused, gaps are fine).
  *
- * Layout (user_version 2; record tables are generated from proto/schema.c on open):
+ * Layout (user_version 3; record tables are generated from proto/schema.c on open):
  *   meta(k, v)                         device settings and counters, see DB_META_*
  *   <table>(id, created, updated, deleted, <one column per schema field>)
- *   outbox(seq, tbl, rid, hlc, fields, sent)   pending changes (fieldpack.h blobs)
- *   field_version(rid, field, ver, hlc) server version and edit clock of each field seen
+ *   outbox(seq, tbl, rid, hlc, fields, sent)   pending changes (fieldpack.h blobs); a row
+ *                                      is sent when seq <= meta sent_upto (`sent` unused)
+ *   record_version(rid, fields)        per record, the server version and edit clock of
+ *                                      each field seen (fvers.h)
  *   rejected(seq, tbl, rid, hlc, fields, code, message, at)
  */
 #ifndef GS_CLIENT_DB_H
@@ -37,7 +39,7 @@
 #include "gridsync.h"
 
 /* The layout version this code writes; older files are migrated forward on open. */
-#define DB_LAYOUT_VERSION 2
+#define DB_LAYOUT_VERSION 3
 
 /* Meta keys. */
 #define DB_META_DEVICE "device_id"
@@ -53,6 +55,7 @@
 #define DB_META_SYNC_RESULT "last_sync_result"
 #define DB_META_SCHEMA_SIG "schema_sig"
 #define DB_META_SERVER_PROTO "server_proto" /* protocol version of the last response */
+#define DB_META_SENT_UPTO "sent_upto"       /* every outbox row up to this seq was sent */
 #define DB_META_CLOCK_OFFSET "clock_offset_ms" /* dclock.h: server minus device clock */
 #define DB_META_CLOCK_RAW "clock_ref_raw"      /* the device clock when it was measured */
 #define DB_META_CLOCK_MONO "clock_ref_mono"    /* the monotonic clock then */

@@ -6,12 +6,14 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "client/fvers.h"
 #include "proto/schema.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const reserved[] = {"meta", "outbox", "field_version", "rejected"};
+static const char *const reserved[] = {"meta", "outbox", "field_version", "rejected",
+                                       "record_version"};
 
 /* Step 1: the fixed tables. */
 static const char step1[] =
@@ -39,7 +41,72 @@ static const char step1[] =
 static const char step2[] =
     "ALTER TABLE field_version ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;";
 
-static const char *const steps[DB_LAYOUT_VERSION] = {step1, step2};
+/* Step 3: one version row per record, and a "sent up to" mark instead of a flag per row
+ * (issue 14: settling a change was twelve statements). record_version's blobs are built
+ * from field_version's rows in C (fvers.h); outbox.sent stays as a column nobody reads
+ * (DROP COLUMN needs SQLite 3.35, which older Android releases do not have). */
+static const char step3[] =
+    "CREATE TABLE IF NOT EXISTS record_version(rid BLOB PRIMARY KEY NOT NULL,"
+    " fields BLOB NOT NULL) WITHOUT ROWID;"
+    "INSERT OR REPLACE INTO meta(k, v) SELECT 'sent_upto', coalesce(max(seq), 0) FROM outbox "
+    " WHERE sent = 1;"
+    "DROP INDEX IF EXISTS outbox_rid;"
+    "CREATE INDEX IF NOT EXISTS outbox_rid_seq ON outbox(rid, seq);";
+
+static int step3_versions(gs_db *db);
+
+/* A step: SQL, then (optional) code. */
+typedef struct layout_step {
+    const char *sql;            /* run first */
+    int (*code)(gs_db *db);     /* then this, NULL when none */
+} layout_step;
+
+static const layout_step steps[DB_LAYOUT_VERSION] = {
+    {step1, NULL},
+    {step2, NULL},
+    {step3, step3_versions},
+};
+
+/* field_version rows -> one record_version row per record, then field_version goes. */
+static int step3_versions(gs_db *db)
+{
+    sqlite3_stmt *q = NULL;
+    fvers fv;
+    uint8_t cur[16];
+    int have = 0, src, rc = GS_OK;
+
+    src = sqlite3_prepare_v2(db->sql, "SELECT rid, field, ver, hlc FROM field_version "
+                                      "ORDER BY rid", -1, &q, NULL);
+    if (src != SQLITE_OK)
+        return db_fail(db, src, "upgrading field versions");
+    fv.n = 0;
+    while (rc == GS_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        const void *rid = sqlite3_column_blob(q, 0);
+        const char *field = (const char *)sqlite3_column_text(q, 1);
+        if (sqlite3_column_bytes(q, 0) != 16 || !field)
+            continue; /* a damaged row: the version is re-learnt at the next pull */
+        if (have && memcmp(cur, rid, 16) != 0) {
+            fv.dirty = 1;
+            rc = fvers_store(db, cur, &fv);
+            fv.n = 0;
+        }
+        memcpy(cur, rid, 16);
+        have = 1;
+        if (rc == GS_OK)
+            rc = fvers_raise(&fv, field, strlen(field), (uint64_t)sqlite3_column_int64(q, 2),
+                             (uint64_t)sqlite3_column_int64(q, 3));
+    }
+    if (rc == GS_OK && src != SQLITE_DONE)
+        rc = db_fail(db, src, "upgrading field versions");
+    sqlite3_finalize(q);
+    if (rc == GS_OK && have) {
+        fv.dirty = 1;
+        rc = fvers_store(db, cur, &fv);
+    }
+    if (rc == GS_OK)
+        rc = db_exec(db, "DROP TABLE field_version");
+    return rc;
+}
 
 int layout_reserved(const char *name)
 {
@@ -208,7 +275,9 @@ static int migrate_locked(gs_db *db, int64_t version, const char *sig)
     int rc = GS_OK;
 
     for (int64_t v = version; v < DB_LAYOUT_VERSION; v++) {
-        rc = db_exec(db, steps[v]);
+        rc = db_exec(db, steps[v].sql);
+        if (rc == GS_OK && steps[v].code)
+            rc = steps[v].code(db);
         if (rc)
             return rc;
     }

@@ -1,10 +1,9 @@
 /*
  * outbox.c: see outbox.h for the row life cycle and its invariants.
  *
- * Versions: field_version(rid, field) holds the server version of each field the device
- * last saw (from an ack or a pull) and the clock of the edit that gave the value; an absent
- * row means 0, "never saw one". Versions only grow: every upsert keeps the greater of old
- * and new (and the clock that goes with it). Applying a server response is apply.c.
+ * A row is sent when its seq is at most meta sent_upto (one meta write freezes a whole
+ * request's rows). The bases of new fields come from the record's versions (fvers.h).
+ * Applying a server response is apply.c.
  */
 #include "outbox.h"
 
@@ -12,6 +11,7 @@
 #include "common/buf.h"
 #include "common/uuid.h"
 #include "fieldpack.h"
+#include "fvers.h"
 #include "pval.h"
 
 #include <stdio.h>
@@ -24,83 +24,6 @@ struct outbox_iter {
     proto_change cur;    /* the current change; points into fs and table */
     char table[SCHEMA_NAME_MAX + 1]; /* the current row's table name */
 };
-
-/* ---- versions ---- */
-
-int outbox_version_get(gs_db *db, const uint8_t id[16], const char *field, size_t len,
-                       uint64_t *ver, uint64_t *clock)
-{
-    sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT ver, hlc FROM field_version WHERE rid = ?1 AND field = ?2",
-                             &st);
-
-    if (rc)
-        return rc;
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, field, (int)len, SQLITE_STATIC);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        *ver = (uint64_t)sqlite3_column_int64(st, 0);
-        if (clock)
-            *clock = (uint64_t)sqlite3_column_int64(st, 1);
-    } else if (src == SQLITE_DONE) {
-        *ver = 0;
-        if (clock)
-            *clock = 0;
-    } else {
-        rc = db_fail(db, src, "reading field versions");
-    }
-    db_done(st);
-    return rc;
-}
-
-static int version_max(gs_db *db, const uint8_t id[16], uint64_t *out)
-{
-    sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT max(ver) FROM field_version WHERE rid = ?1", &st);
-
-    if (rc)
-        return rc;
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        *out = (uint64_t)sqlite3_column_int64(st, 0); /* NULL reads as 0 */
-    else
-        rc = db_fail(db, src, "reading field versions");
-    db_done(st);
-    return rc;
-}
-
-int outbox_version_set(gs_db *db, const uint8_t id[16], proto_str field, uint64_t ver,
-                       uint64_t clock)
-{
-    sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "INSERT INTO field_version(rid, field, ver, hlc) "
-                                 "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(rid, field) DO UPDATE SET "
-                                 "hlc = CASE WHEN excluded.ver >= ver THEN excluded.hlc "
-                                 "ELSE hlc END, ver = max(ver, excluded.ver)",
-                             &st);
-
-    if (rc)
-        return rc;
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, field.ptr, (int)field.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (int64_t)ver);
-    sqlite3_bind_int64(st, 4, (int64_t)clock);
-    src = sqlite3_step(st);
-    if (src != SQLITE_DONE)
-        rc = db_fail(db, src, "writing field versions");
-    db_done(st);
-    return rc;
-}
-
-/* The base a field gets when it first enters a row. */
-static int base_of(gs_db *db, const uint8_t id[16], proto_str name, uint64_t *out)
-{
-    if (proto_str_eq(name, SCHEMA_DELETED_FIELD))
-        return version_max(db, id, out);
-    return outbox_version_get(db, id, name.ptr, name.len, out, NULL);
-}
 
 /* ---- capture ---- */
 
@@ -135,7 +58,8 @@ static int unsent_row(gs_db *db, const uint8_t id[16], uint64_t *seq, fieldset *
 {
     sqlite3_stmt *st;
     int src, rc = db_prepare(db, "SELECT seq, fields, hlc FROM outbox WHERE rid = ?1 AND "
-                                 "sent = 0 ORDER BY seq DESC LIMIT 1",
+                                 "seq > (SELECT coalesce(max(v), 0) FROM meta "
+                                 "WHERE k = 'sent_upto') ORDER BY seq DESC LIMIT 1",
                              &st);
 
     if (rc)
@@ -162,6 +86,7 @@ int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint6
                    const proto_field *fields, uint32_t n, int creating)
 {
     fieldset fs;
+    fvers *fv = NULL;
     proto_field *merged = NULL;
     uint32_t n_merged = 0;
     uint64_t seq = 0;
@@ -173,6 +98,14 @@ int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint6
     buf_init(&blob, FIELDPACK_MAX);
     if (!creating) {
         rc = unsent_row(db, id, &seq, &fs);
+        if (rc)
+            goto out;
+        fv = gs_malloc(sizeof(*fv));
+        if (!fv) {
+            rc = gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = fvers_load(db, id, fv);
         if (rc)
             goto out;
     }
@@ -199,11 +132,11 @@ int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint6
         merged[n_merged] = fields[i];
         merged[n_merged].ver = 0;
         merged[n_merged].hlc = stamp;
-        if (!creating) {
-            rc = base_of(db, id, fields[i].name, &merged[n_merged].ver);
-            if (rc)
-                goto out;
-        }
+        /* a field's base is the version last seen of it; a delete's, of any field */
+        if (fv)
+            merged[n_merged].ver = proto_str_eq(fields[i].name, SCHEMA_DELETED_FIELD)
+                                       ? fvers_max_ver(fv)
+                                       : fvers_ver(fv, fields[i].name.ptr, fields[i].name.len);
         n_merged++;
     }
     rc = fieldpack_encode(&blob, merged, n_merged);
@@ -216,7 +149,7 @@ int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint6
         goto out;
     }
     /* the row keeps the clock of its first edit: for a new record, its creation */
-    rc = db_prepare(db, "UPDATE outbox SET fields = ?2 WHERE seq = ?3 AND sent = 0", &st);
+    rc = db_prepare(db, "UPDATE outbox SET fields = ?2 WHERE seq = ?3", &st);
     if (rc)
         goto out;
     sqlite3_bind_blob(st, 2, blob.ptr, (int)blob.len, SQLITE_STATIC);
@@ -227,6 +160,7 @@ int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint6
     db_done(st);
 out:
     gs_free(merged);
+    gs_free(fv);
     buf_free(&blob);
     fieldset_free(&fs);
     return rc;
@@ -346,23 +280,17 @@ void outbox_iter_free(outbox_iter *it)
 
 int outbox_mark_sent(gs_db *db, uint64_t first_seq, uint64_t last_seq)
 {
-    sqlite3_stmt *st;
-    int src, rc = db_tx_begin(db);
+    int64_t upto = 0;
+    int rc = db_tx_begin(db);
 
+    (void)first_seq; /* rows are sent oldest first: a mark covers every row up to last_seq */
     if (rc)
         return rc;
-    rc = db_prepare(db, "UPDATE outbox SET sent = 1 WHERE seq BETWEEN ?1 AND ?2", &st);
-    if (rc)
-        goto out;
-    sqlite3_bind_int64(st, 1, (int64_t)first_seq);
-    sqlite3_bind_int64(st, 2, (int64_t)last_seq);
-    src = sqlite3_step(st);
-    if (src != SQLITE_DONE)
-        rc = db_fail(db, src, "marking changes sent");
-    db_done(st);
+    rc = db_meta_get_int(db, DB_META_SENT_UPTO, 0, &upto);
+    if (rc == GS_OK && (uint64_t)upto < last_seq)
+        rc = db_meta_set_int(db, DB_META_SENT_UPTO, (int64_t)last_seq);
     if (rc == GS_OK)
         rc = db_tx_commit(db);
-out:
     if (rc)
         db_tx_rollback(db);
     return rc;
@@ -393,7 +321,9 @@ int outbox_low(gs_db *db, uint64_t *low)
 int outbox_count(gs_db *db, int64_t *pending, int64_t *sent)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT count(*), coalesce(sum(sent), 0) FROM outbox", &st);
+    int src, rc = db_prepare(db, "SELECT count(*), coalesce(sum(seq <= (SELECT coalesce(max(v), 0) "
+                                 "FROM meta WHERE k = 'sent_upto')), 0) FROM outbox",
+                             &st);
 
     if (rc)
         return rc;

@@ -57,8 +57,9 @@ int outbox_iter_open(gs_db *db, uint32_t max_changes, outbox_iter **out);
 int outbox_iter_next(outbox_iter *it, const proto_change **out);
 void outbox_iter_free(outbox_iter *it);
 
-/* Freezes rows first_seq..last_seq: they are about to be sent and must not change any
- * more. Call it BEFORE the request leaves the device. */
+/* Freezes rows first_seq..last_seq (with every older row: rows are sent oldest first):
+ * they are about to be sent and must not change any more. Call it BEFORE the request
+ * leaves the device. */
 int outbox_mark_sent(gs_db *db, uint64_t first_seq, uint64_t last_seq);
 
 /* The request's "low": the smallest seq still in the outbox, or next_seq when empty (every
@@ -72,16 +73,6 @@ int outbox_count(gs_db *db, int64_t *pending, int64_t *sent);
  * id and fields (each with its clock). *found is 0 when there is no such row. */
 int outbox_row_read(gs_db *db, int rejected, uint64_t seq, int *found, const schema_table **t,
                     uint8_t id[16], fieldset *fs);
-
-/* ---- versions ---- */
-
-/* The server version the device last saw of a field, and the clock of the edit that gave
- * its value (both 0 when it never saw one; clock may be NULL). */
-int outbox_version_get(gs_db *db, const uint8_t id[16], const char *field, size_t len,
-                       uint64_t *ver, uint64_t *clock);
-/* Raises a field's version to ver (a lower ver changes nothing), with its clock. */
-int outbox_version_set(gs_db *db, const uint8_t id[16], proto_str field, uint64_t ver,
-                       uint64_t clock);
 
 /* Stores the pull cursor; reads it (0 before the first sync). */
 int outbox_set_cursor(gs_db *db, uint64_t cursor);

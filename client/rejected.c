@@ -113,7 +113,9 @@ static int row_remove(gs_db *db, uint64_t seq)
 static int unsent_seq(gs_db *db, const uint8_t id[UUID_LEN], uint64_t *out)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT max(seq) FROM outbox WHERE rid = ?1 AND sent = 0", &st);
+    int src, rc = db_prepare(db, "SELECT max(seq) FROM outbox WHERE rid = ?1 AND seq > "
+                                 "(SELECT coalesce(max(v), 0) FROM meta WHERE k = 'sent_upto')",
+                             &st);
 
     if (rc)
         return rc;

@@ -3,7 +3,10 @@
  * synchronous=FULL, mode 0600; migration from user_version 0 (an empty file, and a file
  * holding an older hand-made record table with data, whose rows survive and gain the new
  * columns); a file from a newer gridsync is refused untouched; a schema change (a column
- * missing) is reconciled; an unchanged file opens without taking the write lock.
+ * missing) is reconciled; an unchanged file opens without taking the write lock; a file
+ * written by gridsync 0.1 (layout 1: field_version rows, a sent flag per outbox row) is
+ * upgraded in place with nothing lost (tests/unit/data/device_layout1.db, made by that
+ * version's CLI: two synced residents, one edit sent but never answered, one unsent).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +21,10 @@
 #include <cmocka.h>
 
 #include "client/db.h"
+#include "client/fvers.h"
 #include "client/layout.h"
+#include "client/outbox.h"
+#include "common/uuid.h"
 #include "proto/schema.h"
 
 typedef struct fixture {
@@ -94,7 +100,7 @@ static int has_column(sqlite3 *db, const char *table, const char *col)
 static void test_fresh_file(void **state)
 {
     fixture *fx = *state;
-    static const char *const tables[] = {"meta", "outbox", "field_version", "rejected",
+    static const char *const tables[] = {"meta", "outbox", "record_version", "rejected",
                                          "resident", "visit", "care"};
     gs_db *db;
     struct stat sb;
@@ -213,6 +219,76 @@ static void test_unchanged_file_opens_while_another_writes(void **state)
     sqlite3_close(writer);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_from_layout_1_file_of_gridsync_0_1(void **state)
+{
+    fixture *fx = *state;
+    const char *data = getenv("GS_TEST_DATA") ? getenv("GS_TEST_DATA") : "tests/unit/data";
+    char src[256], ids[128], r1[40], r2[40], buf[64];
+    uint8_t id1[16], id2[16];
+    int64_t pending = 0, sent = 0;
+    gs_record *rec;
+    fvers fv;
+    FILE *f;
+    gs_db *db;
+
+    snprintf(src, sizeof(src), "%s/device_layout1.db", data);
+    copy_file(src, fx->path);
+    snprintf(src, sizeof(src), "%s/device_layout1.ids", data);
+    f = fopen(src, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(ids, sizeof(ids), f));
+    fclose(f);
+    assert_int_equal(strlen(ids) >= 73, 1);
+    memcpy(r1, ids, 36);
+    r1[36] = '\0';
+    memcpy(r2, ids + 37, 36);
+    r2[36] = '\0';
+    uuid_parse(r1, 36, id1);
+    uuid_parse(r2, 36, id2);
+
+    assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
+    assert_int_equal(q_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
+    assert_int_equal(q_int(db->sql, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                    "'field_version'"), 0);
+    /* the versions the old file held, one row per record now */
+    assert_int_equal(fvers_load(db, id1, &fv), GS_OK);
+    assert_int_equal(fv.n, 4); /* name, born, grid, tags */
+    assert_int_equal(fvers_ver(&fv, "name", 4), 1);
+    assert_int_equal(fvers_ver(&fv, "tags", 4), 1);
+    assert_int_equal(fvers_load(db, id2, &fv), GS_OK);
+    assert_int_equal(fvers_ver(&fv, "born", 4), 2);
+    /* the sent row stays sent (frozen), the unsent one unsent */
+    assert_int_equal(outbox_count(db, &pending, &sent), GS_OK);
+    assert_int_equal(pending, 2);
+    assert_int_equal(sent, 1);
+    assert_int_equal(q_int(db->sql, "SELECT v FROM meta WHERE k = 'sent_upto'"), 3);
+    /* an edit of the sent record makes a new row; one of the unsent record merges */
+    assert_int_equal(gs_record_new(db, "resident", &rec), GS_OK);
+    assert_int_equal(gs_record_set_id(rec, r1), GS_OK);
+    assert_int_equal(gs_record_set_str(rec, "address", "x"), GS_OK);
+    assert_int_equal(gs_db_update(db, rec), GS_OK);
+    gs_record_free(rec);
+    assert_int_equal(gs_record_new(db, "resident", &rec), GS_OK);
+    assert_int_equal(gs_record_set_id(rec, r2), GS_OK);
+    assert_int_equal(gs_record_set_str(rec, "phone", "1"), GS_OK);
+    assert_int_equal(gs_db_update(db, rec), GS_OK);
+    gs_record_free(rec);
+    assert_int_equal(outbox_count(db, &pending, &sent), GS_OK);
+    assert_int_equal(pending, 3);
+    /* the old rows still decode (three-element fields): the record shows its edit */
+    assert_int_equal(gs_db_get(db, r2, &rec), GS_OK);
+    assert_string_equal(q_text(db->sql, "SELECT count(*) FROM outbox", buf, sizeof(buf)), "3");
+    gs_record_free(rec);
+    gs_db_close(db);
+}
+
 static void test_reserved_names(void **state)
 {
     (void)state;
@@ -233,6 +309,7 @@ int main(void)
         T(test_newer_file_refused_untouched),
         T(test_schema_change_reconciled),
         T(test_unchanged_file_opens_while_another_writes),
+        T(test_from_layout_1_file_of_gridsync_0_1),
         T(test_reserved_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

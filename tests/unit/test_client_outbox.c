@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "client/db.h"
+#include "client/fvers.h"
 #include "client/apply.h"
 #include "client/outbox.h"
 #include "common/uuid.h"
@@ -89,18 +90,10 @@ static int64_t q_int(gs_db *db, const char *sql)
 static uint64_t version_of(gs_db *db, const char *id_text, const char *field)
 {
     uint8_t id[16];
-    sqlite3_stmt *st;
-    uint64_t v = 0;
+    fvers fv;
     assert_int_equal(uuid_parse(id_text, 36, id), GS_OK);
-    assert_int_equal(sqlite3_prepare_v2(db->sql, "SELECT ver FROM field_version WHERE rid = ?1 "
-                                                 "AND field = ?2", -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    assert_int_equal(fvers_load(db, id, &fv), GS_OK);
+    return fvers_ver(&fv, field, strlen(field));
 }
 
 static void add_resident(fixture *fx, const char *name, char id[40])
@@ -435,7 +428,7 @@ static void test_rejection_kept_aside(void **state)
     memset(&st, 0, sizeof(st));
     assert_int_equal(apply_ack(fx->db, &a, &st), GS_OK);
     assert_int_equal(st.unknown_acks, 1);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM field_version"), 0);
+    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM record_version"), 0);
 }
 
 static proto_change pulled(const char *table, const uint8_t id[16], proto_field *f, uint32_t n)
