@@ -323,7 +323,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     /* the "ch" head and the tail ("cur", "more", "clk", "fix") take under 64 bytes */
     budget = body->len + fixes.len + 96 < PROTO_MAX_BODY ? PROTO_MAX_BODY - body->len - fixes.len - 96
                                                          : 0;
-    max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : 2000;
+    max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : PROTO_MAX_CHANGES;
     if (m->pull_max && m->pull_max < max_changes)
         max_changes = m->pull_max;
     if (max_changes > PROTO_MAX_CHANGES)

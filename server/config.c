@@ -38,7 +38,7 @@ void config_defaults(srv_config *cfg)
     cfg->max_header_bytes = 16384;
     cfg->max_body_bytes = PROTO_MAX_BODY;
     cfg->max_drift_ms = 300000;
-    cfg->pull_page_changes = 2000;
+    cfg->pull_page_changes = 5000;
     cfg->silent_days = 3;
     cfg->log_level = GS_LOG_INFO;
     cfg->shutdown_timeout_ms = 10000;

@@ -80,7 +80,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_header_bytes, 16384);
     assert_int_equal(c.max_body_bytes, 8u * 1024 * 1024);
     assert_int_equal(c.max_drift_ms, 300000);
-    assert_int_equal(c.pull_page_changes, 2000);
+    assert_int_equal(c.pull_page_changes, 5000);
     assert_int_equal(c.silent_days, 3);
     assert_int_equal(c.log_level, GS_LOG_INFO);
     assert_int_equal(c.shutdown_timeout_ms, 10000);
