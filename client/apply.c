@@ -79,7 +79,7 @@ static int pending_scan(gs_db *db, const uint8_t id[16], uint64_t except_seq, gs
 {
     sqlite3_stmt *st;
     fieldset fs;
-    int src = SQLITE_DONE, rc = db_prepare(db, "SELECT fields, hlc FROM outbox "
+    int src = SQLITE_DONE, rc = db_prepare_static(db, "SELECT fields, hlc FROM outbox "
                                                "WHERE rid = ?1 AND seq != ?2",
                                            &st);
 
@@ -179,7 +179,7 @@ static int record_times(gs_db *db, const schema_table *t, const uint8_t id[16], 
 static int reject_row(gs_db *db, uint64_t seq, const proto_ack *ack)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "INSERT OR REPLACE INTO rejected(seq, tbl, rid, hlc, fields, "
+    int src, rc = db_prepare_static(db, "INSERT OR REPLACE INTO rejected(seq, tbl, rid, hlc, fields, "
                                  "code, message, at) SELECT seq, tbl, rid, hlc, fields, ?2, ?3, ?4 "
                                  "FROM outbox WHERE seq = ?1",
                              &st);
@@ -204,7 +204,7 @@ static int reject_row(gs_db *db, uint64_t seq, const proto_ack *ack)
 static int range_delete(gs_db *db, uint64_t first, uint64_t last)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2", &st);
+    int src, rc = db_prepare_static(db, "DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2", &st);
 
     if (rc)
         return rc;

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@
 
 struct db_stmt_entry {
     char *sql;             /* the statement's text, the cache key */
+    size_t len;            /* its length */
+    unsigned hash;         /* its FNV-1a hash, compared before the text */
     sqlite3_stmt *st;      /* prepared once, reset after each use */
     db_stmt_entry *next;   /* next entry in the same bucket */
 };
@@ -63,23 +66,26 @@ int db_fail(gs_db *db, int src, const char *what)
                                       : "");
 }
 
-static unsigned hash_sql(const char *s)
+static unsigned hash_sql(const char *s, size_t *len)
 {
     unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % DB_STMT_BUCKETS;
+    const char *p = s;
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    *len = (size_t)(p - s);
+    return h;
 }
 
 int db_prepare(gs_db *db, const char *sql, sqlite3_stmt **out)
 {
-    unsigned b = hash_sql(sql);
+    size_t len;
+    unsigned h = hash_sql(sql, &len), b = h % DB_STMT_BUCKETS;
     db_stmt_entry *e;
     sqlite3_stmt *st = NULL;
     int src;
 
     for (e = db->stmts[b]; e; e = e->next)
-        if (strcmp(e->sql, sql) == 0) {
+        if (e->hash == h && e->len == len && memcmp(e->sql, sql, len) == 0) {
             *out = e->st;
             return GS_OK;
         }
@@ -98,10 +104,30 @@ int db_prepare(gs_db *db, const char *sql, sqlite3_stmt **out)
         return db_fail(db, src, "preparing a statement");
     }
     e->st = st;
+    e->hash = h;
+    e->len = len;
     e->next = db->stmts[b];
     db->stmts[b] = e;
     *out = st;
     return GS_OK;
+}
+
+int db_prepare_static(gs_db *db, const char *sql, sqlite3_stmt **out)
+{
+    /* a literal's address names its text for the life of the program: no hashing */
+    size_t slot = ((uintptr_t)sql >> 3) % DB_LIT_SLOTS;
+    int rc;
+
+    if (db->lit_key[slot] == sql) {
+        *out = db->lit_st[slot];
+        return GS_OK;
+    }
+    rc = db_prepare(db, sql, out);
+    if (rc == GS_OK) {
+        db->lit_key[slot] = sql;
+        db->lit_st[slot] = *out;
+    }
+    return rc;
 }
 
 int db_prepare_memo(gs_db *db, const schema_table *t, int kind, db_sql_build_fn *build,
@@ -170,6 +196,7 @@ static void stmts_free(gs_db *db)
         }
         db->stmts[b] = NULL;
     }
+    memset(db->lit_key, 0, sizeof(db->lit_key));
 }
 
 /* ---- transactions ---- */
@@ -476,7 +503,7 @@ int db_clock_learn(gs_db *db, uint64_t server_ms, uint64_t send_raw, uint64_t se
 int db_meta_get_int(gs_db *db, const char *key, int64_t dflt, int64_t *out)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare(db, "SELECT v FROM meta WHERE k = ?1", &st);
+    int rc = db_prepare_static(db, "SELECT v FROM meta WHERE k = ?1", &st);
     int src;
 
     if (rc)
@@ -496,7 +523,7 @@ int db_meta_get_int(gs_db *db, const char *key, int64_t dflt, int64_t *out)
 int db_meta_get_text(gs_db *db, const char *key, char **out)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare(db, "SELECT v FROM meta WHERE k = ?1", &st);
+    int rc = db_prepare_static(db, "SELECT v FROM meta WHERE k = ?1", &st);
     int src;
     char *v = NULL;
 
@@ -522,7 +549,7 @@ int db_meta_get_text(gs_db *db, const char *key, char **out)
 int db_meta_set_int(gs_db *db, const char *key, int64_t v)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
+    int rc = db_prepare_static(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
                             "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
                         &st);
     int src;
@@ -541,7 +568,7 @@ int db_meta_set_int(gs_db *db, const char *key, int64_t v)
 int db_meta_set_text(gs_db *db, const char *key, const char *v, size_t len)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
+    int rc = db_prepare_static(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
                             "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
                         &st);
     int src;

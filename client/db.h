@@ -68,7 +68,8 @@ typedef struct db_stmt_entry db_stmt_entry;
 /* Deepest nesting of db_tx_begin (a batch, a write, and the calls a write makes). */
 #define DB_TX_MAX_DEPTH 8
 
-#define DB_STMT_BUCKETS 64
+#define DB_STMT_BUCKETS 256
+#define DB_LIT_SLOTS 64 /* db_prepare_static's direct-mapped cache */
 
 struct gs_db {
     sqlite3 *sql;               /* the connection */
@@ -88,6 +89,8 @@ struct gs_db {
     char *grids;                /* all its grids, newline-separated (NULL before init) */
     char *worker;               /* the device's worker name (NULL before init) */
     db_stmt_entry *stmts[DB_STMT_BUCKETS]; /* prepared statement cache, by SQL text */
+    const char *lit_key[DB_LIT_SLOTS];     /* db_prepare_static: the literal of each slot */
+    sqlite3_stmt *lit_st[DB_LIT_SLOTS];    /* and its statement (owned by stmts) */
     char **memo;                /* SQL texts built per (table, kind), see db_prepare_memo */
     sqlite3_stmt **memo_st;     /* their statements (owned by the cache above) */
 };
@@ -100,6 +103,10 @@ int db_fail(gs_db *db, int src, const char *what);
 /* A cached prepared statement for sql (compared by content). The statement must be given
  * back with db_done before the next db_prepare of the same SQL. */
 int db_prepare(gs_db *db, const char *sql, sqlite3_stmt **out);
+/* db_prepare for a string literal (or any text that never changes at that address): found
+ * by the literal's address, without hashing the text (a fifth of a sync's statement
+ * lookups went into hashing). Never give it a buffer that is reused for other SQL. */
+int db_prepare_static(gs_db *db, const char *sql, sqlite3_stmt **out);
 /* Kinds of per-table statement texts kept by db_prepare_memo. */
 #define DB_SQL_INSERT 0    /* INSERT of a whole record */
 #define DB_SQL_BY_ID 1     /* SELECT record_select_list FROM t WHERE id = ?1 */

@@ -232,7 +232,7 @@ int gs_db_status(gs_db *db, gs_status *out)
     if (rc == GS_OK)
         rc = count_live(db, &s.records);
     if (rc == GS_OK)
-        rc = db_prepare(db, "SELECT count(*) FROM rejected", &st);
+        rc = db_prepare_static(db, "SELECT count(*) FROM rejected", &st);
     if (rc == GS_OK) {
         src = sqlite3_step(st);
         if (src == SQLITE_ROW)

@@ -139,7 +139,7 @@ int fvers_decode(const void *p, size_t len, fvers *out)
 int fvers_load(gs_db *db, const uint8_t id[16], fvers *out)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT fields FROM record_version WHERE rid = ?1", &st);
+    int src, rc = db_prepare_static(db, "SELECT fields FROM record_version WHERE rid = ?1", &st);
 
     if (rc)
         return rc;
@@ -160,7 +160,7 @@ int fvers_load(gs_db *db, const uint8_t id[16], fvers *out)
 int fvers_drop(gs_db *db, const uint8_t id[16])
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "DELETE FROM record_version WHERE rid = ?1", &st);
+    int src, rc = db_prepare_static(db, "DELETE FROM record_version WHERE rid = ?1", &st);
 
     if (rc)
         return rc;
@@ -188,7 +188,7 @@ int fvers_store(gs_db *db, const uint8_t id[16], fvers *fv)
         buf_free(&b);
         return gs_err_set(&db->err, rc, "out of memory");
     }
-    rc = db_prepare(db, "INSERT INTO record_version(rid, fields) VALUES(?1, ?2) "
+    rc = db_prepare_static(db, "INSERT INTO record_version(rid, fields) VALUES(?1, ?2) "
                         "ON CONFLICT(rid) DO UPDATE SET fields = excluded.fields",
                     &st);
     if (rc == GS_OK) {

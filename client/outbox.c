@@ -36,7 +36,7 @@ static int row_insert(gs_db *db, const schema_table *t, const uint8_t id[16], ui
 
     if (rc)
         return rc;
-    rc = db_prepare(db, "INSERT INTO outbox(seq, tbl, rid, hlc, fields, sent) "
+    rc = db_prepare_static(db, "INSERT INTO outbox(seq, tbl, rid, hlc, fields, sent) "
                         "VALUES(?1, ?2, ?3, ?4, ?5, 0)",
                     &st);
     if (rc)
@@ -57,7 +57,7 @@ static int row_insert(gs_db *db, const schema_table *t, const uint8_t id[16], ui
 static int unsent_row(gs_db *db, const uint8_t id[16], uint64_t *seq, fieldset *fs)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT seq, fields, hlc FROM outbox WHERE rid = ?1 AND "
+    int src, rc = db_prepare_static(db, "SELECT seq, fields, hlc FROM outbox WHERE rid = ?1 AND "
                                  "seq > (SELECT coalesce(max(v), 0) FROM meta "
                                  "WHERE k = 'sent_upto') ORDER BY seq DESC LIMIT 1",
                              &st);
@@ -149,7 +149,7 @@ int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint6
         goto out;
     }
     /* the row keeps the clock of its first edit: for a new record, its creation */
-    rc = db_prepare(db, "UPDATE outbox SET fields = ?2 WHERE seq = ?3", &st);
+    rc = db_prepare_static(db, "UPDATE outbox SET fields = ?2 WHERE seq = ?3", &st);
     if (rc)
         goto out;
     sqlite3_bind_blob(st, 2, blob.ptr, (int)blob.len, SQLITE_STATIC);
@@ -172,7 +172,7 @@ int outbox_row_read(gs_db *db, int rejected, uint64_t seq, int *found, const sch
                     uint8_t id[16], fieldset *fs)
 {
     sqlite3_stmt *q;
-    int src, rc = db_prepare(db, rejected ? "SELECT tbl, rid, hlc, fields FROM rejected WHERE seq = ?1"
+    int src, rc = db_prepare_static(db, rejected ? "SELECT tbl, rid, hlc, fields FROM rejected WHERE seq = ?1"
                                           : "SELECT tbl, rid, hlc, fields FROM outbox WHERE seq = ?1",
                              &q);
     const char *what = rejected ? "rejected change" : "outbox row";
@@ -300,7 +300,7 @@ int outbox_low(gs_db *db, uint64_t *low)
 {
     sqlite3_stmt *st;
     int64_t next;
-    int src, rc = db_prepare(db, "SELECT min(seq) FROM outbox", &st);
+    int src, rc = db_prepare_static(db, "SELECT min(seq) FROM outbox", &st);
 
     if (rc)
         return rc;
@@ -321,7 +321,7 @@ int outbox_low(gs_db *db, uint64_t *low)
 int outbox_count(gs_db *db, int64_t *pending, int64_t *sent)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT count(*), coalesce(sum(seq <= (SELECT coalesce(max(v), 0) "
+    int src, rc = db_prepare_static(db, "SELECT count(*), coalesce(sum(seq <= (SELECT coalesce(max(v), 0) "
                                  "FROM meta WHERE k = 'sent_upto')), 0) FROM outbox",
                              &st);
 

@@ -97,7 +97,7 @@ static int tx_end(gs_db *db, int rc)
 static int row_remove(gs_db *db, uint64_t seq)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "DELETE FROM rejected WHERE seq = ?1", &st);
+    int src, rc = db_prepare_static(db, "DELETE FROM rejected WHERE seq = ?1", &st);
 
     if (rc)
         return rc;
@@ -113,7 +113,7 @@ static int row_remove(gs_db *db, uint64_t seq)
 static int unsent_seq(gs_db *db, const uint8_t id[UUID_LEN], uint64_t *out)
 {
     sqlite3_stmt *st;
-    int src, rc = db_prepare(db, "SELECT max(seq) FROM outbox WHERE rid = ?1 AND seq > "
+    int src, rc = db_prepare_static(db, "SELECT max(seq) FROM outbox WHERE rid = ?1 AND seq > "
                                  "(SELECT coalesce(max(v), 0) FROM meta WHERE k = 'sent_upto')",
                              &st);
 
