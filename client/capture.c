@@ -96,33 +96,6 @@ static int check_value(gs_db *db, const schema_table *t, const schema_field *f,
     return rc;
 }
 
-/* Finds the live-or-deleted row of any table with this id. */
-static int id_in_use(gs_db *db, const uint8_t id[UUID_LEN], int *out)
-{
-    *out = 0;
-    for (size_t k = 0; k < schema_n_tables; k++) {
-        char sql[128];
-        sqlite3_stmt *st;
-        int src, rc;
-
-        snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" WHERE id = ?1",
-                 schema_tables[k].name);
-        rc = db_prepare(db, sql, &st);
-        if (rc)
-            return rc;
-        sqlite3_bind_blob(st, 1, id, UUID_LEN, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        db_done(st);
-        if (src == SQLITE_ROW) {
-            *out = 1;
-            return GS_OK;
-        }
-        if (src != SQLITE_DONE)
-            return db_fail(db, src, "looking up an id");
-    }
-    return GS_OK;
-}
-
 /* Fills each unset field that has a default: the device's grid (the scope field) or worker
  * name (any other SF_FROM_DEVICE field), "now" for SF_DEFAULT_NOW, the schema's enum
  * default. Defaults are not marked set. */
@@ -203,7 +176,7 @@ int capture_add(gs_db *db, gs_record *rec, capture_refs *defer)
     uint32_t n = 0;
     uint8_t id[UUID_LEN];
     uint64_t stamp = 0;
-    int in_use, rc;
+    int rc;
 
     if (rec->stored)
         return gs_err_set(&db->err, GS_E_STATE, "%s %s is stored already: use gs_db_update",
@@ -246,11 +219,14 @@ int capture_add(gs_db *db, gs_record *rec, capture_refs *defer)
         n++;
     }
     if (rec->has_id) {
+        /* an import (defer set) looked the id up already: it was free */
         memcpy(id, rec->id, UUID_LEN);
-        rc = id_in_use(db, id, &in_use);
-        if (rc == GS_OK && in_use)
+        rc = defer ? GS_E_NOTFOUND : record_locate(db, id, NULL, NULL);
+        if (rc == GS_OK)
             rc = gs_err_set(&db->err, GS_E_EXISTS, "%s.id: %s is in use already", t->name,
                             rec->id_text);
+        else if (rc == GS_E_NOTFOUND)
+            rc = GS_OK;
     } else {
         rc = uuid_v7(id, db_wall_ms(db));
         if (rc)
@@ -289,27 +265,6 @@ int gs_db_add(gs_db *db, gs_record *rec)
     if (rec->db != db)
         return gs_err_set(&db->err, GS_E_INVALID, "the record was made on another handle");
     return capture_add(db, rec, NULL);
-}
-
-/* Reads the row of t with this id into a new record; GS_E_NOTFOUND if absent. */
-static int load_in(gs_db *db, const schema_table *t, const uint8_t id[UUID_LEN],
-                   gs_record **out)
-{
-    sqlite3_stmt *st;
-    int src, rc = db_prepare_memo(db, t, DB_SQL_BY_ID, record_by_id_sql, &st);
-
-    if (rc)
-        return rc;
-    sqlite3_bind_blob(st, 1, id, UUID_LEN, SQLITE_STATIC);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        rc = record_from_row(db, t, st, out);
-    else if (src == SQLITE_DONE)
-        rc = GS_E_NOTFOUND;
-    else
-        rc = db_fail(db, src, "reading a record");
-    db_done(st);
-    return rc;
 }
 
 static int update_row(gs_db *db, const schema_table *t, const uint8_t id[UUID_LEN],
@@ -374,7 +329,7 @@ int gs_db_update(gs_db *db, gs_record *rec)
     rc = db_tx_begin(db);
     if (rc)
         goto done;
-    rc = load_in(db, t, rec->id, &cur);
+    rc = record_load_in(db, t, rec->id, &cur);
     if (rc == GS_E_NOTFOUND || (rc == GS_OK && cur->deleted)) {
         rc = gs_err_set(&db->err, GS_E_NOTFOUND, "there is no %s %s on this device%s",
                         t->name, rec->id_text, cur ? " (it was deleted)" : "");

@@ -32,7 +32,9 @@ typedef struct capture_refs {
     int64_t line;                /* the line being added; stamped on new entries */
 } capture_refs;
 
-/* gs_db_add, with references collected into defer instead of checked when defer is set. */
+/* gs_db_add, with references collected into defer instead of checked when defer is set;
+ * with defer set the caller has also checked that a given id is free (gs_db_import looks
+ * every id up first). */
 int capture_add(gs_db *db, gs_record *rec, capture_refs *defer);
 
 /* Checks that target is a live record of f->ref_table. */

@@ -713,6 +713,7 @@ int gs_db_close(gs_db *db)
     while (db->tx_depth)
         db_tx_rollback(db);
     stmts_free(db);
+    gs_free(db->locate_sql);
     if (db->memo)
         for (size_t i = 0; i < schema_n_tables * DB_SQL_KINDS; i++)
             gs_free(db->memo[i]);

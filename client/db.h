@@ -92,6 +92,7 @@ struct gs_db {
     const char *lit_key[DB_LIT_SLOTS];     /* db_prepare_static: the literal of each slot */
     sqlite3_stmt *lit_st[DB_LIT_SLOTS];    /* and its statement (owned by stmts) */
     char **memo;                /* SQL texts built per (table, kind), see db_prepare_memo */
+    char *locate_sql;           /* record_locate's statement text (record.c), built once */
     sqlite3_stmt **memo_st;     /* their statements (owned by the cache above) */
 };
 

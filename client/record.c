@@ -513,24 +513,84 @@ int record_by_id_sql(const schema_table *t, gs_buf *out)
     return rc;
 }
 
+/* "SELECT 0, deleted FROM t0 WHERE id = ?1 UNION ALL SELECT 1, deleted FROM t1 ...": one
+ * statement finds an id in any table (each table's primary key is one index lookup). */
+static int locate_sql(gs_db *db, const char **out)
+{
+    gs_buf sql;
+    int rc = GS_OK;
+
+    if (db->locate_sql) {
+        *out = db->locate_sql;
+        return GS_OK;
+    }
+    buf_init(&sql, 64 * 1024);
+    for (size_t k = 0; k < schema_n_tables && rc == GS_OK; k++)
+        rc = buf_addf(&sql, "%sSELECT %zu, deleted FROM \"%s\" WHERE id = ?1", k ? " UNION ALL " : "",
+                      k, schema_tables[k].name);
+    if (rc) {
+        buf_free(&sql);
+        return gs_err_set(&db->err, rc, "out of memory");
+    }
+    db->locate_sql = buf_take(&sql, NULL);
+    *out = db->locate_sql;
+    return GS_OK;
+}
+
+int record_locate(gs_db *db, const uint8_t id[UUID_LEN], const schema_table **t, int *deleted)
+{
+    const char *sql = NULL;
+    sqlite3_stmt *st = NULL;
+    int src, rc = locate_sql(db, &sql);
+
+    if (rc == GS_OK)
+        rc = db_prepare(db, sql, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, id, UUID_LEN, SQLITE_STATIC);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        int64_t k = sqlite3_column_int64(st, 0);
+        if (k < 0 || (size_t)k >= schema_n_tables) {
+            rc = gs_err_set(&db->err, GS_E_DB, "reading a record: bad table index");
+        } else {
+            if (t)
+                *t = &schema_tables[k];
+            if (deleted)
+                *deleted = sqlite3_column_int(st, 1) != 0;
+        }
+    } else if (src == SQLITE_DONE) {
+        rc = GS_E_NOTFOUND;
+    } else {
+        rc = db_fail(db, src, "reading a record");
+    }
+    db_done(st);
+    return rc;
+}
+
+int record_load_in(gs_db *db, const schema_table *t, const uint8_t id[UUID_LEN], gs_record **out)
+{
+    sqlite3_stmt *st;
+    int src, rc = db_prepare_memo(db, t, DB_SQL_BY_ID, record_by_id_sql, &st);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, id, UUID_LEN, SQLITE_STATIC);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        rc = record_from_row(db, t, st, out);
+    else if (src == SQLITE_DONE)
+        rc = GS_E_NOTFOUND;
+    else
+        rc = db_fail(db, src, "reading a record");
+    db_done(st);
+    return rc;
+}
+
 int record_load(gs_db *db, const uint8_t id[UUID_LEN], gs_record **out)
 {
-    for (size_t k = 0; k < schema_n_tables; k++) {
-        const schema_table *t = &schema_tables[k];
-        sqlite3_stmt *st;
-        int src, rc = db_prepare_memo(db, t, DB_SQL_BY_ID, record_by_id_sql, &st);
+    const schema_table *t = NULL;
+    int rc = record_locate(db, id, &t, NULL);
 
-        if (rc)
-            return rc;
-        sqlite3_bind_blob(st, 1, id, UUID_LEN, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        if (src == SQLITE_ROW)
-            rc = record_from_row(db, t, st, out);
-        else if (src != SQLITE_DONE)
-            rc = db_fail(db, src, "reading a record");
-        db_done(st);
-        if (rc || src == SQLITE_ROW)
-            return rc;
-    }
-    return GS_E_NOTFOUND;
+    return rc ? rc : record_load_in(db, t, id, out);
 }

@@ -56,5 +56,10 @@ int record_from_row(gs_db *db, const schema_table *t, sqlite3_stmt *st, gs_recor
 
 /* Finds the record with this id in any table (live or deleted); GS_E_NOTFOUND if none. */
 int record_load(gs_db *db, const uint8_t id[UUID_LEN], gs_record **out);
+/* The same from table t only. */
+int record_load_in(gs_db *db, const schema_table *t, const uint8_t id[UUID_LEN], gs_record **out);
+/* The table of the record with this id and whether it is deleted (either may be NULL),
+ * in one statement whatever the number of tables; GS_E_NOTFOUND if no table has it. */
+int record_locate(gs_db *db, const uint8_t id[UUID_LEN], const schema_table **t, int *deleted);
 
 #endif

@@ -722,6 +722,42 @@ static void test_import_good_twice_and_forward_refs(void **state)
     assert_int_equal(pending(fx->db), p);
 }
 
+/* Each referenced record is looked up once, however many lines point at it; the lines
+ * with a bad reference are still each reported, in line order. */
+static void test_import_bad_references_in_line_order(void **state)
+{
+    fixture *fx = *state;
+    char path[160], text[2048];
+    gs_import_stats st;
+    bad_lines bl;
+    static const char *const x = "0193a5f0-7c1e-7b3d-9f00-0000000000ff";
+    static const char *const y = "0193a5f0-7c1e-7b3d-9f00-000000000001"; /* sorts first */
+
+    snprintf(text, sizeof(text),
+             "{\"type\":\"visit\",\"resident\":\"%s\",\"kind\":\"routine\"}\n"
+             "{\"type\":\"visit\",\"resident\":\"%s\",\"kind\":\"routine\"}\n"
+             "{\"type\":\"visit\",\"resident\":\"%s\",\"kind\":\"routine\"}\n"
+             "{\"type\":\"visit\",\"resident\":\"%s\",\"kind\":\"routine\"}\n"
+             "{\"type\":\"visit\",\"resident\":\"%s\",\"kind\":\"routine\"}\n"
+             "{\"type\":\"visit\",\"resident\":\"%s\",\"kind\":\"walk\"}\n",
+             fx->resident, x, y, x, fx->resident, x);
+    snprintf(path, sizeof(path), "%s/refs.jsonl", fx->dir);
+    write_file(path, text);
+    memset(&bl, 0, sizeof(bl));
+    assert_int_equal(gs_db_import(fx->db, path, on_bad, &bl, &st), GS_E_INVALID);
+    /* line 6 is bad for its kind, and said so once (its reference is not checked too) */
+    assert_int_equal(st.bad, 4);
+    assert_int_equal(bl.n, 4);
+    assert_int_equal(bl.lines[0], 6);
+    assert_non_null(strstr(bl.msgs[0], "visit.kind"));
+    assert_int_equal(bl.lines[1], 2);
+    assert_int_equal(bl.lines[2], 3);
+    assert_int_equal(bl.lines[3], 4);
+    assert_non_null(strstr(bl.msgs[1], x));
+    assert_non_null(strstr(bl.msgs[2], y));
+    assert_non_null(strstr(bl.msgs[3], x));
+}
+
 static void test_import_bad_lines_write_nothing(void **state)
 {
     fixture *fx = *state;
@@ -853,6 +889,7 @@ int main(void)
         T(test_persists_across_reopen),
         T(test_import_good_twice_and_forward_refs),
         T(test_import_bad_lines_write_nothing),
+        T(test_import_bad_references_in_line_order),
         T(test_alloc_failure_loops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
