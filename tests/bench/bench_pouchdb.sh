@@ -38,7 +38,9 @@ fi
 t_setup bench_pouchdb
 "$PY" tests/bench/gen_visits.py "$N" >"$T/v.jsonl"
 
-gs_round() { # prints "wall requests bytes_up bytes_down"
+# Each round prints "wall requests bytes_up bytes_down" into a file: run in $(...) the
+# server it starts would belong to a subshell and outlive the script.
+gs_round() {
     t_server_stop; rm -rf "$T/town"; PORT=; t_server_init; t_server_start
     DB=$T/gs.db; rm -f "$DB"*
     t_enroll "$DB" 东风村3组 张三
@@ -50,7 +52,7 @@ gs_round() { # prints "wall requests bytes_up bytes_down"
     "$PY" -c 'import json,sys; s=json.loads(sys.argv[3]); print("%.3f %d %d %d" % (float(sys.argv[2])-float(sys.argv[1]), s["requests"], s["bytes_up"], s["bytes_down"]))' "$t0" "$t1" "$out"
 }
 
-pdb_round() { # prints "wall requests bytes_up bytes_down"
+pdb_round() {
     local port pid out
     rm -rf "$T/psrv" "$T/pdev"; mkdir -p "$T/psrv" "$T/pdev"
     port=$(t_free_port)
@@ -66,9 +68,12 @@ pdb_round() { # prints "wall requests bytes_up bytes_down"
 
 gs=() pd=()
 for _ in $(seq 1 "$ROUNDS"); do
-    gs+=("$(gs_round)")
-    pd+=("$(pdb_round)")
+    gs_round >"$T/round" || exit 1
+    gs+=("$(cat "$T/round")")
+    pdb_round >"$T/round" || exit 1
+    pd+=("$(cat "$T/round")")
 done
+t_server_stop
 "$PY" - "$N" "${gs[@]}" -- "${pd[@]}" <<'PY'
 import json, statistics, sys
 n = int(sys.argv[1]); rest = sys.argv[2:]; i = rest.index("--")
