@@ -2,6 +2,11 @@
  * merge.c: see merge.h for the flow and invariants, docs/MERGE.md for the rules with
  * examples. Every decision below is a pure function of the stored field state and the
  * pushed change, so the same batch against the same state always gives the same result.
+ *
+ * A change reads its record once (store_rec_get, every field), decides field by field on
+ * a working copy, and writes it once (store_rec_put, which keeps the pull index from the
+ * copy before and after). Acks of accepted changes without lost fields are kept as runs
+ * (one ack_ranges row per run of consecutive seqs), the rest one by one.
  */
 #include "merge.h"
 
@@ -36,8 +41,8 @@ typedef struct apply {
     int tomb_written;              /* the tombstone was written */
     int deleted;                   /* the tombstone's value when written */
     char grid[STORE_GRID_MAX + 1]; /* the record's grid: current, or as this change sets it */
-    int is_new;                    /* no record row yet, hence no field_state row either:
-                                      its field reads are skipped (~12% of a new record) */
+    int is_new;                    /* no record row yet */
+    store_rec *rec;                /* the working copy: the record as this change leaves it */
     uint64_t max_hlc;              /* the greatest clock of the change (any field's) */
     uint64_t written_hlc;          /* the greatest clock among the fields written */
     int lowered;                   /* a field was written with a clock below the one it
@@ -85,6 +90,47 @@ static proto_value normalise(const schema_field *f, const proto_value *v)
     return x;
 }
 
+/* Accepted changes without lost fields are kept as runs: this ack joins the open run, or
+ * the run is written and a new one opened. */
+static int ack_run_add(merge_ctx *m, const store_device *dev, const proto_ack *ack, gs_err *err)
+{
+    if (m->run_n && ack->seq == m->run_last + 1 &&
+        ack->version == m->run_first_ver + (m->run_last + 1 - m->run_first)) {
+        m->run_last = ack->seq;
+        m->run_n++;
+        return GS_OK;
+    }
+    if (m->run_n) {
+        int rc = store_ack_range_put(m->st, dev->id, m->run_first, m->run_last, m->run_first_ver,
+                                     err);
+        if (rc)
+            return rc;
+    }
+    m->run_first = m->run_last = ack->seq;
+    m->run_first_ver = ack->version;
+    m->run_n = 1;
+    return GS_OK;
+}
+
+static int ack_run_flush(merge_ctx *m, const store_device *dev, gs_err *err)
+{
+    int rc = GS_OK;
+    if (m->run_n)
+        rc = store_ack_range_put(m->st, dev->id, m->run_first, m->run_last, m->run_first_ver, err);
+    m->run_n = 0;
+    return rc;
+}
+
+/* Stores an ack: in the open run when it can be, else on its own. */
+static int ack_store(merge_ctx *m, const store_device *dev, const proto_ack *ack, gs_err *err)
+{
+    int rc;
+    if (ack->ok && ack->n_lost == 0)
+        return ack_run_add(m, dev, ack, err);
+    rc = ack_run_flush(m, dev, err);
+    return rc ? rc : store_ack_put(m->st, dev->id, ack, err);
+}
+
 static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, gs_err *err)
 {
     merge_ctx *m = a->m;
@@ -100,7 +146,7 @@ static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, g
     ack->lost = NULL;
     ack->n_lost = 0;
     if (a->scoped) {
-        rc = store_ack_put(m->st, a->dev->id, ack, err);
+        rc = ack_store(m, a->dev, ack, err);
         if (rc)
             return rc;
         if (ack->seq > m->ack_max)
@@ -142,23 +188,54 @@ static void clock_msg(const hlc *clock, uint64_t remote, char *out, size_t cap)
              d, clock->max_drift_ms / 1000);
 }
 
-/* Whether the store holds record id of table t: GS_OK, GS_E_NOTFOUND or a store error. */
+/* The slot of a reference in the cache (open addressing on the id's random bits). */
+static uint32_t ref_slot(const schema_table *t, const uint8_t id[16])
+{
+    uint32_t h = (uint32_t)id[12] << 24 | (uint32_t)id[13] << 16 | (uint32_t)id[14] << 8 | id[15];
+    return (h ^ (uint32_t)(uintptr_t)t->name) % MERGE_REF_CACHE;
+}
+
+/* Whether the store holds record id of table t: GS_OK, GS_E_NOTFOUND or a store error.
+ * Records found are remembered (they are never removed within a batch): a day's visits
+ * point at a few dozen residents. */
 static int ref_exists(merge_ctx *m, const schema_table *t, const uint8_t id[16], gs_err *err)
 {
     store_record target;
-    uint32_t n = m->n_refs < MERGE_REF_CACHE ? m->n_refs : MERGE_REF_CACHE;
+    uint32_t k = ref_slot(t, id);
     int rc;
 
-    for (uint32_t i = 0; i < n; i++)
-        if (m->refs[i].tbl == t->name && memcmp(m->refs[i].id, id, 16) == 0)
+    for (uint32_t probe = 0; probe < 8; probe++) {
+        uint32_t i = (k + probe) % MERGE_REF_CACHE;
+        if (!m->refs[i].tbl)
+            break;
+        if (m->refs[i].tbl == t->name && memcmp(m->refs[i].id, id, 16) == 0) {
+            m->n_ref_hits++;
             return GS_OK;
+        }
+    }
     rc = store_record_get(m->st, t->name, id, &target, err);
     if (rc == GS_OK) {
-        uint32_t slot = m->n_refs++ % MERGE_REF_CACHE;
-        m->refs[slot].tbl = t->name;
-        memcpy(m->refs[slot].id, id, 16);
+        uint32_t probe, i = k;
+        for (probe = 0; probe < 8; probe++) {
+            i = (k + probe) % MERGE_REF_CACHE;
+            if (!m->refs[i].tbl)
+                break;
+        }
+        if (probe == 8)
+            i = k; /* a full neighbourhood: the newest wins */
+        m->refs[i].tbl = t->name;
+        memcpy(m->refs[i].id, id, 16);
     }
     return rc;
+}
+
+/* The working copy's field name, or NULL. */
+static store_field *rec_field(store_rec *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->n; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return &r->f[i];
+    return NULL;
 }
 
 static const proto_field *find_field(const proto_change *c, const char *name)
@@ -199,12 +276,9 @@ static int check(apply *a, int exists, const store_record *rec, const char **cod
         const proto_field *pf = &c->fields[i];
         const schema_field *f = schema_field_find(t, pf->name.ptr, pf->name.len);
         if (f->flags & SF_IMMUTABLE && exists && a->scoped) {
-            store_field cur;
+            const store_field *cur = rec_field(a->rec, f->name);
             proto_value x = normalise(f, &pf->value);
-            rc = store_field_get(a->m->st, t->name, c->id, f->name, a->m->arena, &cur, err);
-            if (rc && rc != GS_E_NOTFOUND)
-                return rc;
-            if (rc == GS_E_NOTFOUND || !proto_value_eq(&x, &cur.value)) {
+            if (!cur || !proto_value_eq(&x, &cur->value)) {
                 *code = "immutable";
                 snprintf(msg, cap, "%s.%s is set when the record is created and cannot change",
                          t->name, f->name);
@@ -250,9 +324,18 @@ static void side_set(store_side *s, const proto_value *v, uint64_t ts, uint64_t 
     snprintf(s->device, sizeof(s->device), "%s", device);
 }
 
+/* A conflict row of this change; the rows are allocated on the first conflict only (every
+ * change zeroing room for its fields' conflicts cost ~5 KB each). NULL: out of memory. */
 static store_conflict *new_conflict(apply *a, const schema_field *f, int winner_pushed)
 {
-    store_conflict *cf = &a->conflicts[a->n_conflicts++];
+    store_conflict *cf;
+
+    if (!a->conflicts) {
+        a->conflicts = sval_arena_alloc(a->m->arena, (a->c->n_fields + 1) * sizeof(store_conflict));
+        if (!a->conflicts)
+            return NULL;
+    }
+    cf = &a->conflicts[a->n_conflicts++];
     memset(cf, 0, sizeof(*cf));
     snprintf(cf->tbl, sizeof(cf->tbl), "%s", a->t->name);
     memcpy(cf->rid, a->c->id, 16);
@@ -296,28 +379,36 @@ static int status_pushed_wins(const schema_field *f, const proto_value *x, uint6
     return lww;
 }
 
-/* Writes the pushed value; cur is the state it replaces (NULL: none). */
+/* Writes the pushed value into the working copy; cur is the state it replaces (NULL:
+ * none). */
 static int write_field(apply *a, const schema_field *f, const proto_field *pf,
                        const proto_value *x, const store_field *cur, gs_err *err)
 {
-    store_field nf;
+    store_rec *r = a->rec;
+    store_field *nf = rec_field(r, f->name);
 
-    nf.value = *x;
-    nf.version = a->version;
-    nf.hlc = field_hlc(a->c, pf);
-    if (nf.hlc > a->written_hlc)
-        a->written_hlc = nf.hlc;
-    if (cur && cur->hlc > nf.hlc)
+    if (!nf) {
+        if (r->n >= STORE_REC_FIELDS)
+            return gs_err_set(err, GS_E_INVALID, "%s: too many fields", a->t->name);
+        r->names[r->n] = f->name;
+        nf = &r->f[r->n++];
+    }
+    nf->value = *x; /* the request's memory, alive until the answer is sent */
+    nf->version = a->version;
+    nf->hlc = field_hlc(a->c, pf);
+    snprintf(nf->device, sizeof(nf->device), "%s", a->dev->id);
+    nf->writer = a->dev->num;
+    if (nf->hlc > a->written_hlc)
+        a->written_hlc = nf->hlc;
+    if (cur && cur->hlc > nf->hlc)
         a->lowered = 1;
-    snprintf(nf.device, sizeof(nf.device), "%s", a->dev->id);
-    nf.seq = a->c->seq;
     if (f->flags & SF_SCOPE && x->type == PV_STR)
         snprintf(a->grid, sizeof(a->grid), "%.*s", (int)x->u.s.len, x->u.s.ptr);
     if (f->policy == SP_DELETE) {
         a->tomb_written = 1;
         a->deleted = x->type == PV_BOOL && x->u.b;
     }
-    return store_field_put(a->m->st, a->t->name, a->c->id, f->name, a->grid, &nf, err);
+    return GS_OK;
 }
 
 static int is_true(const proto_value *v)
@@ -336,9 +427,8 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
     int cur_del = found && is_true(&cur->value);
     static const proto_value v_true = {.type = PV_BOOL, .u.b = 1};
     static const proto_value v_false = {.type = PV_BOOL, .u.b = 0};
-    store_field upd;
-    const char *upd_name;
     store_conflict *cf;
+    size_t ui = 0;
     int rc;
 
     if (is_true(x)) {
@@ -348,17 +438,18 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
         if (rc)
             return rc;
         /* an update of another device this delete did not see: the delete wins, recorded */
-        rc = store_field_latest_other(a->m->st, a->t->name, a->c->id, dev, pf->ver, a->m->arena,
-                                      &upd, &upd_name, err);
-        if (rc && rc != GS_E_NOTFOUND)
-            return rc;
-        if (rc == GS_OK) {
+        if (store_rec_latest_other(a->rec, dev, pf->ver, &ui)) {
+            const store_field *upd = &a->rec->f[ui];
             cf = new_conflict(a, f, 1);
+            if (!cf)
+                return gs_err_set(err, GS_E_NOMEM, "out of memory");
             side_set(&cf->winner, &v_true, ts, a->version, dev);
-            side_set(&cf->other, &v_false, upd.hlc, upd.version, upd.device);
+            side_set(&cf->other, &v_false, upd->hlc, upd->version, upd->device);
         } else if (found && !ff) {
             /* a concurrent undelete */
             cf = new_conflict(a, f, 1);
+            if (!cf)
+                return gs_err_set(err, GS_E_NOMEM, "out of memory");
             side_set(&cf->winner, &v_true, ts, a->version, dev);
             side_set(&cf->other, &cur->value, cur->hlc, cur->version, cur->device);
         }
@@ -370,6 +461,8 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
         return write_field(a, f, pf, x, had, err); /* an undelete by one who saw the delete */
     /* an undelete concurrent with a delete: the delete stays */
     cf = new_conflict(a, f, 0);
+    if (!cf)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
     side_set(&cf->winner, &cur->value, cur->hlc, cur->version, cur->device);
     side_set(&cf->other, x, ts, a->version, dev);
     return add_lost(a, f->name, cur);
@@ -381,18 +474,15 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
     proto_value x = normalise(f, &pf->value);
     const char *dev = a->dev->id;
     uint64_t ts = field_hlc(a->c, pf);
+    const store_field *sf = rec_field(a->rec, f->name);
     store_field cur;
     store_conflict *cf;
-    int rc, found, pushed_wins;
+    int found = sf != NULL, pushed_wins;
 
-    /* field_state rows are only ever written with their record row (same transaction), so
-     * a record the store does not hold has none to read */
-    rc = a->is_new ? GS_E_NOTFOUND
-                   : store_field_get(a->m->st, a->t->name, a->c->id, f->name, a->m->arena, &cur,
-                                     err);
-    if (rc && rc != GS_E_NOTFOUND)
-        return rc;
-    found = rc == GS_OK;
+    if (found)
+        cur = *sf; /* a copy: write_field overwrites the working copy's */
+    else
+        memset(&cur, 0, sizeof(cur));
     if (f->policy == SP_DELETE)
         return merge_tombstone(a, f, pf, &x, found, &cur, err);
     /* fast-forward: nothing there, the device saw the current value, or wrote it itself */
@@ -408,6 +498,8 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
     else
         pushed_wins = lww_pushed_wins(ts, dev, &cur);
     cf = new_conflict(a, f, pushed_wins);
+    if (!cf)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
     if (pushed_wins) {
         side_set(&cf->winner, &x, ts, a->version, dev);
         side_set(&cf->other, &cur.value, cur.hlc, cur.version, cur.device);
@@ -422,47 +514,38 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
  * the delete stays, and the conflict lets an admin restore the record. */
 static int under_tombstone(apply *a, gs_err *err)
 {
-    store_field del;
+    const store_field *dp = rec_field(a->rec, SCHEMA_DELETED_FIELD);
     const schema_field *f =
         schema_field_find(a->t, SCHEMA_DELETED_FIELD, strlen(SCHEMA_DELETED_FIELD));
     static const proto_value v_false = {.type = PV_BOOL, .u.b = 0};
     uint64_t max_base = 0;
     store_conflict *cf;
-    int rc;
+    store_field del;
 
-    rc = store_field_get(a->m->st, a->t->name, a->c->id, f->name, a->m->arena, &del, err);
-    if (rc == GS_E_NOTFOUND)
+    if (!dp)
         return GS_OK;
-    if (rc)
-        return rc;
+    del = *dp;
     for (uint32_t i = 0; i < a->c->n_fields; i++)
         if (a->c->fields[i].ver > max_base)
             max_base = a->c->fields[i].ver;
     if (!is_true(&del.value) || del.version <= max_base || strcmp(del.device, a->dev->id) == 0)
         return GS_OK;
     cf = new_conflict(a, f, 0);
+    if (!cf)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
     side_set(&cf->winner, &del.value, del.hlc, del.version, del.device);
     side_set(&cf->other, &v_false, a->max_hlc, a->version, a->dev->id);
     return add_lost(a, f->name, &del);
 }
 
-static int max_hlc_cb(void *ud, const char *field, const store_field *f)
-{
-    uint64_t *m = ud;
-    (void)field;
-    if (f->hlc > *m)
-        *m = f->hlc;
-    return 0;
-}
-
 /* The greatest clock among the record's current field values (after this change). */
-static int record_max_hlc(apply *a, uint64_t *out, gs_err *err)
+static uint64_t record_max_hlc(const store_rec *r)
 {
     uint64_t m = 0;
-    int rc = store_fields_each(a->m->st, a->t->name, a->c->id, a->m->arena, max_hlc_cb, &m, err);
-    if (rc == GS_OK)
-        *out = m;
-    return rc;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (r->f[i].hlc > m)
+            m = r->f[i].hlc;
+    return m;
 }
 
 /* Applies or rejects one change; see merge.h. */
@@ -470,7 +553,8 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
                         const proto_change *c, proto_ack *ack, gs_err *err)
 {
     apply a;
-    store_record rec, nrec;
+    store_record rec;
+    store_rec *old = NULL;
     const schema_field *scope;
     const proto_field *grid_pf;
     gs_err verr;
@@ -487,8 +571,16 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     a.scoped = scoped;
     a.c = c;
     if (scoped) {
-        rc = c->seq > m->ack_max ? GS_E_NOTFOUND
-                                 : store_ack_get(m->st, dev->id, c->seq, m->arena, ack, err);
+        if (c->seq > m->ack_max)
+            rc = GS_E_NOTFOUND;
+        else if (m->run_n && c->seq >= m->run_first && c->seq <= m->run_last) {
+            /* in the run this batch has not written yet */
+            ack->ok = 1;
+            ack->version = m->run_first_ver + (c->seq - m->run_first);
+            rc = GS_OK;
+        } else {
+            rc = store_ack_get(m->st, dev->id, c->seq, m->arena, ack, err);
+        }
         if (rc == GS_OK) {
             m->n_duplicate++;
             return GS_OK;
@@ -503,11 +595,25 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     }
     a.t = schema_table_find(c->table.ptr, c->table.len);
     exists = 0;
+    memset(&rec, 0, sizeof(rec));
+    if (!m->recs) {
+        m->recs = sval_arena_alloc(m->arena, 2 * sizeof(store_rec));
+        if (!m->recs)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    }
+    a.rec = &m->recs[1];
+    a.rec->n = 0;
     if (a.t) {
-        rc = store_record_get(m->st, a.t->name, c->id, &rec, err);
+        /* the record once, every field: what this change reads of the store */
+        rc = store_rec_get(m->st, a.t->name, c->id, m->arena, &m->recs[0], err);
         if (rc && rc != GS_E_NOTFOUND)
             return rc;
         exists = rc == GS_OK;
+        if (exists) {
+            old = &m->recs[0];
+            rec = old->meta;
+            *a.rec = *old;
+        }
     }
     gs_err_clear(&verr);
     if (c->n_fields == 0)
@@ -534,8 +640,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     if (rc)
         return rc;
     a.lost = sval_arena_alloc(m->arena, (c->n_fields + 1) * sizeof(proto_field));
-    a.conflicts = sval_arena_alloc(m->arena, (c->n_fields + 1) * sizeof(store_conflict));
-    if (!a.lost || !a.conflicts)
+    if (!a.lost)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     if (exists)
         memcpy(a.grid, rec.grid, sizeof(a.grid));
@@ -560,38 +665,36 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
         if (rc)
             return rc;
     }
-    memset(&nrec, 0, sizeof(nrec));
     if (exists)
-        nrec = rec;
+        a.rec->meta = rec;
     else
-        nrec.created_hlc = c->hlc; /* the clock of the change's first edit: the creation */
-    memcpy(nrec.grid, a.grid, sizeof(nrec.grid));
+        a.rec->meta.created_hlc = c->hlc; /* the clock of the change's first edit: the creation */
+    memcpy(a.rec->meta.grid, a.grid, sizeof(a.rec->meta.grid));
     if (a.tomb_written)
-        nrec.deleted = a.deleted;
-    /* updated is the greatest clock among the record's current values, so every device
-       that holds the same values shows the same time */
-    if (a.lowered) {
-        rc = record_max_hlc(&a, &nrec.updated_hlc, err);
+        a.rec->meta.deleted = a.deleted;
+    a.rec->meta.version = a.version;
+    if (exists && strcmp(a.rec->meta.grid, rec.grid) != 0) {
+        /* moved: the whole record goes to the new grid's devices with this version */
+        for (uint32_t i = 0; i < a.rec->n; i++)
+            a.rec->f[i].version = a.version;
+        rc = store_move_add(m->st, a.t->name, c->id, scope->name, rec.grid, a.rec->meta.grid,
+                            a.version, c->hlc, dev->id, err);
         if (rc)
             return rc;
-    } else if (a.written_hlc > nrec.updated_hlc) {
-        nrec.updated_hlc = a.written_hlc;
     }
-    nrec.version = a.version;
-    rc = store_record_put(m->st, a.t->name, c->id, &nrec, err);
-    if (!rc && exists && strcmp(nrec.grid, rec.grid) != 0) {
-        rc = store_fields_restamp(m->st, a.t->name, c->id, a.version, nrec.grid, err);
-        if (!rc)
-            rc = store_move_add(m->st, a.t->name, c->id, scope->name, rec.grid, nrec.grid,
-                                a.version, c->hlc, dev->id, err);
-    }
+    /* updated is the greatest clock among the record's current values, so every device
+       that holds the same values shows the same time */
+    if (a.lowered)
+        a.rec->meta.updated_hlc = record_max_hlc(a.rec);
+    else if (a.written_hlc > a.rec->meta.updated_hlc)
+        a.rec->meta.updated_hlc = a.written_hlc;
+    rc = store_rec_put(m->st, a.t->name, c->id, old, a.rec, dev->num, err);
     for (uint32_t i = 0; i < a.n_conflicts && !rc; i++) {
-        memcpy(a.conflicts[i].grid, nrec.grid, sizeof(nrec.grid));
+        memcpy(a.conflicts[i].grid, a.rec->meta.grid, sizeof(a.rec->meta.grid));
         rc = store_conflict_add(m->st, &a.conflicts[i], NULL, err);
     }
     if (!rc)
-        rc = store_change_add(m->st, a.version, dev->id, c->seq, a.t->name, c->id, c->hlc,
-                              c->fields, c->n_fields, err);
+        rc = store_change_add(m->st, a.version, dev->id, c->seq, a.t->name, c->id, err);
     if (rc)
         return rc;
     ack->ok = 1;
@@ -599,7 +702,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     ack->lost = a.n_lost ? a.lost : NULL;
     ack->n_lost = a.n_lost;
     if (scoped) {
-        rc = store_ack_put(m->st, dev->id, ack, err);
+        rc = ack_store(m, dev, ack, err);
         if (rc)
             return rc;
         if (c->seq > m->ack_max)
@@ -613,11 +716,15 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
 int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req, proto_ack *acks,
                 gs_err *err)
 {
-    int rc = store_ack_max(m->st, dev->id, &m->ack_max, err);
+    int rc;
+
+    if (dev->num == 0) /* 0 is the admin's: a device read from the store has its own */
+        return gs_err_set(err, GS_E_INVALID, "merge: device %s has no number", dev->id);
+    rc = store_ack_max(m->st, dev->id, &m->ack_max, err);
 
     if (rc)
         return rc;
-    m->n_refs = 0;
+    m->run_n = 0;
     for (uint32_t i = 0; i < req->n_changes; i++) {
         rc = merge_change(m, dev, 1, req->low, &req->changes[i], &acks[i], err);
         if (rc) {
@@ -625,7 +732,8 @@ int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req
             return rc;
         }
     }
-    return store_ack_prune(m->st, dev->id, req->low, err);
+    rc = ack_run_flush(m, dev, err);
+    return rc ? rc : store_ack_prune(m->st, dev->id, req->low, err);
 }
 
 int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const char *field,
@@ -667,6 +775,7 @@ int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const c
         return gs_err_set(err, rc, "server clock overflow");
     memset(&admin, 0, sizeof(admin));
     snprintf(admin.id, sizeof(admin.id), "%s", MERGE_ADMIN_DEVICE);
+    admin.num = 0; /* the admin's device number (store.h) */
     rc = merge_change(m, &admin, 0, 0, &c, &ack, err);
     if (rc)
         return rc;

@@ -33,12 +33,12 @@
 #include "proto/proto.h"
 #include "store.h"
 
-/* References a batch remembers as found: visits and care requests of one grid worker
- * point at a handful of residents, and each lookup is a store read. */
-#define MERGE_REF_CACHE 8
+/* References a batch remembers as found (a hash set): visits and care requests of one grid
+ * worker point at a few dozen residents, and each lookup is a store read. */
+#define MERGE_REF_CACHE 1024
 
 /* The writer id of admin resolutions (never a device id: those start "d-"). */
-#define MERGE_ADMIN_DEVICE "admin"
+#define MERGE_ADMIN_DEVICE STORE_ADMIN_DEVICE
 
 typedef struct merge_ctx {
     store *st;            /* inside the caller's transaction */
@@ -52,10 +52,13 @@ typedef struct merge_ctx {
     /* private to merge.c: what one batch has learnt inside its transaction */
     uint64_t ack_max;     /* the device's highest seq with a stored ack; above it, no ack */
     struct {
-        const char *tbl;  /* schema table name (static) */
+        const char *tbl;  /* schema table name (static); NULL: an empty slot */
         uint8_t id[16];   /* a record the store holds */
     } refs[MERGE_REF_CACHE]; /* references found (rows are never removed in a batch) */
-    uint32_t n_refs;      /* entries filled; the next goes at n_refs % MERGE_REF_CACHE */
+    uint32_t n_ref_hits;  /* out: reference checks answered by the cache */
+    store_rec *recs;      /* two records (as read, as written), allocated on first use */
+    uint64_t run_first, run_last, run_first_ver; /* the open run of plain accepted acks */
+    uint32_t run_n;       /* changes in it (0: none open) */
 } merge_ctx;
 
 /* Cannot fail. */

@@ -142,11 +142,7 @@ static int on_row(void *ud, const store_pull_row *r)
     f->name = proto_cstr(r->field);
     f->ver = r->version;
     f->hlc = r->hlc;
-    rc = sval_decode(ps->a, r->blob, r->blob_len, &f->value);
-    if (rc)
-        return gs_err_set(
-            ps->err, rc, rc == GS_E_NOMEM ? "pull: out of memory" : "store: damaged value of %s.%s",
-            r->tbl, r->field);
+    f->value = *r->value; /* the scan's arena is ps->a: it lives as long as the page */
     ps->g_n++;
     if (r->hlc > ps->g_hlc)
         ps->g_hlc = r->hlc;
@@ -172,7 +168,7 @@ int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_
     buf_init(&ps->scratch, PROTO_MAX_BODY);
     ps->enc = enc ? enc : &ps->scratch;
     ps->enc0 = ps->enc->len;
-    rc = store_pull_scan(st, dev, cursor, on_row, ps, err);
+    rc = store_pull_scan(st, dev, cursor, a, on_row, ps, err);
     if (!rc && !ps->more) {
         rc = close_group(ps);
         if (!rc)

@@ -12,7 +12,7 @@
  * Values are stored as the MessagePack of the wire value (see sval_encode), which
  * keeps every schema type exact (ints, reals, tag lists) without a column per type.
  */
-#include "store.h"
+#include "store_db.h"
 
 #include "common/alloc.h"
 
@@ -133,56 +133,54 @@ static const char *const migrations[] = {
     "  device TEXT NOT NULL,"
     "  PRIMARY KEY (from_grid, version, tbl, rid)) WITHOUT ROWID;"
     "CREATE INDEX moves_to ON moves (to_grid, version);",
+    /* 2 -> 3: one row per record (issue 14). A change read and wrote one field_state row per
+     * field (14 statements and 31 B-tree inserts per new visit); now the record's fields are
+     * one blob in its records row, and the pull index has one row per change, not per
+     * field. store_rec_migrate_3 (C) fills records_3 and pulls from records and field_state,
+     * then swaps the tables. The change log keeps who changed what and drops the copy of
+     * the values nothing read; runs of acks become ranges. */
+    "CREATE TABLE records_3 ("
+    "  tbl TEXT NOT NULL,"
+    "  id BLOB NOT NULL,"
+    "  grid TEXT NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0,"
+    "  created_hlc INTEGER NOT NULL,"
+    "  updated_hlc INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  fields BLOB NOT NULL,"
+    "  PRIMARY KEY (tbl, id)) WITHOUT ROWID;"
+    "CREATE TABLE pulls ("
+    "  grid TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  tbl TEXT NOT NULL,"
+    "  rid BLOB NOT NULL,"
+    "  writer INTEGER NOT NULL,"
+    "  PRIMARY KEY (grid, version)) WITHOUT ROWID;"
+    "CREATE TABLE ack_ranges ("
+    "  device TEXT NOT NULL,"
+    "  first_seq INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL,"
+    "  first_version INTEGER NOT NULL,"
+    "  PRIMARY KEY (device, first_seq)) WITHOUT ROWID;"
+    "CREATE TABLE changes_3 ("
+    "  version INTEGER PRIMARY KEY,"
+    "  device TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  tbl TEXT NOT NULL,"
+    "  rid BLOB NOT NULL);"
+    "INSERT INTO changes_3 SELECT version, device, seq, tbl, rid FROM changes;"
+    "DROP TABLE changes;"
+    "ALTER TABLE changes_3 RENAME TO changes;",
 };
+
+/* What a migration needs besides its SQL (run after it, in its transaction). */
+static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
 
 /* ------------------------------------------------------------------------------------ */
 /* statements                                                                           */
-
-enum {
-    Q_BEGIN,
-    Q_COMMIT,
-    Q_ROLLBACK,
-    Q_META_GET,
-    Q_META_SET,
-    Q_VER_NEXT,
-    Q_DEV_ADD,
-    Q_DEV_GRID_ADD,
-    Q_DEV_GET,
-    Q_DEV_GRIDS,
-    Q_DEV_REVOKE,
-    Q_DEV_SYNCED,
-    Q_DEV_LIST,
-    Q_ADM_ADD,
-    Q_ADM_GET,
-    Q_ADM_COUNT,
-    Q_REC_GET,
-    Q_REC_PUT,
-    Q_FLD_GET,
-    Q_FLD_PUT,
-    Q_FLD_OTHER,
-    Q_FLD_RESTAMP,
-    Q_FLD_EACH,
-    Q_MOVE_ADD,
-    Q_CHG_ADD,
-    Q_ACK_GET,
-    Q_ACK_MAX,
-    Q_ACK_PUT,
-    Q_ACK_PRUNE,
-    Q_PULL1,
-    Q_PULLN,
-    Q_CONF_ADD,
-    Q_CONF_GET,
-    Q_CONF_LIST,
-    Q_CONF_RESOLVE,
-    Q_AUD_ADD,
-    Q_AUD_GET,
-    Q_REC_COUNTS,
-    Q_CONF_COUNTS,
-    Q_N
-};
 
 #define CONF_COLS                                                                                  \
     "id, tbl, rid, grid, field, policy, winner_pushed, w_value, w_hlc, w_version, w_device, "      \
@@ -198,7 +196,7 @@ static const char *const sql_text[Q_N] = {
     [Q_DEV_ADD] = "INSERT INTO devices (id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
     [Q_DEV_GRID_ADD] = "INSERT INTO device_grids (device, grid) VALUES (?1, ?2)",
     [Q_DEV_GET] = "SELECT id, name, token_hash, created, revoked, last_sync, last_result, "
-                  "rejects FROM devices WHERE id = ?1",
+                  "rejects, rowid FROM devices WHERE id = ?1",
     [Q_DEV_GRIDS] = "SELECT grid FROM device_grids WHERE device = ?1 ORDER BY grid",
     [Q_DEV_REVOKE] = "UPDATE devices SET revoked = CASE WHEN revoked = 0 THEN ?2 ELSE revoked "
                      "END WHERE id = ?1",
@@ -208,60 +206,6 @@ static const char *const sql_text[Q_N] = {
     [Q_ADM_ADD] = "INSERT INTO admins (id, token_hash, created) VALUES (?1, ?2, ?3)",
     [Q_ADM_GET] = "SELECT token_hash FROM admins WHERE id = ?1",
     [Q_ADM_COUNT] = "SELECT count(*) FROM admins",
-    [Q_REC_GET] = "SELECT grid, deleted, created_hlc, updated_hlc, version FROM records "
-                  "WHERE tbl = ?1 AND id = ?2",
-    [Q_REC_PUT] = "INSERT INTO records (tbl, id, grid, deleted, created_hlc, updated_hlc, "
-                  "version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tbl, id) DO "
-                  "UPDATE SET grid = excluded.grid, deleted = excluded.deleted, "
-                  "updated_hlc = excluded.updated_hlc, version = excluded.version",
-    [Q_FLD_GET] = "SELECT value, version, hlc, device, seq FROM field_state "
-                  "WHERE tbl = ?1 AND rid = ?2 AND field = ?3",
-    [Q_FLD_PUT] = "INSERT INTO field_state (tbl, rid, field, value, version, hlc, device, seq, "
-                  "grid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tbl, rid, "
-                  "field) DO UPDATE SET value = excluded.value, version = excluded.version, "
-                  "hlc = excluded.hlc, device = excluded.device, seq = excluded.seq, "
-                  "grid = excluded.grid",
-    [Q_FLD_OTHER] = "SELECT value, version, hlc, device, seq, field FROM field_state "
-                    "WHERE tbl = ?1 AND rid = ?2 AND field <> 'deleted' AND version > ?4 "
-                    "AND device <> ?3 ORDER BY version DESC LIMIT 1",
-    [Q_FLD_RESTAMP] = "UPDATE field_state SET version = ?3, grid = ?4 WHERE tbl = ?1 AND rid = ?2",
-    [Q_FLD_EACH] = "SELECT value, version, hlc, device, seq, field FROM field_state "
-                   "WHERE tbl = ?1 AND rid = ?2 ORDER BY field",
-    [Q_MOVE_ADD] = "INSERT INTO moves (from_grid, version, tbl, rid, field, value, to_grid, "
-                   "hlc, device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [Q_CHG_ADD] = "INSERT INTO changes (version, device, seq, tbl, rid, hlc, fields) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_ACK_GET] = "SELECT ack FROM acks WHERE device = ?1 AND seq = ?2",
-    [Q_ACK_MAX] = "SELECT ifnull(max(seq), 0) FROM acks WHERE device = ?1",
-    [Q_ACK_PUT] = "INSERT INTO acks (device, seq, ok, ack) VALUES (?1, ?2, ?3, ?4)",
-    [Q_ACK_PRUNE] = "DELETE FROM acks WHERE device = ?1 AND seq < ?2",
-    /* Besides the field states of the device's grids: departures from its grids (moves
-     * rows), and, for a record another device moved into its grids, the device's own
-     * field values re-stamped by that move (it dropped them when the record left). A move
-     * between two grids the device both has is neither. */
-    [Q_PULL1] = "SELECT version, tbl, rid, field, value, hlc FROM field_state "
-                "WHERE grid = ?3 AND version > ?2 AND device <> ?1 "
-                "UNION ALL SELECT version, tbl, rid, field, value, hlc FROM moves "
-                "WHERE from_grid = ?3 AND version > ?2 AND device <> ?1 "
-                "UNION ALL SELECT f.version, f.tbl, f.rid, f.field, f.value, f.hlc "
-                "FROM moves m JOIN field_state f ON f.tbl = m.tbl AND f.rid = m.rid "
-                "AND f.version = m.version AND f.device = ?1 "
-                "WHERE m.to_grid = ?3 AND m.version > ?2 AND m.device <> ?1 "
-                "ORDER BY 1, 2, 3, 4",
-    /* several grids: SQLite reads each grid's range and sorts what is after the cursor */
-    [Q_PULLN] = "SELECT version, tbl, rid, field, value, hlc FROM field_state "
-                "WHERE grid IN (SELECT grid FROM device_grids WHERE device = ?1) "
-                "AND version > ?2 AND device <> ?1 "
-                "UNION ALL SELECT version, tbl, rid, field, value, hlc FROM moves "
-                "WHERE from_grid IN (SELECT grid FROM device_grids WHERE device = ?1) "
-                "AND to_grid NOT IN (SELECT grid FROM device_grids WHERE device = ?1) "
-                "AND version > ?2 AND device <> ?1 "
-                "UNION ALL SELECT f.version, f.tbl, f.rid, f.field, f.value, f.hlc "
-                "FROM moves m JOIN field_state f ON f.tbl = m.tbl AND f.rid = m.rid "
-                "AND f.version = m.version AND f.device = ?1 "
-                "WHERE m.to_grid IN (SELECT grid FROM device_grids WHERE device = ?1) "
-                "AND m.from_grid NOT IN (SELECT grid FROM device_grids WHERE device = ?1) "
-                "AND m.version > ?2 AND m.device <> ?1 ORDER BY 1, 2, 3, 4",
     [Q_CONF_ADD] = "INSERT INTO conflicts (tbl, rid, grid, field, policy, winner_pushed, "
                    "w_value, w_hlc, w_version, w_device, o_value, o_hlc, o_version, o_device, "
                    "status, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
@@ -280,131 +224,9 @@ static const char *const sql_text[Q_N] = {
                       "GROUP BY grid ORDER BY grid",
 };
 
-struct store {
-    sqlite3 *db;             /* the connection */
-    sqlite3_stmt *stmt[Q_N]; /* prepared on first use */
-    long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
-    int in_txn;              /* between store_begin and commit/rollback */
-    /* Inside a transaction the version counter lives here: read from meta on first use,
-     * written back once by store_commit (an UPDATE of meta per change cost ~8% of a merge).
-     * The write lock taken by BEGIN IMMEDIATE keeps it exact. */
-    int ver_loaded;          /* ver holds meta.version as this transaction sees it */
-    int ver_dirty;           /* ver moved: store_commit writes it before COMMIT */
-    uint64_t ver;            /* the last version handed out */
-};
-
-static int db_fail(store *s, gs_err *err, const char *what)
-{
-    int code = sqlite3_extended_errcode(s->db);
-    int rc = (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED ? GS_E_BUSY
-             : (code & 0xFF) == SQLITE_CONSTRAINT                           ? GS_E_EXISTS
-                                                                            : GS_E_DB;
-    return gs_err_set(err, rc, "store: %s: %s (sqlite %d)", what, sqlite3_errmsg(s->db), code);
-}
-
 static int prep(store *s, int q, sqlite3_stmt **out, gs_err *err)
 {
-    if (!s->stmt[q]) {
-        int src = sqlite3_prepare_v3(s->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[q],
-                                     NULL);
-        if (src != SQLITE_OK)
-            return db_fail(s, err, "prepare");
-    }
-    *out = s->stmt[q];
-    return GS_OK;
-}
-
-static void done(sqlite3_stmt *st)
-{
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-}
-
-/* One step: *row 1 for a row, 0 when done. */
-static int step(store *s, sqlite3_stmt *st, int *row, gs_err *err)
-{
-    int src;
-
-    if (s->fault_countdown > 0 && --s->fault_countdown == 0) {
-        s->fault_countdown = -1;
-        return gs_err_set(err, GS_E_DB, "store: injected fault");
-    }
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        if (row)
-            *row = 1;
-        return GS_OK;
-    }
-    if (src == SQLITE_DONE) {
-        if (row)
-            *row = 0;
-        return GS_OK;
-    }
-    return db_fail(s, err, "step");
-}
-
-/* Runs a statement that returns no rows, and resets it. */
-static int exec_done(store *s, sqlite3_stmt *st, gs_err *err)
-{
-    int rc = step(s, st, NULL, err);
-    done(st);
-    return rc;
-}
-
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-static int bind_id(sqlite3_stmt *st, int i, const uint8_t id[16])
-{
-    return sqlite3_bind_blob(st, i, id, 16, SQLITE_STATIC);
-}
-
-static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
-{
-    /* versions and HLCs stay below 2^63: HLCs are 48-bit ms plus a 16-bit counter */
-    return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
-}
-
-static uint64_t col_u64(sqlite3_stmt *st, int i)
-{
-    return (uint64_t)sqlite3_column_int64(st, i);
-}
-
-/* Copies text column i into out (cap bytes with the NUL). */
-static void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    size_t n = (size_t)sqlite3_column_bytes(st, i);
-    if (!t)
-        n = 0;
-    if (n >= cap)
-        n = cap - 1;
-    if (n)
-        memcpy(out, t, n);
-    out[n] = '\0';
-}
-
-static int col_value(sqlite3_stmt *st, int i, sval_arena *a, proto_value *out)
-{
-    const void *blob = sqlite3_column_blob(st, i);
-    size_t n = (size_t)sqlite3_column_bytes(st, i);
-    return sval_decode(a, blob, n, out);
-}
-
-/* Binds v encoded into scratch (which must stay alive until the step). */
-static int bind_value(sqlite3_stmt *st, int i, gs_buf *scratch, const proto_value *v)
-{
-    size_t off = scratch->len;
-    int rc = sval_encode(scratch, v);
-    if (rc)
-        return rc;
-    /* scratch may move while later values are encoded: copy the bytes (SQLITE_TRANSIENT) */
-    sqlite3_bind_blob(st, i, scratch->ptr + off, (int)(scratch->len - off), SQLITE_TRANSIENT);
-    return GS_OK;
+    return prep_slot(s, &s->stmt[q], sql_text[q], out, err);
 }
 
 static int exec_sql(store *s, const char *sql, gs_err *err)
@@ -417,6 +239,11 @@ static int exec_sql(store *s, const char *sql, gs_err *err)
         return GS_E_DB;
     }
     return GS_OK;
+}
+
+int sdb_exec_sql(store *s, const char *sql, gs_err *err)
+{
+    return exec_sql(s, sql, err);
 }
 
 static int pragma_int(store *s, const char *sql, int *out, gs_err *err)
@@ -456,6 +283,8 @@ static int migrate(store *s, gs_err *err)
                  "PRAGMA user_version = %d; UPDATE meta SET value = %d WHERE key = 'schema'",
                  v + 1, v + 1);
         rc = exec_sql(s, migrations[v], err);
+        if (!rc && migration_code[v])
+            rc = migration_code[v](s, err);
         if (!rc)
             rc = exec_sql(s, sql, err);
         if (!rc)
@@ -527,6 +356,9 @@ void store_close(store *s)
         return;
     for (int i = 0; i < Q_N; i++)
         sqlite3_finalize(s->stmt[i]);
+    for (int i = 0; i < RQ_N; i++)
+        sqlite3_finalize(s->rstmt[i]);
+    gs_free(s->dev_ids);
     sqlite3_close(s->db);
     gs_free(s);
 }
@@ -741,6 +573,7 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
         d.last_sync_ms = sqlite3_column_int64(st, 5);
         col_text(st, 6, d.last_result, sizeof(d.last_result));
         d.rejects = col_u64(st, 7);
+        d.num = (uint32_t)col_u64(st, 8);
     }
     done(st);
     if (!rc)
@@ -845,60 +678,7 @@ int store_admin_count(store *s, int64_t *out, gs_err *err)
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* records and fields                                                                   */
-
-int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_record *out,
-                     gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_REC_GET, &st, err), row = 0;
-    if (rc)
-        return rc;
-    bind_text(st, 1, tbl);
-    bind_id(st, 2, id);
-    rc = step(s, st, &row, err);
-    if (!rc && !row)
-        rc = gs_err_set(err, GS_E_NOTFOUND, "no such %s", tbl);
-    if (!rc) {
-        col_text(st, 0, out->grid, sizeof(out->grid));
-        out->deleted = sqlite3_column_int(st, 1) != 0;
-        out->created_hlc = col_u64(st, 2);
-        out->updated_hlc = col_u64(st, 3);
-        out->version = col_u64(st, 4);
-    }
-    done(st);
-    return rc;
-}
-
-int store_record_put(store *s, const char *tbl, const uint8_t id[16], const store_record *r,
-                     gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_REC_PUT, &st, err);
-    if (rc)
-        return rc;
-    bind_text(st, 1, tbl);
-    bind_id(st, 2, id);
-    bind_text(st, 3, r->grid);
-    sqlite3_bind_int(st, 4, r->deleted ? 1 : 0);
-    bind_u64(st, 5, r->created_hlc);
-    bind_u64(st, 6, r->updated_hlc);
-    bind_u64(st, 7, r->version);
-    return exec_done(s, st, err);
-}
-
-/* Reads columns value, version, hlc, device, seq starting at column 0. */
-static int col_field(sqlite3_stmt *st, sval_arena *a, store_field *f)
-{
-    int rc = col_value(st, 0, a, &f->value);
-    if (rc)
-        return rc;
-    f->version = col_u64(st, 1);
-    f->hlc = col_u64(st, 2);
-    col_text(st, 3, f->device, sizeof(f->device));
-    f->seq = col_u64(st, 4);
-    return GS_OK;
-}
+/* conflicts and audit                                                                  */
 
 static int damaged(gs_err *err, int rc, const char *what)
 {
@@ -906,329 +686,6 @@ static int damaged(gs_err *err, int rc, const char *what)
         return gs_err_set(err, rc, "out of memory reading %s", what);
     return gs_err_set(err, rc, "store: damaged %s", what);
 }
-
-int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                    sval_arena *a, store_field *out, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_FLD_GET, &st, err), row = 0;
-    if (rc)
-        return rc;
-    bind_text(st, 1, tbl);
-    bind_id(st, 2, id);
-    bind_text(st, 3, field);
-    rc = step(s, st, &row, err);
-    if (!rc && !row)
-        rc = gs_err_set(err, GS_E_NOTFOUND, "no field %s.%s", tbl, field);
-    if (!rc) {
-        rc = col_field(st, a, out);
-        if (rc)
-            damaged(err, rc, "field value");
-    }
-    done(st);
-    return rc;
-}
-
-int store_field_put(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                    const char *grid, const store_field *f, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    gs_buf scratch;
-    int rc = prep(s, Q_FLD_PUT, &st, err);
-
-    if (rc)
-        return rc;
-    buf_init(&scratch, PROTO_MAX_BODY);
-    bind_text(st, 1, tbl);
-    bind_id(st, 2, id);
-    bind_text(st, 3, field);
-    rc = bind_value(st, 4, &scratch, &f->value);
-    if (rc) {
-        done(st);
-        buf_free(&scratch);
-        return gs_err_set(err, rc, "store: cannot encode %s.%s", tbl, field);
-    }
-    bind_u64(st, 5, f->version);
-    bind_u64(st, 6, f->hlc);
-    bind_text(st, 7, f->device);
-    bind_u64(st, 8, f->seq);
-    bind_text(st, 9, grid);
-    rc = exec_done(s, st, err);
-    buf_free(&scratch);
-    return rc;
-}
-
-int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                   const char *from_grid, const char *to_grid, uint64_t version, uint64_t hlc,
-                   const char *device, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    gs_buf scratch;
-    proto_value v = {.type = PV_STR};
-    int rc = prep(s, Q_MOVE_ADD, &st, err);
-
-    if (rc)
-        return rc;
-    v.u.s = proto_cstr(to_grid);
-    buf_init(&scratch, PROTO_MAX_BODY);
-    bind_text(st, 1, from_grid);
-    bind_u64(st, 2, version);
-    bind_text(st, 3, tbl);
-    bind_id(st, 4, id);
-    bind_text(st, 5, field);
-    rc = bind_value(st, 6, &scratch, &v);
-    if (rc) {
-        done(st);
-        buf_free(&scratch);
-        return gs_err_set(err, rc, "store: cannot encode %s.%s", tbl, field);
-    }
-    bind_text(st, 7, to_grid);
-    bind_u64(st, 8, hlc);
-    bind_text(st, 9, device);
-    rc = exec_done(s, st, err);
-    buf_free(&scratch);
-    return rc;
-}
-
-/* Maps a stored field name to its static schema name. */
-static const char *schema_name(const char *tbl, const unsigned char *name, int len)
-{
-    const schema_table *t = schema_table_find(tbl, strlen(tbl));
-    const schema_field *f;
-    if (!t || !name || len < 0)
-        return NULL;
-    f = schema_field_find(t, (const char *)name, (size_t)len);
-    return f ? f->name : NULL;
-}
-
-int store_field_latest_other(store *s, const char *tbl, const uint8_t id[16], const char *device,
-                             uint64_t above, sval_arena *a, store_field *out, const char **name_out,
-                             gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_FLD_OTHER, &st, err), row = 0;
-    if (rc)
-        return rc;
-    bind_text(st, 1, tbl);
-    bind_id(st, 2, id);
-    bind_text(st, 3, device);
-    bind_u64(st, 4, above);
-    rc = step(s, st, &row, err);
-    if (!rc && !row)
-        rc = gs_err_set(err, GS_E_NOTFOUND, "no concurrent update");
-    if (!rc) {
-        *name_out = schema_name(tbl, sqlite3_column_text(st, 5), sqlite3_column_bytes(st, 5));
-        rc = *name_out ? col_field(st, a, out) : GS_E_DB;
-        if (rc)
-            damaged(err, rc, "field");
-    }
-    done(st);
-    return rc;
-}
-
-int store_fields_restamp(store *s, const char *tbl, const uint8_t id[16], uint64_t v,
-                         const char *grid, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_FLD_RESTAMP, &st, err);
-    if (rc)
-        return rc;
-    bind_text(st, 1, tbl);
-    bind_id(st, 2, id);
-    bind_u64(st, 3, v);
-    bind_text(st, 4, grid);
-    return exec_done(s, st, err);
-}
-
-int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
-                      store_field_cb *cb, void *ud, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_FLD_EACH, &st, err), row = 1;
-    if (rc)
-        return rc;
-    bind_text(st, 1, tbl);
-    bind_id(st, 2, id);
-    while (!rc) {
-        store_field f;
-        const char *name;
-        rc = step(s, st, &row, err);
-        if (rc || !row)
-            break;
-        name = schema_name(tbl, sqlite3_column_text(st, 5), sqlite3_column_bytes(st, 5));
-        rc = name ? col_field(st, a, &f) : GS_E_DB;
-        if (rc) {
-            damaged(err, rc, "field");
-            break;
-        }
-        rc = cb(ud, name, &f);
-    }
-    done(st);
-    return rc;
-}
-
-int store_change_add(store *s, uint64_t version, const char *device, uint64_t seq, const char *tbl,
-                     const uint8_t id[16], uint64_t ts, const proto_field *fields,
-                     uint32_t n_fields, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    gs_buf b;
-    int rc = prep(s, Q_CHG_ADD, &st, err);
-
-    if (rc)
-        return rc;
-    buf_init(&b, PROTO_MAX_BODY);
-    rc = sval_fields_encode(&b, fields, n_fields);
-    if (rc) {
-        gs_err_set(err, rc, "store: cannot encode a change");
-        goto out;
-    }
-    bind_u64(st, 1, version);
-    bind_text(st, 2, device);
-    bind_u64(st, 3, seq);
-    bind_text(st, 4, tbl);
-    bind_id(st, 5, id);
-    bind_u64(st, 6, ts);
-    sqlite3_bind_blob(st, 7, b.ptr, (int)b.len, SQLITE_STATIC);
-    rc = exec_done(s, st, err);
-out:
-    buf_free(&b);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* acks                                                                                 */
-
-int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    gs_buf b;
-    int rc = prep(s, Q_ACK_PUT, &st, err);
-
-    if (rc)
-        return rc;
-    buf_init(&b, PROTO_MAX_BODY);
-    rc = sval_ack_encode(&b, ack);
-    if (rc) {
-        gs_err_set(err, rc, "store: cannot encode an ack");
-        goto out;
-    }
-    bind_text(st, 1, device);
-    bind_u64(st, 2, ack->seq);
-    sqlite3_bind_int(st, 3, ack->ok ? 1 : 0);
-    sqlite3_bind_blob(st, 4, b.ptr, (int)b.len, SQLITE_STATIC);
-    rc = exec_done(s, st, err);
-out:
-    buf_free(&b);
-    return rc;
-}
-
-int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
-                  gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    proto_ack ack;
-    int rc = prep(s, Q_ACK_GET, &st, err), row = 0;
-
-    if (rc)
-        return rc;
-    bind_text(st, 1, device);
-    bind_u64(st, 2, seq);
-    rc = step(s, st, &row, err);
-    if (!rc && !row)
-        rc = gs_err_set(err, GS_E_NOTFOUND, "no ack");
-    if (!rc) {
-        memset(&ack, 0, sizeof(ack));
-        ack.seq = seq;
-        rc = sval_ack_decode(a, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                             &ack);
-        if (rc)
-            damaged(err, rc, "ack");
-    }
-    done(st);
-    if (!rc)
-        *out = ack;
-    return rc;
-}
-
-int store_ack_max(store *s, const char *device, uint64_t *out, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_ACK_MAX, &st, err), row = 0;
-
-    if (rc)
-        return rc;
-    bind_text(st, 1, device);
-    rc = step(s, st, &row, err);
-    if (!rc)
-        *out = row ? col_u64(st, 0) : 0;
-    done(st);
-    return rc;
-}
-
-int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_ACK_PRUNE, &st, err);
-    if (rc)
-        return rc;
-    bind_text(st, 1, device);
-    bind_u64(st, 2, low);
-    return exec_done(s, st, err);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* pull                                                                                 */
-
-int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, store_pull_cb *cb, void *ud,
-                    gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, dev->n_grids == 1 ? Q_PULL1 : Q_PULLN, &st, err), row = 1;
-    if (rc)
-        return rc;
-    bind_text(st, 1, dev->id);
-    bind_u64(st, 2, cursor);
-    if (dev->n_grids == 1)
-        bind_text(st, 3, dev->grids[0]);
-    while (!rc) {
-        store_pull_row r;
-        const schema_table *t;
-        const schema_field *f;
-        const unsigned char *tn, *fn;
-
-        rc = step(s, st, &row, err);
-        if (rc || !row)
-            break;
-        tn = sqlite3_column_text(st, 1);
-        fn = sqlite3_column_text(st, 3);
-        t = tn ? schema_table_find((const char *)tn, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
-        f = t && fn ? schema_field_find(t, (const char *)fn, (size_t)sqlite3_column_bytes(st, 3))
-                    : NULL;
-        if (!f || sqlite3_column_bytes(st, 2) != 16) {
-            rc = gs_err_set(err, GS_E_DB, "store: damaged field_state row (version %lld)",
-                            sqlite3_column_int64(st, 0));
-            break;
-        }
-        r.version = col_u64(st, 0);
-        r.tbl = t->name;
-        r.rid = sqlite3_column_blob(st, 2);
-        r.field = f->name;
-        r.blob = sqlite3_column_blob(st, 4);
-        r.blob_len = (size_t)sqlite3_column_bytes(st, 4);
-        r.hlc = col_u64(st, 5);
-        rc = cb(ud, &r);
-        if (rc == 1) {
-            rc = GS_OK;
-            break;
-        }
-    }
-    done(st);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* conflicts and audit                                                                  */
 
 int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err)
 {

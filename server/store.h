@@ -2,18 +2,18 @@
  * store.h: gridsyncd's persistent state behind one narrow interface. store.c is the ONLY
  * file with SQL in it; a PostgreSQL store could replace it by implementing these functions.
  *
- * What is kept (one SQLite file, WAL):
+ * What is kept (one SQLite file, WAL; store.c and store_rec.c have the details):
  *   meta          server HLC and the last server version
  *   devices       id, name, grids, token hash, created, revoked, last sync time and result,
- *                 rejected-change count
+ *                 rejected-change count; its rowid is the device's number in records
  *   admins        id, token hash, created
  *   records       one row per record of any schema table: table, id, grid, deleted,
- *                 created/updated HLC, current version
- *   field_state   one row per (table, record, field): value (MessagePack), version, HLC,
- *                 writing device, its seq, and the record's grid (a copy, so a pull reads
- *                 one index range per grid in version order)
- *   changes       the change log: every accepted change with its version
- *   acks          the stored ack per (device, seq), so a retried batch gets the same answer
+ *                 created/updated HLC, current version, and every field (value, version,
+ *                 HLC, writer) in one blob: a change reads and writes one row
+ *   pulls         the pull index: (grid, version) of every version a record's fields have
+ *   changes       the change log: version, device, seq, record (who changed what, when)
+ *   ack_ranges    runs of accepted changes per device (seq range, first version), and
+ *   acks          the other acks per (device, seq): a retried batch gets the same answer
  *   conflicts     both sides of every concurrent edit, the policy and the winner
  *   audit         admin resolutions: who, when, old and new value, note
  *   moves         departures: a record that left a grid, so that grid's devices drop it
@@ -23,8 +23,8 @@
  * Invariants:
  *  - every write happens between store_begin and store_commit; store_rollback undoes all of
  *    it (the caller decides the transaction boundaries: one sync = one transaction);
- *  - field_state.grid equals the record's current grid: store_field_put is given it and a
- *    grid change goes through store_fields_restamp;
+ *  - the pull index holds exactly the versions the record's current fields have, in its
+ *    current grid (store_rec_put keeps it, given the record as it was);
  *  - server versions come from store_version_next only, strictly increasing in commit order
  *    (one writer at a time: the caller serialises store use with one mutex);
  *  - a store handle is used by one thread at a time (the caller's mutex).
@@ -44,13 +44,15 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 2 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 3 /* PRAGMA user_version after the last migration */
 #define STORE_ID_MAX 64        /* bytes of a device or admin id (PROTO_MAX_NAME) */
 #define STORE_NAME_MAX 200     /* bytes of a device's name */
 #define STORE_GRID_MAX 64      /* bytes of a grid name (the schema's grid field) */
 #define STORE_MAX_GRIDS 32     /* grids of one device */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
+#define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
+#define STORE_REC_FIELDS (PROTO_MAX_FIELDS + 1) /* a record's fields, the tombstone included */
 
 typedef struct store store;
 
@@ -99,6 +101,7 @@ typedef struct store_device {
     int64_t last_sync_ms;                            /* 0 when it never synced */
     char last_result[STORE_RESULT_MAX + 1];          /* "ok ch=3 acc=3", "400 malformed" */
     uint64_t rejects;                                /* changes rejected so far */
+    uint32_t num;                                    /* its number in records (>= 1) */
 } store_device;
 
 /* GS_E_EXISTS when the id is taken. */
@@ -135,28 +138,33 @@ typedef struct store_field {
     uint64_t version;              /* server version of this value */
     uint64_t hlc;                  /* HLC of the edit that wrote it */
     char device[STORE_ID_MAX + 1]; /* device that wrote it, or "admin" */
-    uint64_t seq;                  /* that device's seq (0 for admin) */
+    uint32_t writer;               /* that device's number (0 for admin) */
 } store_field;
+
+/* A whole record: what a change reads once and writes once. */
+typedef struct store_rec {
+    store_record meta;                     /* grid, tombstone, times, version */
+    uint32_t n;                            /* fields in names and f */
+    const char *names[STORE_REC_FIELDS];   /* static schema names */
+    store_field f[STORE_REC_FIELDS];       /* their states */
+} store_rec;
 
 int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_record *out,
                      gs_err *err);
-int store_record_put(store *s, const char *tbl, const uint8_t id[16], const store_record *r,
-                     gs_err *err);
+/* The record with every field (values in the arena); GS_E_NOTFOUND when absent. */
+int store_rec_get(store *s, const char *tbl, const uint8_t id[16], sval_arena *a, store_rec *out,
+                  gs_err *err);
+/* Writes record r after a change with version r->meta.version by device number writer;
+ * old is the record as store_rec_get read it before the change (NULL for a new record):
+ * the pull index follows from the two. */
+int store_rec_put(store *s, const char *tbl, const uint8_t id[16], const store_rec *old,
+                  const store_rec *r, uint32_t writer, gs_err *err);
+/* In r, the field (other than the tombstone) with the greatest version above `above`
+ * written by a device other than `device`: 1 with *index set, or 0 when there is none. */
+int store_rec_latest_other(const store_rec *r, const char *device, uint64_t above, size_t *index);
+/* One field (reads the record); GS_E_NOTFOUND when the record or field is absent. */
 int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
                     sval_arena *a, store_field *out, gs_err *err);
-/* grid: the record's grid once this change is applied. */
-int store_field_put(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                    const char *grid, const store_field *f, gs_err *err);
-/* The field (other than the tombstone) with the greatest version above `above` written by
- * a device other than `device`; GS_E_NOTFOUND when there is none. *name_out is static
- * schema memory. */
-int store_field_latest_other(store *s, const char *tbl, const uint8_t id[16], const char *device,
-                             uint64_t above, sval_arena *a, store_field *out, const char **name_out,
-                             gs_err *err);
-/* Gives every field of the record the version v and grid (a record moved to another grid
- * must reach the devices of that grid whole). */
-int store_fields_restamp(store *s, const char *tbl, const uint8_t id[16], uint64_t v,
-                         const char *grid, gs_err *err);
 /* Records that a record left from_grid for to_grid with change version `version`: devices
  * of from_grid (and not of to_grid) pull it as a change setting `field` (the table's scope
  * field) to to_grid, by `device`, so they drop their copy. */
@@ -164,20 +172,24 @@ int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *
                    const char *from_grid, const char *to_grid, uint64_t version, uint64_t hlc,
                    const char *device, gs_err *err);
 typedef int store_field_cb(void *ud, const char *field, const store_field *f);
-/* Every field of a record, in field-name order. */
+/* Every field of a record, in field-name order (none for an absent record). */
 int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
                       store_field_cb *cb, void *ud, gs_err *err);
 
-/* Appends an accepted change to the change log. */
+/* Appends an accepted change to the change log: who changed which record, as which seq. */
 int store_change_add(store *s, uint64_t version, const char *device, uint64_t seq, const char *tbl,
-                     const uint8_t id[16], uint64_t ts, const proto_field *fields,
-                     uint32_t n_fields, gs_err *err);
+                     const uint8_t id[16], gs_err *err);
 
 /* ---- acks (exactly once per device and seq) ---- */
 
 int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
                   gs_err *err);
+/* An ack that no range holds: a rejection, or an acceptance with lost fields. */
 int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err);
+/* Accepted changes first_seq..last_seq of device, each with no lost field, got versions
+ * first_version.. in order (a run of one batch). */
+int store_ack_range_put(store *s, const char *device, uint64_t first_seq, uint64_t last_seq,
+                        uint64_t first_version, gs_err *err);
 /* The highest seq the device has a stored ack for (0 when none): a seq above it is new. */
 int store_ack_max(store *s, const char *device, uint64_t *out, gs_err *err);
 /* Forgets the device's acks below low (the device has settled them). */
@@ -186,24 +198,23 @@ int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err);
 /* ---- pull ---- */
 
 typedef struct store_pull_row {
-    uint64_t version;   /* the field's version */
-    const char *tbl;    /* static schema name of the record's table */
-    const uint8_t *rid; /* 16 bytes, valid during the callback */
-    const char *field;  /* static schema name of the field */
-    const void *blob;   /* the value's MessagePack, valid during the callback */
-    size_t blob_len;    /* bytes in blob */
-    uint64_t hlc;       /* HLC of the edit */
+    uint64_t version;          /* the field's version */
+    const char *tbl;           /* static schema name of the record's table */
+    const uint8_t *rid;        /* 16 bytes, valid during the callback */
+    const char *field;         /* static schema name of the field */
+    const proto_value *value;  /* the value, in the scan's arena */
+    uint64_t hlc;              /* HLC of the edit */
 } store_pull_row;
 
 /* 0: go on; 1: stop (not an error); anything else: stop and return it. */
 typedef int store_pull_cb(void *ud, const store_pull_row *row);
 /* Field states with version > cursor, of records whose current grid is one of the
  * device's grids, and departures (store_move_add) from the device's grids to grids it does
- * not have, neither written by the device, in (version, table, record, field) order.
- * For a one-grid device rows are read lazily from an index; for several grids SQLite sorts
- * the rows after the cursor first. */
-int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, store_pull_cb *cb, void *ud,
-                    gs_err *err);
+ * not have, neither written by the device, in version order (the fields of one version are
+ * one change of one record). For a one-grid device rows are read lazily from the index;
+ * for several grids SQLite sorts the rows after the cursor first. Values live in a. */
+int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, sval_arena *a,
+                    store_pull_cb *cb, void *ud, gs_err *err);
 
 /* ---- conflicts and audit ---- */
 

@@ -501,3 +501,59 @@ int sval_fields_encode(gs_buf *out, const proto_field *fields, uint32_t n)
         out->len = len0;
     return ps.rc;
 }
+
+/* A record's fields: [[name, value, version, hlc, writer], ...] (writer: a device number,
+ * 0 for the admin pseudo-device). */
+int sval_rec_encode(gs_buf *out, const sval_rec_field *f, uint32_t n)
+{
+    pack_sink ps = {out, GS_OK};
+    msgpack_packer pk;
+    size_t len0 = out->len;
+
+    msgpack_packer_init(&pk, &ps, pack_write);
+    msgpack_pack_array(&pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        msgpack_pack_array(&pk, 5);
+        pack_cstr(&pk, f[i].name, strlen(f[i].name));
+        pack_value(&pk, &f[i].value);
+        msgpack_pack_uint64(&pk, f[i].version);
+        msgpack_pack_uint64(&pk, f[i].hlc);
+        msgpack_pack_uint64(&pk, f[i].writer);
+    }
+    if (ps.rc)
+        out->len = len0;
+    return ps.rc;
+}
+
+int sval_rec_decode(sval_arena *a, const void *blob, size_t len, sval_rec_field *f, uint32_t cap,
+                    uint32_t *n_out)
+{
+    rd r;
+    uint32_t n;
+    int rc = rd_start(&r, a, blob, len);
+
+    if (rc)
+        return rc;
+    if (rd_array_head(&r, &n) || n > cap)
+        return GS_E_DB;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t five;
+        proto_str name;
+        uint64_t w;
+        if (rd_array_head(&r, &five) || five != 5 || rd_str(&r, &name) || name.len == 0)
+            return GS_E_DB;
+        f[i].name_len = name.len;
+        f[i].name = name.ptr; /* not NUL-terminated: the caller maps it to the schema's */
+        rc = rd_value(&r, a, &f[i].value);
+        if (rc)
+            return rc;
+        if (rd_uint(&r, &f[i].version) || rd_uint(&r, &f[i].hlc) || rd_uint(&r, &w) ||
+            w > UINT32_MAX)
+            return GS_E_DB;
+        f[i].writer = (uint32_t)w;
+    }
+    if (r.pos != r.len)
+        return GS_E_DB;
+    *n_out = n;
+    return GS_OK;
+}

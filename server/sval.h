@@ -54,4 +54,20 @@ int sval_ack_decode(sval_arena *a, const void *blob, size_t len, proto_ack *ack)
 /* A change's fields as pushed: map name -> [value, base] (the change log's "fields"). */
 int sval_fields_encode(gs_buf *out, const proto_field *fields, uint32_t n);
 
+/* One field of a stored record (the record row's blob). */
+typedef struct sval_rec_field {
+    const char *name;    /* encode: NUL-terminated; decode: name_len bytes in the arena */
+    size_t name_len;     /* decode: bytes in name */
+    proto_value value;   /* the value (arena memory when decoded) */
+    uint64_t version;    /* server version of the value */
+    uint64_t hlc;        /* clock of the edit that wrote it */
+    uint32_t writer;     /* device number of the writer (0: admin) */
+} sval_rec_field;
+
+/* The fields of a record as one blob: [[name, value, version, hlc, writer], ...]. */
+int sval_rec_encode(gs_buf *out, const sval_rec_field *f, uint32_t n);
+/* Decodes at most cap fields into f; GS_E_DB when the blob is damaged or holds more. */
+int sval_rec_decode(sval_arena *a, const void *blob, size_t len, sval_rec_field *f, uint32_t cap,
+                    uint32_t *n_out);
+
 #endif

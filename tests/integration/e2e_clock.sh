@@ -43,7 +43,7 @@ t_gs "$A1" sync >/dev/null 2>"$T/err"; code=$?
 t_gs "$A2" sync >/dev/null 2>"$T/err"; code=$?
 [ $code -eq 0 ] || notok clock_a2_sync_after_fix "exit $code: $(cat "$T/err")"
 v1=$(field "$A1" "$R" address); v2=$(field "$A2" "$R" address)
-vs=$(t_sql "$T/town/gridsyncd.db" "SELECT substr(CAST(value AS TEXT), 2) FROM field_state WHERE hex(rid) = '$(tr -d - <<<"$R" | tr a-f A-F)' AND field = 'address'")
+vs=$("$PY" "$TOOLS/gsstore.py" field "$T/town/gridsyncd.db" "$R" address)
 [ "$v1|$v2|$vs" = "a1-now|a1-now|a1-now" ] && ok clock_ahead_does_not_win \
     || notok clock_ahead_does_not_win "address: a1 '$v1', a2 '$v2', server '$vs' (want a1-now)"
 

@@ -22,14 +22,8 @@ A1=$T/a1.db A2=$T/a2.db
 field() { # DB ID FIELD: the device's value
     t_gs "$1" --json show "$2" | jq -r --arg f "$3" '.[$f]' 
 }
-srv_field() { # ID FIELD: the server's value (a MessagePack fixstr, ASCII values only here)
-    local hex
-    hex=$(t_sql "$T/town/gridsyncd.db" "SELECT hex(value) FROM field_state
-            WHERE rid = X'$(tr -d - <<<"$1")' AND field = '$2'")
-    case $hex in
-    A?* | B?*) printf '%s' "${hex:2}" | xxd -r -p; echo ;;
-    *) echo "?$hex" ;;
-    esac
+srv_field() { # ID FIELD: the server's value, read from its store (tests/tools/gsstore.py)
+    "$PY" "$TOOLS/gsstore.py" field "$T/town/gridsyncd.db" "$1" "$2"
 }
 n_conflicts() { # [ID FIELD]: conflicts listed by the admin API (of that field of that record)
     t_admin --json conflicts list | jq --arg id "${1:-}" --arg f "${2:-}" \

@@ -8,9 +8,9 @@ the same field values and the same created/updated times (the physical part of t
 and the device shows no live record the server does not have live in its grids. A device
 with pending changes (gridsync status) cannot be compared and is an error: sync it first.
 
-The server side is read straight from gridsyncd's SQLite store (records, field_state, and
-device_grids through the device id), its values decoded with python3-msgpack: an
-implementation independent of the C code under test. The device side is what the worker
+The server side is read straight from gridsyncd's SQLite store (tests/tools/gsstore.py:
+the records table, values decoded with python3-msgpack): an implementation independent of
+the C code under test. The device side is what the worker
 sees: `gridsync --json list TYPE` (every type, deleted records left out).
 
 Prints one line per difference and exits 1 when there is any; prints "converged: ..." and
@@ -24,7 +24,10 @@ import subprocess
 import sys
 import uuid
 
-import msgpack
+import os
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gsstore  # noqa: E402
 
 TYPES = {"resident": "residents", "visit": "visits", "care": "care"}
 
@@ -57,25 +60,17 @@ def same(dev, srv):
 
 
 def server_records(store, grids):
-    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
     out = {}
-    q = ",".join("?" * len(grids))
-    for tbl, rid, grid, deleted, created, updated in db.execute(
-            "SELECT tbl, id, grid, deleted, created_hlc, updated_hlc FROM records "
-            "WHERE grid IN (%s)" % q, grids):
-        if deleted:
+    for r in gsstore.records(store, grids):
+        if r["deleted"]:
             continue
-        out[str(uuid.UUID(bytes=rid))] = {"type": tbl, "created": created >> 16,
-                                          "updated": updated >> 16, "fields": {}}
-    for tbl, rid, field, value in db.execute(
-            "SELECT tbl, rid, field, value FROM field_state WHERE grid IN (%s)" % q, grids):
-        r = out.get(str(uuid.UUID(bytes=rid)))
-        if r is None or field == "deleted":
-            continue
-        v = server_value(msgpack.unpackb(value, raw=False))
-        if v is not None:
-            r["fields"][field] = v
-    db.close()
+        fields = {}
+        for name, f in r["fields"].items():
+            v = server_value(f["value"])
+            if name != "deleted" and v is not None:
+                fields[name] = v
+        out[r["id"]] = {"type": r["tbl"], "created": r["created"] >> 16,
+                        "updated": r["updated"] >> 16, "fields": fields}
     return out
 
 

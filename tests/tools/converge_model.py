@@ -51,6 +51,9 @@ import uuid
 
 import msgpack
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gsstore  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRIFT_MS = 300000
 
@@ -311,15 +314,15 @@ class World:
             k = (e["id"], e["field"])
             if k not in want or (e["hlc"], e["dev"]) > (want[k]["hlc"], want[k]["dev"]):
                 want[k] = e
+        recs = {r["id"]: r for r in gsstore.records(store)}
         db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
-        srv_deleted = {str(uuid.UUID(bytes=r[0])) for r in db.execute("SELECT id FROM records WHERE deleted")}
+        srv_deleted = {rid for rid, r in recs.items() if r["deleted"]}
         bad = []
         for (rid, field), e in sorted(want.items()):
             if rid in deleted:
                 continue
-            row = db.execute("SELECT value FROM field_state WHERE rid = ? AND field = ?",
-                             (uuid.UUID(rid).bytes, field)).fetchone()
-            v = msgpack.unpackb(row[0], raw=False) if row else None
+            f = recs.get(rid, {"fields": {}})["fields"].get(field)
+            v = f["value"] if f else None
             if isinstance(v, list):
                 v = sorted(v)
             if v != e["value"]:
@@ -342,7 +345,7 @@ class World:
                 bad.append("%s seq %d rejected %s" % (d["name"], seq, code))
         fails.append(("rejections", bad))
         limit = (int(time.time() * 1000) + DRIFT_MS) << 16
-        fut = db.execute("SELECT count(*) FROM field_state WHERE hlc > ?", (limit,)).fetchone()[0]
+        fut = sum(1 for r in recs.values() for f in r["fields"].values() if f["hlc"] > limit)
         fails.append(("no_future_clocks", ["%d values stamped past the drift guard" % fut] if fut else []))
         db.close()
         n_fail = 0

@@ -7,7 +7,7 @@ Each case sends raw bytes over TLS (the CA verifies the server, name "localhost"
 expects either a status (the first line of the answer) or "closed" (the server closes the
 connection without applying anything: truncated bodies, slow-loris). After every case:
   - GET /v1/health answers 200 on a new connection (the server stayed up);
-  - the server's records/changes/field_state counts are unchanged (nothing applied).
+  - the server's records/changes/pulls/acks/ack_ranges counts are unchanged (nothing applied).
 Bad requests carry a VALID change next to the fault, so "nothing applied" means the whole
 request was refused, not just its bad part. The last case is a valid request, which must
 answer 200 and add exactly one record (the control that shows the counts can move).
@@ -56,7 +56,7 @@ def counts():
     db = sqlite3.connect("file:%s?mode=ro" % SDB, uri=True)
     try:
         return tuple(db.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
-                     for t in ("records", "changes", "field_state", "acks"))
+                     for t in ("records", "changes", "pulls", "acks", "ack_ranges"))
     finally:
         db.close()
 
@@ -246,7 +246,7 @@ def run(name, what, want):
     if not after_ok:
         problems.append("health check failed afterwards")
     if after != before:
-        problems.append("counts (records, changes, field_state, acks) %s -> %s" % (before, after))
+        problems.append("counts (records, changes, pulls, acks, ack_ranges) %s -> %s" % (before, after))
     return problems, secs, got
 
 

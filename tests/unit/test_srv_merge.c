@@ -81,6 +81,10 @@ static int setup(void **state)
     assert_int_equal(store_device_add(f->st, &f->b, &err), GS_OK);
     assert_int_equal(store_device_add(f->st, &f->c, &err), GS_OK);
     assert_int_equal(store_commit(f->st, &err), GS_OK);
+    /* read back: a device's number in records comes from the store */
+    assert_int_equal(store_device_get(f->st, "d-a", 3, &f->a, &err), GS_OK);
+    assert_int_equal(store_device_get(f->st, "d-b", 3, &f->b, &err), GS_OK);
+    assert_int_equal(store_device_get(f->st, "d-c", 3, &f->c, &err), GS_OK);
     f->seq[0] = f->seq[1] = f->seq[2] = 1;
     *state = f;
     return 0;

@@ -62,9 +62,9 @@ static int teardown(void **state)
 /* Every row of every table, as text, in a stable order. */
 static char *dump(const char *path)
 {
-    static const char *const tables[] = {"meta",      "devices",     "device_grids", "admins",
-                                         "records",   "field_state", "changes",      "acks",
-                                         "conflicts", "audit"};
+    static const char *const tables[] = {"meta",      "devices",    "device_grids", "admins",
+                                         "records",   "pulls",      "changes",      "acks",
+                                         "ack_ranges", "conflicts", "audit",        "moves"};
     sqlite3 *db;
     char *out = calloc(1, 1);
     size_t len = 0;
@@ -212,8 +212,176 @@ static void test_version_counter_in_transactions(void **state)
     assert_int_equal(v, 6);
 }
 
-/* A store made by the previous gridsyncd (schema 1: no moves table) is migrated on open,
- * keeping its rows. */
+static const char *data_dir(void)
+{
+    const char *d = getenv("GS_TEST_DATA");
+    return d && *d ? d : "tests/unit/data";
+}
+
+static void copy_fixture(const char *name, const char *to)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "cp '%s/%s' '%s' && rm -f '%s-wal' '%s-shm'", data_dir(), name, to,
+             to, to);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* What a schema 2 store held, read with SQL from its field_state rows before the upgrade. */
+typedef struct old_field {
+    char tbl[16];
+    uint8_t rid[16];
+    char field[32];
+    unsigned char value[256];
+    int value_len;
+    uint64_t version, hlc;
+    char device[32];
+} old_field;
+
+static int read_old_fields(const char *path, old_field *out, int cap)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = 0;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT tbl, rid, field, value, version, hlc, device "
+                                            "FROM field_state ORDER BY tbl, rid, field",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && n < cap) {
+        old_field *o = &out[n++];
+        snprintf(o->tbl, sizeof(o->tbl), "%s", sqlite3_column_text(st, 0));
+        memcpy(o->rid, sqlite3_column_blob(st, 1), 16);
+        snprintf(o->field, sizeof(o->field), "%s", sqlite3_column_text(st, 2));
+        o->value_len = sqlite3_column_bytes(st, 3);
+        assert_true(o->value_len <= (int)sizeof(o->value));
+        memcpy(o->value, sqlite3_column_blob(st, 3), (size_t)o->value_len);
+        o->version = (uint64_t)sqlite3_column_int64(st, 4);
+        o->hlc = (uint64_t)sqlite3_column_int64(st, 5);
+        snprintf(o->device, sizeof(o->device), "%s", sqlite3_column_text(st, 6));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+typedef struct pulled {
+    uint64_t version[64];
+    char field[64][32];
+    int n;
+} pulled;
+
+static int on_pull(void *ud, const store_pull_row *r)
+{
+    pulled *p = ud;
+    if (p->n < 64) {
+        p->version[p->n] = r->version;
+        snprintf(p->field[p->n], sizeof(p->field[0]), "%s", r->field);
+        p->n++;
+    }
+    return 0;
+}
+
+/* A store written by gridsyncd 0.1 (schema 2: a field_state row per field;
+ * tests/unit/data/make_fixtures.sh) is upgraded on open with nothing lost: every field keeps
+ * its value, version, clock and writer, and a device pulls from it what it pulled before. */
+static void test_migrates_a_schema_2_store(void **state)
+{
+    fx *f = *state;
+    old_field old[64];
+    pulled before, after;
+    store_device b;
+    sval_arena a;
+    store_rec *r = calloc(1, sizeof(*r));
+    int n, ver = 0;
+    gs_err err;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+
+    store_close(f->st);
+    f->st = NULL;
+    copy_fixture("store_schema2.db", f->path);
+    n = read_old_fields(f->path, old, 64);
+    assert_true(n >= 15);
+    /* what device b (grid gA) pulled from cursor 0 in schema 2 */
+    memset(&before, 0, sizeof(before));
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT version, field FROM field_state WHERE grid = "
+                                            "'gA' AND device <> (SELECT id FROM devices WHERE "
+                                            "name = 'b') UNION ALL SELECT version, field FROM "
+                                            "moves WHERE from_grid = 'gA' ORDER BY 1, 2",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && before.n < 64) {
+        before.version[before.n] = (uint64_t)sqlite3_column_int64(st, 0);
+        snprintf(before.field[before.n++], 32, "%s", sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(before.n > 5);
+
+    assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
+    assert_int_equal(store_schema_version(f->st, &ver, &err), GS_OK);
+    assert_int_equal(ver, STORE_SCHEMA_VERSION);
+    sval_arena_init(&a, SVAL_ARENA_MAX);
+    for (int i = 0; i < n; i++) {
+        store_field sf;
+        gs_buf enc;
+        if (store_field_get(f->st, old[i].tbl, old[i].rid, old[i].field, &a, &sf, &err))
+            fail_msg("%s.%s lost in the upgrade: %s", old[i].tbl, old[i].field, err.msg);
+        assert_int_equal(sf.version, old[i].version);
+        assert_int_equal(sf.hlc, old[i].hlc);
+        assert_string_equal(sf.device, old[i].device);
+        buf_init(&enc, 4096);
+        assert_int_equal(sval_encode(&enc, &sf.value), GS_OK);
+        assert_int_equal((int)enc.len, old[i].value_len);
+        assert_memory_equal(enc.ptr, old[i].value, enc.len);
+        buf_free(&enc);
+    }
+    /* the same pull */
+    {
+        char name_b[8] = "";
+        sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL);
+        sqlite3_prepare_v2(db, "SELECT id FROM devices WHERE name = 'b'", -1, &st, NULL);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(store_device_get(f->st, (const char *)sqlite3_column_text(st, 0),
+                                          (size_t)sqlite3_column_bytes(st, 0), &b, &err),
+                         GS_OK);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        (void)name_b;
+    }
+    memset(&after, 0, sizeof(after));
+    assert_int_equal(store_pull_scan(f->st, &b, 0, &a, on_pull, &after, &err), GS_OK);
+    assert_int_equal(after.n, before.n);
+    for (int i = 0; i < before.n; i++) {
+        /* within one version the order of fields is the store's own */
+        int found = 0;
+        for (int k = 0; k < after.n && !found; k++)
+            found = after.version[k] == before.version[i] &&
+                    strcmp(after.field[k], before.field[i]) == 0;
+        if (!found)
+            fail_msg("pull row %d (v%llu %s) missing after the upgrade", i,
+                     (unsigned long long)before.version[i], before.field[i]);
+        if (i)
+            assert_true(after.version[i] >= after.version[i - 1]);
+    }
+    /* the old tables are gone, the change log kept its rows */
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sqlite_schema WHERE "
+                                            "name = 'field_state'), (SELECT count(*) FROM changes)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    assert_true(sqlite3_column_int(st, 1) >= 6);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    sval_arena_free(&a);
+    free(r);
+}
+
+/* A schema 1 store (no moves table: the 0.1 fixture without it) goes through both steps. */
 static void test_migrates_a_schema_1_store(void **state)
 {
     fx *f = *state;
@@ -221,29 +389,24 @@ static void test_migrates_a_schema_1_store(void **state)
     int ver = 0;
     gs_err err;
     sqlite3 *db;
-    sqlite3_stmt *st;
+    store_record rec;
 
-    assert_int_equal(store_begin(f->st, &err), GS_OK);
-    assert_int_equal(store_version_next(f->st, &v, &err), GS_OK);
-    assert_int_equal(store_commit(f->st, &err), GS_OK);
     store_close(f->st);
     f->st = NULL;
+    copy_fixture("store_schema2.db", f->path);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE moves; PRAGMA user_version = 1; "
                                   "UPDATE meta SET value = 1 WHERE key = 'schema'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
+    sqlite3_close(db);
     assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
     assert_int_equal(store_schema_version(f->st, &ver, &err), GS_OK);
-    assert_int_equal(ver, 2);
+    assert_int_equal(ver, STORE_SCHEMA_VERSION);
     assert_int_equal(store_version_last(f->st, &v, &err), GS_OK);
-    assert_int_equal(v, 1);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM moves", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_true(v >= 6);
+    (void)rec;
 }
 
 static void test_values_round_trip(void **state)
@@ -482,6 +645,18 @@ static int run_batch(fx *f, batch *b, hlc *clock, sval_arena *a, gs_err *err)
     return rc;
 }
 
+/* Adds device d to the store and reads it back (a device's number comes from the store). */
+static void enrol(fx *f, store_device *d)
+{
+    gs_err err;
+    snprintf(d->name, sizeof(d->name), "worker %s", d->id);
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(store_device_add(f->st, d, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_int_equal(store_device_get(f->st, d->id, strlen(d->id), d, &err), GS_OK);
+    assert_true(d->num > 0);
+}
+
 static void seed(fx *f, uint8_t existing[16], hlc *clock)
 {
     proto_field pf[2];
@@ -497,6 +672,7 @@ static void seed(fx *f, uint8_t existing[16], hlc *clock)
     snprintf(other.id, sizeof(other.id), "d-2");
     snprintf(other.grids[0], sizeof(other.grids[0]), "g1");
     other.n_grids = 1;
+    enrol(f, &other);
     memset(pf, 0, sizeof(pf));
     pf[0].name = proto_cstr("name");
     pf[0].value.type = PV_STR;
@@ -538,6 +714,7 @@ static void test_failing_batch_leaves_no_trace(void **state)
     hlc_init(&clock, 0, 300000, clock_at, NULL);
     seed(f, existing, &clock);
     make_batch(&b, existing);
+    enrol(f, &b.dev);
     before = dump(f->path);
     /* fail statement 1, 2, 3, ... until the batch gets through */
     for (n = 1; n < 1000; n++) {
@@ -579,6 +756,7 @@ static void test_allocation_failure_leaves_no_trace(void **state)
     hlc_init(&clock, 0, 300000, clock_at, NULL);
     seed(f, existing, &clock);
     make_batch(&b, existing);
+    enrol(f, &b.dev);
     before = dump(f->path);
     for (n = 0; n < 2000; n++) {
         sval_arena a;
@@ -609,6 +787,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_version_counter_in_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_a_schema_1_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_a_schema_2_store, setup, teardown),
         cmocka_unit_test(test_values_round_trip),
         cmocka_unit_test(test_arena_cap_and_alignment),
         cmocka_unit_test_setup_teardown(test_devices_admins_conflicts_audit, setup, teardown),

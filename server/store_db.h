@@ -1,0 +1,208 @@
+/*
+ * store_db.h: what store.c and store_rec.c, the two halves of the SQLite store, share: the
+ * handle, its statement slots and small SQLite helpers. Not for any other file: store.h is
+ * the store's interface.
+ */
+#ifndef GS_SERVER_STORE_DB_H
+#define GS_SERVER_STORE_DB_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/store.h"
+
+/* store.c's statements */
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_META_GET,
+    Q_META_SET,
+    Q_VER_NEXT,
+    Q_DEV_ADD,
+    Q_DEV_GRID_ADD,
+    Q_DEV_GET,
+    Q_DEV_GRIDS,
+    Q_DEV_REVOKE,
+    Q_DEV_SYNCED,
+    Q_DEV_LIST,
+    Q_ADM_ADD,
+    Q_ADM_GET,
+    Q_ADM_COUNT,
+    Q_CONF_ADD,
+    Q_CONF_GET,
+    Q_CONF_LIST,
+    Q_CONF_RESOLVE,
+    Q_AUD_ADD,
+    Q_AUD_GET,
+    Q_REC_COUNTS,
+    Q_CONF_COUNTS,
+    Q_N
+};
+
+
+/* store_rec.c's statements */
+enum {
+    RQ_REC_META,
+    RQ_REC_GET,
+    RQ_REC_PUT,
+    RQ_PULLS_ADD,
+    RQ_PULLS_DEL,
+    RQ_MOVE_ADD,
+    RQ_CHG_ADD,
+    RQ_ACK_GET,
+    RQ_RANGE_GET,
+    RQ_ACK_MAX,
+    RQ_ACK_PUT,
+    RQ_RANGE_PUT,
+    RQ_ACK_PRUNE,
+    RQ_RANGE_PRUNE,
+    RQ_RANGE_TRIM,
+    RQ_PULL1,
+    RQ_PULLN,
+    RQ_DEV_ID,
+    RQ_N
+};
+
+struct store {
+    sqlite3 *db;             /* the connection */
+    sqlite3_stmt *stmt[Q_N]; /* store.c's statements, prepared on first use */
+    sqlite3_stmt *rstmt[RQ_N]; /* store_rec.c's */
+    long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
+    int in_txn;              /* between store_begin and commit/rollback */
+    /* Inside a transaction the version counter lives here: read from meta on first use,
+     * written back once by store_commit (an UPDATE of meta per change cost ~8% of a merge).
+     * The write lock taken by BEGIN IMMEDIATE keeps it exact. */
+    int ver_loaded;          /* ver holds meta.version as this transaction sees it */
+    int ver_dirty;           /* ver moved: store_commit writes it before COMMIT */
+    uint64_t ver;            /* the last version handed out */
+    /* device numbers (devices.rowid) -> ids, filled as records are read (store_rec.c) */
+    char (*dev_ids)[STORE_ID_MAX + 1]; /* dev_ids[num], "" when not known yet */
+    uint32_t n_dev_ids;      /* entries allocated */
+};
+
+static inline int db_fail(store *s, gs_err *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(s->db);
+    int rc = (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED ? GS_E_BUSY
+             : (code & 0xFF) == SQLITE_CONSTRAINT                           ? GS_E_EXISTS
+                                                                            : GS_E_DB;
+    return gs_err_set(err, rc, "store: %s: %s (sqlite %d)", what, sqlite3_errmsg(s->db), code);
+}
+
+/* The statement in *slot, prepared from sql on first use. */
+static inline int prep_slot(store *s, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out,
+                            gs_err *err)
+{
+    if (!*slot) {
+        int src = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (src != SQLITE_OK)
+            return db_fail(s, err, "prepare");
+    }
+    *out = *slot;
+    return GS_OK;
+}
+
+static inline void done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* One step: *row 1 for a row, 0 when done. */
+static inline int step(store *s, sqlite3_stmt *st, int *row, gs_err *err)
+{
+    int src;
+
+    if (s->fault_countdown > 0 && --s->fault_countdown == 0) {
+        s->fault_countdown = -1;
+        return gs_err_set(err, GS_E_DB, "store: injected fault");
+    }
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        if (row)
+            *row = 1;
+        return GS_OK;
+    }
+    if (src == SQLITE_DONE) {
+        if (row)
+            *row = 0;
+        return GS_OK;
+    }
+    return db_fail(s, err, "step");
+}
+
+/* Runs a statement that returns no rows, and resets it. */
+static inline int exec_done(store *s, sqlite3_stmt *st, gs_err *err)
+{
+    int rc = step(s, st, NULL, err);
+    done(st);
+    return rc;
+}
+
+static inline int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static inline int bind_id(sqlite3_stmt *st, int i, const uint8_t id[16])
+{
+    return sqlite3_bind_blob(st, i, id, 16, SQLITE_STATIC);
+}
+
+static inline int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    /* versions and HLCs stay below 2^63: HLCs are 48-bit ms plus a 16-bit counter */
+    return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static inline uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+    return (uint64_t)sqlite3_column_int64(st, i);
+}
+
+/* Copies text column i into out (cap bytes with the NUL). */
+static inline void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (!t)
+        n = 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
+}
+
+static inline int col_value(sqlite3_stmt *st, int i, sval_arena *a, proto_value *out)
+{
+    const void *blob = sqlite3_column_blob(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    return sval_decode(a, blob, n, out);
+}
+
+/* Binds v encoded into scratch (which must stay alive until the step). */
+static inline int bind_value(sqlite3_stmt *st, int i, gs_buf *scratch, const proto_value *v)
+{
+    size_t off = scratch->len;
+    int rc = sval_encode(scratch, v);
+    if (rc)
+        return rc;
+    /* scratch may move while later values are encoded: copy the bytes (SQLITE_TRANSIENT) */
+    sqlite3_bind_blob(st, i, scratch->ptr + off, (int)(scratch->len - off), SQLITE_TRANSIENT);
+    return GS_OK;
+}
+
+
+/* Runs one statement text directly (migrations). */
+int sdb_exec_sql(store *s, const char *sql, gs_err *err);
+
+/* store_rec.c: the migration from schema 2 (a row per field) to 3 (a row per record),
+ * inside the migration's transaction. */
+int store_rec_migrate_3(store *s, gs_err *err);
+
+#endif
