@@ -528,6 +528,12 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
     rc = store_open(&app->st, cfg->db_path, err);
     if (rc)
         goto fail;
+    /* checkpoints off the request path (":memory:" stores, in tests, have no WAL) */
+    if (strcmp(cfg->db_path, ":memory:") != 0) {
+        rc = store_checkpointer_start(app->st, cfg->db_path, err);
+        if (rc)
+            goto fail;
+    }
     rc = store_hlc_get(app->st, &last, err);
     if (rc)
         goto fail;

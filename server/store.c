@@ -147,8 +147,7 @@ static const char *const migrations[] = {
     "  created_hlc INTEGER NOT NULL,"
     "  updated_hlc INTEGER NOT NULL,"
     "  version INTEGER NOT NULL,"
-    "  fields BLOB NOT NULL,"
-    "  PRIMARY KEY (tbl, id)) WITHOUT ROWID;"
+    "  fields BLOB NOT NULL);"
     "CREATE TABLE pulls ("
     "  grid TEXT NOT NULL,"
     "  version INTEGER NOT NULL,"
@@ -350,10 +349,115 @@ out:
     return GS_OK;
 }
 
+/* ---- the checkpointer ---- */
+
+/* WAL pages after which the checkpointer copies them into the database (SQLite's own
+ * automatic checkpoint runs at 1,000, inside the commit that passes it). */
+#define CK_PAGES 1000
+
+static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int pages)
+{
+    store *s = ud;
+    (void)db;
+    (void)name;
+    pthread_mutex_lock(&s->ck_lock);
+    s->ck_pages = pages;
+    if (pages >= CK_PAGES)
+        pthread_cond_signal(&s->ck_wake);
+    pthread_mutex_unlock(&s->ck_lock);
+    return SQLITE_OK;
+}
+
+static void *checkpointer(void *ud)
+{
+    store *s = ud;
+
+    pthread_mutex_lock(&s->ck_lock);
+    for (;;) {
+        while (!s->ck_stop && s->ck_pages < CK_PAGES)
+            pthread_cond_wait(&s->ck_wake, &s->ck_lock);
+        if (s->ck_stop)
+            break;
+        s->ck_pages = 0;
+        pthread_mutex_unlock(&s->ck_lock);
+        /* PASSIVE: copies what no reader still needs, never waits for the writer; the
+           writer goes on appending meanwhile and restarts the log once it is all copied */
+        sqlite3_wal_checkpoint_v2(s->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->ck_lock);
+        s->ck_runs++;
+    }
+    pthread_mutex_unlock(&s->ck_lock);
+    return NULL;
+}
+
+int store_checkpointer_start(store *s, const char *path, gs_err *err)
+{
+    int src;
+
+    if (s->ck_on)
+        return GS_OK;
+    src = sqlite3_open_v2(path, &s->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        int rc = gs_err_set(err, GS_E_DB, "store: checkpointer: cannot open %s: %s", path,
+                            s->ck_db ? sqlite3_errmsg(s->ck_db) : sqlite3_errstr(src));
+        sqlite3_close(s->ck_db);
+        s->ck_db = NULL;
+        return rc;
+    }
+    sqlite3_busy_timeout(s->ck_db, 5000);
+    if (pthread_mutex_init(&s->ck_lock, NULL) || pthread_cond_init(&s->ck_wake, NULL)) {
+        sqlite3_close(s->ck_db);
+        s->ck_db = NULL;
+        return gs_err_set(err, GS_E_NOMEM, "store: checkpointer: no mutex");
+    }
+    s->ck_stop = 0;
+    s->ck_pages = 0;
+    if (pthread_create(&s->ck_thread, NULL, checkpointer, s)) {
+        pthread_cond_destroy(&s->ck_wake);
+        pthread_mutex_destroy(&s->ck_lock);
+        sqlite3_close(s->ck_db);
+        s->ck_db = NULL;
+        return gs_err_set(err, GS_E_NOMEM, "store: checkpointer: no thread");
+    }
+    s->ck_on = 1;
+    /* replaces SQLite's automatic checkpoint, which ran inside a commit, under the lock */
+    sqlite3_wal_hook(s->db, on_wal_commit, s);
+    return GS_OK;
+}
+
+uint64_t store_checkpoints(store *s)
+{
+    uint64_t n;
+    if (!s->ck_on)
+        return 0;
+    pthread_mutex_lock(&s->ck_lock);
+    n = s->ck_runs;
+    pthread_mutex_unlock(&s->ck_lock);
+    return n;
+}
+
+static void checkpointer_stop(store *s)
+{
+    if (!s->ck_on)
+        return;
+    sqlite3_wal_hook(s->db, NULL, NULL);
+    pthread_mutex_lock(&s->ck_lock);
+    s->ck_stop = 1;
+    pthread_cond_signal(&s->ck_wake);
+    pthread_mutex_unlock(&s->ck_lock);
+    pthread_join(s->ck_thread, NULL);
+    pthread_cond_destroy(&s->ck_wake);
+    pthread_mutex_destroy(&s->ck_lock);
+    sqlite3_close(s->ck_db);
+    s->ck_db = NULL;
+    s->ck_on = 0;
+}
+
 void store_close(store *s)
 {
     if (!s)
         return;
+    checkpointer_stop(s);
     for (int i = 0; i < Q_N; i++)
         sqlite3_finalize(s->stmt[i]);
     for (int i = 0; i < RQ_N; i++)

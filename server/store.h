@@ -67,7 +67,16 @@ int store_open(store **out, const char *path, gs_err *err);
  * fails with GS_E_STATE after). Turns off SQLite's memory statistics, whose global mutex
  * taken on every allocation cost ~6% of a merge (callgrind). */
 int store_global_init(void);
+/* Stops the checkpointer, if any, and closes; the last connection to close checkpoints
+ * what the WAL still holds (SQLite does that). */
 void store_close(store *s);
+/* Moves WAL checkpoints out of the commits: a thread with its own connection to path copies
+ * the WAL into the database whenever it passes 1,000 pages, while the one writer goes on
+ * (SQLite's automatic checkpoint ran inside the commit that passed the mark, under the
+ * server's lock, with its own fsyncs). For servers; tests may leave SQLite's. */
+int store_checkpointer_start(store *s, const char *path, gs_err *err);
+/* Checkpoints the thread has run so far (0 without one). */
+uint64_t store_checkpoints(store *s);
 int store_begin(store *s, gs_err *err); /* BEGIN IMMEDIATE: takes the write lock now */
 int store_commit(store *s, gs_err *err);
 void store_rollback(store *s); /* harmless outside a transaction */

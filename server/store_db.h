@@ -6,6 +6,7 @@
 #ifndef GS_SERVER_STORE_DB_H
 #define GS_SERVER_STORE_DB_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,15 @@ struct store {
     int ver_loaded;          /* ver holds meta.version as this transaction sees it */
     int ver_dirty;           /* ver moved: store_commit writes it before COMMIT */
     uint64_t ver;            /* the last version handed out */
+    /* the background checkpointer (store_checkpointer_start); ck_on 0: SQLite's own */
+    int ck_on;               /* a checkpointer thread runs */
+    pthread_t ck_thread;     /* it */
+    pthread_mutex_t ck_lock; /* guards the three below */
+    pthread_cond_t ck_wake;  /* signalled when the WAL passes ck_pages, and to stop */
+    int ck_pages;            /* WAL pages after the last commit */
+    int ck_stop;             /* the thread must end */
+    sqlite3 *ck_db;          /* the checkpointer's own connection */
+    uint64_t ck_runs;        /* checkpoints run (for tests and metrics) */
     /* device numbers (devices.rowid) -> ids, filled as records are read (store_rec.c) */
     char (*dev_ids)[STORE_ID_MAX + 1]; /* dev_ids[num], "" when not known yet */
     uint32_t n_dev_ids;      /* entries allocated */

@@ -791,6 +791,7 @@ int store_rec_migrate_3(store *s, gs_err *err)
     sqlite3_finalize(mv);
     if (rc == GS_OK)
         rc = sdb_exec_sql(s, "DROP TABLE field_state; DROP TABLE records; "
-                             "ALTER TABLE records_3 RENAME TO records;", err);
+                             "ALTER TABLE records_3 RENAME TO records; "
+                             "CREATE UNIQUE INDEX records_id ON records (tbl, id);", err);
     return rc;
 }

@@ -10,9 +10,10 @@
  * the durable commit; TLS and HTTP framing are not in it (bench_srv_tls measures those).
  * Ceiling: the same number of changes written straight to a store file of the same schema
  * and pragmas (store_open makes it: WAL, synchronous=FULL, foreign keys), one transaction per
- * batch: a change-log append and one per-field upsert of field_state per field, the same
- * keys (table, record id, field) and value bytes, with prepared statements, one thread.
- * ratio = merge rate / ceiling rate; the target is >= 0.5 with 10 devices.
+ * batch, with the row shape of schema 3 and nothing else: one records upsert per change with
+ * the change's fields as the same blob (sval_rec_encode) and one pull index row, prepared
+ * statements, one thread; no reads, no change log, no acks (issue 14: "append-free, one
+ * record upsert + index per change"). ratio = merge rate / ceiling rate.
  * Every run pushes the same number of changes in all, so the three figures move the same data. Each
  * device has its own grid (a town's workers each keep their own), so an answer carries no
  * pulled changes and the figure is the merge alone.
@@ -36,9 +37,10 @@
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/store.h"
+#include "server/sval.h"
 
 #define TOTAL_DEFAULT 10000
-#define BATCH 2000
+#define BATCH 5000
 #define MAX_DEV 100
 #define VISIT_FIELDS 9
 
@@ -380,12 +382,13 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
     store *st = NULL;
     gs_err err;
     sqlite3 *db;
-    sqlite3_stmt *chg, *fld;
+    sqlite3_stmt *rec, *idx;
     visit_src *vs = calloc(1, sizeof(*vs));
     uint64_t seed = UINT64_C(20261127), version = 0;
     uint8_t resident[16];
     int64_t now = wall_ms(), at = now - INT64_C(5) * 86400000;
     uint32_t per = total / (uint32_t)n_dev;
+    gs_buf blob;
     double t0, t;
 
     snprintf(path, sizeof(path), "%s/ceiling-%d.db", dir, n_dev);
@@ -396,34 +399,43 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
         die("open", sqlite3_errmsg(db));
     exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
              "PRAGMA busy_timeout = 5000");
+    /* the row shape of schema 3: one record upsert with every field in one blob, one pull
+       index row per change; no change log, no acks, no reads */
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO changes (version, device, seq, tbl, rid, hlc, fields) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, &chg, NULL) != SQLITE_OK ||
+                           "INSERT INTO records (tbl, id, grid, deleted, created_hlc, "
+                           "updated_hlc, version, fields) VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5, ?6) "
+                           "ON CONFLICT (tbl, id) DO UPDATE SET updated_hlc = excluded.updated_hlc,"
+                           " version = excluded.version, fields = excluded.fields",
+                           -1, &rec, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
-                           "INSERT INTO field_state (tbl, rid, field, value, version, hlc, "
-                           "device, seq, grid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-                           "ON CONFLICT (tbl, rid, field) DO UPDATE SET value = excluded.value,"
-                           " version = excluded.version, hlc = excluded.hlc, device = "
-                           "excluded.device, seq = excluded.seq, grid = excluded.grid",
-                           -1, &fld, NULL) != SQLITE_OK)
+                           "INSERT OR REPLACE INTO pulls (grid, version, tbl, rid, writer) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &idx, NULL) != SQLITE_OK)
         die("prepare", sqlite3_errmsg(db));
+    buf_init(&blob, 1 << 20);
     t0 = now_s();
     for (int d = 0; d < n_dev; d++) {
-        char dev[32], grid[32];
-        snprintf(dev, sizeof(dev), "d-bench%05d", d);
+        char grid[32];
         snprintf(grid, sizeof(grid), "东风村%d组", d + 1);
         make_uuid7(resident, (uint64_t)(at - 1000), &seed);
         for (uint32_t seq = 1; seq <= per;) {
             exec(db, "BEGIN IMMEDIATE");
             for (uint32_t k = 0; k < BATCH && seq <= per; k++, seq++) {
                 proto_field f[VISIT_FIELDS];
-                uint8_t blob[600];
+                sval_rec_field rf[VISIT_FIELDS];
                 int n_f = VISIT_FIELDS;
                 const char *tbl = seq == 1 ? "resident" : "visit";
                 const uint8_t *rid = resident;
+                uint64_t h = hlc_pack((uint64_t)now, seq);
                 if (seq == 1) {
                     n_f = 2;
+                    memset(f, 0, sizeof(f));
+                    f[0].name = S("name");
+                    f[0].value.type = PV_STR;
+                    f[0].value.u.s = S("王秀英");
+                    f[1].name = S("grid");
+                    f[1].value.type = PV_STR;
+                    f[1].value.u.s = S(grid);
                 } else {
                     at += 20000 + (int64_t)(rng_next(&seed) % 40001);
                     make_uuid7(vs->id, (uint64_t)at, &seed);
@@ -437,46 +449,41 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
                     rid = vs->id;
                 }
                 version++;
-                /* the change log row carries the change's fields as one blob */
-                size_t blen = seq == 1 ? 30 : 60 + strlen(vs->notes);
-                memset(blob, 0xa5, blen);
-                sqlite3_bind_int64(chg, 1, (sqlite3_int64)version);
-                sqlite3_bind_text(chg, 2, dev, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(chg, 3, seq);
-                sqlite3_bind_text(chg, 4, tbl, -1, SQLITE_STATIC);
-                sqlite3_bind_blob(chg, 5, rid, 16, SQLITE_STATIC);
-                sqlite3_bind_int64(chg, 6, (sqlite3_int64)hlc_pack((uint64_t)now, seq));
-                sqlite3_bind_blob(chg, 7, blob, (int)blen, SQLITE_STATIC);
-                if (sqlite3_step(chg) != SQLITE_DONE)
-                    die("change", sqlite3_errmsg(db));
-                sqlite3_reset(chg);
                 for (int i = 0; i < n_f; i++) {
-                    const char *name = seq == 1 ? (i == 0 ? "name" : "grid") : vnames[i];
-                    size_t vlen = 9;
-                    if (seq != 1 && f[i].value.type == PV_STR)
-                        vlen = 1 + f[i].value.u.s.len;
-                    else if (seq != 1 && f[i].value.type == PV_BIN)
-                        vlen = 18;
-                    sqlite3_bind_text(fld, 1, tbl, -1, SQLITE_STATIC);
-                    sqlite3_bind_blob(fld, 2, rid, 16, SQLITE_STATIC);
-                    sqlite3_bind_text(fld, 3, name, -1, SQLITE_STATIC);
-                    sqlite3_bind_blob(fld, 4, blob, (int)vlen, SQLITE_STATIC);
-                    sqlite3_bind_int64(fld, 5, (sqlite3_int64)version);
-                    sqlite3_bind_int64(fld, 6, (sqlite3_int64)hlc_pack((uint64_t)now, seq));
-                    sqlite3_bind_text(fld, 7, dev, -1, SQLITE_STATIC);
-                    sqlite3_bind_int64(fld, 8, seq);
-                    sqlite3_bind_text(fld, 9, grid, -1, SQLITE_STATIC);
-                    if (sqlite3_step(fld) != SQLITE_DONE)
-                        die("field", sqlite3_errmsg(db));
-                    sqlite3_reset(fld);
+                    rf[i].name = seq == 1 ? (i == 0 ? "name" : "grid") : vnames[i];
+                    rf[i].value = f[i].value;
+                    rf[i].version = version;
+                    rf[i].hlc = h;
+                    rf[i].writer = (uint32_t)d + 1;
                 }
+                buf_reset(&blob);
+                if (sval_rec_encode(&blob, rf, (uint32_t)n_f))
+                    die("encode", "record blob");
+                sqlite3_bind_text(rec, 1, tbl, -1, SQLITE_STATIC);
+                sqlite3_bind_blob(rec, 2, rid, 16, SQLITE_STATIC);
+                sqlite3_bind_text(rec, 3, grid, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(rec, 4, (sqlite3_int64)h);
+                sqlite3_bind_int64(rec, 5, (sqlite3_int64)version);
+                sqlite3_bind_blob(rec, 6, blob.ptr, (int)blob.len, SQLITE_STATIC);
+                if (sqlite3_step(rec) != SQLITE_DONE)
+                    die("record", sqlite3_errmsg(db));
+                sqlite3_reset(rec);
+                sqlite3_bind_text(idx, 1, grid, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(idx, 2, (sqlite3_int64)version);
+                sqlite3_bind_text(idx, 3, tbl, -1, SQLITE_STATIC);
+                sqlite3_bind_blob(idx, 4, rid, 16, SQLITE_STATIC);
+                sqlite3_bind_int64(idx, 5, d + 1);
+                if (sqlite3_step(idx) != SQLITE_DONE)
+                    die("index", sqlite3_errmsg(db));
+                sqlite3_reset(idx);
             }
             exec(db, "COMMIT");
         }
     }
     t = now_s() - t0;
-    sqlite3_finalize(chg);
-    sqlite3_finalize(fld);
+    buf_free(&blob);
+    sqlite3_finalize(rec);
+    sqlite3_finalize(idx);
     sqlite3_close(db);
     free(vs);
     return (double)total / t;
