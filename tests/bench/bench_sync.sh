@@ -30,6 +30,12 @@ t_setup bench_sync
 
 now_s() { date +%s.%N; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# CPU seconds (user + system) of a running process, and the bytes it made its files write
+# (write_bytes: counted when pages are dirtied, so WAL frames and checkpoint copies alike)
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+wbytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
+# client CPU seconds from /usr/bin/time -v
+client_cpu() { awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.3f", u + s}' "$1"; }
 # rss_of FILE: "Maximum resident set size (kbytes): N" from /usr/bin/time -v
 rss_of() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1], ""))' "$1"; }
@@ -104,9 +110,16 @@ echo "{\"bench\":\"client_baseline\",\"noop_sync_s\":$base_noop,\"version_peak_r
 
 # ---- figure 2: initial sync of 10,000 visits ----
 fresh f2 "$T/v10k.jsonl"
+c0=$(cpu_s "$SERVER_PID"); w0=$(wbytes "$SERVER_PID")
 timed_sync "$DB" "$T/f2"
+c1=$(cpu_s "$SERVER_PID"); w1=$(wbytes "$SERVER_PID")
 f2_srv=$(hwm_kb "$SERVER_PID")
-echo "{\"bench\":\"sync_initial_10000\",\"visits\":10000,\"residents\":50,\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f2_srv,\"summary\":$S_JSON}"
+f2_ccpu=$(client_cpu "$T/f2.time")
+# the store once the server has stopped (its WAL checkpointed and gone)
+t_server_stop
+f2_store=$(stat -c %s "$T/town/gridsyncd.db")
+t_server_start
+echo "{\"bench\":\"sync_initial_10000\",\"visits\":10000,\"residents\":50,\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"server_cpu_s\":$(python3 -c "print('%.3f' % ($c1 - $c0))"),\"client_cpu_s\":$f2_ccpu,\"server_bytes_written_per_visit\":$(( (w1 - w0) / 10050 )),\"store_bytes_per_visit\":$(( f2_store / 10050 )),\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f2_srv,\"summary\":$S_JSON}"
 f2_json=$S_JSON; f2_secs=$S_SECS; f2_rss=$S_RSS
 
 # ---- figure 3: 1% of the visits change one field, then sync; then a no-op sync ----
@@ -117,9 +130,11 @@ print("\n".join(ids[::100]))' "$T/v10k.jsonl")
 for id in "${ids[@]}"; do
     "$GRIDSYNC" --db "$DB" visit update "$id" --notes "已复查，情况稳定，下月再访" >/dev/null
 done
+w0=$(wbytes "$SERVER_PID")
 timed_sync "$DB" "$T/f3"
+w1=$(wbytes "$SERVER_PID")
 f3_srv=$(hwm_kb "$SERVER_PID")
-echo "{\"bench\":\"sync_incremental_1pct\",\"changed_visits\":${#ids[@]},\"field\":\"notes\",\"wall_s\":$S_SECS,\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f3_srv,\"summary\":$S_JSON}"
+echo "{\"bench\":\"sync_incremental_1pct\",\"changed_visits\":${#ids[@]},\"field\":\"notes\",\"wall_s\":$S_SECS,\"server_bytes_written_per_change\":$(( (w1 - w0) / ${#ids[@]} )),\"noop_sync_s\":$base_noop,\"ratio_to_noop\":$(python3 -c "print('%.1f' % ($S_SECS/$base_noop))"),\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"server_peak_rss_kb\":$f3_srv,\"summary\":$S_JSON}"
 timed_sync "$DB" "$T/f3noop"
 echo "{\"bench\":\"sync_noop\",\"wall_s\":$S_SECS,\"client_peak_rss_kb\":$S_RSS,$S_SPLIT,\"client_rss_above_baseline_kb\":$((S_RSS - base_rss)),\"summary\":$S_JSON}"
 
