@@ -47,7 +47,7 @@ CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
-CFLAGS   := -std=c11 -I. $(WARN) $(OPT) $(SAN) -fPIC -D_DEFAULT_SOURCE \
+CFLAGS   := -std=c11 -I. $(WARN) $(OPT) $(SAN) -fPIC -fvisibility=hidden -D_DEFAULT_SOURCE \
             -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
@@ -92,7 +92,7 @@ BIN_ADMIN  := $(if $(ADMIN_SRC),$(BUILD)/bin/gridsync-admin)
 BINS       := $(BIN_CLIENT) $(BIN_SERVER) $(BIN_ADMIN)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all lib bin deps test check asan fuzz bench bench-run demo check-faults install clean help
+.PHONY: FORCE all lib bin deps test check asan fuzz bench bench-run demo check-faults install clean help
 .DEFAULT_GOAL := all
 
 all: lib bin
@@ -100,7 +100,14 @@ deps: build/.deps-all.mk
 lib: $(LIB_CLIENT_A) $(LIB_CLIENT_SO) $(if $(SERVER_OBJ),$(LIB_SERVER_A))
 bin: $(BINS)
 
-$(OBJ)/%.o: %.c
+# Objects depend on the compiler command too: changing a flag (or CC) rebuilds them.
+FLAGS_STAMP := $(OBJ)/.cflags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' >$@
+FORCE:
+
+$(OBJ)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -222,7 +229,7 @@ install: all
 	install -m 644 $(LIB_CLIENT_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/libgridsync.so.0
 	ln -sf libgridsync.so.0 $(DESTDIR)$(PREFIX)/lib/libgridsync.so
-	$(if $(wildcard client/gridsync.h),install -m 644 client/gridsync.h $(DESTDIR)$(PREFIX)/include/)
+	$(if $(wildcard client/gridsync.h),install -m 644 client/gridsync.h client/gridsync_rc.h $(DESTDIR)$(PREFIX)/include/)
 	install -d $(DESTDIR)$(PREFIX)/share/doc/gridsync
 	install -m 644 README.md proto/PROTOCOL.md $(wildcard docs/*.md) server/gridsyncd.service \
 	    $(DESTDIR)$(PREFIX)/share/doc/gridsync/

@@ -6,7 +6,7 @@
 #define GS_CLIENT_CSYNC_H
 
 #include "common/buf.h"
-#include "common/rc.h" /* before gridsync.h, which then skips its copy */
+#include "common/rc.h"
 #include "gridsync.h"
 
 /* Changes and encoded bytes per request unless gs_sync_opts says otherwise: the protocol's

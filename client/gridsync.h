@@ -52,55 +52,13 @@
 extern "C" {
 #endif
 
-/* Result codes. These are exactly the codes of the library's internal common/rc.h (a unit
- * test holds the two together); a program sees only this copy. (The library's own sources
- * include common/rc.h before this header and so skip it.) */
-#ifndef GS_COMMON_RC_H
-typedef enum gs_rc {
-    GS_OK = 0,
-    GS_E_NOMEM = 1,            /* an allocation failed */
-    GS_E_INVALID = 2,          /* bad argument or input that fails validation */
-    GS_E_NOTFOUND = 3,         /* the named record, device or file does not exist */
-    GS_E_IO = 4,               /* a file or socket operation failed */
-    GS_E_DB = 5,               /* SQLite reported an error */
-    GS_E_TOO_LARGE = 6,        /* input over a hard cap */
-    GS_E_CLOCK = 7,            /* a timestamp beyond the allowed drift, or clock overflow */
-    GS_E_PROTO = 8,            /* malformed MessagePack or message */
-    GS_E_PROTO_TYPE = 9,       /* a field has the wrong MessagePack type */
-    GS_E_PROTO_MISSING = 10,   /* a required field is absent */
-    GS_E_PROTO_UNKNOWN = 11,   /* a field the protocol does not define */
-    GS_E_PROTO_LIMIT = 12,     /* a count, length or value is over a protocol limit */
-    GS_E_PROTO_TRUNCATED = 13, /* the bytes end before the message does */
-    GS_E_PROTO_TRAILING = 14,  /* bytes follow the end of the message */
-    GS_E_PROTO_DEPTH = 15,     /* nesting deeper than the protocol allows */
-    GS_E_PROTO_VERSION = 16,   /* the peer speaks a protocol version we do not */
-    GS_E_NETWORK = 17,         /* the server could not be reached */
-    GS_E_TIMEOUT = 18,         /* an operation did not finish in time */
-    GS_E_TLS = 19,             /* TLS handshake or certificate verification failed */
-    GS_E_AUTH = 20,            /* the token was refused */
-    GS_E_REJECTED = 21,        /* the server refused some changes */
-    GS_E_SERVER = 22,          /* the server answered with an error */
-    GS_E_CONFIG = 23,          /* a configuration file or setting is wrong */
-    GS_E_RANDOM = 24,          /* the operating system's CSPRNG failed */
-    GS_E_BUSY = 25,            /* the resource is busy; try again */
-    GS_E_USAGE = 26,           /* a command line is wrong */
-    GS_E_CRYPTO = 27,          /* a cryptographic operation failed */
-    GS_E_EXISTS = 28,          /* the thing to create is already there */
-    GS_E_STATE = 29,           /* the call does not fit the object's current state */
-    GS_RC_COUNT                /* not a code: one past the last */
-} gs_rc;
-
-/* A short fixed English description of rc; never NULL. */
-const char *gs_strerror(int rc);
-/* A stable lower-case name for rc ("not_found"). */
-const char *gs_rc_name(int rc);
-#endif
+#include "gridsync_rc.h" /* GS_OK, the GS_E_* codes, gs_strerror, GS_API */
 
 /* Frees strings and buffers the library hands over (gs_record_to_json). */
-void gs_free(void *p);
+GS_API void gs_free(void *p);
 
 /* "0.1.0" */
-const char *gs_version(void);
+GS_API const char *gs_version(void);
 
 /* ---- the database ---------------------------------------------------------------------- */
 
@@ -110,27 +68,27 @@ typedef struct gs_db gs_db;
  * layout up to date. On failure *out is still set when a handle could be made, so that
  * gs_db_errmsg can say why; close it with gs_db_close. GS_E_STATE: the file was written by
  * a newer gridsync. */
-int gs_db_open(const char *path, gs_db **out);
+GS_API int gs_db_open(const char *path, gs_db **out);
 
 /* Rolls back an open gs_db_begin batch, closes the file. Free every gs_list first
  * (GS_E_STATE otherwise; the file is closed when the list is freed). gs_db_close(NULL) is a
  * no-op. */
-int gs_db_close(gs_db *db);
+GS_API int gs_db_close(gs_db *db);
 
 /* The message of the last failed call on db ("visit.kind: 'walk' is not one of routine,
  * ..."), or "" after a success. Valid until the next call on db. */
-const char *gs_db_errmsg(const gs_db *db);
+GS_API const char *gs_db_errmsg(const gs_db *db);
 /* The code of the last failed call on db, GS_OK after a success. */
-int gs_db_errcode(const gs_db *db);
+GS_API int gs_db_errcode(const gs_db *db);
 
 /* Batches: writes between gs_db_begin and gs_db_commit are one transaction (and one fsync);
  * gs_db_rollback forgets all of them. A write refused inside a batch (bad input, a missing
  * reference) leaves the batch as it was; a write that fails after it began writing (a disk
  * or database error) makes gs_db_commit roll the whole batch back and return GS_E_STATE.
  * Batches do not nest (GS_E_STATE). */
-int gs_db_begin(gs_db *db);
-int gs_db_commit(gs_db *db);
-int gs_db_rollback(gs_db *db);
+GS_API int gs_db_begin(gs_db *db);
+GS_API int gs_db_commit(gs_db *db);
+GS_API int gs_db_rollback(gs_db *db);
 
 /* ---- the device --------------------------------------------------------------------- */
 
@@ -149,7 +107,7 @@ typedef struct gs_device_config {
 
 /* Stores the device settings. On an initialised database, the same device id updates the
  * settings (a new token, server or CA); another device id is GS_E_EXISTS. */
-int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
+GS_API int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
 
 #define GS_NAME_MAX 64
 #define GS_RESULT_MAX 256
@@ -169,10 +127,10 @@ typedef struct gs_status {
     uint64_t cursor;                /* pull cursor: last server version pulled */
 } gs_status;
 
-int gs_db_status(gs_db *db, gs_status *out);
+GS_API int gs_db_status(gs_db *db, gs_status *out);
 
 /* Number of changes in the outbox (the same as gs_status.pending). */
-int gs_db_pending(gs_db *db, int64_t *n);
+GS_API int gs_db_pending(gs_db *db, int64_t *n);
 
 /* A change the server refused, kept aside for the worker. Strings valid during the call. */
 typedef struct gs_rejected_info {
@@ -190,7 +148,7 @@ typedef int gs_rejected_cb(void *ud, const gs_rejected_info *info);
  * and is returned. A rejected change is kept until the worker retries or drops it; it does
  * not shadow the server's data: after the sync that brought the rejection, the record shows
  * the server's values (or is gone, when the server never had it). */
-int gs_db_rejected(gs_db *db, gs_rejected_cb *cb, void *ud);
+GS_API int gs_db_rejected(gs_db *db, gs_rejected_cb *cb, void *ud);
 
 /* Sends rejected change seq again, once its cause is fixed (the clock set right, the grid
  * enrolled, the resident synced): its values become a new local edit made now (a fresh
@@ -199,11 +157,11 @@ int gs_db_rejected(gs_db *db, gs_rejected_cb *cb, void *ud);
  * that carries the edit, or 0 when the record already holds every value (nothing to send).
  * GS_E_NOTFOUND: no rejected change seq, or its record is gone; a refused edit
  * (GS_E_INVALID, ...) leaves the rejected change in place. */
-int gs_db_retry(gs_db *db, uint64_t seq, uint64_t *new_seq);
+GS_API int gs_db_retry(gs_db *db, uint64_t seq, uint64_t *new_seq);
 
 /* Gives rejected change seq up: it is removed, nothing else changes. GS_E_NOTFOUND when
  * there is no such rejected change. */
-int gs_db_drop(gs_db *db, uint64_t seq);
+GS_API int gs_db_drop(gs_db *db, uint64_t seq);
 
 /* ---- records ------------------------------------------------------------------------- */
 
@@ -212,18 +170,18 @@ typedef struct gs_record gs_record;
 /* A new, empty record of table ("resident", "visit", "care") on db; GS_E_INVALID for an
  * unknown table. Setters keep the values in memory; nothing is written until gs_db_add or
  * gs_db_update. Setter errors name the field and are readable with gs_db_errmsg(db). */
-int gs_record_new(gs_db *db, const char *table, gs_record **out);
-void gs_record_free(gs_record *rec);
+GS_API int gs_record_new(gs_db *db, const char *table, gs_record **out);
+GS_API void gs_record_free(gs_record *rec);
 
-const char *gs_record_table(const gs_record *rec);
+GS_API const char *gs_record_table(const gs_record *rec);
 /* The id, canonical text; "" for a new record until gs_db_add gives it one. */
-const char *gs_record_id(const gs_record *rec);
+GS_API const char *gs_record_id(const gs_record *rec);
 /* Gives a new record its id (for imports that keep ids); GS_E_INVALID if not a UUID. */
-int gs_record_set_id(gs_record *rec, const char *id);
+GS_API int gs_record_set_id(gs_record *rec, const char *id);
 /* HLC values (48-bit ms, 16-bit counter) of the creation and the last change; 0 if new. */
-uint64_t gs_record_created(const gs_record *rec);
-uint64_t gs_record_updated(const gs_record *rec);
-int gs_record_deleted(const gs_record *rec);
+GS_API uint64_t gs_record_created(const gs_record *rec);
+GS_API uint64_t gs_record_updated(const gs_record *rec);
+GS_API int gs_record_deleted(const gs_record *rec);
 
 /* Typed setters. The value is checked against the schema by gs_db_add / gs_db_update; the
  * setters only check that the field exists and the C type fits its schema type:
@@ -234,38 +192,38 @@ int gs_record_deleted(const gs_record *rec);
  * gs_record_set_text parses a value as a person writes it, for any field type: numbers,
  * true/false/yes/no/1/0, ISO 8601 times (see docs/CLIENT.md), enum names, record ids,
  * tags comma-separated; "" clears the field. */
-int gs_record_set_str(gs_record *rec, const char *field, const char *utf8);
-int gs_record_set_int(gs_record *rec, const char *field, int64_t value);
-int gs_record_set_bool(gs_record *rec, const char *field, int value);
-int gs_record_set_real(gs_record *rec, const char *field, double value);
-int gs_record_set_time(gs_record *rec, const char *field, int64_t unix_ms);
-int gs_record_set_ref(gs_record *rec, const char *field, const char *id);
-int gs_record_add_tag(gs_record *rec, const char *field, const char *tag);
-int gs_record_clear(gs_record *rec, const char *field);
-int gs_record_set_text(gs_record *rec, const char *field, const char *text);
+GS_API int gs_record_set_str(gs_record *rec, const char *field, const char *utf8);
+GS_API int gs_record_set_int(gs_record *rec, const char *field, int64_t value);
+GS_API int gs_record_set_bool(gs_record *rec, const char *field, int value);
+GS_API int gs_record_set_real(gs_record *rec, const char *field, double value);
+GS_API int gs_record_set_time(gs_record *rec, const char *field, int64_t unix_ms);
+GS_API int gs_record_set_ref(gs_record *rec, const char *field, const char *id);
+GS_API int gs_record_add_tag(gs_record *rec, const char *field, const char *tag);
+GS_API int gs_record_clear(gs_record *rec, const char *field);
+GS_API int gs_record_set_text(gs_record *rec, const char *field, const char *text);
 
 /* Getters: GS_E_NOTFOUND when the field has no value, GS_E_INVALID when the field does not
  * exist or has another type. Returned strings belong to rec and stay valid until the field
  * is set again or rec is freed. */
-int gs_record_has(const gs_record *rec, const char *field);
-int gs_record_get_str(const gs_record *rec, const char *field, const char **out);
-int gs_record_get_int(const gs_record *rec, const char *field, int64_t *out);
-int gs_record_get_bool(const gs_record *rec, const char *field, int *out);
-int gs_record_get_real(const gs_record *rec, const char *field, double *out);
-int gs_record_get_time(const gs_record *rec, const char *field, int64_t *out);
-int gs_record_get_ref(const gs_record *rec, const char *field, const char **out_id);
-int gs_record_get_tags(const gs_record *rec, const char *field, const char *const **out,
+GS_API int gs_record_has(const gs_record *rec, const char *field);
+GS_API int gs_record_get_str(const gs_record *rec, const char *field, const char **out);
+GS_API int gs_record_get_int(const gs_record *rec, const char *field, int64_t *out);
+GS_API int gs_record_get_bool(const gs_record *rec, const char *field, int *out);
+GS_API int gs_record_get_real(const gs_record *rec, const char *field, double *out);
+GS_API int gs_record_get_time(const gs_record *rec, const char *field, int64_t *out);
+GS_API int gs_record_get_ref(const gs_record *rec, const char *field, const char **out_id);
+GS_API int gs_record_get_tags(const gs_record *rec, const char *field, const char *const **out,
                        size_t *n);
 /* Any field as text for people (times in ISO 8601 UTC, tags comma-separated); NULL when
  * the field has no value or does not exist. Owned by rec, valid until the next call of
  * gs_record_text on rec. */
-const char *gs_record_text(gs_record *rec, const char *field);
+GS_API const char *gs_record_text(gs_record *rec, const char *field);
 
 /* The record as one JSON object: "type", "id", every field with a value under its schema
  * name (times as ISO 8601 UTC strings, references as ids, tags as arrays), "created" and
  * "updated" (ISO 8601 of the HLCs), and "deleted": true for a tombstone. Free *out with
  * gs_free. */
-int gs_record_to_json(const gs_record *rec, char **out);
+GS_API int gs_record_to_json(const gs_record *rec, char **out);
 
 /* ---- writes ---------------------------------------------------------------------------- */
 
@@ -275,20 +233,20 @@ int gs_record_to_json(const gs_record *rec, char **out);
  * first grid and its worker name, "now" for creation times, the schema's default enum
  * values. On success rec has its id (gs_record_id) and HLCs. On failure nothing is written
  * and the message names the field. GS_E_EXISTS: rec carries an id already in use. */
-int gs_db_add(gs_db *db, gs_record *rec);
+GS_API int gs_db_add(gs_db *db, gs_record *rec);
 
 /* Writes the fields set on rec (by setters since gs_record_new or gs_db_get) to the record
  * with rec's id. Fields whose value does not change are ignored; when nothing changes,
  * nothing is written. GS_E_NOTFOUND: no such record, or it is deleted. */
-int gs_db_update(gs_db *db, gs_record *rec);
+GS_API int gs_db_update(gs_db *db, gs_record *rec);
 
 /* Marks the record deleted (a tombstone that syncs like any change). GS_E_NOTFOUND when
  * there is no such live record. */
-int gs_db_delete(gs_db *db, const char *id);
+GS_API int gs_db_delete(gs_db *db, const char *id);
 
 /* Reads the live record with this id, whatever its table. GS_E_NOTFOUND when there is
  * none or it is deleted. */
-int gs_db_get(gs_db *db, const char *id, gs_record **out);
+GS_API int gs_db_get(gs_db *db, const char *id, gs_record **out);
 
 /* ---- lists ------------------------------------------------------------------------------- */
 
@@ -300,11 +258,11 @@ typedef struct gs_list gs_list;
  * conditions all apply; a tags field matches records carrying every tag given) and
  * gs_list_limit, then call gs_list_next until *out is NULL. Each record from gs_list_next
  * is the caller's, to free with gs_record_free. */
-int gs_list_new(gs_db *db, const char *table, gs_list **out);
-int gs_list_where(gs_list *list, const char *field, const char *text);
-int gs_list_limit(gs_list *list, int64_t limit);
-int gs_list_next(gs_list *list, gs_record **out);
-void gs_list_free(gs_list *list);
+GS_API int gs_list_new(gs_db *db, const char *table, gs_list **out);
+GS_API int gs_list_where(gs_list *list, const char *field, const char *text);
+GS_API int gs_list_limit(gs_list *list, int64_t limit);
+GS_API int gs_list_next(gs_list *list, gs_record **out);
+GS_API void gs_list_free(gs_list *list);
 
 /* ---- import --------------------------------------------------------------------------- */
 
@@ -326,7 +284,7 @@ typedef int gs_import_cb(void *ud, int64_t line, const char *message);
  * bad line when one differs, so importing a file twice changes nothing. References may
  * point to records of other lines, in any order. stats (may be NULL) is filled in either
  * way: on failure it counts what was checked, and added is 0. */
-int gs_db_import(gs_db *db, const char *path, gs_import_cb *on_bad, void *ud,
+GS_API int gs_db_import(gs_db *db, const char *path, gs_import_cb *on_bad, void *ud,
                  gs_import_stats *stats);
 
 /* ---- sync ------------------------------------------------------------------------------ */
@@ -369,7 +327,7 @@ typedef struct gs_sync_opts {
  * gs_db_rejected lists them), GS_E_PROTO_VERSION (the server needs a newer client),
  * GS_E_CONFIG (not initialised). Thread use: like every call on this handle, one thread at
  * a time; the sync holds no transaction while waiting on the network. */
-int gs_sync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *summary);
+GS_API int gs_sync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *summary);
 
 #ifdef __cplusplus
 }

@@ -10,10 +10,13 @@
 
 #include <stddef.h>
 
+#include "client/gridsync_rc.h" /* GS_API */
+
 void *gs_malloc(size_t n);
 void *gs_calloc(size_t count, size_t size);
 void *gs_realloc(void *p, size_t n);
-void gs_free(void *p);
+/* Public too (gridsync.h): what frees the strings the library hands an app. */
+GS_API void gs_free(void *p);
 char *gs_strdup(const char *s);
 char *gs_strndup(const char *s, size_t n);
 
