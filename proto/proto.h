@@ -123,6 +123,23 @@ typedef struct proto_sync_req {
     void *arena;            /* owned storage of a decoded message; NULL when built by hand */
 } proto_sync_req;
 
+/* Why the server refused a change: the codes of an ack's "err" (PROTOCOL.md 2.5). A peer
+ * may send a code this list does not know (a newer server); it is kept as text. */
+typedef enum proto_reject {
+    PROTO_REJ_NONE = 0,     /* not a code: accepted, or a code not in this list */
+    PROTO_REJ_INVALID,      /* "invalid": fails the schema or the batch's rules */
+    PROTO_REJ_CLOCK_AHEAD,  /* "clock_ahead": its HLC is beyond the allowed drift */
+    PROTO_REJ_OUT_OF_SCOPE, /* "out_of_scope": a grid that is not the device's */
+    PROTO_REJ_NOT_FOUND,    /* "not_found": a reference to a record the server lacks */
+    PROTO_REJ_IMMUTABLE,    /* "immutable": changes a field fixed at creation */
+    PROTO_REJ_COUNT         /* not a code: one past the last */
+} proto_reject;
+
+/* The wire name of code ("out_of_scope"); "" for PROTO_REJ_NONE or out of range. */
+const char *proto_reject_name(proto_reject code);
+/* The code named s, PROTO_REJ_NONE when s is not one of them. */
+proto_reject proto_reject_parse(proto_str s);
+
 typedef struct proto_ack {
     uint64_t seq;        /* "seq": the change acknowledged */
     int ok;              /* "ok": 1 accepted, 0 rejected */
@@ -130,7 +147,7 @@ typedef struct proto_ack {
     proto_field *lost;   /* "lost": fields where the server kept another value, with that
                             value and its version (ok only; may be empty) */
     uint32_t n_lost;     /* entries in lost */
-    proto_str err;       /* "err": rejection code ("out_of_scope", ...) (rejected only) */
+    proto_str err;       /* "err": rejection code, proto_reject_name (rejected only) */
     proto_str msg;       /* "msg": rejection reason a person can read (rejected only) */
 } proto_ack;
 

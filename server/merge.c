@@ -131,7 +131,7 @@ static int ack_store(merge_ctx *m, const store_device *dev, const proto_ack *ack
     return rc ? rc : store_ack_put(m->st, dev->id, ack, err);
 }
 
-static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, gs_err *err)
+static int reject(apply *a, proto_ack *ack, proto_reject code, const char *msg, gs_err *err)
 {
     merge_ctx *m = a->m;
     char *copy = sval_arena_strndup(m->arena, msg, strlen(msg));
@@ -141,7 +141,7 @@ static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, g
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     ack->ok = 0;
     ack->version = 0;
-    ack->err = proto_cstr(code);
+    ack->err = proto_cstr(proto_reject_name(code));
     ack->msg = proto_cstr(copy);
     ack->lost = NULL;
     ack->n_lost = 0;
@@ -246,9 +246,9 @@ static const proto_field *find_field(const proto_change *c, const char *name)
     return NULL;
 }
 
-/* Checks scope, immutable fields and references. Returns GS_OK with *code NULL when the
- * change may be applied, GS_OK with *code set (and msg) to reject it, or a store error. */
-static int check(apply *a, int exists, const store_record *rec, const char **code, char *msg,
+/* Checks scope, immutable fields and references. Returns GS_OK with *code PROTO_REJ_NONE
+ * when the change may be applied, GS_OK with *code set (and msg) to reject it, or a store error. */
+static int check(apply *a, int exists, const store_record *rec, proto_reject *code, char *msg,
                  size_t cap, gs_err *err)
 {
     const proto_change *c = a->c;
@@ -256,17 +256,17 @@ static int check(apply *a, int exists, const store_record *rec, const char **cod
     const schema_field *scope = schema_scope_field(t);
     int rc;
 
-    *code = NULL;
+    *code = PROTO_REJ_NONE;
     if (a->scoped) {
         const proto_field *g = scope ? find_field(c, scope->name) : NULL;
         if (g && g->value.type == PV_STR && !in_grids(a->dev, g->value.u.s.ptr, g->value.u.s.len)) {
-            *code = "out_of_scope";
+            *code = PROTO_REJ_OUT_OF_SCOPE;
             snprintf(msg, cap, "grid '%.*s' is not one of this device's grids",
                      (int)(g->value.u.s.len > 64 ? 64 : g->value.u.s.len), g->value.u.s.ptr);
             return GS_OK;
         }
         if (exists && !in_grids(a->dev, rec->grid, strlen(rec->grid))) {
-            *code = "out_of_scope";
+            *code = PROTO_REJ_OUT_OF_SCOPE;
             snprintf(msg, cap, "this %s belongs to grid '%s', not one of this device's grids",
                      t->name, rec->grid);
             return GS_OK;
@@ -279,7 +279,7 @@ static int check(apply *a, int exists, const store_record *rec, const char **cod
             const store_field *cur = rec_field(a->rec, f->name);
             proto_value x = normalise(f, &pf->value);
             if (!cur || !proto_value_eq(&x, &cur->value)) {
-                *code = "immutable";
+                *code = PROTO_REJ_IMMUTABLE;
                 snprintf(msg, cap, "%s.%s is set when the record is created and cannot change",
                          t->name, f->name);
                 return GS_OK;
@@ -294,7 +294,7 @@ static int check(apply *a, int exists, const store_record *rec, const char **cod
                 return rc;
             if (rc == GS_E_NOTFOUND) {
                 uuid_format((const uint8_t *)pf->value.u.s.ptr, text);
-                *code = "not_found";
+                *code = PROTO_REJ_NOT_FOUND;
                 snprintf(msg, cap, "%s.%s refers to %s %s, which the server does not have", t->name,
                          f->name, f->ref_table, text);
                 return GS_OK;
@@ -559,7 +559,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     const proto_field *grid_pf;
     gs_err verr;
     char msg[GS_ERR_MSG_MAX];
-    const char *code = NULL;
+    proto_reject code = PROTO_REJ_NONE;
     uint64_t ts;
     int rc, exists;
 
@@ -590,7 +590,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
         if (c->seq == 0 || c->seq < low) {
             snprintf(msg, sizeof(msg), "seq %" PRIu64 " is below low %" PRIu64 " (settled) or zero",
                      c->seq, low);
-            return reject(&a, ack, "invalid", msg, err);
+            return reject(&a, ack, PROTO_REJ_INVALID, msg, err);
         }
     }
     a.t = schema_table_find(c->table.ptr, c->table.len);
@@ -617,13 +617,13 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     }
     gs_err_clear(&verr);
     if (c->n_fields == 0)
-        return reject(&a, ack, "invalid", "a change must carry at least one field", err);
+        return reject(&a, ack, PROTO_REJ_INVALID, "a change must carry at least one field", err);
     if (schema_check_change(c, !exists, &verr))
-        return reject(&a, ack, "invalid", gs_err_msg(&verr, verr.rc), err);
+        return reject(&a, ack, PROTO_REJ_INVALID, gs_err_msg(&verr, verr.rc), err);
     a.max_hlc = change_max_hlc(c);
     if (scoped && hlc_check_drift(m->clock, a.max_hlc)) {
         clock_msg(m->clock, a.max_hlc, msg, sizeof(msg));
-        return reject(&a, ack, "clock_ahead", msg, err);
+        return reject(&a, ack, PROTO_REJ_CLOCK_AHEAD, msg, err);
     }
     rc = check(&a, exists, &rec, &code, msg, sizeof(msg), err);
     if (rc)
@@ -634,7 +634,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     /* accepted: from here on every failure is a store fault and fails the batch */
     if (scoped && hlc_recv(m->clock, a.max_hlc, &ts)) {
         clock_msg(m->clock, a.max_hlc, msg, sizeof(msg));
-        return reject(&a, ack, "clock_ahead", msg, err);
+        return reject(&a, ack, PROTO_REJ_CLOCK_AHEAD, msg, err);
     }
     rc = store_version_next(m->st, &a.version, err);
     if (rc)
@@ -780,7 +780,7 @@ int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const c
     if (rc)
         return rc;
     if (!ack.ok)
-        return gs_err_set(err, proto_str_eq(ack.err, "not_found") ? GS_E_NOTFOUND : GS_E_INVALID,
+        return gs_err_set(err, proto_reject_parse(ack.err) == PROTO_REJ_NOT_FOUND ? GS_E_NOTFOUND : GS_E_INVALID,
                           "%.*s", (int)ack.msg.len, ack.msg.ptr ? ack.msg.ptr : "");
     *version_out = ack.version;
     return GS_OK;

@@ -1358,6 +1358,25 @@ static void test_value_eq_tag_lists_are_sets(void **state)
     assert_false(proto_value_eq(&x, &y));
 }
 
+/* The rejection codes PROTOCOL.md 2.5 lists, each named and read back as itself. */
+static void test_reject_codes(void **state)
+{
+    static const char *const documented[] = {"invalid", "clock_ahead", "out_of_scope",
+                                             "not_found", "immutable"};
+    (void)state;
+    assert_int_equal(PROTO_REJ_COUNT - 1, sizeof(documented) / sizeof(documented[0]));
+    for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++) {
+        proto_reject r = proto_reject_parse(proto_cstr(documented[i]));
+        assert_int_not_equal(r, PROTO_REJ_NONE);
+        assert_string_equal(proto_reject_name(r), documented[i]);
+    }
+    assert_int_equal(proto_reject_parse(proto_cstr("over_quota")), PROTO_REJ_NONE);
+    assert_int_equal(proto_reject_parse(proto_cstr("")), PROTO_REJ_NONE);
+    assert_int_equal(proto_reject_parse(proto_cstr("invalidx")), PROTO_REJ_NONE);
+    assert_string_equal(proto_reject_name(PROTO_REJ_NONE), "");
+    assert_string_equal(proto_reject_name(PROTO_REJ_COUNT), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1381,6 +1400,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failure_while_encoding),
         cmocka_unit_test(test_value_helpers),
         cmocka_unit_test(test_value_eq_tag_lists_are_sets),
+        cmocka_unit_test(test_reject_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
