@@ -85,7 +85,7 @@ static int check_value(gs_db *db, const schema_table *t, const schema_field *f,
     /* the server would refuse it out_of_scope at the next sync: say so now, offline */
     if (rc == GS_OK && (f->flags & SF_SCOPE) && v->type == PV_STR && db->grids &&
         !db_has_grid(db, v->u.s.ptr, v->u.s.len)) {
-        char list[DEVICE_MAX_GRIDS * (GS_NAME_MAX + 1)];
+        char list[GS_LIMIT_GRIDS * (GS_LIMIT_NAME + 1)];
         snprintf(list, sizeof(list), "%s", db->grids);
         for (char *q = list; *q; q++)
             if (*q == '\n')

@@ -15,15 +15,19 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A name (device id, grid, worker): 1..64 bytes of UTF-8 without control characters or
+/* gridsync.h repeats two limits for apps; the library checks with the internal ones. */
+_Static_assert(GS_NAME_MAX == GS_LIMIT_NAME, "gridsync.h's GS_NAME_MAX is common/limits.h's");
+_Static_assert(GS_GRIDS_MAX == GS_LIMIT_GRIDS, "gridsync.h's GS_GRIDS_MAX is common/limits.h's");
+
+/* A name (device id, grid, worker): 1..GS_LIMIT_NAME bytes of UTF-8 without control characters or
  * commas and newlines (grids are listed with both). */
 static int check_name(gs_db *db, const char *what, const char *s)
 {
     size_t len = s ? strlen(s) : 0;
 
-    if (len == 0 || len > GS_NAME_MAX)
+    if (len == 0 || len > GS_LIMIT_NAME)
         return gs_err_set(&db->err, GS_E_INVALID, "%s: must be 1 to %d bytes", what,
-                          GS_NAME_MAX);
+                          GS_LIMIT_NAME);
     if (!utf8_valid(s, len))
         return gs_err_set(&db->err, GS_E_INVALID, "%s: not valid UTF-8 text", what);
     for (size_t i = 0; i < len; i++)
@@ -61,9 +65,9 @@ static int check_config(gs_db *db, const gs_device_config *cfg)
                           "ca: not a PEM certificate (no BEGIN CERTIFICATE line)");
     if (cfg->n_grids == 0 || !cfg->grids)
         return gs_err_set(&db->err, GS_E_INVALID, "grid: at least one grid is needed");
-    if (cfg->n_grids > DEVICE_MAX_GRIDS)
+    if (cfg->n_grids > GS_LIMIT_GRIDS)
         return gs_err_set(&db->err, GS_E_INVALID, "grid: at most %d grids",
-                          DEVICE_MAX_GRIDS);
+                          GS_LIMIT_GRIDS);
     for (size_t i = 0; i < cfg->n_grids; i++) {
         rc = check_name(db, "grid", cfg->grids[i]);
         if (rc)
@@ -86,7 +90,7 @@ int gs_db_init_device(gs_db *db, const gs_device_config *cfg)
     rc = check_config(db, cfg);
     if (rc)
         return rc;
-    buf_init(&grids, DEVICE_MAX_GRIDS * (GS_NAME_MAX + 1));
+    buf_init(&grids, GS_LIMIT_GRIDS * (GS_LIMIT_NAME + 1));
     for (size_t i = 0; i < cfg->n_grids && rc == GS_OK; i++)
         rc = buf_addf(&grids, "%s%s", i ? "\n" : "", cfg->grids[i]);
     if (rc) {

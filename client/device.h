@@ -8,11 +8,10 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "common/limits.h"
 
 /* Largest CA bundle accepted at init. */
 #define DEVICE_CA_MAX (256 * 1024)
-/* Most grids one device may work in. */
-#define DEVICE_MAX_GRIDS 8
 
 typedef struct device_settings {
     char *device_id;   /* NULL before init */

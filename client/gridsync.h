@@ -101,7 +101,7 @@ typedef struct gs_device_config {
     const char *ca_pem;      /* the CA certificate(s), PEM text (the contents, not a path) */
     size_t ca_pem_len;       /* bytes in ca_pem */
     const char *const *grids; /* the grids this device works in, first is the default */
-    size_t n_grids;          /* entries in grids, >= 1 */
+    size_t n_grids;          /* entries in grids, 1..GS_GRIDS_MAX */
     const char *worker;      /* the worker's name on new visits; NULL: the device id */
 } gs_device_config;
 
@@ -109,7 +109,8 @@ typedef struct gs_device_config {
  * settings (a new token, server or CA); another device id is GS_E_EXISTS. */
 GS_API int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
 
-#define GS_NAME_MAX 64
+#define GS_NAME_MAX 64   /* bytes of a name: device id, grid, worker, table, field */
+#define GS_GRIDS_MAX 32  /* grids one device works in (as many as the server allows) */
 #define GS_RESULT_MAX 256
 
 typedef struct gs_status {

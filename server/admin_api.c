@@ -373,8 +373,8 @@ static void device_add(areq *r)
         reply_err(r, 400, "wrong_type", "grids must be a non-empty array of strings");
         return;
     }
-    if (json_array_size(grids) > STORE_MAX_GRIDS) {
-        reply_err(r, 400, "over_limit", "at most %d grids per device", STORE_MAX_GRIDS);
+    if (json_array_size(grids) > GS_LIMIT_GRIDS) {
+        reply_err(r, 400, "over_limit", "at most %d grids per device", GS_LIMIT_GRIDS);
         return;
     }
     if (name && !json_is_null(name) &&

@@ -650,7 +650,7 @@ static int device_grids(store *s, store_device *d, gs_err *err)
         rc = step(s, st, &row, err);
         if (rc || !row)
             break;
-        if (d->n_grids < STORE_MAX_GRIDS)
+        if (d->n_grids < GS_LIMIT_GRIDS)
             col_text(st, 0, d->grids[d->n_grids++], STORE_GRID_MAX + 1);
     }
     done(st);

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/limits.h"
 #include "common/rc.h"
 #include "proto/proto.h"
 #include "proto/schema.h"
@@ -48,7 +49,6 @@
 #define STORE_ID_MAX 64        /* bytes of a device or admin id (PROTO_MAX_NAME) */
 #define STORE_NAME_MAX 200     /* bytes of a device's name */
 #define STORE_GRID_MAX 64      /* bytes of a grid name (the schema's grid field) */
-#define STORE_MAX_GRIDS 32     /* grids of one device */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -102,7 +102,7 @@ int store_version_last(store *s, uint64_t *out, gs_err *err);
 typedef struct store_device {
     char id[STORE_ID_MAX + 1];                       /* "d-3f9a0c12ab77" */
     char name[STORE_NAME_MAX + 1];                   /* for people: worker or handheld */
-    char grids[STORE_MAX_GRIDS][STORE_GRID_MAX + 1]; /* grids it may push and pull */
+    char grids[GS_LIMIT_GRIDS][STORE_GRID_MAX + 1]; /* grids it may push and pull */
     size_t n_grids;                                  /* entries in grids */
     uint8_t token_hash[STORE_HASH_LEN];              /* SHA-256 of the token's secret */
     int64_t created_ms;                              /* creation, ms since 1970 */

@@ -13,7 +13,6 @@
 
 /* Largest CA file read at init (a bundle of a few certificates). */
 #define CA_FILE_MAX (256 * 1024)
-#define MAX_GRIDS 8
 
 static int init_takes_value(const char *name, void *ud)
 {
@@ -55,7 +54,7 @@ static int read_file(const char *path, size_t cap, gs_buf *out, char *why, size_
 int cli_cmd_init(cli *c)
 {
     gs_device_config cfg;
-    const char *grids[MAX_GRIDS];
+    const char *grids[GS_GRIDS_MAX];
     const char *ca_path = NULL;
     gs_buf ca;
     cli_opt opt;
@@ -79,8 +78,8 @@ int cli_cmd_init(cli *c)
         else if (strcmp(opt.name, "worker") == 0)
             cfg.worker = opt.value;
         else if (strcmp(opt.name, "grid") == 0) {
-            if (cfg.n_grids == MAX_GRIDS)
-                return cli_usage_error(c, "init: at most %d grids", MAX_GRIDS);
+            if (cfg.n_grids == GS_GRIDS_MAX)
+                return cli_usage_error(c, "init: at most %d grids", GS_GRIDS_MAX);
             grids[cfg.n_grids++] = opt.value;
         } else
             return cli_usage_error(c, "init: unknown option --%.60s", opt.name);

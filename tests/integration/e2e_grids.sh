@@ -102,4 +102,20 @@ done
 row=$(t_sql "$T/a1.db" "SELECT name || '|' || address || '|' || grid FROM resident WHERE hex(id) = '$mv_hex'")
 [ "$row" = "居民a11|村1组|gridA" ] && ok grids_moved_back_whole || notok grids_moved_back_whole "a1 holds '$row'"
 [ "$(has "$T/b1.db" "$mv_hex")" = 0 ] && ok grids_moved_back_out_of_b || notok grids_moved_back_out_of_b "b1 still holds it"
+# ---- a device of as many grids as the server allows (32) enrols with all of them
+many=(); for i in $(seq -w 1 32); do many+=("g$i"); done
+t_enroll "$T/w32.db" "${many[0]}" w32 "${many[@]:1}"
+t_gs "$T/w32.db" resident add --name 居民32 --address 村32组 --grid g32 >/dev/null 2>"$T/err" &&
+    t_gs "$T/w32.db" sync >/dev/null 2>>"$T/err" &&
+    [ "$(t_sql "$T/town/gridsyncd.db" "SELECT count(*) FROM records WHERE grid = 'g32'")" = 1 ] &&
+    [ "$(t_gs "$T/w32.db" --json status | jq '.grids | length')" = 32 ] &&
+    ok grids_32_enrol_record_sync || notok grids_32_enrol_record_sync "$(cat "$T/err")"
+"$GRIDSYNC" --db "$T/w33.db" init --device x --token x --server "$URL" --ca "$CA" \
+    $(printf -- '--grid g%s ' $(seq 1 33)) >/dev/null 2>"$T/err"
+code=$?
+out=$(t_admin device add $(printf -- '--grid g%s ' $(seq 1 33)) --name w33 2>&1)
+acode=$?
+if [ $code -eq 2 ] && grep -q "at most 32 grids" "$T/err" && [ $acode -ne 0 ] &&
+    grep -q "at most 32 grids" <<<"$out"; then ok grids_33_refused_by_both
+else notok grids_33_refused_by_both "init exit $code ($(cat "$T/err")), admin exit $acode ($out)"; fi
 t_done
