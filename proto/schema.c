@@ -8,6 +8,7 @@
 #include "schema.h"
 
 #include "proto.h"
+#include "common/limits.h"
 #include "common/utf8.h"
 
 #include <math.h>
@@ -64,79 +65,89 @@ static const schema_enum care_statuses[] = {
 #define T_MIN 946684800000.0
 #define T_MAX 4102444800000.0
 
-/* name, type, flags, policy, max_len, min, max, enums, n_enums, ref_table, def, cli_flag,
- * label_zh, label_en */
-#define GRID_FIELD                                                                           \
-    {"grid", ST_TEXT, SF_REQUIRED | SF_SCOPE | SF_FROM_DEVICE, SP_LWW, 64, 0, 0, NULL, 0,   \
-     NULL, NULL, "grid", "网格", "Grid"}
+#define GRID_FIELD                                                                         \
+    {.name = "grid", .type = ST_TEXT, .flags = SF_REQUIRED | SF_SCOPE | SF_FROM_DEVICE,    \
+     .policy = SP_LWW, .max_len = GS_LIMIT_NAME, .cli_flag = "grid", .label_zh = "网格",   \
+     .label_en = "Grid"}
 
 static const schema_field resident_fields[] = {
-    {"name", ST_TEXT, SF_REQUIRED, SP_LWW, 200, 0, 0, NULL, 0, NULL, NULL, "name", "姓名",
-     "Name"},
-    {"address", ST_TEXT, 0, SP_LWW, 400, 0, 0, NULL, 0, NULL, NULL, "address", "住址",
-     "Address"},
-    {"phone", ST_TEXT, 0, SP_LWW, 40, 0, 0, NULL, 0, NULL, NULL, "phone", "电话", "Phone"},
-    {"born", ST_INT, 0, SP_LWW, 0, 1900, 2100, NULL, 0, NULL, NULL, "born", "出生年份",
-     "Birth year"},
+    {.name = "name", .type = ST_TEXT, .flags = SF_REQUIRED, .policy = SP_LWW, .max_len = 200,
+     .cli_flag = "name", .label_zh = "姓名", .label_en = "Name"},
+    {.name = "address", .type = ST_TEXT, .policy = SP_LWW, .max_len = 400,
+     .cli_flag = "address", .label_zh = "住址", .label_en = "Address"},
+    {.name = "phone", .type = ST_TEXT, .policy = SP_LWW, .max_len = 40, .cli_flag = "phone",
+     .label_zh = "电话", .label_en = "Phone"},
+    {.name = "born", .type = ST_INT, .policy = SP_LWW, .min = 1900, .max = 2100,
+     .cli_flag = "born", .label_zh = "出生年份", .label_en = "Birth year"},
     GRID_FIELD,
-    {"tags", ST_TAGS, 0, SP_LWW, 16, 0, 0, resident_tags, N(resident_tags), NULL, NULL, "tag",
-     "标签", "Tags"},
+    {.name = "tags", .type = ST_TAGS, .policy = SP_LWW, .max_len = 16, .enums = resident_tags,
+     .n_enums = N(resident_tags), .cli_flag = "tag", .label_zh = "标签", .label_en = "Tags"},
 };
 
 static const schema_field visit_fields[] = {
-    {"resident", ST_REF, SF_REQUIRED, SP_LWW, 0, 0, 0, NULL, 0, "resident", NULL, "resident",
-     "居民", "Resident"},
+    {.name = "resident", .type = ST_REF, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .ref_table = "resident", .cli_flag = "resident", .label_zh = "居民", .label_en = "Resident"},
     GRID_FIELD,
-    {"worker", ST_TEXT, SF_REQUIRED | SF_FROM_DEVICE, SP_LWW, 64, 0, 0, NULL, 0, NULL, NULL,
-     "worker", "网格员", "Worker"},
-    {"visited_at", ST_TIME, SF_REQUIRED | SF_DEFAULT_NOW, SP_LWW, 0, T_MIN, T_MAX, NULL, 0,
-     NULL, NULL, "at", "走访时间", "Visited at"},
-    {"kind", ST_ENUM, SF_REQUIRED, SP_LWW, 0, 0, 0, visit_kinds, N(visit_kinds), NULL, NULL,
-     "kind", "走访类型", "Kind"},
-    {"notes", ST_TEXT, 0, SP_LWW, SCHEMA_TEXT_MAX, 0, 0, NULL, 0, NULL, NULL, "notes",
-     "走访记录", "Notes"},
-    {"follow_up", ST_BOOL, 0, SP_LWW, 0, 0, 0, NULL, 0, NULL, NULL, "follow-up", "需要跟进",
-     "Follow-up"},
-    {"lat", ST_REAL, 0, SP_LWW, 0, -90, 90, NULL, 0, NULL, NULL, "lat", "纬度", "Latitude"},
-    {"lon", ST_REAL, 0, SP_LWW, 0, -180, 180, NULL, 0, NULL, NULL, "lon", "经度",
-     "Longitude"},
+    {.name = "worker", .type = ST_TEXT, .flags = SF_REQUIRED | SF_FROM_DEVICE, .policy = SP_LWW,
+     .max_len = GS_LIMIT_NAME, .cli_flag = "worker", .label_zh = "网格员", .label_en = "Worker"},
+    {.name = "visited_at", .type = ST_TIME, .flags = SF_REQUIRED | SF_DEFAULT_NOW,
+     .policy = SP_LWW, .min = T_MIN, .max = T_MAX, .cli_flag = "at", .label_zh = "走访时间",
+     .label_en = "Visited at"},
+    {.name = "kind", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .enums = visit_kinds, .n_enums = N(visit_kinds), .cli_flag = "kind", .label_zh = "走访类型",
+     .label_en = "Kind"},
+    {.name = "notes", .type = ST_TEXT, .policy = SP_LWW, .max_len = SCHEMA_TEXT_MAX,
+     .cli_flag = "notes", .label_zh = "走访记录", .label_en = "Notes"},
+    {.name = "follow_up", .type = ST_BOOL, .policy = SP_LWW, .cli_flag = "follow-up",
+     .label_zh = "需要跟进", .label_en = "Follow-up"},
+    {.name = "lat", .type = ST_REAL, .policy = SP_LWW, .min = -90, .max = 90, .cli_flag = "lat",
+     .label_zh = "纬度", .label_en = "Latitude"},
+    {.name = "lon", .type = ST_REAL, .policy = SP_LWW, .min = -180, .max = 180,
+     .cli_flag = "lon", .label_zh = "经度", .label_en = "Longitude"},
 };
 
 static const schema_field care_fields[] = {
-    {"resident", ST_REF, SF_REQUIRED | SF_IMMUTABLE, SP_LWW, 0, 0, 0, NULL, 0, "resident",
-     NULL, "resident", "居民", "Resident"},
+    {.name = "resident", .type = ST_REF, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .ref_table = "resident", .cli_flag = "resident", .label_zh = "居民", .label_en = "Resident"},
     GRID_FIELD,
-    {"category", ST_ENUM, SF_REQUIRED, SP_LWW, 0, 0, 0, care_categories, N(care_categories),
-     NULL, NULL, "category", "服务类别", "Category"},
-    {"priority", ST_ENUM, SF_REQUIRED, SP_LWW, 0, 0, 0, care_priorities, N(care_priorities),
-     NULL, "normal", "priority", "优先级", "Priority"},
-    {"status", ST_ENUM, SF_REQUIRED, SP_STATUS, 0, 0, 0, care_statuses, N(care_statuses), NULL,
-     "open", "status", "状态", "Status"},
-    {"assignee", ST_TEXT, 0, SP_LWW, 64, 0, 0, NULL, 0, NULL, NULL, "assignee", "负责人",
-     "Assignee"},
-    {"requested_at", ST_TIME, SF_REQUIRED | SF_DEFAULT_NOW, SP_LWW, 0, T_MIN, T_MAX, NULL, 0,
-     NULL, NULL, "at", "提出时间", "Requested at"},
-    {"due_at", ST_TIME, 0, SP_LWW, 0, T_MIN, T_MAX, NULL, 0, NULL, NULL, "due", "截止时间",
-     "Due at"},
-    {"notes", ST_TEXT, 0, SP_LWW, SCHEMA_TEXT_MAX, 0, 0, NULL, 0, NULL, NULL, "notes", "备注",
-     "Notes"},
-    {"resolution", ST_TEXT, 0, SP_LWW, SCHEMA_TEXT_MAX, 0, 0, NULL, 0, NULL, NULL,
-     "resolution", "处理结果", "Resolution"},
+    {.name = "category", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .enums = care_categories, .n_enums = N(care_categories), .cli_flag = "category",
+     .label_zh = "服务类别", .label_en = "Category"},
+    {.name = "priority", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .enums = care_priorities, .n_enums = N(care_priorities), .def = "normal",
+     .cli_flag = "priority", .label_zh = "优先级", .label_en = "Priority"},
+    {.name = "status", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_STATUS,
+     .enums = care_statuses, .n_enums = N(care_statuses), .def = "open", .cli_flag = "status",
+     .label_zh = "状态", .label_en = "Status"},
+    {.name = "assignee", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_NAME,
+     .cli_flag = "assignee", .label_zh = "负责人", .label_en = "Assignee"},
+    {.name = "requested_at", .type = ST_TIME, .flags = SF_REQUIRED | SF_DEFAULT_NOW,
+     .policy = SP_LWW, .min = T_MIN, .max = T_MAX, .cli_flag = "at", .label_zh = "提出时间",
+     .label_en = "Requested at"},
+    {.name = "due_at", .type = ST_TIME, .policy = SP_LWW, .min = T_MIN, .max = T_MAX,
+     .cli_flag = "due", .label_zh = "截止时间", .label_en = "Due at"},
+    {.name = "notes", .type = ST_TEXT, .policy = SP_LWW, .max_len = SCHEMA_TEXT_MAX,
+     .cli_flag = "notes", .label_zh = "备注", .label_en = "Notes"},
+    {.name = "resolution", .type = ST_TEXT, .policy = SP_LWW, .max_len = SCHEMA_TEXT_MAX,
+     .cli_flag = "resolution", .label_zh = "处理结果", .label_en = "Resolution"},
 };
 
 const schema_table schema_tables[] = {
-    {"resident", "resident", "residents", "居民", "Resident", resident_fields,
-     N(resident_fields)},
-    {"visit", "visit", "visits", "走访", "Visit", visit_fields, N(visit_fields)},
-    {"care", "care", "care", "养老服务需求", "Care request", care_fields, N(care_fields)},
+    {.name = "resident", .cli_name = "resident", .cli_plural = "residents", .label_zh = "居民",
+     .label_en = "Resident", .fields = resident_fields, .n_fields = N(resident_fields),
+     .title = "name"},
+    {.name = "visit", .cli_name = "visit", .cli_plural = "visits", .label_zh = "走访",
+     .label_en = "Visit", .fields = visit_fields, .n_fields = N(visit_fields)},
+    {.name = "care", .cli_name = "care", .cli_plural = "care", .label_zh = "养老服务需求",
+     .label_en = "Care request", .fields = care_fields, .n_fields = N(care_fields)},
 };
 
 const size_t schema_n_tables = N(schema_tables);
 
 /* The tombstone, shared by every table; not listed in the tables' fields. */
 static const schema_field deleted_field = {
-    SCHEMA_DELETED_FIELD, ST_BOOL, 0, SP_DELETE, 0, 0, 0, NULL, 0, NULL, NULL, NULL, "已删除",
-    "Deleted"};
+    .name = SCHEMA_DELETED_FIELD, .type = ST_BOOL, .policy = SP_DELETE, .label_zh = "已删除",
+    .label_en = "Deleted"};
 
 static int name_eq(const char *a, const char *b, size_t blen)
 {
@@ -173,6 +184,11 @@ const schema_field *schema_field_find(const schema_table *t, const char *name, s
 size_t schema_field_index(const schema_table *t, const schema_field *f)
 {
     return (size_t)(f - t->fields);
+}
+
+const schema_field *schema_title_field(const schema_table *t)
+{
+    return t->title ? schema_field_find(t, t->title, strlen(t->title)) : NULL;
 }
 
 const schema_field *schema_scope_field(const schema_table *t)

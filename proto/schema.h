@@ -86,6 +86,8 @@ typedef struct schema_table {
     const char *label_en;       /* "Visit" */
     const schema_field *fields; /* declared fields, in display order */
     size_t n_fields;            /* entries in fields */
+    const char *title;          /* the text field that names a record for people (a
+                                   resident's name), shown next to references; or NULL */
 } schema_table;
 
 /* The wire name of the tombstone field, present in every table. */
@@ -107,6 +109,8 @@ const schema_field *schema_field_find(const schema_table *t, const char *name, s
 /* Index of f in t->fields. */
 size_t schema_field_index(const schema_table *t, const schema_field *f);
 const schema_field *schema_scope_field(const schema_table *t);
+/* t's title field (schema_table.title), or NULL when its records have none. */
+const schema_field *schema_title_field(const schema_table *t);
 const schema_enum *schema_enum_find(const schema_field *f, const char *name, size_t len);
 
 struct proto_value;

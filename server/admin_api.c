@@ -578,20 +578,9 @@ static json_t *conflict_summary(areq *r, const store_conflict *c)
 
 /* The text that names a record for people: its first required free-text field that is not
  * filled in from the device (a resident's name). NULL when the table has none. */
-static const schema_field *label_field(const schema_table *t)
-{
-    for (size_t i = 0; i < t->n_fields; i++) {
-        const schema_field *f = &t->fields[i];
-        if (f->type == ST_TEXT && (f->flags & SF_REQUIRED) &&
-            !(f->flags & (SF_SCOPE | SF_FROM_DEVICE)))
-            return f;
-    }
-    return NULL;
-}
-
 static json_t *record_label(areq *r, const schema_table *t, const uint8_t id[16])
 {
-    const schema_field *lf = label_field(t);
+    const schema_field *lf = schema_title_field(t);
     store_field f;
     gs_err err;
 

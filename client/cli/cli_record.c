@@ -294,15 +294,6 @@ static int one_id(cli *c, const char *cmd, const char **id)
 }
 
 /* The first required text field of a table ("name"): how a reference is shown. */
-static const schema_field *title_field(const schema_table *t)
-{
-    for (size_t i = 0; i < t->n_fields; i++)
-        if (t->fields[i].type == ST_TEXT && (t->fields[i].flags & SF_REQUIRED) &&
-            !(t->fields[i].flags & (SF_SCOPE | SF_FROM_DEVICE)))
-            return &t->fields[i];
-    return NULL;
-}
-
 int cli_cmd_show(cli *c)
 {
     gs_record *rec = NULL;
@@ -354,7 +345,7 @@ int cli_cmd_show(cli *c)
                 gs_db_get(c->db, ref, &target) == GS_OK) {
                 const schema_table *rt =
                     schema_table_find(gs_record_table(target), strlen(gs_record_table(target)));
-                const schema_field *tf = title_field(rt);
+                const schema_field *tf = schema_title_field(rt);
                 const char *title = tf ? gs_record_text(target, tf->name) : NULL;
                 if (title)
                     printf("  (%s)", title);

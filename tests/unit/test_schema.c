@@ -247,12 +247,34 @@ static void test_check_change_table(void **state)
     }
 }
 
+/* Each declared title names a text field of its table; a resident is named by its name,
+ * the other types by none (the CLI and the admin API show nothing next to them). */
+static void test_title_fields(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *t = &schema_tables[i];
+        const schema_field *f = schema_title_field(t);
+        if (!t->title) {
+            assert_null(f);
+            continue;
+        }
+        assert_non_null(f);
+        assert_string_equal(f->name, t->title);
+        assert_int_equal(f->type, ST_TEXT);
+    }
+    assert_string_equal(schema_title_field(schema_table_find("resident", 8))->name, "name");
+    assert_null(schema_title_field(schema_table_find("visit", 5)));
+    assert_null(schema_title_field(schema_table_find("care", 4)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_check_value_table),
         cmocka_unit_test(test_check_change_table),
+        cmocka_unit_test(test_title_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
