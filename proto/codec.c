@@ -27,6 +27,7 @@
 #include "proto.h"
 
 #include "common/alloc.h"
+#include "common/arena.h"
 
 #include <msgpack.h>
 #include <msgpack/unpack_define.h> /* MSGPACK_EMBED_STACK_SIZE */
@@ -37,58 +38,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---- arena --------------------------------------------------------------------------- */
-
-/* One block of message storage; blocks are chained newest first. */
-typedef struct arena_chunk {
-    struct arena_chunk *next; /* the previous (older) chunk, or NULL */
-    size_t used;              /* bytes of data handed out */
-    size_t cap;               /* bytes of data */
-    max_align_t data[];       /* the storage, aligned for any type */
-} arena_chunk;
-
-#define ARENA_MIN_CHUNK 4096u
-#define ARENA_MAX_CHUNK (1024u * 1024u)
-
-/* Zeroed storage for n bytes in the arena *head, adding a chunk when needed; NULL when the
- * allocation fails (the arena stays valid and is freed by the caller either way). */
-static void *arena_alloc(arena_chunk **head, size_t n)
-{
-    const size_t align = alignof(max_align_t);
-    arena_chunk *c = *head;
-    size_t want;
-    void *p;
-
-    n = (n + align - 1) / align * align;
-    if (!c || c->cap - c->used < n) {
-        want = c ? c->cap * 2 : ARENA_MIN_CHUNK;
-        if (want > ARENA_MAX_CHUNK)
-            want = ARENA_MAX_CHUNK;
-        if (want < n)
-            want = n;
-        c = gs_malloc(sizeof(*c) + want);
-        if (!c)
-            return NULL;
-        c->next = *head;
-        c->used = 0;
-        c->cap = want;
-        *head = c;
-    }
-    p = (char *)c->data + c->used;
-    c->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-static void arena_free(arena_chunk *c)
-{
-    while (c) {
-        arena_chunk *next = c->next;
-        gs_free(c);
-        c = next;
-    }
-}
 
 /* ---- scan ---------------------------------------------------------------------------- */
 
@@ -248,7 +197,7 @@ static int scan(const uint8_t *p, size_t len, gs_err *err)
 /* State of one walk over a decoded object tree. */
 typedef struct dec {
     gs_err *err;        /* where a failure is described; may be NULL */
-    arena_chunk *arena; /* storage of the message being built */
+    gs_arena arena;     /* storage of the message being built */
     size_t plen;        /* bytes of path in use */
     char path[192];     /* where the walk is, e.g. "ch[3].f.kind[0]"; NUL-terminated */
 } dec;
@@ -309,7 +258,7 @@ static int fail(dec *d, int rc, const char *fmt, ...)
 
 static void *dec_alloc(dec *d, size_t count, size_t size, int *rc)
 {
-    void *p = arena_alloc(&d->arena, count * size);
+    void *p = arena_alloc_array(&d->arena, count, size);
     if (!p)
         *rc = fail(d, GS_E_NOMEM, "out of memory decoding the message");
     return p;
@@ -847,7 +796,7 @@ typedef int walk_fn(dec *d, const msgpack_object *o, void *m);
 static int decode(const void *buf, size_t len, size_t msg_size, size_t arena_off,
                   walk_fn *walk, void **out, gs_err *err)
 {
-    dec d = {err, NULL, 0, ""};
+    dec d = {.err = err};
     msgpack_unpacked up;
     msgpack_unpack_return ur;
     size_t off = 0;
@@ -881,6 +830,7 @@ static int decode(const void *buf, size_t len, size_t msg_size, size_t arena_off
                         "msgpack-c refused a body the scan accepted: code %d", (int)ur);
         goto out;
     }
+    arena_init(&d.arena, ARENA_NO_CAP); /* bounded by the body's size and counts */
     m = arena_alloc(&d.arena, msg_size);
     if (!m) {
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory decoding the message");
@@ -891,9 +841,9 @@ static int decode(const void *buf, size_t len, size_t msg_size, size_t arena_off
         goto out;
     memcpy((char *)m + arena_off, &d.arena, sizeof(d.arena));
     *out = m;
-    d.arena = NULL;
+    arena_init(&d.arena, 0); /* the message owns the chunks now */
 out:
-    arena_free(d.arena);
+    arena_free(&d.arena);
     msgpack_unpacked_destroy(&up);
     return rc;
 }
@@ -944,23 +894,35 @@ int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *e
 }
 
 /* A decoded message lives in its own arena, struct included; one built by hand (arena
- * NULL) belongs to whoever built it and is left alone. */
+ * empty) belongs to whoever built it and is left alone. */
 void proto_sync_req_free(proto_sync_req *m)
 {
-    if (m)
-        arena_free(m->arena);
+    gs_arena a;
+
+    if (!m)
+        return;
+    a = m->arena; /* the struct itself lives in the chunks being freed */
+    arena_free(&a);
 }
 
 void proto_sync_resp_free(proto_sync_resp *m)
 {
-    if (m)
-        arena_free(m->arena);
+    gs_arena a;
+
+    if (!m)
+        return;
+    a = m->arena; /* the struct itself lives in the chunks being freed */
+    arena_free(&a);
 }
 
 void proto_error_free(proto_error *m)
 {
-    if (m)
-        arena_free(m->arena);
+    gs_arena a;
+
+    if (!m)
+        return;
+    a = m->arena; /* the struct itself lives in the chunks being freed */
+    arena_free(&a);
 }
 
 /* ---- value helpers ------------------------------------------------------------------- */

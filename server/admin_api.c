@@ -40,7 +40,7 @@ typedef struct areq {
     char admin[AUTH_ID_MAX + 1]; /* the authenticated admin's id */
     srv_slice arg;               /* the {id} path segment, when the route has one */
     json_t *body;                /* the parsed body (POST with a body), else NULL */
-    sval_arena arena;            /* values read from the store */
+    gs_arena arena;            /* values read from the store */
     int64_t now_ms;              /* wall time of the request */
     int bad;                     /* a jansson allocation failed while building a reply */
 } areq;
@@ -195,7 +195,7 @@ static int bad_type(const schema_table *t, const schema_field *f, const char *wa
 }
 
 int admin_api_value_from_json(const schema_table *t, const schema_field *f, const json_t *j,
-                              sval_arena *a, proto_value *out, gs_err *err)
+                              gs_arena *a, proto_value *out, gs_err *err)
 {
     proto_value v;
 
@@ -215,7 +215,7 @@ int admin_api_value_from_json(const schema_table *t, const schema_field *f, cons
         if (json_string_length(j) > PROTO_MAX_STR)
             return gs_err_set(err, GS_E_INVALID, "%s.%s: longer than %u bytes", t->name, f->name,
                               PROTO_MAX_STR);
-        v.u.s.ptr = sval_arena_strndup(a, json_string_value(j), v.u.s.len);
+        v.u.s.ptr = arena_strndup(a, json_string_value(j), v.u.s.len);
         if (!v.u.s.ptr)
             return gs_err_set(err, GS_E_NOMEM, "out of memory");
         break;
@@ -240,7 +240,7 @@ int admin_api_value_from_json(const schema_table *t, const schema_field *f, cons
         v.u.r = json_number_value(j);
         break;
     case ST_REF: {
-        uint8_t *id = sval_arena_alloc(a, UUID_LEN);
+        uint8_t *id = arena_alloc(a, UUID_LEN);
         if (!json_is_string(j))
             return bad_type(t, f, "a record id (UUID text)", err);
         if (!id)
@@ -261,7 +261,7 @@ int admin_api_value_from_json(const schema_table *t, const schema_field *f, cons
                               PROTO_MAX_TAGS);
         v.type = PV_STRLIST;
         v.u.list.n = (uint32_t)n;
-        v.u.list.items = sval_arena_alloc(a, (n ? n : 1) * sizeof(proto_str));
+        v.u.list.items = arena_alloc(a, (n ? n : 1) * sizeof(proto_str));
         if (!v.u.list.items)
             return gs_err_set(err, GS_E_NOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
@@ -270,7 +270,7 @@ int admin_api_value_from_json(const schema_table *t, const schema_field *f, cons
                 return bad_type(t, f, "an array of tag names", err);
             v.u.list.items[i].len = (uint32_t)json_string_length(e);
             v.u.list.items[i].ptr =
-                sval_arena_strndup(a, json_string_value(e), json_string_length(e));
+                arena_strndup(a, json_string_value(e), json_string_length(e));
             if (!v.u.list.items[i].ptr)
                 return gs_err_set(err, GS_E_NOMEM, "out of memory");
         }
@@ -349,7 +349,7 @@ static int body_object(areq *r, const char *const *keys, size_t n)
 static void device_add(areq *r)
 {
     static const char *const keys[] = {"grids", "name"};
-    store_device *d = sval_arena_alloc(&r->arena, sizeof(*d));
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
     const json_t *grids, *name, *g;
     char token[AUTH_TOKEN_MAX + 1];
     gs_err err;
@@ -462,7 +462,7 @@ static void device_list(areq *r)
 static void device_revoke(areq *r)
 {
     char id[STORE_ID_MAX + 1];
-    store_device *d = sval_arena_alloc(&r->arena, sizeof(*d));
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
     gs_err err;
     int rc;
 
@@ -517,7 +517,7 @@ static json_t *worker_of(areq *r, const char *device)
 
     if (strcmp(device, MERGE_ADMIN_DEVICE) == 0)
         return json_string("admin");
-    d = sval_arena_alloc(&r->arena, sizeof(*d));
+    d = arena_alloc(&r->arena, sizeof(*d));
     if (!d)
         return NULL;
     if (store_device_get(r->env->st, device, strlen(device), d, &err))
@@ -1258,7 +1258,7 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     r.req = req;
     r.resp = resp;
     r.now_ms = (int64_t)hlc_wall_ms(NULL);
-    sval_arena_init(&r.arena, SVAL_ARENA_MAX);
+    arena_init(&r.arena, SVAL_ARENA_MAX);
     rc = env->session_auth ? env->session_auth(env->session_ud, req, r.admin, sizeof(r.admin))
                            : GS_E_NOTFOUND;
     if (rc == GS_E_NOTFOUND)
@@ -1343,5 +1343,5 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     pthread_mutex_unlock(env->lock);
 out:
     json_decref(r.body);
-    sval_arena_free(&r.arena);
+    arena_free(&r.arena);
 }

@@ -67,6 +67,6 @@ json_t *admin_api_value_to_json(const schema_field *f, const proto_value *v);
  * (GS_E_INVALID with a message otherwise); strings are copied into the arena. The value is
  * not yet checked against the schema's ranges and enums (merge_admin_set does that). */
 int admin_api_value_from_json(const schema_table *t, const schema_field *f, const json_t *j,
-                              sval_arena *a, proto_value *out, gs_err *err);
+                              gs_arena *a, proto_value *out, gs_err *err);
 
 #endif

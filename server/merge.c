@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void merge_init(merge_ctx *m, store *st, hlc *clock, sval_arena *arena, int64_t now_ms)
+void merge_init(merge_ctx *m, store *st, hlc *clock, gs_arena *arena, int64_t now_ms)
 {
     memset(m, 0, sizeof(*m));
     m->st = st;
@@ -88,7 +88,7 @@ static proto_value normalise(const schema_field *f, const proto_value *v)
 static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, gs_err *err)
 {
     merge_ctx *m = a->m;
-    char *copy = sval_arena_strndup(m->arena, msg, strlen(msg));
+    char *copy = arena_strndup(m->arena, msg, strlen(msg));
     int rc;
 
     if (!copy)
@@ -533,8 +533,8 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     rc = store_version_next(m->st, &a.version, err);
     if (rc)
         return rc;
-    a.lost = sval_arena_alloc(m->arena, (c->n_fields + 1) * sizeof(proto_field));
-    a.conflicts = sval_arena_alloc(m->arena, (c->n_fields + 1) * sizeof(store_conflict));
+    a.lost = arena_alloc(m->arena, (c->n_fields + 1) * sizeof(proto_field));
+    a.conflicts = arena_alloc(m->arena, (c->n_fields + 1) * sizeof(store_conflict));
     if (!a.lost || !a.conflicts)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     if (exists)

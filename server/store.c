@@ -388,7 +388,7 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int col_value(sqlite3_stmt *st, int i, sval_arena *a, proto_value *out)
+static int col_value(sqlite3_stmt *st, int i, gs_arena *a, proto_value *out)
 {
     const void *blob = sqlite3_column_blob(st, i);
     size_t n = (size_t)sqlite3_column_bytes(st, i);
@@ -888,7 +888,7 @@ int store_record_put(store *s, const char *tbl, const uint8_t id[16], const stor
 }
 
 /* Reads columns value, version, hlc, device, seq starting at column 0. */
-static int col_field(sqlite3_stmt *st, sval_arena *a, store_field *f)
+static int col_field(sqlite3_stmt *st, gs_arena *a, store_field *f)
 {
     int rc = col_value(st, 0, a, &f->value);
     if (rc)
@@ -908,7 +908,7 @@ static int damaged(gs_err *err, int rc, const char *what)
 }
 
 int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                    sval_arena *a, store_field *out, gs_err *err)
+                    gs_arena *a, store_field *out, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = prep(s, Q_FLD_GET, &st, err), row = 0;
@@ -1002,7 +1002,7 @@ static const char *schema_name(const char *tbl, const unsigned char *name, int l
 }
 
 int store_field_latest_other(store *s, const char *tbl, const uint8_t id[16], const char *device,
-                             uint64_t above, sval_arena *a, store_field *out, const char **name_out,
+                             uint64_t above, gs_arena *a, store_field *out, const char **name_out,
                              gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -1040,7 +1040,7 @@ int store_fields_restamp(store *s, const char *tbl, const uint8_t id[16], uint64
     return exec_done(s, st, err);
 }
 
-int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
+int store_fields_each(store *s, const char *tbl, const uint8_t id[16], gs_arena *a,
                       store_field_cb *cb, void *ud, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -1123,7 +1123,7 @@ out:
     return rc;
 }
 
-int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
+int store_ack_get(store *s, const char *device, uint64_t seq, gs_arena *a, proto_ack *out,
                   gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -1267,7 +1267,7 @@ int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_er
     return rc;
 }
 
-static int col_conflict(sqlite3_stmt *st, sval_arena *a, store_conflict *c)
+static int col_conflict(sqlite3_stmt *st, gs_arena *a, store_conflict *c)
 {
     int rc;
     const unsigned char *status;
@@ -1301,7 +1301,7 @@ static int col_conflict(sqlite3_stmt *st, sval_arena *a, store_conflict *c)
     return GS_OK;
 }
 
-int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out, gs_err *err)
+int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = prep(s, Q_CONF_GET, &st, err), row = 0;
@@ -1320,7 +1320,7 @@ int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out,
     return rc;
 }
 
-int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, sval_arena *a,
+int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, gs_arena *a,
                         store_conflict_cb *cb, void *ud, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -1390,7 +1390,7 @@ int store_audit_add(store *s, const store_audit *au, gs_err *err)
     return rc;
 }
 
-int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out, gs_err *err)
+int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = prep(s, Q_AUD_GET, &st, err), row = 0;
@@ -1410,7 +1410,7 @@ int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out,
             rc = col_value(st, 3, a, &out->new_value);
         out->version = col_u64(st, 4);
         if (!rc) {
-            out->note = sval_arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
+            out->note = arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
                                            (size_t)sqlite3_column_bytes(st, 5));
             if (!out->note)
                 rc = GS_E_NOMEM;

@@ -29,7 +29,7 @@
  *    (one writer at a time: the caller serialises store use with one mutex);
  *  - a store handle is used by one thread at a time (the caller's mutex).
  *
- * Memory: values read from the store are decoded into a sval_arena the caller owns; they
+ * Memory: values read from the store are decoded into a gs_arena the caller owns; they
  * stay valid until the arena is freed.
  */
 #ifndef GS_SERVER_STORE_H
@@ -143,7 +143,7 @@ int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_reco
 int store_record_put(store *s, const char *tbl, const uint8_t id[16], const store_record *r,
                      gs_err *err);
 int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                    sval_arena *a, store_field *out, gs_err *err);
+                    gs_arena *a, store_field *out, gs_err *err);
 /* grid: the record's grid once this change is applied. */
 int store_field_put(store *s, const char *tbl, const uint8_t id[16], const char *field,
                     const char *grid, const store_field *f, gs_err *err);
@@ -151,7 +151,7 @@ int store_field_put(store *s, const char *tbl, const uint8_t id[16], const char 
  * a device other than `device`; GS_E_NOTFOUND when there is none. *name_out is static
  * schema memory. */
 int store_field_latest_other(store *s, const char *tbl, const uint8_t id[16], const char *device,
-                             uint64_t above, sval_arena *a, store_field *out, const char **name_out,
+                             uint64_t above, gs_arena *a, store_field *out, const char **name_out,
                              gs_err *err);
 /* Gives every field of the record the version v and grid (a record moved to another grid
  * must reach the devices of that grid whole). */
@@ -165,7 +165,7 @@ int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *
                    const char *device, gs_err *err);
 typedef int store_field_cb(void *ud, const char *field, const store_field *f);
 /* Every field of a record, in field-name order. */
-int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
+int store_fields_each(store *s, const char *tbl, const uint8_t id[16], gs_arena *a,
                       store_field_cb *cb, void *ud, gs_err *err);
 
 /* Appends an accepted change to the change log. */
@@ -175,7 +175,7 @@ int store_change_add(store *s, uint64_t version, const char *device, uint64_t se
 
 /* ---- acks (exactly once per device and seq) ---- */
 
-int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
+int store_ack_get(store *s, const char *device, uint64_t seq, gs_arena *a, proto_ack *out,
                   gs_err *err);
 int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err);
 /* The highest seq the device has a stored ack for (0 when none): a seq above it is new. */
@@ -230,10 +230,10 @@ typedef struct store_conflict {
 } store_conflict;
 
 int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err);
-int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out, gs_err *err);
+int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err);
 typedef int store_conflict_cb(void *ud, const store_conflict *c);
 /* Conflicts by id; open_only, grid (NULL: any) filter; at most limit of them. */
-int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, sval_arena *a,
+int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, gs_arena *a,
                         store_conflict_cb *cb, void *ud, gs_err *err);
 int store_conflict_resolve(store *s, int64_t id, int64_t now_ms, gs_err *err);
 
@@ -249,7 +249,7 @@ typedef struct store_audit {
 
 int store_audit_add(store *s, const store_audit *au, gs_err *err);
 /* The latest audit row of a conflict; GS_E_NOTFOUND when it has none. */
-int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out, gs_err *err);
+int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err);
 
 /* ---- status ---- */
 

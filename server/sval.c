@@ -8,76 +8,8 @@
 #include "common/alloc.h"
 
 #include <msgpack.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <string.h>
-
-struct sval_chunk {
-    sval_chunk *next;   /* older chunk */
-    size_t size;        /* bytes of data */
-    size_t used;        /* bytes of data handed out */
-    max_align_t data[]; /* the storage, aligned for any type */
-};
-
-#define ARENA_CHUNK (64u * 1024)
-
-void sval_arena_init(sval_arena *a, size_t max)
-{
-    a->head = NULL;
-    a->used = 0;
-    a->max = max;
-}
-
-void *sval_arena_alloc(sval_arena *a, size_t n)
-{
-    const size_t align = alignof(max_align_t);
-    sval_chunk *c = a->head;
-    void *p;
-
-    if (n == 0)
-        n = 1;
-    if (n > a->max || a->used > a->max - n)
-        return NULL;
-    n = (n + align - 1) / align * align;
-    if (!c || c->size - c->used < n) {
-        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-        c = gs_malloc(sizeof(*c) + size);
-        if (!c)
-            return NULL;
-        c->next = a->head;
-        c->size = size;
-        c->used = 0;
-        a->head = c;
-    }
-    p = (unsigned char *)c->data + c->used;
-    c->used += n;
-    a->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *sval_arena_strndup(sval_arena *a, const char *s, size_t n)
-{
-    char *p = sval_arena_alloc(a, n + 1);
-    if (!p)
-        return NULL;
-    if (n)
-        memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-void sval_arena_free(sval_arena *a)
-{
-    sval_chunk *c = a->head;
-    while (c) {
-        sval_chunk *next = c->next;
-        gs_free(c);
-        c = next;
-    }
-    a->head = NULL;
-    a->used = 0;
-}
 
 typedef struct pack_sink {
     gs_buf *out; /* where the bytes go */
@@ -245,7 +177,7 @@ static int rd_uint(rd *r, uint64_t *out)
     return GS_OK;
 }
 
-static int rd_value(rd *r, sval_arena *a, proto_value *v)
+static int rd_value(rd *r, gs_arena *a, proto_value *v)
 {
     uint8_t b;
     uint64_t u;
@@ -272,7 +204,7 @@ static int rd_value(rd *r, sval_arena *a, proto_value *v)
             return GS_E_DB;
         v->type = PV_STRLIST;
         v->u.list.n = n;
-        v->u.list.items = n ? sval_arena_alloc(a, n * sizeof(proto_str)) : NULL;
+        v->u.list.items = n ? arena_alloc(a, n * sizeof(proto_str)) : NULL;
         if (n && !v->u.list.items)
             return GS_E_NOMEM;
         for (uint32_t i = 0; i < n; i++)
@@ -357,9 +289,9 @@ static int rd_value(rd *r, sval_arena *a, proto_value *v)
 }
 
 /* Copies blob into the arena and starts a reader on the copy. */
-static int rd_start(rd *r, sval_arena *a, const void *blob, size_t len)
+static int rd_start(rd *r, gs_arena *a, const void *blob, size_t len)
 {
-    uint8_t *copy = sval_arena_alloc(a, len);
+    uint8_t *copy = arena_alloc(a, len);
     if (!copy)
         return GS_E_NOMEM;
     if (len)
@@ -370,7 +302,7 @@ static int rd_start(rd *r, sval_arena *a, const void *blob, size_t len)
     return GS_OK;
 }
 
-int sval_decode(sval_arena *a, const void *blob, size_t len, proto_value *out)
+int sval_decode(gs_arena *a, const void *blob, size_t len, proto_value *out)
 {
     rd r;
     proto_value v;
@@ -386,23 +318,23 @@ int sval_decode(sval_arena *a, const void *blob, size_t len, proto_value *out)
     return rc;
 }
 
-int sval_copy(sval_arena *a, const proto_value *v, proto_value *out)
+int sval_copy(gs_arena *a, const proto_value *v, proto_value *out)
 {
     proto_value c = *v;
 
     if (v->type == PV_STR || v->type == PV_BIN) {
-        c.u.s.ptr = v->u.s.len ? sval_arena_strndup(a, v->u.s.ptr, v->u.s.len) : NULL;
+        c.u.s.ptr = v->u.s.len ? arena_strndup(a, v->u.s.ptr, v->u.s.len) : NULL;
         if (v->u.s.len && !c.u.s.ptr)
             return GS_E_NOMEM;
     } else if (v->type == PV_STRLIST) {
         uint32_t n = v->u.list.n;
-        c.u.list.items = n ? sval_arena_alloc(a, n * sizeof(proto_str)) : NULL;
+        c.u.list.items = n ? arena_alloc(a, n * sizeof(proto_str)) : NULL;
         if (n && !c.u.list.items)
             return GS_E_NOMEM;
         for (uint32_t i = 0; i < n; i++) {
             proto_str s = v->u.list.items[i];
             c.u.list.items[i].len = s.len;
-            c.u.list.items[i].ptr = s.len ? sval_arena_strndup(a, s.ptr, s.len) : NULL;
+            c.u.list.items[i].ptr = s.len ? arena_strndup(a, s.ptr, s.len) : NULL;
             if (s.len && !c.u.list.items[i].ptr)
                 return GS_E_NOMEM;
         }
@@ -441,7 +373,7 @@ int sval_ack_encode(gs_buf *out, const proto_ack *ack)
     return ps.rc;
 }
 
-int sval_ack_decode(sval_arena *a, const void *blob, size_t len, proto_ack *ack)
+int sval_ack_decode(gs_arena *a, const void *blob, size_t len, proto_ack *ack)
 {
     rd r;
     uint32_t n;
@@ -463,7 +395,7 @@ int sval_ack_decode(sval_arena *a, const void *blob, size_t len, proto_ack *ack)
     if (n > PROTO_MAX_FIELDS + 1)
         return GS_E_DB;
     k.n_lost = n;
-    k.lost = n ? sval_arena_alloc(a, n * sizeof(proto_field)) : NULL;
+    k.lost = n ? arena_alloc(a, n * sizeof(proto_field)) : NULL;
     if (n && !k.lost)
         return GS_E_NOMEM;
     for (uint32_t i = 0; i < n; i++) {

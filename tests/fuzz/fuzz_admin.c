@@ -228,10 +228,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t t = 0; t < schema_n_tables; t++) {
             const schema_table *tb = &schema_tables[t];
             for (size_t k = 0; k < tb->n_fields; k++) {
-                sval_arena a;
+                gs_arena a;
                 proto_value v;
                 gs_err err;
-                sval_arena_init(&a, 1 << 20);
+                arena_init(&a, 1 << 20);
                 if (admin_api_value_from_json(tb, &tb->fields[k], j, &a, &v, &err) == GS_OK &&
                     schema_check_value(tb, &tb->fields[k], &v, &err) == GS_OK) {
                     /* what was accepted comes back as JSON again */
@@ -240,7 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
                     json_decref(back);
                 }
-                sval_arena_free(&a);
+                arena_free(&a);
             }
         }
         json_decref(j);

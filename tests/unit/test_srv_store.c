@@ -251,7 +251,7 @@ static void test_values_round_trip(void **state)
     proto_str tags[3] = {proto_cstr("elderly"), proto_cstr("lives_alone"), proto_cstr("")};
     uint8_t id[16];
     proto_value in[12];
-    sval_arena a;
+    gs_arena a;
     gs_buf b;
     (void)state;
 
@@ -269,7 +269,7 @@ static void test_values_round_trip(void **state)
     in[9].type = PV_BIN, in[9].u.s.ptr = (const char *)id, in[9].u.s.len = 16;
     in[10].type = PV_STRLIST, in[10].u.list.items = tags, in[10].u.list.n = 3;
     in[11].type = PV_STRLIST, in[11].u.list.items = NULL, in[11].u.list.n = 0;
-    sval_arena_init(&a, 1 << 20);
+    arena_init(&a, 1 << 20);
     buf_init(&b, 1 << 20);
     for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
         proto_value out, copy;
@@ -287,27 +287,7 @@ static void test_values_round_trip(void **state)
         assert_int_equal(sval_decode(&a, b.ptr, b.len + 1, &out), GS_E_DB);
     }
     buf_free(&b);
-    sval_arena_free(&a);
-}
-
-static void test_arena_cap_and_alignment(void **state)
-{
-    sval_arena a;
-    void *p;
-    (void)state;
-    sval_arena_init(&a, 1000);
-    p = sval_arena_alloc(&a, 3);
-    assert_non_null(p);
-    p = sval_arena_alloc(&a, 8);
-    assert_int_equal((uintptr_t)p % 8, 0);
-    assert_null(sval_arena_alloc(&a, 2000)); /* over the cap */
-    assert_non_null(sval_arena_alloc(&a, 100000 > 900 ? 500 : 1));
-    sval_arena_free(&a);
-    sval_arena_init(&a, SVAL_ARENA_MAX);
-    gs_alloc_fail_after(0);
-    assert_null(sval_arena_alloc(&a, 10));
-    gs_alloc_fail_after(-1);
-    sval_arena_free(&a);
+    arena_free(&a);
 }
 
 static void test_devices_admins_conflicts_audit(void **state)
@@ -316,12 +296,12 @@ static void test_devices_admins_conflicts_audit(void **state)
     store_device d, got;
     store_conflict c, c2;
     store_audit au, au2;
-    sval_arena a;
+    gs_arena a;
     uint8_t hash[STORE_HASH_LEN], h2[STORE_HASH_LEN];
     int64_t id = 0, n = 0;
     gs_err err;
 
-    sval_arena_init(&a, 1 << 20);
+    arena_init(&a, 1 << 20);
     memset(&d, 0, sizeof(d));
     snprintf(d.id, sizeof(d.id), "d-1");
     snprintf(d.name, sizeof(d.name), "李 worker");
@@ -409,7 +389,7 @@ static void test_devices_admins_conflicts_audit(void **state)
     assert_string_equal(au2.note, "家属确认");
     assert_true(proto_value_eq(&au2.new_value, &c.other.value));
     assert_int_equal(au2.version, 9);
-    sval_arena_free(&a);
+    arena_free(&a);
 }
 
 /* A batch of 3 new residents and an update; fault-injected runs must leave no trace. */
@@ -464,7 +444,7 @@ static uint64_t clock_at(void *ud)
     return T0 + 1000;
 }
 
-static int run_batch(fx *f, batch *b, hlc *clock, sval_arena *a, gs_err *err)
+static int run_batch(fx *f, batch *b, hlc *clock, gs_arena *a, gs_err *err)
 {
     proto_ack acks[4];
     merge_ctx m;
@@ -490,7 +470,7 @@ static void seed(fx *f, uint8_t existing[16], hlc *clock)
     proto_ack ack;
     store_device other;
     merge_ctx m;
-    sval_arena a;
+    gs_arena a;
     gs_err err;
 
     memset(&other, 0, sizeof(other));
@@ -517,13 +497,13 @@ static void seed(fx *f, uint8_t existing[16], hlc *clock)
     req.low = 1;
     req.changes = &c;
     req.n_changes = 1;
-    sval_arena_init(&a, 1 << 20);
+    arena_init(&a, 1 << 20);
     merge_init(&m, f->st, clock, &a, 1);
     assert_int_equal(store_begin(f->st, &err), GS_OK);
     assert_int_equal(merge_batch(&m, &other, &req, &ack, &err), GS_OK);
     assert_int_equal(store_commit(f->st, &err), GS_OK);
     assert_true(ack.ok);
-    sval_arena_free(&a);
+    arena_free(&a);
 }
 
 static void test_failing_batch_leaves_no_trace(void **state)
@@ -541,14 +521,14 @@ static void test_failing_batch_leaves_no_trace(void **state)
     before = dump(f->path);
     /* fail statement 1, 2, 3, ... until the batch gets through */
     for (n = 1; n < 1000; n++) {
-        sval_arena a;
+        gs_arena a;
         gs_err err;
         int rc;
-        sval_arena_init(&a, 1 << 20);
+        arena_init(&a, 1 << 20);
         store_inject_fault(f->st, n);
         rc = run_batch(f, &b, &clock, &a, &err);
         store_inject_fault(f->st, -1);
-        sval_arena_free(&a);
+        arena_free(&a);
         if (rc == GS_OK)
             break;
         assert_int_equal(rc, GS_E_DB);
@@ -581,14 +561,14 @@ static void test_allocation_failure_leaves_no_trace(void **state)
     make_batch(&b, existing);
     before = dump(f->path);
     for (n = 0; n < 2000; n++) {
-        sval_arena a;
+        gs_arena a;
         gs_err err;
         int rc;
-        sval_arena_init(&a, 1 << 20);
+        arena_init(&a, 1 << 20);
         gs_alloc_fail_after(n);
         rc = run_batch(f, &b, &clock, &a, &err);
         gs_alloc_fail_after(-1);
-        sval_arena_free(&a);
+        arena_free(&a);
         if (rc == GS_OK)
             break;
         assert_int_equal(rc, GS_E_NOMEM);
@@ -610,7 +590,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_version_counter_in_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_a_schema_1_store, setup, teardown),
         cmocka_unit_test(test_values_round_trip),
-        cmocka_unit_test(test_arena_cap_and_alignment),
         cmocka_unit_test_setup_teardown(test_devices_admins_conflicts_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_batch_leaves_no_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failure_leaves_no_trace, setup, teardown),
