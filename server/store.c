@@ -9,12 +9,13 @@
  * each in its own transaction together with the user_version bump. A store newer than this
  * program (user_version above STORE_SCHEMA_VERSION) is refused rather than guessed at.
  *
- * Values are stored as the MessagePack of the wire value (see sval_encode), which
+ * Values are stored as the MessagePack of the wire value (see proto_value_encode), which
  * keeps every schema type exact (ints, reals, tag lists) without a column per type.
  */
 #include "store.h"
 
 #include "common/alloc.h"
+#include "proto/value.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -399,7 +400,7 @@ static int col_value(sqlite3_stmt *st, int i, gs_arena *a, proto_value *out)
 static int bind_value(sqlite3_stmt *st, int i, gs_buf *scratch, const proto_value *v)
 {
     size_t off = scratch->len;
-    int rc = sval_encode(scratch, v);
+    int rc = proto_value_encode(scratch, v);
     if (rc)
         return rc;
     /* scratch may move while later values are encoded: copy the bytes (SQLITE_TRANSIENT) */

@@ -5,7 +5,11 @@
  * SVAL_ARENA_MAX, so a request cannot make the server allocate without bound.
  *
  * Invariants:
- *  - sval_decode(sval_encode(v)) equals v for every proto_value the codec can produce;
+ *  - sval_decode(proto_value_encode(v)) equals v for every proto_value the codec can
+ *    produce, and likewise for acks;
+ *  - the bytes are those the hand-written encoder and reader of earlier versions used and
+ *    accepted (msgpack-c's shortest forms), so existing stores read unchanged: acks whose
+ *    lost entries have three elements (before per-field clocks) or four;
  *  - everything decoded points into the arena it was decoded with (never into the blob
  *    passed in), so it stays valid until that arena is freed.
  */
@@ -22,13 +26,9 @@
 
 #define SVAL_ARENA_MAX (256u * 1024 * 1024) /* default cap of one request's arena */
 
-/* Appends the MessagePack of v to out. */
-int sval_encode(gs_buf *out, const proto_value *v);
-/* Decodes a blob made by sval_encode. GS_E_DB when it is not one value (a damaged store),
- * GS_E_NOMEM. */
+/* Decodes a value blob (proto_value_encode: the MessagePack of the wire value) from the
+ * store. GS_E_DB when it is not one value (a damaged store), GS_E_NOMEM. */
 int sval_decode(gs_arena *a, const void *blob, size_t len, proto_value *out);
-/* A deep copy of v into the arena. */
-int sval_copy(gs_arena *a, const proto_value *v, proto_value *out);
 
 /* An ack without its seq (the store keys it): ok, version, err, msg, lost. */
 int sval_ack_encode(gs_buf *out, const proto_ack *ack);
