@@ -88,7 +88,8 @@ static int compare_stored(gs_db *db, const gs_record *rec, const gs_record *cur)
         return gs_err_set(&db->err, GS_E_INVALID, "%s.id: %s was deleted on this device",
                           rec->t->name, rec->id_text);
     for (size_t i = 0; i < rec->t->n_fields; i++) {
-        if (!rec->slots[i].set || pval_eq(&rec->slots[i].v, &cur->slots[i].v))
+        if (!rec->slots[i].set ||
+            schema_value_eq(&rec->t->fields[i], &rec->slots[i].v, &cur->slots[i].v))
             continue;
         return gs_err_set(&db->err, GS_E_INVALID,
                           "%s.%s: differs from the stored %s %s (import does not change "

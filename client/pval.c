@@ -79,50 +79,6 @@ nomem:
     return GS_E_NOMEM;
 }
 
-static int str_eq(proto_str a, proto_str b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
-static int list_has(const proto_value *v, proto_str s)
-{
-    for (uint32_t i = 0; i < v->u.list.n; i++)
-        if (str_eq(v->u.list.items[i], s))
-            return 1;
-    return 0;
-}
-
-int pval_eq(const proto_value *a, const proto_value *b)
-{
-    if (a->type == PV_INT && b->type == PV_REAL)
-        return (double)a->u.i == b->u.r;
-    if (a->type == PV_REAL && b->type == PV_INT)
-        return a->u.r == (double)b->u.i;
-    if (a->type != b->type)
-        return 0;
-    switch (a->type) {
-    case PV_NIL:
-        return 1;
-    case PV_BOOL:
-        return !a->u.b == !b->u.b;
-    case PV_INT:
-        return a->u.i == b->u.i;
-    case PV_REAL:
-        return a->u.r == b->u.r;
-    case PV_STR:
-    case PV_BIN:
-        return str_eq(a->u.s, b->u.s);
-    case PV_STRLIST:
-        if (a->u.list.n != b->u.list.n)
-            return 0;
-        for (uint32_t i = 0; i < a->u.list.n; i++)
-            if (!list_has(b, a->u.list.items[i]) || !list_has(a, b->u.list.items[i]))
-                return 0;
-        return 1;
-    }
-    return 0;
-}
-
 static int json_str(gs_buf *out, proto_str s)
 {
     int rc = buf_add(out, "\"", 1);

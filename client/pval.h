@@ -1,6 +1,6 @@
 /*
- * pval.h: field values (proto_value) as the client keeps them: owned copies, equality,
- * SQLite columns, and the text people type and read.
+ * pval.h: field values (proto_value) as the client keeps them: owned copies, SQLite
+ * columns, and the text people type and read. Equality is schema_value_eq (proto/).
  *
  * An "owned" value holds its strings in gs_malloc'd memory, each NUL-terminated (the NUL
  * is not counted in len), so callers may use them as C strings; pval_free releases them
@@ -24,9 +24,6 @@
 void pval_free(proto_value *v);
 /* Deep copy of src into dst (which must hold no owned memory). GS_E_NOMEM leaves dst nil. */
 int pval_copy(proto_value *dst, const proto_value *src);
-/* 1 if equal: same type and content; tags compare as sets; an int equals a real of the
- * same value (a real field given as 3 is 3.0). */
-int pval_eq(const proto_value *a, const proto_value *b);
 
 /* Binds v to parameter col of st in the storage of field f; returns a SQLite code. */
 int pval_bind(sqlite3_stmt *st, int col, const schema_field *f, const proto_value *v);

@@ -205,7 +205,13 @@ int proto_encode_sync_resp_tail(gs_buf *out, const proto_sync_resp *m);
 /* Value helpers. */
 int proto_str_eq(proto_str s, const char *cstr);
 proto_str proto_cstr(const char *cstr);
-/* 1 if the two values are equal (same type and content), else 0. */
+/* 1 if the two values are the same, else 0: the one equality of gridsync (value.c). An
+ * equivalence relation, so a value always equals itself:
+ *  - the types must match: int 1 and real 1.0 differ (schema_value_eq compares the field's
+ *    normal forms, where an int given for a real field is a real);
+ *  - reals compare as numbers (0.0 equals -0.0), and NaN equals NaN;
+ *  - bools by truth; str and bin byte for byte;
+ *  - tag lists as sets: order and repeats do not matter. */
 int proto_value_eq(const proto_value *a, const proto_value *b);
 
 #endif

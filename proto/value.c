@@ -510,14 +510,18 @@ static int str_same(proto_str a, proto_str b)
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
-/* How often s occurs in a string list (lists are at most PROTO_MAX_TAGS long). */
-static uint32_t list_count(const proto_str *items, uint32_t n_items, proto_str s)
+/* 1 if every item of x is among the items of y (lists are at most PROTO_MAX_TAGS long, so
+ * the quadratic walk is cheaper than sorting copies). */
+static int list_within(const proto_value *x, const proto_value *y)
 {
-    uint32_t n = 0;
-
-    for (uint32_t i = 0; i < n_items; i++)
-        n += (uint32_t)str_same(items[i], s);
-    return n;
+    for (uint32_t i = 0; i < x->u.list.n; i++) {
+        uint32_t j = 0;
+        while (j < y->u.list.n && !str_same(x->u.list.items[i], y->u.list.items[j]))
+            j++;
+        if (j == y->u.list.n)
+            return 0;
+    }
+    return 1;
 }
 
 int proto_value_eq(const proto_value *a, const proto_value *b)
@@ -533,16 +537,9 @@ int proto_value_eq(const proto_value *a, const proto_value *b)
     case PV_REAL: return a->u.r == b->u.r || (isnan(a->u.r) && isnan(b->u.r));
     case PV_STR:
     case PV_BIN: return str_same(a->u.s, b->u.s);
-    case PV_STRLIST:
-        /* a list of tags is a set: the same tags in another order are the same value, and
-           must not be reported as a conflict */
-        if (a->u.list.n != b->u.list.n)
-            return 0;
-        for (uint32_t i = 0; i < a->u.list.n; i++)
-            if (list_count(a->u.list.items, a->u.list.n, a->u.list.items[i]) !=
-                list_count(b->u.list.items, b->u.list.n, a->u.list.items[i]))
-                return 0;
-        return 1;
+    /* a list of tags is a set (docs/CLIENT.md): the same tags in another order, or one
+     * given twice, are the same value, and must not be reported as a change or a conflict */
+    case PV_STRLIST: return list_within(a, b) && list_within(b, a);
     }
     return 0;
 }

@@ -70,21 +70,6 @@ static int in_grids(const store_device *dev, const char *g, size_t len)
     return 0;
 }
 
-/* An int pushed for a real field is stored as a real, so equal values compare equal. */
-static proto_value normalise(const schema_field *f, const proto_value *v)
-{
-    proto_value x = *v;
-    if (f->type == ST_REAL && v->type == PV_INT) {
-        x.type = PV_REAL;
-        x.u.r = (double)v->u.i;
-    }
-    if (f->policy == SP_DELETE && v->type == PV_NIL) {
-        x.type = PV_BOOL;
-        x.u.b = 0;
-    }
-    return x;
-}
-
 static int reject(apply *a, proto_ack *ack, const char *code, const char *msg, gs_err *err)
 {
     merge_ctx *m = a->m;
@@ -200,11 +185,10 @@ static int check(apply *a, int exists, const store_record *rec, const char **cod
         const schema_field *f = schema_field_find(t, pf->name.ptr, pf->name.len);
         if (f->flags & SF_IMMUTABLE && exists && a->scoped) {
             store_field cur;
-            proto_value x = normalise(f, &pf->value);
             rc = store_field_get(a->m->st, t->name, c->id, f->name, a->m->arena, &cur, err);
             if (rc && rc != GS_E_NOTFOUND)
                 return rc;
-            if (rc == GS_E_NOTFOUND || !proto_value_eq(&x, &cur.value)) {
+            if (rc == GS_E_NOTFOUND || !schema_value_eq(f, &pf->value, &cur.value)) {
                 *code = "immutable";
                 snprintf(msg, cap, "%s.%s is set when the record is created and cannot change",
                          t->name, f->name);
@@ -378,13 +362,14 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
 static int merge_field(apply *a, const proto_field *pf, gs_err *err)
 {
     const schema_field *f = schema_field_find(a->t, pf->name.ptr, pf->name.len);
-    proto_value x = normalise(f, &pf->value);
+    proto_value x; /* stored in the field's normal form, so equal values compare equal */
     const char *dev = a->dev->id;
     uint64_t ts = field_hlc(a->c, pf);
     store_field cur;
     store_conflict *cf;
     int rc, found, pushed_wins;
 
+    schema_value_normal(f, &pf->value, &x);
     /* field_state rows are only ever written with their record row (same transaction), so
      * a record the store does not hold has none to read */
     rc = a->is_new ? GS_E_NOTFOUND
@@ -399,7 +384,7 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
     if (!found || cur.version == pf->ver || strcmp(cur.device, dev) == 0)
         return write_field(a, f, pf, &x, found ? &cur : NULL, err);
     /* concurrent, same value: nothing to resolve; the device takes the server's version */
-    if (proto_value_eq(&x, &cur.value))
+    if (schema_value_eq(f, &x, &cur.value))
         return add_lost(a, f->name, &cur);
     /* concurrent: the policy compares this field's own clock, never a later edit's of
      * another field that travelled in the same change */
