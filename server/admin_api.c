@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "admin_api.h"
 
+#include "common/isotime.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
 #include "auth.h"
@@ -19,7 +20,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 typedef enum route {
     R_NONE,             /* no such path */
@@ -110,20 +110,15 @@ static json_t *j_str(const char *s)
     return json_string(s ? s : "");
 }
 
-/* "2026-11-27T02:41:47.123Z", or null for 0 (never). */
+/* An event's time as ISO 8601 UTC, written by isotime_format like every time gridsync
+ * shows ("2026-11-27T02:41:47.123Z", "2026-11-27T02:41:47Z" on a whole second), or null
+ * for 0 (never). */
 static json_t *j_iso(int64_t ms)
 {
-    struct tm tm;
-    time_t t;
-    char b[80];
+    char b[ISOTIME_MAX];
 
-    if (ms <= 0)
+    if (ms <= 0 || isotime_format(ms, b) != GS_OK)
         return json_null();
-    t = (time_t)(ms / 1000);
-    if (!gmtime_r(&t, &tm))
-        return json_null();
-    snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
     return json_string(b);
 }
 
