@@ -16,7 +16,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "capture.h"
-#include "cjson.h"
+#include "record_json.h"
 #include "pval.h"
 
 #include <errno.h>
@@ -113,7 +113,7 @@ static int import_line(import_ctx *cx, const gs_buf *line, int64_t lineno, captu
                         jerr.column);
         goto out;
     }
-    rc = cjson_to_record(db, obj, &rec);
+    rc = record_json_to_record(db, obj, &rec);
     if (rc)
         goto out;
     if (rec->has_id) {

@@ -1,7 +1,7 @@
 /*
  * fuzz_admin.c: libFuzzer target for the admin API's handling of untrusted bytes: JSON
  * bodies, query strings and paths go through app_handle on a temporary store (seeded with
- * devices and open conflicts), and JSON values through admin_api_value_from_json for every
+ * devices and open conflicts), and JSON values through proto_value_from_json for every
  * field of the schema.
  *
  * Input: the first byte picks what the rest is (see the switch below). A 5xx answer is a
@@ -19,6 +19,7 @@
 #include "common/uuid.h"
 #include "proto/proto.h"
 #include "proto/schema.h"
+#include "proto/value_json.h"
 #include "server/admin_api.h"
 #include "server/app.h"
 
@@ -232,10 +233,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 proto_value v;
                 gs_err err;
                 arena_init(&a, 1 << 20);
-                if (admin_api_value_from_json(tb, &tb->fields[k], j, &a, &v, &err) == GS_OK &&
+                if (proto_value_from_json(tb, &tb->fields[k], j, &a, &v, &err) == GS_OK &&
                     schema_check_value(tb, &tb->fields[k], &v, &err) == GS_OK) {
                     /* what was accepted comes back as JSON again */
-                    json_t *back = admin_api_value_to_json(&tb->fields[k], &v);
+                    json_t *back = proto_value_to_json(&tb->fields[k], &v);
                     if (!back)
                         abort();
                     json_decref(back);
