@@ -32,9 +32,8 @@ int pval_bind(sqlite3_stmt *st, int col, const schema_field *f, const proto_valu
 int pval_read(sqlite3_stmt *st, int col, const schema_field *f, proto_value *out,
               gs_err *err);
 
-/* Parses text as a person writes a value of field f into an owned value; "" is nil. Only
- * the form is checked here (numbers, times, ids); schema_check_value checks the rest.
- * GS_E_INVALID with a message naming t.f. */
+/* Parses text as a person writes a value of field f (proto_value_parse, the one parser)
+ * into an owned value; "" is nil. GS_E_INVALID with a message naming t.f, GS_E_NOMEM. */
 int pval_parse(const schema_table *t, const schema_field *f, const char *text,
                proto_value *out, gs_err *err);
 
