@@ -6,8 +6,8 @@
  *   schema type   accepted text
  *   (any)         ""                        no value (clears an optional field)
  *   text, enum    the text as it is         (enum names are the schema's to check)
- *   int           a decimal integer          "1941", "-3"; nothing around it
- *   real          a finite decimal number    "29.5", "1e-3"; not "inf" or "nan"
+ *   int           a decimal integer          "1941", "-3"; blanks before it, nothing after
+ *   real          a finite decimal number    "29.5", "1e-3"; not "inf" or "nan"; likewise
  *   bool          true, yes, 1 / false, no, 0 (any case)
  *   time          ISO 8601 as common/isotime.h accepts it (no offset: Beijing time)
  *   ref           a record id, UUID text     (either case)
