@@ -16,18 +16,8 @@ int fieldpack_encode(gs_buf *out, const proto_field *fields, uint32_t n)
 
     proto_packer_init(&p, out);
     rc = proto_pack_array(&p, n);
-    for (uint32_t i = 0; i < n && !rc; i++) {
-        const proto_field *f = &fields[i];
-        rc = proto_pack_array(&p, 4);
-        if (!rc)
-            rc = proto_pack_str(&p, f->name.ptr, f->name.len);
-        if (!rc)
-            rc = proto_pack_value(&p, &f->value);
-        if (!rc)
-            rc = proto_pack_uint(&p, f->ver);
-        if (!rc)
-            rc = proto_pack_uint(&p, f->hlc);
-    }
+    for (uint32_t i = 0; i < n && !rc; i++)
+        rc = proto_pack_entry(&p, &fields[i]);
     return proto_packer_end(&p, rc);
 }
 
@@ -44,44 +34,18 @@ void fieldset_free(fieldset *fs)
     fieldset_init(fs);
 }
 
-/* One entry [name, value, base] or [name, value, base, hlc] into f. */
-static int get_entry(fieldset *fs, const msgpack_object *o, uint64_t row_hlc, proto_field *f)
-{
-    const msgpack_object *e = o->via.array.ptr;
-    int rc;
-
-    if (o->type != MSGPACK_OBJECT_ARRAY || (o->via.array.size != 3 && o->via.array.size != 4) ||
-        e[0].type != MSGPACK_OBJECT_STR || e[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        (o->via.array.size == 4 && e[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER))
-        return GS_E_DB;
-    rc = proto_value_get(&e[1], &fs->arena, NULL, &f->value, NULL);
-    if (rc)
-        return rc == GS_E_NOMEM ? rc : GS_E_DB;
-    f->name.ptr = e[0].via.str.ptr;
-    f->name.len = e[0].via.str.size;
-    f->ver = e[2].via.u64;
-    f->hlc = o->via.array.size == 4 ? e[3].via.u64 : row_hlc;
-    return GS_OK;
-}
-
 int fieldpack_decode(fieldset *fs, const void *p, size_t len, uint64_t row_hlc)
 {
     msgpack_unpacked up;
     const msgpack_object *top;
     proto_field *fields = NULL;
-    char *copy;
     int rc;
 
     fieldset_free(fs);
     if (len > FIELDPACK_MAX)
         return GS_E_DB;
-    copy = arena_alloc(&fs->arena, len);
-    if (!copy)
-        return GS_E_NOMEM;
-    if (len)
-        memcpy(copy, p, len);
     msgpack_unpacked_init(&up);
-    rc = proto_unpack(copy, len, 0, &up, NULL);
+    rc = proto_unpack_copy(&fs->arena, p, len, 0, &up, NULL);
     if (rc) {
         rc = rc == GS_E_NOMEM ? rc : GS_E_DB;
         goto out;
@@ -97,7 +61,7 @@ int fieldpack_decode(fieldset *fs, const void *p, size_t len, uint64_t row_hlc)
         goto out;
     }
     for (uint32_t i = 0; i < top->via.array.size && !rc; i++)
-        rc = get_entry(fs, &top->via.array.ptr[i], row_hlc, &fields[i]);
+        rc = proto_entry_get(&top->via.array.ptr[i], &fs->arena, row_hlc, &fields[i]);
     if (!rc) {
         fs->fields = fields;
         fs->n = top->via.array.size;

@@ -627,36 +627,31 @@ int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *e
     return rc;
 }
 
-/* A decoded message lives in its own arena, struct included; one built by hand (arena
- * empty) belongs to whoever built it and is left alone. */
+/* A decoded message lives in its own arena, struct included, so the arena is copied out
+ * before its chunks go; one built by hand (arena empty) belongs to whoever built it and is
+ * left alone. */
+static void release(const gs_arena *own)
+{
+    gs_arena a = *own;
+    arena_free(&a);
+}
+
 void proto_sync_req_free(proto_sync_req *m)
 {
-    gs_arena a;
-
-    if (!m)
-        return;
-    a = m->arena; /* the struct itself lives in the chunks being freed */
-    arena_free(&a);
+    if (m)
+        release(&m->arena);
 }
 
 void proto_sync_resp_free(proto_sync_resp *m)
 {
-    gs_arena a;
-
-    if (!m)
-        return;
-    a = m->arena; /* the struct itself lives in the chunks being freed */
-    arena_free(&a);
+    if (m)
+        release(&m->arena);
 }
 
 void proto_error_free(proto_error *m)
 {
-    gs_arena a;
-
-    if (!m)
-        return;
-    a = m->arena; /* the struct itself lives in the chunks being freed */
-    arena_free(&a);
+    if (m)
+        release(&m->arena);
 }
 
 /* ---- value helpers ------------------------------------------------------------------- */

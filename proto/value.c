@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- writing ----------------------------------------------------------------------- */
+/* ---- writing ------------------------------------------------------------------------- */
 
 static int packer_write(void *data, const char *bytes, size_t n)
 {
@@ -137,7 +137,7 @@ int proto_pack_value(proto_packer *p, const proto_value *v)
     return GS_E_PROTO_TYPE;
 }
 
-/* ---- scan ------------------------------------------------------------------------------ */
+/* ---- scan ---------------------------------------------------------------------------- */
 
 static uint64_t be_read(const uint8_t *p, size_t width)
 {
@@ -291,7 +291,7 @@ int proto_scan(const void *buf, size_t len, int top_map, gs_err *err)
     }
 }
 
-/* ---- reading ----------------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------------------- */
 
 int proto_unpack(const void *buf, size_t len, int top_map, msgpack_unpacked *up, gs_err *err)
 {
@@ -319,6 +319,18 @@ int proto_unpack(const void *buf, size_t len, int top_map, msgpack_unpacked *up,
         return gs_err_set(err, GS_E_PROTO, "msgpack-c refused bytes the scan accepted: code %d",
                           (int)ur);
     return GS_OK;
+}
+
+int proto_unpack_copy(gs_arena *a, const void *bytes, size_t len, int top_map,
+                      msgpack_unpacked *up, gs_err *err)
+{
+    void *copy = arena_alloc(a, len);
+
+    if (!copy)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory reading stored bytes");
+    if (len)
+        memcpy(copy, bytes, len);
+    return proto_unpack(copy, len, top_map, up, err);
 }
 
 const char *proto_obj_type(const msgpack_object *o)
@@ -446,7 +458,44 @@ int proto_value_get(const msgpack_object *o, gs_arena *a, const char *where, pro
                  proto_obj_type(o));
 }
 
-/* ---- one value as bytes, and copies ---------------------------------------------------- */
+/* ---- a field as a stored entry ------------------------------------------------------- */
+
+int proto_pack_entry(proto_packer *p, const proto_field *f)
+{
+    int rc = proto_pack_array(p, 4);
+
+    if (!rc)
+        rc = proto_pack_str(p, f->name.ptr, f->name.len);
+    if (!rc)
+        rc = proto_pack_value(p, &f->value);
+    if (!rc)
+        rc = proto_pack_uint(p, f->ver);
+    if (!rc)
+        rc = proto_pack_uint(p, f->hlc);
+    return rc;
+}
+
+int proto_entry_get(const msgpack_object *o, gs_arena *a, uint64_t dflt_hlc, proto_field *f)
+{
+    const msgpack_object *e = o->via.array.ptr;
+    uint32_t n = o->via.array.size;
+    int rc;
+
+    if (o->type != MSGPACK_OBJECT_ARRAY || (n != 3 && n != 4) ||
+        e[0].type != MSGPACK_OBJECT_STR || e[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        (n == 4 && e[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER))
+        return GS_E_DB;
+    rc = proto_value_get(&e[1], a, NULL, &f->value, NULL);
+    if (rc)
+        return rc == GS_E_NOMEM ? rc : GS_E_DB;
+    f->name.ptr = e[0].via.str.size ? e[0].via.str.ptr : NULL;
+    f->name.len = e[0].via.str.size;
+    f->ver = e[2].via.u64;
+    f->hlc = n == 4 ? e[3].via.u64 : dflt_hlc;
+    return GS_OK;
+}
+
+/* ---- one value as bytes, and copies -------------------------------------------------- */
 
 int proto_value_encode(gs_buf *out, const proto_value *v)
 {
@@ -461,15 +510,10 @@ int proto_value_decode(gs_arena *a, const void *bytes, size_t len, proto_value *
 {
     msgpack_unpacked up;
     proto_value v;
-    void *copy = arena_alloc(a, len);
     int rc;
 
-    if (!copy)
-        return gs_err_set(err, GS_E_NOMEM, "out of memory reading a value");
-    if (len)
-        memcpy(copy, bytes, len);
     msgpack_unpacked_init(&up);
-    rc = proto_unpack(copy, len, 0, &up, err);
+    rc = proto_unpack_copy(a, bytes, len, 0, &up, err);
     if (!rc)
         rc = proto_value_get(&up.data, a, "", &v, err);
     msgpack_unpacked_destroy(&up);
@@ -503,7 +547,7 @@ int proto_value_copy(gs_arena *a, const proto_value *v, proto_value *out)
     return GS_OK;
 }
 
-/* ---- equality -------------------------------------------------------------------------- */
+/* ---- equality ------------------------------------------------------------------------ */
 
 static int str_same(proto_str a, proto_str b)
 {

@@ -32,7 +32,7 @@
 #include "common/rc.h"
 #include "proto/proto.h"
 
-/* ---- writing ------------------------------------------------------------------------ */
+/* ---- writing ------------------------------------------------------------------------- */
 
 /* One encoder call: a msgpack-c packer writing into a capped gs_buf. Every write after the
  * first failure is skipped, and proto_packer_end cuts the buffer back to its length at
@@ -63,7 +63,7 @@ int proto_pack_text(proto_packer *p, proto_str s, uint32_t max);
  * (a bin that is not 16 bytes, an unknown type), else p->rc. */
 int proto_pack_value(proto_packer *p, const proto_value *v);
 
-/* ---- reading ------------------------------------------------------------------------ */
+/* ---- reading ------------------------------------------------------------------------- */
 
 /* Checks the framing of buf[0..len) in one pass that allocates nothing: the top object is a
  * map (top_map) or any object; every byte is a MessagePack type (0xc1 is not); nothing is
@@ -84,6 +84,12 @@ int proto_scan(const void *buf, size_t len, int top_map, gs_err *err);
  * into buf. */
 int proto_unpack(const void *buf, size_t len, int top_map, msgpack_unpacked *up, gs_err *err);
 
+/* proto_unpack of a copy of bytes made in a, so the objects (and values read from them)
+ * point into a, not into bytes (a SQLite column's memory lasts one step). GS_E_NOMEM when
+ * the copy cannot be made. */
+int proto_unpack_copy(gs_arena *a, const void *bytes, size_t len, int top_map,
+                      msgpack_unpacked *up, gs_err *err);
+
 /* "nil", "bool", "int", "negative int", "float", "str", "array", "map", "bin", "ext". */
 const char *proto_obj_type(const msgpack_object *o);
 
@@ -93,7 +99,18 @@ const char *proto_obj_type(const msgpack_object *o);
 int proto_value_get(const msgpack_object *o, gs_arena *a, const char *where, proto_value *v,
                     gs_err *err);
 
-/* ---- one value as bytes, and copies --------------------------------------------------- */
+/* ---- a field as a stored entry ------------------------------------------------------- */
+
+/* [name, value, ver, hlc]: one field in the stores' own formats, the client's outbox blobs
+ * (client/fieldpack.c: ver is the base) and the server's acks' lost lists (server/sval.c).
+ * Entries written before per-field clocks have three elements, [name, value, ver]. */
+int proto_pack_entry(proto_packer *p, const proto_field *f);
+/* Reads such an entry into f, a three-element one with hlc dflt_hlc; f's name and value
+ * point into the unpacked bytes and a. GS_E_DB when o is not an entry (a damaged store),
+ * GS_E_NOMEM. */
+int proto_entry_get(const msgpack_object *o, gs_arena *a, uint64_t dflt_hlc, proto_field *f);
+
+/* ---- one value as bytes, and copies -------------------------------------------------- */
 
 /* Appends the MessagePack of v (proto_pack_value) to out; out is unchanged on failure. */
 int proto_value_encode(gs_buf *out, const proto_value *v);

@@ -6,6 +6,7 @@
 
 #include "common/isotime.h"
 #include "common/uuid.h"
+#include "value_text.h"
 
 #include <string.h>
 
@@ -148,8 +149,7 @@ int proto_value_from_json(const schema_table *t, const schema_field *f, const js
                           gs_arena *a, proto_value *out, gs_err *err)
 {
     proto_value v;
-    uint8_t *id;
-    int ok, rc = GS_OK;
+    int rc = GS_OK;
 
     memset(&v, 0, sizeof(v));
     v.type = PV_NIL;
@@ -159,33 +159,27 @@ int proto_value_from_json(const schema_table *t, const schema_field *f, const js
     }
     switch (f->type) {
     case ST_TEXT:
-    case ST_ENUM: ok = json_is_string(j); break;
-    case ST_INT: ok = json_is_integer(j); break;
-    case ST_BOOL: ok = json_is_boolean(j); break;
-    case ST_REAL: ok = json_is_number(j); break;
-    case ST_TIME: ok = json_is_integer(j) || json_is_string(j); break;
-    case ST_REF: ok = json_is_string(j); break;
-    case ST_TAGS: ok = json_is_array(j); break;
-    default: ok = 0;
-    }
-    if (!ok)
-        return gs_err_set(err, GS_E_INVALID, "%s.%s: must be %s, not %s", t->name, f->name,
-                          wanted(f->type), proto_json_kind(j));
-    switch (f->type) {
-    case ST_TEXT:
     case ST_ENUM:
+        if (!json_is_string(j))
+            goto wrong;
         v.type = PV_STR;
         rc = get_text(t, f, j, PROTO_MAX_STR, "", a, &v.u.s, err);
         break;
     case ST_INT:
+        if (!json_is_integer(j))
+            goto wrong;
         v.type = PV_INT;
         v.u.i = json_integer_value(j);
         break;
     case ST_BOOL:
+        if (!json_is_boolean(j))
+            goto wrong;
         v.type = PV_BOOL;
         v.u.b = json_is_true(j);
         break;
     case ST_REAL:
+        if (!json_is_number(j))
+            goto wrong;
         v.type = PV_REAL;
         v.u.r = json_number_value(j);
         break;
@@ -193,28 +187,29 @@ int proto_value_from_json(const schema_table *t, const schema_field *f, const js
         v.type = PV_INT;
         if (json_is_integer(j))
             v.u.i = json_integer_value(j);
-        else if (isotime_parse(json_string_value(j), json_string_length(j), &v.u.i))
-            rc = gs_err_set(err, GS_E_INVALID,
-                            "%s.%s: '%.40s' is not a time; write 2026-11-27T09:30:00+08:00, "
-                            "2026-11-27T01:30:00Z or 2026-11-27",
-                            t->name, f->name, json_string_value(j));
+        else if (json_is_string(j))
+            rc = proto_time_from_text(t, f, json_string_value(j), json_string_length(j),
+                                      &v.u.i, err);
+        else
+            goto wrong;
         break;
     case ST_REF:
-        id = arena_alloc(a, UUID_LEN);
-        if (!id)
-            return oom(err);
-        if (uuid_parse(json_string_value(j), json_string_length(j), id))
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: '%.40s' is not a record id", t->name,
-                              f->name, json_string_value(j));
-        v.type = PV_BIN;
-        v.u.s.ptr = (const char *)id;
-        v.u.s.len = UUID_LEN;
+        if (!json_is_string(j))
+            goto wrong;
+        rc = proto_id_from_text(t, f, json_string_value(j), json_string_length(j), a, &v, err);
         break;
     case ST_TAGS:
+        if (!json_is_array(j))
+            goto wrong;
         rc = get_tags(t, f, j, a, &v, err);
         break;
+    default:
+        goto wrong;
     }
     if (!rc)
         *out = v;
     return rc;
+wrong:
+    return gs_err_set(err, GS_E_INVALID, "%s.%s: must be %s, not %s", t->name, f->name,
+                      wanted(f->type), proto_json_kind(j));
 }

@@ -68,13 +68,39 @@ static int parse_tags(const char *text, gs_arena *a, proto_value *v)
     }
 }
 
+int proto_time_from_text(const schema_table *t, const schema_field *f, const char *s,
+                         size_t len, int64_t *ms, gs_err *err)
+{
+    if (isotime_parse(s, len, ms))
+        return gs_err_set(err, GS_E_INVALID,
+                          "%s.%s: '%.40s' is not a time; write 2026-11-27T09:30:00+08:00, "
+                          "2026-11-27T01:30:00Z or 2026-11-27",
+                          t->name, f->name, s);
+    return GS_OK;
+}
+
+int proto_id_from_text(const schema_table *t, const schema_field *f, const char *s, size_t len,
+                       gs_arena *a, proto_value *out, gs_err *err)
+{
+    uint8_t *id = arena_alloc(a, UUID_LEN);
+
+    if (!id)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    if (uuid_parse(s, len, id))
+        return gs_err_set(err, GS_E_INVALID, "%s.%s: '%.40s' is not a record id", t->name,
+                          f->name, s);
+    out->type = PV_BIN;
+    out->u.s.ptr = (const char *)id;
+    out->u.s.len = UUID_LEN;
+    return GS_OK;
+}
+
 int proto_value_parse(const schema_table *t, const schema_field *f, const char *text,
                       gs_arena *a, proto_value *out, gs_err *err)
 {
     size_t len = strlen(text);
     proto_value v;
     char *end;
-    uint8_t *id;
     int rc = GS_OK;
 
     memset(&v, 0, sizeof(v));
@@ -117,22 +143,14 @@ int proto_value_parse(const schema_table *t, const schema_field *f, const char *
         break;
     case ST_TIME:
         v.type = PV_INT;
-        if (isotime_parse(text, len, &v.u.i))
-            return gs_err_set(err, GS_E_INVALID,
-                              "%s.%s: '%.40s' is not a time; write 2026-11-27T09:30:00+08:00, "
-                              "2026-11-27T01:30:00Z or 2026-11-27",
-                              t->name, f->name, text);
+        rc = proto_time_from_text(t, f, text, len, &v.u.i, err);
+        if (rc)
+            return rc;
         break;
     case ST_REF:
-        id = arena_alloc(a, UUID_LEN);
-        if (!id)
-            return gs_err_set(err, GS_E_NOMEM, "out of memory");
-        if (uuid_parse(text, len, id))
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: '%.40s' is not a record id", t->name,
-                              f->name, text);
-        v.type = PV_BIN;
-        v.u.s.ptr = (const char *)id;
-        v.u.s.len = UUID_LEN;
+        rc = proto_id_from_text(t, f, text, len, a, &v, err);
+        if (rc)
+            return rc;
         break;
     case ST_TAGS:
         rc = parse_tags(text, a, &v);

@@ -30,4 +30,12 @@
 int proto_value_parse(const schema_table *t, const schema_field *f, const char *text,
                       gs_arena *a, proto_value *out, gs_err *err);
 
+/* The two forms the JSON mapping (value_json.c) reads from a string too, with the same
+ * messages: a time as isotime_parse reads s[0..len) into *ms, and a record id (UUID text)
+ * into *out as a PV_BIN of 16 bytes in a. GS_E_INVALID naming t.f, GS_E_NOMEM. */
+int proto_time_from_text(const schema_table *t, const schema_field *f, const char *s,
+                         size_t len, int64_t *ms, gs_err *err);
+int proto_id_from_text(const schema_table *t, const schema_field *f, const char *s, size_t len,
+                       gs_arena *a, proto_value *out, gs_err *err);
+
 #endif

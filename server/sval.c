@@ -1,28 +1,14 @@
 /*
- * sval.c: see sval.h. The formats are built from proto/value.c's packer and reader; blobs
- * are copied into the arena before they are read (SQLite's column memory is only valid
- * until the next step) and go through proto_scan like any bytes from outside, and anything
- * unexpected is a damaged store (GS_E_DB).
+ * sval.c: see sval.h. The formats are built from proto/value.c's packer, entries and
+ * reader; blobs are copied into the arena before they are read (SQLite's column memory is
+ * only valid until the next step) and go through proto_scan like any bytes from outside,
+ * and anything unexpected is a damaged store (GS_E_DB).
  */
 #include "sval.h"
 
 #include "proto/value.h"
 
 #include <string.h>
-
-/* The decode steps every blob takes: copy into a, scan and unpack into up. */
-static int unpack_blob(gs_arena *a, const void *blob, size_t len, msgpack_unpacked *up)
-{
-    void *copy = arena_alloc(a, len);
-    int rc;
-
-    if (!copy)
-        return GS_E_NOMEM;
-    if (len)
-        memcpy(copy, blob, len);
-    rc = proto_unpack(copy, len, 0, up, NULL);
-    return rc == GS_OK || rc == GS_E_NOMEM ? rc : GS_E_DB;
-}
 
 int sval_decode(gs_arena *a, const void *blob, size_t len, proto_value *out)
 {
@@ -49,44 +35,14 @@ int sval_ack_encode(gs_buf *out, const proto_ack *ack)
         rc = proto_pack_str(&p, ack->msg.ptr, ack->msg.len);
     if (!rc)
         rc = proto_pack_array(&p, ack->n_lost);
-    for (uint32_t i = 0; i < ack->n_lost && !rc; i++) {
-        const proto_field *f = &ack->lost[i];
-        rc = proto_pack_array(&p, 4);
-        if (!rc)
-            rc = proto_pack_str(&p, f->name.ptr, f->name.len);
-        if (!rc)
-            rc = proto_pack_value(&p, &f->value);
-        if (!rc)
-            rc = proto_pack_uint(&p, f->ver);
-        if (!rc)
-            rc = proto_pack_uint(&p, f->hlc);
-    }
+    for (uint32_t i = 0; i < ack->n_lost && !rc; i++)
+        rc = proto_pack_entry(&p, &ack->lost[i]);
     return proto_packer_end(&p, rc);
 }
 
 static int is_uint(const msgpack_object *o)
 {
     return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
-}
-
-/* One lost entry [name, value, ver] or [name, value, ver, hlc]. */
-static int get_lost(gs_arena *a, const msgpack_object *o, proto_field *f)
-{
-    const msgpack_object *e = o->via.array.ptr;
-    int rc;
-
-    if (o->type != MSGPACK_OBJECT_ARRAY || (o->via.array.size != 3 && o->via.array.size != 4) ||
-        e[0].type != MSGPACK_OBJECT_STR || !is_uint(&e[2]) ||
-        (o->via.array.size == 4 && !is_uint(&e[3])))
-        return GS_E_DB;
-    rc = proto_value_get(&e[1], a, NULL, &f->value, NULL);
-    if (rc)
-        return rc == GS_E_NOMEM ? rc : GS_E_DB;
-    f->name.ptr = e[0].via.str.size ? e[0].via.str.ptr : NULL;
-    f->name.len = e[0].via.str.size;
-    f->ver = e[2].via.u64;
-    f->hlc = o->via.array.size == 4 ? e[3].via.u64 : 0;
-    return GS_OK;
 }
 
 static proto_str str_of(const msgpack_object *o)
@@ -103,9 +59,11 @@ int sval_ack_decode(gs_arena *a, const void *blob, size_t len, proto_ack *ack)
     int rc;
 
     msgpack_unpacked_init(&up);
-    rc = unpack_blob(a, blob, len, &up);
-    if (rc)
+    rc = proto_unpack_copy(a, blob, len, 0, &up, NULL);
+    if (rc) {
+        rc = rc == GS_E_NOMEM ? rc : GS_E_DB;
         goto out;
+    }
     e = up.data.via.array.ptr;
     rc = GS_E_DB;
     if (up.data.type != MSGPACK_OBJECT_ARRAY || up.data.via.array.size != 5 ||
@@ -122,7 +80,7 @@ int sval_ack_decode(gs_arena *a, const void *blob, size_t len, proto_ack *ack)
     k.lost = k.n_lost ? arena_alloc_array(a, k.n_lost, sizeof(proto_field)) : NULL;
     rc = k.n_lost && !k.lost ? GS_E_NOMEM : GS_OK;
     for (uint32_t i = 0; i < k.n_lost && !rc; i++)
-        rc = get_lost(a, &lost->via.array.ptr[i], &k.lost[i]);
+        rc = proto_entry_get(&lost->via.array.ptr[i], a, 0, &k.lost[i]);
     if (!rc)
         *ack = k;
 out:
