@@ -165,6 +165,13 @@ $(BUILD)/tests/test_srv_%: $(OBJ)/tests/unit/test_srv_%.o $(call obj,$(TESTLIB_S
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+# test_value_agree drives both sides (client capture and server merge), so it links both;
+# the two archives carry the same common/ and proto/ objects and share no other symbol.
+$(BUILD)/tests/test_value_agree: $(OBJ)/tests/unit/test_value_agree.o \
+                                 $(call obj,$(TESTLIB_SRC)) $(LIB_SERVER_A) $(LIB_CLIENT_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

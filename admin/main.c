@@ -18,8 +18,9 @@
 #include "common/table.h"
 #include "common/uuid.h"
 #include "proto/schema.h"
+#include "proto/value_json.h"
+#include "proto/value_text.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -561,83 +562,29 @@ static int cmd_conflicts_show(admin *a, int argc, char **argv)
     return 0;
 }
 
-/* Converts the text an admin typed for --value into the JSON the field's type needs. */
+/* Converts the text an admin typed for --value into the JSON the field's type needs: the
+ * one parser of typed values (proto/value_text.h, as the device's CLI), then the one JSON
+ * form (proto/value_json.h). */
 static int value_from_text(admin *a, const char *table_name, const char *field_name,
                            const char *text, json_t **out)
 {
     const schema_table *t = schema_table_find(table_name, strlen(table_name));
     const schema_field *f = t ? schema_field_find(t, field_name, strlen(field_name)) : NULL;
-    char *end;
+    gs_arena arena;
+    proto_value v;
+    int rc;
 
     if (!f)
         return gs_err_set(&a->err, GS_E_INVALID, "unknown field %s.%s", table_name, field_name);
-    switch (f->type) {
-    case ST_TEXT:
-    case ST_ENUM:
-    case ST_REF:
-        *out = json_string(text);
-        break;
-    case ST_INT: {
-        long long v;
-        errno = 0;
-        v = strtoll(text, &end, 10);
-        if (errno || end == text || *end)
-            return gs_err_set(&a->err, GS_E_INVALID, "%s: '%s' is not a whole number",
-                              field_name, text);
-        *out = json_integer(v);
-        break;
+    arena_init(&arena, ARENA_NO_CAP); /* bounded by the text */
+    rc = proto_value_parse(t, f, text, &arena, &v, &a->err);
+    if (rc == GS_OK) {
+        *out = proto_value_to_json(f, &v);
+        if (!*out)
+            rc = gs_err_set(&a->err, GS_E_NOMEM, "out of memory");
     }
-    case ST_TIME: {
-        int64_t ms;
-        if (isotime_parse(text, strlen(text), &ms) != GS_OK)
-            return gs_err_set(&a->err, GS_E_INVALID,
-                              "%s: '%s' is not a time like 2026-11-27T09:30", field_name, text);
-        *out = json_integer(ms);
-        break;
-    }
-    case ST_BOOL:
-        if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0 || strcmp(text, "1") == 0)
-            *out = json_true();
-        else if (strcmp(text, "false") == 0 || strcmp(text, "no") == 0 ||
-                 strcmp(text, "0") == 0)
-            *out = json_false();
-        else
-            return gs_err_set(&a->err, GS_E_INVALID, "%s: say yes or no, not '%s'", field_name,
-                              text);
-        break;
-    case ST_REAL: {
-        double v;
-        errno = 0;
-        v = strtod(text, &end);
-        if (errno || end == text || *end)
-            return gs_err_set(&a->err, GS_E_INVALID, "%s: '%s' is not a number", field_name,
-                              text);
-        *out = json_real(v);
-        break;
-    }
-    case ST_TAGS: {
-        char *copy = gs_strdup(text), *p, *comma;
-        json_t *arr = json_array();
-        if (!copy || !arr) {
-            gs_free(copy);
-            json_decref(arr);
-            return gs_err_set(&a->err, GS_E_NOMEM, "out of memory");
-        }
-        for (p = copy; *p; p = comma + 1) {
-            comma = strchr(p, ',');
-            if (comma)
-                *comma = '\0';
-            if (*trim(p))
-                json_array_append_new(arr, json_string(trim(p)));
-            if (!comma)
-                break;
-        }
-        gs_free(copy);
-        *out = arr;
-        break;
-    }
-    }
-    return *out ? GS_OK : gs_err_set(&a->err, GS_E_INVALID, "%s: bad value", field_name);
+    arena_free(&arena);
+    return rc;
 }
 
 static int cmd_conflicts_resolve(admin *a, int argc, char **argv)

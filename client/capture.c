@@ -346,7 +346,7 @@ int gs_db_update(gs_db *db, gs_record *rec)
         rc = check_value(db, t, f, v);
         if (rc)
             goto out;
-        if (pval_eq(v, &cur->slots[i].v))
+        if (schema_value_eq(f, v, &cur->slots[i].v))
             continue;
         if (f->flags & SF_IMMUTABLE) {
             rc = gs_err_set(&db->err, GS_E_INVALID, "%s.%s: cannot be changed once the record "

@@ -10,15 +10,19 @@
  * compares when each value was really written). Rows written before per-field clocks have
  * three-element entries: their fields take the row's hlc.
  *
+ * Values are written and read by proto/value.c (the wire's rules, so what an outbox row
+ * holds can always be sent); the bytes are the same as those of the encoder this file had
+ * before, so existing rows read unchanged, with three or four elements per entry.
+ *
  * One blob per change instead of one row per field keeps a write at three statements
  * (record, outbox, counters) however many fields it has. Decoding borrows nothing from the
- * caller: a fieldset owns a copy of the bytes, and its proto_fields point into it.
+ * caller: a fieldset owns a copy of the bytes in its arena, and its proto_fields point into
+ * it.
  */
 #ifndef GS_CLIENT_FIELDPACK_H
 #define GS_CLIENT_FIELDPACK_H
 
-#include <msgpack.h>
-
+#include "common/arena.h"
 #include "common/buf.h"
 #include "proto/proto.h"
 
@@ -26,15 +30,14 @@
 #define FIELDPACK_MAX (PROTO_MAX_FIELDS * (PROTO_MAX_STR + 128))
 
 typedef struct fieldset {
-    proto_field *fields;  /* decoded fields; names and values point into blob or up */
-    uint32_t n;           /* entries in fields */
-    char *blob;           /* owned copy of the encoded bytes */
-    proto_str *items;     /* storage of the items of every PV_STRLIST value */
-    msgpack_unpacked up;  /* the decoded objects, kept alive while fields are in use */
-    int live;             /* up holds a decode */
+    proto_field *fields; /* decoded fields; names and values point into arena */
+    uint32_t n;          /* entries in fields */
+    gs_arena arena;      /* the copy of the bytes, fields and tag lists' item arrays */
 } fieldset;
 
-/* Appends the encoding of fields (ver = base, hlc = the field's edit) to out. */
+/* Appends the encoding of fields (ver = base, hlc = the field's edit) to out; out is
+ * unchanged on failure: GS_E_TOO_LARGE, GS_E_NOMEM, or proto_pack_value's code for a value
+ * the protocol cannot carry. */
 int fieldpack_encode(gs_buf *out, const proto_field *fields, uint32_t n);
 
 /* Cannot fail. */

@@ -16,7 +16,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "capture.h"
-#include "cjson.h"
+#include "record_json.h"
 #include "pval.h"
 
 #include <errno.h>
@@ -162,7 +162,8 @@ static int compare_stored(gs_db *db, const gs_record *rec, const gs_record *cur)
         return gs_err_set(&db->err, GS_E_INVALID, "%s.id: %s was deleted on this device",
                           rec->t->name, rec->id_text);
     for (size_t i = 0; i < rec->t->n_fields; i++) {
-        if (!rec->slots[i].set || pval_eq(&rec->slots[i].v, &cur->slots[i].v))
+        if (!rec->slots[i].set ||
+            schema_value_eq(&rec->t->fields[i], &rec->slots[i].v, &cur->slots[i].v))
             continue;
         return gs_err_set(&db->err, GS_E_INVALID,
                           "%s.%s: differs from the stored %s %s (import does not change "
@@ -187,7 +188,7 @@ static int import_line(import_ctx *cx, const gs_buf *line, int64_t lineno, captu
                         jerr.column);
         goto out;
     }
-    rc = cjson_to_record(db, obj, &rec);
+    rc = record_json_to_record(db, obj, &rec);
     if (rc)
         goto out;
     if (rec->has_id) {

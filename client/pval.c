@@ -7,11 +7,9 @@
 #include "common/alloc.h"
 #include "common/isotime.h"
 #include "common/uuid.h"
+#include "proto/value_text.h"
 
-#include <errno.h>
 #include <jansson.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Bytes a stored tags column may have; the schema allows 32 names of 64 bytes. */
@@ -77,50 +75,6 @@ nomem:
     memset(dst, 0, sizeof(*dst));
     dst->type = PV_NIL;
     return GS_E_NOMEM;
-}
-
-static int str_eq(proto_str a, proto_str b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
-static int list_has(const proto_value *v, proto_str s)
-{
-    for (uint32_t i = 0; i < v->u.list.n; i++)
-        if (str_eq(v->u.list.items[i], s))
-            return 1;
-    return 0;
-}
-
-int pval_eq(const proto_value *a, const proto_value *b)
-{
-    if (a->type == PV_INT && b->type == PV_REAL)
-        return (double)a->u.i == b->u.r;
-    if (a->type == PV_REAL && b->type == PV_INT)
-        return a->u.r == (double)b->u.i;
-    if (a->type != b->type)
-        return 0;
-    switch (a->type) {
-    case PV_NIL:
-        return 1;
-    case PV_BOOL:
-        return !a->u.b == !b->u.b;
-    case PV_INT:
-        return a->u.i == b->u.i;
-    case PV_REAL:
-        return a->u.r == b->u.r;
-    case PV_STR:
-    case PV_BIN:
-        return str_eq(a->u.s, b->u.s);
-    case PV_STRLIST:
-        if (a->u.list.n != b->u.list.n)
-            return 0;
-        for (uint32_t i = 0; i < a->u.list.n; i++)
-            if (!list_has(b, a->u.list.items[i]) || !list_has(a, b->u.list.items[i]))
-                return 0;
-        return 1;
-    }
-    return 0;
 }
 
 static int json_str(gs_buf *out, proto_str s)
@@ -308,149 +262,19 @@ wrong:
                       f->name);
 }
 
-static int parse_int(const char *text, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(text, &end, 10);
-    if (errno || end == text || *end != '\0')
-        return GS_E_INVALID;
-    *out = v;
-    return GS_OK;
-}
-
-static int ascii_ieq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
-        if (x != *b)
-            return 0;
-    }
-    return *a == *b;
-}
-
-/* Splits "a, b,c" into a tag list of owned strings. */
-static int parse_tags(const char *text, proto_value *out)
-{
-    proto_value v;
-    size_t n = 1;
-    const char *p = text;
-    int rc = GS_OK;
-
-    for (const char *q = text; *q; q++)
-        n += *q == ',';
-    memset(&v, 0, sizeof(v));
-    v.type = PV_STRLIST;
-    v.u.list.items = gs_calloc(n, sizeof(proto_str));
-    if (!v.u.list.items)
-        return GS_E_NOMEM;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        proto_str s;
-        while (len && (*p == ' ' || *p == '\t')) {
-            p++;
-            len--;
-        }
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if (len) {
-            s.ptr = p;
-            s.len = (uint32_t)len;
-            rc = str_copy(&v.u.list.items[v.u.list.n], s);
-            if (rc)
-                break;
-            v.u.list.n++;
-        }
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    if (rc) {
-        pval_free(&v);
-        return rc;
-    }
-    *out = v;
-    return GS_OK;
-}
-
 int pval_parse(const schema_table *t, const schema_field *f, const char *text,
                proto_value *out, gs_err *err)
 {
+    gs_arena a;
     proto_value v;
-    size_t len = strlen(text);
-    proto_str s;
-    int rc = GS_OK;
+    int rc;
 
-    memset(&v, 0, sizeof(v));
-    v.type = PV_NIL;
-    if (len == 0) {
-        *out = v;
-        return GS_OK;
-    }
-    switch (f->type) {
-    case ST_TEXT:
-    case ST_ENUM:
-        s.ptr = text;
-        s.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-        v.type = PV_STR;
-        rc = str_copy(&v.u.s, s);
-        break;
-    case ST_INT:
-        v.type = PV_INT;
-        if (parse_int(text, &v.u.i))
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: '%.40s' is not a whole number",
-                              t->name, f->name, text);
-        break;
-    case ST_REAL: {
-        char *end;
-        errno = 0;
-        v.type = PV_REAL;
-        v.u.r = strtod(text, &end);
-        if (errno || end == text || *end != '\0' || !isfinite(v.u.r))
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: '%.40s' is not a number", t->name,
-                              f->name, text);
-        break;
-    }
-    case ST_BOOL:
-        v.type = PV_BOOL;
-        if (ascii_ieq(text, "true") || ascii_ieq(text, "yes") || strcmp(text, "1") == 0)
-            v.u.b = 1;
-        else if (ascii_ieq(text, "false") || ascii_ieq(text, "no") || strcmp(text, "0") == 0)
-            v.u.b = 0;
-        else
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: '%.40s' is not true or false",
-                              t->name, f->name, text);
-        break;
-    case ST_TIME:
-        v.type = PV_INT;
-        if (isotime_parse(text, len, &v.u.i))
-            return gs_err_set(err, GS_E_INVALID,
-                              "%s.%s: '%.40s' is not a time; write 2026-11-27T09:30:00+08:00, "
-                              "2026-11-27T01:30:00Z or 2026-11-27",
-                              t->name, f->name, text);
-        break;
-    case ST_REF: {
-        uint8_t id[UUID_LEN];
-        if (uuid_parse(text, len, id))
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: '%.40s' is not a record id", t->name,
-                              f->name, text);
-        s.ptr = (const char *)id;
-        s.len = UUID_LEN;
-        v.type = PV_BIN;
-        rc = str_copy(&v.u.s, s);
-        break;
-    }
-    case ST_TAGS:
-        rc = parse_tags(text, &v);
-        break;
-    }
-    if (rc)
-        return gs_err_set(err, rc, "out of memory");
-    *out = v;
-    return GS_OK;
+    arena_init(&a, ARENA_NO_CAP); /* bounded by the text */
+    rc = proto_value_parse(t, f, text, &a, &v, err);
+    if (rc == GS_OK && pval_copy(out, &v) != GS_OK)
+        rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
+    arena_free(&a);
+    return rc;
 }
 
 int pval_format(const schema_field *f, const proto_value *v, gs_buf *out)

@@ -1,6 +1,6 @@
 /*
- * pval.h: field values (proto_value) as the client keeps them: owned copies, equality,
- * SQLite columns, and the text people type and read.
+ * pval.h: field values (proto_value) as the client keeps them: owned copies, SQLite
+ * columns, and the text people type and read. Equality is schema_value_eq (proto/).
  *
  * An "owned" value holds its strings in gs_malloc'd memory, each NUL-terminated (the NUL
  * is not counted in len), so callers may use them as C strings; pval_free releases them
@@ -24,9 +24,6 @@
 void pval_free(proto_value *v);
 /* Deep copy of src into dst (which must hold no owned memory). GS_E_NOMEM leaves dst nil. */
 int pval_copy(proto_value *dst, const proto_value *src);
-/* 1 if equal: same type and content; tags compare as sets; an int equals a real of the
- * same value (a real field given as 3 is 3.0). */
-int pval_eq(const proto_value *a, const proto_value *b);
 
 /* Binds v to parameter col of st in the storage of field f; returns a SQLite code. */
 int pval_bind(sqlite3_stmt *st, int col, const schema_field *f, const proto_value *v);
@@ -35,9 +32,8 @@ int pval_bind(sqlite3_stmt *st, int col, const schema_field *f, const proto_valu
 int pval_read(sqlite3_stmt *st, int col, const schema_field *f, proto_value *out,
               gs_err *err);
 
-/* Parses text as a person writes a value of field f into an owned value; "" is nil. Only
- * the form is checked here (numbers, times, ids); schema_check_value checks the rest.
- * GS_E_INVALID with a message naming t.f. */
+/* Parses text as a person writes a value of field f (proto_value_parse, the one parser)
+ * into an owned value; "" is nil. GS_E_INVALID with a message naming t.f, GS_E_NOMEM. */
 int pval_parse(const schema_table *t, const schema_field *f, const char *text,
                proto_value *out, gs_err *err);
 

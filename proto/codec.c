@@ -1,18 +1,19 @@
 /*
  * codec.c: decoding of the sync protocol's MessagePack messages (PROTOCOL.md) with
- * msgpack-c 4.0, and the small value helpers of proto.h. Encoding is in encode.c.
+ * msgpack-c 4.0, and the string helpers of proto.h. Encoding is in encode.c; a field value
+ * is read and written by value.c.
  *
  * A body is decoded in three steps, each of which may refuse it:
  *
  *   bytes --scan--> known-good framing --msgpack_unpack_next--> object tree --walk--> proto_*
  *
- *   1. scan (ours, allocates nothing): the top object is a map; every byte is a MessagePack
- *      type; nothing is cut short; nothing follows the message; nesting stays within
- *      PROTO_MAX_DEPTH; no container announces more than PROTO_MAX_CHANGES entries or more
- *      entries than bytes are left. msgpack-c is only trusted with input that passed: its
- *      parse stack is fixed (MSGPACK_EMBED_STACK_SIZE, 32) and it reports deeper input as
- *      MSGPACK_UNPACK_NOMEM_ERROR, and it allocates room for a container's announced count
- *      before reading a single element of it.
+ *   1. scan (proto_scan in value.c, ours, allocates nothing): the top object is a map;
+ *      every byte is a MessagePack type; nothing is cut short; nothing follows the message;
+ *      nesting stays within PROTO_MAX_DEPTH; no container announces more than
+ *      PROTO_MAX_CHANGES entries or more entries than bytes are left. msgpack-c is only
+ *      trusted with input that passed: its parse stack is fixed (MSGPACK_EMBED_STACK_SIZE,
+ *      32) and it reports deeper input as MSGPACK_UNPACK_NOMEM_ERROR, and it allocates room
+ *      for a container's announced count before reading a single element of it.
  *   2. msgpack_unpack_next builds the tree in a zone; str and bin objects point into the
  *      input.
  *   3. walk: the tree is checked against the message layout (types, required, unknown and
@@ -27,228 +28,22 @@
 #include "proto.h"
 
 #include "common/alloc.h"
+#include "common/arena.h"
+#include "value.h"
 
 #include <msgpack.h>
-#include <msgpack/unpack_define.h> /* MSGPACK_EMBED_STACK_SIZE */
 
 #include <limits.h>
-#include <math.h>
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---- arena --------------------------------------------------------------------------- */
-
-/* One block of message storage; blocks are chained newest first. */
-typedef struct arena_chunk {
-    struct arena_chunk *next; /* the previous (older) chunk, or NULL */
-    size_t used;              /* bytes of data handed out */
-    size_t cap;               /* bytes of data */
-    max_align_t data[];       /* the storage, aligned for any type */
-} arena_chunk;
-
-#define ARENA_MIN_CHUNK 4096u
-#define ARENA_MAX_CHUNK (1024u * 1024u)
-
-/* Zeroed storage for n bytes in the arena *head, adding a chunk when needed; NULL when the
- * allocation fails (the arena stays valid and is freed by the caller either way). */
-static void *arena_alloc(arena_chunk **head, size_t n)
-{
-    const size_t align = alignof(max_align_t);
-    arena_chunk *c = *head;
-    size_t want;
-    void *p;
-
-    n = (n + align - 1) / align * align;
-    if (!c || c->cap - c->used < n) {
-        want = c ? c->cap * 2 : ARENA_MIN_CHUNK;
-        if (want > ARENA_MAX_CHUNK)
-            want = ARENA_MAX_CHUNK;
-        if (want < n)
-            want = n;
-        c = gs_malloc(sizeof(*c) + want);
-        if (!c)
-            return NULL;
-        c->next = *head;
-        c->used = 0;
-        c->cap = want;
-        *head = c;
-    }
-    p = (char *)c->data + c->used;
-    c->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-static void arena_free(arena_chunk *c)
-{
-    while (c) {
-        arena_chunk *next = c->next;
-        gs_free(c);
-        c = next;
-    }
-}
-
-/* ---- scan ---------------------------------------------------------------------------- */
-
-static uint64_t be_read(const uint8_t *p, size_t width)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < width; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* What a first byte says the object is, for messages about the top object. */
-static const char *byte_type(uint8_t b)
-{
-    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3))
-        return "int";
-    if (b <= 0x8f || b == 0xde || b == 0xdf)
-        return "map";
-    if (b <= 0x9f || b == 0xdc || b == 0xdd)
-        return "array";
-    if (b <= 0xbf || (b >= 0xd9 && b <= 0xdb))
-        return "str";
-    switch (b) {
-    case 0xc0: return "nil";
-    case 0xc1: return "the unused byte 0xc1";
-    case 0xc2:
-    case 0xc3: return "bool";
-    case 0xc4:
-    case 0xc5:
-    case 0xc6: return "bin";
-    case 0xca:
-    case 0xcb: return "float";
-    }
-    return "ext";
-}
-
-/* Checks the framing of p[0..len) as described at the top of this file. */
-static int scan(const uint8_t *p, size_t len, gs_err *err)
-{
-    uint64_t left[PROTO_MAX_DEPTH]; /* elements (map: keys and values) still due per level */
-    size_t depth = 0;               /* containers open */
-    size_t pos = 0;
-
-    if (len == 0)
-        return gs_err_set(err, GS_E_PROTO_TRUNCATED, "empty body: expected a map");
-    if (!(p[0] >= 0x80 && p[0] <= 0x8f) && p[0] != 0xde && p[0] != 0xdf)
-        return gs_err_set(err, GS_E_PROTO, "not a message: expected a map, got %s",
-                          byte_type(p[0]));
-    for (;;) {
-        uint8_t b;
-        size_t hdr = 1, width = 0;   /* header bytes; bytes of its length field */
-        uint64_t body = 0, n = 0;    /* payload bytes; container entries */
-        int container = 0, map = 0;
-
-        if (pos >= len)
-            return gs_err_set(err, GS_E_PROTO_TRUNCATED,
-                              "the body ends at byte %zu, inside the message", len);
-        b = p[pos];
-        if (b <= 0x7f || b >= 0xe0) {
-            /* fixint */
-        } else if (b <= 0x8f) {
-            container = map = 1;
-            n = b & 0x0f;
-        } else if (b <= 0x9f) {
-            container = 1;
-            n = b & 0x0f;
-        } else if (b <= 0xbf) {
-            body = b & 0x1f;
-        } else {
-            switch (b) {
-            case 0xc0: case 0xc2: case 0xc3: break;
-            case 0xc1:
-                return gs_err_set(err, GS_E_PROTO,
-                                  "byte %zu is 0xc1, which is not MessagePack", pos);
-            case 0xc4: case 0xd9: hdr = 2; width = 1; break;  /* bin 8, str 8 */
-            case 0xc5: case 0xda: hdr = 3; width = 2; break;  /* bin 16, str 16 */
-            case 0xc6: case 0xdb: hdr = 5; width = 4; break;  /* bin 32, str 32 */
-            case 0xc7: hdr = 3; width = 1; break;             /* ext 8: len, type */
-            case 0xc8: hdr = 4; width = 2; break;             /* ext 16 */
-            case 0xc9: hdr = 6; width = 4; break;             /* ext 32 */
-            case 0xca: body = 4; break;                       /* float 32 */
-            case 0xcb: body = 8; break;                       /* float 64 */
-            case 0xcc: case 0xd0: body = 1; break;
-            case 0xcd: case 0xd1: body = 2; break;
-            case 0xce: case 0xd2: body = 4; break;
-            case 0xcf: case 0xd3: body = 8; break;
-            case 0xd4: body = 2; break;                       /* fixext: type + data */
-            case 0xd5: body = 3; break;
-            case 0xd6: body = 5; break;
-            case 0xd7: body = 9; break;
-            case 0xd8: body = 17; break;
-            case 0xdc: hdr = 3; width = 2; container = 1; break;
-            case 0xdd: hdr = 5; width = 4; container = 1; break;
-            case 0xde: hdr = 3; width = 2; container = map = 1; break;
-            case 0xdf: hdr = 5; width = 4; container = map = 1; break;
-            }
-        }
-        if (len - pos < hdr)
-            return gs_err_set(err, GS_E_PROTO_TRUNCATED,
-                              "the body ends at byte %zu, inside the header at byte %zu", len,
-                              pos);
-        if (width) {
-            uint64_t v = be_read(p + pos + 1, width);
-            if (container)
-                n = v;
-            else
-                body = v;
-        }
-        if (!container) {
-            if (body > len - pos - hdr)
-                return gs_err_set(err, GS_E_PROTO_TRUNCATED,
-                                  "the object at byte %zu needs %llu bytes, %zu are left", pos,
-                                  (unsigned long long)body, len - pos - hdr);
-            pos += hdr + (size_t)body;
-        } else {
-            uint64_t items = map ? 2 * n : n;
-            if (depth >= PROTO_MAX_DEPTH)
-                return gs_err_set(err, GS_E_PROTO_DEPTH,
-                                  "the %s at byte %zu is nested deeper than %u levels",
-                                  map ? "map" : "array", pos, PROTO_MAX_DEPTH);
-            if (n > PROTO_MAX_CHANGES)
-                return gs_err_set(err, GS_E_PROTO_LIMIT,
-                                  "the %s at byte %zu has %llu entries; no list in the "
-                                  "protocol may have more than %u",
-                                  map ? "map" : "array", pos, (unsigned long long)n,
-                                  PROTO_MAX_CHANGES);
-            pos += hdr;
-            if (items > len - pos)
-                return gs_err_set(err, GS_E_PROTO_TRUNCATED,
-                                  "the %s at byte %zu announces %llu entries, only %zu bytes "
-                                  "are left",
-                                  map ? "map" : "array", pos - hdr, (unsigned long long)n,
-                                  len - pos);
-            if (items) {
-                left[depth++] = items;
-                continue;
-            }
-        }
-        /* one object is complete: close every container it completes */
-        for (;;) {
-            if (depth == 0) {
-                if (pos != len)
-                    return gs_err_set(err, GS_E_PROTO_TRAILING,
-                                      "%zu bytes follow the end of the message at byte %zu",
-                                      len - pos, pos);
-                return GS_OK;
-            }
-            if (--left[depth - 1] > 0)
-                break;
-            depth--;
-        }
-    }
-}
 
 /* ---- walk ---------------------------------------------------------------------------- */
 
 /* State of one walk over a decoded object tree. */
 typedef struct dec {
     gs_err *err;        /* where a failure is described; may be NULL */
-    arena_chunk *arena; /* storage of the message being built */
+    gs_arena arena;     /* storage of the message being built */
     size_t plen;        /* bytes of path in use */
     char path[192];     /* where the walk is, e.g. "ch[3].f.kind[0]"; NUL-terminated */
 } dec;
@@ -309,34 +104,16 @@ static int fail(dec *d, int rc, const char *fmt, ...)
 
 static void *dec_alloc(dec *d, size_t count, size_t size, int *rc)
 {
-    void *p = arena_alloc(&d->arena, count * size);
+    void *p = arena_alloc_array(&d->arena, count, size);
     if (!p)
         *rc = fail(d, GS_E_NOMEM, "out of memory decoding the message");
     return p;
 }
 
-static const char *obj_type(const msgpack_object *o)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "bool";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: return "int";
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "negative int";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "float";
-    case MSGPACK_OBJECT_STR: return "str";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    case MSGPACK_OBJECT_BIN: return "bin";
-    case MSGPACK_OBJECT_EXT: return "ext";
-    }
-    return "unknown";
-}
-
 static int get_uint(dec *d, const msgpack_object *o, uint64_t max, uint64_t *out)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return fail(d, GS_E_PROTO_TYPE, "expected uint, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected uint, got %s", proto_obj_type(o));
     if (o->via.u64 > max)
         return fail(d, GS_E_PROTO_LIMIT, "%llu is over the limit of %llu",
                     (unsigned long long)o->via.u64, (unsigned long long)max);
@@ -356,7 +133,7 @@ static int get_u32(dec *d, const msgpack_object *o, uint32_t *out)
 static int get_bool(dec *d, const msgpack_object *o, int *out)
 {
     if (o->type != MSGPACK_OBJECT_BOOLEAN)
-        return fail(d, GS_E_PROTO_TYPE, "expected bool, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected bool, got %s", proto_obj_type(o));
     *out = o->via.boolean ? 1 : 0;
     return GS_OK;
 }
@@ -364,7 +141,7 @@ static int get_bool(dec *d, const msgpack_object *o, int *out)
 static int get_str(dec *d, const msgpack_object *o, uint32_t min, uint32_t max, proto_str *out)
 {
     if (o->type != MSGPACK_OBJECT_STR)
-        return fail(d, GS_E_PROTO_TYPE, "expected str, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected str, got %s", proto_obj_type(o));
     if (o->via.str.size < min || o->via.str.size > max)
         return fail(d, GS_E_PROTO_LIMIT, "str of %u bytes, allowed %u..%u", o->via.str.size,
                     min, max);
@@ -376,7 +153,7 @@ static int get_str(dec *d, const msgpack_object *o, uint32_t min, uint32_t max, 
 static int get_id(dec *d, const msgpack_object *o, uint8_t id[16])
 {
     if (o->type != MSGPACK_OBJECT_BIN)
-        return fail(d, GS_E_PROTO_TYPE, "expected bin 16, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected bin 16, got %s", proto_obj_type(o));
     if (o->via.bin.size != 16)
         return fail(d, GS_E_PROTO_TYPE, "expected bin 16, got bin %u", o->via.bin.size);
     memcpy(id, o->via.bin.ptr, 16);
@@ -395,13 +172,13 @@ static int get_map(dec *d, const msgpack_object *o, const char *const *keys, siz
     for (size_t i = 0; i < n; i++)
         vals[i] = NULL;
     if (o->type != MSGPACK_OBJECT_MAP)
-        return fail(d, GS_E_PROTO_TYPE, "expected map, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected map, got %s", proto_obj_type(o));
     for (uint32_t e = 0; e < o->via.map.size; e++) {
         const msgpack_object *k = &o->via.map.ptr[e].key;
         size_t i, mark;
 
         if (k->type != MSGPACK_OBJECT_STR)
-            return fail(d, GS_E_PROTO_TYPE, "map key: expected str, got %s", obj_type(k));
+            return fail(d, GS_E_PROTO_TYPE, "map key: expected str, got %s", proto_obj_type(k));
         for (i = 0; i < n; i++)
             if (strlen(keys[i]) == k->via.str.size &&
                 memcmp(keys[i], k->via.str.ptr, k->via.str.size) == 0)
@@ -438,75 +215,6 @@ static int need(dec *d, const msgpack_object *const *vals, const char *const *ke
             goto out;                                                                        \
     } while (0)
 
-static int get_value(dec *d, const msgpack_object *o, proto_value *v)
-{
-    int rc = GS_OK;
-
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        v->type = PV_NIL;
-        return GS_OK;
-    case MSGPACK_OBJECT_BOOLEAN:
-        v->type = PV_BOOL;
-        v->u.b = o->via.boolean ? 1 : 0;
-        return GS_OK;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        if (o->via.u64 > (uint64_t)INT64_MAX)
-            return fail(d, GS_E_PROTO_LIMIT, "int %llu does not fit in 64-bit signed",
-                        (unsigned long long)o->via.u64);
-        v->type = PV_INT;
-        v->u.i = (int64_t)o->via.u64;
-        return GS_OK;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        v->type = PV_INT;
-        v->u.i = o->via.i64;
-        return GS_OK;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        v->type = PV_REAL;
-        v->u.r = o->via.f64;
-        return GS_OK;
-    case MSGPACK_OBJECT_STR:
-        v->type = PV_STR;
-        return get_str(d, o, 0, PROTO_MAX_STR, &v->u.s);
-    case MSGPACK_OBJECT_BIN:
-        if (o->via.bin.size != 16)
-            return fail(d, GS_E_PROTO_TYPE, "expected bin 16, got bin %u", o->via.bin.size);
-        v->type = PV_BIN;
-        v->u.s.ptr = o->via.bin.ptr;
-        v->u.s.len = 16;
-        return GS_OK;
-    case MSGPACK_OBJECT_ARRAY: {
-        uint32_t n = o->via.array.size;
-        proto_str *items = NULL;
-        if (n > PROTO_MAX_TAGS)
-            return fail(d, GS_E_PROTO_LIMIT, "list of %u strings, at most %u allowed", n,
-                        PROTO_MAX_TAGS);
-        if (n) {
-            items = dec_alloc(d, n, sizeof(*items), &rc);
-            if (!items)
-                return rc;
-        }
-        for (uint32_t i = 0; i < n; i++) {
-            size_t mark = path_index(d, i);
-            rc = get_str(d, &o->via.array.ptr[i], 0, PROTO_MAX_NAME, &items[i]);
-            path_pop(d, mark);
-            if (rc)
-                return rc;
-        }
-        v->type = PV_STRLIST;
-        v->u.list.items = items;
-        v->u.list.n = n;
-        return GS_OK;
-    }
-    default:
-        break;
-    }
-    return fail(d, GS_E_PROTO_TYPE,
-                "expected a value (nil, bool, int, float, str, bin 16 or array of str), got %s",
-                obj_type(o));
-}
-
 /* A map name -> [value, uint] or [value, uint, uint] (the third is the field's HLC,
  * dflt_hlc when absent; need_hlc: it must be there), as "f" of a change or record state and
  * "lost" of an ack. */
@@ -518,7 +226,7 @@ static int get_fields(dec *d, const msgpack_object *o, uint32_t min, uint64_t df
     int rc = GS_OK;
 
     if (o->type != MSGPACK_OBJECT_MAP)
-        return fail(d, GS_E_PROTO_TYPE, "expected map of fields, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected map of fields, got %s", proto_obj_type(o));
     n = o->via.map.size;
     if (n < min || n > PROTO_MAX_FIELDS)
         return fail(d, GS_E_PROTO_LIMIT, "%u fields, allowed %u..%u", n, min,
@@ -535,7 +243,7 @@ static int get_fields(dec *d, const msgpack_object *o, uint32_t min, uint64_t df
         size_t mark;
 
         if (k->type != MSGPACK_OBJECT_STR)
-            return fail(d, GS_E_PROTO_TYPE, "field name: expected str, got %s", obj_type(k));
+            return fail(d, GS_E_PROTO_TYPE, "field name: expected str, got %s", proto_obj_type(k));
         if (k->via.str.size > PROTO_MAX_NAME)
             return fail(d, GS_E_PROTO_LIMIT, "field name of %u bytes, at most %u allowed",
                         k->via.str.size, PROTO_MAX_NAME);
@@ -553,11 +261,11 @@ static int get_fields(dec *d, const msgpack_object *o, uint32_t min, uint64_t df
                 rc = fail(d, GS_E_PROTO_TYPE, "expected %s, got array of %u", want,
                           pair->via.array.size);
             else
-                rc = fail(d, GS_E_PROTO_TYPE, "expected %s, got %s", want, obj_type(pair));
+                rc = fail(d, GS_E_PROTO_TYPE, "expected %s, got %s", want, proto_obj_type(pair));
         }
         if (!rc) {
             size_t m2 = path_index(d, 0);
-            rc = get_value(d, &pair->via.array.ptr[0], &f->value);
+            rc = proto_value_get(&pair->via.array.ptr[0], &d->arena, d->path, &f->value, d->err);
             path_pop(d, m2);
         }
         if (!rc) {
@@ -635,7 +343,7 @@ static int get_changes(dec *d, const msgpack_object *o, int kind, uint64_t low,
     int rc = GS_OK;
 
     if (o->type != MSGPACK_OBJECT_ARRAY)
-        return fail(d, GS_E_PROTO_TYPE, "expected array of changes, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected array of changes, got %s", proto_obj_type(o));
     n = o->via.array.size;
     if (n > PROTO_MAX_CHANGES)
         return fail(d, GS_E_PROTO_LIMIT, "%u changes, at most %u allowed", n,
@@ -756,7 +464,7 @@ static int get_acks(dec *d, const msgpack_object *o, proto_ack **out, uint32_t *
     int rc = GS_OK;
 
     if (o->type != MSGPACK_OBJECT_ARRAY)
-        return fail(d, GS_E_PROTO_TYPE, "expected array of acks, got %s", obj_type(o));
+        return fail(d, GS_E_PROTO_TYPE, "expected array of acks, got %s", proto_obj_type(o));
     n = o->via.array.size;
     if (n > PROTO_MAX_CHANGES)
         return fail(d, GS_E_PROTO_LIMIT, "%u acks, at most %u allowed", n, PROTO_MAX_CHANGES);
@@ -847,40 +555,16 @@ typedef int walk_fn(dec *d, const msgpack_object *o, void *m);
 static int decode(const void *buf, size_t len, size_t msg_size, size_t arena_off,
                   walk_fn *walk, void **out, gs_err *err)
 {
-    dec d = {err, NULL, 0, ""};
+    dec d = {.err = err};
     msgpack_unpacked up;
-    msgpack_unpack_return ur;
-    size_t off = 0;
     void *m = NULL;
     int rc = GS_OK;
 
     msgpack_unpacked_init(&up);
-    if (len > PROTO_MAX_BODY) {
-        rc = gs_err_set(err, GS_E_TOO_LARGE, "body of %zu bytes, at most %u allowed", len,
-                        PROTO_MAX_BODY);
-        goto out;
-    }
-    if (len && !buf) {
-        rc = gs_err_set(err, GS_E_INVALID, "no buffer");
-        goto out;
-    }
-    rc = scan(buf, len, err);
+    rc = proto_unpack(buf, len, 1, &up, err);
     if (rc)
         goto out;
-    ur = msgpack_unpack_next(&up, buf, len, &off);
-    if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
-        /* the scan keeps nesting far below msgpack-c's fixed stack, so this is memory;
-         * were PROTO_MAX_DEPTH ever raised past it, the stack would report here instead */
-        rc = PROTO_MAX_DEPTH >= MSGPACK_EMBED_STACK_SIZE
-                 ? gs_err_set(err, GS_E_PROTO_DEPTH, "nested deeper than msgpack-c allows")
-                 : gs_err_set(err, GS_E_NOMEM, "out of memory parsing the message");
-        goto out;
-    }
-    if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
-        rc = gs_err_set(err, GS_E_PROTO,
-                        "msgpack-c refused a body the scan accepted: code %d", (int)ur);
-        goto out;
-    }
+    arena_init(&d.arena, ARENA_NO_CAP); /* bounded by the body's size and counts */
     m = arena_alloc(&d.arena, msg_size);
     if (!m) {
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory decoding the message");
@@ -891,9 +575,9 @@ static int decode(const void *buf, size_t len, size_t msg_size, size_t arena_off
         goto out;
     memcpy((char *)m + arena_off, &d.arena, sizeof(d.arena));
     *out = m;
-    d.arena = NULL;
+    arena_init(&d.arena, 0); /* the message owns the chunks now */
 out:
-    arena_free(d.arena);
+    arena_free(&d.arena);
     msgpack_unpacked_destroy(&up);
     return rc;
 }
@@ -943,24 +627,31 @@ int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *e
     return rc;
 }
 
-/* A decoded message lives in its own arena, struct included; one built by hand (arena
- * NULL) belongs to whoever built it and is left alone. */
+/* A decoded message lives in its own arena, struct included, so the arena is copied out
+ * before its chunks go; one built by hand (arena empty) belongs to whoever built it and is
+ * left alone. */
+static void release(const gs_arena *own)
+{
+    gs_arena a = *own;
+    arena_free(&a);
+}
+
 void proto_sync_req_free(proto_sync_req *m)
 {
     if (m)
-        arena_free(m->arena);
+        release(&m->arena);
 }
 
 void proto_sync_resp_free(proto_sync_resp *m)
 {
     if (m)
-        arena_free(m->arena);
+        release(&m->arena);
 }
 
 void proto_error_free(proto_error *m)
 {
     if (m)
-        arena_free(m->arena);
+        release(&m->arena);
 }
 
 /* ---- value helpers ------------------------------------------------------------------- */
@@ -979,46 +670,4 @@ proto_str proto_cstr(const char *cstr)
         s.len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
     }
     return s;
-}
-
-static int str_same(proto_str a, proto_str b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
-/* How often s occurs in a string list (lists are at most PROTO_MAX_TAGS long). */
-static uint32_t list_count(const proto_str *items, uint32_t n_items, proto_str s)
-{
-    uint32_t n = 0;
-
-    for (uint32_t i = 0; i < n_items; i++)
-        n += (uint32_t)str_same(items[i], s);
-    return n;
-}
-
-int proto_value_eq(const proto_value *a, const proto_value *b)
-{
-    if (a->type != b->type)
-        return 0;
-    switch (a->type) {
-    case PV_NIL: return 1;
-    case PV_BOOL: return !a->u.b == !b->u.b;
-    case PV_INT: return a->u.i == b->u.i;
-    /* numeric equality (so 0.0 equals -0.0), except that NaN equals NaN: a value is
-     * always equal to itself */
-    case PV_REAL: return a->u.r == b->u.r || (isnan(a->u.r) && isnan(b->u.r));
-    case PV_STR:
-    case PV_BIN: return str_same(a->u.s, b->u.s);
-    case PV_STRLIST:
-        /* a list of tags is a set: the same tags in another order are the same value, and
-           must not be reported as a conflict */
-        if (a->u.list.n != b->u.list.n)
-            return 0;
-        for (uint32_t i = 0; i < a->u.list.n; i++)
-            if (list_count(a->u.list.items, a->u.list.n, a->u.list.items[i]) !=
-                list_count(b->u.list.items, b->u.list.n, a->u.list.items[i]))
-                return 0;
-        return 1;
-    }
-    return 0;
 }

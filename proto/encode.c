@@ -1,5 +1,6 @@
 /*
- * encode.c: encoding of the sync protocol's messages (PROTOCOL.md) with msgpack-c 4.0.
+ * encode.c: encoding of the sync protocol's messages (PROTOCOL.md) with msgpack-c 4.0,
+ * through value.c's packer (which also writes each field value).
  *
  * Output is the canonical form of PROTOCOL.md: map keys in the documented order, every int
  * in its shortest MessagePack encoding (msgpack_pack_uint64/int64 choose it), reals as
@@ -14,155 +15,40 @@
  */
 #include "proto.h"
 
-#include <msgpack.h>
+#include "value.h"
 
 #include <string.h>
 
-/* One encoder call: a packer writing into a capped buffer. */
-typedef struct enc {
-    msgpack_packer pk; /* writes through enc_write into out */
-    gs_buf *out;       /* the destination */
-    size_t start;      /* out->len at the call, restored on failure */
-    int rc;            /* the first failure of a write (GS_E_TOO_LARGE or GS_E_NOMEM) */
-} enc;
-
-static int enc_write(void *data, const char *bytes, size_t n)
+static int put_key(proto_packer *e, const char *key)
 {
-    enc *e = data;
-    int rc;
-
-    if (e->rc)
-        return -1;
-    rc = buf_add(e->out, bytes, n);
-    if (rc) {
-        e->rc = rc;
-        return -1;
-    }
-    return 0;
-}
-
-static void enc_init(enc *e, gs_buf *out)
-{
-    e->out = out;
-    e->start = out->len;
-    e->rc = GS_OK;
-    msgpack_packer_init(&e->pk, e, enc_write);
-}
-
-/* Ends an encoder call: the first failure wins, and a failure undoes every write. */
-static int enc_end(enc *e, int rc)
-{
-    if (!rc)
-        rc = e->rc;
-    if (rc) {
-        e->out->len = e->start;
-        if (e->out->ptr)
-            e->out->ptr[e->start] = '\0';
-    }
-    return rc;
-}
-
-static int put_uint(enc *e, uint64_t v)
-{
-    msgpack_pack_uint64(&e->pk, v);
-    return e->rc;
-}
-
-static int put_bool(enc *e, int v)
-{
-    if (v)
-        msgpack_pack_true(&e->pk);
-    else
-        msgpack_pack_false(&e->pk);
-    return e->rc;
-}
-
-static int put_str(enc *e, const char *p, size_t n)
-{
-    msgpack_pack_str(&e->pk, n);
-    msgpack_pack_str_body(&e->pk, p, n);
-    return e->rc;
-}
-
-static int put_key(enc *e, const char *key)
-{
-    return put_str(e, key, strlen(key));
-}
-
-static int put_map(enc *e, size_t n)
-{
-    msgpack_pack_map(&e->pk, n);
-    return e->rc;
-}
-
-static int put_array(enc *e, size_t n)
-{
-    msgpack_pack_array(&e->pk, n);
-    return e->rc;
+    return proto_pack_str(e, key, strlen(key));
 }
 
 /* A name (table, field, device, error code): lo..PROTO_MAX_NAME bytes. */
-static int put_name(enc *e, proto_str s, uint32_t lo)
+static int put_name(proto_packer *e, proto_str s, uint32_t lo)
 {
-    if (s.len < lo || s.len > PROTO_MAX_NAME || (s.len && !s.ptr))
+    if (s.len < lo)
         return GS_E_PROTO_LIMIT;
-    return put_str(e, s.ptr, s.len);
+    return proto_pack_text(e, s, PROTO_MAX_NAME);
 }
 
-static int put_text(enc *e, proto_str s)
+static int put_text(proto_packer *e, proto_str s)
 {
-    if (s.len > PROTO_MAX_STR || (s.len && !s.ptr))
-        return GS_E_PROTO_LIMIT;
-    return put_str(e, s.ptr, s.len);
-}
-
-static int put_value(enc *e, const proto_value *v)
-{
-    int rc = GS_OK;
-
-    switch (v->type) {
-    case PV_NIL:
-        msgpack_pack_nil(&e->pk);
-        return e->rc;
-    case PV_BOOL:
-        return put_bool(e, v->u.b);
-    case PV_INT:
-        msgpack_pack_int64(&e->pk, v->u.i);
-        return e->rc;
-    case PV_REAL:
-        msgpack_pack_double(&e->pk, v->u.r);
-        return e->rc;
-    case PV_STR:
-        return put_text(e, v->u.s);
-    case PV_BIN:
-        if (v->u.s.len != 16 || !v->u.s.ptr)
-            return GS_E_PROTO_TYPE;
-        msgpack_pack_bin(&e->pk, 16);
-        msgpack_pack_bin_body(&e->pk, v->u.s.ptr, 16);
-        return e->rc;
-    case PV_STRLIST:
-        if (v->u.list.n > PROTO_MAX_TAGS)
-            return GS_E_PROTO_LIMIT;
-        rc = put_array(e, v->u.list.n);
-        for (uint32_t i = 0; i < v->u.list.n && !rc; i++)
-            rc = put_name(e, v->u.list.items[i], 0);
-        return rc;
-    }
-    return GS_E_PROTO_TYPE;
+    return proto_pack_text(e, s, PROTO_MAX_STR);
 }
 
 /* name -> [value, ver] or, in version 2, [value, ver, hlc] for each field; names unique,
  * each at most PROTO_MAX_NAME bytes. ctx_hlc is the enclosing change's clock: a field's own
  * is written only when it differs (in version 2; always when ctx_hlc is 0 and the field
  * has one). with_hlc forces the third element (record states). */
-static int put_fields(enc *e, const proto_field *f, uint32_t n, uint32_t min, uint32_t version,
-                      uint64_t ctx_hlc, int with_hlc)
+static int put_fields(proto_packer *e, const proto_field *f, uint32_t n, uint32_t min,
+                      uint32_t version, uint64_t ctx_hlc, int with_hlc)
 {
     int rc;
 
     if (n < min || n > PROTO_MAX_FIELDS || (n && !f))
         return GS_E_PROTO_LIMIT;
-    rc = put_map(e, n);
+    rc = proto_pack_map(e, n);
     for (uint32_t i = 0; i < n && !rc; i++) {
         int third = with_hlc || (version >= 2 && f[i].hlc != 0 && f[i].hlc != ctx_hlc);
         for (uint32_t j = 0; j < i; j++)
@@ -171,13 +57,13 @@ static int put_fields(enc *e, const proto_field *f, uint32_t n, uint32_t min, ui
                 return GS_E_PROTO;
         rc = put_name(e, f[i].name, 0);
         if (!rc)
-            rc = put_array(e, third ? 3 : 2);
+            rc = proto_pack_array(e, third ? 3 : 2);
         if (!rc)
-            rc = put_value(e, &f[i].value);
+            rc = proto_pack_value(e, &f[i].value);
         if (!rc)
-            rc = put_uint(e, f[i].ver);
+            rc = proto_pack_uint(e, f[i].ver);
         if (!rc && third)
-            rc = put_uint(e, f[i].hlc);
+            rc = proto_pack_uint(e, f[i].hlc);
     }
     return rc;
 }
@@ -195,7 +81,7 @@ static uint64_t change_hlc(const proto_change *c, uint32_t version)
     return h;
 }
 
-static int put_change(enc *e, const proto_change *c, int kind, uint32_t version)
+static int put_change(proto_packer *e, const proto_change *c, int kind, uint32_t version)
 {
     int pushed = kind == PROTO_CH_PUSHED, state = kind == PROTO_CH_STATE;
     int with_ct = version >= 2 && !pushed && c->created != 0;
@@ -207,11 +93,11 @@ static int put_change(enc *e, const proto_change *c, int kind, uint32_t version)
     if ((pushed && c->seq == 0) || (state && version < 2))
         return GS_E_PROTO_LIMIT;
     /* seq t id hlc ct f: pushed 5, pulled 4 or 5, state (no seq, no hlc) 3 or 4 */
-    rc = put_map(e, (size_t)(state ? 3 : pushed ? 5 : 4) + (size_t)with_ct);
+    rc = proto_pack_map(e, (size_t)(state ? 3 : pushed ? 5 : 4) + (size_t)with_ct);
     if (!rc && pushed) {
         rc = put_key(e, "seq");
         if (!rc)
-            rc = put_uint(e, c->seq);
+            rc = proto_pack_uint(e, c->seq);
     }
     if (!rc)
         rc = put_key(e, "t");
@@ -220,19 +106,17 @@ static int put_change(enc *e, const proto_change *c, int kind, uint32_t version)
     if (!rc)
         rc = put_key(e, "id");
     if (!rc) {
-        msgpack_pack_bin(&e->pk, 16);
-        msgpack_pack_bin_body(&e->pk, c->id, 16);
-        rc = e->rc;
+        rc = proto_pack_bin(e, c->id, 16);
     }
     if (!rc && !state) {
         rc = put_key(e, "hlc");
         if (!rc)
-            rc = put_uint(e, hlc);
+            rc = proto_pack_uint(e, hlc);
     }
     if (!rc && with_ct) {
         rc = put_key(e, "ct");
         if (!rc)
-            rc = put_uint(e, c->created);
+            rc = proto_pack_uint(e, c->created);
     }
     if (!rc)
         rc = put_key(e, "f");
@@ -241,7 +125,7 @@ static int put_change(enc *e, const proto_change *c, int kind, uint32_t version)
     return rc;
 }
 
-static int put_req_head(enc *e, const proto_sync_req *m, uint32_t n_changes)
+static int put_req_head(proto_packer *e, const proto_sync_req *m, uint32_t n_changes)
 {
     int rc;
 
@@ -249,11 +133,11 @@ static int put_req_head(enc *e, const proto_sync_req *m, uint32_t n_changes)
         return GS_E_PROTO_VERSION;
     if (n_changes > PROTO_MAX_CHANGES)
         return GS_E_PROTO_LIMIT;
-    rc = put_map(e, m->pull_max ? 7 : 6);
+    rc = proto_pack_map(e, m->pull_max ? 7 : 6);
     if (!rc)
         rc = put_key(e, "v");
     if (!rc)
-        rc = put_uint(e, m->version);
+        rc = proto_pack_uint(e, m->version);
     if (!rc)
         rc = put_key(e, "dev");
     if (!rc)
@@ -261,49 +145,49 @@ static int put_req_head(enc *e, const proto_sync_req *m, uint32_t n_changes)
     if (!rc)
         rc = put_key(e, "cur");
     if (!rc)
-        rc = put_uint(e, m->cursor);
+        rc = proto_pack_uint(e, m->cursor);
     if (!rc)
         rc = put_key(e, "low");
     if (!rc)
-        rc = put_uint(e, m->low);
+        rc = proto_pack_uint(e, m->low);
     if (!rc)
         rc = put_key(e, "now");
     if (!rc)
-        rc = put_uint(e, m->now);
+        rc = proto_pack_uint(e, m->now);
     if (!rc && m->pull_max) {
         rc = put_key(e, "max");
         if (!rc)
-            rc = put_uint(e, m->pull_max);
+            rc = proto_pack_uint(e, m->pull_max);
     }
     if (!rc)
         rc = put_key(e, "ch");
     if (!rc)
-        rc = put_array(e, n_changes);
+        rc = proto_pack_array(e, n_changes);
     return rc;
 }
 
 int proto_encode_sync_req_head(gs_buf *out, const proto_sync_req *m, uint32_t n_changes)
 {
-    enc e;
-    enc_init(&e, out);
-    return enc_end(&e, put_req_head(&e, m, n_changes));
+    proto_packer e;
+    proto_packer_init(&e, out);
+    return proto_packer_end(&e, put_req_head(&e, m, n_changes));
 }
 
 int proto_encode_change(gs_buf *out, const proto_change *c, int kind, uint32_t version)
 {
-    enc e;
-    enc_init(&e, out);
-    return enc_end(&e, put_change(&e, c, kind, version));
+    proto_packer e;
+    proto_packer_init(&e, out);
+    return proto_packer_end(&e, put_change(&e, c, kind, version));
 }
 
 int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m)
 {
-    enc e;
+    proto_packer e;
     int rc;
 
-    enc_init(&e, out);
+    proto_packer_init(&e, out);
     if (m->n_changes && !m->changes)
-        return enc_end(&e, GS_E_INVALID);
+        return proto_packer_end(&e, GS_E_INVALID);
     rc = put_req_head(&e, m, m->n_changes);
     for (uint32_t i = 0; i < m->n_changes && !rc; i++) {
         /* the decoder's batch rules: seq rises, and none is already settled */
@@ -314,30 +198,30 @@ int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m)
         else
             rc = put_change(&e, &m->changes[i], PROTO_CH_PUSHED, m->version);
     }
-    return enc_end(&e, rc);
+    return proto_packer_end(&e, rc);
 }
 
-static int put_ack(enc *e, const proto_ack *a, uint32_t version)
+static int put_ack(proto_packer *e, const proto_ack *a, uint32_t version)
 {
     int rc;
 
     if (a->seq == 0)
         return GS_E_PROTO_LIMIT;
-    rc = put_map(e, a->ok ? (a->n_lost ? 4 : 3) : 4);
+    rc = proto_pack_map(e, a->ok ? (a->n_lost ? 4 : 3) : 4);
     if (!rc)
         rc = put_key(e, "seq");
     if (!rc)
-        rc = put_uint(e, a->seq);
+        rc = proto_pack_uint(e, a->seq);
     if (!rc)
         rc = put_key(e, "ok");
     if (!rc)
-        rc = put_bool(e, a->ok);
+        rc = proto_pack_bool(e, a->ok);
     if (rc)
         return rc;
     if (a->ok) {
         rc = put_key(e, "ver");
         if (!rc)
-            rc = put_uint(e, a->version);
+            rc = proto_pack_uint(e, a->version);
         if (!rc && a->n_lost) {
             rc = put_key(e, "lost");
             if (!rc)
@@ -355,7 +239,7 @@ static int put_ack(enc *e, const proto_ack *a, uint32_t version)
     return rc;
 }
 
-static int put_resp_head(enc *e, const proto_sync_resp *m, uint32_t n_acks)
+static int put_resp_head(proto_packer *e, const proto_sync_resp *m, uint32_t n_acks)
 {
     int rc;
 
@@ -368,23 +252,23 @@ static int put_resp_head(enc *e, const proto_sync_resp *m, uint32_t n_acks)
     if (m->n_fixes && m->version < 2)
         return GS_E_PROTO_UNKNOWN; /* version 1 has no "fix" */
     /* v now ack ch cur more, then in version 2 clk and (when there are any) fix */
-    rc = put_map(e, (size_t)6 + (m->version >= 2) + (m->n_fixes > 0));
+    rc = proto_pack_map(e, (size_t)6 + (m->version >= 2) + (m->n_fixes > 0));
     if (!rc)
         rc = put_key(e, "v");
     if (!rc)
-        rc = put_uint(e, m->version);
+        rc = proto_pack_uint(e, m->version);
     if (!rc)
         rc = put_key(e, "now");
     if (!rc)
-        rc = put_uint(e, m->now);
+        rc = proto_pack_uint(e, m->now);
     if (!rc)
         rc = put_key(e, "ack");
     if (!rc)
-        rc = put_array(e, n_acks);
+        rc = proto_pack_array(e, n_acks);
     return rc;
 }
 
-static int put_resp_mid(enc *e, uint32_t n_changes)
+static int put_resp_mid(proto_packer *e, uint32_t n_changes)
 {
     int rc;
 
@@ -392,68 +276,68 @@ static int put_resp_mid(enc *e, uint32_t n_changes)
         return GS_E_PROTO_LIMIT;
     rc = put_key(e, "ch");
     if (!rc)
-        rc = put_array(e, n_changes);
+        rc = proto_pack_array(e, n_changes);
     return rc;
 }
 
-static int put_resp_tail(enc *e, const proto_sync_resp *m)
+static int put_resp_tail(proto_packer *e, const proto_sync_resp *m)
 {
     int rc = put_key(e, "cur");
     if (!rc)
-        rc = put_uint(e, m->cursor);
+        rc = proto_pack_uint(e, m->cursor);
     if (!rc)
         rc = put_key(e, "more");
     if (!rc)
-        rc = put_bool(e, m->more);
+        rc = proto_pack_bool(e, m->more);
     if (!rc && m->version >= 2) {
         rc = put_key(e, "clk");
         if (!rc)
-            rc = put_uint(e, m->clock_ms);
+            rc = proto_pack_uint(e, m->clock_ms);
     }
     if (!rc && m->version >= 2 && m->n_fixes) {
         rc = put_key(e, "fix");
         if (!rc)
-            rc = put_array(e, m->n_fixes);
+            rc = proto_pack_array(e, m->n_fixes);
     }
     return rc;
 }
 
 int proto_encode_sync_resp_head(gs_buf *out, const proto_sync_resp *m, uint32_t n_acks)
 {
-    enc e;
-    enc_init(&e, out);
-    return enc_end(&e, put_resp_head(&e, m, n_acks));
+    proto_packer e;
+    proto_packer_init(&e, out);
+    return proto_packer_end(&e, put_resp_head(&e, m, n_acks));
 }
 
 int proto_encode_ack(gs_buf *out, const proto_ack *a, uint32_t version)
 {
-    enc e;
-    enc_init(&e, out);
-    return enc_end(&e, put_ack(&e, a, version));
+    proto_packer e;
+    proto_packer_init(&e, out);
+    return proto_packer_end(&e, put_ack(&e, a, version));
 }
 
 int proto_encode_sync_resp_mid(gs_buf *out, uint32_t n_changes)
 {
-    enc e;
-    enc_init(&e, out);
-    return enc_end(&e, put_resp_mid(&e, n_changes));
+    proto_packer e;
+    proto_packer_init(&e, out);
+    return proto_packer_end(&e, put_resp_mid(&e, n_changes));
 }
 
 int proto_encode_sync_resp_tail(gs_buf *out, const proto_sync_resp *m)
 {
-    enc e;
-    enc_init(&e, out);
-    return enc_end(&e, put_resp_tail(&e, m));
+    proto_packer e;
+    proto_packer_init(&e, out);
+    return proto_packer_end(&e, put_resp_tail(&e, m));
 }
 
 int proto_encode_sync_resp(gs_buf *out, const proto_sync_resp *m)
 {
-    enc e;
+    proto_packer e;
     int rc;
 
-    enc_init(&e, out);
+    proto_packer_init(&e, out);
     if ((m->n_acks && !m->acks) || (m->n_changes && !m->changes) || (m->n_fixes && !m->fixes))
-        return enc_end(&e, GS_E_INVALID);
+        return proto_packer_end(&e, GS_E_INVALID);
     rc = put_resp_head(&e, m, m->n_acks);
     for (uint32_t i = 0; i < m->n_acks && !rc; i++) {
         if (m->acks[i].seq != 0 && i > 0 && m->acks[i].seq <= m->acks[i - 1].seq)
@@ -469,16 +353,16 @@ int proto_encode_sync_resp(gs_buf *out, const proto_sync_resp *m)
         rc = put_resp_tail(&e, m);
     for (uint32_t i = 0; i < m->n_fixes && !rc; i++)
         rc = put_change(&e, &m->fixes[i], PROTO_CH_STATE, m->version);
-    return enc_end(&e, rc);
+    return proto_packer_end(&e, rc);
 }
 
 int proto_encode_error(gs_buf *out, const char *code, const char *msg, uint32_t min_version)
 {
-    enc e;
+    proto_packer e;
     int rc;
 
-    enc_init(&e, out);
-    rc = put_map(&e, min_version ? 3 : 2);
+    proto_packer_init(&e, out);
+    rc = proto_pack_map(&e, min_version ? 3 : 2);
     if (!rc)
         rc = put_key(&e, "err");
     if (!rc)
@@ -490,7 +374,7 @@ int proto_encode_error(gs_buf *out, const char *code, const char *msg, uint32_t 
     if (!rc && min_version) {
         rc = put_key(&e, "min_v");
         if (!rc)
-            rc = put_uint(&e, min_version);
+            rc = proto_pack_uint(&e, min_version);
     }
-    return enc_end(&e, rc);
+    return proto_packer_end(&e, rc);
 }

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/rc.h"
 
@@ -120,7 +121,8 @@ typedef struct proto_sync_req {
     uint32_t pull_max;      /* "max": most changes wanted back (0: server's choice) */
     proto_change *changes;  /* "ch": pending changes, seq strictly increasing */
     uint32_t n_changes;     /* entries in changes */
-    void *arena;            /* owned storage of a decoded message; NULL when built by hand */
+    gs_arena arena;         /* owned storage of a decoded message; empty (zeroed) when
+                               built by hand */
 } proto_sync_req;
 
 /* Why the server refused a change: the codes of an ack's "err" (PROTOCOL.md 2.5). A peer
@@ -165,7 +167,7 @@ typedef struct proto_sync_resp {
     proto_change *fixes;    /* "fix" (v2, optional): the server's state of each record
                                whose change this answer rejects (PROTO_CH_STATE) */
     uint32_t n_fixes;       /* entries in fixes */
-    void *arena;            /* owned storage of a decoded message */
+    gs_arena arena;         /* owned storage of a decoded message */
 } proto_sync_resp;
 
 /* The body of every non-200 answer to /v1/sync. */
@@ -173,7 +175,7 @@ typedef struct proto_error {
     proto_str code;       /* "err": stable lower-case code ("too_large", "upgrade_required") */
     proto_str msg;        /* "msg": what went wrong, for people */
     uint32_t min_version; /* "min_v": oldest protocol version the server accepts (426 only) */
-    void *arena;          /* owned storage of a decoded message */
+    gs_arena arena;       /* owned storage of a decoded message */
 } proto_error;
 
 /* Decoders: on success *out is a new message to release with the matching _free; on failure
@@ -183,7 +185,7 @@ typedef struct proto_error {
  * GS_E_PROTO_DEPTH, GS_E_PROTO_VERSION (v below PROTO_MIN_VERSION), GS_E_TOO_LARGE,
  * GS_E_NOMEM, GS_E_INVALID (buf NULL with len > 0). A v above PROTO_VERSION is decoded by
  * this version's rules (PROTOCOL.md 7.6). _free(NULL) is a no-op, and so is _free of a
- * message built by hand (arena NULL), which belongs to whoever built it. */
+ * message built by hand (arena zeroed), which belongs to whoever built it. */
 int proto_decode_sync_req(const void *buf, size_t len, proto_sync_req **out, gs_err *err);
 int proto_decode_sync_resp(const void *buf, size_t len, proto_sync_resp **out, gs_err *err);
 int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *err);
@@ -220,7 +222,13 @@ int proto_encode_sync_resp_tail(gs_buf *out, const proto_sync_resp *m);
 /* Value helpers. */
 int proto_str_eq(proto_str s, const char *cstr);
 proto_str proto_cstr(const char *cstr);
-/* 1 if the two values are equal (same type and content), else 0. */
+/* 1 if the two values are the same, else 0: the one equality of gridsync (value.c). An
+ * equivalence relation, so a value always equals itself:
+ *  - the types must match: int 1 and real 1.0 differ (schema_value_eq compares the field's
+ *    normal forms, where an int given for a real field is a real);
+ *  - reals compare as numbers (0.0 equals -0.0), and NaN equals NaN;
+ *  - bools by truth; str and bin byte for byte;
+ *  - tag lists as sets: order and repeats do not matter. */
 int proto_value_eq(const proto_value *a, const proto_value *b);
 
 #endif

@@ -361,3 +361,24 @@ int schema_check_change(const proto_change *c, int creating, gs_err *err)
     }
     return GS_OK;
 }
+
+void schema_value_normal(const schema_field *f, const proto_value *v, proto_value *out)
+{
+    *out = *v;
+    if (f->type == ST_REAL && v->type == PV_INT) {
+        out->type = PV_REAL;
+        out->u.r = (double)v->u.i;
+    } else if (f->policy == SP_DELETE && v->type == PV_NIL) {
+        out->type = PV_BOOL;
+        out->u.b = 0;
+    }
+}
+
+int schema_value_eq(const schema_field *f, const proto_value *a, const proto_value *b)
+{
+    proto_value x, y;
+
+    schema_value_normal(f, a, &x);
+    schema_value_normal(f, b, &y);
+    return proto_value_eq(&x, &y);
+}

@@ -128,4 +128,17 @@ int schema_check_value(const schema_table *t, const schema_field *f,
  * Does not check references or scope, which need a store. */
 int schema_check_change(const struct proto_change *c, int creating, gs_err *err);
 
+/* The field's normal form of v in *out (borrowing v's strings): an int given for a real
+ * field is that real (the wire and the client's setters accept an int there), and no value
+ * of a tombstone (SP_DELETE) is false. Every other value is itself. */
+void schema_value_normal(const schema_field *f, const struct proto_value *v,
+                         struct proto_value *out);
+
+/* 1 if a and b are the same value of field f: proto_value_eq of their normal forms. This is
+ * the one meaning of "the value did not change" on both sides: the client writes nothing
+ * for an update that changes no value, and the server records no conflict for concurrent
+ * edits that wrote the same value (tests/unit/test_value_agree.c checks they agree). */
+int schema_value_eq(const schema_field *f, const struct proto_value *a,
+                    const struct proto_value *b);
+
 #endif

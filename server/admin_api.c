@@ -9,8 +9,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "admin_api.h"
 
+#include "common/isotime.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
+#include "proto/value_json.h"
 #include "auth.h"
 #include "merge.h"
 
@@ -19,7 +21,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 typedef enum route {
     R_NONE,             /* no such path */
@@ -40,7 +41,7 @@ typedef struct areq {
     char admin[AUTH_ID_MAX + 1]; /* the authenticated admin's id */
     srv_slice arg;               /* the {id} path segment, when the route has one */
     json_t *body;                /* the parsed body (POST with a body), else NULL */
-    sval_arena arena;            /* values read from the store */
+    gs_arena arena;            /* values read from the store */
     int64_t now_ms;              /* wall time of the request */
     int bad;                     /* a jansson allocation failed while building a reply */
 } areq;
@@ -110,20 +111,15 @@ static json_t *j_str(const char *s)
     return json_string(s ? s : "");
 }
 
-/* "2026-11-27T02:41:47.123Z", or null for 0 (never). */
+/* An event's time as ISO 8601 UTC, written by isotime_format like every time gridsync
+ * shows ("2026-11-27T02:41:47.123Z", "2026-11-27T02:41:47Z" on a whole second), or null
+ * for 0 (never). */
 static json_t *j_iso(int64_t ms)
 {
-    struct tm tm;
-    time_t t;
-    char b[80];
+    char b[ISOTIME_MAX];
 
-    if (ms <= 0)
+    if (ms <= 0 || isotime_format(ms, b) != GS_OK)
         return json_null();
-    t = (time_t)(ms / 1000);
-    if (!gmtime_r(&t, &tm))
-        return json_null();
-    snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
     return json_string(b);
 }
 
@@ -150,135 +146,6 @@ static const char *policy_name(int policy)
         return "delete";
     }
     return "unknown";
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* values                                                                               */
-
-json_t *admin_api_value_to_json(const schema_field *f, const proto_value *v)
-{
-    json_t *a;
-    (void)f;
-
-    switch (v->type) {
-    case PV_NIL:
-        return json_null();
-    case PV_BOOL:
-        return json_boolean(v->u.b);
-    case PV_INT:
-        return json_integer(v->u.i);
-    case PV_REAL:
-        return json_real(v->u.r); /* NULL for NaN/inf, which the schema refuses */
-    case PV_STR:
-        return json_stringn(v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len);
-    case PV_BIN:
-        if (v->u.s.len == UUID_LEN)
-            return j_uuid((const uint8_t *)v->u.s.ptr);
-        return json_null();
-    case PV_STRLIST:
-        a = json_array();
-        for (uint32_t i = 0; a && i < v->u.list.n; i++) {
-            proto_str s = v->u.list.items[i];
-            if (json_array_append_new(a, json_stringn(s.ptr ? s.ptr : "", s.len)) != 0) {
-                json_decref(a);
-                return NULL;
-            }
-        }
-        return a;
-    }
-    return json_null();
-}
-
-static int bad_type(const schema_table *t, const schema_field *f, const char *want, gs_err *err)
-{
-    return gs_err_set(err, GS_E_INVALID, "%s.%s: the value must be %s", t->name, f->name, want);
-}
-
-int admin_api_value_from_json(const schema_table *t, const schema_field *f, const json_t *j,
-                              sval_arena *a, proto_value *out, gs_err *err)
-{
-    proto_value v;
-
-    memset(&v, 0, sizeof(v));
-    if (json_is_null(j)) {
-        v.type = PV_NIL;
-        *out = v;
-        return GS_OK;
-    }
-    switch (f->type) {
-    case ST_TEXT:
-    case ST_ENUM:
-        if (!json_is_string(j))
-            return bad_type(t, f, "a string", err);
-        v.type = PV_STR;
-        v.u.s.len = (uint32_t)json_string_length(j);
-        if (json_string_length(j) > PROTO_MAX_STR)
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: longer than %u bytes", t->name, f->name,
-                              PROTO_MAX_STR);
-        v.u.s.ptr = sval_arena_strndup(a, json_string_value(j), v.u.s.len);
-        if (!v.u.s.ptr)
-            return gs_err_set(err, GS_E_NOMEM, "out of memory");
-        break;
-    case ST_INT:
-    case ST_TIME:
-        if (!json_is_integer(j))
-            return bad_type(t, f, f->type == ST_TIME ? "an integer (ms since 1970)" : "an integer",
-                            err);
-        v.type = PV_INT;
-        v.u.i = json_integer_value(j);
-        break;
-    case ST_BOOL:
-        if (!json_is_boolean(j))
-            return bad_type(t, f, "true or false", err);
-        v.type = PV_BOOL;
-        v.u.b = json_is_true(j);
-        break;
-    case ST_REAL:
-        if (!json_is_number(j))
-            return bad_type(t, f, "a number", err);
-        v.type = PV_REAL;
-        v.u.r = json_number_value(j);
-        break;
-    case ST_REF: {
-        uint8_t *id = sval_arena_alloc(a, UUID_LEN);
-        if (!json_is_string(j))
-            return bad_type(t, f, "a record id (UUID text)", err);
-        if (!id)
-            return gs_err_set(err, GS_E_NOMEM, "out of memory");
-        if (uuid_parse(json_string_value(j), json_string_length(j), id))
-            return bad_type(t, f, "a record id (UUID text)", err);
-        v.type = PV_BIN;
-        v.u.s.ptr = (const char *)id;
-        v.u.s.len = UUID_LEN;
-        break;
-    }
-    case ST_TAGS: {
-        size_t n = json_is_array(j) ? json_array_size(j) : 0;
-        if (!json_is_array(j))
-            return bad_type(t, f, "an array of tags", err);
-        if (n > PROTO_MAX_TAGS)
-            return gs_err_set(err, GS_E_INVALID, "%s.%s: more than %u tags", t->name, f->name,
-                              PROTO_MAX_TAGS);
-        v.type = PV_STRLIST;
-        v.u.list.n = (uint32_t)n;
-        v.u.list.items = sval_arena_alloc(a, (n ? n : 1) * sizeof(proto_str));
-        if (!v.u.list.items)
-            return gs_err_set(err, GS_E_NOMEM, "out of memory");
-        for (size_t i = 0; i < n; i++) {
-            const json_t *e = json_array_get(j, i);
-            if (!json_is_string(e) || json_string_length(e) > PROTO_MAX_NAME)
-                return bad_type(t, f, "an array of tag names", err);
-            v.u.list.items[i].len = (uint32_t)json_string_length(e);
-            v.u.list.items[i].ptr =
-                sval_arena_strndup(a, json_string_value(e), json_string_length(e));
-            if (!v.u.list.items[i].ptr)
-                return gs_err_set(err, GS_E_NOMEM, "out of memory");
-        }
-        break;
-    }
-    }
-    *out = v;
-    return GS_OK;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -349,7 +216,7 @@ static int body_object(areq *r, const char *const *keys, size_t n)
 static void device_add(areq *r)
 {
     static const char *const keys[] = {"grids", "name"};
-    store_device *d = sval_arena_alloc(&r->arena, sizeof(*d));
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
     const json_t *grids, *name, *g;
     char token[AUTH_TOKEN_MAX + 1];
     gs_err err;
@@ -462,7 +329,7 @@ static void device_list(areq *r)
 static void device_revoke(areq *r)
 {
     char id[STORE_ID_MAX + 1];
-    store_device *d = sval_arena_alloc(&r->arena, sizeof(*d));
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
     gs_err err;
     int rc;
 
@@ -517,7 +384,7 @@ static json_t *worker_of(areq *r, const char *device)
 
     if (strcmp(device, MERGE_ADMIN_DEVICE) == 0)
         return json_string("admin");
-    d = sval_arena_alloc(&r->arena, sizeof(*d));
+    d = arena_alloc(&r->arena, sizeof(*d));
     if (!d)
         return NULL;
     if (store_device_get(r->env->st, device, strlen(device), d, &err))
@@ -528,7 +395,8 @@ static json_t *worker_of(areq *r, const char *device)
 
 static void value_members(areq *r, json_t *o, const schema_field *f, const proto_value *v)
 {
-    jset(r, o, "value", admin_api_value_to_json(f, v));
+    jset(r, o, "value", proto_value_to_json(f, v));
+    /* the value itself is the ISO string now; value_iso stays for clients of the int form */
     if (f && f->type == ST_TIME && v->type == PV_INT)
         jset(r, o, "value_iso", j_iso(v->u.i));
     if (f && f->type == ST_ENUM && v->type == PV_STR) {
@@ -603,7 +471,7 @@ static int field_cb(void *ud, const char *name, const store_field *sf)
     fields_ctx *fc = ud;
     const schema_field *f = schema_field_find(fc->t, name, strlen(name));
 
-    jset(fc->r, fc->fields, name, admin_api_value_to_json(f, &sf->value));
+    jset(fc->r, fc->fields, name, proto_value_to_json(f, &sf->value));
     if (f && f->type == ST_REF && sf->value.type == PV_BIN && sf->value.u.s.len == UUID_LEN) {
         const schema_table *rt = schema_table_find(f->ref_table, strlen(f->ref_table));
         const uint8_t *rid = (const uint8_t *)sf->value.u.s.ptr;
@@ -903,7 +771,7 @@ static void conflict_resolve(areq *r)
         v = strcmp(json_string_value(keep), "winner") == 0 ? c.winner.value : c.other.value;
     } else {
         gs_err_clear(&err);
-        rc = admin_api_value_from_json(t, f, value, &r->arena, &v, &err);
+        rc = proto_value_from_json(t, f, value, &r->arena, &v, &err);
         if (rc) {
             store_rollback(r->env->st);
             if (rc == GS_E_NOMEM) {
@@ -1247,7 +1115,7 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     r.req = req;
     r.resp = resp;
     r.now_ms = (int64_t)hlc_wall_ms(NULL);
-    sval_arena_init(&r.arena, SVAL_ARENA_MAX);
+    arena_init(&r.arena, SVAL_ARENA_MAX);
     rc = env->session_auth ? env->session_auth(env->session_ud, req, r.admin, sizeof(r.admin))
                            : GS_E_NOTFOUND;
     if (rc == GS_E_NOTFOUND)
@@ -1332,5 +1200,5 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     pthread_mutex_unlock(env->lock);
 out:
     json_decref(r.body);
-    sval_arena_free(&r.arena);
+    arena_free(&r.arena);
 }

@@ -59,14 +59,4 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
  * admin_id, GS_E_AUTH, or GS_E_DB. Takes and releases *env->lock. For the console. */
 int admin_api_auth(admin_env *env, const char *header, size_t len, char *admin_id, size_t cap);
 
-/* A field value as JSON: text/enum as strings, ints, bools, reals, refs as UUID text, tags as
- * arrays, times as ints (ms), nil as null. NULL only when out of memory. */
-json_t *admin_api_value_to_json(const schema_field *f, const proto_value *v);
-
-/* The reverse, for values an admin enters: checks the JSON type for the field's schema type
- * (GS_E_INVALID with a message otherwise); strings are copied into the arena. The value is
- * not yet checked against the schema's ranges and enums (merge_admin_set does that). */
-int admin_api_value_from_json(const schema_table *t, const schema_field *f, const json_t *j,
-                              sval_arena *a, proto_value *out, gs_err *err);
-
 #endif

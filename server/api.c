@@ -206,7 +206,7 @@ typedef struct sync_out {
  * sharing the rest; states that do not fit are left out (and logged): the device then shows
  * its own values for those records until they change on the server. */
 static int fixes_read(srv_app *app, const store_device *dev, const proto_sync_req *m,
-                      const proto_ack *acks, sval_arena *arena, proto_sync_resp *head,
+                      const proto_ack *acks, gs_arena *arena, proto_sync_resp *head,
                       gs_buf *enc, gs_err *err)
 {
     uint32_t n = 0, skipped = 0;
@@ -262,7 +262,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
                        sync_out *so, gs_err *err)
 {
     store_device *dev = NULL;
-    sval_arena arena;
+    gs_arena arena;
     merge_ctx mc;
     proto_ack *acks = NULL;
     proto_sync_resp head;
@@ -274,14 +274,14 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     int rc = GS_OK;
     int64_t now = wall_ms();
 
-    sval_arena_init(&arena, SVAL_ARENA_MAX);
+    arena_init(&arena, SVAL_ARENA_MAX);
     buf_init(&changes, PROTO_MAX_BODY);
     buf_init(&fixes, PROTO_MAX_BODY);
     rc = store_begin(app->st, err);
     if (rc)
         goto out;
-    dev = sval_arena_alloc(&arena, sizeof(*dev));
-    acks = sval_arena_alloc(&arena, (m->n_changes ? m->n_changes : 1) * sizeof(*acks));
+    dev = arena_alloc(&arena, sizeof(*dev));
+    acks = arena_alloc(&arena, (m->n_changes ? m->n_changes : 1) * sizeof(*acks));
     if (!dev || !acks) {
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
         goto out;
@@ -360,7 +360,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
 out:
     if (rc)
         store_rollback(app->st);
-    sval_arena_free(&arena);
+    arena_free(&arena);
     buf_free(&changes);
     buf_free(&fixes);
     return rc;

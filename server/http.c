@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/rc.h"
+#include "proto/proto.h"
 
 /* RFC 9110 tchar: the characters of a token. */
 static int is_tchar(unsigned char c)
@@ -802,31 +803,6 @@ int http_write_head(gs_buf *out, int status, const srv_response *resp, size_t bo
     return rc;
 }
 
-/* MessagePack str header plus bytes. */
-static int mp_str(gs_buf *b, const char *s, size_t n)
-{
-    unsigned char h[3];
-    size_t hl;
-    int rc;
-    if (n < 32) {
-        h[0] = (unsigned char)(0xa0 | n);
-        hl = 1;
-    } else if (n < 256) {
-        h[0] = 0xd9;
-        h[1] = (unsigned char)n;
-        hl = 2;
-    } else {
-        if (n > 65535)
-            n = 65535;
-        h[0] = 0xda;
-        h[1] = (unsigned char)(n >> 8);
-        h[2] = (unsigned char)n;
-        hl = 3;
-    }
-    rc = buf_add(b, h, hl);
-    return rc ? rc : buf_add(b, s, n);
-}
-
 /* JSON string with the escapes RFC 8259 requires. */
 static int json_str(gs_buf *b, const char *s)
 {
@@ -851,21 +827,8 @@ int http_error_response(srv_response *resp, int status, const char *code, const 
     resp->content_encoding = NULL;
     buf_reset(&resp->body);
     if (msgpack) {
-        resp->content_type = "application/vnd.msgpack";
-        rc = buf_add(&resp->body,
-                     "\x82\xa3"
-                     "err",
-                     5);
-        if (!rc)
-            rc = mp_str(&resp->body, code, strlen(code));
-        if (!rc)
-            rc = buf_add(&resp->body,
-                         "\xa3"
-                         "msg",
-                         4);
-        if (!rc)
-            rc = mp_str(&resp->body, msg, strlen(msg));
-        return rc;
+        resp->content_type = PROTO_CONTENT_TYPE;
+        return proto_encode_error(&resp->body, code, msg, 0);
     }
     resp->content_type = "application/json";
     rc = buf_adds(&resp->body, "{\"err\":");

@@ -162,7 +162,8 @@ int http_write_head(gs_buf *out, int status, const srv_response *resp, size_t bo
                     int keep_alive);
 
 /* Replaces resp's status, type and body with an error answer: a MessagePack Error
- * {err, msg} (PROTOCOL.md 2.6) when msgpack is 1, else JSON {"err": ..., "msg": ...}. */
+ * {err, msg} (PROTOCOL.md 2.6, written by proto_encode_error) when msgpack is 1, else JSON
+ * {"err": ..., "msg": ...}. */
 int http_error_response(srv_response *resp, int status, const char *code, const char *msg,
                         int msgpack);
 

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void merge_init(merge_ctx *m, store *st, hlc *clock, sval_arena *arena, int64_t now_ms)
+void merge_init(merge_ctx *m, store *st, hlc *clock, gs_arena *arena, int64_t now_ms)
 {
     memset(m, 0, sizeof(*m));
     m->st = st;
@@ -75,21 +75,6 @@ static int in_grids(const store_device *dev, const char *g, size_t len)
     return 0;
 }
 
-/* An int pushed for a real field is stored as a real, so equal values compare equal. */
-static proto_value normalise(const schema_field *f, const proto_value *v)
-{
-    proto_value x = *v;
-    if (f->type == ST_REAL && v->type == PV_INT) {
-        x.type = PV_REAL;
-        x.u.r = (double)v->u.i;
-    }
-    if (f->policy == SP_DELETE && v->type == PV_NIL) {
-        x.type = PV_BOOL;
-        x.u.b = 0;
-    }
-    return x;
-}
-
 /* Accepted changes without lost fields are kept as runs: this ack joins the open run, or
  * the run is written and a new one opened. */
 static int ack_run_add(merge_ctx *m, const store_device *dev, const proto_ack *ack, gs_err *err)
@@ -134,7 +119,7 @@ static int ack_store(merge_ctx *m, const store_device *dev, const proto_ack *ack
 static int reject(apply *a, proto_ack *ack, proto_reject code, const char *msg, gs_err *err)
 {
     merge_ctx *m = a->m;
-    char *copy = sval_arena_strndup(m->arena, msg, strlen(msg));
+    char *copy = arena_strndup(m->arena, msg, strlen(msg));
     int rc;
 
     if (!copy)
@@ -277,8 +262,7 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
         const schema_field *f = schema_field_find(t, pf->name.ptr, pf->name.len);
         if (f->flags & SF_IMMUTABLE && exists && a->scoped) {
             const store_field *cur = rec_field(a->rec, f->name);
-            proto_value x = normalise(f, &pf->value);
-            if (!cur || !proto_value_eq(&x, &cur->value)) {
+            if (!cur || !schema_value_eq(f, &pf->value, &cur->value)) {
                 *code = PROTO_REJ_IMMUTABLE;
                 snprintf(msg, cap, "%s.%s is set when the record is created and cannot change",
                          t->name, f->name);
@@ -331,7 +315,7 @@ static store_conflict *new_conflict(apply *a, const schema_field *f, int winner_
     store_conflict *cf;
 
     if (!a->conflicts) {
-        a->conflicts = sval_arena_alloc(a->m->arena, (a->c->n_fields + 1) * sizeof(store_conflict));
+        a->conflicts = arena_alloc(a->m->arena, (a->c->n_fields + 1) * sizeof(store_conflict));
         if (!a->conflicts)
             return NULL;
     }
@@ -471,7 +455,7 @@ static int merge_tombstone(apply *a, const schema_field *f, const proto_field *p
 static int merge_field(apply *a, const proto_field *pf, gs_err *err)
 {
     const schema_field *f = schema_field_find(a->t, pf->name.ptr, pf->name.len);
-    proto_value x = normalise(f, &pf->value);
+    proto_value x; /* stored in the field's normal form, so equal values compare equal */
     const char *dev = a->dev->id;
     uint64_t ts = field_hlc(a->c, pf);
     const store_field *sf = rec_field(a->rec, f->name);
@@ -479,6 +463,7 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
     store_conflict *cf;
     int found = sf != NULL, pushed_wins;
 
+    schema_value_normal(f, &pf->value, &x);
     if (found)
         cur = *sf; /* a copy: write_field overwrites the working copy's */
     else
@@ -489,7 +474,7 @@ static int merge_field(apply *a, const proto_field *pf, gs_err *err)
     if (!found || cur.version == pf->ver || strcmp(cur.device, dev) == 0)
         return write_field(a, f, pf, &x, found ? &cur : NULL, err);
     /* concurrent, same value: nothing to resolve; the device takes the server's version */
-    if (proto_value_eq(&x, &cur.value))
+    if (schema_value_eq(f, &x, &cur.value))
         return add_lost(a, f->name, &cur);
     /* concurrent: the policy compares this field's own clock, never a later edit's of
      * another field that travelled in the same change */
@@ -597,7 +582,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     exists = 0;
     memset(&rec, 0, sizeof(rec));
     if (!m->recs) {
-        m->recs = sval_arena_alloc(m->arena, 2 * sizeof(store_rec));
+        m->recs = arena_alloc(m->arena, 2 * sizeof(store_rec));
         if (!m->recs)
             return gs_err_set(err, GS_E_NOMEM, "out of memory");
     }
@@ -639,7 +624,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     rc = store_version_next(m->st, &a.version, err);
     if (rc)
         return rc;
-    a.lost = sval_arena_alloc(m->arena, (c->n_fields + 1) * sizeof(proto_field));
+    a.lost = arena_alloc(m->arena, (c->n_fields + 1) * sizeof(proto_field));
     if (!a.lost)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     if (exists)

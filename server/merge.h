@@ -43,7 +43,7 @@
 typedef struct merge_ctx {
     store *st;            /* inside the caller's transaction */
     hlc *clock;           /* server HLC: the drift guard, advanced by accepted changes */
-    sval_arena *arena;    /* acks' messages and lost values are allocated here */
+    gs_arena *arena;    /* acks' messages and lost values are allocated here */
     int64_t now_ms;       /* wall time written into conflict rows */
     uint32_t n_accepted;  /* out: changes applied */
     uint32_t n_rejected;  /* out: changes rejected */
@@ -62,7 +62,7 @@ typedef struct merge_ctx {
 } merge_ctx;
 
 /* Cannot fail. */
-void merge_init(merge_ctx *m, store *st, hlc *clock, sval_arena *arena, int64_t now_ms);
+void merge_init(merge_ctx *m, store *st, hlc *clock, gs_arena *arena, int64_t now_ms);
 
 /* Merges req's changes pushed by dev, writing one ack per change into acks (req->n_changes
  * entries; their strings and lost lists live in m->arena), then forgets dev's acks below

@@ -10,7 +10,7 @@
 #include <string.h>
 
 typedef struct pull_state {
-    sval_arena *a;                          /* where changes and values go */
+    gs_arena *a;                          /* where changes and values go */
     uint32_t max_changes;                   /* page limit in changes */
     size_t max_bytes;                       /* page limit in encoded bytes */
     proto_change *changes;                  /* the page so far, committed then pending */
@@ -38,7 +38,7 @@ typedef struct pull_state {
 static int grow(pull_state *ps)
 {
     uint32_t cap = ps->cap ? ps->cap * 2 : 64;
-    proto_change *c = sval_arena_alloc(ps->a, cap * sizeof(*c));
+    proto_change *c = arena_alloc(ps->a, cap * sizeof(*c));
     if (!c)
         return gs_err_set(ps->err, GS_E_NOMEM, "pull: out of memory");
     if (ps->n)
@@ -65,7 +65,7 @@ static int close_group(pull_state *ps)
     memcpy(c->id, ps->g_id, 16);
     c->hlc = ps->g_hlc;
     c->n_fields = ps->g_n;
-    c->fields = sval_arena_alloc(ps->a, ps->g_n * sizeof(proto_field));
+    c->fields = arena_alloc(ps->a, ps->g_n * sizeof(proto_field));
     if (!c->fields)
         return gs_err_set(ps->err, GS_E_NOMEM, "pull: out of memory");
     memcpy(c->fields, ps->g_fields, ps->g_n * sizeof(proto_field));
@@ -150,10 +150,10 @@ static int on_row(void *ud, const store_pull_row *r)
 }
 
 int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_changes,
-              size_t max_bytes, uint32_t version, sval_arena *a, gs_buf *enc, pull_page *out,
+              size_t max_bytes, uint32_t version, gs_arena *a, gs_buf *enc, pull_page *out,
               gs_err *err)
 {
-    pull_state *ps = sval_arena_alloc(a, sizeof(*ps));
+    pull_state *ps = arena_alloc(a, sizeof(*ps));
     uint64_t last = 0;
     int rc;
 
@@ -201,7 +201,7 @@ int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_
 /* ---- record states ---- */
 
 typedef struct state_fill {
-    sval_arena *a;        /* where the fields go */
+    gs_arena *a;        /* where the fields go */
     proto_field *fields;  /* PROTO_MAX_FIELDS + 1 entries */
     uint32_t n;           /* entries filled */
 } state_fill;
@@ -222,7 +222,7 @@ static int on_state_field(void *ud, const char *field, const store_field *f)
 }
 
 int pull_record_state(store *st, const store_device *dev, const char *tbl, const uint8_t id[16],
-                      sval_arena *a, proto_change *out, gs_err *err)
+                      gs_arena *a, proto_change *out, gs_err *err)
 {
     store_record rec;
     state_fill sf;
@@ -240,7 +240,7 @@ int pull_record_state(store *st, const store_device *dev, const char *tbl, const
         return GS_OK; /* no such record for this device: no ct, no fields */
     sf.a = a;
     sf.n = 0;
-    sf.fields = sval_arena_alloc(a, (PROTO_MAX_FIELDS + 1) * sizeof(proto_field));
+    sf.fields = arena_alloc(a, (PROTO_MAX_FIELDS + 1) * sizeof(proto_field));
     if (!sf.fields)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     rc = store_fields_each(st, tbl, id, a, on_state_field, &sf, err);

@@ -39,7 +39,7 @@ typedef struct pull_page {
  * are appended to it, encoded as pulled changes (out->bytes of them), ready to follow a
  * proto_encode_sync_resp_mid; each change is encoded once. */
 int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_changes,
-              size_t max_bytes, uint32_t version, sval_arena *a, gs_buf *enc, pull_page *out,
+              size_t max_bytes, uint32_t version, gs_arena *a, gs_buf *enc, pull_page *out,
               gs_err *err);
 
 /* The server's state of record id of tbl as dev may see it: every field with its value,
@@ -47,6 +47,6 @@ int pull_read(store *st, const store_device *dev, uint64_t cursor, uint32_t max_
  * exists). A record the store does not hold, or holds in a grid that is not one of dev's,
  * gives no fields and created 0. Values are arena memory. */
 int pull_record_state(store *st, const store_device *dev, const char *tbl, const uint8_t id[16],
-                      sval_arena *a, proto_change *out, gs_err *err);
+                      gs_arena *a, proto_change *out, gs_err *err);
 
 #endif

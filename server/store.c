@@ -9,12 +9,13 @@
  * each in its own transaction together with the user_version bump. A store newer than this
  * program (user_version above STORE_SCHEMA_VERSION) is refused rather than guessed at.
  *
- * Values are stored as the MessagePack of the wire value (see sval_encode), which
+ * Values are stored as the MessagePack of the wire value (see proto_value_encode), which
  * keeps every schema type exact (ints, reals, tag lists) without a column per type.
  */
 #include "store_db.h"
 
 #include "common/alloc.h"
+#include "proto/value.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -833,7 +834,7 @@ int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_er
     return rc;
 }
 
-static int col_conflict(sqlite3_stmt *st, sval_arena *a, store_conflict *c)
+static int col_conflict(sqlite3_stmt *st, gs_arena *a, store_conflict *c)
 {
     int rc;
     const unsigned char *status;
@@ -867,7 +868,7 @@ static int col_conflict(sqlite3_stmt *st, sval_arena *a, store_conflict *c)
     return GS_OK;
 }
 
-int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out, gs_err *err)
+int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = prep(s, Q_CONF_GET, &st, err), row = 0;
@@ -886,7 +887,7 @@ int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out,
     return rc;
 }
 
-int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, sval_arena *a,
+int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, gs_arena *a,
                         store_conflict_cb *cb, void *ud, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -956,7 +957,7 @@ int store_audit_add(store *s, const store_audit *au, gs_err *err)
     return rc;
 }
 
-int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out, gs_err *err)
+int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = prep(s, Q_AUD_GET, &st, err), row = 0;
@@ -976,7 +977,7 @@ int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out,
             rc = col_value(st, 3, a, &out->new_value);
         out->version = col_u64(st, 4);
         if (!rc) {
-            out->note = sval_arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
+            out->note = arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
                                            (size_t)sqlite3_column_bytes(st, 5));
             if (!out->note)
                 rc = GS_E_NOMEM;

@@ -29,7 +29,7 @@
  *    (one writer at a time: the caller serialises store use with one mutex);
  *  - a store handle is used by one thread at a time (the caller's mutex).
  *
- * Memory: values read from the store are decoded into a sval_arena the caller owns; they
+ * Memory: values read from the store are decoded into a gs_arena the caller owns; they
  * stay valid until the arena is freed.
  */
 #ifndef GS_SERVER_STORE_H
@@ -161,7 +161,7 @@ typedef struct store_rec {
 int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_record *out,
                      gs_err *err);
 /* The record with every field (values in the arena); GS_E_NOTFOUND when absent. */
-int store_rec_get(store *s, const char *tbl, const uint8_t id[16], sval_arena *a, store_rec *out,
+int store_rec_get(store *s, const char *tbl, const uint8_t id[16], gs_arena *a, store_rec *out,
                   gs_err *err);
 /* Writes record r after a change with version r->meta.version by device number writer;
  * old is the record as store_rec_get read it before the change (NULL for a new record):
@@ -173,7 +173,7 @@ int store_rec_put(store *s, const char *tbl, const uint8_t id[16], const store_r
 int store_rec_latest_other(const store_rec *r, const char *device, uint64_t above, size_t *index);
 /* One field (reads the record); GS_E_NOTFOUND when the record or field is absent. */
 int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                    sval_arena *a, store_field *out, gs_err *err);
+                    gs_arena *a, store_field *out, gs_err *err);
 /* Records that a record left from_grid for to_grid with change version `version`: devices
  * of from_grid (and not of to_grid) pull it as a change setting `field` (the table's scope
  * field) to to_grid, by `device`, so they drop their copy. */
@@ -182,7 +182,7 @@ int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *
                    const char *device, gs_err *err);
 typedef int store_field_cb(void *ud, const char *field, const store_field *f);
 /* Every field of a record, in field-name order (none for an absent record). */
-int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
+int store_fields_each(store *s, const char *tbl, const uint8_t id[16], gs_arena *a,
                       store_field_cb *cb, void *ud, gs_err *err);
 
 /* Appends an accepted change to the change log: who changed which record, as which seq. */
@@ -191,7 +191,7 @@ int store_change_add(store *s, uint64_t version, const char *device, uint64_t se
 
 /* ---- acks (exactly once per device and seq) ---- */
 
-int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
+int store_ack_get(store *s, const char *device, uint64_t seq, gs_arena *a, proto_ack *out,
                   gs_err *err);
 /* An ack that no range holds: a rejection, or an acceptance with lost fields. */
 int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err);
@@ -222,7 +222,7 @@ typedef int store_pull_cb(void *ud, const store_pull_row *row);
  * not have, neither written by the device, in version order (the fields of one version are
  * one change of one record). For a one-grid device rows are read lazily from the index;
  * for several grids SQLite sorts the rows after the cursor first. Values live in a. */
-int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, sval_arena *a,
+int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, gs_arena *a,
                     store_pull_cb *cb, void *ud, gs_err *err);
 
 /* ---- conflicts and audit ---- */
@@ -250,10 +250,10 @@ typedef struct store_conflict {
 } store_conflict;
 
 int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err);
-int store_conflict_get(store *s, int64_t id, sval_arena *a, store_conflict *out, gs_err *err);
+int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err);
 typedef int store_conflict_cb(void *ud, const store_conflict *c);
 /* Conflicts by id; open_only, grid (NULL: any) filter; at most limit of them. */
-int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, sval_arena *a,
+int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, gs_arena *a,
                         store_conflict_cb *cb, void *ud, gs_err *err);
 int store_conflict_resolve(store *s, int64_t id, int64_t now_ms, gs_err *err);
 
@@ -269,7 +269,7 @@ typedef struct store_audit {
 
 int store_audit_add(store *s, const store_audit *au, gs_err *err);
 /* The latest audit row of a conflict; GS_E_NOTFOUND when it has none. */
-int store_audit_get(store *s, int64_t conflict, sval_arena *a, store_audit *out, gs_err *err);
+int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err);
 
 /* ---- status ---- */
 

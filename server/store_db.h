@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/value.h"
 #include "server/store.h"
 
 /* store.c's statements */
@@ -188,7 +189,7 @@ static inline void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static inline int col_value(sqlite3_stmt *st, int i, sval_arena *a, proto_value *out)
+static inline int col_value(sqlite3_stmt *st, int i, gs_arena *a, proto_value *out)
 {
     const void *blob = sqlite3_column_blob(st, i);
     size_t n = (size_t)sqlite3_column_bytes(st, i);
@@ -199,7 +200,7 @@ static inline int col_value(sqlite3_stmt *st, int i, sval_arena *a, proto_value 
 static inline int bind_value(sqlite3_stmt *st, int i, gs_buf *scratch, const proto_value *v)
 {
     size_t off = scratch->len;
-    int rc = sval_encode(scratch, v);
+    int rc = proto_value_encode(scratch, v);
     if (rc)
         return rc;
     /* scratch may move while later values are encoded: copy the bytes (SQLITE_TRANSIENT) */

@@ -167,10 +167,10 @@ int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_reco
 }
 
 /* Decodes the blob of column col into r's fields, names mapped to the schema's. */
-static int col_fields(store *s, sqlite3_stmt *st, int col, const schema_table *t, sval_arena *a,
+static int col_fields(store *s, sqlite3_stmt *st, int col, const schema_table *t, gs_arena *a,
                       store_rec *r, gs_err *err)
 {
-    sval_rec_field *f = sval_arena_alloc(a, STORE_REC_FIELDS * sizeof(*f));
+    sval_rec_field *f = arena_alloc(a, STORE_REC_FIELDS * sizeof(*f));
     uint32_t n = 0;
     int rc;
 
@@ -199,7 +199,7 @@ static int col_fields(store *s, sqlite3_stmt *st, int col, const schema_table *t
     return GS_OK;
 }
 
-int store_rec_get(store *s, const char *tbl, const uint8_t id[16], sval_arena *a, store_rec *out,
+int store_rec_get(store *s, const char *tbl, const uint8_t id[16], gs_arena *a, store_rec *out,
                   gs_err *err)
 {
     const schema_table *t = schema_table_find(tbl, strlen(tbl));
@@ -317,9 +317,9 @@ int store_rec_put(store *s, const char *tbl, const uint8_t id[16], const store_r
 /* ---- one field at a time (the admin API, the tombstone rule) ---- */
 
 int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
-                    sval_arena *a, store_field *out, gs_err *err)
+                    gs_arena *a, store_field *out, gs_err *err)
 {
-    store_rec *r = sval_arena_alloc(a, sizeof(*r));
+    store_rec *r = arena_alloc(a, sizeof(*r));
     int rc;
 
     if (!r)
@@ -360,10 +360,10 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
 }
 
-int store_fields_each(store *s, const char *tbl, const uint8_t id[16], sval_arena *a,
+int store_fields_each(store *s, const char *tbl, const uint8_t id[16], gs_arena *a,
                       store_field_cb *cb, void *ud, gs_err *err)
 {
-    store_rec *r = sval_arena_alloc(a, sizeof(*r));
+    store_rec *r = arena_alloc(a, sizeof(*r));
     name_ix ix[STORE_REC_FIELDS];
     int rc;
 
@@ -475,7 +475,7 @@ int store_ack_range_put(store *s, const char *device, uint64_t first_seq, uint64
     return exec_done(s, st, err);
 }
 
-int store_ack_get(store *s, const char *device, uint64_t seq, sval_arena *a, proto_ack *out,
+int store_ack_get(store *s, const char *device, uint64_t seq, gs_arena *a, proto_ack *out,
                   gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -551,7 +551,7 @@ int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err)
 /* ---- pull -------------------------------------------------------------------------------- */
 
 /* The fields of one index row: the record's fields at that version. */
-static int pull_index_row(store *s, sqlite3_stmt *st, sval_arena *a, store_pull_cb *cb, void *ud,
+static int pull_index_row(store *s, sqlite3_stmt *st, gs_arena *a, store_pull_cb *cb, void *ud,
                           int *stop, gs_err *err)
 {
     const schema_table *t;
@@ -565,7 +565,7 @@ static int pull_index_row(store *s, sqlite3_stmt *st, sval_arena *a, store_pull_
     if (!t || sqlite3_column_bytes(st, 2) != 16)
         return gs_err_set(err, GS_E_DB, "store: damaged pull index row (version %llu)",
                           (unsigned long long)v);
-    r = sval_arena_alloc(a, sizeof(*r));
+    r = arena_alloc(a, sizeof(*r));
     if (!r)
         return gs_err_set(err, GS_E_NOMEM, "pull: out of memory");
     rc = store_rec_get(s, t->name, sqlite3_column_blob(st, 2), a, r, err);
@@ -594,7 +594,7 @@ static int pull_index_row(store *s, sqlite3_stmt *st, sval_arena *a, store_pull_
 }
 
 /* A departure: the record's scope field set to its new grid. */
-static int pull_move_row(sqlite3_stmt *st, sval_arena *a, store_pull_cb *cb, void *ud, int *stop,
+static int pull_move_row(sqlite3_stmt *st, gs_arena *a, store_pull_cb *cb, void *ud, int *stop,
                          gs_err *err)
 {
     const unsigned char *tn = sqlite3_column_text(st, 1), *fn = sqlite3_column_text(st, 4);
@@ -609,7 +609,7 @@ static int pull_move_row(sqlite3_stmt *st, sval_arena *a, store_pull_cb *cb, voi
     if (!f || sqlite3_column_bytes(st, 2) != 16)
         return gs_err_set(err, GS_E_DB, "store: damaged moves row (version %lld)",
                           sqlite3_column_int64(st, 0));
-    v = sval_arena_alloc(a, sizeof(*v));
+    v = arena_alloc(a, sizeof(*v));
     if (!v)
         return gs_err_set(err, GS_E_NOMEM, "pull: out of memory");
     rc = col_value(st, 5, a, v);
@@ -628,7 +628,7 @@ static int pull_move_row(sqlite3_stmt *st, sval_arena *a, store_pull_cb *cb, voi
     return rc == 1 ? GS_OK : rc;
 }
 
-int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, sval_arena *a,
+int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, gs_arena *a,
                     store_pull_cb *cb, void *ud, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -686,14 +686,14 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
     sval_rec_field f[STORE_REC_FIELDS];
     char dev[STORE_REC_FIELDS][STORE_ID_MAX + 1];
     char names[STORE_REC_FIELDS][SCHEMA_NAME_MAX + 1];
-    sval_arena a;
+    gs_arena a;
     gs_buf b;
     uint32_t n = 0;
     int rc = GS_OK;
 
     if (!t)
         return gs_err_set(err, GS_E_DB, "store: a record of unknown type %s", tbl);
-    sval_arena_init(&a, SVAL_ARENA_MAX);
+    arena_init(&a, SVAL_ARENA_MAX);
     buf_init(&b, PROTO_MAX_BODY);
     sqlite3_bind_text(fst, 1, tbl, -1, SQLITE_STATIC);
     sqlite3_bind_blob(fst, 2, rid, 16, SQLITE_STATIC);
@@ -751,7 +751,7 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
         sqlite3_reset(idx);
     }
     buf_free(&b);
-    sval_arena_free(&a);
+    arena_free(&a);
     return rc;
 }
 

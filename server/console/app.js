@@ -122,9 +122,12 @@ function valueNode(tableName, fieldName, value, refs) {
       if (f.name === 'deleted') text = value ? t('deleted_true') : t('deleted_false');
       else text = value ? t('yes') : t('no');
       break;
-    case 'time':
-      text = typeof value === 'number' ? fmtTime(value) : String(value);
+    case 'time': {
+      // an ISO 8601 string (docs/ADMIN-API.md); ms from servers before that
+      const ms = typeof value === 'number' ? value : Date.parse(value);
+      text = Number.isNaN(ms) ? String(value) : fmtTime(ms);
       break;
+    }
     case 'ref': {
       const r = (refs || []).find((x) => x.id === value);
       if (r && r.label) return h('span', { class: 'ref', attrs: { title: String(value) } }, String(r.label));

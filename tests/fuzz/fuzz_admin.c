@@ -1,7 +1,7 @@
 /*
  * fuzz_admin.c: libFuzzer target for the admin API's handling of untrusted bytes: JSON
  * bodies, query strings and paths go through app_handle on a temporary store (seeded with
- * devices and open conflicts), and JSON values through admin_api_value_from_json for every
+ * devices and open conflicts), and JSON values through proto_value_from_json for every
  * field of the schema.
  *
  * Input: the first byte picks what the rest is (see the switch below). A 5xx answer is a
@@ -19,6 +19,7 @@
 #include "common/uuid.h"
 #include "proto/proto.h"
 #include "proto/schema.h"
+#include "proto/value_json.h"
 #include "server/admin_api.h"
 #include "server/app.h"
 
@@ -228,19 +229,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t t = 0; t < schema_n_tables; t++) {
             const schema_table *tb = &schema_tables[t];
             for (size_t k = 0; k < tb->n_fields; k++) {
-                sval_arena a;
+                gs_arena a;
                 proto_value v;
                 gs_err err;
-                sval_arena_init(&a, 1 << 20);
-                if (admin_api_value_from_json(tb, &tb->fields[k], j, &a, &v, &err) == GS_OK &&
+                arena_init(&a, 1 << 20);
+                if (proto_value_from_json(tb, &tb->fields[k], j, &a, &v, &err) == GS_OK &&
                     schema_check_value(tb, &tb->fields[k], &v, &err) == GS_OK) {
                     /* what was accepted comes back as JSON again */
-                    json_t *back = admin_api_value_to_json(&tb->fields[k], &v);
+                    json_t *back = proto_value_to_json(&tb->fields[k], &v);
                     if (!back)
                         abort();
                     json_decref(back);
                 }
-                sval_arena_free(&a);
+                arena_free(&a);
             }
         }
         json_decref(j);

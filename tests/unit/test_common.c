@@ -1,6 +1,7 @@
 /*
  * test_common.c: the small common modules: error codes and messages, capped buffers
- * (including allocation failure), UTF-8 validation, log formatting and level parsing.
+ * (including allocation failure), the arena, UTF-8 validation, log formatting and level
+ * parsing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/alloc.h"
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/rc.h"
@@ -235,6 +237,61 @@ static void test_log_levels_and_format(void **state)
     assert_int_equal(log_level_parse("loud"), -1);
 }
 
+static void test_arena_cap_and_alignment(void **state)
+{
+    gs_arena a;
+    void *p;
+    (void)state;
+    arena_init(&a, 1000);
+    p = arena_alloc(&a, 3);
+    assert_non_null(p);
+    p = arena_alloc(&a, 8);
+    assert_int_equal((uintptr_t)p % 8, 0);
+    assert_null(arena_alloc(&a, 2000)); /* over the cap */
+    assert_non_null(arena_alloc(&a, 100000 > 900 ? 500 : 1));
+    arena_free(&a);
+    arena_init(&a, ARENA_NO_CAP);
+    gs_alloc_fail_after(0);
+    assert_null(arena_alloc(&a, 10));
+    gs_alloc_fail_after(-1);
+    arena_free(&a);
+}
+
+/* Chunks grow from the first size by doubling; a large request gets a chunk of its own;
+ * everything is zeroed; counts that overflow and caps of 0 are refused. */
+static void test_arena_chunks_zeroing_and_overflow(void **state)
+{
+    gs_arena a;
+    unsigned char *p, *q;
+    char *s;
+    (void)state;
+
+    arena_init(&a, ARENA_NO_CAP);
+    p = arena_alloc(&a, ARENA_FIRST_CHUNK - 64);
+    assert_non_null(p);
+    for (size_t i = 0; i < ARENA_FIRST_CHUNK - 64; i++)
+        if (p[i])
+            fail_msg("byte %zu of a new allocation is %u, not 0", i, p[i]);
+    memset(p, 0xff, ARENA_FIRST_CHUNK - 64);
+    q = arena_alloc(&a, 2 * ARENA_MAX_CHUNK); /* bigger than any chunk: its own */
+    assert_non_null(q);
+    assert_int_equal(q[2 * ARENA_MAX_CHUNK - 1], 0);
+    assert_null(arena_alloc_array(&a, SIZE_MAX / 2, 4));
+    assert_null(arena_alloc(&a, SIZE_MAX - 8));
+    s = arena_strndup(&a, "abcdef", 3);
+    assert_string_equal(s, "abc");
+    s = arena_strndup(&a, NULL, 0);
+    assert_string_equal(s, "");
+    assert_true(a.used >= ARENA_FIRST_CHUNK - 64 + 2 * ARENA_MAX_CHUNK);
+    arena_free(&a);
+    assert_null(a.head);
+    assert_int_equal(a.used, 0);
+    arena_free(&a); /* twice: a no-op */
+    arena_init(&a, 0);
+    assert_null(arena_alloc(&a, 1));
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_buf_allocation_failure_leaves_buffer_intact),
         cmocka_unit_test(test_buf_read_file_all_or_nothing),
         cmocka_unit_test(test_alloc_fail_after_counts_down),
+        cmocka_unit_test(test_arena_cap_and_alignment),
+        cmocka_unit_test(test_arena_chunks_zeroing_and_overflow),
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_log_levels_and_format),
     };

@@ -44,7 +44,7 @@ typedef struct fx {
     store *st;        /* the store */
     fake_clock fc;    /* the server's wall clock */
     hlc clock;        /* the server HLC */
-    sval_arena arena; /* acks and values of the whole test */
+    gs_arena arena; /* acks and values of the whole test */
     store_device a;   /* d-a, grids g1 */
     store_device b;   /* d-b, grids g1 */
     store_device c;   /* d-c, grids g2 */
@@ -72,7 +72,7 @@ static int setup(void **state)
     assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
     f->fc.ms = T0 + 1000000;
     hlc_init(&f->clock, 0, DRIFT, fake_now, &f->fc);
-    sval_arena_init(&f->arena, SVAL_ARENA_MAX);
+    arena_init(&f->arena, SVAL_ARENA_MAX);
     mkdev(&f->a, "d-a", "g1");
     mkdev(&f->b, "d-b", "g1");
     mkdev(&f->c, "d-c", "g2");
@@ -95,7 +95,7 @@ static int teardown(void **state)
     fx *f = *state;
     char cmd[200];
     store_close(f->st);
-    sval_arena_free(&f->arena);
+    arena_free(&f->arena);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
     assert_int_equal(system(cmd), 0);
     free(f);
