@@ -652,7 +652,7 @@ static int device_grids(store *s, store_device *d, gs_err *err)
         if (rc || !row)
             break;
         if (d->n_grids < GS_LIMIT_GRIDS)
-            col_text(st, 0, d->grids[d->n_grids++], STORE_GRID_MAX + 1);
+            col_text(st, 0, d->grids[d->n_grids++], GS_LIMIT_NAME + 1);
     }
     done(st);
     return rc;
@@ -726,7 +726,7 @@ int store_device_list(store *s, store_device_cb *cb, void *ud, gs_err *err)
     sqlite3_stmt *st = NULL;
     int rc = prep(s, Q_DEV_LIST, &st, err), row = 1;
     store_device *d = gs_malloc(sizeof(*d));
-    char id[STORE_ID_MAX + 1];
+    char id[GS_LIMIT_NAME + 1];
 
     if (!rc && !d)
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
@@ -999,7 +999,7 @@ static int counts(store *s, int q, int with_tbl, store_count_cb *cb, void *ud, g
     if (rc)
         return rc;
     while (!rc) {
-        char grid[STORE_GRID_MAX + 1], tbl[SCHEMA_NAME_MAX + 1];
+        char grid[GS_LIMIT_NAME + 1], tbl[GS_LIMIT_NAME + 1];
         rc = step(s, st, &row, err);
         if (rc || !row)
             break;

@@ -89,7 +89,7 @@ struct store {
     sqlite3 *ck_db;          /* the checkpointer's own connection */
     uint64_t ck_runs;        /* checkpoints run (for tests and metrics) */
     /* device numbers (devices.rowid) -> ids, filled as records are read (store_rec.c) */
-    char (*dev_ids)[STORE_ID_MAX + 1]; /* dev_ids[num], "" when not known yet */
+    char (*dev_ids)[GS_LIMIT_NAME + 1]; /* dev_ids[num], "" when not known yet */
     uint32_t n_dev_ids;      /* entries allocated */
 };
 
