@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/sqldb.h"
 #include "proto/value.h"
 #include "server/store.h"
 
@@ -96,10 +97,8 @@ struct store {
 static inline int db_fail(store *s, gs_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(s->db);
-    int rc = (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED ? GS_E_BUSY
-             : (code & 0xFF) == SQLITE_CONSTRAINT                           ? GS_E_EXISTS
-                                                                            : GS_E_DB;
-    return gs_err_set(err, rc, "store: %s: %s (sqlite %d)", what, sqlite3_errmsg(s->db), code);
+    return gs_err_set(err, sqldb_rc(code), "store: %s: %s (sqlite %d)", what,
+                      sqlite3_errmsg(s->db), code);
 }
 
 /* The statement in *slot, prepared from sql on first use. */
