@@ -116,6 +116,8 @@ static int build_request(gs_db *db, const device_settings *dev, const gs_sync_op
         rc = outbox_iter_open(db, o->batch_changes, &it);
     if (rc)
         goto out;
+    if (form >= 2)
+        outbox_iter_raw(it); /* stored rows are version 2's "f" maps: sent as they are */
     while ((rc = outbox_iter_next(it, &c)) == GS_OK && c) {
         size_t before = req->len;
         if (server_v == 0 && mixed_clocks(c))

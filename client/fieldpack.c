@@ -9,16 +9,15 @@
 
 #include <string.h>
 
-int fieldpack_encode(gs_buf *out, const proto_field *fields, uint32_t n)
+int fieldpack_encode(gs_buf *out, const proto_field *fields, uint32_t n, uint64_t row_hlc)
 {
-    proto_packer p;
-    int rc;
+    return proto_encode_fields(out, fields, n, row_hlc);
+}
 
-    proto_packer_init(&p, out);
-    rc = proto_pack_array(&p, n);
-    for (uint32_t i = 0; i < n && !rc; i++)
-        rc = proto_pack_entry(&p, &fields[i]);
-    return proto_packer_end(&p, rc);
+int fieldpack_is_wire(const void *p, size_t len)
+{
+    unsigned char b = len ? *(const unsigned char *)p : 0;
+    return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf; /* a map */
 }
 
 void fieldset_init(fieldset *fs)
@@ -44,6 +43,17 @@ int fieldpack_decode(fieldset *fs, const void *p, size_t len, uint64_t row_hlc)
     fieldset_free(fs);
     if (len > FIELDPACK_MAX)
         return GS_E_DB;
+    if (fieldpack_is_wire(p, len)) {
+        uint32_t n = 0;
+        rc = proto_decode_fields(p, len, row_hlc, &fs->arena, &fields, &n, NULL);
+        if (rc) {
+            fieldset_free(fs);
+            return rc == GS_E_NOMEM ? rc : GS_E_DB;
+        }
+        fs->fields = fields;
+        fs->n = n;
+        return GS_OK;
+    }
     msgpack_unpacked_init(&up);
     rc = proto_unpack_copy(&fs->arena, p, len, 0, &up, NULL);
     if (rc) {

@@ -53,6 +53,10 @@ typedef struct outbox_iter outbox_iter;
  * order, one decoded row in memory at a time. The iterator holds a read statement open:
  * finish (outbox_iter_free) before writing, e.g. before outbox_mark_sent. */
 int outbox_iter_open(gs_db *db, uint32_t max_changes, outbox_iter **out);
+/* From now on a row stored in the wire's form (fieldpack_is_wire) comes as its bytes
+ * (proto_change.f_raw, fields NULL), checked for framing only: for a request to a version 2
+ * server, which takes them as they are. Older rows are still decoded. */
+void outbox_iter_raw(outbox_iter *it);
 /* *out is the next change (valid until the next call or free), or NULL at the end. */
 int outbox_iter_next(outbox_iter *it, const proto_change **out);
 void outbox_iter_free(outbox_iter *it);

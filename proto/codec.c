@@ -627,6 +627,24 @@ int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *e
     return rc;
 }
 
+int proto_decode_fields(const void *buf, size_t len, uint64_t dflt_hlc, gs_arena *a,
+                        proto_field **out, uint32_t *n_out, gs_err *err)
+{
+    dec d = {.err = err};
+    msgpack_unpacked up;
+    int rc;
+
+    msgpack_unpacked_init(&up);
+    rc = proto_unpack_copy(a, buf, len, 1, &up, err);
+    if (!rc) {
+        d.arena = *a; /* the walk allocates in the caller's arena, handed back after */
+        rc = get_fields(&d, &up.data, 0, dflt_hlc, 0, out, n_out);
+        *a = d.arena;
+    }
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
 /* A decoded message lives in its own arena, struct included, so the arena is copied out
  * before its chunks go; one built by hand (arena empty) belongs to whoever built it and is
  * left alone. */

@@ -85,10 +85,14 @@ static int put_change(proto_packer *e, const proto_change *c, int kind, uint32_t
 {
     int pushed = kind == PROTO_CH_PUSHED, state = kind == PROTO_CH_STATE;
     int with_ct = version >= 2 && !pushed && c->created != 0;
-    uint64_t hlc = change_hlc(c, version);
+    int raw = c->f_raw != NULL;
+    uint64_t hlc = raw ? c->hlc : change_hlc(c, version);
     int rc;
 
     if (kind != PROTO_CH_PULLED && kind != PROTO_CH_PUSHED && kind != PROTO_CH_STATE)
+        return GS_E_INVALID;
+    /* stored bytes are version 2's form of a pushed change: anything else needs the fields */
+    if (raw && (!pushed || version < 2 || c->f_raw_len == 0))
         return GS_E_INVALID;
     if ((pushed && c->seq == 0) || (state && version < 2))
         return GS_E_PROTO_LIMIT;
@@ -120,7 +124,9 @@ static int put_change(proto_packer *e, const proto_change *c, int kind, uint32_t
     }
     if (!rc)
         rc = put_key(e, "f");
-    if (!rc)
+    if (!rc && raw)
+        rc = buf_add(e->out, c->f_raw, c->f_raw_len);
+    else if (!rc)
         rc = put_fields(e, c->fields, c->n_fields, state ? 0 : 1, version, state ? 0 : hlc, state);
     return rc;
 }
@@ -178,6 +184,13 @@ int proto_encode_change(gs_buf *out, const proto_change *c, int kind, uint32_t v
     proto_packer e;
     proto_packer_init(&e, out);
     return proto_packer_end(&e, put_change(&e, c, kind, version));
+}
+
+int proto_encode_fields(gs_buf *out, const proto_field *fields, uint32_t n, uint64_t ctx_hlc)
+{
+    proto_packer e;
+    proto_packer_init(&e, out);
+    return proto_packer_end(&e, put_fields(&e, fields, n, 0, PROTO_VERSION, ctx_hlc, 0));
 }
 
 int proto_encode_sync_req(gs_buf *out, const proto_sync_req *m)

@@ -113,6 +113,10 @@ typedef struct proto_change {
     uint64_t created;    /* "ct", pull and state (v2): HLC of the record's creation; 0 when
                             not sent (a state without ct: the server has no such record
                             for this device) */
+    const void *f_raw;   /* push, version 2 only: "f" already encoded (proto_encode_fields
+                            with this change's hlc), written as it is instead of fields;
+                            the bytes are the caller's, which checked them */
+    size_t f_raw_len;    /* bytes at f_raw */
 } proto_change;
 
 typedef struct proto_sync_req {
@@ -209,6 +213,16 @@ int proto_encode_error(gs_buf *out, const char *code, const char *msg, uint32_t 
  * greatest of its fields') and no ct. */
 int proto_encode_sync_req_head(gs_buf *out, const proto_sync_req *m, uint32_t n_changes);
 int proto_encode_change(gs_buf *out, const proto_change *c, int kind, uint32_t version);
+/* A change's "f" map alone, as version 2 writes it for a change whose clock is ctx_hlc
+ * (a field's own hlc only where it differs): what a device keeps in its outbox, so that
+ * sending a change copies these bytes (proto_change.f_raw). Names unique, at most
+ * PROTO_MAX_FIELDS fields. */
+int proto_encode_fields(gs_buf *out, const proto_field *fields, uint32_t n, uint64_t ctx_hlc);
+/* Reads such a map (exactly one, nothing after it): each field without its own clock gets
+ * dflt_hlc. The bytes are copied into a first; *out and every name and value point into a.
+ * The codes of the message decoders; err may be NULL. */
+int proto_decode_fields(const void *buf, size_t len, uint64_t dflt_hlc, gs_arena *a,
+                        proto_field **out, uint32_t *n_out, gs_err *err);
 /* A response streams as: proto_encode_sync_resp_head (v, now, and "ack" announcing n_acks;
  * the map's size follows m->version and m->n_fixes), n_acks proto_encode_ack,
  * proto_encode_sync_resp_mid ("ch" announcing n_changes), n_changes proto_encode_change

@@ -208,7 +208,13 @@ class World:
         if not row:
             return None
         seq, row_hlc, blob = row
-        for entry in msgpack.unpackb(blob, raw=False):
+        fields = msgpack.unpackb(blob, raw=False)
+        if isinstance(fields, dict):  # the wire's "f" map: name -> [value, base(, hlc)]
+            entry = fields.get(field)
+            if entry is None:
+                return None
+            return seq, entry[2] if len(entry) > 2 else row_hlc
+        for entry in fields:  # rows of earlier versions: [[name, value, base, hlc], ...]
             if entry[0] == field:
                 return seq, entry[3] if len(entry) > 3 else row_hlc
         return None

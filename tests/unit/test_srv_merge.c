@@ -641,10 +641,10 @@ static void test_reference_created_in_same_batch(void **state)
     new_id(v1);
     new_id(v2);
     memset(ch, 0, sizeof(ch));
-    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), res1, 2, 0};
-    ch[1] = (proto_change){2, proto_cstr("visit"), {0}, at(11), vis1, 5, 0};
-    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), res2, 2, 0};
-    ch[3] = (proto_change){4, proto_cstr("visit"), {0}, at(13), vis2, 5, 0};
+    ch[0] = (proto_change){.seq = 1, .table = proto_cstr("resident"), .hlc = at(10), .fields = res1, .n_fields = 2};
+    ch[1] = (proto_change){.seq = 2, .table = proto_cstr("visit"), .hlc = at(11), .fields = vis1, .n_fields = 5};
+    ch[2] = (proto_change){.seq = 3, .table = proto_cstr("resident"), .hlc = at(12), .fields = res2, .n_fields = 2};
+    ch[3] = (proto_change){.seq = 4, .table = proto_cstr("visit"), .hlc = at(13), .fields = vis2, .n_fields = 5};
     memcpy(ch[0].id, r1, 16);
     memcpy(ch[1].id, v1, 16);
     memcpy(ch[2].id, r2, 16);
@@ -758,10 +758,10 @@ static void test_out_of_scope_mid_batch_leaves_rest(void **state)
     new_id(r2);
     new_id(r3);
     memset(ch, 0, sizeof(ch));
-    ch[0] = (proto_change){1, proto_cstr("resident"), {0}, at(10), f1, 2, 0};
-    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), f2, 2, 0};
-    ch[2] = (proto_change){3, proto_cstr("resident"), {0}, at(12), f3, 2, 0};
-    ch[3] = (proto_change){4, proto_cstr("resident"), {0}, at(13), f4, 1, 0};
+    ch[0] = (proto_change){.seq = 1, .table = proto_cstr("resident"), .hlc = at(10), .fields = f1, .n_fields = 2};
+    ch[1] = (proto_change){.seq = 2, .table = proto_cstr("resident"), .hlc = at(11), .fields = f2, .n_fields = 2};
+    ch[2] = (proto_change){.seq = 3, .table = proto_cstr("resident"), .hlc = at(12), .fields = f3, .n_fields = 2};
+    ch[3] = (proto_change){.seq = 4, .table = proto_cstr("resident"), .hlc = at(13), .fields = f4, .n_fields = 1};
     memcpy(ch[0].id, r1, 16);
     memcpy(ch[1].id, r2, 16);
     memcpy(ch[2].id, r3, 16);
@@ -797,8 +797,8 @@ static void test_duplicate_batch_same_acks_no_change(void **state)
     new_id(r1);
     new_id(r2);
     memset(ch, 0, sizeof(ch));
-    ch[0] = (proto_change){7, proto_cstr("resident"), {0}, at(10), f1, 2, 0};
-    ch[1] = (proto_change){8, proto_cstr("resident"), {0}, at(11), f2, 2, 0};
+    ch[0] = (proto_change){.seq = 7, .table = proto_cstr("resident"), .hlc = at(10), .fields = f1, .n_fields = 2};
+    ch[1] = (proto_change){.seq = 8, .table = proto_cstr("resident"), .hlc = at(11), .fields = f2, .n_fields = 2};
     memcpy(ch[0].id, r1, 16);
     memcpy(ch[1].id, r2, 16);
     assert_int_equal(push_batch(f, &f->a, ch, 2, a1), GS_OK);
@@ -847,11 +847,11 @@ static void test_batch_shortcuts_keep_answers(void **state)
     vis[0] = fld("resident", vref(r1), 0);
     memset(ch, 0, sizeof(ch));
     /* a visit of r1 before r1 exists, r1, a visit of r1, the same seq again, r2 */
-    ch[0] = (proto_change){1, proto_cstr("visit"), {0}, at(10), vis, 5, 0};
-    ch[1] = (proto_change){2, proto_cstr("resident"), {0}, at(11), res1, 2, 0};
-    ch[2] = (proto_change){3, proto_cstr("visit"), {0}, at(12), vis, 5, 0};
-    ch[3] = (proto_change){2, proto_cstr("resident"), {0}, at(13), res2, 2, 0};
-    ch[4] = (proto_change){4, proto_cstr("resident"), {0}, at(14), res2, 2, 0};
+    ch[0] = (proto_change){.seq = 1, .table = proto_cstr("visit"), .hlc = at(10), .fields = vis, .n_fields = 5};
+    ch[1] = (proto_change){.seq = 2, .table = proto_cstr("resident"), .hlc = at(11), .fields = res1, .n_fields = 2};
+    ch[2] = (proto_change){.seq = 3, .table = proto_cstr("visit"), .hlc = at(12), .fields = vis, .n_fields = 5};
+    ch[3] = (proto_change){.seq = 2, .table = proto_cstr("resident"), .hlc = at(13), .fields = res2, .n_fields = 2};
+    ch[4] = (proto_change){.seq = 4, .table = proto_cstr("resident"), .hlc = at(14), .fields = res2, .n_fields = 2};
     memcpy(ch[0].id, v1, 16);
     memcpy(ch[1].id, r1, 16);
     memcpy(ch[2].id, v2, 16);
@@ -870,7 +870,7 @@ static void test_batch_shortcuts_keep_answers(void **state)
 
     /* the retry brings seqs 1..4 again and a new 5: only 5 is applied */
     assert_int_equal(store_version_last(f->st, &last1, &err), GS_OK);
-    ch[3] = (proto_change){5, proto_cstr("visit"), {0}, at(15), vis, 5, 0};
+    ch[3] = (proto_change){.seq = 5, .table = proto_cstr("visit"), .hlc = at(15), .fields = vis, .n_fields = 5};
     memcpy(ch[3].id, v3, 16);
     assert_int_equal(push_batch(f, &f->a, ch, 5, acks), GS_OK);
     assert_int_equal(store_version_last(f->st, &last2, &err), GS_OK);
