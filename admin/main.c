@@ -10,12 +10,12 @@
  * input, 3 not found, 4 server unreachable, 5 authentication refused.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "client/transport.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/isotime.h"
 #include "common/rc.h"
 #include "common/table.h"
+#include "common/transport.h"
 #include "common/uuid.h"
 #include "proto/schema.h"
 #include "proto/value_json.h"

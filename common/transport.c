@@ -201,6 +201,20 @@ static int maybe_deflate(const void *body, size_t len, gs_buf *out, int *used, g
     return GS_OK;
 }
 
+/* Appends one header line to *list. curl_slist_append returns NULL when it cannot
+ * allocate and then leaves the list as it was: assigning that NULL to the list would leak
+ * the lines before it and, worse, let later appends start a new list without them (a
+ * request without its Authorization). */
+static int add_header(struct curl_slist **list, const char *line, gs_err *err)
+{
+    struct curl_slist *grown = curl_slist_append(*list, line);
+
+    if (!grown)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory building the request headers");
+    *list = grown;
+    return GS_OK;
+}
+
 static int perform(transport *t, const char *path, const char *content_type, const void *body,
                    size_t len, int post, long *status, gs_buf *resp, gs_err *err)
 {
@@ -216,26 +230,24 @@ static int perform(transport *t, const char *path, const char *content_type, con
     buf_init(&packed, 0); /* maybe_deflate sets its cap */
     if ((size_t)snprintf(url, sizeof(url), "%s%s", t->base_url, path) >= sizeof(url))
         return gs_err_set(err, GS_E_CONFIG, "server URL too long");
+    if ((size_t)snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+                         post ? content_type : "") >= sizeof(ctype))
+        return gs_err_set(err, GS_E_INVALID, "content type too long");
     curl_slist_free_all(t->headers);
     t->headers = NULL;
-    t->headers = curl_slist_append(t->headers, t->auth_header);
+    rc = add_header(&t->headers, t->auth_header, err);
     /* curl would otherwise wait a second for "100 Continue" on every larger POST */
-    t->headers = curl_slist_append(t->headers, "Expect:");
-    if (post) {
-        snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
-        t->headers = curl_slist_append(t->headers, ctype);
-        if (t->compress) {
-            rc = maybe_deflate(body, len, &packed, &deflated, err);
-            if (rc)
-                goto out;
-            if (deflated)
-                t->headers = curl_slist_append(t->headers, "Content-Encoding: deflate");
-        }
+    if (!rc)
+        rc = add_header(&t->headers, "Expect:", err);
+    if (!rc && post)
+        rc = add_header(&t->headers, ctype, err);
+    if (!rc && post && t->compress) {
+        rc = maybe_deflate(body, len, &packed, &deflated, err);
+        if (!rc && deflated)
+            rc = add_header(&t->headers, "Content-Encoding: deflate", err);
     }
-    if (!t->headers) {
-        rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
+    if (rc)
         goto out;
-    }
     buf_reset(resp);
     t->errbuf[0] = '\0';
     curl_easy_setopt(t->curl, CURLOPT_URL, url);
