@@ -6,12 +6,14 @@
  *
  * Settings come from --config (the file `gridsyncd init` writes), then the options given
  * override it. The token is never printed except by `device add`, which shows a new device's
- * token once. Exit codes are those of the client (README): 0 ok, 1 failure, 2 bad usage or
- * input, 3 not found, 4 server unreachable, 5 authentication refused.
+ * token once. Exit codes and how errors are printed are common/cmdline.h, shared with
+ * gridsync (README "Exit codes"): 0 ok, 1 failure, 2 bad usage, input or configuration,
+ * 3 not found, 4 server unreachable, 5 authentication refused.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/cmdline.h"
 #include "common/isotime.h"
 #include "common/rc.h"
 #include "common/table.h"
@@ -27,11 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_USAGE 2
-#define EXIT_NOTFOUND 3
-#define EXIT_UNREACHABLE 4
-#define EXIT_AUTH 5
-
+#define PROG "gridsync-admin"
 #define CONF_MAX (64 * 1024)
 #define RESP_MAX (16u * 1024 * 1024)
 #define ADMIN_PREFIX "/v1/admin"
@@ -68,41 +66,25 @@ static const char usage_text[] =
     "  --json          print JSON instead of tables\n"
     "  --help, --version\n"
     "\n"
-    "exit status: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 server unreachable,\n"
-    "5 authentication refused\n";
+    "exit status (the same as gridsync's): 0 ok, 1 failure, 2 bad usage, input or\n"
+    "configuration, 3 not found, 4 server unreachable, 5 authentication refused\n";
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+static int usage_error(const admin *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const admin *a, const char *fmt, ...)
 {
     va_list ap;
+    int code;
 
-    fprintf(stderr, "gridsync-admin: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    code = cmdline_usage_verror(PROG, a->json, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(see gridsync-admin --help)\n");
-    return EXIT_USAGE;
-}
-
-static int exit_for_rc(int rc)
-{
-    switch (rc) {
-    case GS_OK: return 0;
-    case GS_E_USAGE:
-    case GS_E_INVALID:
-    case GS_E_CONFIG: return EXIT_USAGE;
-    case GS_E_NOTFOUND: return EXIT_NOTFOUND;
-    case GS_E_NETWORK:
-    case GS_E_TIMEOUT: return EXIT_UNREACHABLE;
-    case GS_E_AUTH: return EXIT_AUTH;
-    default: return 1;
-    }
+    return code;
 }
 
 static int fail(admin *a, int rc)
 {
-    fprintf(stderr, "gridsync-admin: %s\n", gs_err_msg(&a->err, rc));
-    return exit_for_rc(rc);
+    return cmdline_fail(PROG, a->json, rc, gs_err_msg(&a->err, rc));
 }
 
 static char *trim(char *s)
@@ -345,13 +327,13 @@ static int cmd_device_add(admin *a, int argc, char **argv)
         else {
             json_decref(grids);
             json_decref(body);
-            return usage_error("device add: unexpected '%s'", argv[i]);
+            return usage_error(a, "device add: unexpected '%s'", argv[i]);
         }
     }
     if (json_array_size(grids) == 0) {
         json_decref(grids);
         json_decref(body);
-        return usage_error("device add: at least one --grid is needed");
+        return usage_error(a, "device add: at least one --grid is needed");
     }
     json_object_set_new(body, "grids", grids);
     if (name)
@@ -430,7 +412,7 @@ static int cmd_device_revoke(admin *a, int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return usage_error("device revoke: give exactly one device ID");
+        return usage_error(a, "device revoke: give exactly one device ID");
     snprintf(path, sizeof(path), "/devices/%s/revoke", argv[0]);
     rc = call(a, "POST", path, NULL, &res);
     if (rc)
@@ -476,7 +458,7 @@ static int cmd_conflicts_list(admin *a, int argc, char **argv)
         else if (strcmp(argv[k], "--grid") == 0 && k + 1 < argc)
             query_add(q, sizeof(q), "grid", argv[++k]);
         else
-            return usage_error("conflicts list: unexpected '%s'", argv[k]);
+            return usage_error(a, "conflicts list: unexpected '%s'", argv[k]);
     }
     query_add(q, sizeof(q), "state", state);
     snprintf(path, sizeof(path), "/conflicts%s", q);
@@ -526,7 +508,7 @@ static int cmd_conflicts_show(admin *a, int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return usage_error("conflicts show: give exactly one conflict ID");
+        return usage_error(a, "conflicts show: give exactly one conflict ID");
     snprintf(path, sizeof(path), "/conflicts/%s", argv[0]);
     rc = call(a, "GET", path, NULL, &res);
     if (rc)
@@ -604,14 +586,14 @@ static int cmd_conflicts_resolve(admin *a, int argc, char **argv)
         else if (argv[i][0] != '-' && !id)
             id = argv[i];
         else
-            return usage_error("conflicts resolve: unexpected '%s'", argv[i]);
+            return usage_error(a, "conflicts resolve: unexpected '%s'", argv[i]);
     }
     if (!id)
-        return usage_error("conflicts resolve: give the conflict ID");
+        return usage_error(a, "conflicts resolve: give the conflict ID");
     if (!keep == !value)
-        return usage_error("conflicts resolve: give exactly one of --keep or --value");
+        return usage_error(a, "conflicts resolve: give exactly one of --keep or --value");
     if (keep && strcmp(keep, "winner") != 0 && strcmp(keep, "other") != 0)
-        return usage_error("conflicts resolve: --keep takes winner or other, not '%s'", keep);
+        return usage_error(a, "conflicts resolve: --keep takes winner or other, not '%s'", keep);
     body = json_object();
     if (keep) {
         json_object_set_new(body, "keep", json_string(keep));
@@ -697,7 +679,7 @@ static int dispatch(admin *a, int argc, char **argv)
     const char *noun = argv[0], *verb = argc > 1 ? argv[1] : "";
 
     if (strcmp(noun, "status") == 0)
-        return argc == 1 ? cmd_status(a) : usage_error("status takes no arguments");
+        return argc == 1 ? cmd_status(a) : usage_error(a, "status takes no arguments");
     if (strcmp(noun, "device") == 0) {
         if (strcmp(verb, "add") == 0)
             return cmd_device_add(a, argc - 2, argv + 2);
@@ -705,7 +687,7 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_device_list(a);
         if (strcmp(verb, "revoke") == 0)
             return cmd_device_revoke(a, argc - 2, argv + 2);
-        return usage_error("device: expected add, list or revoke, not '%s'", verb);
+        return usage_error(a, "device: expected add, list or revoke, not '%s'", verb);
     }
     if (strcmp(noun, "conflicts") == 0) {
         if (strcmp(verb, "list") == 0)
@@ -714,9 +696,9 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_conflicts_show(a, argc - 2, argv + 2);
         if (strcmp(verb, "resolve") == 0)
             return cmd_conflicts_resolve(a, argc - 2, argv + 2);
-        return usage_error("conflicts: expected list, show or resolve, not '%s'", verb);
+        return usage_error(a, "conflicts: expected list, show or resolve, not '%s'", verb);
     }
-    return usage_error("unknown command '%s'", noun);
+    return usage_error(a, "unknown command '%s'", noun);
 }
 
 int main(int argc, char **argv)
@@ -742,7 +724,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (i + 1 >= argc)
-            return usage_error("%s needs a value", opt);
+            return usage_error(&a, "%s needs a value", opt);
         if (strcmp(opt, "--config") == 0)
             config = argv[++i];
         else if (strcmp(opt, "--server") == 0)
@@ -752,10 +734,10 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--token") == 0)
             token = argv[++i];
         else
-            return usage_error("unknown option '%s'", opt);
+            return usage_error(&a, "unknown option '%s'", opt);
     }
     if (i >= argc)
-        return usage_error("no command given");
+        return usage_error(&a, "no command given");
     /* the command's own --help */
     for (int k = i; k < argc; k++)
         if (strcmp(argv[k], "--help") == 0) {

@@ -94,8 +94,10 @@ int cli_cmd_init(cli *c)
         return cli_usage_error(c, "init needs --device, --token, --server, --ca and --grid");
     rc = read_file(ca_path, CA_FILE_MAX, &ca, why, sizeof(why));
     if (rc) {
-        fprintf(stderr, "gridsync: --ca: %s\n", why);
-        return rc == GS_E_NOTFOUND ? CLI_NOTFOUND : CLI_USAGE;
+        char msg[600];
+        snprintf(msg, sizeof(msg), "--ca: %s", why);
+        /* a CA file that is there but unreadable or too big is bad input, not a failure */
+        return cmdline_fail("gridsync", c->json, rc == GS_E_NOTFOUND ? rc : GS_E_INVALID, msg);
     }
     cfg.ca_pem = ca.ptr;
     cfg.ca_pem_len = ca.len;
@@ -405,7 +407,7 @@ int cli_cmd_import(cli *c)
         json_decref(o);
         if (rc) {
             fprintf(stderr, "gridsync: %s\n", gs_db_errmsg(c->db));
-            return cli_exit_code(rc);
+            return cmdline_exit_code(rc);
         }
         return CLI_OK;
     }

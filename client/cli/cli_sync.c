@@ -1,8 +1,9 @@
 /*
  * cli_sync.c: `gridsync sync`. Progress (changes and bytes each way) goes to stderr when it
- * is a terminal; the summary to stdout, as one JSON object with --json. Exit codes: 0
- * synced, 4 server unreachable or timed out (everything kept), 5 authentication refused,
- * 6 some changes rejected (listed by `gridsync status`), 1 anything else.
+ * is a terminal; the summary to stdout, as one JSON object with --json. Exit codes
+ * (common/cmdline.h): 0 synced, 2 not enrolled, 4 server unreachable or timed out
+ * (everything kept), 5 authentication refused, 6 some changes rejected (listed by
+ * `gridsync status`), 1 anything else.
  */
 #include "cli.h"
 
@@ -92,9 +93,9 @@ int cli_cmd_sync(cli *c)
                "Sends the changes recorded on this device to the server given at init and\n"
                "receives the changes of its grids, until nothing remains either way. Safe to\n"
                "interrupt at any moment: nothing is lost or sent twice.\n\n"
-               "exit status: 0 synced, 4 server unreachable or timed out (everything kept),\n"
-               "5 authentication refused (device revoked?), 6 some changes were rejected\n"
-               "(see gridsync status), 1 other failure\n");
+               "exit status: 0 synced, 2 not enrolled (run gridsync init first), 4 server\n"
+               "unreachable or timed out (everything kept), 5 authentication refused (device\n"
+               "revoked?), 6 some changes were rejected (see gridsync status), 1 other failure\n");
         return CLI_OK;
     }
     code = cli_open(c);
@@ -112,7 +113,7 @@ int cli_cmd_sync(cli *c)
             return cli_fail(c, GS_E_NOMEM);
         if (rc)
             fprintf(stderr, "gridsync: %s\n", gs_db_errmsg(c->db));
-        return cli_exit_code(rc);
+        return cmdline_exit_code(rc);
     }
     human_bytes(sum.bytes_up, up, sizeof(up));
     human_bytes(sum.bytes_down, down, sizeof(down));
