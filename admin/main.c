@@ -14,6 +14,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/cmdline.h"
+#include "common/conf.h"
 #include "common/isotime.h"
 #include "common/rc.h"
 #include "common/table.h"
@@ -30,7 +31,7 @@
 #include <string.h>
 
 #define PROG "gridsync-admin"
-#define CONF_MAX (64 * 1024)
+#define CA_PEM_MAX (64 * 1024)
 #define RESP_MAX (16u * 1024 * 1024)
 #define ADMIN_PREFIX "/v1/admin"
 
@@ -87,77 +88,47 @@ static int fail(admin *a, int rc)
     return cmdline_fail(PROG, a->json, rc, gs_err_msg(&a->err, rc));
 }
 
-static char *trim(char *s)
+/* The keys of admin.conf (written by `gridsyncd init`), indexed by admin_key. */
+enum admin_key { KEY_SERVER, KEY_CA, KEY_TOKEN, N_ADMIN_KEYS };
+static const char *const admin_keys[N_ADMIN_KEYS] = {"server", "ca", "token"};
+
+/* What set_admin_key fills, and the file it reads (for relative ca paths). */
+typedef struct admin_conf {
+    admin *a;         /* settings being filled */
+    const char *path; /* the admin.conf being read */
+} admin_conf;
+
+/* conf_set_fn for admin.conf; a relative ca path is relative to the file's folder. */
+static int set_admin_key(void *ud, size_t key, const char *value, char *why, size_t why_cap)
 {
-    char *end;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
-        *--end = '\0';
-    return s;
+    admin_conf *ac = ud;
+    const char *slash = strrchr(ac->path, '/');
+    char *dst = key == KEY_SERVER ? ac->a->server
+                : key == KEY_CA   ? ac->a->ca_path
+                                  : ac->a->token;
+    size_t cap = key == KEY_SERVER ? sizeof(ac->a->server)
+                 : key == KEY_CA   ? sizeof(ac->a->ca_path)
+                                   : sizeof(ac->a->token);
+    int n;
+
+    if (key == KEY_CA && value[0] != '/' && slash)
+        n = snprintf(dst, cap, "%.*s/%s", (int)(slash - ac->path), ac->path, value);
+    else
+        n = snprintf(dst, cap, "%s", value);
+    if (n < 0 || (size_t)n >= cap) {
+        dst[0] = '\0';
+        snprintf(why, why_cap, "value too long (at most %zu bytes)", cap - 1);
+        return GS_E_CONFIG;
+    }
+    return GS_OK;
 }
 
-/* Reads `key = value` lines of admin.conf; relative ca paths are relative to the file. */
+/* Reads admin.conf with the reader gridsyncd.conf is read with (common/conf.h). */
 static int load_config(admin *a, const char *path)
 {
-    gs_buf text;
-    char *line, *next;
-    int lineno = 0, rc;
+    admin_conf ac = {a, path};
 
-    buf_init(&text, CONF_MAX);
-    rc = buf_read_file(&text, path, &a->err);
-    if (rc)
-        a->err.rc = rc = GS_E_CONFIG;
-    if (rc)
-        goto out;
-    for (line = text.ptr; line && *line; line = next) {
-        char *eq, *key, *val, *dst;
-        size_t cap;
-
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        line = trim(line);
-        if (*line == '\0' || *line == '#')
-            continue;
-        eq = strchr(line, '=');
-        if (!eq) {
-            rc = gs_err_set(&a->err, GS_E_CONFIG, "%s:%d: expected key = value", path, lineno);
-            goto out;
-        }
-        *eq = '\0';
-        key = trim(line);
-        val = trim(eq + 1);
-        if (strcmp(key, "server") == 0) {
-            dst = a->server;
-            cap = sizeof(a->server);
-        } else if (strcmp(key, "ca") == 0) {
-            dst = a->ca_path;
-            cap = sizeof(a->ca_path);
-        } else if (strcmp(key, "token") == 0) {
-            dst = a->token;
-            cap = sizeof(a->token);
-        } else {
-            rc = gs_err_set(&a->err, GS_E_CONFIG, "%s:%d: unknown key '%s'", path, lineno, key);
-            goto out;
-        }
-        if (strcmp(key, "ca") == 0 && val[0] != '/' && strrchr(path, '/')) {
-            int dir_len = (int)(strrchr(path, '/') - path);
-            if ((size_t)snprintf(dst, cap, "%.*s/%s", dir_len, path, val) >= cap)
-                rc = GS_E_CONFIG;
-        } else if ((size_t)snprintf(dst, cap, "%s", val) >= cap) {
-            rc = GS_E_CONFIG;
-        }
-        if (rc) {
-            gs_err_set(&a->err, rc, "%s:%d: value of %s too long", path, lineno, key);
-            goto out;
-        }
-    }
-out:
-    buf_free(&text);
-    return rc;
+    return conf_load(path, admin_keys, N_ADMIN_KEYS, set_admin_key, &ac, &a->err);
 }
 
 static int connect_server(admin *a)
@@ -171,7 +142,7 @@ static int connect_server(admin *a)
         return gs_err_set(&a->err, GS_E_CONFIG,
                           "no server settings: give --config DIR/admin.conf, or --server, "
                           "--ca and --token");
-    buf_init(&a->ca_pem, CONF_MAX);
+    buf_init(&a->ca_pem, CA_PEM_MAX);
     rc = buf_read_file(&a->ca_pem, a->ca_path, &a->err);
     if (rc)
         a->err.rc = rc = GS_E_CONFIG;
@@ -708,7 +679,7 @@ int main(int argc, char **argv)
     int i, code;
 
     memset(&a, 0, sizeof(a));
-    buf_init(&a.ca_pem, CONF_MAX);
+    buf_init(&a.ca_pem, CA_PEM_MAX);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {

@@ -108,7 +108,8 @@ static int write_config(const char *path, const char *listen, const char *hostna
     rc = buf_addf(
         &b,
         "# gridsyncd.conf: written by `gridsyncd init` on %s for host %s.\n"
-        "# Lines are `key = value`; '#' starts a comment; unknown keys are an error.\n"
+        "# Lines are `key = value`; '#' first or after a blank starts a comment; unknown\n"
+        "# keys are an error.\n"
         "# Relative paths are relative to the folder of this file. See docs/SERVER.md.\n"
         "\n"
         "# Address to serve HTTPS on: HOST:PORT, [IPV6]:PORT, or 0.0.0.0:PORT for every\n"
