@@ -220,11 +220,8 @@ out:
 
 static void print_json(json_t *j)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);
-    if (text) {
-        puts(text);
-        free(text);
-    }
+    /* indented for people, UTF-8 unescaped like gridsync's */
+    cmdline_print_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 static const char *str_of(json_t *o, const char *key)

@@ -64,7 +64,7 @@ void cmdline_json_error(const char *code, const char *message)
     if (!o) /* the message quoted bytes that are not UTF-8: keep the code, say so */
         o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
                       "(the message quotes input that is not UTF-8; see stderr)");
-    if (!o || cmdline_print_json(o, JSON_COMPACT | JSON_PRESERVE_ORDER) != GS_OK)
+    if (!o || cmdline_print_json(o, CMDLINE_JSON_FLAGS) != GS_OK)
         puts("{\"error\":{\"code\":\"nomem\",\"message\":\"out of memory\"}}");
     json_decref(o);
 }

@@ -50,20 +50,16 @@ static int print_json(const gs_sync_summary *s, int rc, const char *msg)
                           "pulled", (json_int_t)s->pulled, "kept_local",
                           (json_int_t)s->kept_local, "lost", (json_int_t)s->lost, "bytes_up",
                           (json_int_t)s->bytes_up, "bytes_down", (json_int_t)s->bytes_down);
-    char *text;
+    int printed;
 
     if (!o)
         return -1;
     if (rc != GS_OK)
         json_object_set_new(o, "error",
                             json_pack("{s:s,s:s}", "code", gs_rc_name(rc), "message", msg));
-    text = json_dumps(o, JSON_COMPACT);
+    printed = cmdline_print_json(o, CMDLINE_JSON_FLAGS);
     json_decref(o);
-    if (!text)
-        return -1;
-    puts(text);
-    gs_free(text);
-    return 0;
+    return printed == GS_OK ? 0 : -1;
 }
 
 int cli_cmd_sync(cli *c)
