@@ -597,7 +597,7 @@ void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
 int app_init_store(const char *db_path, char *token_out, size_t token_cap, gs_err *err)
 {
     store *st = NULL;
-    char id[AUTH_ID_MAX + 1], token[AUTH_TOKEN_MAX + 1];
+    char id[GS_LIMIT_NAME + 1], token[AUTH_TOKEN_MAX + 1];
     uint8_t hash[AUTH_HASH_LEN];
     int64_t n = 0;
     int rc;
