@@ -1,7 +1,8 @@
 /*
  * cli_main.c: main() of `gridsync`: global options, command dispatch, usage texts. How
- * errors become messages and exit codes is common/cmdline.c, shared with gridsync-admin. Global options may come before or after the
- * command words (`gridsync --json list visits` = `gridsync list visits --json`).
+ * errors become messages and exit codes is common/cmdline.c, shared with gridsync-admin.
+ * Global options may come before or after the command words (`gridsync --json list
+ * visits` = `gridsync list visits --json`).
  */
 #include "cli.h"
 
