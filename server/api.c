@@ -26,6 +26,7 @@
 
 #include "common/alloc.h"
 #include "common/hlc.h"
+#include "common/zbody.h"
 #include "proto/proto.h"
 #include "admin_api.h"
 #include "auth.h"
@@ -33,7 +34,6 @@
 #include "merge.h"
 #include "pull.h"
 #include "store.h"
-#include "zbody.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -474,7 +474,7 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
     buf_reset(&resp->body);
     if (zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
         body.len > 256) {
-        rc = zbody_deflate(body.ptr, body.len, &resp->body, &err);
+        rc = zbody_deflate(body.ptr, body.len, ZBODY_LEVEL_BEST_LINK, &resp->body, &err);
         if (!rc)
             resp->content_encoding = "deflate";
     } else {

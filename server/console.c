@@ -14,8 +14,8 @@
 
 #include "common/alloc.h"
 #include "common/hlc.h"
+#include "common/zbody.h"
 #include "auth.h"
-#include "zbody.h"
 
 #include <jansson.h>
 #include <mbedtls/constant_time.h>
@@ -162,7 +162,7 @@ static void serve_asset(const srv_request *req, srv_response *resp, const consol
     /* the assets are small and this saves most of them on a slow county link */
     if (a->len > 1024 &&
         zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
-        zbody_deflate(a->data, a->len, &resp->body, &err) == GS_OK) {
+        zbody_deflate(a->data, a->len, ZBODY_LEVEL_BEST_LINK, &resp->body, &err) == GS_OK) {
         resp->content_encoding = "deflate";
     } else {
         buf_reset(&resp->body);
