@@ -419,21 +419,15 @@ static void list_help(void)
            "--tag elderly, --kind dispute); --limit N shows at most N.\n");
 }
 
-int cli_cmd_list(cli *c)
+/* The TYPE of `list TYPE`, which comes first (after any global options) because the
+ * other options depend on it. CLI_OK with *out set, -1 when help was printed, else an exit
+ * code. */
+static int list_type(cli *c, const schema_table **out)
 {
     const schema_table *t = NULL;
-    gs_list *list = NULL;
-    gs_record *rec = NULL;
-    table *tab = NULL;
-    const char **cells = NULL;
-    char **bufs = NULL;
-    json_t *records = NULL;
-    int64_t limit = -1;
-    int i = 0, r, code = CLI_OK, rc = GS_OK, first = 1;
-    cli_opt opt;
+    int k;
 
-    /* the type comes first (after any global options): the other options depend on it */
-    for (int k = 0; k < c->n_args; k++) {
+    for (k = 0; k < c->n_args; k++) {
         const char *a = c->args[k];
         if (strcmp(a, "--json") == 0 || strcmp(a, "--help") == 0 || strncmp(a, "--db=", 5) == 0)
             continue;
@@ -450,17 +444,118 @@ int cli_cmd_list(cli *c)
         break;
     }
     if (!t) {
-        int k;
         for (k = 0; k < c->n_args && strcmp(c->args[k], "--help") != 0; k++)
             ;
         if (k < c->n_args || c->help) {
             list_help();
-            return CLI_OK;
+            return -1;
         }
         return cli_usage_error(c, "list what? (gridsync list --help names the types)");
     }
+    *out = t;
+    return CLI_OK;
+}
+
+/* The --FIELD VALUE filters and --limit, onto list. An exit code. */
+static int list_filters(cli *c, const schema_table *t, gs_list *list)
+{
+    cli_opt opt;
+    int i = 0, r, rc = GS_OK;
+
+    while (rc == GS_OK && (r = cli_next_opt(c, &i, &opt, record_takes_value, (void *)t)) > 0) {
+        const schema_field *f;
+        int negated;
+        if (!opt.name) {
+            if (schema_table_by_cli(opt.value) == t)
+                continue;
+            return cli_usage_error(c, "list: unexpected '%.60s'", opt.value);
+        }
+        if (strcmp(opt.name, "limit") == 0) {
+            char *end;
+            int64_t limit = strtoll(opt.value, &end, 10);
+            if (*end || end == opt.value || limit < 0)
+                return cli_usage_error(c, "--limit: '%.40s' is not a count", opt.value);
+            rc = gs_list_limit(list, limit);
+            continue;
+        }
+        f = field_by_flag(t, opt.name, &negated);
+        if (!f)
+            return cli_usage_error(c, "list %s: no field --%.60s", t->cli_plural, opt.name);
+        rc = gs_list_where(list, f->name, f->type == ST_BOOL ? (negated ? "false" : "true")
+                                                            : opt.value);
+    }
+    return rc ? cli_fail(c, rc) : CLI_OK;
+}
+
+/* The records as one JSON array (jansson), each as gs_record_to_json writes it. */
+static int list_json(cli *c, gs_list *list)
+{
+    json_t *records = json_array();
+    gs_record *rec = NULL;
+    int rc = records ? GS_OK : GS_E_NOMEM;
+
+    while (rc == GS_OK && (rc = gs_list_next(list, &rec)) == GS_OK && rec) {
+        rc = append_json(records, rec);
+        gs_record_free(rec);
+        rec = NULL;
+    }
+    if (rc == GS_OK)
+        rc = cmdline_print_json(records, CMDLINE_JSON_FLAGS);
+    json_decref(records);
+    return rc ? cli_fail(c, rc) : CLI_OK;
+}
+
+/* The records as a table of every field, cells cut at LIST_CELL_MAX; "no TYPE" for none. */
+static int list_table(cli *c, const schema_table *t, gs_list *list)
+{
+    const size_t cap = LIST_CELL_MAX * 4 + 64;
+    const char **cells = gs_calloc(t->n_fields + 1, sizeof(char *));
+    char *bufs = gs_malloc(t->n_fields * cap);
+    gs_record *rec = NULL;
+    table *tab = NULL;
+    int rc = GS_OK, any = 0;
+
+    if (!cells || !bufs || table_new(&tab, t->n_fields + 1)) {
+        rc = GS_E_NOMEM;
+        goto out;
+    }
+    cells[0] = "id";
+    for (size_t k = 0; k < t->n_fields; k++)
+        cells[k + 1] = t->fields[k].name;
+    rc = table_add(tab, cells) ? GS_E_NOMEM : GS_OK;
+    while (rc == GS_OK && (rc = gs_list_next(list, &rec)) == GS_OK && rec) {
+        cells[0] = gs_record_id(rec);
+        for (size_t k = 0; k < t->n_fields; k++)
+            cells[k + 1] = cli_field_text(rec, &t->fields[k], bufs + k * cap, cap);
+        if (table_add(tab, cells))
+            rc = GS_E_NOMEM;
+        any = 1;
+        gs_record_free(rec);
+        rec = NULL;
+    }
+    if (rc == GS_OK && !any)
+        printf("no %s\n", t->cli_plural);
+    else if (rc == GS_OK)
+        table_print(tab, stdout, LIST_CELL_MAX);
+out:
+    table_free(tab);
+    gs_free(bufs);
+    gs_free(cells);
+    return rc ? cli_fail(c, rc) : CLI_OK;
+}
+
+int cli_cmd_list(cli *c)
+{
+    const schema_table *t = NULL;
+    gs_list *list = NULL;
+    cli_opt opt;
+    int i = 0, r, code, rc;
+
+    code = list_type(c, &t);
+    if (code)
+        return code < 0 ? CLI_OK : code;
     while ((r = cli_next_opt(c, &i, &opt, record_takes_value, (void *)t)) > 0)
-        ;
+        ; /* every option is checked before the database is opened */
     if (c->help) {
         list_help();
         return CLI_OK;
@@ -473,101 +568,9 @@ int cli_cmd_list(cli *c)
     rc = gs_list_new(c->db, t->name, &list);
     if (rc)
         return cli_fail(c, rc);
-    i = 0;
-    while (rc == GS_OK && (r = cli_next_opt(c, &i, &opt, record_takes_value, (void *)t)) > 0) {
-        const schema_field *f;
-        int negated;
-        if (!opt.name) {
-            if (schema_table_by_cli(opt.value) == t)
-                continue;
-            code = cli_usage_error(c, "list: unexpected '%.60s'", opt.value);
-            goto out;
-        }
-        if (strcmp(opt.name, "limit") == 0) {
-            char *end;
-            limit = strtoll(opt.value, &end, 10);
-            if (*end || end == opt.value || limit < 0) {
-                code = cli_usage_error(c, "--limit: '%.40s' is not a count", opt.value);
-                goto out;
-            }
-            rc = gs_list_limit(list, limit);
-            continue;
-        }
-        f = field_by_flag(t, opt.name, &negated);
-        if (!f) {
-            code = cli_usage_error(c, "list %s: no field --%.60s", t->cli_plural, opt.name);
-            goto out;
-        }
-        rc = gs_list_where(list, f->name, f->type == ST_BOOL ? (negated ? "false" : "true")
-                                                            : opt.value);
-    }
-    if (rc) {
-        code = cli_fail(c, rc);
-        goto out;
-    }
-    cells = gs_calloc(t->n_fields + 1, sizeof(char *));
-    bufs = gs_calloc(t->n_fields + 1, sizeof(char *));
-    if (!cells || !bufs || table_new(&tab, t->n_fields + 1)) {
-        code = cli_fail(c, GS_E_NOMEM);
-        goto out;
-    }
-    for (size_t k = 0; k < t->n_fields; k++) {
-        bufs[k] = gs_malloc(LIST_CELL_MAX * 4 + 64);
-        if (!bufs[k]) {
-            code = cli_fail(c, GS_E_NOMEM);
-            goto out;
-        }
-    }
-    cells[0] = "id";
-    for (size_t k = 0; k < t->n_fields; k++)
-        cells[k + 1] = t->fields[k].name;
-    if (!c->json && table_add(tab, cells)) {
-        code = cli_fail(c, GS_E_NOMEM);
-        goto out;
-    }
-    if (c->json && !(records = json_array())) {
-        code = cli_fail(c, GS_E_NOMEM);
-        goto out;
-    }
-    while ((rc = gs_list_next(list, &rec)) == GS_OK && rec) {
-        if (c->json) {
-            rc = append_json(records, rec);
-            if (rc)
-                break;
-        } else {
-            cells[0] = gs_record_id(rec);
-            for (size_t k = 0; k < t->n_fields; k++)
-                cells[k + 1] = cli_field_text(rec, &t->fields[k], bufs[k], LIST_CELL_MAX * 4 + 64);
-            if (table_add(tab, cells)) {
-                rc = GS_E_NOMEM;
-                break;
-            }
-        }
-        first = 0;
-        gs_record_free(rec);
-        rec = NULL;
-    }
-    if (rc == GS_OK && c->json)
-        rc = cmdline_print_json(records, CMDLINE_JSON_FLAGS);
-    if (rc) {
-        code = cli_fail(c, rc);
-        goto out;
-    }
-    if (!c->json) {
-        if (first)
-            printf("no %s\n", t->cli_plural);
-        else
-            table_print(tab, stdout, LIST_CELL_MAX);
-    }
-out:
-    json_decref(records);
-    gs_record_free(rec);
+    code = list_filters(c, t, list);
+    if (code == CLI_OK)
+        code = c->json ? list_json(c, list) : list_table(c, t, list);
     gs_list_free(list);
-    table_free(tab);
-    if (bufs)
-        for (size_t k = 0; k < t->n_fields; k++)
-            gs_free(bufs[k]);
-    gs_free(bufs);
-    gs_free(cells);
     return code;
 }
