@@ -47,6 +47,9 @@ typedef struct apply {
     uint64_t written_hlc;          /* the greatest clock among the fields written */
     int lowered;                   /* a field was written with a clock below the one it
                                       replaced: the record's updated must be recomputed */
+    int exists;                    /* the store holds the record */
+    store_rec *old;                /* the record as the store holds it, or NULL */
+    store_record meta;             /* its row (zeroed when it does not exist) */
 } apply;
 
 /* The clock of one pushed field: its own edit's (PROTOCOL.md 2.2); a change built by hand
@@ -534,20 +537,190 @@ static uint64_t record_max_hlc(const store_rec *r)
     return m;
 }
 
+/* A change the device sent before: its stored ack again (*done), or a seq below the
+ * device's low mark, rejected (*done). GS_OK with *done 0 for a new change. */
+static int replay(apply *a, uint64_t low, proto_ack *ack, int *done, gs_err *err)
+{
+    merge_ctx *m = a->m;
+    const proto_change *c = a->c;
+    char msg[128];
+    int rc;
+
+    *done = 1;
+    if (c->seq > m->ack_max) {
+        rc = GS_E_NOTFOUND;
+    } else if (m->run_n && c->seq >= m->run_first && c->seq <= m->run_last) {
+        /* in the run this batch has not written yet */
+        ack->ok = 1;
+        ack->version = m->run_first_ver + (c->seq - m->run_first);
+        rc = GS_OK;
+    } else {
+        rc = store_ack_get(m->st, a->dev->id, c->seq, m->arena, ack, err);
+    }
+    if (rc == GS_OK) {
+        m->n_duplicate++;
+        return GS_OK;
+    }
+    if (rc != GS_E_NOTFOUND)
+        return rc;
+    if (c->seq == 0 || c->seq < low) {
+        snprintf(msg, sizeof(msg), "seq %" PRIu64 " is below low %" PRIu64 " (settled) or zero",
+                 c->seq, low);
+        return reject(a, ack, PROTO_REJ_INVALID, msg, err);
+    }
+    *done = 0;
+    return GS_OK;
+}
+
+/* The record once, every field: what this change reads of the store. a->rec becomes the
+ * working copy (empty for a new record). */
+static int load(apply *a, gs_err *err)
+{
+    merge_ctx *m = a->m;
+    int rc;
+
+    if (!m->recs) {
+        m->recs = arena_alloc(m->arena, 2 * sizeof(store_rec));
+        if (!m->recs)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    }
+    a->rec = &m->recs[1];
+    a->rec->n = 0;
+    if (!a->t)
+        return GS_OK; /* refused by the schema check */
+    rc = store_rec_get(m->st, a->t->name, a->c->id, m->arena, &m->recs[0], err);
+    if (rc && rc != GS_E_NOTFOUND)
+        return rc;
+    a->exists = rc == GS_OK;
+    if (a->exists) {
+        a->old = &m->recs[0];
+        a->meta = a->old->meta;
+        *a->rec = *a->old;
+    }
+    return GS_OK;
+}
+
+/* Schema, the clock guard, then scope, immutable fields and references: GS_OK with *code
+ * PROTO_REJ_NONE when the change may be applied, else the code and msg to refuse it. */
+static int validate(apply *a, proto_reject *code, char *msg, size_t cap, gs_err *err)
+{
+    const proto_change *c = a->c;
+    gs_err verr;
+
+    gs_err_clear(&verr);
+    *code = PROTO_REJ_INVALID;
+    if (c->n_fields == 0) {
+        snprintf(msg, cap, "a change must carry at least one field");
+        return GS_OK;
+    }
+    if (schema_check_change(c, !a->exists, &verr)) {
+        snprintf(msg, cap, "%s", gs_err_msg(&verr, verr.rc));
+        return GS_OK;
+    }
+    a->max_hlc = change_max_hlc(c);
+    if (a->scoped && hlc_check_drift(a->m->clock, a->max_hlc)) {
+        *code = PROTO_REJ_CLOCK_AHEAD;
+        clock_msg(a->m->clock, a->max_hlc, msg, cap);
+        return GS_OK;
+    }
+    return check(a, a->exists, &a->meta, code, msg, cap, err);
+}
+
+/* Every field through the merge, the grid first: every field written is stored with the
+ * record's final grid. A write under a tombstone keeps the record deleted. */
+static int merge_fields(apply *a, gs_err *err)
+{
+    const proto_change *c = a->c;
+    const schema_field *scope = schema_scope_field(a->t);
+    const proto_field *grid_pf = scope ? find_field(c, scope->name) : NULL;
+    int rc = GS_OK;
+
+    if (a->exists)
+        memcpy(a->grid, a->meta.grid, sizeof(a->grid));
+    a->is_new = !a->exists;
+    if (grid_pf)
+        rc = merge_field(a, grid_pf, err);
+    for (uint32_t i = 0; i < c->n_fields && !rc; i++)
+        if (&c->fields[i] != grid_pf)
+            rc = merge_field(a, &c->fields[i], err);
+    if (!rc && a->scoped && a->exists && a->meta.deleted && !find_field(c, SCHEMA_DELETED_FIELD))
+        rc = under_tombstone(a, err);
+    return rc;
+}
+
+/* The record row as the change leaves it, a move to another grid, the conflicts found and
+ * the change log entry. */
+static int write_record(apply *a, gs_err *err)
+{
+    merge_ctx *m = a->m;
+    store_record *meta = &a->rec->meta;
+    int rc = GS_OK;
+
+    if (a->exists)
+        *meta = a->meta;
+    else
+        meta->created_hlc = a->c->hlc; /* the clock of the change's first edit: the creation */
+    memcpy(meta->grid, a->grid, sizeof(meta->grid));
+    if (a->tomb_written)
+        meta->deleted = a->deleted;
+    meta->version = a->version;
+    if (a->exists && strcmp(meta->grid, a->meta.grid) != 0) {
+        /* moved: the whole record goes to the new grid's devices with this version */
+        for (uint32_t i = 0; i < a->rec->n; i++)
+            a->rec->f[i].version = a->version;
+        rc = store_move_add(m->st, a->t->name, a->c->id, schema_scope_field(a->t)->name,
+                            a->meta.grid, meta->grid, a->version, a->c->hlc, a->dev->id, err);
+        if (rc)
+            return rc;
+    }
+    /* updated is the greatest clock among the record's current values, so every device
+       that holds the same values shows the same time */
+    if (a->lowered)
+        meta->updated_hlc = record_max_hlc(a->rec);
+    else if (a->written_hlc > meta->updated_hlc)
+        meta->updated_hlc = a->written_hlc;
+    rc = store_rec_put(m->st, a->t->name, a->c->id, a->old, a->rec, a->dev->num, err);
+    for (uint32_t i = 0; i < a->n_conflicts && !rc; i++) {
+        memcpy(a->conflicts[i].grid, meta->grid, sizeof(meta->grid));
+        rc = store_conflict_add(m->st, &a->conflicts[i], NULL, err);
+    }
+    if (!rc)
+        rc = store_change_add(m->st, a->version, a->dev->id, a->c->seq, a->t->name, a->c->id,
+                              err);
+    return rc;
+}
+
+/* The accepted ack, kept for a retried batch (devices only). */
+static int accept(apply *a, proto_ack *ack, gs_err *err)
+{
+    merge_ctx *m = a->m;
+    int rc;
+
+    ack->ok = 1;
+    ack->version = a->version;
+    ack->lost = a->n_lost ? a->lost : NULL;
+    ack->n_lost = a->n_lost;
+    if (a->scoped) {
+        rc = ack_store(m, a->dev, ack, err);
+        if (rc)
+            return rc;
+        if (a->c->seq > m->ack_max)
+            m->ack_max = a->c->seq;
+    }
+    m->n_accepted++;
+    m->n_conflicts += a->n_conflicts;
+    return GS_OK;
+}
+
 /* Applies or rejects one change; see merge.h. */
 static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint64_t low,
                         const proto_change *c, proto_ack *ack, gs_err *err)
 {
     apply a;
-    store_record rec;
-    store_rec *old = NULL;
-    const schema_field *scope;
-    const proto_field *grid_pf;
-    gs_err verr;
     char msg[GS_ERR_MSG_MAX];
     proto_reject code = PROTO_REJ_NONE;
     uint64_t ts;
-    int rc, exists;
+    int rc, done = 0;
 
     memset(ack, 0, sizeof(*ack));
     memset(&a, 0, sizeof(a));
@@ -556,62 +729,13 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     a.dev = dev;
     a.scoped = scoped;
     a.c = c;
-    if (scoped) {
-        if (c->seq > m->ack_max)
-            rc = GS_E_NOTFOUND;
-        else if (m->run_n && c->seq >= m->run_first && c->seq <= m->run_last) {
-            /* in the run this batch has not written yet */
-            ack->ok = 1;
-            ack->version = m->run_first_ver + (c->seq - m->run_first);
-            rc = GS_OK;
-        } else {
-            rc = store_ack_get(m->st, dev->id, c->seq, m->arena, ack, err);
-        }
-        if (rc == GS_OK) {
-            m->n_duplicate++;
-            return GS_OK;
-        }
-        if (rc != GS_E_NOTFOUND)
-            return rc;
-        if (c->seq == 0 || c->seq < low) {
-            snprintf(msg, sizeof(msg), "seq %" PRIu64 " is below low %" PRIu64 " (settled) or zero",
-                     c->seq, low);
-            return reject(&a, ack, PROTO_REJ_INVALID, msg, err);
-        }
-    }
     a.t = schema_table_find(c->table.ptr, c->table.len);
-    exists = 0;
-    memset(&rec, 0, sizeof(rec));
-    if (!m->recs) {
-        m->recs = arena_alloc(m->arena, 2 * sizeof(store_rec));
-        if (!m->recs)
-            return gs_err_set(err, GS_E_NOMEM, "out of memory");
-    }
-    a.rec = &m->recs[1];
-    a.rec->n = 0;
-    if (a.t) {
-        /* the record once, every field: what this change reads of the store */
-        rc = store_rec_get(m->st, a.t->name, c->id, m->arena, &m->recs[0], err);
-        if (rc && rc != GS_E_NOTFOUND)
-            return rc;
-        exists = rc == GS_OK;
-        if (exists) {
-            old = &m->recs[0];
-            rec = old->meta;
-            *a.rec = *old;
-        }
-    }
-    gs_err_clear(&verr);
-    if (c->n_fields == 0)
-        return reject(&a, ack, PROTO_REJ_INVALID, "a change must carry at least one field", err);
-    if (schema_check_change(c, !exists, &verr))
-        return reject(&a, ack, PROTO_REJ_INVALID, gs_err_msg(&verr, verr.rc), err);
-    a.max_hlc = change_max_hlc(c);
-    if (scoped && hlc_check_drift(m->clock, a.max_hlc)) {
-        clock_msg(m->clock, a.max_hlc, msg, sizeof(msg));
-        return reject(&a, ack, PROTO_REJ_CLOCK_AHEAD, msg, err);
-    }
-    rc = check(&a, exists, &rec, &code, msg, sizeof(msg), err);
+    rc = scoped ? replay(&a, low, ack, &done, err) : GS_OK;
+    if (rc || done)
+        return rc;
+    rc = load(&a, err);
+    if (!rc)
+        rc = validate(&a, &code, msg, sizeof(msg), err);
     if (rc)
         return rc;
     if (code)
@@ -628,75 +752,12 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     a.lost = arena_alloc(m->arena, (c->n_fields + 1) * sizeof(proto_field));
     if (!a.lost)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
-    if (exists)
-        memcpy(a.grid, rec.grid, sizeof(a.grid));
-    a.is_new = !exists;
-    /* the grid first: every field written is stored with the record's final grid */
-    scope = schema_scope_field(a.t);
-    grid_pf = scope ? find_field(c, scope->name) : NULL;
-    if (grid_pf) {
-        rc = merge_field(&a, grid_pf, err);
-        if (rc)
-            return rc;
-    }
-    for (uint32_t i = 0; i < c->n_fields; i++) {
-        if (&c->fields[i] == grid_pf)
-            continue;
-        rc = merge_field(&a, &c->fields[i], err);
-        if (rc)
-            return rc;
-    }
-    if (scoped && exists && rec.deleted && !find_field(c, SCHEMA_DELETED_FIELD)) {
-        rc = under_tombstone(&a, err);
-        if (rc)
-            return rc;
-    }
-    if (exists)
-        a.rec->meta = rec;
-    else
-        a.rec->meta.created_hlc = c->hlc; /* the clock of the change's first edit: the creation */
-    memcpy(a.rec->meta.grid, a.grid, sizeof(a.rec->meta.grid));
-    if (a.tomb_written)
-        a.rec->meta.deleted = a.deleted;
-    a.rec->meta.version = a.version;
-    if (exists && strcmp(a.rec->meta.grid, rec.grid) != 0) {
-        /* moved: the whole record goes to the new grid's devices with this version */
-        for (uint32_t i = 0; i < a.rec->n; i++)
-            a.rec->f[i].version = a.version;
-        rc = store_move_add(m->st, a.t->name, c->id, scope->name, rec.grid, a.rec->meta.grid,
-                            a.version, c->hlc, dev->id, err);
-        if (rc)
-            return rc;
-    }
-    /* updated is the greatest clock among the record's current values, so every device
-       that holds the same values shows the same time */
-    if (a.lowered)
-        a.rec->meta.updated_hlc = record_max_hlc(a.rec);
-    else if (a.written_hlc > a.rec->meta.updated_hlc)
-        a.rec->meta.updated_hlc = a.written_hlc;
-    rc = store_rec_put(m->st, a.t->name, c->id, old, a.rec, dev->num, err);
-    for (uint32_t i = 0; i < a.n_conflicts && !rc; i++) {
-        memcpy(a.conflicts[i].grid, a.rec->meta.grid, sizeof(a.rec->meta.grid));
-        rc = store_conflict_add(m->st, &a.conflicts[i], NULL, err);
-    }
+    rc = merge_fields(&a, err);
     if (!rc)
-        rc = store_change_add(m->st, a.version, dev->id, c->seq, a.t->name, c->id, err);
-    if (rc)
-        return rc;
-    ack->ok = 1;
-    ack->version = a.version;
-    ack->lost = a.n_lost ? a.lost : NULL;
-    ack->n_lost = a.n_lost;
-    if (scoped) {
-        rc = ack_store(m, dev, ack, err);
-        if (rc)
-            return rc;
-        if (c->seq > m->ack_max)
-            m->ack_max = c->seq;
-    }
-    m->n_accepted++;
-    m->n_conflicts += a.n_conflicts;
-    return GS_OK;
+        rc = write_record(&a, err);
+    if (!rc)
+        rc = accept(&a, ack, err);
+    return rc;
 }
 
 int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req, proto_ack *acks,
