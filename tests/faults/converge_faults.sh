@@ -11,12 +11,12 @@
 # 30 s a seed.
 . "$(dirname "$0")/../integration/lib.sh"
 t_setup converge_faults
-if ! FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+3d' true 2>/dev/null; then
+if ! t_faketime '+3d' true 2>/dev/null; then
     skip converge_faults "faketime is not installed"
     exit 0
 fi
 for seed in ${SEEDS:-1 2 3 4 5}; do
-    "$PY" "$TOOLS/converge_model.py" --bin "$GS_BIN" --dir "$T/seed$seed" --seed "$seed" \
+    FAKETIME_LIB=$T_FAKETIME_LIB "$PY" "$TOOLS/converge_model.py" --bin "$GS_BIN" --dir "$T/seed$seed" --seed "$seed" \
         --ops "${OPS:-900}" --devices 5 --faults 2>"$T/err$seed"
     code=$?
     # a failed check printed its own "not ok" line; a harness failure only says why on stderr

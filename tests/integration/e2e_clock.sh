@@ -10,14 +10,13 @@
 . "$TOOLS/e2e_lib.sh"
 e2e_fast_python
 t_setup e2e_clock
-if ! faketime -f '+3d' true 2>/dev/null; then skip clock_ahead "faketime is not installed"; exit 0; fi
+if ! t_faketime '+3d' true 2>/dev/null; then skip clock_ahead "faketime is not installed"; exit 0; fi
 t_server_init
 t_server_start
 t_enroll "$T/a1.db" gridA a1
 t_enroll "$T/a2.db" gridA a2
 A1=$T/a1.db A2=$T/a2.db
-# faketime preloads libfaketime: under ASan, the runtime must be told that is fine
-ahead() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f '+3d' "$GRIDSYNC" "$@"; }
+ahead() { t_faketime '+3d' "$GRIDSYNC" "$@"; }
 field() { t_gs "$1" --json show "$2" | jq -r --arg f "$3" '.[$f]'; }
 
 R=$(t_gs "$A1" resident add --name 赵桂英 --address addr0 --born 1940)

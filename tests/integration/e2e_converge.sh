@@ -39,7 +39,7 @@ converged() { # NAME DB...: every device equals the server
         notok "$1" "$(head -c 1500 <<<"$out")"
     fi
 }
-FT() { FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f "$@"; }
+FT() { t_faketime "$@"; }
 have_faketime=1
 FT '+3d' true 2>/dev/null || have_faketime=0
 

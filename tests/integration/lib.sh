@@ -118,6 +118,19 @@ t_gs() {
     "$GRIDSYNC" --db "$db" "$@"
 }
 
+# t_faketime OFFSET CMD...: runs CMD with its wall clock moved by OFFSET ("+3d", "-2h"),
+# monotonic clock untouched (a date set on a handheld never moves it). libfaketime is
+# preloaded directly: the faketime(1) wrapper keeps a named semaphore per pid that a
+# SIGKILL leaves behind, and a later wrapper given the same pid then fails with
+# "sem_open: File exists". Returns 127 when libfaketime is not installed.
+T_FAKETIME_LIB=${FAKETIME_LIB:-$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)}
+t_faketime() {
+    local off=$1; shift
+    [ -n "$T_FAKETIME_LIB" ] || return 127
+    LD_PRELOAD="$T_FAKETIME_LIB" FAKETIME="$off" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
+
 t_sql() {
     sqlite3 -batch -noheader "$1" "$2"
 }
