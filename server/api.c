@@ -366,34 +366,30 @@ out:
     return rc;
 }
 
-static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp)
-{
-    store_device *dev = NULL;
-    proto_sync_req *m = NULL;
-    gs_buf inflated, body;
-    const void *bytes = req->body;
-    size_t len = req->body_len;
-    sync_out so;
-    gs_err err;
-    int rc, enc;
+/* The phases of one sync below each answer the request themselves when they fail (resp
+ * holds the error and the device's last result is noted where the device is known) and
+ * return non-zero; handle_sync then only frees what it holds. */
 
-    buf_init(&inflated, PROTO_MAX_BODY);
-    buf_init(&body, PROTO_MAX_BODY);
-    gs_err_clear(&err);
-    memset(&so, 0, sizeof(so));
+/* Method, media type and bearer token: GS_OK with *out a device the caller frees. */
+static int sync_authenticate(srv_app *app, const srv_request *req, srv_response *resp,
+                             store_device **out)
+{
+    store_device *dev;
+    int rc;
+
     if (!slice_eq(req->method, "POST")) {
         snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: POST\r\n");
         sync_error(app, resp, 405, "method", "use POST for /v1/sync", 0);
-        goto out;
+        return GS_E_INVALID;
     }
     if (!media_type_is(req->content_type, PROTO_CONTENT_TYPE)) {
         sync_error(app, resp, 415, "content_type", "the body must be " PROTO_CONTENT_TYPE, 0);
-        goto out;
+        return GS_E_INVALID;
     }
     dev = gs_malloc(sizeof(*dev));
     if (!dev) {
         sync_error(app, resp, 500, "server", "out of memory", 0);
-        goto out;
+        return GS_E_NOMEM;
     }
     rc = sync_auth(app, req, dev);
     if (rc) {
@@ -402,79 +398,115 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
                        "no valid device token: re-enrol this device with the admin", 0);
         else
             sync_error(app, resp, 500, "server", "server fault: try again later", 0);
-        goto out;
+        gs_free(dev);
+        return rc;
     }
     snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s", dev->id);
+    *out = dev;
+    return GS_OK;
+}
+
+/* The body of an authenticated device: inflated (capped) when deflated, decoded into *out
+ * (freed by the caller), and its dev must be the token's device. */
+static int sync_decode(srv_app *app, const srv_request *req, srv_response *resp,
+                       const store_device *dev, gs_buf *inflated, proto_sync_req **out,
+                       gs_err *err)
+{
+    const void *bytes = req->body;
+    size_t len = req->body_len;
+    proto_sync_req *m = NULL;
+    int rc, enc;
+
     enc = zbody_content_encoding(req->content_encoding.ptr, req->content_encoding.len);
     if (enc < 0) {
         sync_error(app, resp, 415, "content_type", "Content-Encoding must be deflate or absent", 0);
-        goto out;
+        return GS_E_INVALID;
     }
     if (len > PROTO_MAX_BODY && enc == 0) {
         decode_error(app, resp, dev->id, GS_E_TOO_LARGE, NULL);
-        goto out;
+        return GS_E_TOO_LARGE;
     }
     if (enc == 1) {
-        rc = zbody_inflate(req->body, req->body_len, PROTO_MAX_BODY, &inflated, &err);
+        rc = zbody_inflate(req->body, req->body_len, PROTO_MAX_BODY, inflated, err);
         if (rc) {
             const char *code = rc == GS_E_TOO_LARGE ? "too_large"
                                : rc == GS_E_NOMEM   ? "server"
                                                     : "bad_encoding";
             int status = rc == GS_E_TOO_LARGE ? 413 : rc == GS_E_NOMEM ? 500 : 400;
-            sync_error(app, resp, status, code, err.msg, 0);
+            sync_error(app, resp, status, code, err->msg, 0);
             note_failure(app, dev->id, status, code);
-            goto out;
+            return rc;
         }
-        bytes = inflated.ptr;
-        len = inflated.len;
+        bytes = inflated->ptr;
+        len = inflated->len;
     }
-    rc = proto_decode_sync_req(bytes ? bytes : "", len, &m, &err);
+    rc = proto_decode_sync_req(bytes ? bytes : "", len, &m, err);
     if (rc) {
-        decode_error(app, resp, dev->id, rc, &err);
-        goto out;
+        decode_error(app, resp, dev->id, rc, err);
+        return rc;
     }
     if (m->device.len != strlen(dev->id) || memcmp(m->device.ptr, dev->id, m->device.len)) {
         sync_error(app, resp, 403, "wrong_device", "dev is not the device this token belongs to",
                    0);
         note_failure(app, dev->id, 403, "wrong_device");
-        goto out;
+        proto_sync_req_free(m);
+        return GS_E_AUTH;
     }
+    *out = m;
+    return GS_OK;
+}
+
+/* Merge, pull and encode under the store lock (sync_locked) into body. */
+static int sync_apply(srv_app *app, srv_response *resp, const store_device *dev,
+                      const proto_sync_req *m, gs_buf *body, sync_out *so, gs_err *err)
+{
+    int rc;
 
     pthread_mutex_lock(&app->lock);
-    rc = sync_locked(app, dev->id, m, &body, &so, &err);
+    rc = sync_locked(app, dev->id, m, body, so, err);
     pthread_mutex_unlock(&app->lock);
-    if (rc) {
-        if (rc == GS_E_AUTH) {
-            sync_error(app, resp, 401, "auth", "this device was revoked", 0);
-        } else if (rc == GS_E_TOO_LARGE) {
-            sync_error(app, resp, 413, "too_large", err.msg, 0);
-            note_failure(app, dev->id, 413, "too_large");
-        } else {
-            log_error(app->lg, "sync of %s failed, nothing applied: %s", dev->id, err.msg);
-            sync_error(app, resp, 500, "server", "server fault, nothing applied: try again later",
-                       0);
-            note_failure(app, dev->id, 500, "server");
-        }
-        goto out;
+    if (rc == GS_E_AUTH) {
+        sync_error(app, resp, 401, "auth", "this device was revoked", 0);
+    } else if (rc == GS_E_TOO_LARGE) {
+        sync_error(app, resp, 413, "too_large", err->msg, 0);
+        note_failure(app, dev->id, 413, "too_large");
+    } else if (rc) {
+        log_error(app->lg, "sync of %s failed, nothing applied: %s", dev->id, err->msg);
+        sync_error(app, resp, 500, "server", "server fault, nothing applied: try again later", 0);
+        note_failure(app, dev->id, 500, "server");
     }
+    return rc;
+}
+
+/* The metrics and the log note of a committed sync. */
+static void sync_account(srv_app *app, srv_response *resp, const store_device *dev,
+                         const proto_sync_req *m, const sync_out *so)
+{
     atomic_fetch_add(&app->metrics->syncs, 1);
-    atomic_fetch_add(&app->metrics->changes_merged, so.n_accepted);
-    atomic_fetch_add(&app->metrics->changes_rejected, so.n_rejected);
-    atomic_fetch_add(&app->metrics->changes_duplicate, so.n_duplicate);
-    atomic_fetch_add(&app->metrics->conflicts, so.n_conflicts);
-    atomic_fetch_add(&app->metrics->changes_pulled, so.n_pulled);
+    atomic_fetch_add(&app->metrics->changes_merged, so->n_accepted);
+    atomic_fetch_add(&app->metrics->changes_rejected, so->n_rejected);
+    atomic_fetch_add(&app->metrics->changes_duplicate, so->n_duplicate);
+    atomic_fetch_add(&app->metrics->conflicts, so->n_conflicts);
+    atomic_fetch_add(&app->metrics->changes_pulled, so->n_pulled);
     snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s ch=%u acc=%u rej=%u conf=%u pull=%u%s",
-             dev->id, m->n_changes, so.n_accepted, so.n_rejected, so.n_conflicts, so.n_pulled,
-             so.n_duplicate ? " dup" : "");
-    if (so.n_duplicate) {
+             dev->id, m->n_changes, so->n_accepted, so->n_rejected, so->n_conflicts, so->n_pulled,
+             so->n_duplicate ? " dup" : "");
+    if (so->n_duplicate) {
         size_t n = strlen(resp->log_note);
-        snprintf(resp->log_note + n, sizeof(resp->log_note) - n, "=%u", so.n_duplicate);
+        snprintf(resp->log_note + n, sizeof(resp->log_note) - n, "=%u", so->n_duplicate);
     }
+}
+
+/* The 200 answer: body deflated when the client accepts it and it is worth it, else as is. */
+static int sync_reply(srv_app *app, const srv_request *req, srv_response *resp,
+                      const store_device *dev, const gs_buf *body, gs_err *err)
+{
+    int rc;
 
     buf_reset(&resp->body);
     if (zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
-        body.len > 256) {
-        rc = zbody_deflate(body.ptr, body.len, &resp->body, &err);
+        body->len > 256) {
+        rc = zbody_deflate(body->ptr, body->len, &resp->body, err);
         if (!rc)
             resp->content_encoding = "deflate";
     } else {
@@ -483,17 +515,45 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
     if (rc) {
         buf_reset(&resp->body);
         resp->content_encoding = NULL;
-        rc = buf_add(&resp->body, body.ptr, body.len);
+        rc = buf_add(&resp->body, body->ptr, body->len);
     }
     if (rc) {
         /* committed, but the answer does not fit: the device retries and gets the same acks */
         log_error(app->lg, "sync of %s: response of %zu bytes does not fit the body buffer",
-                  dev->id, body.len);
+                  dev->id, body->len);
         sync_error(app, resp, 500, "server", "response too large for this server's buffer", 0);
-        goto out;
+        return rc;
     }
     resp->status = 200;
     resp->content_type = PROTO_CONTENT_TYPE;
+    return GS_OK;
+}
+
+/* POST /v1/sync: authenticate, decode, merge and pull under the lock, account, answer. */
+static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp)
+{
+    store_device *dev = NULL;
+    proto_sync_req *m = NULL;
+    gs_buf inflated, body;
+    sync_out so;
+    gs_err err;
+    int rc;
+
+    buf_init(&inflated, PROTO_MAX_BODY);
+    buf_init(&body, PROTO_MAX_BODY);
+    gs_err_clear(&err);
+    memset(&so, 0, sizeof(so));
+    rc = sync_authenticate(app, req, resp, &dev);
+    if (rc)
+        goto out;
+    rc = sync_decode(app, req, resp, dev, &inflated, &m, &err);
+    if (rc)
+        goto out;
+    rc = sync_apply(app, resp, dev, m, &body, &so, &err);
+    if (rc)
+        goto out;
+    sync_account(app, resp, dev, m, &so);
+    rc = sync_reply(app, req, resp, dev, &body, &err);
 out:
     proto_sync_req_free(m);
     buf_free(&inflated);
