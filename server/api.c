@@ -254,10 +254,101 @@ static int fixes_read(srv_app *app, const store_device *dev, const proto_sync_re
     return rc;
 }
 
+/* The answer's head and its acks into body, the record states of its "fix" into fixes. */
+static int sync_encode_acks(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                            const proto_ack *acks, gs_arena *arena, int64_t now,
+                            proto_sync_resp *head, gs_buf *body, gs_buf *fixes, gs_err *err)
+{
+    int rc;
+
+    memset(head, 0, sizeof(*head));
+    /* answer in the request's version when it is older than ours (PROTOCOL.md 7.6) */
+    head->version = m->version < PROTO_VERSION ? m->version : PROTO_VERSION;
+    head->clock_ms = (uint64_t)now;
+    rc = hlc_now(&app->clock, &head->now);
+    if (rc)
+        return gs_err_set(err, rc, "server clock overflow");
+    if (head->version >= 2) {
+        rc = fixes_read(app, dev, m, acks, arena, head, fixes, err);
+        if (rc)
+            return rc;
+    }
+    rc = proto_encode_sync_resp_head(body, head, m->n_changes);
+    for (uint32_t i = 0; i < m->n_changes && !rc; i++)
+        rc = proto_encode_ack(body, &acks[i], head->version);
+    if (rc)
+        return gs_err_set(err, rc,
+                          "the acknowledgments alone pass the %u-byte body limit: push "
+                          "fewer changes per request",
+                          PROTO_MAX_BODY);
+    return GS_OK;
+}
+
+/* A pull page that fits what the acks and fixes leave of the body limit, then the rest of
+ * the answer after the acks in body: the page, the tail ("cur", "more", "clk") and fixes. */
+static int sync_encode_pull(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                            gs_arena *arena, proto_sync_resp *head, const gs_buf *fixes,
+                            gs_buf *body, uint32_t *n_pulled, gs_err *err)
+{
+    pull_page page;
+    gs_buf changes;
+    uint32_t max_changes;
+    size_t budget;
+    int rc;
+
+    buf_init(&changes, PROTO_MAX_BODY);
+    /* the "ch" head and the tail ("cur", "more", "clk", "fix") take under 64 bytes */
+    budget = body->len + fixes->len + 96 < PROTO_MAX_BODY
+                 ? PROTO_MAX_BODY - body->len - fixes->len - 96
+                 : 0;
+    max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : PROTO_MAX_CHANGES;
+    if (m->pull_max && m->pull_max < max_changes)
+        max_changes = m->pull_max;
+    if (max_changes > PROTO_MAX_CHANGES)
+        max_changes = PROTO_MAX_CHANGES;
+    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, head->version, arena, &changes,
+                   &page, err);
+    if (rc)
+        goto out;
+    rc = proto_encode_sync_resp_mid(body, page.n_changes);
+    if (!rc)
+        rc = buf_add(body, changes.ptr, changes.len);
+    head->cursor = page.cursor;
+    head->more = page.more;
+    if (!rc)
+        rc = proto_encode_sync_resp_tail(body, head);
+    if (!rc)
+        rc = buf_add(body, fixes->ptr, fixes->len);
+    if (rc) {
+        gs_err_set(err, rc, "cannot encode the response (%s)", gs_strerror(rc));
+        goto out;
+    }
+    *n_pulled = page.n_changes;
+out:
+    buf_free(&changes);
+    return rc;
+}
+
+/* Persists the HLC and the device's last sync with its result, and commits. */
+static int sync_commit(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                       const merge_ctx *mc, uint32_t n_pulled, int64_t now, gs_err *err)
+{
+    char result[STORE_RESULT_MAX + 1];
+    int rc;
+
+    snprintf(result, sizeof(result), "ok ch=%u acc=%u rej=%u dup=%u conf=%u pull=%u", m->n_changes,
+             mc->n_accepted, mc->n_rejected, mc->n_duplicate, mc->n_conflicts, n_pulled);
+    rc = store_hlc_set(app->st, app->clock.last, err);
+    if (!rc)
+        rc = store_device_synced(app->st, dev->id, now, result, mc->n_rejected, err);
+    if (!rc)
+        rc = store_commit(app->st, err);
+    return rc;
+}
+
 /* The merge, pull and encoding of one sync into body, inside the lock and one transaction:
  * on any failure the transaction is rolled back. GS_E_AUTH: the device was revoked
  * meanwhile; GS_E_TOO_LARGE: the acks alone pass the body limit; else a server fault. */
-
 static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req *m, gs_buf *body,
                        sync_out *so, gs_err *err)
 {
@@ -266,16 +357,12 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     merge_ctx mc;
     proto_ack *acks = NULL;
     proto_sync_resp head;
-    pull_page page;
-    gs_buf changes, fixes;
-    uint32_t max_changes;
-    size_t budget;
-    char result[STORE_RESULT_MAX + 1];
+    gs_buf fixes;
+    uint32_t n_pulled = 0;
     int rc = GS_OK;
     int64_t now = wall_ms();
 
     arena_init(&arena, SVAL_ARENA_MAX);
-    buf_init(&changes, PROTO_MAX_BODY);
     buf_init(&fixes, PROTO_MAX_BODY);
     rc = store_begin(app->st, err);
     if (rc)
@@ -286,6 +373,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
         goto out;
     }
+    /* read again inside the transaction: a revocation since the token check counts */
     rc = store_device_get(app->st, device_id, strlen(device_id), dev, err);
     if (!rc && dev->revoked_ms)
         rc = gs_err_set(err, GS_E_AUTH, "device revoked");
@@ -295,73 +383,24 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     rc = merge_batch(&mc, dev, m, acks, err);
     if (rc)
         goto out;
-
-    memset(&head, 0, sizeof(head));
-    /* answer in the request's version when it is older than ours (PROTOCOL.md 7.6) */
-    head.version = m->version < PROTO_VERSION ? m->version : PROTO_VERSION;
-    head.clock_ms = (uint64_t)now;
-    rc = hlc_now(&app->clock, &head.now);
-    if (rc) {
-        gs_err_set(err, rc, "server clock overflow");
-        goto out;
-    }
-    if (head.version >= 2) {
-        rc = fixes_read(app, dev, m, acks, &arena, &head, &fixes, err);
-        if (rc)
-            goto out;
-    }
-    rc = proto_encode_sync_resp_head(body, &head, m->n_changes);
-    for (uint32_t i = 0; i < m->n_changes && !rc; i++)
-        rc = proto_encode_ack(body, &acks[i], head.version);
-    if (rc) {
-        gs_err_set(err, rc,
-                   "the acknowledgments alone pass the %u-byte body limit: push "
-                   "fewer changes per request",
-                   PROTO_MAX_BODY);
-        goto out;
-    }
-    /* the "ch" head and the tail ("cur", "more", "clk", "fix") take under 64 bytes */
-    budget = body->len + fixes.len + 96 < PROTO_MAX_BODY ? PROTO_MAX_BODY - body->len - fixes.len - 96
-                                                         : 0;
-    max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : PROTO_MAX_CHANGES;
-    if (m->pull_max && m->pull_max < max_changes)
-        max_changes = m->pull_max;
-    if (max_changes > PROTO_MAX_CHANGES)
-        max_changes = PROTO_MAX_CHANGES;
-    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, head.version, &arena, &changes,
-                   &page, err);
+    rc = sync_encode_acks(app, dev, m, acks, &arena, now, &head, body, &fixes, err);
     if (rc)
         goto out;
-    rc = proto_encode_sync_resp_mid(body, page.n_changes);
-    if (!rc)
-        rc = buf_add(body, changes.ptr, changes.len);
-    head.cursor = page.cursor;
-    head.more = page.more;
-    if (!rc)
-        rc = proto_encode_sync_resp_tail(body, &head);
-    if (!rc)
-        rc = buf_add(body, fixes.ptr, fixes.len);
-    if (rc) {
-        gs_err_set(err, rc, "cannot encode the response (%s)", gs_strerror(rc));
+    rc = sync_encode_pull(app, dev, m, &arena, &head, &fixes, body, &n_pulled, err);
+    if (rc)
         goto out;
-    }
+    rc = sync_commit(app, dev, m, &mc, n_pulled, now, err);
+    if (rc)
+        goto out;
     so->n_accepted = mc.n_accepted;
     so->n_rejected = mc.n_rejected;
     so->n_duplicate = mc.n_duplicate;
     so->n_conflicts = mc.n_conflicts;
-    so->n_pulled = page.n_changes;
-    snprintf(result, sizeof(result), "ok ch=%u acc=%u rej=%u dup=%u conf=%u pull=%u", m->n_changes,
-             mc.n_accepted, mc.n_rejected, mc.n_duplicate, mc.n_conflicts, page.n_changes);
-    rc = store_hlc_set(app->st, app->clock.last, err);
-    if (!rc)
-        rc = store_device_synced(app->st, dev->id, now, result, mc.n_rejected, err);
-    if (!rc)
-        rc = store_commit(app->st, err);
+    so->n_pulled = n_pulled;
 out:
     if (rc)
         store_rollback(app->st);
     arena_free(&arena);
-    buf_free(&changes);
     buf_free(&fixes);
     return rc;
 }
