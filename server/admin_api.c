@@ -713,7 +713,7 @@ static void conflict_resolve(areq *r)
     store_record rec;
     store_field cur;
     store_audit au;
-    proto_value v;
+    proto_value v, old = nil;
     merge_ctx mc;
     uint64_t version = 0;
     int64_t id = conflict_id(r->arg);
@@ -787,6 +787,8 @@ static void conflict_resolve(areq *r)
     rc = store_field_get(r->env->st, t->name, c.rid, f->name, &r->arena, &cur, &err);
     if (rc && rc != GS_E_NOTFOUND)
         goto fault;
+    if (rc == GS_OK && cur.version) /* cur is written only when the field is there */
+        old = cur.value;
     merge_init(&mc, r->env->st, r->env->clock, &r->arena, r->now_ms);
     gs_err_clear(&err);
     rc = merge_admin_set(&mc, t->name, c.rid, f->name, &v, &version, &err);
@@ -801,7 +803,7 @@ static void conflict_resolve(areq *r)
     au.conflict = id;
     snprintf(au.admin, sizeof(au.admin), "%s", r->admin);
     au.at_ms = r->now_ms;
-    au.old_value = cur.version ? cur.value : nil;
+    au.old_value = old;
     au.new_value = v;
     au.version = version;
     au.note = json_is_string(note) ? json_string_value(note) : "";

@@ -5,7 +5,8 @@
  * Covers the status codes of /v1/sync (401, 403, 405, 413, 415, 400 per kind of bad body,
  * 426), a good sync end to end through the real codec (push, pull, deflate, duplicate
  * replay, log note, metrics), the admin API (devices, conflicts, resolution reaching the
- * devices, status, its 4xx answers), and 50 devices syncing at once from 50 threads.
+ * devices, status, its 4xx answers; the resolution of a field the record never had), and 50
+ * devices syncing at once from 50 threads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "common/uuid.h"
 #include "proto/proto.h"
 #include "server/app.h"
+#include "server/store.h"
 #include "server/zbody.h"
 
 #define RESP_CAP (32u * 1024 * 1024)
@@ -849,6 +851,68 @@ static void test_admin_conflict_resolution_reaches_devices(void **state)
     json_decref(j);
 }
 
+/* Fills a stretch of the stack below the caller with a non-zero pattern, so that a later
+ * call at the same depth that reads a variable it never wrote sees garbage, not zeros. */
+static __attribute__((noinline)) void stack_paint(void)
+{
+    volatile unsigned char junk[64 * 1024];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = 0xA5;
+}
+
+/* A conflict on a field the record does not hold (here recorded straight into the store
+ * file on a second connection): the resolution's old value is "no value" (null). The
+ * resolver read the current value into an uninitialised store_field when the field was not
+ * found and audited whatever was on the stack. */
+static void test_admin_resolve_field_not_stored(void **state)
+{
+    fx *f = *state;
+    device a;
+    resident res;
+    proto_sync_resp *m;
+    srv_response *r;
+    store *st;
+    store_conflict c;
+    int64_t cid;
+    gs_err err;
+    char path[128];
+    json_t *j, *old;
+
+    add_device(f, "[\"g1\"]", &a);
+    m = push_residents(f, &a, "g1", 1, 1, 0, &r, &res); /* name and grid, no phone */
+    resp_free(r);
+    proto_sync_resp_free(m);
+    memset(&c, 0, sizeof(c));
+    snprintf(c.tbl, sizeof(c.tbl), "resident");
+    memcpy(c.rid, res.id, 16);
+    snprintf(c.grid, sizeof(c.grid), "g1");
+    snprintf(c.field, sizeof(c.field), "phone");
+    c.winner.value.type = PV_STR;
+    c.winner.value.u.s = proto_cstr("13800138000");
+    c.winner.hlc = hlc_pack(hlc_wall_ms(NULL), 0);
+    c.winner.version = 7;
+    snprintf(c.winner.device, sizeof(c.winner.device), "%s", a.id);
+    c.other = c.winner;
+    c.other.value.u.s = proto_cstr("13900139000");
+    c.created_ms = (int64_t)hlc_wall_ms(NULL);
+    if (store_open(&st, f->cfg.db_path, &err))
+        fail_msg("store: %s", err.msg);
+    if (store_begin(st, &err) || store_conflict_add(st, &c, &cid, &err) ||
+        store_commit(st, &err))
+        fail_msg("conflict: %s", err.msg);
+    store_close(st);
+
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/resolve", (long long)cid);
+    stack_paint();
+    j = admin_call(f, "POST", path, NULL, "{\"keep\":\"winner\"}", 200);
+    old = json_object_get(json_object_get(j, "resolution"), "old");
+    if (!json_is_null(json_object_get(old, "value")))
+        fail_msg("old value is not null: %s", json_dumps(old, JSON_COMPACT));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "current"), "value")),
+                        "13800138000");
+    json_decref(j);
+}
+
 static void test_admin_api_errors(void **state)
 {
     fx *f = *state;
@@ -1109,6 +1173,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_pages_respect_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_conflict_resolution_reaches_devices, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_admin_resolve_field_not_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_api_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_50_devices_at_once, setup, teardown),
     };
