@@ -43,6 +43,11 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian 12's mbedTLS 2.28 ships no .pc file: the one place its flags are spelled out.
 MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+# gridsync-admin needs the HTTPS client, JSON, the schema and proto/'s values: not SQLite
+# or mbedTLS. (msgpack-c because proto/value.o, which the value's text and JSON forms
+# belong to, also encodes and decodes it.)
+ADMIN_PKGS := libcurl jansson zlib msgpack
+ADMIN_LIBS := $(shell pkg-config --libs $(ADMIN_PKGS) 2>/dev/null) -lm
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -82,6 +87,7 @@ CORE_OBJ   := $(call obj,$(COMMON_SRC) $(PROTO_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(CONSOLE_OBJ)
 
+LIB_CORE_A    := $(BUILD)/lib/libgscore.a
 LIB_CLIENT_A  := $(BUILD)/lib/libgridsync.a
 LIB_CLIENT_SO := $(BUILD)/lib/libgridsync.so
 LIB_SERVER_A  := $(BUILD)/lib/libgsserver.a
@@ -97,7 +103,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 all: lib bin
 deps: build/.deps-all.mk
-lib: $(LIB_CLIENT_A) $(LIB_CLIENT_SO) $(if $(SERVER_OBJ),$(LIB_SERVER_A))
+lib: $(LIB_CORE_A) $(LIB_CLIENT_A) $(LIB_CLIENT_SO) $(if $(SERVER_OBJ),$(LIB_SERVER_A))
 bin: $(BINS)
 
 # Objects depend on the compiler command too: changing a flag (or CC) rebuilds them.
@@ -127,6 +133,12 @@ $(CONSOLE_OBJ): $(CONSOLE_GEN)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -Iserver -MMD -MP -c $< -o $@
 
+# common/ and proto/ alone, for programs that need neither the device library nor the
+# server (gridsync-admin): an archive, so a program gets only the modules it calls.
+$(LIB_CORE_A): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # The client library carries common/ and proto/ so an app links one archive.
 $(LIB_CLIENT_A): $(CORE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(@D)
@@ -152,10 +164,11 @@ $(BUILD)/bin/gridsyncd: $(OBJ)/server/main.o $(LIB_SERVER_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/gridsync-admin: $(call obj,$(ADMIN_SRC)) $(LIB_CLIENT_A)
+# The admin CLI is a client of the admin API, not a device: common/ and proto/ only.
+$(BUILD)/bin/gridsync-admin: $(call obj,$(ADMIN_SRC)) $(LIB_CORE_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ADMIN_LIBS)
 
 # Unit tests: one binary per module. test_srv_* link the server internals, the others only
 # the client library, so a half-written server file never breaks a client test build.

@@ -6,16 +6,19 @@
  *
  * Settings come from --config (the file `gridsyncd init` writes), then the options given
  * override it. The token is never printed except by `device add`, which shows a new device's
- * token once. Exit codes are those of the client (README): 0 ok, 1 failure, 2 bad usage or
- * input, 3 not found, 4 server unreachable, 5 authentication refused.
+ * token once. Exit codes and how errors are printed are common/cmdline.h, shared with
+ * gridsync (README "Exit codes"): 0 ok, 1 failure, 2 bad usage, input or configuration,
+ * 3 not found, 4 server unreachable, 5 authentication refused.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "client/transport.h"
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/cmdline.h"
+#include "common/conf.h"
 #include "common/isotime.h"
 #include "common/rc.h"
 #include "common/table.h"
+#include "common/transport.h"
 #include "common/uuid.h"
 #include "proto/schema.h"
 #include "proto/value_json.h"
@@ -27,12 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_USAGE 2
-#define EXIT_NOTFOUND 3
-#define EXIT_UNREACHABLE 4
-#define EXIT_AUTH 5
-
-#define CONF_MAX (64 * 1024)
+#define PROG "gridsync-admin"
+#define CA_PEM_MAX (64 * 1024)
 #define RESP_MAX (16u * 1024 * 1024)
 #define ADMIN_PREFIX "/v1/admin"
 
@@ -68,114 +67,68 @@ static const char usage_text[] =
     "  --json          print JSON instead of tables\n"
     "  --help, --version\n"
     "\n"
-    "exit status: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 server unreachable,\n"
-    "5 authentication refused\n";
+    "exit status (the same as gridsync's): 0 ok, 1 failure, 2 bad usage, input or\n"
+    "configuration, 3 not found, 4 server unreachable, 5 authentication refused\n";
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+static int usage_error(const admin *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const admin *a, const char *fmt, ...)
 {
     va_list ap;
+    int code;
 
-    fprintf(stderr, "gridsync-admin: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    code = cmdline_usage_verror(PROG, a->json, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(see gridsync-admin --help)\n");
-    return EXIT_USAGE;
-}
-
-static int exit_for_rc(int rc)
-{
-    switch (rc) {
-    case GS_OK: return 0;
-    case GS_E_USAGE:
-    case GS_E_INVALID:
-    case GS_E_CONFIG: return EXIT_USAGE;
-    case GS_E_NOTFOUND: return EXIT_NOTFOUND;
-    case GS_E_NETWORK:
-    case GS_E_TIMEOUT: return EXIT_UNREACHABLE;
-    case GS_E_AUTH: return EXIT_AUTH;
-    default: return 1;
-    }
+    return code;
 }
 
 static int fail(admin *a, int rc)
 {
-    fprintf(stderr, "gridsync-admin: %s\n", gs_err_msg(&a->err, rc));
-    return exit_for_rc(rc);
+    return cmdline_fail(PROG, a->json, rc, gs_err_msg(&a->err, rc));
 }
 
-static char *trim(char *s)
+/* The keys of admin.conf (written by `gridsyncd init`), indexed by admin_key. */
+enum admin_key { KEY_SERVER, KEY_CA, KEY_TOKEN, N_ADMIN_KEYS };
+static const char *const admin_keys[N_ADMIN_KEYS] = {"server", "ca", "token"};
+
+/* What set_admin_key fills, and the file it reads (for relative ca paths). */
+typedef struct admin_conf {
+    admin *a;         /* settings being filled */
+    const char *path; /* the admin.conf being read */
+} admin_conf;
+
+/* conf_set_fn for admin.conf; a relative ca path is relative to the file's folder. */
+static int set_admin_key(void *ud, size_t key, const char *value, char *why, size_t why_cap)
 {
-    char *end;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
-        *--end = '\0';
-    return s;
+    admin_conf *ac = ud;
+    const char *slash = strrchr(ac->path, '/');
+    char *dst = key == KEY_SERVER ? ac->a->server
+                : key == KEY_CA   ? ac->a->ca_path
+                                  : ac->a->token;
+    size_t cap = key == KEY_SERVER ? sizeof(ac->a->server)
+                 : key == KEY_CA   ? sizeof(ac->a->ca_path)
+                                   : sizeof(ac->a->token);
+    int n;
+
+    if (key == KEY_CA && value[0] != '/' && slash)
+        n = snprintf(dst, cap, "%.*s/%s", (int)(slash - ac->path), ac->path, value);
+    else
+        n = snprintf(dst, cap, "%s", value);
+    if (n < 0 || (size_t)n >= cap) {
+        dst[0] = '\0';
+        snprintf(why, why_cap, "value too long (at most %zu bytes)", cap - 1);
+        return GS_E_CONFIG;
+    }
+    return GS_OK;
 }
 
-/* Reads `key = value` lines of admin.conf; relative ca paths are relative to the file. */
+/* Reads admin.conf with the reader gridsyncd.conf is read with (common/conf.h). */
 static int load_config(admin *a, const char *path)
 {
-    gs_buf text;
-    char *line, *next;
-    int lineno = 0, rc;
+    admin_conf ac = {a, path};
 
-    buf_init(&text, CONF_MAX);
-    rc = buf_read_file(&text, path, &a->err);
-    if (rc)
-        a->err.rc = rc = GS_E_CONFIG;
-    if (rc)
-        goto out;
-    for (line = text.ptr; line && *line; line = next) {
-        char *eq, *key, *val, *dst;
-        size_t cap;
-
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        line = trim(line);
-        if (*line == '\0' || *line == '#')
-            continue;
-        eq = strchr(line, '=');
-        if (!eq) {
-            rc = gs_err_set(&a->err, GS_E_CONFIG, "%s:%d: expected key = value", path, lineno);
-            goto out;
-        }
-        *eq = '\0';
-        key = trim(line);
-        val = trim(eq + 1);
-        if (strcmp(key, "server") == 0) {
-            dst = a->server;
-            cap = sizeof(a->server);
-        } else if (strcmp(key, "ca") == 0) {
-            dst = a->ca_path;
-            cap = sizeof(a->ca_path);
-        } else if (strcmp(key, "token") == 0) {
-            dst = a->token;
-            cap = sizeof(a->token);
-        } else {
-            rc = gs_err_set(&a->err, GS_E_CONFIG, "%s:%d: unknown key '%s'", path, lineno, key);
-            goto out;
-        }
-        if (strcmp(key, "ca") == 0 && val[0] != '/' && strrchr(path, '/')) {
-            int dir_len = (int)(strrchr(path, '/') - path);
-            if ((size_t)snprintf(dst, cap, "%.*s/%s", dir_len, path, val) >= cap)
-                rc = GS_E_CONFIG;
-        } else if ((size_t)snprintf(dst, cap, "%s", val) >= cap) {
-            rc = GS_E_CONFIG;
-        }
-        if (rc) {
-            gs_err_set(&a->err, rc, "%s:%d: value of %s too long", path, lineno, key);
-            goto out;
-        }
-    }
-out:
-    buf_free(&text);
-    return rc;
+    return conf_load(path, admin_keys, N_ADMIN_KEYS, set_admin_key, &ac, &a->err);
 }
 
 static int connect_server(admin *a)
@@ -189,7 +142,7 @@ static int connect_server(admin *a)
         return gs_err_set(&a->err, GS_E_CONFIG,
                           "no server settings: give --config DIR/admin.conf, or --server, "
                           "--ca and --token");
-    buf_init(&a->ca_pem, CONF_MAX);
+    buf_init(&a->ca_pem, CA_PEM_MAX);
     rc = buf_read_file(&a->ca_pem, a->ca_path, &a->err);
     if (rc)
         a->err.rc = rc = GS_E_CONFIG;
@@ -267,11 +220,8 @@ out:
 
 static void print_json(json_t *j)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);
-    if (text) {
-        puts(text);
-        free(text);
-    }
+    /* indented for people, UTF-8 unescaped like gridsync's */
+    cmdline_print_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 static const char *str_of(json_t *o, const char *key)
@@ -345,13 +295,13 @@ static int cmd_device_add(admin *a, int argc, char **argv)
         else {
             json_decref(grids);
             json_decref(body);
-            return usage_error("device add: unexpected '%s'", argv[i]);
+            return usage_error(a, "device add: unexpected '%s'", argv[i]);
         }
     }
     if (json_array_size(grids) == 0) {
         json_decref(grids);
         json_decref(body);
-        return usage_error("device add: at least one --grid is needed");
+        return usage_error(a, "device add: at least one --grid is needed");
     }
     json_object_set_new(body, "grids", grids);
     if (name)
@@ -430,7 +380,7 @@ static int cmd_device_revoke(admin *a, int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return usage_error("device revoke: give exactly one device ID");
+        return usage_error(a, "device revoke: give exactly one device ID");
     snprintf(path, sizeof(path), "/devices/%s/revoke", argv[0]);
     rc = call(a, "POST", path, NULL, &res);
     if (rc)
@@ -476,7 +426,7 @@ static int cmd_conflicts_list(admin *a, int argc, char **argv)
         else if (strcmp(argv[k], "--grid") == 0 && k + 1 < argc)
             query_add(q, sizeof(q), "grid", argv[++k]);
         else
-            return usage_error("conflicts list: unexpected '%s'", argv[k]);
+            return usage_error(a, "conflicts list: unexpected '%s'", argv[k]);
     }
     query_add(q, sizeof(q), "state", state);
     snprintf(path, sizeof(path), "/conflicts%s", q);
@@ -526,7 +476,7 @@ static int cmd_conflicts_show(admin *a, int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return usage_error("conflicts show: give exactly one conflict ID");
+        return usage_error(a, "conflicts show: give exactly one conflict ID");
     snprintf(path, sizeof(path), "/conflicts/%s", argv[0]);
     rc = call(a, "GET", path, NULL, &res);
     if (rc)
@@ -604,14 +554,14 @@ static int cmd_conflicts_resolve(admin *a, int argc, char **argv)
         else if (argv[i][0] != '-' && !id)
             id = argv[i];
         else
-            return usage_error("conflicts resolve: unexpected '%s'", argv[i]);
+            return usage_error(a, "conflicts resolve: unexpected '%s'", argv[i]);
     }
     if (!id)
-        return usage_error("conflicts resolve: give the conflict ID");
+        return usage_error(a, "conflicts resolve: give the conflict ID");
     if (!keep == !value)
-        return usage_error("conflicts resolve: give exactly one of --keep or --value");
+        return usage_error(a, "conflicts resolve: give exactly one of --keep or --value");
     if (keep && strcmp(keep, "winner") != 0 && strcmp(keep, "other") != 0)
-        return usage_error("conflicts resolve: --keep takes winner or other, not '%s'", keep);
+        return usage_error(a, "conflicts resolve: --keep takes winner or other, not '%s'", keep);
     body = json_object();
     if (keep) {
         json_object_set_new(body, "keep", json_string(keep));
@@ -697,7 +647,7 @@ static int dispatch(admin *a, int argc, char **argv)
     const char *noun = argv[0], *verb = argc > 1 ? argv[1] : "";
 
     if (strcmp(noun, "status") == 0)
-        return argc == 1 ? cmd_status(a) : usage_error("status takes no arguments");
+        return argc == 1 ? cmd_status(a) : usage_error(a, "status takes no arguments");
     if (strcmp(noun, "device") == 0) {
         if (strcmp(verb, "add") == 0)
             return cmd_device_add(a, argc - 2, argv + 2);
@@ -705,7 +655,7 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_device_list(a);
         if (strcmp(verb, "revoke") == 0)
             return cmd_device_revoke(a, argc - 2, argv + 2);
-        return usage_error("device: expected add, list or revoke, not '%s'", verb);
+        return usage_error(a, "device: expected add, list or revoke, not '%s'", verb);
     }
     if (strcmp(noun, "conflicts") == 0) {
         if (strcmp(verb, "list") == 0)
@@ -714,9 +664,9 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_conflicts_show(a, argc - 2, argv + 2);
         if (strcmp(verb, "resolve") == 0)
             return cmd_conflicts_resolve(a, argc - 2, argv + 2);
-        return usage_error("conflicts: expected list, show or resolve, not '%s'", verb);
+        return usage_error(a, "conflicts: expected list, show or resolve, not '%s'", verb);
     }
-    return usage_error("unknown command '%s'", noun);
+    return usage_error(a, "unknown command '%s'", noun);
 }
 
 int main(int argc, char **argv)
@@ -726,7 +676,7 @@ int main(int argc, char **argv)
     int i, code;
 
     memset(&a, 0, sizeof(a));
-    buf_init(&a.ca_pem, CONF_MAX);
+    buf_init(&a.ca_pem, CA_PEM_MAX);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
@@ -742,7 +692,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (i + 1 >= argc)
-            return usage_error("%s needs a value", opt);
+            return usage_error(&a, "%s needs a value", opt);
         if (strcmp(opt, "--config") == 0)
             config = argv[++i];
         else if (strcmp(opt, "--server") == 0)
@@ -752,10 +702,10 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--token") == 0)
             token = argv[++i];
         else
-            return usage_error("unknown option '%s'", opt);
+            return usage_error(&a, "unknown option '%s'", opt);
     }
     if (i >= argc)
-        return usage_error("no command given");
+        return usage_error(&a, "no command given");
     /* the command's own --help */
     for (int k = i; k < argc; k++)
         if (strcmp(argv[k], "--help") == 0) {

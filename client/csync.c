@@ -27,11 +27,11 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/transport.h"
 #include "db.h"
 #include "apply.h"
 #include "device.h"
 #include "outbox.h"
-#include "transport.h"
 
 #include <stdio.h>
 #include <string.h>

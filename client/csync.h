@@ -1,6 +1,6 @@
 /*
  * csync.h: the sync loop behind gs_sync_run (PROTOCOL.md section 4), joining the outbox
- * (outbox.h), the codec (proto.h) and the HTTPS link (transport.h).
+ * (outbox.h), the codec (proto.h) and the HTTPS link (common/transport.h).
  */
 #ifndef GS_CLIENT_CSYNC_H
 #define GS_CLIENT_CSYNC_H

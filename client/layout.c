@@ -6,6 +6,7 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/sqldb.h"
 #include "client/fvers.h"
 #include "proto/schema.h"
 
@@ -116,50 +117,6 @@ int layout_reserved(const char *name)
     return strncmp(name, "sqlite_", 7) == 0;
 }
 
-static int pragma_int(gs_db *db, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
-    int rc = GS_OK;
-
-    if (src != SQLITE_OK)
-        return db_fail(db, src, "reading the database layout");
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    else
-        rc = db_fail(db, src, "reading the database layout");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int set_pragmas(gs_db *db)
-{
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode=WAL", -1, &st, NULL);
-    int rc = GS_OK;
-
-    if (src != SQLITE_OK)
-        return db_fail(db, src, "switching the database to WAL mode");
-    src = sqlite3_step(st);
-    if (src != SQLITE_ROW) {
-        rc = db_fail(db, src, "switching the database to WAL mode");
-    } else {
-        const char *mode = (const char *)sqlite3_column_text(st, 0);
-        /* an in-memory database (tests) reports "memory"; anything else must be WAL */
-        if (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0))
-            rc = gs_err_set(&db->err, GS_E_DB, "the database refused WAL mode (got '%s')",
-                            mode ? mode : "?");
-    }
-    sqlite3_finalize(st);
-    if (rc)
-        return rc;
-    /* FULL: a commit is on disk, WAL included, before the write is reported done. A 16 MiB
-       cache keeps a 10,000-record batch from spilling pages into the WAL before its commit */
-    return db_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
-                       " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
-}
-
 /* FNV-1a 64 over every table, field, type and the layout version: any schema change the
  * record tables must follow changes it. */
 static void schema_sig(char out[17])
@@ -268,7 +225,7 @@ static int reconcile_table(gs_db *db, const schema_table *t)
     return rc;
 }
 
-static int migrate_locked(gs_db *db, int64_t version, const char *sig)
+static int migrate_locked(gs_db *db, int version, const char *sig)
 {
     char *stored = NULL;
     char sql[64];
@@ -299,7 +256,7 @@ static int migrate_locked(gs_db *db, int64_t version, const char *sig)
 
 int layout_migrate(gs_db *db)
 {
-    int64_t version;
+    int version;
     char sig[17];
     char *stored = NULL;
     int rc;
@@ -309,17 +266,9 @@ int layout_migrate(gs_db *db)
             return gs_err_set(&db->err, GS_E_STATE,
                               "schema table '%s' has the name of an internal table",
                               schema_tables[i].name);
-    rc = set_pragmas(db);
+    rc = sqldb_user_version(db->sql, DB_LAYOUT_VERSION, "gridsync", &version, &db->err);
     if (rc)
         return rc;
-    rc = pragma_int(db, "PRAGMA user_version", &version);
-    if (rc)
-        return rc;
-    if (version > DB_LAYOUT_VERSION)
-        return gs_err_set(&db->err, GS_E_STATE,
-                          "the database has layout version %lld, written by a newer gridsync "
-                          "(this one knows up to %d): update gridsync",
-                          (long long)version, DB_LAYOUT_VERSION);
     schema_sig(sig);
     if (version == DB_LAYOUT_VERSION) {
         /* the common case: nothing to do, found without taking the write lock */
@@ -335,9 +284,7 @@ int layout_migrate(gs_db *db)
     if (rc)
         return rc;
     /* another process may have migrated while we waited for the lock */
-    rc = pragma_int(db, "PRAGMA user_version", &version);
-    if (rc == GS_OK && version > DB_LAYOUT_VERSION)
-        rc = gs_err_set(&db->err, GS_E_STATE, "the database was upgraded by a newer gridsync");
+    rc = sqldb_user_version(db->sql, DB_LAYOUT_VERSION, "gridsync", &version, &db->err);
     if (rc == GS_OK)
         rc = migrate_locked(db, version, sig);
     if (rc == GS_OK)

@@ -22,7 +22,7 @@ struct outbox_iter {
     sqlite3_stmt *st;    /* SELECT over the oldest rows; finalised by outbox_iter_free */
     fieldset fs;         /* the current row's fields */
     proto_change cur;    /* the current change; points into fs and table */
-    char table[SCHEMA_NAME_MAX + 1]; /* the current row's table name */
+    char table[GS_LIMIT_NAME + 1]; /* the current row's table name */
 };
 
 /* ---- capture ---- */
@@ -247,7 +247,7 @@ int outbox_iter_next(outbox_iter *it, const proto_change **out)
     it->cur.seq = (uint64_t)sqlite3_column_int64(it->st, 0);
     tbl = (const char *)sqlite3_column_text(it->st, 1);
     n = sqlite3_column_bytes(it->st, 1);
-    if (!tbl || n <= 0 || n > SCHEMA_NAME_MAX || sqlite3_column_bytes(it->st, 2) != 16)
+    if (!tbl || n <= 0 || n > GS_LIMIT_NAME || sqlite3_column_bytes(it->st, 2) != 16)
         return gs_err_set(&db->err, GS_E_DB, "outbox row %llu is damaged",
                           (unsigned long long)it->cur.seq);
     memcpy(it->table, tbl, (size_t)n);

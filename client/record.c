@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* gs_record_text's answers: the longest is a 4000-byte text. */
-#define RECORD_TEXT_MAX (SCHEMA_TEXT_MAX + 64)
+#define RECORD_TEXT_MAX (GS_LIMIT_TEXT + 64)
 
 int record_field_index(const schema_table *t, const char *name, size_t len)
 {
@@ -311,7 +311,7 @@ int gs_record_add_tag(gs_record *rec, const char *field, const char *tag)
         v.u.list.n = old->u.list.n;
     }
     items[v.u.list.n].ptr = tag;
-    items[v.u.list.n].len = (uint32_t)strnlen(tag, SCHEMA_NAME_MAX * 4 + 1);
+    items[v.u.list.n].len = (uint32_t)strnlen(tag, GS_LIMIT_NAME * 4 + 1);
     v.u.list.n++;
     rc = put_new(rec, i, &v);
     gs_free(items);

@@ -32,6 +32,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/limits.h"
 #include "common/rc.h"
 
 #define PROTO_VERSION 2     /* the version this code speaks */
@@ -40,13 +41,15 @@
 #define PROTO_CONTENT_TYPE "application/vnd.msgpack"
 #define PROTO_SYNC_PATH "/v1/sync"
 
-/* Hard limits (PROTOCOL.md "Limits"; the same in versions 1 and 2). */
+/* Hard limits (PROTOCOL.md "Limits"; the same in versions 1 and 2). Those the schema, the
+ * stores and the device share are common/limits.h's, here under the codec's names. */
 #define PROTO_MAX_BODY (8u * 1024 * 1024) /* bytes of a decoded (inflated) body */
 #define PROTO_MAX_CHANGES 5000u           /* changes in one request or response */
-#define PROTO_MAX_FIELDS 64u              /* fields in one change */
-#define PROTO_MAX_STR 4000u               /* bytes in one string value */
-#define PROTO_MAX_NAME 64u                /* bytes in a table, field, device or error name */
-#define PROTO_MAX_TAGS 32u                /* strings in one string-list value */
+#define PROTO_MAX_FIELDS ((unsigned)GS_LIMIT_FIELDS) /* fields in one change */
+#define PROTO_MAX_STR ((unsigned)GS_LIMIT_TEXT)      /* bytes in one string value */
+#define PROTO_MAX_NAME ((unsigned)GS_LIMIT_NAME)     /* bytes of a table, field, device or
+                                                        error name */
+#define PROTO_MAX_TAGS ((unsigned)GS_LIMIT_TAGS)     /* strings in one string-list value */
 #define PROTO_MAX_DEPTH 6u                /* nesting of arrays and maps, the top map being 1 */
 
 typedef struct proto_str {

@@ -96,7 +96,7 @@ static const schema_field visit_fields[] = {
     {.name = "kind", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_LWW,
      .enums = visit_kinds, .n_enums = N(visit_kinds), .cli_flag = "kind", .label_zh = "走访类型",
      .label_en = "Kind"},
-    {.name = "notes", .type = ST_TEXT, .policy = SP_LWW, .max_len = SCHEMA_TEXT_MAX,
+    {.name = "notes", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_TEXT,
      .cli_flag = "notes", .label_zh = "走访记录", .label_en = "Notes"},
     {.name = "follow_up", .type = ST_BOOL, .policy = SP_LWW, .cli_flag = "follow-up",
      .label_zh = "需要跟进", .label_en = "Follow-up"},
@@ -126,9 +126,9 @@ static const schema_field care_fields[] = {
      .label_en = "Requested at"},
     {.name = "due_at", .type = ST_TIME, .policy = SP_LWW, .min = T_MIN, .max = T_MAX,
      .cli_flag = "due", .label_zh = "截止时间", .label_en = "Due at"},
-    {.name = "notes", .type = ST_TEXT, .policy = SP_LWW, .max_len = SCHEMA_TEXT_MAX,
+    {.name = "notes", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_TEXT,
      .cli_flag = "notes", .label_zh = "备注", .label_en = "Notes"},
-    {.name = "resolution", .type = ST_TEXT, .policy = SP_LWW, .max_len = SCHEMA_TEXT_MAX,
+    {.name = "resolution", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_TEXT,
      .cli_flag = "resolution", .label_zh = "处理结果", .label_en = "Resolution"},
 };
 
@@ -271,7 +271,7 @@ int schema_check_value(const schema_table *t, const schema_field *f, const proto
     case ST_TEXT:
         if (v->type != PV_STR)
             break;
-        return check_text(t, f, v->u.s, f->max_len ? f->max_len : SCHEMA_TEXT_MAX, err);
+        return check_text(t, f, v->u.s, f->max_len ? f->max_len : GS_LIMIT_TEXT, err);
     case ST_INT:
     case ST_TIME:
         if (v->type != PV_INT)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "common/rc.h"
 
 /* How a field's value travels (MessagePack type) and is checked. */
@@ -96,9 +97,7 @@ typedef struct schema_table {
 /* The field that names a record's grid in every table. */
 #define SCHEMA_SCOPE_FIELD "grid"
 
-/* Protocol-wide text limits, also enforced by the codec. */
-#define SCHEMA_TEXT_MAX 4000  /* bytes in any text value */
-#define SCHEMA_NAME_MAX 64    /* bytes in a table, field, enum or tag name */
+/* Names and texts: GS_LIMIT_NAME and GS_LIMIT_TEXT (common/limits.h). */
 
 extern const schema_table schema_tables[];
 extern const size_t schema_n_tables;

@@ -38,7 +38,7 @@ typedef struct areq {
     admin_env *env;              /* the app's parts */
     const srv_request *req;      /* the HTTP request */
     srv_response *resp;          /* the answer */
-    char admin[AUTH_ID_MAX + 1]; /* the authenticated admin's id */
+    char admin[GS_LIMIT_NAME + 1]; /* the authenticated admin's id */
     srv_slice arg;               /* the {id} path segment, when the route has one */
     json_t *body;                /* the parsed body (POST with a body), else NULL */
     gs_arena arena;            /* values read from the store */
@@ -253,17 +253,17 @@ static void device_add(areq *r)
         return;
     }
     if (name && !json_is_null(name) &&
-        !(json_is_string(name) && clean_text(name, 0, STORE_NAME_MAX))) {
-        reply_err(r, 400, "invalid", "name must be text of at most %d bytes", STORE_NAME_MAX);
+        !(json_is_string(name) && clean_text(name, 0, GS_LIMIT_DEVICE_NAME))) {
+        reply_err(r, 400, "invalid", "name must be text of at most %d bytes", GS_LIMIT_DEVICE_NAME);
         return;
     }
     json_array_foreach(grids, i, g)
     {
-        if (!json_is_string(g) || !clean_text(g, 1, STORE_GRID_MAX)) {
+        if (!json_is_string(g) || !clean_text(g, 1, GS_LIMIT_NAME)) {
             reply_err(r, 400, "invalid",
                       "grids[%zu]: a grid is text of 1 to %d bytes without control "
                       "characters",
-                      i, STORE_GRID_MAX);
+                      i, GS_LIMIT_NAME);
             return;
         }
         for (size_t k = 0; k < d->n_grids; k++)
@@ -336,7 +336,7 @@ static void device_list(areq *r)
 
 static void device_revoke(areq *r)
 {
-    char id[STORE_ID_MAX + 1];
+    char id[GS_LIMIT_NAME + 1];
     store_device *d = arena_alloc(&r->arena, sizeof(*d));
     gs_err err;
     int rc;
@@ -345,7 +345,7 @@ static void device_revoke(areq *r)
         reply_err(r, 500, "server", "out of memory");
         return;
     }
-    if (r->arg.len == 0 || r->arg.len > STORE_ID_MAX) {
+    if (r->arg.len == 0 || r->arg.len > GS_LIMIT_NAME) {
         reply_err(r, 404, "not_found", "no such device");
         return;
     }
@@ -618,7 +618,7 @@ static int conflict_cb(void *ud, const store_conflict *c)
 
 static void conflict_list(areq *r)
 {
-    char state[16], grid[STORE_GRID_MAX + 1], limit_s[16];
+    char state[16], grid[GS_LIMIT_NAME + 1], limit_s[16];
     int has_grid, has_state, has_limit, open_only = 1;
     uint32_t limit = ADMIN_LIST_DEFAULT;
     list_ctx lc;

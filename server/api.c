@@ -26,6 +26,7 @@
 
 #include "common/alloc.h"
 #include "common/hlc.h"
+#include "common/zbody.h"
 #include "proto/proto.h"
 #include "admin_api.h"
 #include "auth.h"
@@ -33,7 +34,6 @@
 #include "merge.h"
 #include "pull.h"
 #include "store.h"
-#include "zbody.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -545,7 +545,7 @@ static int sync_reply(srv_app *app, const srv_request *req, srv_response *resp,
     buf_reset(&resp->body);
     if (zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
         body->len > 256) {
-        rc = zbody_deflate(body->ptr, body->len, &resp->body, err);
+        rc = zbody_deflate(body->ptr, body->len, ZBODY_LEVEL_BEST_LINK, &resp->body, err);
         if (!rc)
             resp->content_encoding = "deflate";
     } else {
@@ -696,7 +696,7 @@ void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
 int app_init_store(const char *db_path, char *token_out, size_t token_cap, gs_err *err)
 {
     store *st = NULL;
-    char id[AUTH_ID_MAX + 1], token[AUTH_TOKEN_MAX + 1];
+    char id[GS_LIMIT_NAME + 1], token[AUTH_TOKEN_MAX + 1];
     uint8_t hash[AUTH_HASH_LEN];
     int64_t n = 0;
     int rc;

@@ -79,7 +79,7 @@ int auth_new_token(const char *id, char *token, size_t cap, uint8_t hash[AUTH_HA
     size_t idlen = strlen(id), slen;
     int rc;
 
-    if (idlen == 0 || idlen > AUTH_ID_MAX || memchr(id, '.', idlen))
+    if (idlen == 0 || idlen > GS_LIMIT_NAME || memchr(id, '.', idlen))
         return GS_E_INVALID;
     rc = rand_bytes(raw, sizeof(raw));
     if (rc)
@@ -127,7 +127,8 @@ int auth_parse_bearer(const char *header, size_t len, const char **id, size_t *i
     start = i;
     for (dot = start; dot < len && header[dot] != '.'; dot++)
         ;
-    if (dot == start || dot >= len - 1 || dot - start > AUTH_ID_MAX || len - start > AUTH_TOKEN_MAX)
+    if (dot == start || dot >= len - 1 || dot - start > GS_LIMIT_NAME ||
+        len - start > AUTH_TOKEN_MAX)
         return GS_E_AUTH;
     for (size_t k = start; k < len; k++) {
         unsigned char c = (unsigned char)header[k];

@@ -13,11 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "common/rc.h"
 
 #define AUTH_HASH_LEN 32     /* SHA-256 */
 #define AUTH_SECRET_BYTES 32 /* random bytes in a secret */
-#define AUTH_ID_MAX 64       /* bytes of an id */
 #define AUTH_TOKEN_MAX 128   /* bytes of a whole token, without the NUL */
 #define AUTH_DEVICE_PREFIX 'd'
 #define AUTH_ADMIN_PREFIX 'a'

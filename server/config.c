@@ -1,8 +1,7 @@
 /*
- * config.c: reads gridsyncd.conf (see config.h).
- *
- * Format: one `key = value` per line; '#' starts a comment that runs to the end of the line;
- * blank lines are ignored; surrounding blanks of keys and values are trimmed. Invariants:
+ * config.c: reads gridsyncd.conf (see config.h) with the shared reader common/conf.c, which
+ * owns the syntax (`key = value`, comments, blanks) and the mistakes any such file can
+ * have; this file owns the keys, their ranges and the paths. Invariants:
  *  - a key the server does not know, a key given twice, a value out of its range or a line
  *    without '=' fails the whole load with GS_E_CONFIG and "FILE:LINE: ..." in the message
  *    (a typo must never silently keep a default);
@@ -19,11 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
+#include "common/conf.h"
 #include "common/log.h"
 #include "proto/proto.h"
-
-#define CONFIG_FILE_MAX (64 * 1024) /* a config file is a few hundred bytes */
 
 void config_defaults(srv_config *cfg)
 {
@@ -117,16 +114,6 @@ static const key_def key_defs[] = {
 
 #define N_KEYS (sizeof(key_defs) / sizeof(key_defs[0]))
 
-static char *trim(char *s, char *end)
-{
-    while (s < end && (*s == ' ' || *s == '\t'))
-        s++;
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-        end--;
-    *end = '\0';
-    return s;
-}
-
 /* Joins dir and a relative path, or copies an absolute one. */
 static int resolve_path(const char *dir, const char *value, char *out, size_t cap)
 {
@@ -210,13 +197,10 @@ static int set_key(srv_config *cfg, const key_def *k, const char *value, char *w
     return GS_OK;
 }
 
-/* Reads the whole file into b (capped); every failure is a configuration error. */
-static int read_file(const char *path, gs_buf *b, gs_err *err)
+/* conf_set_fn for gridsyncd.conf: ud is the srv_config being filled. */
+static int set_conf_key(void *ud, size_t key, const char *value, char *why, size_t why_cap)
 {
-    int rc = buf_read_file(b, path, err);
-    if (rc && err)
-        err->rc = GS_E_CONFIG;
-    return rc ? GS_E_CONFIG : GS_OK;
+    return set_key(ud, &key_defs[key], value, why, why_cap);
 }
 
 /* Sets cfg->dir to the absolute folder of path. */
@@ -249,71 +233,18 @@ static int set_dir(srv_config *cfg, const char *path, gs_err *err)
 int config_load(srv_config *cfg, const char *path, gs_err *err)
 {
     srv_config tmp = *cfg;
-    gs_buf text;
-    int seen_line[N_KEYS] = {0};
-    int rc = GS_OK, line_no = 0;
-    char why[256];
-    char *p, *end;
+    const char *names[N_KEYS];
+    int rc;
 
-    buf_init(&text, CONFIG_FILE_MAX);
-    rc = read_file(path, &text, err);
-    if (rc)
-        goto out;
+    _Static_assert(N_KEYS <= CONF_KEYS_MAX, "more keys than common/conf.c reads");
+    for (size_t i = 0; i < N_KEYS; i++)
+        names[i] = key_defs[i].name;
     rc = set_dir(&tmp, path, err);
     if (rc)
         goto out;
-    if (text.len && memchr(text.ptr, '\0', text.len)) {
-        rc = gs_err_set(err, GS_E_CONFIG, "%s: contains a NUL byte; not a text file", path);
+    rc = conf_load(path, names, N_KEYS, set_conf_key, &tmp, err);
+    if (rc)
         goto out;
-    }
-    p = text.ptr;
-    end = text.ptr ? text.ptr + text.len : NULL;
-    while (p && p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *line_end = nl ? nl : end;
-        char *hash, *eq, *key, *value;
-        size_t i;
-
-        line_no++;
-        hash = memchr(p, '#', (size_t)(line_end - p));
-        if (hash)
-            line_end = hash;
-        eq = memchr(p, '=', (size_t)(line_end - p));
-        if (!eq) {
-            key = trim(p, line_end);
-            if (*key) {
-                rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: expected \"key = value\", got \"%.60s\"",
-                                path, line_no, key);
-                goto out;
-            }
-            p = nl ? nl + 1 : end;
-            continue;
-        }
-        key = trim(p, eq);
-        value = trim(eq + 1, line_end);
-        for (i = 0; i < N_KEYS; i++)
-            if (strcmp(key, key_defs[i].name) == 0)
-                break;
-        if (i == N_KEYS) {
-            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: unknown key \"%.60s\"", path, line_no, key);
-            goto out;
-        }
-        if (seen_line[i]) {
-            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: \"%s\" already set on line %d", path, line_no,
-                            key, seen_line[i]);
-            goto out;
-        }
-        seen_line[i] = line_no;
-        if (!*value) {
-            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: \"%s\" has no value", path, line_no, key);
-            goto out;
-        }
-        if (set_key(&tmp, &key_defs[i], value, why, sizeof(why)) != GS_OK) {
-            rc = gs_err_set(err, GS_E_CONFIG, "%s:%d: %s: %s", path, line_no, key, why);
-            goto out;
-        }
-        p = nl ? nl + 1 : end;
-    }
     /* paths not named in the file sit beside it */
     if ((!tmp.db_path[0] &&
          resolve_path(tmp.dir, "gridsyncd.db", tmp.db_path, sizeof(tmp.db_path))) ||
@@ -327,6 +258,5 @@ int config_load(srv_config *cfg, const char *path, gs_err *err)
     }
     *cfg = tmp;
 out:
-    buf_free(&text);
     return rc;
 }

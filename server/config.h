@@ -1,8 +1,9 @@
 /*
  * config.h: gridsyncd's settings, read from DIR/gridsyncd.conf (written by `gridsyncd init`).
  *
- * The file is lines of `key = value`; '#' starts a comment; relative paths are relative to
- * the file's folder. Unknown keys are an error (a typo must not silently keep a default).
+ * The file is lines of `key = value` as common/conf.h reads them ('#' first on a line or
+ * after a blank starts a comment); relative paths are relative to the file's folder.
+ * Unknown keys are an error (a typo must not silently keep a default).
  */
 #ifndef GS_SERVER_CONFIG_H
 #define GS_SERVER_CONFIG_H

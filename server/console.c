@@ -14,8 +14,8 @@
 
 #include "common/alloc.h"
 #include "common/hlc.h"
+#include "common/zbody.h"
 #include "auth.h"
-#include "zbody.h"
 
 #include <jansson.h>
 #include <mbedtls/constant_time.h>
@@ -47,7 +47,7 @@ typedef struct session {
     int used;                       /* 1 when this slot holds a live session */
     uint8_t id_hash[AUTH_HASH_LEN]; /* SHA-256 of the cookie value */
     char csrf[SECRET_LEN + 1];      /* the token the page sends as "Session <csrf>" */
-    char admin[AUTH_ID_MAX + 1];    /* the admin who signed in */
+    char admin[GS_LIMIT_NAME + 1];  /* the admin who signed in */
     int64_t created_ms;             /* sign-in time */
     int64_t used_ms;                /* last accepted request */
 } session;
@@ -162,7 +162,7 @@ static void serve_asset(const srv_request *req, srv_response *resp, const consol
     /* the assets are small and this saves most of them on a slow county link */
     if (a->len > 1024 &&
         zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
-        zbody_deflate(a->data, a->len, &resp->body, &err) == GS_OK) {
+        zbody_deflate(a->data, a->len, ZBODY_LEVEL_BEST_LINK, &resp->body, &err) == GS_OK) {
         resp->content_encoding = "deflate";
     } else {
         buf_reset(&resp->body);
@@ -344,7 +344,7 @@ static int is_json(srv_slice s)
 /* POST /admin/session {"token": "<admin token>"}. */
 static void signin(console *c, const srv_request *req, srv_response *resp)
 {
-    char header[AUTH_TOKEN_MAX + 16], admin[AUTH_ID_MAX + 1], cookie[SECRET_LEN + 1];
+    char header[AUTH_TOKEN_MAX + 16], admin[GS_LIMIT_NAME + 1], cookie[SECRET_LEN + 1];
     char extra[256];
     const json_t *token;
     json_t *body = NULL;
@@ -446,7 +446,7 @@ static void session_get(console *c, const srv_request *req, srv_response *resp)
 /* DELETE /admin/session: needs the csrf token, so another site cannot sign anyone out. */
 static void signout(console *c, const srv_request *req, srv_response *resp)
 {
-    char admin[AUTH_ID_MAX + 1] = "";
+    char admin[GS_LIMIT_NAME + 1] = "";
     session *s;
 
     pthread_mutex_lock(&c->lock);

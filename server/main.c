@@ -5,8 +5,9 @@
  *   gridsyncd --config DIR/gridsyncd.conf [--listen HOST:PORT]
  *   gridsyncd --help | --version
  *
- * Exit codes: 0 done (or stopped by SIGTERM/SIGINT after a clean drain), 2 bad usage or
- * configuration (including "DIR is already initialised"), 1 any failure at run time.
+ * Exit codes (common/cmdline.h, the same as gridsync's and gridsync-admin's): 0 done (or
+ * stopped by SIGTERM/SIGINT after a clean drain), 2 bad usage or configuration (including
+ * "DIR is already initialised"), 1 any failure at run time.
  *
  * Signals: SIGTERM and SIGINT are blocked in every thread and read from a signalfd the
  * poller watches, so no handler runs in a random thread and no global is needed; SIGPIPE
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/cmdline.h"
 #include "common/log.h"
 #include "common/rc.h"
 #include "app.h"
@@ -37,8 +39,8 @@
 #include "net.h"
 #include "tls.h"
 
-#define EXIT_USAGE 2
-#define EXIT_RUNTIME 1
+#define EXIT_USAGE GS_EXIT_USAGE
+#define EXIT_RUNTIME GS_EXIT_FAIL
 #define TOKEN_MAX 256
 
 static void usage(FILE *f)
@@ -106,7 +108,8 @@ static int write_config(const char *path, const char *listen, const char *hostna
     rc = buf_addf(
         &b,
         "# gridsyncd.conf: written by `gridsyncd init` on %s for host %s.\n"
-        "# Lines are `key = value`; '#' starts a comment; unknown keys are an error.\n"
+        "# Lines are `key = value`; '#' first or after a blank starts a comment; unknown\n"
+        "# keys are an error.\n"
         "# Relative paths are relative to the folder of this file. See docs/SERVER.md.\n"
         "\n"
         "# Address to serve HTTPS on: HOST:PORT, [IPV6]:PORT, or 0.0.0.0:PORT for every\n"
@@ -258,7 +261,7 @@ static int cmd_init(int argc, char **argv)
                         "gridsyncd init: %s is already initialised (%s exists); "
                         "refusing to overwrite it\n",
                         dir_arg, init_files[i]);
-                return EXIT_USAGE;
+                return cmdline_exit_code(GS_E_EXISTS);
             }
         }
     } else if (mkdir(dir_arg, 0700) == 0) {
@@ -379,7 +382,7 @@ static int cmd_serve(const char *config_path, const char *listen)
     rc = config_load(&cfg, config_path, &err);
     if (rc) {
         fprintf(stderr, "gridsyncd: %s\n", gs_err_msg(&err, rc));
-        return EXIT_USAGE;
+        return cmdline_exit_code(rc); /* GS_E_CONFIG: 2, which systemd does not restart */
     }
     if (listen) {
         if (strlen(listen) >= sizeof(cfg.listen) ||

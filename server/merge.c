@@ -40,7 +40,7 @@ typedef struct apply {
     uint32_t n_conflicts;          /* entries in conflicts */
     int tomb_written;              /* the tombstone was written */
     int deleted;                   /* the tombstone's value when written */
-    char grid[STORE_GRID_MAX + 1]; /* the record's grid: current, or as this change sets it */
+    char grid[GS_LIMIT_NAME + 1]; /* the record's grid: current, or as this change sets it */
     int is_new;                    /* no record row yet */
     store_rec *rec;                /* the working copy: the record as this change leaves it */
     uint64_t max_hlc;              /* the greatest clock of the change (any field's) */
@@ -247,7 +247,8 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
         if (g && g->value.type == PV_STR && !in_grids(a->dev, g->value.u.s.ptr, g->value.u.s.len)) {
             *code = PROTO_REJ_OUT_OF_SCOPE;
             snprintf(msg, cap, "grid '%.*s' is not one of this device's grids",
-                     (int)(g->value.u.s.len > 64 ? 64 : g->value.u.s.len), g->value.u.s.ptr);
+                     (int)(g->value.u.s.len > GS_LIMIT_NAME ? GS_LIMIT_NAME : g->value.u.s.len),
+                     g->value.u.s.ptr);
             return GS_OK;
         }
         if (exists && !in_grids(a->dev, rec->grid, strlen(rec->grid))) {
@@ -765,8 +766,9 @@ int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const c
     if (rc)
         return rc;
     if (!ack.ok)
-        return gs_err_set(err, proto_reject_parse(ack.err) == PROTO_REJ_NOT_FOUND ? GS_E_NOTFOUND : GS_E_INVALID,
-                          "%.*s", (int)ack.msg.len, ack.msg.ptr ? ack.msg.ptr : "");
+        return gs_err_set(
+            err, proto_reject_parse(ack.err) == PROTO_REJ_NOT_FOUND ? GS_E_NOTFOUND : GS_E_INVALID,
+            "%.*s", (int)ack.msg.len, ack.msg.ptr ? ack.msg.ptr : "");
     *version_out = ack.version;
     return GS_OK;
 }

@@ -17,12 +17,10 @@
 #include "common/alloc.h"
 #include "proto/value.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------ */
 /* schema and migrations                                                                */
@@ -246,33 +244,16 @@ int sdb_exec_sql(store *s, const char *sql, gs_err *err)
     return exec_sql(s, sql, err);
 }
 
-static int pragma_int(store *s, const char *sql, int *out, gs_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = GS_OK, row = 0;
-
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(s, err, sql);
-    rc = step(s, st, &row, err);
-    if (!rc && row)
-        *out = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int migrate(store *s, gs_err *err)
 {
     int rc = GS_OK, ver = 0;
     char sql[128];
 
-    rc = pragma_int(s, "PRAGMA user_version", &ver, err);
-    if (rc)
+    rc = sqldb_user_version(s->db, STORE_SCHEMA_VERSION, "gridsyncd", &ver, err);
+    if (rc) {
+        gs_err_prefix(err, "store: ");
         return rc;
-    if (ver > STORE_SCHEMA_VERSION)
-        return gs_err_set(err, GS_E_DB,
-                          "store: schema version %d is newer than this gridsyncd knows (%d): "
-                          "run the newer gridsyncd",
-                          ver, STORE_SCHEMA_VERSION);
+    }
     for (int v = ver; v < STORE_SCHEMA_VERSION; v++) {
         rc = exec_sql(s, "BEGIN IMMEDIATE", err);
         if (rc)
@@ -300,53 +281,22 @@ static int migrate(store *s, gs_err *err)
 
 int store_open(store **out, const char *path, gs_err *err)
 {
+    /* 2 KiB pages for a new store (an existing one keeps its own): an update of one record
+       is one page in the WAL, and half the bytes of a 4 KiB page (issue 14: 1% re-sync).
+       WAL lets readers (sqlite3 CLI, backups) work beside the one writer; FULL because an
+       ack is a promise of durability (see store.h). */
+    static const sqldb_opts open_opts = {.page_size = 2048, .pragmas = "PRAGMA foreign_keys = ON"};
     store *s = gs_calloc(1, sizeof(*s));
-    int rc = GS_OK, src;
-    char mode[16] = "";
-    sqlite3_stmt *st = NULL;
+    int rc;
 
     if (!s)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     s->fault_countdown = -1;
-    /* The store holds residents' names and addresses: create it private. SQLite gives its
-       -wal and -shm files the mode of the database file. */
-    {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-        if (fd >= 0)
-            close(fd);
-    }
-    src = sqlite3_open_v2(path, &s->db,
-                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (src != SQLITE_OK) {
-        rc = gs_err_set(err, GS_E_DB, "store: cannot open %s: %s", path,
-                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
-        goto out;
-    }
-    sqlite3_busy_timeout(s->db, 5000);
-    sqlite3_extended_result_codes(s->db, 1);
-    /* WAL lets readers (sqlite3 CLI, backups) work beside the one writer; FULL because an
-     * ack is a promise of durability (see store.h) */
-    /* 2 KiB pages for a new store (an existing one keeps its own): an update of one record
-       is one page in the WAL, and half the bytes of a 4 KiB page (issue 14: 1% re-sync) */
-    rc = exec_sql(s, "PRAGMA page_size = 2048", err);
+    rc = sqldb_open(path, &open_opts, &s->db, err);
     if (rc)
-        goto out;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(s, err, "journal_mode");
-        goto out;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        col_text(st, 0, mode, sizeof(mode));
-    sqlite3_finalize(st);
-    if (strcmp(mode, "wal") != 0 && strcmp(path, ":memory:") != 0) {
-        rc = gs_err_set(err, GS_E_DB, "store: %s: cannot switch to WAL (mode %s)", path, mode);
-        goto out;
-    }
-    rc = exec_sql(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err);
-    if (rc)
-        goto out;
-    rc = migrate(s, err);
-out:
+        gs_err_prefix(err, "store: ");
+    else
+        rc = migrate(s, err);
     if (rc) {
         store_close(s);
         return rc;
@@ -480,7 +430,7 @@ void store_inject_fault(store *s, long n)
 
 int store_schema_version(store *s, int *out, gs_err *err)
 {
-    return pragma_int(s, "PRAGMA user_version", out, err);
+    return sqldb_user_version(s->db, STORE_SCHEMA_VERSION, "gridsyncd", out, err);
 }
 
 static int run_simple(store *s, int q, gs_err *err)
@@ -652,7 +602,7 @@ static int device_grids(store *s, store_device *d, gs_err *err)
         if (rc || !row)
             break;
         if (d->n_grids < GS_LIMIT_GRIDS)
-            col_text(st, 0, d->grids[d->n_grids++], STORE_GRID_MAX + 1);
+            col_text(st, 0, d->grids[d->n_grids++], GS_LIMIT_NAME + 1);
     }
     done(st);
     return rc;
@@ -726,7 +676,7 @@ int store_device_list(store *s, store_device_cb *cb, void *ud, gs_err *err)
     sqlite3_stmt *st = NULL;
     int rc = prep(s, Q_DEV_LIST, &st, err), row = 1;
     store_device *d = gs_malloc(sizeof(*d));
-    char id[STORE_ID_MAX + 1];
+    char id[GS_LIMIT_NAME + 1];
 
     if (!rc && !d)
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
@@ -999,7 +949,7 @@ static int counts(store *s, int q, int with_tbl, store_count_cb *cb, void *ud, g
     if (rc)
         return rc;
     while (!rc) {
-        char grid[STORE_GRID_MAX + 1], tbl[SCHEMA_NAME_MAX + 1];
+        char grid[GS_LIMIT_NAME + 1], tbl[GS_LIMIT_NAME + 1];
         rc = step(s, st, &row, err);
         if (rc || !row)
             break;

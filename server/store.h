@@ -46,9 +46,6 @@
 #include "sval.h"
 
 #define STORE_SCHEMA_VERSION 3 /* PRAGMA user_version after the last migration */
-#define STORE_ID_MAX 64        /* bytes of a device or admin id (PROTO_MAX_NAME) */
-#define STORE_NAME_MAX 200     /* bytes of a device's name */
-#define STORE_GRID_MAX 64      /* bytes of a grid name (the schema's grid field) */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -100,9 +97,9 @@ int store_version_last(store *s, uint64_t *out, gs_err *err);
 /* ---- devices and admins ---- */
 
 typedef struct store_device {
-    char id[STORE_ID_MAX + 1];                       /* "d-3f9a0c12ab77" */
-    char name[STORE_NAME_MAX + 1];                   /* for people: worker or handheld */
-    char grids[GS_LIMIT_GRIDS][STORE_GRID_MAX + 1]; /* grids it may push and pull */
+    char id[GS_LIMIT_NAME + 1];                      /* "d-3f9a0c12ab77" */
+    char name[GS_LIMIT_DEVICE_NAME + 1];             /* for people: worker or handheld */
+    char grids[GS_LIMIT_GRIDS][GS_LIMIT_NAME + 1];   /* grids it may push and pull */
     size_t n_grids;                                  /* entries in grids */
     uint8_t token_hash[STORE_HASH_LEN];              /* SHA-256 of the token's secret */
     int64_t created_ms;                              /* creation, ms since 1970 */
@@ -135,7 +132,7 @@ int store_admin_count(store *s, int64_t *out, gs_err *err);
 /* ---- records and fields ---- */
 
 typedef struct store_record {
-    char grid[STORE_GRID_MAX + 1]; /* current grid */
+    char grid[GS_LIMIT_NAME + 1];  /* current grid */
     int deleted;                   /* the tombstone's current value */
     uint64_t created_hlc;          /* HLC of the creating change */
     uint64_t updated_hlc;          /* greatest HLC of any change applied */
@@ -146,7 +143,7 @@ typedef struct store_field {
     proto_value value;             /* current value (arena memory when read) */
     uint64_t version;              /* server version of this value */
     uint64_t hlc;                  /* HLC of the edit that wrote it */
-    char device[STORE_ID_MAX + 1]; /* device that wrote it, or "admin" */
+    char device[GS_LIMIT_NAME + 1]; /* device that wrote it, or "admin" */
     uint32_t writer;               /* that device's number (0 for admin) */
 } store_field;
 
@@ -231,15 +228,15 @@ typedef struct store_side {
     proto_value value;             /* the value of this side */
     uint64_t hlc;                  /* HLC of its edit */
     uint64_t version;              /* server version it had or got */
-    char device[STORE_ID_MAX + 1]; /* device that wrote it */
+    char device[GS_LIMIT_NAME + 1]; /* device that wrote it */
 } store_side;
 
 typedef struct store_conflict {
     int64_t id;                      /* assigned by store_conflict_add */
-    char tbl[SCHEMA_NAME_MAX + 1];   /* record type */
+    char tbl[GS_LIMIT_NAME + 1];     /* record type */
     uint8_t rid[16];                 /* record id */
-    char grid[STORE_GRID_MAX + 1];   /* the record's grid when recorded */
-    char field[SCHEMA_NAME_MAX + 1]; /* the contested field */
+    char grid[GS_LIMIT_NAME + 1];    /* the record's grid when recorded */
+    char field[GS_LIMIT_NAME + 1];   /* the contested field */
     int policy;                      /* schema_policy that decided */
     int winner_pushed;               /* 1: the incoming change won; 0: the stored value stayed */
     store_side winner;               /* the side whose value was kept */
@@ -259,7 +256,7 @@ int store_conflict_resolve(store *s, int64_t id, int64_t now_ms, gs_err *err);
 
 typedef struct store_audit {
     int64_t conflict;             /* the conflict resolved */
-    char admin[STORE_ID_MAX + 1]; /* who */
+    char admin[GS_LIMIT_NAME + 1]; /* who */
     int64_t at_ms;                /* when */
     proto_value old_value;        /* the field's value before */
     proto_value new_value;        /* the value chosen */

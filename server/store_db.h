@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/sqldb.h"
 #include "proto/value.h"
 #include "server/store.h"
 
@@ -89,17 +90,15 @@ struct store {
     sqlite3 *ck_db;          /* the checkpointer's own connection */
     uint64_t ck_runs;        /* checkpoints run (for tests and metrics) */
     /* device numbers (devices.rowid) -> ids, filled as records are read (store_rec.c) */
-    char (*dev_ids)[STORE_ID_MAX + 1]; /* dev_ids[num], "" when not known yet */
+    char (*dev_ids)[GS_LIMIT_NAME + 1]; /* dev_ids[num], "" when not known yet */
     uint32_t n_dev_ids;      /* entries allocated */
 };
 
 static inline int db_fail(store *s, gs_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(s->db);
-    int rc = (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED ? GS_E_BUSY
-             : (code & 0xFF) == SQLITE_CONSTRAINT                           ? GS_E_EXISTS
-                                                                            : GS_E_DB;
-    return gs_err_set(err, rc, "store: %s: %s (sqlite %d)", what, sqlite3_errmsg(s->db), code);
+    return gs_err_set(err, sqldb_rc(code), "store: %s: %s (sqlite %d)", what,
+                      sqlite3_errmsg(s->db), code);
 }
 
 /* The statement in *slot, prepared from sql on first use. */

@@ -103,11 +103,11 @@ static int dev_id_of(store *s, uint32_t num, char *out, gs_err *err)
     int rc, row = 0;
 
     if (num == 0) {
-        snprintf(out, STORE_ID_MAX + 1, "%s", STORE_ADMIN_DEVICE);
+        snprintf(out, GS_LIMIT_NAME + 1, "%s", STORE_ADMIN_DEVICE);
         return GS_OK;
     }
     if (num < s->n_dev_ids && s->dev_ids[num][0]) {
-        memcpy(out, s->dev_ids[num], STORE_ID_MAX + 1);
+        memcpy(out, s->dev_ids[num], GS_LIMIT_NAME + 1);
         return GS_OK;
     }
     rc = rprep(s, RQ_DEV_ID, &st, err);
@@ -119,20 +119,20 @@ static int dev_id_of(store *s, uint32_t num, char *out, gs_err *err)
         rc = gs_err_set(err, GS_E_DB, "store: a record names device number %u, which is unknown",
                         num);
     if (!rc)
-        col_text(st, 0, out, STORE_ID_MAX + 1);
+        col_text(st, 0, out, GS_LIMIT_NAME + 1);
     done(st);
     if (rc)
         return rc;
     if (num >= s->n_dev_ids) {
         uint32_t cap = num + 64;
-        char(*p)[STORE_ID_MAX + 1] = gs_realloc(s->dev_ids, (size_t)cap * sizeof(*p));
+        char(*p)[GS_LIMIT_NAME + 1] = gs_realloc(s->dev_ids, (size_t)cap * sizeof(*p));
         if (!p)
             return GS_OK; /* not kept: looked up again next time */
         memset(p + s->n_dev_ids, 0, (size_t)(cap - s->n_dev_ids) * sizeof(*p));
         s->dev_ids = p;
         s->n_dev_ids = cap;
     }
-    memcpy(s->dev_ids[num], out, STORE_ID_MAX + 1);
+    memcpy(s->dev_ids[num], out, GS_LIMIT_NAME + 1);
     return GS_OK;
 }
 
@@ -684,8 +684,8 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
 {
     const schema_table *t = schema_table_find(tbl, strlen(tbl));
     sval_rec_field f[STORE_REC_FIELDS];
-    char dev[STORE_REC_FIELDS][STORE_ID_MAX + 1];
-    char names[STORE_REC_FIELDS][SCHEMA_NAME_MAX + 1];
+    char dev[STORE_REC_FIELDS][GS_LIMIT_NAME + 1];
+    char names[STORE_REC_FIELDS][GS_LIMIT_NAME + 1];
     gs_arena a;
     gs_buf b;
     uint32_t n = 0;
@@ -734,7 +734,7 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
         sqlite3_bind_blob(mv, 2, rid, 16, SQLITE_STATIC);
         bind_u64(mv, 3, f[i].version);
         if (sqlite3_step(mv) == SQLITE_ROW) {
-            char mover[STORE_ID_MAX + 1];
+            char mover[GS_LIMIT_NAME + 1];
             col_text(mv, 0, mover, sizeof(mover));
             rc = dev_num_of(s, mover, &writer, err);
         }
@@ -773,7 +773,7 @@ int store_rec_migrate_3(store *s, gs_err *err)
                                   "version = ?3 LIMIT 1", -1, &mv, NULL))
         rc = db_fail(s, err, "preparing the migration");
     while (rc == GS_OK && sqlite3_step(rec) == SQLITE_ROW) {
-        char tbl[SCHEMA_NAME_MAX + 1], grid[STORE_GRID_MAX + 1];
+        char tbl[GS_LIMIT_NAME + 1], grid[GS_LIMIT_NAME + 1];
         uint8_t rid[16];
         col_text(rec, 0, tbl, sizeof(tbl));
         col_text(rec, 2, grid, sizeof(grid));

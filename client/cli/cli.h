@@ -4,7 +4,8 @@
  * `<type> add` / `<type> update`, the columns of `list`, the lines of `show` and the help
  * texts all come from the schema's fields, so a new record type needs no CLI code.
  *
- * Exit codes (README "Exit codes"): 0 ok, 1 runtime failure, 2 bad usage or bad input,
+ * Exit codes and how errors are printed are common/cmdline.h, shared with gridsync-admin
+ * (README "Exit codes"): 0 ok, 1 runtime failure, 2 bad usage, input or configuration,
  * 3 not found, 4 server unreachable, 5 authentication refused, 6 changes rejected.
  */
 #ifndef GS_CLIENT_CLI_H
@@ -12,17 +13,16 @@
 
 #include <stdio.h>
 
+#include "common/cmdline.h"
 #include "common/table.h"
 #include "proto/schema.h"
 #include "client/gridsync.h"
 
-#define CLI_OK 0
-#define CLI_FAIL 1
-#define CLI_USAGE 2
-#define CLI_NOTFOUND 3
-#define CLI_UNREACHABLE 4 /* server unreachable or timed out; everything kept */
-#define CLI_AUTH 5        /* the server refused the device's token */
-#define CLI_REJECTED 6    /* the sync completed but some changes were rejected */
+/* Short names for the commands' returns; the numbers are common/cmdline.h's. */
+#define CLI_OK GS_EXIT_OK
+#define CLI_FAIL GS_EXIT_FAIL
+#define CLI_USAGE GS_EXIT_USAGE
+#define CLI_NOTFOUND GS_EXIT_NOTFOUND
 
 /* One parsed command line's shared state. */
 typedef struct cli {
@@ -50,12 +50,11 @@ int cli_next_opt(cli *c, int *i, cli_opt *opt, cli_takes_value_fn *takes_value, 
 
 /* Opens c->db_path; reports and returns an exit code on failure. */
 int cli_open(cli *c);
-/* Reports the handle's last error for rc (text on stderr; with --json also an error object
- * on stdout) and returns the exit code for rc. */
+/* Reports the handle's last error for rc (cmdline_fail: text on stderr; with --json also
+ * an error object on stdout) and returns the exit code for rc. */
 int cli_fail(cli *c, int rc);
-/* Reports a usage problem and returns CLI_USAGE. */
+/* Reports a usage problem (cmdline_usage_error) and returns CLI_USAGE. */
 int cli_usage_error(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int cli_exit_code(int rc);
 
 /* Commands. */
 int cli_cmd_init(cli *c);

@@ -94,8 +94,10 @@ int cli_cmd_init(cli *c)
         return cli_usage_error(c, "init needs --device, --token, --server, --ca and --grid");
     rc = read_file(ca_path, CA_FILE_MAX, &ca, why, sizeof(why));
     if (rc) {
-        fprintf(stderr, "gridsync: --ca: %s\n", why);
-        return rc == GS_E_NOTFOUND ? CLI_NOTFOUND : CLI_USAGE;
+        char msg[600];
+        snprintf(msg, sizeof(msg), "--ca: %s", why);
+        /* a CA file that is there but unreadable or too big is bad input, not a failure */
+        return cmdline_fail("gridsync", c->json, rc == GS_E_NOTFOUND ? rc : GS_E_INVALID, msg);
     }
     cfg.ca_pem = ca.ptr;
     cfg.ca_pem_len = ca.len;
@@ -105,7 +107,11 @@ int cli_cmd_init(cli *c)
         if (rc) {
             code = cli_fail(c, rc);
         } else if (c->json) {
-            printf("{\"device\":\"%s\",\"grids\":%zu}\n", cfg.device_id, cfg.n_grids);
+            json_t *o = json_pack("{s:s,s:I}", "device", cfg.device_id, "grids",
+                                  (json_int_t)cfg.n_grids);
+            if (!o || cmdline_print_json(o, CMDLINE_JSON_FLAGS) != GS_OK)
+                code = cli_fail(c, GS_E_NOMEM);
+            json_decref(o);
         } else {
             printf("initialised device %s (grid%s", cfg.device_id, cfg.n_grids > 1 ? "s" : "");
             for (size_t k = 0; k < cfg.n_grids; k++)
@@ -174,7 +180,6 @@ int cli_cmd_status(cli *c)
     if (c->json) {
         char iso[ISOTIME_MAX] = "";
         json_t *o;
-        char *text;
         rx.arr = json_array();
         if (!rx.arr)
             return cli_fail(c, GS_E_NOMEM);
@@ -207,15 +212,9 @@ int cli_cmd_status(cli *c)
                       "last_sync", st.last_sync_ms ? iso : NULL, "last_sync_result",
                       st.last_sync_result[0] ? st.last_sync_result : NULL, "cursor",
                       (json_int_t)st.cursor, "rejected", rx.arr);
-        if (!o)
-            return cli_fail(c, GS_E_NOMEM);
-        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        rc = o ? cmdline_print_json(o, CMDLINE_JSON_FLAGS) : GS_E_NOMEM;
         json_decref(o);
-        if (!text)
-            return cli_fail(c, GS_E_NOMEM);
-        printf("%s\n", text);
-        free(text);
-        return CLI_OK;
+        return rc ? cli_fail(c, rc) : CLI_OK;
     }
     if (st.initialised) {
         printf("device     %s (worker %s)\n", st.device_id, st.worker);
@@ -291,6 +290,20 @@ static int one_seq(cli *c, const char *cmd, uint64_t *seq)
     return CLI_OK;
 }
 
+/* {"seq":SEQ,"<done>":true[,"new_seq":N]}: what retry and drop print with --json. */
+static int print_seq_json(cli *c, uint64_t seq, const char *done, const uint64_t *new_seq)
+{
+    json_t *o = json_pack("{s:I,s:b}", "seq", (json_int_t)seq, done, 1);
+    int rc = o ? GS_OK : GS_E_NOMEM;
+
+    if (!rc && new_seq && json_object_set_new(o, "new_seq", json_integer((json_int_t)*new_seq)))
+        rc = GS_E_NOMEM;
+    if (!rc)
+        rc = cmdline_print_json(o, CMDLINE_JSON_FLAGS);
+    json_decref(o);
+    return rc ? cli_fail(c, rc) : CLI_OK;
+}
+
 int cli_cmd_retry(cli *c)
 {
     uint64_t seq = 0, new_seq = 0;
@@ -305,9 +318,8 @@ int cli_cmd_retry(cli *c)
     if (rc)
         return cli_fail(c, rc);
     if (c->json)
-        printf("{\"seq\":%llu,\"retried\":true,\"new_seq\":%llu}\n", (unsigned long long)seq,
-               (unsigned long long)new_seq);
-    else if (new_seq)
+        return print_seq_json(c, seq, "retried", &new_seq);
+    if (new_seq)
         printf("change #%llu will be sent again as #%llu at the next sync\n",
                (unsigned long long)seq, (unsigned long long)new_seq);
     else
@@ -330,9 +342,8 @@ int cli_cmd_drop(cli *c)
     if (rc)
         return cli_fail(c, rc);
     if (c->json)
-        printf("{\"seq\":%llu,\"dropped\":true}\n", (unsigned long long)seq);
-    else
-        printf("dropped change #%llu\n", (unsigned long long)seq);
+        return print_seq_json(c, seq, "dropped", NULL);
+    printf("dropped change #%llu\n", (unsigned long long)seq);
     return CLI_OK;
 }
 
@@ -398,14 +409,12 @@ int cli_cmd_import(cli *c)
                               (json_int_t)st.lines, "added", (json_int_t)st.added, "skipped",
                               (json_int_t)st.skipped, "bad", (json_int_t)st.bad, "errors",
                               bx.arr);
-        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
+        if (o)
+            cmdline_print_json(o, CMDLINE_JSON_FLAGS);
         json_decref(o);
         if (rc) {
             fprintf(stderr, "gridsync: %s\n", gs_db_errmsg(c->db));
-            return cli_exit_code(rc);
+            return cmdline_exit_code(rc);
         }
         return CLI_OK;
     }

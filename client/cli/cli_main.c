@@ -1,15 +1,13 @@
 /*
- * cli_main.c: main() of `gridsync`: global options, command dispatch, usage texts, and how
- * errors become messages and exit codes. Global options may come before or after the
+ * cli_main.c: main() of `gridsync`: global options, command dispatch, usage texts. How
+ * errors become messages and exit codes is common/cmdline.c, shared with gridsync-admin. Global options may come before or after the
  * command words (`gridsync --json list visits` = `gridsync list visits --json`).
  */
 #include "cli.h"
 
 #include "common/alloc.h"
-
 #include "common/rc.h"
 
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,79 +48,25 @@ static void usage(FILE *f)
           "  --json       machine-readable output\n"
           "  --help       help for any command (gridsync <type> add --help)\n"
           "\n"
-          "exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 server\n"
-          "unreachable (nothing lost), 5 authentication refused, 6 changes rejected\n",
+          "exit codes: 0 ok, 1 failure, 2 bad usage, input or configuration, 3 not found,\n"
+          "4 server unreachable (nothing lost), 5 authentication refused, 6 changes rejected\n",
           f);
-}
-
-int cli_exit_code(int rc)
-{
-    switch (rc) {
-    case GS_OK:
-        return CLI_OK;
-    case GS_E_INVALID:
-    case GS_E_USAGE:
-    case GS_E_TOO_LARGE:
-    case GS_E_EXISTS:
-        return CLI_USAGE;
-    case GS_E_NOTFOUND:
-        return CLI_NOTFOUND;
-    case GS_E_NETWORK:
-    case GS_E_TIMEOUT:
-        return CLI_UNREACHABLE;
-    case GS_E_AUTH:
-        return CLI_AUTH;
-    case GS_E_REJECTED:
-        return CLI_REJECTED;
-    default:
-        return CLI_FAIL;
-    }
-}
-
-/* {"error":{"code":...,"message":...}} on stdout, through jansson like every other JSON
- * the CLI prints (a message may hold any UTF-8 a user typed). */
-static void json_error(const char *code, const char *msg)
-{
-    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-    char *text;
-
-    if (!o) /* the message quoted bytes that are not UTF-8: keep the code, say so */
-        o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
-                      "(the message quotes input that is not UTF-8; see stderr)");
-    text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-    if (text)
-        puts(text);
-    else
-        puts("{\"error\":{\"code\":\"nomem\",\"message\":\"out of memory\"}}");
-    free(text);
-    json_decref(o);
 }
 
 int cli_fail(cli *c, int rc)
 {
-    const char *msg = c->db ? gs_db_errmsg(c->db) : "";
-
-    if (!msg || !*msg)
-        msg = gs_strerror(rc);
-    fprintf(stderr, "gridsync: %s\n", msg);
-    if (c->json)
-        json_error(gs_rc_name(rc), msg);
-    return cli_exit_code(rc);
+    return cmdline_fail("gridsync", c->json, rc, c->db ? gs_db_errmsg(c->db) : NULL);
 }
 
 int cli_usage_error(cli *c, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
+    int code;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    code = cmdline_usage_verror("gridsync", c->json, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "gridsync: %s\n(gridsync --help lists the commands)\n", msg);
-    if (c->json)
-        json_error("usage", msg);
-    return CLI_USAGE;
+    return code;
 }
 
 int cli_next_opt(cli *c, int *i, cli_opt *opt, cli_takes_value_fn *takes_value, void *ud)

@@ -12,6 +12,7 @@
 
 #include "common/isotime.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -379,11 +380,33 @@ int cli_cmd_delete(cli *c)
     rc = gs_db_delete(c->db, id);
     if (rc)
         return cli_fail(c, rc);
-    if (c->json)
-        printf("{\"id\":\"%s\",\"deleted\":true}\n", id);
-    else
-        printf("deleted %s\n", id);
+    if (c->json) {
+        json_t *o = json_pack("{s:s,s:b}", "id", id, "deleted", 1);
+        rc = o ? cmdline_print_json(o, CMDLINE_JSON_FLAGS) : GS_E_NOMEM;
+        json_decref(o);
+        return rc ? cli_fail(c, rc) : CLI_OK;
+    }
+    printf("deleted %s\n", id);
     return CLI_OK;
+}
+
+/* Appends rec, as the library writes it (gs_record_to_json), to the JSON array arr, so a
+ * list is one document made by jansson rather than texts joined by hand. */
+static int append_json(json_t *arr, gs_record *rec)
+{
+    json_error_t jerr;
+    json_t *j;
+    char *text;
+    int rc = gs_record_to_json(rec, &text);
+
+    if (rc)
+        return rc;
+    j = json_loads(text, 0, &jerr);
+    gs_free(text);
+    /* the library's own JSON always parses: a failure here is jansson out of memory */
+    if (!j || json_array_append_new(arr, j) != 0)
+        return GS_E_NOMEM;
+    return GS_OK;
 }
 
 static void list_help(void)
@@ -404,6 +427,7 @@ int cli_cmd_list(cli *c)
     table *tab = NULL;
     const char **cells = NULL;
     char **bufs = NULL;
+    json_t *records = NULL;
     int64_t limit = -1;
     int i = 0, r, code = CLI_OK, rc = GS_OK, first = 1;
     cli_opt opt;
@@ -501,16 +525,15 @@ int cli_cmd_list(cli *c)
         code = cli_fail(c, GS_E_NOMEM);
         goto out;
     }
-    if (c->json)
-        printf("[");
+    if (c->json && !(records = json_array())) {
+        code = cli_fail(c, GS_E_NOMEM);
+        goto out;
+    }
     while ((rc = gs_list_next(list, &rec)) == GS_OK && rec) {
         if (c->json) {
-            char *json;
-            rc = gs_record_to_json(rec, &json);
+            rc = append_json(records, rec);
             if (rc)
                 break;
-            printf("%s%s", first ? "" : ",\n", json);
-            gs_free(json);
         } else {
             cells[0] = gs_record_id(rec);
             for (size_t k = 0; k < t->n_fields; k++)
@@ -524,8 +547,8 @@ int cli_cmd_list(cli *c)
         gs_record_free(rec);
         rec = NULL;
     }
-    if (c->json)
-        printf("]\n");
+    if (rc == GS_OK && c->json)
+        rc = cmdline_print_json(records, CMDLINE_JSON_FLAGS);
     if (rc) {
         code = cli_fail(c, rc);
         goto out;
@@ -537,6 +560,7 @@ int cli_cmd_list(cli *c)
             table_print(tab, stdout, LIST_CELL_MAX);
     }
 out:
+    json_decref(records);
     gs_record_free(rec);
     gs_list_free(list);
     table_free(tab);

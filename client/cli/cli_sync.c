@@ -1,8 +1,9 @@
 /*
  * cli_sync.c: `gridsync sync`. Progress (changes and bytes each way) goes to stderr when it
- * is a terminal; the summary to stdout, as one JSON object with --json. Exit codes: 0
- * synced, 4 server unreachable or timed out (everything kept), 5 authentication refused,
- * 6 some changes rejected (listed by `gridsync status`), 1 anything else.
+ * is a terminal; the summary to stdout, as one JSON object with --json. Exit codes
+ * (common/cmdline.h): 0 synced, 2 not enrolled, 4 server unreachable or timed out
+ * (everything kept), 5 authentication refused, 6 some changes rejected (listed by
+ * `gridsync status`), 1 anything else.
  */
 #include "cli.h"
 
@@ -49,20 +50,16 @@ static int print_json(const gs_sync_summary *s, int rc, const char *msg)
                           "pulled", (json_int_t)s->pulled, "kept_local",
                           (json_int_t)s->kept_local, "lost", (json_int_t)s->lost, "bytes_up",
                           (json_int_t)s->bytes_up, "bytes_down", (json_int_t)s->bytes_down);
-    char *text;
+    int printed;
 
     if (!o)
         return -1;
     if (rc != GS_OK)
         json_object_set_new(o, "error",
                             json_pack("{s:s,s:s}", "code", gs_rc_name(rc), "message", msg));
-    text = json_dumps(o, JSON_COMPACT);
+    printed = cmdline_print_json(o, CMDLINE_JSON_FLAGS);
     json_decref(o);
-    if (!text)
-        return -1;
-    puts(text);
-    gs_free(text);
-    return 0;
+    return printed == GS_OK ? 0 : -1;
 }
 
 int cli_cmd_sync(cli *c)
@@ -92,9 +89,9 @@ int cli_cmd_sync(cli *c)
                "Sends the changes recorded on this device to the server given at init and\n"
                "receives the changes of its grids, until nothing remains either way. Safe to\n"
                "interrupt at any moment: nothing is lost or sent twice.\n\n"
-               "exit status: 0 synced, 4 server unreachable or timed out (everything kept),\n"
-               "5 authentication refused (device revoked?), 6 some changes were rejected\n"
-               "(see gridsync status), 1 other failure\n");
+               "exit status: 0 synced, 2 not enrolled (run gridsync init first), 4 server\n"
+               "unreachable or timed out (everything kept), 5 authentication refused (device\n"
+               "revoked?), 6 some changes were rejected (see gridsync status), 1 other failure\n");
         return CLI_OK;
     }
     code = cli_open(c);
@@ -112,7 +109,7 @@ int cli_cmd_sync(cli *c)
             return cli_fail(c, GS_E_NOMEM);
         if (rc)
             fprintf(stderr, "gridsync: %s\n", gs_db_errmsg(c->db));
-        return cli_exit_code(rc);
+        return cmdline_exit_code(rc);
     }
     human_bytes(sum.bytes_up, up, sizeof(up));
     human_bytes(sum.bytes_down, down, sizeof(down));

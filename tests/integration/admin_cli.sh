@@ -89,6 +89,18 @@ t_admin device revoke d-000000000000 >/dev/null 2>&1; rc=$?
 [ $rc -eq 5 ] && ok device_token_refused_exit_5 || notok device_token_refused_exit_5 "exit $rc"
 "$GRIDSYNC_ADMIN" --config "$T/town/admin.conf" --server "$URL" status >/dev/null \
     && ok config_file || notok config_file "exit $?"
+# admin.conf is read by the reader of gridsyncd.conf (common/conf.c): comments, blanks,
+# CRLF, a ca path relative to the file; a key given twice is refused with its line
+cp "$CA" "$T/ca-copy.pem"
+printf '# written by hand\r\nserver = %s   # the town\r\n\r\nca = ca-copy.pem\r\ntoken = %s\r\n' \
+    "$URL" "$ADMIN_TOKEN" >"$T/hand.conf"
+"$GRIDSYNC_ADMIN" --config "$T/hand.conf" status >/dev/null 2>"$T/hand.err" \
+    && ok config_file_comments_crlf_relative_ca \
+    || notok config_file_comments_crlf_relative_ca "exit $?: $(cat "$T/hand.err")"
+printf 'server = %s\nserver = %s\n' "$URL" "$URL" >"$T/twice.conf"
+"$GRIDSYNC_ADMIN" --config "$T/twice.conf" status >/dev/null 2>"$T/twice.err"; rc=$?
+[ $rc -eq 2 ] && grep -q 'twice.conf:2: "server" already set on line 1' "$T/twice.err" \
+    && ok config_key_twice_refused || notok config_key_twice_refused "exit $rc: $(cat "$T/twice.err")"
 "$GRIDSYNC_ADMIN" --bogus >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok usage_exit_2 || notok usage_exit_2 "exit $rc"
 "$GRIDSYNC_ADMIN" conflicts resolve --help | grep -q -- '--keep' && ok help || notok help ""

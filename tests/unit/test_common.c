@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +20,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/rc.h"
+#include "common/sqldb.h"
 #include "common/utf8.h"
 
 static void test_every_rc_has_a_distinct_name_and_text(void **state)
@@ -292,6 +294,90 @@ static void test_arena_chunks_zeroing_and_overflow(void **state)
     arena_free(&a);
 }
 
+/* One mapping for the device database and the server's store. */
+static void test_sqldb_rc(void **state)
+{
+    (void)state;
+    assert_int_equal(sqldb_rc(SQLITE_OK), GS_OK);
+    assert_int_equal(sqldb_rc(SQLITE_BUSY), GS_E_BUSY);
+    assert_int_equal(sqldb_rc(SQLITE_BUSY_SNAPSHOT), GS_E_BUSY);
+    assert_int_equal(sqldb_rc(SQLITE_LOCKED), GS_E_BUSY);
+    assert_int_equal(sqldb_rc(SQLITE_NOMEM), GS_E_NOMEM);
+    assert_int_equal(sqldb_rc(SQLITE_IOERR_FSYNC), GS_E_IO);
+    assert_int_equal(sqldb_rc(SQLITE_FULL), GS_E_IO);
+    assert_int_equal(sqldb_rc(SQLITE_CANTOPEN), GS_E_IO);
+    assert_int_equal(sqldb_rc(SQLITE_READONLY), GS_E_IO);
+    assert_int_equal(sqldb_rc(SQLITE_PERM), GS_E_IO);
+    assert_int_equal(sqldb_rc(SQLITE_CONSTRAINT_UNIQUE), GS_E_EXISTS);
+    assert_int_equal(sqldb_rc(SQLITE_CONSTRAINT_PRIMARYKEY), GS_E_EXISTS);
+    assert_int_equal(sqldb_rc(SQLITE_CONSTRAINT_NOTNULL), GS_E_DB);
+    assert_int_equal(sqldb_rc(SQLITE_CONSTRAINT_FOREIGNKEY), GS_E_DB);
+    assert_int_equal(sqldb_rc(SQLITE_CORRUPT), GS_E_DB);
+    assert_int_equal(sqldb_rc(SQLITE_NOTADB), GS_E_DB);
+}
+
+/* A new file is private, in WAL mode with synchronous=FULL; a newer one is refused. */
+static void test_sqldb_open(void **state)
+{
+    char dir[] = "/tmp/gs-sqldb-XXXXXX", path[64], bad[80];
+    sqldb_opts o = {.page_size = 2048, .pragmas = "PRAGMA foreign_keys = ON"};
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st;
+    struct stat sb;
+    gs_err err;
+    int v = -1;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/a.db", dir);
+    assert_int_equal(sqldb_open(path, &o, &db, &err), GS_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT journal_mode FROM pragma_journal_mode),"
+                                            " (SELECT synchronous FROM pragma_synchronous),"
+                                            " (SELECT page_size FROM pragma_page_size),"
+                                            " (SELECT foreign_keys FROM pragma_foreign_keys)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    assert_int_equal(sqlite3_column_int(st, 1), 2); /* FULL */
+    assert_int_equal(sqlite3_column_int(st, 2), 2048);
+    assert_int_equal(sqlite3_column_int(st, 3), 1);
+    sqlite3_finalize(st);
+    assert_int_equal(sqldb_user_version(db, 3, "gridsync", &v, &err), GS_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+    v = -1;
+    assert_int_equal(sqldb_user_version(db, 3, "gridsync", &v, &err), GS_E_STATE);
+    assert_int_equal(v, -1);
+    assert_non_null(strstr(err.msg, "newer gridsync"));
+    sqlite3_close(db);
+    /* a folder that does not exist: nothing to open, GS_E_IO */
+    snprintf(bad, sizeof(bad), "%s/no/such/dir.db", dir);
+    assert_int_equal(sqldb_open(bad, NULL, &db, &err), GS_E_IO);
+    assert_null(db);
+    /* not a database: the mapping's GS_E_DB, with a connection to close */
+    snprintf(bad, sizeof(bad), "%s/text.db", dir);
+    {
+        FILE *f = fopen(bad, "w");
+        assert_non_null(f);
+        fputs("this is not a database file, it is text and more text and more text......\n", f);
+        fclose(f);
+    }
+    assert_int_equal(sqldb_open(bad, NULL, &db, &err), GS_E_DB);
+    sqlite3_close(db);
+    unlink(bad);
+    snprintf(bad, sizeof(bad), "%s-wal", path);
+    unlink(bad);
+    snprintf(bad, sizeof(bad), "%s-shm", path);
+    unlink(bad);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +393,8 @@ int main(void)
         cmocka_unit_test(test_arena_chunks_zeroing_and_overflow),
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_log_levels_and_format),
+        cmocka_unit_test(test_sqldb_rc),
+        cmocka_unit_test(test_sqldb_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 #include "proto/schema.h"
 
 static const char ID16[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-static char LONG_TEXT[SCHEMA_TEXT_MAX + 2];
+static char LONG_TEXT[GS_LIMIT_TEXT + 2];
 
 static proto_str TAGS_OK[] = {{"elderly", 7}, {"lives_alone", 11}};
 static proto_str TAGS_TWICE[] = {{"elderly", 7}, {"veteran", 7}, {"elderly", 7}};
@@ -46,8 +46,8 @@ static const struct value_case {
     {"resident", "phone", STRN(LONG_TEXT, 40), GS_OK, NULL},
     {"resident", "phone", STRN(LONG_TEXT, 41), GS_E_TOO_LARGE,
      "resident.phone: 41 bytes, at most 40 allowed"},
-    {"visit", "notes", STRN(LONG_TEXT, SCHEMA_TEXT_MAX), GS_OK, NULL},
-    {"visit", "notes", STRN(LONG_TEXT, SCHEMA_TEXT_MAX + 1), GS_E_TOO_LARGE, NULL},
+    {"visit", "notes", STRN(LONG_TEXT, GS_LIMIT_TEXT), GS_OK, NULL},
+    {"visit", "notes", STRN(LONG_TEXT, GS_LIMIT_TEXT + 1), GS_E_TOO_LARGE, NULL},
     {"resident", "name", STR("\xc3\x28"), GS_E_INVALID, "resident.name: not valid UTF-8"},
     {"resident", "name", STR("\xed\xa0\x80"), GS_E_INVALID, NULL},  /* a surrogate */
     {"resident", "name", STR("\xc0\xaf"), GS_E_INVALID, NULL},      /* overlong '/' */
@@ -145,7 +145,7 @@ static void test_lookups(void **state)
         size_t scopes = 0;
         for (size_t k = 0; k < ti->n_fields; k++) {
             scopes += (ti->fields[k].flags & SF_SCOPE) != 0;
-            assert_true(strlen(ti->fields[k].name) <= SCHEMA_NAME_MAX);
+            assert_true(strlen(ti->fields[k].name) <= GS_LIMIT_NAME);
             for (size_t j = 0; j < k; j++)
                 assert_string_not_equal(ti->fields[j].name, ti->fields[k].name);
         }
@@ -268,6 +268,30 @@ static void test_title_fields(void **state)
     assert_null(schema_title_field(schema_table_find("care", 4)));
 }
 
+/* Every field's own limit fits the shared ones (common/limits.h), and the fields a device
+ * fills from its settings take exactly a name: the store keeps them in name-sized buffers. */
+static void test_field_limits_fit_shared_ones(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *t = &schema_tables[i];
+        assert_true(strlen(t->name) <= GS_LIMIT_NAME);
+        assert_true(t->n_fields + 1 <= GS_LIMIT_FIELDS);
+        for (size_t k = 0; k < t->n_fields; k++) {
+            const schema_field *f = &t->fields[k];
+            assert_true(strlen(f->name) <= GS_LIMIT_NAME);
+            if (f->type == ST_TEXT)
+                assert_true(f->max_len >= 1 && f->max_len <= GS_LIMIT_TEXT);
+            if (f->type == ST_TAGS)
+                assert_true(f->max_len >= 1 && f->max_len <= GS_LIMIT_TAGS);
+            for (size_t e = 0; e < f->n_enums; e++)
+                assert_true(strlen(f->enums[e].name) <= GS_LIMIT_NAME);
+            if (f->flags & (SF_SCOPE | SF_FROM_DEVICE))
+                assert_int_equal(f->max_len, GS_LIMIT_NAME);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_check_value_table),
         cmocka_unit_test(test_check_change_table),
         cmocka_unit_test(test_title_fields),
+        cmocka_unit_test(test_field_limits_fit_shared_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,10 +26,10 @@
 
 #include "common/hlc.h"
 #include "common/uuid.h"
+#include "common/zbody.h"
 #include "proto/proto.h"
 #include "server/app.h"
 #include "server/store.h"
-#include "server/zbody.h"
 
 #define RESP_CAP (32u * 1024 * 1024)
 
@@ -451,7 +451,7 @@ static void test_bad_bodies_400_413_426(void **state)
         gs_buf z;
         gs_err err;
         buf_init(&z, PROTO_MAX_BODY);
-        assert_int_equal(zbody_deflate(zeros, big, &z, &err), GS_OK);
+        assert_int_equal(zbody_deflate(zeros, big, ZBODY_LEVEL_BEST_LINK, &z, &err), GS_OK);
         assert_true(z.len < 64 * 1024);
         req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, "deflate", NULL, a.auth, z.ptr, z.len};
         r = call(f, o);

@@ -47,7 +47,7 @@ int mbedtls_ct_memcmp(const void *a, const void *b, size_t n)
 
 static void test_ids_and_tokens_have_their_shape(void **state)
 {
-    char id[AUTH_ID_MAX + 1], id2[AUTH_ID_MAX + 1], token[AUTH_TOKEN_MAX + 1],
+    char id[GS_LIMIT_NAME + 1], id2[GS_LIMIT_NAME + 1], token[AUTH_TOKEN_MAX + 1],
         token2[AUTH_TOKEN_MAX + 1];
     uint8_t hash[AUTH_HASH_LEN], h2[AUTH_HASH_LEN];
     const char *secret;
@@ -94,7 +94,7 @@ static void test_sha256_known_vector(void **state)
 
 static void test_verify_uses_constant_time_compare(void **state)
 {
-    char id[AUTH_ID_MAX + 1], token[AUTH_TOKEN_MAX + 1], wrong[AUTH_TOKEN_MAX + 1];
+    char id[GS_LIMIT_NAME + 1], token[AUTH_TOKEN_MAX + 1], wrong[AUTH_TOKEN_MAX + 1];
     uint8_t hash[AUTH_HASH_LEN];
     const char *secret;
     size_t slen;

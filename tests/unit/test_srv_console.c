@@ -27,12 +27,12 @@
 #include <unistd.h>
 
 #include "common/hlc.h"
+#include "common/zbody.h"
 #include "proto/proto.h"
 #include "server/admin_api.h"
 #include "server/app.h"
 #include "server/console.h"
 #include "server/store.h"
-#include "server/zbody.h"
 
 #define RESP_CAP (8u * 1024 * 1024)
 #define LOG_MAX 64

@@ -1,7 +1,7 @@
 /*
- * zbody.c: see zbody.h. Level 6 for responses: on the 2G links this is for, the link is the
- * bottleneck, not the 50 MB/s that level 6 deflates at on this hardware (level 1 is ~10%
- * larger; see PLATFORM-NOTES). Deflate runs outside the store lock.
+ * zbody.c: see zbody.h. Output grows in steps of at most ZCHUNK bytes through the capped
+ * buffer (which doubles its allocation, bounded by its max), so memory follows what zlib
+ * has produced, not what the input could become.
  */
 #include "zbody.h"
 
@@ -78,14 +78,16 @@ out:
     return rc;
 }
 
-int zbody_deflate(const void *in, size_t len, gs_buf *out, gs_err *err)
+int zbody_deflate(const void *in, size_t len, int level, gs_buf *out, gs_err *err)
 {
     z_stream zs;
     size_t len0 = out->len;
     int rc = GS_OK, zrc;
 
+    if (level < 0 || level > 9)
+        return gs_err_set(err, GS_E_INVALID, "deflate: level %d is not 0..9", level);
     memset(&zs, 0, sizeof(zs));
-    if (deflateInit(&zs, 6) != Z_OK)
+    if (deflateInit(&zs, level) != Z_OK)
         return gs_err_set(err, GS_E_NOMEM, "deflate: cannot start zlib");
     if (len > UINT_MAX) {
         rc = gs_err_set(err, GS_E_TOO_LARGE, "body too large to compress");
@@ -98,7 +100,8 @@ int zbody_deflate(const void *in, size_t len, gs_buf *out, gs_err *err)
         if (out->max - out->len < room)
             room = out->max - out->len;
         if (room == 0) {
-            rc = gs_err_set(err, GS_E_TOO_LARGE, "compressed body over the limit");
+            rc = gs_err_set(err, GS_E_TOO_LARGE, "compressed body over the limit of %zu bytes",
+                            out->max - len0);
             goto out;
         }
         rc = buf_reserve(out, room);

@@ -1,5 +1,7 @@
 /*
- * transport.h: the client's HTTPS link to gridsyncd, over libcurl.
+ * transport.h: the HTTPS link to gridsyncd, over libcurl, for every program that talks to
+ * it: the device library (client/csync.c, the sync) and gridsync-admin (the admin API). It
+ * lives in common/ so that gridsync-admin links it without the device library.
  *
  * One transport = one curl easy handle, so the TCP connection and the TLS session are reused
  * across the requests of a sync (and across syncs while the handle lives). The server
@@ -8,11 +10,13 @@
  * turn verification off.
  *
  * Errors map to gs_rc: no route, refused, DNS failure -> GS_E_NETWORK; connect or transfer
- * timeout, stalled link -> GS_E_TIMEOUT; certificate or handshake failure -> GS_E_TLS. HTTP
- * statuses are returned to the caller, which owns their meaning.
+ * timeout, stalled link -> GS_E_TIMEOUT; certificate or handshake failure -> GS_E_TLS; an
+ * answer over the response buffer's cap -> GS_E_TOO_LARGE; out of memory (ours or curl's,
+ * headers included) -> GS_E_NOMEM. HTTP statuses are returned to the caller, which owns
+ * their meaning.
  */
-#ifndef GS_CLIENT_TRANSPORT_H
-#define GS_CLIENT_TRANSPORT_H
+#ifndef GS_COMMON_TRANSPORT_H
+#define GS_COMMON_TRANSPORT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,15 +1,16 @@
 /*
- * transport.c: see transport.h. Bodies are deflated here (zlib format, RFC 1950) because the
- * handheld's link is the scarcest thing in the system; curl inflates responses itself.
+ * transport.c: see transport.h. Request bodies are deflated (common/zbody.c, zlib format,
+ * RFC 1950) because the handheld's link is the scarcest thing in the system; curl inflates
+ * responses itself.
  */
 #include "transport.h"
 
 #include "common/alloc.h"
+#include "common/zbody.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
 /* Bodies shorter than this are sent as they are: deflate would save nothing worth a header. */
 #define COMPRESS_MIN 512
@@ -180,43 +181,37 @@ static int map_curl(transport *t, CURLcode cc, const sink *s, gs_err *err)
     }
 }
 
-/* Deflates body into out when worthwhile; *used says whether out holds the body. The
- * output grows as deflate produces it rather than being reserved at compressBound (the
- * size of the body again): on a handheld the peak of a sync is this buffer. */
+/* Deflates body into out when worthwhile: out's cap is one byte under the body, so
+ * zbody_deflate gives up (GS_E_TOO_LARGE) once the stream is no smaller than the body,
+ * which is then sent as it is. *used says whether out holds the body. */
 static int maybe_deflate(const void *body, size_t len, gs_buf *out, int *used, gs_err *err)
 {
-    z_stream z;
-    size_t step = len / 4 + 4096, room;
-    int zrc;
+    int rc;
 
     *used = 0;
     if (len < COMPRESS_MIN)
         return GS_OK;
-    memset(&z, 0, sizeof(z));
-    /* level 1: most of the ratio of level 6 at several times the speed on a handheld CPU */
-    if (deflateInit(&z, 1) != Z_OK)
-        return gs_err_set(err, GS_E_NOMEM, "out of memory compressing %zu bytes", len);
-    z.next_in = (Bytef *)body;
-    z.avail_in = (uInt)len;
-    do {
-        if (out->len >= len) { /* no smaller than the body: send it as it is */
-            deflateEnd(&z);
-            return GS_OK;
-        }
-        room = len - out->len < step ? len - out->len : step;
-        if (buf_reserve(out, room) != GS_OK) {
-            deflateEnd(&z);
-            return gs_err_set(err, GS_E_NOMEM, "out of memory compressing %zu bytes", len);
-        }
-        z.next_out = (Bytef *)out->ptr + out->len;
-        z.avail_out = (uInt)room;
-        zrc = deflate(&z, Z_FINISH);
-        out->len += room - z.avail_out;
-    } while (zrc == Z_OK || zrc == Z_BUF_ERROR);
-    deflateEnd(&z);
-    if (zrc != Z_STREAM_END)
-        return gs_err_set(err, GS_E_NOMEM, "deflate failed (zlib %d)", zrc);
-    *used = out->len < len;
+    buf_init(out, len - 1);
+    rc = zbody_deflate(body, len, ZBODY_LEVEL_FAST, out, err);
+    if (rc == GS_E_TOO_LARGE)
+        return GS_OK;
+    if (rc)
+        return rc;
+    *used = 1;
+    return GS_OK;
+}
+
+/* Appends one header line to *list. curl_slist_append returns NULL when it cannot
+ * allocate and then leaves the list as it was: assigning that NULL to the list would leak
+ * the lines before it and, worse, let later appends start a new list without them (a
+ * request without its Authorization). */
+static int add_header(struct curl_slist **list, const char *line, gs_err *err)
+{
+    struct curl_slist *grown = curl_slist_append(*list, line);
+
+    if (!grown)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory building the request headers");
+    *list = grown;
     return GS_OK;
 }
 
@@ -232,29 +227,27 @@ static int perform(transport *t, const char *path, const char *content_type, con
     long conns = 0, code = 0;
     int rc = GS_OK;
 
-    buf_init(&packed, len);
+    buf_init(&packed, 0); /* maybe_deflate sets its cap */
     if ((size_t)snprintf(url, sizeof(url), "%s%s", t->base_url, path) >= sizeof(url))
         return gs_err_set(err, GS_E_CONFIG, "server URL too long");
+    if ((size_t)snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+                         post ? content_type : "") >= sizeof(ctype))
+        return gs_err_set(err, GS_E_INVALID, "content type too long");
     curl_slist_free_all(t->headers);
     t->headers = NULL;
-    t->headers = curl_slist_append(t->headers, t->auth_header);
+    rc = add_header(&t->headers, t->auth_header, err);
     /* curl would otherwise wait a second for "100 Continue" on every larger POST */
-    t->headers = curl_slist_append(t->headers, "Expect:");
-    if (post) {
-        snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
-        t->headers = curl_slist_append(t->headers, ctype);
-        if (t->compress) {
-            rc = maybe_deflate(body, len, &packed, &deflated, err);
-            if (rc)
-                goto out;
-            if (deflated)
-                t->headers = curl_slist_append(t->headers, "Content-Encoding: deflate");
-        }
+    if (!rc)
+        rc = add_header(&t->headers, "Expect:", err);
+    if (!rc && post)
+        rc = add_header(&t->headers, ctype, err);
+    if (!rc && post && t->compress) {
+        rc = maybe_deflate(body, len, &packed, &deflated, err);
+        if (!rc && deflated)
+            rc = add_header(&t->headers, "Content-Encoding: deflate", err);
     }
-    if (!t->headers) {
-        rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
+    if (rc)
         goto out;
-    }
     buf_reset(resp);
     t->errbuf[0] = '\0';
     curl_easy_setopt(t->curl, CURLOPT_URL, url);

@@ -1,0 +1,133 @@
+/*
+ * sqldb.c: see sqldb.h.
+ */
+#include "sqldb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int sqldb_rc(int src)
+{
+    switch (src & 0xff) {
+    case SQLITE_OK:
+        return GS_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return GS_E_BUSY;
+    case SQLITE_NOMEM:
+        return GS_E_NOMEM;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return GS_E_IO;
+    case SQLITE_CONSTRAINT:
+        return src == SQLITE_CONSTRAINT_PRIMARYKEY || src == SQLITE_CONSTRAINT_UNIQUE
+                   ? GS_E_EXISTS
+                   : GS_E_DB;
+    default:
+        return GS_E_DB;
+    }
+}
+
+static int fail(sqlite3 *db, int src, gs_err *err, const char *what, const char *path)
+{
+    return gs_err_set(err, sqldb_rc(src), "%s %s: %s (sqlite %d)", what, path,
+                      db ? sqlite3_errmsg(db) : sqlite3_errstr(src), src);
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *path, gs_err *err)
+{
+    int src = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return src == SQLITE_OK ? GS_OK : fail(db, src, err, "setting up", path);
+}
+
+static int wal(sqlite3 *db, const char *path, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char mode[16] = "";
+    int src = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            const unsigned char *m = sqlite3_column_text(st, 0);
+            snprintf(mode, sizeof(mode), "%s", m ? (const char *)m : "?");
+            src = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_OK)
+        return fail(db, src, err, "switching to WAL mode", path);
+    /* an in-memory database (tests) reports "memory"; anything else must be WAL */
+    if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
+        return gs_err_set(err, GS_E_DB, "%s: the database refused WAL mode (got '%s')", path,
+                          mode);
+    return GS_OK;
+}
+
+int sqldb_open(const char *path, const sqldb_opts *opts, sqlite3 **out, gs_err *err)
+{
+    char sql[64];
+    int src, rc;
+
+    *out = NULL;
+    if (strcmp(path, ":memory:") != 0 && path[0] != '\0') {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return gs_err_set(err, GS_E_IO, "cannot open or create %s: %s", path,
+                              strerror(errno));
+        close(fd);
+    }
+    src = sqlite3_open_v2(path, out,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                              SQLITE_OPEN_EXRESCODE,
+                          NULL);
+    if (src != SQLITE_OK)
+        return fail(*out, src, err, "cannot open", path);
+    sqlite3_busy_timeout(*out, SQLDB_BUSY_TIMEOUT_MS);
+    if (opts && opts->page_size) {
+        /* only a file without pages takes it; an existing one keeps its own */
+        snprintf(sql, sizeof(sql), "PRAGMA page_size = %d", opts->page_size);
+        rc = exec(*out, sql, path, err);
+        if (rc)
+            return rc;
+    }
+    rc = wal(*out, path, err);
+    /* FULL: a commit is on disk, WAL included, before the write is reported done */
+    if (!rc)
+        rc = exec(*out, "PRAGMA synchronous = FULL", path, err);
+    if (!rc && opts && opts->pragmas)
+        rc = exec(*out, opts->pragmas, path, err);
+    return rc;
+}
+
+int sqldb_user_version(sqlite3 *db, int known, const char *program, int *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    int v = 0;
+
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            v = sqlite3_column_int(st, 0);
+            src = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_OK)
+        return gs_err_set(err, sqldb_rc(src), "reading the file's version: %s (sqlite %d)",
+                          sqlite3_errmsg(db), src);
+    if (v > known)
+        return gs_err_set(err, GS_E_STATE,
+                          "the file has version %d, written by a newer %s (this one knows up to "
+                          "%d): update %s",
+                          v, program, known, program);
+    *out = v;
+    return GS_OK;
+}
