@@ -73,17 +73,14 @@ static void reply_json(areq *r, int status, json_t *j)
     resp->content_encoding = NULL;
 }
 
-static void reply_err(areq *r, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void reply_err(areq *r, int status, const char *code, const char *fmt, ...)
+static void reply_verr(areq *r, int status, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void reply_verr(areq *r, int status, const char *code, const char *fmt, va_list ap)
 {
     char msg[GS_ERR_MSG_MAX];
-    va_list ap;
     json_t *j;
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     r->bad = 0;
     /* messages may quote input: never let invalid UTF-8 make the reply fail */
     j = json_pack("{s:s, s:s?}", "error", code, "message",
@@ -91,6 +88,17 @@ static void reply_err(areq *r, int status, const char *code, const char *fmt, ..
     reply_json(r, status, j);
     if (status == 401)
         atomic_fetch_add(&r->env->metrics->auth_failures, 1);
+}
+
+static void reply_err(areq *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void reply_err(areq *r, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply_verr(r, status, code, fmt, ap);
+    va_end(ap);
 }
 
 /* Sets o[k] = v (stealing v); remembers a failure instead of dropping the member. */
@@ -702,129 +710,182 @@ static void conflict_show(areq *r)
     reply_json(r, 200, conflict_detail(r, &c));
 }
 
-static void conflict_resolve(areq *r)
+/* One resolution (POST /conflicts/{id}/resolve) as it goes through its phases. A phase that
+ * refuses the request answers it (refuse) and returns non-zero; any other failure is a
+ * store fault with its message in err, answered 500 by conflict_resolve. */
+typedef struct resolve {
+    areq *r;                  /* the request */
+    int64_t id;               /* the conflict */
+    const json_t *keep;       /* "winner" or "other", or NULL */
+    const json_t *value;      /* the admin's own value, or NULL */
+    const json_t *note;       /* note text, null or NULL */
+    store_conflict c;         /* the conflict as stored */
+    const schema_table *t;    /* its record's table */
+    const schema_field *f;    /* its field */
+    proto_value v;            /* the value to write */
+    proto_value old;          /* the field's value before (nil when it had none) */
+    uint64_t version;         /* the version the write got */
+    int answered;             /* a phase has answered the request */
+    gs_err err;               /* what failed */
+} resolve;
+
+static int refuse(resolve *x, int rc, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Answers status/code with the formatted message (reply_err) and returns rc. */
+static int refuse(resolve *x, int rc, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply_verr(x->r, status, code, fmt, ap);
+    va_end(ap);
+    x->answered = 1;
+    return rc;
+}
+
+/* The conflict id and the body's members: exactly one of keep and value, and a note. */
+static int resolve_args(resolve *x)
 {
     static const char *const keys[] = {"keep", "value", "note"};
-    static const proto_value nil = {.type = PV_NIL};
-    const json_t *keep, *value, *note;
-    const schema_table *t;
-    const schema_field *f;
-    store_conflict c;
-    store_record rec;
-    store_field cur;
-    store_audit au;
-    proto_value v;
-    merge_ctx mc;
-    uint64_t version = 0;
-    int64_t id = conflict_id(r->arg);
-    gs_err err;
-    int rc;
+    areq *r = x->r;
+    const json_t *keep, *note;
 
-    if (!id) {
-        reply_err(r, 404, "not_found", "no such conflict");
-        return;
+    if (!x->id)
+        return refuse(x, GS_E_NOTFOUND, 404, "not_found", "no such conflict");
+    if (!body_object(r, keys, 3)) {
+        x->answered = 1;
+        return GS_E_INVALID;
     }
-    if (!body_object(r, keys, 3))
-        return;
-    keep = json_object_get(r->body, "keep");
-    value = json_object_get(r->body, "value");
-    note = json_object_get(r->body, "note");
-    if (!keep == !value) {
-        reply_err(r, 400, "missing_field", "give exactly one of keep or value");
-        return;
-    }
+    keep = x->keep = json_object_get(r->body, "keep");
+    x->value = json_object_get(r->body, "value");
+    note = x->note = json_object_get(r->body, "note");
+    if (!keep == !x->value)
+        return refuse(x, GS_E_INVALID, 400, "missing_field", "give exactly one of keep or value");
     if (keep && !(json_is_string(keep) && (strcmp(json_string_value(keep), "winner") == 0 ||
-                                           strcmp(json_string_value(keep), "other") == 0))) {
-        reply_err(r, 400, "invalid", "keep must be \"winner\" or \"other\"");
-        return;
-    }
+                                           strcmp(json_string_value(keep), "other") == 0)))
+        return refuse(x, GS_E_INVALID, 400, "invalid", "keep must be \"winner\" or \"other\"");
     if (note && !json_is_null(note) &&
         !(json_is_string(note) && json_string_length(note) <= ADMIN_NOTE_MAX &&
-          utf8_valid(json_string_value(note), json_string_length(note)))) {
-        reply_err(r, 400, "invalid", "note must be text of at most %u bytes", ADMIN_NOTE_MAX);
-        return;
-    }
+          utf8_valid(json_string_value(note), json_string_length(note))))
+        return refuse(x, GS_E_INVALID, 400, "invalid", "note must be text of at most %u bytes",
+                      ADMIN_NOTE_MAX);
+    return GS_OK;
+}
 
-    rc = store_begin(r->env->st, &err);
+/* In the transaction: the open conflict, its field and its record, which must still be
+ * there; then the value to write, one of the two sides or the admin's own. */
+static int resolve_load(resolve *x)
+{
+    areq *r = x->r;
+    store_record rec;
+    int rc;
+
+    rc = store_conflict_get(r->env->st, x->id, &r->arena, &x->c, &x->err);
+    if (rc == GS_E_NOTFOUND)
+        return refuse(x, rc, 404, "not_found", "no conflict %" PRId64, x->id);
     if (rc)
-        goto fault;
-    rc = store_conflict_get(r->env->st, id, &r->arena, &c, &err);
-    if (rc == GS_E_NOTFOUND) {
-        store_rollback(r->env->st);
-        reply_err(r, 404, "not_found", "no conflict %" PRId64, id);
-        return;
+        return rc;
+    if (x->c.resolved)
+        return refuse(x, GS_E_STATE, 409, "state", "conflict %" PRId64 " is already resolved",
+                      x->id);
+    x->f = conflict_field(&x->c, &x->t);
+    if (!x->f || store_record_get(r->env->st, x->t->name, x->c.rid, &rec, &x->err) != GS_OK)
+        return refuse(x, GS_E_NOTFOUND, 404, "not_found",
+                      "the record of conflict %" PRId64 " is gone", x->id);
+    if (x->keep) {
+        x->v = strcmp(json_string_value(x->keep), "winner") == 0 ? x->c.winner.value
+                                                                  : x->c.other.value;
+        return GS_OK;
     }
+    gs_err_clear(&x->err);
+    rc = proto_value_from_json(x->t, x->f, x->value, &r->arena, &x->v, &x->err);
+    if (rc == GS_E_NOMEM)
+        return refuse(x, rc, 500, "server", "out of memory");
     if (rc)
-        goto fault;
-    if (c.resolved) {
-        store_rollback(r->env->st);
-        reply_err(r, 409, "state", "conflict %" PRId64 " is already resolved", id);
-        return;
-    }
-    f = conflict_field(&c, &t);
-    if (!f || store_record_get(r->env->st, t->name, c.rid, &rec, &err) != GS_OK) {
-        store_rollback(r->env->st);
-        reply_err(r, 404, "not_found", "the record of conflict %" PRId64 " is gone", id);
-        return;
-    }
-    if (keep) {
-        v = strcmp(json_string_value(keep), "winner") == 0 ? c.winner.value : c.other.value;
-    } else {
-        gs_err_clear(&err);
-        rc = proto_value_from_json(t, f, value, &r->arena, &v, &err);
-        if (rc) {
-            store_rollback(r->env->st);
-            if (rc == GS_E_NOMEM) {
-                reply_err(r, 500, "server", "out of memory");
-                return;
-            }
-            {
-                reply_err(r, 400, "invalid", "%s", err.msg);
-                return;
-            }
-        }
-    }
-    rc = store_field_get(r->env->st, t->name, c.rid, f->name, &r->arena, &cur, &err);
+        return refuse(x, rc, 400, "invalid", "%s", x->err.msg);
+    return GS_OK;
+}
+
+/* The field's value now (for the audit), the admin's write as a change devices pull, the
+ * conflict marked resolved, the audit entry, the HLC; then COMMIT. */
+static int resolve_write(resolve *x)
+{
+    static const proto_value nil = {.type = PV_NIL};
+    areq *r = x->r;
+    store_field cur;
+    store_audit au;
+    merge_ctx mc;
+    int rc;
+
+    rc = store_field_get(r->env->st, x->t->name, x->c.rid, x->f->name, &r->arena, &cur, &x->err);
     if (rc && rc != GS_E_NOTFOUND)
-        goto fault;
+        return rc;
+    x->old = nil;
+    if (rc == GS_OK && cur.version) /* cur is written only when the field is there */
+        x->old = cur.value;
     merge_init(&mc, r->env->st, r->env->clock, &r->arena, r->now_ms);
-    gs_err_clear(&err);
-    rc = merge_admin_set(&mc, t->name, c.rid, f->name, &v, &version, &err);
-    if (rc == GS_E_INVALID || rc == GS_E_NOTFOUND) {
-        store_rollback(r->env->st);
-        reply_err(r, 400, "invalid", "%s", err.msg);
-        return;
-    }
+    gs_err_clear(&x->err);
+    rc = merge_admin_set(&mc, x->t->name, x->c.rid, x->f->name, &x->v, &x->version, &x->err);
+    if (rc == GS_E_INVALID || rc == GS_E_NOTFOUND)
+        return refuse(x, rc, 400, "invalid", "%s", x->err.msg);
     if (rc)
-        goto fault;
+        return rc;
     memset(&au, 0, sizeof(au));
-    au.conflict = id;
+    au.conflict = x->id;
     snprintf(au.admin, sizeof(au.admin), "%s", r->admin);
     au.at_ms = r->now_ms;
-    au.old_value = cur.version ? cur.value : nil;
-    au.new_value = v;
-    au.version = version;
-    au.note = json_is_string(note) ? json_string_value(note) : "";
-    rc = store_conflict_resolve(r->env->st, id, r->now_ms, &err);
+    au.old_value = x->old;
+    au.new_value = x->v;
+    au.version = x->version;
+    au.note = json_is_string(x->note) ? json_string_value(x->note) : "";
+    rc = store_conflict_resolve(r->env->st, x->id, r->now_ms, &x->err);
     if (!rc)
-        rc = store_audit_add(r->env->st, &au, &err);
+        rc = store_audit_add(r->env->st, &au, &x->err);
     if (!rc)
-        rc = store_hlc_set(r->env->st, r->env->clock->last, &err);
+        rc = store_hlc_set(r->env->st, r->env->clock->last, &x->err);
     if (!rc)
-        rc = store_commit(r->env->st, &err);
+        rc = store_commit(r->env->st, &x->err);
+    return rc;
+}
+
+/* Arguments, then in one transaction the conflict and the value, the write and the audit;
+ * the answer is the resolved conflict read back. Every failure rolls back (a no-op before
+ * BEGIN and after COMMIT) and answers once: the refusal, or 500 for a store fault. */
+static void conflict_resolve(areq *r)
+{
+    resolve x;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.id = conflict_id(r->arg);
+    gs_err_clear(&x.err);
+    rc = resolve_args(&x);
     if (rc)
-        goto fault;
+        goto out;
+    rc = store_begin(r->env->st, &x.err);
+    if (rc)
+        goto out;
+    rc = resolve_load(&x);
+    if (rc)
+        goto out;
+    rc = resolve_write(&x);
+    if (rc)
+        goto out;
     log_info(r->env->lg, "admin %s: conflict %" PRId64 " resolved, %s.%s version %" PRIu64,
-             r->admin, id, t->name, f->name, version);
-    rc = store_conflict_get(r->env->st, id, &r->arena, &c, &err);
+             r->admin, x.id, x.t->name, x.f->name, x.version);
+    rc = store_conflict_get(r->env->st, x.id, &r->arena, &x.c, &x.err);
     if (rc)
-        goto fault;
-    reply_json(r, 200, conflict_detail(r, &c));
-    return;
-fault:
-    store_rollback(r->env->st);
-    log_error(r->env->lg, "resolve %" PRId64 ": %s", id, err.msg);
-    reply_err(r, 500, "server", "server fault, nothing changed");
+        goto out;
+    reply_json(r, 200, conflict_detail(r, &x.c));
+out:
+    if (rc) {
+        store_rollback(r->env->st);
+        if (!x.answered) {
+            log_error(r->env->lg, "resolve %" PRId64 ": %s", x.id, x.err.msg);
+            reply_err(r, 500, "server", "server fault, nothing changed");
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -254,10 +254,101 @@ static int fixes_read(srv_app *app, const store_device *dev, const proto_sync_re
     return rc;
 }
 
+/* The answer's head and its acks into body, the record states of its "fix" into fixes. */
+static int sync_encode_acks(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                            const proto_ack *acks, gs_arena *arena, int64_t now,
+                            proto_sync_resp *head, gs_buf *body, gs_buf *fixes, gs_err *err)
+{
+    int rc;
+
+    memset(head, 0, sizeof(*head));
+    /* answer in the request's version when it is older than ours (PROTOCOL.md 7.6) */
+    head->version = m->version < PROTO_VERSION ? m->version : PROTO_VERSION;
+    head->clock_ms = (uint64_t)now;
+    rc = hlc_now(&app->clock, &head->now);
+    if (rc)
+        return gs_err_set(err, rc, "server clock overflow");
+    if (head->version >= 2) {
+        rc = fixes_read(app, dev, m, acks, arena, head, fixes, err);
+        if (rc)
+            return rc;
+    }
+    rc = proto_encode_sync_resp_head(body, head, m->n_changes);
+    for (uint32_t i = 0; i < m->n_changes && !rc; i++)
+        rc = proto_encode_ack(body, &acks[i], head->version);
+    if (rc)
+        return gs_err_set(err, rc,
+                          "the acknowledgments alone pass the %u-byte body limit: push "
+                          "fewer changes per request",
+                          PROTO_MAX_BODY);
+    return GS_OK;
+}
+
+/* A pull page that fits what the acks and fixes leave of the body limit, then the rest of
+ * the answer after the acks in body: the page, the tail ("cur", "more", "clk") and fixes. */
+static int sync_encode_pull(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                            gs_arena *arena, proto_sync_resp *head, const gs_buf *fixes,
+                            gs_buf *body, uint32_t *n_pulled, gs_err *err)
+{
+    pull_page page;
+    gs_buf changes;
+    uint32_t max_changes;
+    size_t budget;
+    int rc;
+
+    buf_init(&changes, PROTO_MAX_BODY);
+    /* the "ch" head and the tail ("cur", "more", "clk", "fix") take under 64 bytes */
+    budget = body->len + fixes->len + 96 < PROTO_MAX_BODY
+                 ? PROTO_MAX_BODY - body->len - fixes->len - 96
+                 : 0;
+    max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : PROTO_MAX_CHANGES;
+    if (m->pull_max && m->pull_max < max_changes)
+        max_changes = m->pull_max;
+    if (max_changes > PROTO_MAX_CHANGES)
+        max_changes = PROTO_MAX_CHANGES;
+    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, head->version, arena, &changes,
+                   &page, err);
+    if (rc)
+        goto out;
+    rc = proto_encode_sync_resp_mid(body, page.n_changes);
+    if (!rc)
+        rc = buf_add(body, changes.ptr, changes.len);
+    head->cursor = page.cursor;
+    head->more = page.more;
+    if (!rc)
+        rc = proto_encode_sync_resp_tail(body, head);
+    if (!rc)
+        rc = buf_add(body, fixes->ptr, fixes->len);
+    if (rc) {
+        gs_err_set(err, rc, "cannot encode the response (%s)", gs_strerror(rc));
+        goto out;
+    }
+    *n_pulled = page.n_changes;
+out:
+    buf_free(&changes);
+    return rc;
+}
+
+/* Persists the HLC and the device's last sync with its result, and commits. */
+static int sync_commit(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                       const merge_ctx *mc, uint32_t n_pulled, int64_t now, gs_err *err)
+{
+    char result[STORE_RESULT_MAX + 1];
+    int rc;
+
+    snprintf(result, sizeof(result), "ok ch=%u acc=%u rej=%u dup=%u conf=%u pull=%u", m->n_changes,
+             mc->n_accepted, mc->n_rejected, mc->n_duplicate, mc->n_conflicts, n_pulled);
+    rc = store_hlc_set(app->st, app->clock.last, err);
+    if (!rc)
+        rc = store_device_synced(app->st, dev->id, now, result, mc->n_rejected, err);
+    if (!rc)
+        rc = store_commit(app->st, err);
+    return rc;
+}
+
 /* The merge, pull and encoding of one sync into body, inside the lock and one transaction:
  * on any failure the transaction is rolled back. GS_E_AUTH: the device was revoked
  * meanwhile; GS_E_TOO_LARGE: the acks alone pass the body limit; else a server fault. */
-
 static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req *m, gs_buf *body,
                        sync_out *so, gs_err *err)
 {
@@ -266,16 +357,12 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     merge_ctx mc;
     proto_ack *acks = NULL;
     proto_sync_resp head;
-    pull_page page;
-    gs_buf changes, fixes;
-    uint32_t max_changes;
-    size_t budget;
-    char result[STORE_RESULT_MAX + 1];
+    gs_buf fixes;
+    uint32_t n_pulled = 0;
     int rc = GS_OK;
     int64_t now = wall_ms();
 
     arena_init(&arena, SVAL_ARENA_MAX);
-    buf_init(&changes, PROTO_MAX_BODY);
     buf_init(&fixes, PROTO_MAX_BODY);
     rc = store_begin(app->st, err);
     if (rc)
@@ -286,6 +373,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
         goto out;
     }
+    /* read again inside the transaction: a revocation since the token check counts */
     rc = store_device_get(app->st, device_id, strlen(device_id), dev, err);
     if (!rc && dev->revoked_ms)
         rc = gs_err_set(err, GS_E_AUTH, "device revoked");
@@ -295,105 +383,52 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     rc = merge_batch(&mc, dev, m, acks, err);
     if (rc)
         goto out;
-
-    memset(&head, 0, sizeof(head));
-    /* answer in the request's version when it is older than ours (PROTOCOL.md 7.6) */
-    head.version = m->version < PROTO_VERSION ? m->version : PROTO_VERSION;
-    head.clock_ms = (uint64_t)now;
-    rc = hlc_now(&app->clock, &head.now);
-    if (rc) {
-        gs_err_set(err, rc, "server clock overflow");
-        goto out;
-    }
-    if (head.version >= 2) {
-        rc = fixes_read(app, dev, m, acks, &arena, &head, &fixes, err);
-        if (rc)
-            goto out;
-    }
-    rc = proto_encode_sync_resp_head(body, &head, m->n_changes);
-    for (uint32_t i = 0; i < m->n_changes && !rc; i++)
-        rc = proto_encode_ack(body, &acks[i], head.version);
-    if (rc) {
-        gs_err_set(err, rc,
-                   "the acknowledgments alone pass the %u-byte body limit: push "
-                   "fewer changes per request",
-                   PROTO_MAX_BODY);
-        goto out;
-    }
-    /* the "ch" head and the tail ("cur", "more", "clk", "fix") take under 64 bytes */
-    budget = body->len + fixes.len + 96 < PROTO_MAX_BODY ? PROTO_MAX_BODY - body->len - fixes.len - 96
-                                                         : 0;
-    max_changes = app->cfg.pull_page_changes ? app->cfg.pull_page_changes : PROTO_MAX_CHANGES;
-    if (m->pull_max && m->pull_max < max_changes)
-        max_changes = m->pull_max;
-    if (max_changes > PROTO_MAX_CHANGES)
-        max_changes = PROTO_MAX_CHANGES;
-    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, head.version, &arena, &changes,
-                   &page, err);
+    rc = sync_encode_acks(app, dev, m, acks, &arena, now, &head, body, &fixes, err);
     if (rc)
         goto out;
-    rc = proto_encode_sync_resp_mid(body, page.n_changes);
-    if (!rc)
-        rc = buf_add(body, changes.ptr, changes.len);
-    head.cursor = page.cursor;
-    head.more = page.more;
-    if (!rc)
-        rc = proto_encode_sync_resp_tail(body, &head);
-    if (!rc)
-        rc = buf_add(body, fixes.ptr, fixes.len);
-    if (rc) {
-        gs_err_set(err, rc, "cannot encode the response (%s)", gs_strerror(rc));
+    rc = sync_encode_pull(app, dev, m, &arena, &head, &fixes, body, &n_pulled, err);
+    if (rc)
         goto out;
-    }
+    rc = sync_commit(app, dev, m, &mc, n_pulled, now, err);
+    if (rc)
+        goto out;
     so->n_accepted = mc.n_accepted;
     so->n_rejected = mc.n_rejected;
     so->n_duplicate = mc.n_duplicate;
     so->n_conflicts = mc.n_conflicts;
-    so->n_pulled = page.n_changes;
-    snprintf(result, sizeof(result), "ok ch=%u acc=%u rej=%u dup=%u conf=%u pull=%u", m->n_changes,
-             mc.n_accepted, mc.n_rejected, mc.n_duplicate, mc.n_conflicts, page.n_changes);
-    rc = store_hlc_set(app->st, app->clock.last, err);
-    if (!rc)
-        rc = store_device_synced(app->st, dev->id, now, result, mc.n_rejected, err);
-    if (!rc)
-        rc = store_commit(app->st, err);
+    so->n_pulled = n_pulled;
 out:
     if (rc)
         store_rollback(app->st);
     arena_free(&arena);
-    buf_free(&changes);
     buf_free(&fixes);
     return rc;
 }
 
-static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp)
-{
-    store_device *dev = NULL;
-    proto_sync_req *m = NULL;
-    gs_buf inflated, body;
-    const void *bytes = req->body;
-    size_t len = req->body_len;
-    sync_out so;
-    gs_err err;
-    int rc, enc;
+/* The phases of one sync below each answer the request themselves when they fail (resp
+ * holds the error and the device's last result is noted where the device is known) and
+ * return non-zero; handle_sync then only frees what it holds. */
 
-    buf_init(&inflated, PROTO_MAX_BODY);
-    buf_init(&body, PROTO_MAX_BODY);
-    gs_err_clear(&err);
-    memset(&so, 0, sizeof(so));
+/* Method, media type and bearer token: GS_OK with *out a device the caller frees. */
+static int sync_authenticate(srv_app *app, const srv_request *req, srv_response *resp,
+                             store_device **out)
+{
+    store_device *dev;
+    int rc;
+
     if (!slice_eq(req->method, "POST")) {
         snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: POST\r\n");
         sync_error(app, resp, 405, "method", "use POST for /v1/sync", 0);
-        goto out;
+        return GS_E_INVALID;
     }
     if (!media_type_is(req->content_type, PROTO_CONTENT_TYPE)) {
         sync_error(app, resp, 415, "content_type", "the body must be " PROTO_CONTENT_TYPE, 0);
-        goto out;
+        return GS_E_INVALID;
     }
     dev = gs_malloc(sizeof(*dev));
     if (!dev) {
         sync_error(app, resp, 500, "server", "out of memory", 0);
-        goto out;
+        return GS_E_NOMEM;
     }
     rc = sync_auth(app, req, dev);
     if (rc) {
@@ -402,79 +437,115 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
                        "no valid device token: re-enrol this device with the admin", 0);
         else
             sync_error(app, resp, 500, "server", "server fault: try again later", 0);
-        goto out;
+        gs_free(dev);
+        return rc;
     }
     snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s", dev->id);
+    *out = dev;
+    return GS_OK;
+}
+
+/* The body of an authenticated device: inflated (capped) when deflated, decoded into *out
+ * (freed by the caller), and its dev must be the token's device. */
+static int sync_decode(srv_app *app, const srv_request *req, srv_response *resp,
+                       const store_device *dev, gs_buf *inflated, proto_sync_req **out,
+                       gs_err *err)
+{
+    const void *bytes = req->body;
+    size_t len = req->body_len;
+    proto_sync_req *m = NULL;
+    int rc, enc;
+
     enc = zbody_content_encoding(req->content_encoding.ptr, req->content_encoding.len);
     if (enc < 0) {
         sync_error(app, resp, 415, "content_type", "Content-Encoding must be deflate or absent", 0);
-        goto out;
+        return GS_E_INVALID;
     }
     if (len > PROTO_MAX_BODY && enc == 0) {
         decode_error(app, resp, dev->id, GS_E_TOO_LARGE, NULL);
-        goto out;
+        return GS_E_TOO_LARGE;
     }
     if (enc == 1) {
-        rc = zbody_inflate(req->body, req->body_len, PROTO_MAX_BODY, &inflated, &err);
+        rc = zbody_inflate(req->body, req->body_len, PROTO_MAX_BODY, inflated, err);
         if (rc) {
             const char *code = rc == GS_E_TOO_LARGE ? "too_large"
                                : rc == GS_E_NOMEM   ? "server"
                                                     : "bad_encoding";
             int status = rc == GS_E_TOO_LARGE ? 413 : rc == GS_E_NOMEM ? 500 : 400;
-            sync_error(app, resp, status, code, err.msg, 0);
+            sync_error(app, resp, status, code, err->msg, 0);
             note_failure(app, dev->id, status, code);
-            goto out;
+            return rc;
         }
-        bytes = inflated.ptr;
-        len = inflated.len;
+        bytes = inflated->ptr;
+        len = inflated->len;
     }
-    rc = proto_decode_sync_req(bytes ? bytes : "", len, &m, &err);
+    rc = proto_decode_sync_req(bytes ? bytes : "", len, &m, err);
     if (rc) {
-        decode_error(app, resp, dev->id, rc, &err);
-        goto out;
+        decode_error(app, resp, dev->id, rc, err);
+        return rc;
     }
     if (m->device.len != strlen(dev->id) || memcmp(m->device.ptr, dev->id, m->device.len)) {
         sync_error(app, resp, 403, "wrong_device", "dev is not the device this token belongs to",
                    0);
         note_failure(app, dev->id, 403, "wrong_device");
-        goto out;
+        proto_sync_req_free(m);
+        return GS_E_AUTH;
     }
+    *out = m;
+    return GS_OK;
+}
+
+/* Merge, pull and encode under the store lock (sync_locked) into body. */
+static int sync_apply(srv_app *app, srv_response *resp, const store_device *dev,
+                      const proto_sync_req *m, gs_buf *body, sync_out *so, gs_err *err)
+{
+    int rc;
 
     pthread_mutex_lock(&app->lock);
-    rc = sync_locked(app, dev->id, m, &body, &so, &err);
+    rc = sync_locked(app, dev->id, m, body, so, err);
     pthread_mutex_unlock(&app->lock);
-    if (rc) {
-        if (rc == GS_E_AUTH) {
-            sync_error(app, resp, 401, "auth", "this device was revoked", 0);
-        } else if (rc == GS_E_TOO_LARGE) {
-            sync_error(app, resp, 413, "too_large", err.msg, 0);
-            note_failure(app, dev->id, 413, "too_large");
-        } else {
-            log_error(app->lg, "sync of %s failed, nothing applied: %s", dev->id, err.msg);
-            sync_error(app, resp, 500, "server", "server fault, nothing applied: try again later",
-                       0);
-            note_failure(app, dev->id, 500, "server");
-        }
-        goto out;
+    if (rc == GS_E_AUTH) {
+        sync_error(app, resp, 401, "auth", "this device was revoked", 0);
+    } else if (rc == GS_E_TOO_LARGE) {
+        sync_error(app, resp, 413, "too_large", err->msg, 0);
+        note_failure(app, dev->id, 413, "too_large");
+    } else if (rc) {
+        log_error(app->lg, "sync of %s failed, nothing applied: %s", dev->id, err->msg);
+        sync_error(app, resp, 500, "server", "server fault, nothing applied: try again later", 0);
+        note_failure(app, dev->id, 500, "server");
     }
+    return rc;
+}
+
+/* The metrics and the log note of a committed sync. */
+static void sync_account(srv_app *app, srv_response *resp, const store_device *dev,
+                         const proto_sync_req *m, const sync_out *so)
+{
     atomic_fetch_add(&app->metrics->syncs, 1);
-    atomic_fetch_add(&app->metrics->changes_merged, so.n_accepted);
-    atomic_fetch_add(&app->metrics->changes_rejected, so.n_rejected);
-    atomic_fetch_add(&app->metrics->changes_duplicate, so.n_duplicate);
-    atomic_fetch_add(&app->metrics->conflicts, so.n_conflicts);
-    atomic_fetch_add(&app->metrics->changes_pulled, so.n_pulled);
+    atomic_fetch_add(&app->metrics->changes_merged, so->n_accepted);
+    atomic_fetch_add(&app->metrics->changes_rejected, so->n_rejected);
+    atomic_fetch_add(&app->metrics->changes_duplicate, so->n_duplicate);
+    atomic_fetch_add(&app->metrics->conflicts, so->n_conflicts);
+    atomic_fetch_add(&app->metrics->changes_pulled, so->n_pulled);
     snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s ch=%u acc=%u rej=%u conf=%u pull=%u%s",
-             dev->id, m->n_changes, so.n_accepted, so.n_rejected, so.n_conflicts, so.n_pulled,
-             so.n_duplicate ? " dup" : "");
-    if (so.n_duplicate) {
+             dev->id, m->n_changes, so->n_accepted, so->n_rejected, so->n_conflicts, so->n_pulled,
+             so->n_duplicate ? " dup" : "");
+    if (so->n_duplicate) {
         size_t n = strlen(resp->log_note);
-        snprintf(resp->log_note + n, sizeof(resp->log_note) - n, "=%u", so.n_duplicate);
+        snprintf(resp->log_note + n, sizeof(resp->log_note) - n, "=%u", so->n_duplicate);
     }
+}
+
+/* The 200 answer: body deflated when the client accepts it and it is worth it, else as is. */
+static int sync_reply(srv_app *app, const srv_request *req, srv_response *resp,
+                      const store_device *dev, const gs_buf *body, gs_err *err)
+{
+    int rc;
 
     buf_reset(&resp->body);
     if (zbody_accepts_deflate(req->accept_encoding.ptr, req->accept_encoding.len) &&
-        body.len > 256) {
-        rc = zbody_deflate(body.ptr, body.len, ZBODY_LEVEL_BEST_LINK, &resp->body, &err);
+        body->len > 256) {
+        rc = zbody_deflate(body->ptr, body->len, ZBODY_LEVEL_BEST_LINK, &resp->body, err);
         if (!rc)
             resp->content_encoding = "deflate";
     } else {
@@ -483,17 +554,45 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
     if (rc) {
         buf_reset(&resp->body);
         resp->content_encoding = NULL;
-        rc = buf_add(&resp->body, body.ptr, body.len);
+        rc = buf_add(&resp->body, body->ptr, body->len);
     }
     if (rc) {
         /* committed, but the answer does not fit: the device retries and gets the same acks */
         log_error(app->lg, "sync of %s: response of %zu bytes does not fit the body buffer",
-                  dev->id, body.len);
+                  dev->id, body->len);
         sync_error(app, resp, 500, "server", "response too large for this server's buffer", 0);
-        goto out;
+        return rc;
     }
     resp->status = 200;
     resp->content_type = PROTO_CONTENT_TYPE;
+    return GS_OK;
+}
+
+/* POST /v1/sync: authenticate, decode, merge and pull under the lock, account, answer. */
+static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp)
+{
+    store_device *dev = NULL;
+    proto_sync_req *m = NULL;
+    gs_buf inflated, body;
+    sync_out so;
+    gs_err err;
+    int rc;
+
+    buf_init(&inflated, PROTO_MAX_BODY);
+    buf_init(&body, PROTO_MAX_BODY);
+    gs_err_clear(&err);
+    memset(&so, 0, sizeof(so));
+    rc = sync_authenticate(app, req, resp, &dev);
+    if (rc)
+        goto out;
+    rc = sync_decode(app, req, resp, dev, &inflated, &m, &err);
+    if (rc)
+        goto out;
+    rc = sync_apply(app, resp, dev, m, &body, &so, &err);
+    if (rc)
+        goto out;
+    sync_account(app, resp, dev, m, &so);
+    rc = sync_reply(app, req, resp, dev, &body, &err);
 out:
     proto_sync_req_free(m);
     buf_free(&inflated);

@@ -187,31 +187,43 @@ static int write_admin_conf(const char *path, const char *hostname, int port, co
     return rc;
 }
 
-/* Usage errors of init return EXIT_USAGE; failures after DIR exists roll back. */
-static int cmd_init(int argc, char **argv)
-{
-    const char *dir_arg = NULL, *hostname = "localhost", *listen = NULL;
-    char dir[SRV_PATH_MAX], path[SRV_PATH_MAX + 32], ca_pem[SRV_PATH_MAX + 32];
-    char ca_key[SRV_PATH_MAX + 32], srv_pem[SRV_PATH_MAX + 32], srv_key[SRV_PATH_MAX + 32];
-    char listen_buf[300], host[256], token[TOKEN_MAX], cn[300], crl_url[400];
-    const char *names[3];
-    size_t n_names = 0;
-    struct stat st;
-    int made_dir = 0, port, rc;
-    gs_err err;
-    char *real;
+/* One `gridsyncd init` as its phases fill it in. */
+typedef struct init_job {
+    const char *dir_arg;             /* --dir as given */
+    const char *hostname;            /* --hostname (default localhost) */
+    const char *listen;              /* --listen, or the default for hostname (listen_buf) */
+    char listen_buf[300];            /* that default */
+    int port;                        /* the port of listen */
+    int help;                        /* --help: usage printed, nothing else to do */
+    int made_dir;                    /* init made DIR, so the roll-back removes it */
+    char dir[SRV_PATH_MAX];          /* DIR, resolved */
+    char ca_pem[SRV_PATH_MAX + 32];  /* DIR/ca.pem */
+    char ca_key[SRV_PATH_MAX + 32];  /* DIR/ca.key */
+    char srv_pem[SRV_PATH_MAX + 32]; /* DIR/server.pem */
+    char srv_key[SRV_PATH_MAX + 32]; /* DIR/server.key */
+    const char *names[3];            /* the server certificate's names */
+    size_t n_names;                  /* entries in names */
+    char token[TOKEN_MAX];           /* the first admin's token; wiped before cmd_init returns */
+} init_job;
 
-    gs_err_clear(&err);
+/* The options of init, checked: 0 to go on (or, with j->help, to stop), else the exit
+ * status of a usage error, already explained on stderr. Touches no file. */
+static int init_parse(init_job *j, int argc, char **argv)
+{
+    char host[256];
+
+    j->hostname = "localhost";
     for (int i = 2; i < argc; i++) {
         const char **slot = NULL;
         if (strcmp(argv[i], "--dir") == 0)
-            slot = &dir_arg;
+            slot = &j->dir_arg;
         else if (strcmp(argv[i], "--hostname") == 0)
-            slot = &hostname;
+            slot = &j->hostname;
         else if (strcmp(argv[i], "--listen") == 0)
-            slot = &listen;
+            slot = &j->listen;
         else if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
+            j->help = 1;
             return 0;
         }
         if (!slot || i + 1 >= argc) {
@@ -222,116 +234,147 @@ static int cmd_init(int argc, char **argv)
         }
         *slot = argv[++i];
     }
-    if (!dir_arg || !*dir_arg) {
+    if (!j->dir_arg || !*j->dir_arg) {
         fprintf(stderr, "gridsyncd init: --dir DIR is required\n");
         return EXIT_USAGE;
     }
-    if (certgen_name_kind(hostname) < 0) {
+    if (certgen_name_kind(j->hostname) < 0) {
         fprintf(stderr,
                 "gridsyncd init: --hostname \"%s\" is neither a host name nor an IP "
                 "address\n",
-                hostname);
+                j->hostname);
         return EXIT_USAGE;
     }
-    if (!listen) {
+    if (!j->listen) {
         /* a name others use means every interface; an IPv6 name means the IPv6 wildcard
          * (which on Linux also accepts IPv4 unless net.ipv6.bindv6only is set) */
-        int local = strcmp(hostname, "localhost") == 0 || strcmp(hostname, "127.0.0.1") == 0;
-        snprintf(listen_buf, sizeof(listen_buf), "%s:8443",
-                 local                   ? "127.0.0.1"
-                 : strchr(hostname, ':') ? "[::]"
-                                         : "0.0.0.0");
-        listen = listen_buf;
+        int local = strcmp(j->hostname, "localhost") == 0 || strcmp(j->hostname, "127.0.0.1") == 0;
+        snprintf(j->listen_buf, sizeof(j->listen_buf), "%s:8443",
+                 local                      ? "127.0.0.1"
+                 : strchr(j->hostname, ':') ? "[::]"
+                                            : "0.0.0.0");
+        j->listen = j->listen_buf;
     }
-    if (config_split_listen(listen, host, sizeof(host), &port) != GS_OK || port == 0) {
+    if (config_split_listen(j->listen, host, sizeof(host), &j->port) != GS_OK || j->port == 0) {
         fprintf(stderr, "gridsyncd init: --listen \"%s\": expected HOST:PORT with a port\n",
-                listen);
+                j->listen);
         return EXIT_USAGE;
     }
+    return 0;
+}
 
-    if (stat(dir_arg, &st) == 0) {
+/* DIR: made (0700) when absent, refused when it holds any file of init, then resolved into
+ * j->dir. 0 or an exit status, explained on stderr; a failure once DIR exists rolls back. */
+static int init_dir(init_job *j)
+{
+    char path[SRV_PATH_MAX + 32];
+    struct stat st;
+    char *real;
+
+    if (stat(j->dir_arg, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "gridsyncd init: %s exists and is not a folder\n", dir_arg);
+            fprintf(stderr, "gridsyncd init: %s exists and is not a folder\n", j->dir_arg);
             return EXIT_USAGE;
         }
         for (size_t i = 0; i < N_INIT_FILES; i++) {
-            if (join(path, sizeof(path), dir_arg, init_files[i]) == GS_OK &&
+            if (join(path, sizeof(path), j->dir_arg, init_files[i]) == GS_OK &&
                 access(path, F_OK) == 0) {
                 fprintf(stderr,
                         "gridsyncd init: %s is already initialised (%s exists); "
                         "refusing to overwrite it\n",
-                        dir_arg, init_files[i]);
+                        j->dir_arg, init_files[i]);
                 return cmdline_exit_code(GS_E_EXISTS);
             }
         }
-    } else if (mkdir(dir_arg, 0700) == 0) {
-        made_dir = 1;
+    } else if (mkdir(j->dir_arg, 0700) == 0) {
+        j->made_dir = 1;
     } else {
-        fprintf(stderr, "gridsyncd init: cannot create %s: %s\n", dir_arg, strerror(errno));
+        fprintf(stderr, "gridsyncd init: cannot create %s: %s\n", j->dir_arg, strerror(errno));
         return EXIT_RUNTIME;
     }
     /* DIR will hold private keys and the store: only the owner may enter it */
-    if (chmod(dir_arg, 0700) != 0) {
-        fprintf(stderr, "gridsyncd init: chmod %s: %s\n", dir_arg, strerror(errno));
-        init_rollback(dir_arg, made_dir);
+    if (chmod(j->dir_arg, 0700) != 0) {
+        fprintf(stderr, "gridsyncd init: chmod %s: %s\n", j->dir_arg, strerror(errno));
+        init_rollback(j->dir_arg, j->made_dir);
         return EXIT_RUNTIME;
     }
-    real = realpath(dir_arg, NULL);
-    if (!real || strlen(real) >= sizeof(dir)) {
-        fprintf(stderr, "gridsyncd init: cannot resolve %s\n", dir_arg);
+    real = realpath(j->dir_arg, NULL);
+    if (!real || strlen(real) >= sizeof(j->dir)) {
+        fprintf(stderr, "gridsyncd init: cannot resolve %s\n", j->dir_arg);
         free(real);
-        init_rollback(dir_arg, made_dir);
+        init_rollback(j->dir_arg, j->made_dir);
         return EXIT_RUNTIME;
     }
-    snprintf(dir, sizeof(dir), "%s", real);
+    snprintf(j->dir, sizeof(j->dir), "%s", real);
     free(real); /* from libc's realpath */
+    return 0;
+}
 
-    rc = join(ca_pem, sizeof(ca_pem), dir, "ca.pem");
+/* The local CA, its empty CRL, and the server certificate for the host name (plus
+ * localhost and 127.0.0.1) that names the CRL. */
+static int init_keys(init_job *j, gs_err *err)
+{
+    char path[SRV_PATH_MAX + 32], cn[300], crl_url[400];
+    const char *h = j->hostname;
+    int rc;
+
+    rc = join(j->ca_pem, sizeof(j->ca_pem), j->dir, "ca.pem");
     if (!rc)
-        rc = join(ca_key, sizeof(ca_key), dir, "ca.key");
+        rc = join(j->ca_key, sizeof(j->ca_key), j->dir, "ca.key");
     if (!rc)
-        rc = join(srv_pem, sizeof(srv_pem), dir, "server.pem");
+        rc = join(j->srv_pem, sizeof(j->srv_pem), j->dir, "server.pem");
     if (!rc)
-        rc = join(srv_key, sizeof(srv_key), dir, "server.key");
-    if (rc) {
-        gs_err_set(&err, rc, "%s: path too long", dir);
-        goto fail;
-    }
-    snprintf(cn, sizeof(cn), "gridsyncd CA %s", hostname);
-    rc = certgen_make_ca(ca_pem, ca_key, cn, &err);
+        rc = join(j->srv_key, sizeof(j->srv_key), j->dir, "server.key");
     if (rc)
-        goto fail;
+        return gs_err_set(err, rc, "%s: path too long", j->dir);
+    snprintf(cn, sizeof(cn), "gridsyncd CA %s", h);
+    rc = certgen_make_ca(j->ca_pem, j->ca_key, cn, err);
+    if (rc)
+        return rc;
     /* an empty CRL, valid as long as the server certificate (3 years), served at /ca.crl
      * and named in that certificate: revocation checkers find a signed "nothing revoked" */
-    rc = join(path, sizeof(path), dir, CRL_FILE_NAME);
+    rc = join(path, sizeof(path), j->dir, CRL_FILE_NAME);
     if (!rc)
-        rc = crl_make_file(ca_pem, ca_key, path, 3 * 366, &err);
+        rc = crl_make_file(j->ca_pem, j->ca_key, path, 3 * 366, err);
     if (rc)
-        goto fail;
-    snprintf(crl_url, sizeof(crl_url), "https://%s%s%s:%d%s", strchr(hostname, ':') ? "[" : "",
-             hostname, strchr(hostname, ':') ? "]" : "", port, CRL_HTTP_PATH);
-    names[n_names++] = hostname;
-    if (strcmp(hostname, "localhost") != 0)
-        names[n_names++] = "localhost";
-    if (strcmp(hostname, "127.0.0.1") != 0)
-        names[n_names++] = "127.0.0.1";
-    rc = certgen_make_server_crl(ca_pem, ca_key, srv_pem, srv_key, names, n_names, crl_url, &err);
-    if (rc)
-        goto fail;
-    join(path, sizeof(path), dir, "gridsyncd.db");
-    rc = app_init_store(path, token, sizeof(token), &err);
+        return rc;
+    snprintf(crl_url, sizeof(crl_url), "https://%s%s%s:%d%s", strchr(h, ':') ? "[" : "", h,
+             strchr(h, ':') ? "]" : "", j->port, CRL_HTTP_PATH);
+    j->n_names = 0;
+    j->names[j->n_names++] = h;
+    if (strcmp(h, "localhost") != 0)
+        j->names[j->n_names++] = "localhost";
+    if (strcmp(h, "127.0.0.1") != 0)
+        j->names[j->n_names++] = "127.0.0.1";
+    return certgen_make_server_crl(j->ca_pem, j->ca_key, j->srv_pem, j->srv_key, j->names,
+                                   j->n_names, crl_url, err);
+}
+
+/* The store with its first admin (whose token lands in j->token), gridsyncd.conf, and
+ * admin.conf holding that token. */
+static int init_store(init_job *j, gs_err *err)
+{
+    char path[SRV_PATH_MAX + 32];
+    int rc;
+
+    join(path, sizeof(path), j->dir, "gridsyncd.db");
+    rc = app_init_store(path, j->token, sizeof(j->token), err);
     if (rc) {
-        gs_err_prefix(&err, "creating the store %s: ", path);
-        goto fail;
+        gs_err_prefix(err, "creating the store %s: ", path);
+        return rc;
     }
-    join(path, sizeof(path), dir, "gridsyncd.conf");
-    rc = write_config(path, listen, hostname, &err);
+    join(path, sizeof(path), j->dir, "gridsyncd.conf");
+    rc = write_config(path, j->listen, j->hostname, err);
     if (rc)
-        goto fail;
-    join(path, sizeof(path), dir, "admin.conf");
-    rc = write_admin_conf(path, hostname, port, ca_pem, token, &err);
-    if (rc)
-        goto fail;
+        return rc;
+    join(path, sizeof(path), j->dir, "admin.conf");
+    return write_admin_conf(path, j->hostname, j->port, j->ca_pem, j->token, err);
+}
+
+/* What was made on stderr, then the admin token alone on stdout. */
+static void init_report(const init_job *j)
+{
+    size_t n = j->n_names;
 
     fprintf(stderr,
             "gridsyncd: initialised %s\n"
@@ -341,19 +384,41 @@ static int cmd_init(int argc, char **argv)
             "  admin tool settings:        %s/admin.conf (holds the admin token, mode 0600)\n"
             "The admin token follows on stdout. It is shown only this once; the server keeps\n"
             "only its hash.\n",
-            dir, ca_pem, names[0], n_names > 1 ? ", " : "", n_names > 1 ? names[1] : "",
-            n_names > 2 ? ", " : "", n_names > 2 ? names[2] : "", dir, dir);
+            j->dir, j->ca_pem, j->names[0], n > 1 ? ", " : "", n > 1 ? j->names[1] : "",
+            n > 2 ? ", " : "", n > 2 ? j->names[2] : "", j->dir, j->dir);
     fflush(stderr);
-    printf("%s\n", token);
+    printf("%s\n", j->token);
     fflush(stdout);
-    memset(token, 0, sizeof(token));
-    return 0;
+}
 
-fail:
-    memset(token, 0, sizeof(token));
-    fprintf(stderr, "gridsyncd init: %s\n", gs_err_msg(&err, rc));
-    init_rollback(dir, made_dir);
-    return EXIT_RUNTIME;
+/* gridsyncd init: options, DIR, keys and certificates, store and config files, report.
+ * Usage errors return EXIT_USAGE; a failure once DIR exists removes what init made. */
+static int cmd_init(int argc, char **argv)
+{
+    init_job j;
+    gs_err err;
+    int status, rc;
+
+    memset(&j, 0, sizeof(j));
+    gs_err_clear(&err);
+    status = init_parse(&j, argc, argv);
+    if (status || j.help)
+        return status;
+    status = init_dir(&j);
+    if (status)
+        return status;
+    rc = init_keys(&j, &err);
+    if (!rc)
+        rc = init_store(&j, &err);
+    if (!rc) {
+        init_report(&j);
+    } else {
+        fprintf(stderr, "gridsyncd init: %s\n", gs_err_msg(&err, rc));
+        init_rollback(j.dir, j.made_dir);
+        status = EXIT_RUNTIME;
+    }
+    memset(j.token, 0, sizeof(j.token));
+    return status;
 }
 
 /* ---- serve --------------------------------------------------------------------------- */

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # server_basic.sh: gridsyncd end to end on 127.0.0.1 with real TLS and curl:
-#   init (files, modes, refusal to re-init), --help/--version/usage exit codes, a bad config
-#   refused with exit 2, /v1/health and /metrics over HTTPS verified against DIR/ca.pem,
-#   TLS 1.1 refused, a wrong CA refused, keep-alive reuse (two URLs, one connection), 431
-#   for a head over the limit, 413 for a body over the limit (with and without
-#   Expect: 100-continue), a chunked upload, no secret in the log, SIGTERM -> exit 0.
+#   init (files, modes, refusal to re-init, roll-back after a late failure),
+#   --help/--version/usage exit codes, a bad config refused with exit 2, /v1/health and
+#   /metrics over HTTPS verified against DIR/ca.pem, TLS 1.1 refused, a wrong CA refused,
+#   keep-alive reuse (two URLs, one connection), 431 for a head over the limit, 413 for a
+#   body over the limit (with and without Expect: 100-continue), a chunked upload, no
+#   secret in the log, SIGTERM -> exit 0.
 # Prints "ok NAME" / "not ok NAME: why" per check; kills its server and removes its files
 # on any exit.
 set -u
@@ -84,6 +85,22 @@ sum_after=$(cat "$dir/ca.key" "$dir/server.key" "$dir/admin.conf" "$dir/gridsync
 "$bin" init --dir "$tmp/bad" --hostname 'not a host' >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && [ ! -e "$tmp/bad" ] && ok init_bad_hostname || notok init_bad_hostname "exit $rc"
+# a failure once DIR exists removes what init made: DIR too when init made it (a 243-byte
+# host name passes the name check, not the CA's subject name), or, in a DIR that was there,
+# the CA, certificates, store and config when admin.conf cannot be written (a dangling link)
+long=$(printf '%060d.' 0 0 0 | tr 0 a)$(printf '%060d' 0 | tr 0 b)
+"$bin" init --dir "$tmp/long" --hostname "$long" >"$tmp/long.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$tmp/long" ] && ok init_rolls_back_made_dir \
+    || notok init_rolls_back_made_dir \
+        "exit $rc: $(head -c 200 "$tmp/long.out"); left: $(ls -A "$tmp/long" 2>&1)"
+mkdir "$tmp/late" && ln -s "$tmp/nowhere/admin.conf" "$tmp/late/admin.conf"
+"$bin" init --dir "$tmp/late" >"$tmp/late.token" 2>"$tmp/late.err"
+rc=$?
+left=$(ls -A "$tmp/late" | grep -vx admin.conf | tr '\n' ' ')
+[ $rc -eq 1 ] && [ -d "$tmp/late" ] && [ -z "$left" ] && [ ! -s "$tmp/late.token" ] \
+    && grep -q 'admin.conf' "$tmp/late.err" && ok init_rolls_back_files \
+    || notok init_rolls_back_files "exit $rc, left: $left, stderr: $(head -c 200 "$tmp/late.err")"
 
 # a second, unrelated server folder: its CA must not be trusted for ours
 "$bin" init --dir "$tmp/other" >/dev/null 2>&1 || notok other_init "second init failed"

@@ -5,7 +5,8 @@
  * Covers the status codes of /v1/sync (401, 403, 405, 413, 415, 400 per kind of bad body,
  * 426), a good sync end to end through the real codec (push, pull, deflate, duplicate
  * replay, log note, metrics), the admin API (devices, conflicts, resolution reaching the
- * devices, status, its 4xx answers), and 50 devices syncing at once from 50 threads.
+ * devices, status, its 4xx answers; a resolution whose value the schema refuses, one of a
+ * field the record never had), and 50 devices syncing at once from 50 threads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "common/zbody.h"
 #include "proto/proto.h"
 #include "server/app.h"
+#include "server/store.h"
 
 #define RESP_CAP (32u * 1024 * 1024)
 
@@ -849,6 +851,170 @@ static void test_admin_conflict_resolution_reaches_devices(void **state)
     json_decref(j);
 }
 
+/* The id of the one open conflict on resident `res`: devices a and b both edit `field` from
+ * version v0, b's edit later (it wins). */
+static json_int_t make_conflict(fx *f, const char *field, proto_value va, proto_value vb,
+                                resident *res)
+{
+    device a, b;
+    proto_field pa, pb;
+    proto_change ca, cb;
+    proto_sync_resp *m;
+    srv_response *r;
+    gs_buf body;
+    uint64_t v0;
+    json_t *j;
+    json_int_t cid;
+
+    add_device(f, "[\"g1\"]", &a);
+    add_device(f, "[\"g1\"]", &b);
+    m = push_residents(f, &a, "g1", 1, 1, 0, &r, res);
+    v0 = m->acks[0].version;
+    resp_free(r);
+    proto_sync_resp_free(m);
+    memset(&pa, 0, sizeof(pa));
+    pa.name = proto_cstr(field);
+    pa.value = va;
+    pa.ver = v0;
+    pb = pa;
+    pb.value = vb;
+    memset(&ca, 0, sizeof(ca));
+    ca.seq = 2;
+    ca.table = proto_cstr("resident");
+    memcpy(ca.id, res->id, 16);
+    ca.hlc = hlc_pack(hlc_wall_ms(NULL) - 1000, 0);
+    ca.fields = &pa;
+    ca.n_fields = 1;
+    cb = ca;
+    cb.seq = 1;
+    cb.hlc = hlc_pack(hlc_wall_ms(NULL), 0);
+    cb.fields = &pb;
+    for (int d = 0; d < 2; d++) {
+        encode_req(&body, d ? b.id : a.id, 0, d ? 1 : 2, d ? &cb : &ca, 1);
+        m = sync_call(f, d ? &b : &a, &body, 0, &r);
+        assert_true(m->acks[0].ok);
+        resp_free(r);
+        proto_sync_resp_free(m);
+        buf_free(&body);
+    }
+    j = admin_call(f, "GET", "/v1/admin/conflicts", "state=open", NULL, 200);
+    if (json_array_size(json_object_get(j, "conflicts")) != 1)
+        fail_msg("%zu open conflicts, want 1", json_array_size(json_object_get(j, "conflicts")));
+    cid = json_integer_value(json_object_get(json_array_get(json_object_get(j, "conflicts"), 0),
+                                             "id"));
+    json_decref(j);
+    return cid;
+}
+
+/* A value the schema refuses is the admin's mistake, not a server fault: 17..32 tags pass
+ * the JSON reader (at most PROTO_MAX_TAGS) but not resident.tags (at most 16; the schema
+ * says GS_E_TOO_LARGE, merge_admin_set answers GS_E_INVALID), 33 fail the reader. Each is
+ * 400 invalid naming the limit, the conflict stays open, and a good value then resolves. */
+static void test_admin_resolve_with_too_many_tags_is_400(void **state)
+{
+    fx *f = *state;
+    static const struct {
+        int n;            /* tags given */
+        const char *want; /* in the message */
+    } cases[] = {{17, "17 tags, at most 16"}, {32, "32 tags, at most 16"},
+                 {33, "33 tags, at most 32"}};
+    proto_str one = proto_cstr("elderly"), other = proto_cstr("veteran");
+    proto_value va = {.type = PV_STRLIST}, vb = {.type = PV_STRLIST};
+    resident res;
+    json_int_t cid;
+    char path[128], body[1024];
+    json_t *j;
+
+    va.u.list.items = &one;
+    va.u.list.n = 1;
+    vb.u.list.items = &other;
+    vb.u.list.n = 1;
+    cid = make_conflict(f, "tags", va, vb, &res);
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/resolve", (long long)cid);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = (size_t)snprintf(body, sizeof(body), "{\"value\":[");
+        for (int k = 0; k < cases[i].n; k++)
+            n += (size_t)snprintf(body + n, sizeof(body) - n, "%s\"elderly\"", k ? "," : "");
+        snprintf(body + n, sizeof(body) - n, "]}");
+        j = admin_call(f, "POST", path, NULL, body, 400);
+        assert_string_equal(json_string_value(json_object_get(j, "error")), "invalid");
+        if (!strstr(json_string_value(json_object_get(j, "message")), cases[i].want))
+            fail_msg("%d tags: message '%s', want it to say '%s'", cases[i].n,
+                     json_string_value(json_object_get(j, "message")), cases[i].want);
+        json_decref(j);
+    }
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld", (long long)cid);
+    j = admin_call(f, "GET", path, NULL, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "open");
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/resolve", (long long)cid);
+    j = admin_call(f, "POST", path, NULL, "{\"value\":[\"elderly\",\"veteran\"]}", 200);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "current"), "value")), 2);
+    json_decref(j);
+}
+
+/* Fills a stretch of the stack below the caller with a non-zero pattern, so that a later
+ * call at the same depth that reads a variable it never wrote sees garbage, not zeros. */
+static __attribute__((noinline)) void stack_paint(void)
+{
+    volatile unsigned char junk[64 * 1024];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = 0xA5;
+}
+
+/* A conflict on a field the record does not hold (here recorded straight into the store
+ * file on a second connection): the resolution's old value is "no value" (null). The
+ * resolver read the current value into an uninitialised store_field when the field was not
+ * found and audited whatever was on the stack. */
+static void test_admin_resolve_field_not_stored(void **state)
+{
+    fx *f = *state;
+    device a;
+    resident res;
+    proto_sync_resp *m;
+    srv_response *r;
+    store *st;
+    store_conflict c;
+    int64_t cid;
+    gs_err err;
+    char path[128];
+    json_t *j, *old;
+
+    add_device(f, "[\"g1\"]", &a);
+    m = push_residents(f, &a, "g1", 1, 1, 0, &r, &res); /* name and grid, no phone */
+    resp_free(r);
+    proto_sync_resp_free(m);
+    memset(&c, 0, sizeof(c));
+    snprintf(c.tbl, sizeof(c.tbl), "resident");
+    memcpy(c.rid, res.id, 16);
+    snprintf(c.grid, sizeof(c.grid), "g1");
+    snprintf(c.field, sizeof(c.field), "phone");
+    c.winner.value.type = PV_STR;
+    c.winner.value.u.s = proto_cstr("13800138000");
+    c.winner.hlc = hlc_pack(hlc_wall_ms(NULL), 0);
+    c.winner.version = 7;
+    snprintf(c.winner.device, sizeof(c.winner.device), "%s", a.id);
+    c.other = c.winner;
+    c.other.value.u.s = proto_cstr("13900139000");
+    c.created_ms = (int64_t)hlc_wall_ms(NULL);
+    if (store_open(&st, f->cfg.db_path, &err))
+        fail_msg("store: %s", err.msg);
+    if (store_begin(st, &err) || store_conflict_add(st, &c, &cid, &err) ||
+        store_commit(st, &err))
+        fail_msg("conflict: %s", err.msg);
+    store_close(st);
+
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/resolve", (long long)cid);
+    stack_paint();
+    j = admin_call(f, "POST", path, NULL, "{\"keep\":\"winner\"}", 200);
+    old = json_object_get(json_object_get(j, "resolution"), "old");
+    if (!json_is_null(json_object_get(old, "value")))
+        fail_msg("old value is not null: %s", json_dumps(old, JSON_COMPACT));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "current"), "value")),
+                        "13800138000");
+    json_decref(j);
+}
+
 static void test_admin_api_errors(void **state)
 {
     fx *f = *state;
@@ -1109,6 +1275,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_pages_respect_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_conflict_resolution_reaches_devices, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_admin_resolve_with_too_many_tags_is_400, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_admin_resolve_field_not_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_api_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_50_devices_at_once, setup, teardown),
     };
