@@ -308,8 +308,8 @@ static void test_tags_json_escapes_and_reads_back(void **state)
     buf_init(&b, 4096);
     assert_int_equal(pval_tags_json(&v, &b), GS_OK);
     assert_int_equal(buf_add(&b, "", 1), GS_OK); /* a NUL for the comparisons */
-    assert_string_equal(b.ptr,
-                        "[\"a\\\"b\",\"back\\\\slash\",\"tab\\u0009here\",\"\\u0001\",\"网格\",\"\"]");
+    assert_string_equal(b.ptr, "[\"a\\\"b\",\"back\\\\slash\",\"tab\\u0009here\","
+                               "\"\\u0001\",\"网格\",\"\"]");
     arr = json_loads(b.ptr, 0, &jerr);
     assert_non_null(arr);
     assert_int_equal(json_array_size(arr), 6);
