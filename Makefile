@@ -97,6 +97,9 @@ BIN_SERVER := $(if $(wildcard server/main.c),$(BUILD)/bin/gridsyncd)
 BIN_ADMIN  := $(if $(ADMIN_SRC),$(BUILD)/bin/gridsync-admin)
 BINS       := $(BIN_CLIENT) $(BIN_SERVER) $(BIN_ADMIN)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Shared test fixtures (tests/lib/) as an archive: a test binary takes only the members it
+# uses, so a server test links without the client fixtures' calls into libgridsync.
+LIB_TEST_A := $(BUILD)/lib/libgstest.a
 
 .PHONY: FORCE all lib bin deps test check asan fuzz bench bench-run demo check-faults install clean help
 .DEFAULT_GOAL := all
@@ -170,22 +173,25 @@ $(BUILD)/bin/gridsync-admin: $(call obj,$(ADMIN_SRC)) $(LIB_CORE_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ADMIN_LIBS)
 
+$(LIB_TEST_A): $(call obj,$(TESTLIB_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # Unit tests: one binary per module. test_srv_* link the server internals, the others only
 # the client library, so a half-written server file never breaks a client test build.
 $(OBJ)/tests/%.o: CFLAGS += $(CMOCKA_CFLAGS) -Wno-strict-prototypes
-$(BUILD)/tests/test_srv_%: $(OBJ)/tests/unit/test_srv_%.o $(call obj,$(TESTLIB_SRC)) \
-                           $(LIB_SERVER_A)
+$(BUILD)/tests/test_srv_%: $(OBJ)/tests/unit/test_srv_%.o $(LIB_TEST_A) $(LIB_SERVER_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 # test_value_agree drives both sides (client capture and server merge), so it links both;
 # the two archives carry the same common/ and proto/ objects and share no other symbol.
-$(BUILD)/tests/test_value_agree: $(OBJ)/tests/unit/test_value_agree.o \
-                                 $(call obj,$(TESTLIB_SRC)) $(LIB_SERVER_A) $(LIB_CLIENT_A)
+$(BUILD)/tests/test_value_agree: $(OBJ)/tests/unit/test_value_agree.o $(LIB_TEST_A) \
+                                 $(LIB_SERVER_A) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
-$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(LIB_CLIENT_A)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIB_TEST_A) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)

@@ -29,9 +29,12 @@ void *arena_alloc(gs_arena *a, size_t n)
 
     if (n == 0)
         n = 1;
-    if (n > a->max || a->used > a->max - n || n > SIZE_MAX - align - sizeof(*c))
+    if (n > SIZE_MAX - align - sizeof(*c))
         return NULL;
+    /* the cap counts what is handed out, so it is checked after rounding */
     n = (n + align - 1) / align * align;
+    if (n > a->max || a->used > a->max - n)
+        return NULL;
     if (!c || c->size - c->used < n) {
         size_t size = c ? c->size * 2 : ARENA_FIRST_CHUNK;
         if (size > ARENA_MAX_CHUNK)

@@ -80,14 +80,12 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [ -n "$up" ] || { notok bad_link_server "not reachable across the veth; log: $(tail -n 5 "$T/gridsyncd.log")"; exit 1; }
-out=$(inC "$GRIDSYNC_ADMIN" --server "https://localhost:$P0" --ca "$CA" --token "$ADMIN_TOKEN" \
-    --json device add --grid 东风村3组 --name 张三) || { notok bad_link_enroll "$out"; exit 1; }
-DEV_ID=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
-DEV_TOKEN=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<<"$out")
 start_proxy "$DELAY_MS"; P1=$P
 DB=$T/dev.db
-"$GRIDSYNC" --db "$DB" init --device "$DEV_ID" --token "$DEV_TOKEN" --server "https://localhost:$P1" \
-    --ca "$CA" --grid 东风村3组 --worker 张三 >/dev/null || { notok bad_link_init "gridsync init"; exit 1; }
+# enrolled from the client namespace over the undelayed proxy; the device then syncs over
+# the delayed one
+URL=https://localhost:$P0 T_ADMIN_EXEC="ip netns exec $NS_C" \
+    T_DEVICE_URL=https://localhost:$P1 t_enroll "$DB" 东风村3组 张三
 R=$(t_gs "$DB" resident add --name 王秀英)
 
 # shape both directions

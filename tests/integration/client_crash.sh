@@ -8,30 +8,31 @@
 #   - record and change log agree: every visit has its outbox row and every outbox row of a
 #     visit has its record (they are written in one transaction), seqs are below next_seq.
 # The database is never synced here, so nothing leaves the outbox.
-# Prints "ok NAME" / "not ok NAME". Takes about 20 s.
+# Prints "ok NAME" / "not ok NAME: why" (tests/integration/lib.sh). Takes about 20 s.
 set -u
-BUILD=${BUILD:-build}
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-60}
-G="$BUILD/bin/gridsync"
-[ -x "$G" ] || { echo "not ok crash_binary: $G missing"; exit 1; }
-G=$(cd "$(dirname "$G")" && pwd)/$(basename "$G")
-tmp=$(mktemp -d /tmp/gs-crash-XXXXXX)
+t_setup client_crash
+G=$GRIDSYNC
+tmp=$T
 writer=
-cleanup() {
+# the writer runs in a session of its own: its whole process group goes, then lib.sh's
+# cleanup
+crash_cleanup() {
     [ -n "$writer" ] && kill -9 -- "-$writer" 2>/dev/null
-    rm -rf "$tmp"
+    t_cleanup
 }
-trap cleanup EXIT
+trap crash_cleanup EXIT
 export GRIDSYNC_DB="$tmp/device.db"
 log="$tmp/reported.log"
 : >"$log"
 
 printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' >"$tmp/ca.pem"
 "$G" init --device crash-1 --token t.s --server https://127.0.0.1:1 --ca "$tmp/ca.pem" \
-    --grid 东风村3组 >/dev/null || { echo "not ok crash_init"; exit 1; }
-R=$("$G" resident add --name 王秀英) || { echo "not ok crash_setup"; exit 1; }
+    --grid 东风村3组 >/dev/null || { notok crash_init "gridsync init failed"; exit 1; }
+R=$("$G" resident add --name 王秀英) || { notok crash_setup "resident add failed"; exit 1; }
 t0=$(date +%s%N)
-C=$("$G" care add --resident "$R" --category meal) || { echo "not ok crash_setup"; exit 1; }
+C=$("$G" care add --resident "$R" --category meal) || { notok crash_setup "care add failed"; exit 1; }
 # how long one write takes here (a sanitizer build is several times slower): kills land
 # anywhere in the first few writes of each round
 write_ms=$(( ($(date +%s%N) - t0) / 1000000 + 1 ))
@@ -68,7 +69,6 @@ check_round() {
     [ ${#problems[@]} -eq 0 ]
 }
 
-failures=0
 kills=0
 for round in $(seq 1 "$ROUNDS"); do
     # the writer runs in its own session so one kill takes the loop and its child
@@ -89,16 +89,16 @@ for round in $(seq 1 "$ROUNDS"); do
     wait "$writer" 2>/dev/null
     writer=
     if ! check_round >"$tmp/check.out" 2>&1; then
-        failures=$((failures + 1))
-        echo "not ok crash_round_$round: $(tr '\n' ';' <"$tmp/check.out")"
+        notok "crash_round_$round" "$(tr '\n' ';' <"$tmp/check.out")"
     fi
 done
 
 visits=$(sqlite3 "$GRIDSYNC_DB" 'SELECT count(*) FROM visit')
 reported=$(grep -c '^[0-9a-f-]\{36\}$' "$log")
 echo "# $kills kills, $reported visits reported, $visits stored (one write ~${write_ms} ms, kills within $((window + 20)) ms)"
-[ "$kills" -ge 50 ] && echo "ok crash_killed_at_least_50_times" || { echo "not ok crash_killed_at_least_50_times: $kills"; failures=$((failures + 1)); }
+[ "$kills" -ge 50 ] && ok crash_killed_at_least_50_times || notok crash_killed_at_least_50_times "$kills"
 # the writer must have got through writes in most rounds, or the kills proved nothing
-[ "$reported" -ge $((ROUNDS / 2)) ] && echo "ok crash_writer_made_progress" || { echo "not ok crash_writer_made_progress: $reported"; failures=$((failures + 1)); }
-[ $failures -eq 0 ] && echo "ok crash_every_reported_write_survived"
-[ $failures -eq 0 ]
+[ "$reported" -ge $((ROUNDS / 2)) ] && ok crash_writer_made_progress \
+    || notok crash_writer_made_progress "$reported"
+[ "$T_FAILS" -eq 0 ] && ok crash_every_reported_write_survived
+t_done

@@ -8,76 +8,52 @@
 # browser: the server's state through the admin API and what both devices pull next.
 # Screenshots go to $BUILD/test-artifacts/console-*.png.
 #
-# Prints "ok NAME" / "not ok NAME: why"; prints "skip console_browser: why" (and passes
-# nothing) when Chromium, playwright-core, node or python3-msgpack cannot be had. Kills its
-# server and removes its files on any exit (KEEP=1 keeps them).
+# Prints "ok NAME" / "not ok NAME: why" (tests/integration/lib.sh); prints "skip
+# console_browser: why" (and passes nothing) when Chromium, playwright-core, node or
+# python3-msgpack cannot be had. Kills its server and removes its files on any exit (KEEP=1
+# keeps them).
 set -u
-BUILD=${BUILD:-build}
-bin=$BUILD/bin/gridsyncd
+. "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 PW_VERSION=1.65.1
 pwdir=$(mkdir -p "$BUILD/node" && cd "$BUILD/node" && pwd)
 art=$(mkdir -p "$BUILD/test-artifacts" && cd "$BUILD/test-artifacts" && pwd)
 py=/usr/bin/python3
 chromium=${CHROMIUM:-/usr/bin/chromium}
-tmp=$(mktemp -d /tmp/gs_console.XXXXXX)
-pid=
-fails=0
+t_setup console
+tmp=$T
 
-cleanup() {
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    [ -n "${KEEP:-}" ] && { echo "kept $tmp" >&2; return; }
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok $1"; }
-notok() { echo "not ok $1: $2"; fails=$((fails + 1)); }
-skip() { echo "skip console_browser: $1"; exit 0; }
-
-if [ ! -x "$bin" ]; then
-    echo "not ok build: $bin is missing (make BUILD=$BUILD $bin)"
-    exit 1
-fi
+# a missing tool skips the whole script, never passes it
+skip_all() { skip console_browser "$1"; exit 0; }
 
 # ---- tools: skipped, never passed, when one cannot be had ----------------------------------
-command -v curl >/dev/null || skip "curl is not installed"
-command -v openssl >/dev/null || skip "openssl is not installed"
-"$py" -c 'import msgpack' 2>/dev/null || skip "python3-msgpack is not installed"
-command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm are not installed"
+command -v curl >/dev/null || skip_all "curl is not installed"
+command -v openssl >/dev/null || skip_all "openssl is not installed"
+"$py" -c 'import msgpack' 2>/dev/null || skip_all "python3-msgpack is not installed"
+command -v node >/dev/null && command -v npm >/dev/null || skip_all "node and npm are not installed"
 if [ ! -x "$chromium" ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         echo "console_browser: installing chromium (apt-get)" >&2
         DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends \
             chromium fonts-wqy-microhei >"$tmp/apt.log" 2>&1
     fi
-    [ -x "$chromium" ] || skip "no $chromium, and apt-get install chromium did not give one: $(tail -n 2 "$tmp/apt.log" 2>/dev/null | tr '\n' ' ')"
+    [ -x "$chromium" ] || skip_all "no $chromium, and apt-get install chromium did not give one: $(tail -n 2 "$tmp/apt.log" 2>/dev/null | tr '\n' ' ')"
 fi
 if [ ! -f "$pwdir/node_modules/playwright-core/package.json" ]; then
     echo "console_browser: installing playwright-core@$PW_VERSION into $pwdir (npm)" >&2
     (cd "$pwdir" && timeout 600 npm install --no-audit --no-fund --no-save --loglevel=error \
         "playwright-core@$PW_VERSION") >"$tmp/npm.log" 2>&1
     [ -f "$pwdir/node_modules/playwright-core/package.json" ] \
-        || skip "npm install playwright-core failed: $(tail -n 3 "$tmp/npm.log" | tr '\n' ' ')"
+        || skip_all "npm install playwright-core failed: $(tail -n 3 "$tmp/npm.log" | tr '\n' ' ')"
 fi
 
 # ---- a server with three conflicts ---------------------------------------------------------
-dir=$tmp/srv
-"$bin" init --dir "$dir" >"$tmp/token" 2>"$tmp/init.err" || {
-    notok init "$(cat "$tmp/init.err")"; exit 1; }
-token=$(cat "$tmp/token")
-log=$tmp/server.log
-"$bin" --config "$dir/gridsyncd.conf" --listen 127.0.0.1:0 2>"$log" &
-pid=$!
-port=
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
-[ -n "$port" ] || { notok start "server did not start: $(tail -n 5 "$log")"; exit 1; }
-url=https://127.0.0.1:$port
+t_server_init
+t_server_start
+dir=$TOWN
+token=$ADMIN_TOKEN
+log=$T/gridsyncd.log
+url=https://127.0.0.1:$PORT
 ok console_server_start
 
 if "$py" "$here/console/seed.py" seed --url "$url" --ca "$dir/ca.pem" --token "$token" \
@@ -169,4 +145,4 @@ else
     ok console_log_clean
 fi
 
-[ $fails -eq 0 ] && ! grep -q '^not ok ' "$tmp/browser.out"
+t_done && ! grep -q '^not ok ' "$tmp/browser.out"

@@ -13,7 +13,6 @@
 . "$TOOLS/e2e_lib.sh"
 e2e_fast_python
 t_setup e2e_faults
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 t_server_init
 t_server_start
 SRV_DB=$T/town/gridsyncd.db
@@ -85,11 +84,10 @@ proxy_start() { # linkproxy ARGS: forwards 127.0.0.1:PPORT to the server
 proxy_stop() {
     kill -TERM "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; PROXY_PID=
 }
-# a device that reaches the server through the proxy
-out=$(t_admin --json device add --grid gridA --name c) || notok faults_setup "device add: $out"
-C_ID=$(jq -r .id <<<"$out"); C_TOKEN=$(jq -r .token <<<"$out")
-"$GRIDSYNC" --db "$T/c.db" init --device "$C_ID" --token "$C_TOKEN" --server "https://localhost:$PPORT" \
-    --ca "$CA" --grid gridA --worker c >/dev/null || notok faults_setup "init c"
+# a device that reaches the server through the proxy (enrolled directly, the proxy is not
+# running yet)
+T_DEVICE_URL=https://localhost:$PPORT t_enroll "$T/c.db" gridA c
+C_ID=$DEV_ID
 c_total=0
 # cut_case NAME CUT-OPTION N: c pushes 800 new residents and pulls 800 of k's through a
 # proxy that cuts the first connection

@@ -45,11 +45,9 @@ for _ in $(seq 1 100); do
     [ -n "$PROXY_PORT" ] && break
     sleep 0.05
 done
-REAL_URL=$URL
-URL=https://localhost:$PROXY_PORT
-t_enroll "$T/b1.db" gridB b1
-t_enroll "$T/b2.db" gridB b2
-URL=$REAL_URL
+# b1 and b2 reach the server through the proxy; their enrolment does not
+T_DEVICE_URL=https://localhost:$PROXY_PORT t_enroll "$T/b1.db" gridB b1
+T_DEVICE_URL=https://localhost:$PROXY_PORT t_enroll "$T/b2.db" gridB b2
 app_up=0 app_down=0
 count_sync() { # NAME DB [ARGS]: syncs through the proxy, adds the summary's bytes
     local s

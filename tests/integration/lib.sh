@@ -2,11 +2,14 @@
 # Source it from a test script:   . "$(dirname "$0")/lib.sh"
 #
 #   t_setup NAME            temp folder $T, BUILD/bin paths, cleanup trap (KEEP=1 keeps $T)
-#   t_server_init           gridsyncd init into $T/town (sets ADMIN_TOKEN, CA)
-#   t_server_start [ARGS]   starts gridsyncd on a free port (sets PORT, URL, SERVER_PID)
+#   t_server_init           gridsyncd init into $T/town (sets TOWN, ADMIN_TOKEN, CA, PORT, URL)
+#   t_server_use DIR TOKEN  the same for a folder the test initialised itself (to check init)
+#   t_server_start [ARGS]   starts gridsyncd of $TOWN on $PORT, waits for /v1/health (SERVER_PID)
 #   t_server_stop           SIGTERM and wait; t_server_kill: kill -9
-#   t_admin ARGS...         gridsync-admin against the running server
-#   t_enroll DB GRID [NAME] [GRID2...]  creates a device and inits the DB (sets DEV_ID)
+#   t_admin ARGS...         gridsync-admin against $URL (run through $T_ADMIN_EXEC when set,
+#                           e.g. "ip netns exec NS")
+#   t_enroll DB GRID [NAME] [GRID2...]  creates a device and inits the DB (sets DEV_ID,
+#                           DEV_TOKEN); the device's server is $T_DEVICE_URL, else $URL
 #   t_gs DB ARGS...         gridsync --db DB ARGS...
 #   t_sql DB SQL            sqlite3 query (one value per line)
 #   ok NAME / notok NAME WHY / skip NAME WHY / check NAME CMD...
@@ -26,6 +29,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 T_FAILS=0
 SERVER_PID=
+TOWN=
 T_PIDS=()
 
 ok() { echo "ok $1"; }
@@ -61,15 +65,24 @@ t_free_port() {
 }
 
 t_server_init() {
-    ADMIN_TOKEN=$("$GRIDSYNCD" init --dir "$T/town" --hostname localhost 2>"$T/init.err") || {
+    local token
+    token=$("$GRIDSYNCD" init --dir "$T/town" --hostname localhost 2>"$T/init.err") || {
         echo "not ok server_init: $(cat "$T/init.err")"; exit 1; }
-    CA=$T/town/ca.pem
+    t_server_use "$T/town" "$token"
+}
+
+# t_server_use DIR TOKEN: the server folder DIR (made by `gridsyncd init`, which printed
+# the admin TOKEN) is the one t_server_start runs, on a free port unless PORT is set.
+t_server_use() {
+    TOWN=$1
+    ADMIN_TOKEN=$2
+    CA=$TOWN/ca.pem
     PORT=${PORT:-$(t_free_port)}
     URL=https://localhost:$PORT
 }
 
 t_server_start() {
-    "$GRIDSYNCD" --config "$T/town/gridsyncd.conf" --listen "127.0.0.1:$PORT" "$@" \
+    "$GRIDSYNCD" --config "$TOWN/gridsyncd.conf" --listen "127.0.0.1:$PORT" "$@" \
         >>"$T/gridsyncd.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 200); do
@@ -96,7 +109,8 @@ t_server_kill() {
 }
 
 t_admin() {
-    "$GRIDSYNC_ADMIN" --server "$URL" --ca "$CA" --token "$ADMIN_TOKEN" "$@"
+    # shellcheck disable=SC2086 # T_ADMIN_EXEC is a command prefix, split on purpose
+    ${T_ADMIN_EXEC:-} "$GRIDSYNC_ADMIN" --server "$URL" --ca "$CA" --token "$ADMIN_TOKEN" "$@"
 }
 
 # t_enroll DB GRID [NAME] [MORE GRIDS...]: sets DEV_ID and DEV_TOKEN
@@ -108,8 +122,9 @@ t_enroll() {
         echo "not ok enroll: device add failed: $out"; exit 1; }
     DEV_ID=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
     DEV_TOKEN=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<<"$out")
-    "$GRIDSYNC" --db "$db" init --device "$DEV_ID" --token "$DEV_TOKEN" --server "$URL" \
-        --ca "$CA" "${init_grids[@]}" --worker "$name" >/dev/null || {
+    "$GRIDSYNC" --db "$db" init --device "$DEV_ID" --token "$DEV_TOKEN" \
+        --server "${T_DEVICE_URL:-$URL}" --ca "$CA" "${init_grids[@]}" --worker "$name" \
+        >/dev/null || {
         echo "not ok enroll: gridsync init failed"; exit 1; }
 }
 

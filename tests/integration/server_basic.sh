@@ -6,36 +6,16 @@
 #   keep-alive reuse (two URLs, one connection), 431 for a head over the limit, 413 for a
 #   body over the limit (with and without Expect: 100-continue), a chunked upload, no
 #   secret in the log, SIGTERM -> exit 0.
-# Prints "ok NAME" / "not ok NAME: why" per check; kills its server and removes its files
-# on any exit.
+# Prints "ok NAME" / "not ok NAME: why" per check (tests/integration/lib.sh); kills its
+# server and removes its files on any exit (KEEP=1 keeps them).
 set -u
-BUILD=${BUILD:-build}
-bin=$BUILD/bin/gridsyncd
-tmp=$(mktemp -d /tmp/gs_server_basic.XXXXXX)
-pid=
-fails=0
+. "$(dirname "$0")/lib.sh"
+t_setup server_basic
+bin=$GRIDSYNCD
+tmp=$T
 
-cleanup() {
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    [ -n "${KEEP:-}" ] && { echo "kept $tmp" >&2; return; }
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok $1"; }
-notok() { echo "not ok $1: $2"; fails=$((fails + 1)); }
-# check NAME COMMAND...: ok when the command succeeds
-check() {
-    local name=$1; shift
-    if "$@"; then ok "$name"; else notok "$name" "command failed: $*"; fi
-}
-
-if [ ! -x "$bin" ]; then
-    echo "not ok build: $bin is missing (make BUILD=$BUILD $bin)"
-    exit 1
-fi
 if ! command -v curl >/dev/null; then
-    echo "skip server_basic: curl is not installed"
+    skip server_basic "curl is not installed"
     exit 0
 fi
 
@@ -55,7 +35,8 @@ rc=$?
 [ $rc -eq 2 ] && ok no_config_exit_2 || notok no_config_exit_2 "exit $rc, want 2"
 
 # ---- init -------------------------------------------------------------------------------
-dir=$tmp/srv
+# the server's own init is checked here, so the script runs it rather than t_server_init
+dir=$tmp/town
 "$bin" init --dir "$dir" >"$tmp/token" 2>"$tmp/init.err"
 rc=$?
 if [ $rc -ne 0 ]; then
@@ -64,6 +45,7 @@ if [ $rc -ne 0 ]; then
 fi
 ok init
 token=$(cat "$tmp/token")
+t_server_use "$dir" "$token"
 [ "$(wc -l <"$tmp/token")" -eq 1 ] && [ ${#token} -ge 20 ] && ok init_token_on_stdout \
     || notok init_token_on_stdout "stdout was: $(head -c 200 "$tmp/token")"
 modes=$(stat -c '%n %a' "$dir" "$dir/ca.key" "$dir/server.key" "$dir/admin.conf" \
@@ -116,22 +98,12 @@ rc=$?
 # a small head and body limit so the limit checks need little data
 sed -i 's/^max_header_bytes = .*/max_header_bytes = 8192/; s/^max_body_bytes = .*/max_body_bytes = 1048576/' \
     "$dir/gridsyncd.conf"
-log=$tmp/server.log
-"$bin" --config "$dir/gridsyncd.conf" --listen 127.0.0.1:0 2>"$log" &
-pid=$!
-port=
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$port" ]; then
-    notok start "server did not start: $(tail -n 5 "$log")"
-    exit 1
-fi
-ok start
-url=https://localhost:$port
+log=$tmp/gridsyncd.log
+t_server_start
+grep -q "listening on 127\.0\.0\.1:$PORT" "$log" && ok start \
+    || notok start "no 'listening on' line: $(tail -n 5 "$log")"
+port=$PORT
+url=$URL
 c() { curl -sS --max-time 10 --cacert "$dir/ca.pem" "$@"; }
 metric() { c "$url/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
@@ -232,19 +204,19 @@ fi
 grep -qE '127\.0\.0\.1:[0-9]+ GET /v1/health 200 in=[0-9]+ out=[0-9]+ ms=[0-9]+' "$log" \
     && ok log_line_format || notok log_line_format "$(grep 'GET /v1/health' "$log" | head -n 1)"
 
-# graceful stop
-kill -TERM "$pid"
+# graceful stop (not t_server_stop: its exit code is checked)
+kill -TERM "$SERVER_PID"
 t0=$(date +%s%N)
-for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$pid" 2>/dev/null; then
+for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$SERVER_PID" 2>/dev/null; then
     notok sigterm_exit_0 "still running 5 s after SIGTERM"
 else
-    wait "$pid"
+    wait "$SERVER_PID"
     rc=$?
     ms=$((($(date +%s%N) - t0) / 1000000))
     [ $rc -eq 0 ] && ok sigterm_exit_0 || notok sigterm_exit_0 "exit $rc after ${ms} ms"
-    pid=
+    SERVER_PID=
 fi
 grep -q 'stopped by SIGTERM' "$log" && ok sigterm_logged || notok sigterm_logged "$(tail -n 3 "$log")"
 
-[ $fails -eq 0 ]
+t_done

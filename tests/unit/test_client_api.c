@@ -19,50 +19,31 @@
 #include <cmocka.h>
 
 #include "client/gridsync.h"
+#include "tests/lib/tdevice.h"
+#include "tests/lib/tdir.h"
 
 /* From the library's allocation wrapper (common/alloc.h): a test hook, not public API. */
 void gs_alloc_fail_after(long n);
 
 typedef struct fixture {
-    char dir[64];     /* a fresh temporary directory */
-    char path[128];   /* the database in it */
-    gs_db *db;        /* open, initialised device */
-    char resident[40]; /* a resident made by setup */
+    char dir[TDIR_MAX];            /* a fresh temporary directory */
+    char path[128];                /* the database in it */
+    gs_db *db;                     /* open, initialised device */
+    char resident[TDEVICE_ID_MAX]; /* a resident made by setup */
 } fixture;
 
-static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n";
-
-static void init_device(gs_db *db)
-{
-    const char *grids[] = {"东风村3组", "g2"};
-    gs_device_config cfg = {"dev-1", "dev-1.secret", "https://127.0.0.1:8443", ca_pem,
-                            sizeof(ca_pem) - 1, grids, 2, "张三"};
-    if (gs_db_init_device(db, &cfg) != GS_OK)
-        fail_msg("init: %s", gs_db_errmsg(db));
-}
-
-static void add_resident(gs_db *db, const char *name, char id_out[40])
-{
-    gs_record *r;
-    assert_int_equal(gs_record_new(db, "resident", &r), GS_OK);
-    assert_int_equal(gs_record_set_str(r, "name", name), GS_OK);
-    if (gs_db_add(db, r) != GS_OK)
-        fail_msg("add resident: %s", gs_db_errmsg(db));
-    snprintf(id_out, 40, "%s", gs_record_id(r));
-    gs_record_free(r);
-}
+static const char *const GRIDS[] = {"东风村3组", "g2"};
 
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/gs-api-XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (tdir_make(fx->dir, "api"))
         return -1;
     snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
     if (gs_db_open(fx->path, &fx->db) != GS_OK)
         return -1;
-    init_device(fx->db);
-    add_resident(fx->db, "王秀英", fx->resident);
+    tdevice_init(fx->db, GRIDS, 2, "张三");
+    tdevice_add_resident(fx->db, "王秀英", 0, fx->resident);
     *state = fx;
     return 0;
 }
@@ -70,20 +51,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[200];
     gs_db_close(fx->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-    if (system(cmd) != 0)
+    if (tdir_remove(fx->dir))
         return -1;
     free(fx);
     return 0;
-}
-
-static int64_t pending(gs_db *db)
-{
-    int64_t n = -1;
-    assert_int_equal(gs_db_pending(db, &n), GS_OK);
-    return n;
 }
 
 static int64_t count(gs_db *db, const char *table)
@@ -147,8 +119,8 @@ static void test_device_settings_and_status(void **state)
     fixture *fx = *state;
     gs_status st;
     const char *grids[] = {"g9"};
-    gs_device_config other = {"dev-2", "t", "https://x", ca_pem, sizeof(ca_pem) - 1, grids, 1,
-                              NULL};
+    gs_device_config other = {"dev-2", "t", "https://x", tdevice_ca_pem, tdevice_ca_pem_len,
+                              grids, 1, NULL};
     gs_device_config bad = other;
 
     assert_int_equal(gs_db_status(fx->db, &st), GS_OK);
@@ -172,8 +144,8 @@ static void test_device_settings_and_status(void **state)
     bad.ca_pem_len = 9;
     assert_int_equal(gs_db_init_device(fx->db, &bad), GS_E_INVALID);
     assert_non_null(strstr(gs_db_errmsg(fx->db), "ca"));
-    bad.ca_pem = ca_pem;
-    bad.ca_pem_len = sizeof(ca_pem) - 1;
+    bad.ca_pem = tdevice_ca_pem;
+    bad.ca_pem_len = tdevice_ca_pem_len;
     bad.n_grids = 0;
     assert_int_equal(gs_db_init_device(fx->db, &bad), GS_E_INVALID);
     assert_non_null(strstr(gs_db_errmsg(fx->db), "grid"));
@@ -267,7 +239,7 @@ static void test_add_get_round_trip_every_type(void **state)
     assert_string_equal(gs_record_text(got, "due_at"), "2026-11-30T16:00:00Z");
     gs_record_free(got);
     gs_record_free(c);
-    assert_int_equal(pending(fx->db), 4);
+    assert_int_equal(tdevice_pending(fx->db), 4);
 }
 
 static void test_json_of_record(void **state)
@@ -301,7 +273,7 @@ static void test_update_and_delete(void **state)
     assert_int_equal(gs_db_add(fx->db, c), GS_OK);
     snprintf(id, sizeof(id), "%s", gs_record_id(c));
     gs_record_free(c);
-    before = pending(fx->db);
+    before = tdevice_pending(fx->db);
 
     /* update by id with only the changed fields */
     assert_int_equal(gs_record_new(fx->db, "care", &u), GS_OK);
@@ -325,7 +297,7 @@ static void test_update_and_delete(void **state)
     assert_int_equal(gs_db_update(fx->db, got), GS_OK);
     gs_record_free(got);
     /* the unsent change of the record was compacted: still one more than before */
-    assert_int_equal(pending(fx->db), before);
+    assert_int_equal(tdevice_pending(fx->db), before);
 
     /* delete: gone for get, list and update; deleting twice is not found */
     assert_int_equal(gs_db_delete(fx->db, id), GS_OK);
@@ -427,7 +399,7 @@ static void test_validation_table(void **state)
     long_name[201] = '\0';
     memset(huge, 'n', 4001);
     huge[4001] = '\0';
-    add_resident(fx->db, "赵四", resident2);
+    tdevice_add_resident(fx->db, "赵四", 0, resident2);
     assert_int_equal(gs_record_new(fx->db, "care", &c), GS_OK);
     assert_int_equal(gs_record_set_ref(c, "resident", fx->resident), GS_OK);
     assert_int_equal(gs_record_set_str(c, "category", "meal"), GS_OK);
@@ -437,7 +409,7 @@ static void test_validation_table(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const vcase *vc = &cases[i];
-        int64_t before = pending(fx->db);
+        int64_t before = tdevice_pending(fx->db);
         int64_t rows = count(fx->db, vc->table);
         gs_record *r;
         int rc = GS_OK;
@@ -473,7 +445,7 @@ static void test_validation_table(void **state)
         if (!strstr(gs_db_errmsg(fx->db), vc->needle))
             fail_msg("%s: message '%s' lacks '%s'", vc->what, gs_db_errmsg(fx->db),
                      vc->needle);
-        if (pending(fx->db) != before || count(fx->db, vc->table) != rows)
+        if (tdevice_pending(fx->db) != before || count(fx->db, vc->table) != rows)
             fail_msg("%s: something was written", vc->what);
         gs_record_free(r);
     }
@@ -521,7 +493,7 @@ static void test_list_filters_and_limits(void **state)
     int64_t n = 0, prev = INT64_MAX;
     char r2[40], prev_id[40] = "";
 
-    add_resident(fx->db, "钱五", r2);
+    tdevice_add_resident(fx->db, "钱五", 0, r2);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(gs_record_new(fx->db, "visit", &r), GS_OK);
         assert_int_equal(gs_record_set_ref(r, "resident", i == 4 ? r2 : fx->resident), GS_OK);
@@ -602,7 +574,7 @@ static void test_batch_commit_and_rollback(void **state)
 {
     fixture *fx = *state;
     gs_record *r;
-    int64_t before = pending(fx->db);
+    int64_t before = tdevice_pending(fx->db);
 
     assert_int_equal(gs_db_begin(fx->db), GS_OK);
     assert_int_equal(gs_db_begin(fx->db), GS_E_STATE);
@@ -615,7 +587,7 @@ static void test_batch_commit_and_rollback(void **state)
         gs_record_free(r);
     }
     assert_int_equal(gs_db_rollback(fx->db), GS_OK);
-    assert_int_equal(pending(fx->db), before);
+    assert_int_equal(tdevice_pending(fx->db), before);
     assert_int_equal(count(fx->db, "visit"), 0);
 
     assert_int_equal(gs_db_begin(fx->db), GS_OK);
@@ -628,7 +600,7 @@ static void test_batch_commit_and_rollback(void **state)
     }
     assert_int_equal(gs_db_commit(fx->db), GS_OK);
     assert_int_equal(gs_db_commit(fx->db), GS_E_STATE);
-    assert_int_equal(pending(fx->db), before + 49);
+    assert_int_equal(tdevice_pending(fx->db), before + 49);
     assert_int_equal(count(fx->db, "visit"), 49);
 }
 
@@ -644,7 +616,7 @@ static void test_persists_across_reopen(void **state)
     assert_int_equal(gs_record_get_str(r, "name", &s), GS_OK);
     assert_string_equal(s, "王秀英");
     gs_record_free(r);
-    assert_int_equal(pending(fx->db), 1);
+    assert_int_equal(tdevice_pending(fx->db), 1);
 }
 
 /* ---- import ---- */
@@ -707,7 +679,7 @@ static void test_import_good_twice_and_forward_refs(void **state)
     assert_string_equal(s, "邻里因宅基地边界发生争执");
     assert_string_equal(gs_record_text(r, "visited_at"), "2026-11-27T01:30:00Z");
     gs_record_free(r);
-    int64_t p = pending(fx->db);
+    int64_t p = tdevice_pending(fx->db);
 
     /* the same file again: the lines with ids are skipped; the one without adds again */
     write_file(path, "{\"type\":\"resident\",\"id\":\"0193a5f0-7c1e-7b3d-9f00-000000000001\","
@@ -719,7 +691,7 @@ static void test_import_good_twice_and_forward_refs(void **state)
     assert_int_equal(gs_db_import(fx->db, path, on_bad, &bl, &st), GS_OK);
     assert_int_equal(st.added, 0);
     assert_int_equal(st.skipped, 2);
-    assert_int_equal(pending(fx->db), p);
+    assert_int_equal(tdevice_pending(fx->db), p);
 }
 
 /* Each referenced record is looked up once, however many lines point at it; the lines
@@ -764,7 +736,7 @@ static void test_import_bad_lines_write_nothing(void **state)
     char path[160];
     gs_import_stats st;
     bad_lines bl;
-    int64_t p = pending(fx->db);
+    int64_t p = tdevice_pending(fx->db);
     char text[2048];
 
     snprintf(text, sizeof(text),
@@ -804,7 +776,7 @@ static void test_import_bad_lines_write_nothing(void **state)
                      want[i].needle);
     }
     assert_non_null(strstr(gs_db_errmsg(fx->db), "nothing was imported"));
-    assert_int_equal(pending(fx->db), p);
+    assert_int_equal(tdevice_pending(fx->db), p);
     assert_int_equal(count(fx->db, "resident"), 1);
     snprintf(path, sizeof(path), "%s/missing.jsonl", fx->dir);
     assert_int_equal(gs_db_import(fx->db, path, NULL, NULL, &st), GS_E_NOTFOUND);
@@ -815,7 +787,7 @@ static void test_import_bad_lines_write_nothing(void **state)
 static void test_alloc_failure_loops(void **state)
 {
     fixture *fx = *state;
-    int64_t before = pending(fx->db);
+    int64_t before = tdevice_pending(fx->db);
     int rc = GS_E_NOMEM, n;
 
     /* gs_record_new + setters + gs_db_add, failing the nth allocation each time */
@@ -838,11 +810,11 @@ static void test_alloc_failure_loops(void **state)
         if (rc != GS_E_NOMEM)
             fail_msg("allocation %d: rc %d (%s), expected GS_E_NOMEM", n, rc,
                      gs_db_errmsg(fx->db));
-        assert_int_equal(pending(fx->db), before); /* nothing half-written */
+        assert_int_equal(tdevice_pending(fx->db), before); /* nothing half-written */
     }
     assert_int_equal(rc, GS_OK);
     assert_true(n > 3);
-    assert_int_equal(pending(fx->db), before + 1);
+    assert_int_equal(tdevice_pending(fx->db), before + 1);
 
     /* gs_db_get */
     for (n = 0; n < 1000; n++) {

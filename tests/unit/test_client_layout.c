@@ -26,17 +26,18 @@
 #include "client/outbox.h"
 #include "common/uuid.h"
 #include "proto/schema.h"
+#include "tests/lib/tdir.h"
+#include "tests/lib/tsql.h"
 
 typedef struct fixture {
-    char dir[64];    /* a fresh temporary directory */
-    char path[128];  /* a database path in it (not created) */
+    char dir[TDIR_MAX]; /* a fresh temporary directory */
+    char path[128];     /* a database path in it (not created) */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/gs-layout-XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (tdir_make(fx->dir, "layout"))
         return -1;
     snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
     *state = fx;
@@ -46,9 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-    if (system(cmd) != 0)
+    if (tdir_remove(fx->dir))
         return -1;
     free(fx);
     return 0;
@@ -65,36 +64,12 @@ static void raw_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
-static int64_t q_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static const char *q_text(sqlite3 *db, const char *sql, char *buf, size_t cap)
-{
-    sqlite3_stmt *st;
-    buf[0] = '\0';
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return buf;
-}
-
 static int has_column(sqlite3 *db, const char *table, const char *col)
 {
     char sql[160];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
              table, col);
-    return q_int(db, sql) == 1;
+    return tsql_int(db, sql) == 1;
 }
 
 static void test_fresh_file(void **state)
@@ -107,15 +82,15 @@ static void test_fresh_file(void **state)
     char buf[32];
 
     assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
-    assert_int_equal(q_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
-    assert_string_equal(q_text(db->sql, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
-    assert_int_equal(q_int(db->sql, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(tsql_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
+    assert_string_equal(tsql_text(db->sql, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
+    assert_int_equal(tsql_int(db->sql, "PRAGMA synchronous"), 2); /* FULL */
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         char sql[128];
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'",
                  tables[i]);
-        if (q_int(db->sql, sql) != 1)
+        if (tsql_int(db->sql, sql) != 1)
             fail_msg("table %s missing", tables[i]);
     }
     /* one column per schema field */
@@ -142,10 +117,10 @@ static void test_from_version_0_with_old_data(void **state)
                        "CREATE TABLE notes_by_hand(x);"
                        "INSERT INTO notes_by_hand VALUES(1);");
     assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
-    assert_int_equal(q_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
+    assert_int_equal(tsql_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
     assert_true(has_column(db->sql, "resident", "phone"));
     assert_true(has_column(db->sql, "resident", "deleted"));
-    assert_int_equal(q_int(db->sql, "SELECT count(*) FROM notes_by_hand"), 1);
+    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM notes_by_hand"), 1);
     assert_int_equal(gs_db_get(db, "0193a5f0-7c1e-7b3d-9f00-000000000001", &r), GS_OK);
     assert_int_equal(gs_record_get_str(r, "name", &s), GS_OK);
     assert_string_equal(s, "老王");
@@ -164,7 +139,7 @@ static void test_from_version_0_with_old_data(void **state)
     unlink(fx->path);
     raw_exec(fx->path, "PRAGMA user_version = 0");
     assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
-    assert_int_equal(q_int(db->sql, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM outbox"), 0);
     gs_db_close(db);
 }
 
@@ -179,8 +154,8 @@ static void test_newer_file_refused_untouched(void **state)
     assert_non_null(strstr(gs_db_errmsg(db), "newer gridsync"));
     gs_db_close(db);
     assert_int_equal(sqlite3_open(fx->path, &raw), SQLITE_OK);
-    assert_int_equal(q_int(raw, "PRAGMA user_version"), 99);
-    assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox'"), 0);
+    assert_int_equal(tsql_int(raw, "PRAGMA user_version"), 99);
+    assert_int_equal(tsql_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox'"), 0);
     sqlite3_close(raw);
 }
 
@@ -196,8 +171,8 @@ static void test_schema_change_reconciled(void **state)
                        "UPDATE meta SET v = 'older' WHERE k = 'schema_sig';");
     assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
     assert_true(has_column(db->sql, "resident", "phone"));
-    assert_int_equal(q_int(db->sql, "SELECT count(*) FROM meta WHERE k = 'schema_sig' AND "
-                                    "v = 'older'"),
+    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM meta WHERE k = 'schema_sig' AND "
+                                       "v = 'older'"),
                      0);
     gs_db_close(db);
 }
@@ -254,9 +229,10 @@ static void test_from_layout_1_file_of_gridsync_0_1(void **state)
     uuid_parse(r2, 36, id2);
 
     assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
-    assert_int_equal(q_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
-    assert_int_equal(q_int(db->sql, "SELECT count(*) FROM sqlite_schema WHERE name = "
-                                    "'field_version'"), 0);
+    assert_int_equal(tsql_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
+    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                       "'field_version'"),
+                     0);
     /* the versions the old file held, one row per record now */
     assert_int_equal(fvers_load(db, id1, &fv), GS_OK);
     assert_int_equal(fv.n, 4); /* name, born, grid, tags */
@@ -268,7 +244,7 @@ static void test_from_layout_1_file_of_gridsync_0_1(void **state)
     assert_int_equal(outbox_count(db, &pending, &sent), GS_OK);
     assert_int_equal(pending, 2);
     assert_int_equal(sent, 1);
-    assert_int_equal(q_int(db->sql, "SELECT v FROM meta WHERE k = 'sent_upto'"), 3);
+    assert_int_equal(tsql_int(db->sql, "SELECT v FROM meta WHERE k = 'sent_upto'"), 3);
     /* an edit of the sent record makes a new row; one of the unsent record merges */
     assert_int_equal(gs_record_new(db, "resident", &rec), GS_OK);
     assert_int_equal(gs_record_set_id(rec, r1), GS_OK);
@@ -284,7 +260,7 @@ static void test_from_layout_1_file_of_gridsync_0_1(void **state)
     assert_int_equal(pending, 3);
     /* the old rows still decode (three-element fields): the record shows its edit */
     assert_int_equal(gs_db_get(db, r2, &rec), GS_OK);
-    assert_string_equal(q_text(db->sql, "SELECT count(*) FROM outbox", buf, sizeof(buf)), "3");
+    assert_string_equal(tsql_text(db->sql, "SELECT count(*) FROM outbox", buf, sizeof(buf)), "3");
     gs_record_free(rec);
     gs_db_close(db);
 }

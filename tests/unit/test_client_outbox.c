@@ -28,12 +28,16 @@
 #include "client/outbox.h"
 #include "common/uuid.h"
 #include "proto/value.h"
+#include "tests/lib/tdevice.h"
+#include "tests/lib/tdir.h"
+#include "tests/lib/tsql.h"
+#include "tests/lib/tvalue.h"
 
 typedef struct fixture {
-    char dir[64];      /* a fresh temporary directory */
-    char path[128];    /* the database in it */
-    gs_db *db;         /* open, initialised */
-    uint64_t now_ms;   /* the wall clock the handle sees */
+    char dir[TDIR_MAX]; /* a fresh temporary directory */
+    char path[128];     /* the database in it */
+    gs_db *db;          /* open, initialised */
+    uint64_t now_ms;    /* the wall clock the handle sees */
 } fixture;
 
 static uint64_t fake_clock(void *ud)
@@ -41,17 +45,13 @@ static uint64_t fake_clock(void *ud)
     return ((fixture *)ud)->now_ms;
 }
 
-static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
     const char *grids[] = {"g1"};
-    gs_device_config cfg = {"dev-1", "dev-1.s", "https://127.0.0.1:1", ca_pem,
-                            sizeof(ca_pem) - 1, grids, 1, NULL};
+    gs_device_config cfg = tdevice_config(grids, 1, NULL);
 
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/gs-outbox-XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (tdir_make(fx->dir, "outbox"))
         return -1;
     snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
     fx->now_ms = UINT64_C(1795743000000);
@@ -67,28 +67,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[200];
     gs_db_close(fx->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-    if (system(cmd) != 0)
+    if (tdir_remove(fx->dir))
         return -1;
     free(fx);
     return 0;
 }
 
 /* ---- helpers ---- */
-
-static int64_t q_int(gs_db *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db->sql));
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
 
 static uint64_t version_of(gs_db *db, const char *id_text, const char *field)
 {
@@ -99,16 +85,10 @@ static uint64_t version_of(gs_db *db, const char *id_text, const char *field)
     return fvers_ver(&fv, field, strlen(field));
 }
 
-static void add_resident(fixture *fx, const char *name, char id[40])
+/* A resident born in 1950; the clock moves on 10 ms, so each edit has its own time. */
+static void add_resident(fixture *fx, const char *name, char id[TDEVICE_ID_MAX])
 {
-    gs_record *r;
-    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
-    assert_int_equal(gs_record_set_str(r, "name", name), GS_OK);
-    assert_int_equal(gs_record_set_int(r, "born", 1950), GS_OK);
-    if (gs_db_add(fx->db, r) != GS_OK)
-        fail_msg("%s", gs_db_errmsg(fx->db));
-    snprintf(id, 40, "%s", gs_record_id(r));
-    gs_record_free(r);
+    tdevice_add_resident(fx->db, name, 1950, id);
     fx->now_ms += 10;
 }
 
@@ -197,23 +177,6 @@ static const snap_field *field(const snap *s, const char *name)
         if (strcmp(s->f[i].name, name) == 0)
             return &s->f[i];
     return NULL;
-}
-
-static proto_str S(const char *s)
-{
-    proto_str p = {s, (uint32_t)strlen(s)};
-    return p;
-}
-
-static proto_field text_field(const char *name, const char *value, uint64_t ver)
-{
-    proto_field f;
-    memset(&f, 0, sizeof(f));
-    f.name = S(name);
-    f.value.type = PV_STR;
-    f.value.u.s = S(value);
-    f.ver = ver;
-    return f;
 }
 
 static proto_ack ok_ack(uint64_t seq, uint64_t ver, proto_field *lost, uint32_t n_lost)
@@ -317,7 +280,7 @@ static void test_bases_come_from_versions(void **state)
     assert_int_equal(outbox_mark_sent(fx->db, 1, 1), GS_OK);
     a = ok_ack(1, 10, NULL, 0);
     assert_int_equal(apply_ack(fx->db, &a, NULL), GS_OK);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0);
     assert_int_equal(version_of(fx->db, id, "name"), 10);
     assert_int_equal(version_of(fx->db, id, "grid"), 10);
     assert_int_equal(version_of(fx->db, id, "phone"), 0);
@@ -340,7 +303,7 @@ static void test_ack_lost_value_taken_not_captured(void **state)
 {
     fixture *fx = *state;
     char id[40], buf[64];
-    proto_field lost = text_field("name", "服务器上的名字", 4);
+    proto_field lost = tv_field("name", tv_str("服务器上的名字"), 4);
     proto_ack a;
     apply_stats st;
 
@@ -354,14 +317,14 @@ static void test_ack_lost_value_taken_not_captured(void **state)
     assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "服务器上的名字");
     assert_int_equal(version_of(fx->db, id, "name"), 4);
     assert_int_equal(version_of(fx->db, id, "born"), 5);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0); /* not captured */
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0); /* not captured */
 }
 
 static void test_ack_lost_keeps_newer_local_edit(void **state)
 {
     fixture *fx = *state;
     char id[40], buf[64];
-    proto_field lost = text_field("name", "Z", 7);
+    proto_field lost = tv_field("name", tv_str("Z"), 7);
     proto_ack a;
     snap s[4];
 
@@ -410,12 +373,12 @@ static void test_rejection_kept_aside(void **state)
     memset(&a, 0, sizeof(a));
     a.seq = 1;
     a.ok = 0;
-    a.err = S("out_of_scope");
-    a.msg = S("grid g1 is not one of this device's grids");
+    a.err = proto_cstr("out_of_scope");
+    a.msg = proto_cstr("grid g1 is not one of this device's grids");
     memset(&st, 0, sizeof(st));
     assert_int_equal(apply_ack(fx->db, &a, &st), GS_OK);
     assert_int_equal(st.rejected, 1);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(gs_db_rejected(fx->db, on_rejected, &seen), GS_OK);
     assert_int_equal(seen.n, 1);
@@ -431,14 +394,14 @@ static void test_rejection_kept_aside(void **state)
     memset(&st, 0, sizeof(st));
     assert_int_equal(apply_ack(fx->db, &a, &st), GS_OK);
     assert_int_equal(st.unknown_acks, 1);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM record_version"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM record_version"), 0);
 }
 
 static proto_change pulled(const char *table, const uint8_t id[16], proto_field *f, uint32_t n)
 {
     proto_change c;
     memset(&c, 0, sizeof(c));
-    c.table = S(table);
+    c.table = proto_cstr(table);
     memcpy(c.id, id, 16);
     c.hlc = hlc_pack(UINT64_C(1795743000000), 3);
     c.fields = f;
@@ -477,27 +440,27 @@ static void test_fix_replaces_refused_values(void **state)
     memset(acks, 0, sizeof(acks));
     for (int k = 0; k < 2; k++) {
         acks[k].seq = (uint64_t)k + 2;
-        acks[k].err = S("clock_ahead");
-        acks[k].msg = S("device clock is 3 days 0 h 0 min 2 s ahead of the server");
+        acks[k].err = proto_cstr("clock_ahead");
+        acks[k].msg = proto_cstr("device clock is 3 days 0 h 0 min 2 s ahead of the server");
     }
     /* the server's r1: name changed by someone else since, no phone */
-    st1[0] = text_field("name", "甲改", 12);
+    st1[0] = tv_field("name", tv_str("甲改"), 12);
     st1[0].hlc = hlc_pack(fx->now_ms - 5, 0);
-    st1[1] = text_field("grid", "g1", 10);
+    st1[1] = tv_field("grid", tv_str("g1"), 10);
     st1[1].hlc = hlc_pack(fx->now_ms - 30, 0);
     memset(&st1[2], 0, sizeof(st1[2]));
-    st1[2].name = S("born");
+    st1[2].name = proto_cstr("born");
     st1[2].value.type = PV_INT;
     st1[2].value.u.i = 1950;
     st1[2].ver = 10;
     st1[2].hlc = hlc_pack(fx->now_ms - 30, 0);
     memset(fixes, 0, sizeof(fixes));
-    fixes[0].table = S("resident");
+    fixes[0].table = proto_cstr("resident");
     memcpy(fixes[0].id, id1, 16);
     fixes[0].created = hlc_pack(fx->now_ms - 30, 0);
     fixes[0].fields = st1;
     fixes[0].n_fields = 3;
-    fixes[1].table = S("resident");
+    fixes[1].table = proto_cstr("resident");
     memcpy(fixes[1].id, id2, 16);
     memset(&resp, 0, sizeof(resp));
     resp.version = 2;
@@ -520,7 +483,7 @@ static void test_fix_replaces_refused_values(void **state)
     assert_int_equal(gs_record_updated(rec), st1[0].hlc); /* its newest value's clock */
     gs_record_free(rec);
     assert_int_equal(gs_db_get(fx->db, r2, &rec), GS_E_NOTFOUND);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM rejected"), 2);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM rejected"), 2);
 
     /* retry the phone: a new change made now; retry the lost resident: created again */
     assert_int_equal(gs_db_retry(fx->db, 2, &new_seq), GS_OK);
@@ -529,8 +492,8 @@ static void test_fix_replaces_refused_values(void **state)
     assert_int_equal(gs_db_retry(fx->db, 3, &new_seq), GS_OK);
     assert_int_equal(gs_db_get(fx->db, r2, &rec), GS_OK);
     gs_record_free(rec);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM rejected"), 0);
-    rows = q_int(fx->db, "SELECT count(*) FROM outbox WHERE sent = 0");
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM rejected"), 0);
+    rows = tsql_int(fx->db->sql, "SELECT count(*) FROM outbox WHERE sent = 0");
     assert_int_equal(rows, 2);
     assert_int_equal(gs_db_retry(fx->db, 2, &new_seq), GS_E_NOTFOUND);
     assert_int_equal(gs_db_drop(fx->db, 2), GS_E_NOTFOUND);
@@ -563,21 +526,21 @@ static void test_fix_undoes_refused_delete_keeps_pending(void **state)
     memset(acks, 0, sizeof(acks));
     for (int k = 0; k < 2; k++) {
         acks[k].seq = (uint64_t)k + 3;
-        acks[k].err = S("clock_ahead");
-        acks[k].msg = S("ahead");
+        acks[k].err = proto_cstr("clock_ahead");
+        acks[k].msg = proto_cstr("ahead");
     }
-    s1[0] = text_field("name", "乙", 10);
-    s1[1] = text_field("grid", "g1", 10);
-    s2[0] = text_field("name", "丙", 11);
-    s2[1] = text_field("grid", "g1", 11);
-    s2[2] = text_field("address", "server-addr", 13);
+    s1[0] = tv_field("name", tv_str("乙"), 10);
+    s1[1] = tv_field("grid", tv_str("g1"), 10);
+    s2[0] = tv_field("name", tv_str("丙"), 11);
+    s2[1] = tv_field("grid", tv_str("g1"), 11);
+    s2[2] = tv_field("address", tv_str("server-addr"), 13);
     for (int k = 0; k < 3; k++) {
         if (k < 2)
             s1[k].hlc = hlc_pack(fx->now_ms - 100, 0);
         s2[k].hlc = hlc_pack(fx->now_ms - 100, (uint32_t)k);
     }
     memset(fix, 0, sizeof(fix));
-    fix[0].table = fix[1].table = S("resident");
+    fix[0].table = fix[1].table = proto_cstr("resident");
     uuid_parse(r1, 36, fix[0].id);
     uuid_parse(r2, 36, fix[1].id);
     fix[0].created = fix[1].created = hlc_pack(fx->now_ms - 100, 0);
@@ -602,8 +565,8 @@ static void test_fix_undoes_refused_delete_keeps_pending(void **state)
     assert_int_equal(gs_db_drop(fx->db, 3), GS_OK);
     assert_int_equal(gs_db_get(fx->db, r1, &rec), GS_OK); /* dropping changes nothing else */
     gs_record_free(rec);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM rejected"), 1);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM rejected"), 1);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 1);
 }
 
 /* The clock correction of dclock.h: a measured offset moves the clock of new edits, and is
@@ -678,10 +641,10 @@ static void test_pull_creates_and_orders_by_version(void **state)
 
     assert_int_equal(uuid_v7(id, 1795743000000), GS_OK);
     uuid_format(id, idt);
-    f[0] = text_field("name", "刘老汉", 3);
-    f[1] = text_field("grid", "g1", 3);
+    f[0] = tv_field("name", tv_str("刘老汉"), 3);
+    f[1] = tv_field("grid", tv_str("g1"), 3);
     memset(&f[2], 0, sizeof(f[2]));
-    f[2].name = S("born");
+    f[2].name = proto_cstr("born");
     f[2].value.type = PV_INT;
     f[2].value.u.i = 1938;
     f[2].ver = 3;
@@ -692,23 +655,23 @@ static void test_pull_creates_and_orders_by_version(void **state)
     assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘老汉");
     assert_string_equal(text_of(fx, idt, "born", buf, sizeof(buf)), "1938");
     assert_int_equal(version_of(fx->db, idt, "name"), 3);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0); /* never captured */
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0); /* never captured */
 
     /* an older or equal version changes nothing; a newer one applies */
-    f[0] = text_field("name", "旧名字", 2);
+    f[0] = tv_field("name", tv_str("旧名字"), 2);
     c = pulled("resident", id, f, 1);
     memset(&st, 0, sizeof(st));
     assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.stale, 1);
     assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘老汉");
-    f[0] = text_field("name", "刘大爷", 9);
+    f[0] = tv_field("name", tv_str("刘大爷"), 9);
     assert_int_equal(apply_pull(fx->db, &c, NULL), GS_OK);
     assert_string_equal(text_of(fx, idt, "name", buf, sizeof(buf)), "刘大爷");
     assert_int_equal(version_of(fx->db, idt, "name"), 9);
 
     /* a pulled tombstone */
     memset(&f[0], 0, sizeof(f[0]));
-    f[0].name = S("deleted");
+    f[0].name = proto_cstr("deleted");
     f[0].value.type = PV_BOOL;
     f[0].value.u.b = 1;
     f[0].ver = 10;
@@ -718,7 +681,7 @@ static void test_pull_creates_and_orders_by_version(void **state)
         gs_record *r;
         assert_int_equal(gs_db_get(fx->db, idt, &r), GS_E_NOTFOUND);
     }
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0);
 }
 
 static void test_pull_never_overwrites_pending_edit(void **state)
@@ -737,8 +700,8 @@ static void test_pull_never_overwrites_pending_edit(void **state)
     a = ok_ack(1, 3, NULL, 0);
     assert_int_equal(apply_ack(fx->db, &a, NULL), GS_OK);
     update_text(fx, id, "name", "本机改的");
-    f[0] = text_field("name", "别处改的", 5);
-    f[1] = text_field("phone", "120", 5);
+    f[0] = tv_field("name", tv_str("别处改的"), 5);
+    f[1] = tv_field("phone", tv_str("120"), 5);
     c = pulled("resident", raw, f, 2);
     memset(&st, 0, sizeof(st));
     assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
@@ -754,7 +717,7 @@ static void test_pull_never_overwrites_pending_edit(void **state)
     assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.kept_local, 1);
     assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "本机改的");
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 1);
 }
 
 static void test_pull_skips_what_it_does_not_know(void **state)
@@ -766,20 +729,20 @@ static void test_pull_skips_what_it_does_not_know(void **state)
     apply_stats st;
 
     assert_int_equal(uuid_v7(id, 1795743000000), GS_OK);
-    f[0] = text_field("case_no", "M-1", 2);
+    f[0] = tv_field("case_no", tv_str("M-1"), 2);
     c = pulled("mediation", id, f, 1);
     memset(&st, 0, sizeof(st));
     assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.skipped, 1);
-    f[0] = text_field("colour", "red", 2);
-    f[1] = text_field("kind", "walk", 2); /* not a resident field either */
-    f[2] = text_field("name", "", 2);
+    f[0] = tv_field("colour", tv_str("red"), 2);
+    f[1] = tv_field("kind", tv_str("walk"), 2); /* not a resident field either */
+    f[2] = tv_field("name", tv_str(""), 2);
     f[2].value.type = PV_INT; /* a name that is not text */
     c = pulled("resident", id, f, 3);
     memset(&st, 0, sizeof(st));
     assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
     assert_int_equal(st.skipped, 3);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM resident"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM resident"), 0);
 }
 
 static void test_apply_response_all_or_nothing(void **state)
@@ -797,7 +760,7 @@ static void test_apply_response_all_or_nothing(void **state)
     add_resident(fx, "甲", a_id);
     add_resident(fx, "乙", b_id);
     assert_int_equal(outbox_mark_sent(fx->db, 1, 2), GS_OK);
-    bad_lost = text_field("name", "", 9);
+    bad_lost = tv_field("name", tv_str(""), 9);
     bad_lost.value.type = PV_INT; /* the server sent an int for a text field */
     acks[0] = ok_ack(1, 8, NULL, 0);
     acks[1] = ok_ack(2, 9, &bad_lost, 1);
@@ -807,7 +770,8 @@ static void test_apply_response_all_or_nothing(void **state)
     resp.cursor = 42;
     resp.now = hlc_pack(fx->now_ms, 0);
     assert_int_equal(apply_response(fx->db, &resp, NULL), GS_E_PROTO);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 2); /* first ack undone */
+    /* the first ack undone */
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 2);
     assert_int_equal(outbox_get_cursor(fx->db, &cur), GS_OK);
     assert_int_equal(cur, 0);
     assert_int_equal(version_of(fx->db, a_id, "name"), 0);
@@ -815,15 +779,15 @@ static void test_apply_response_all_or_nothing(void **state)
     /* a good response: acks, a pulled record, the cursor, together */
     acks[1] = ok_ack(2, 9, NULL, 0);
     assert_int_equal(uuid_v7(nid, fx->now_ms), GS_OK);
-    f[0] = text_field("name", "新来的", 11);
-    f[1] = text_field("grid", "g1", 11);
+    f[0] = tv_field("name", tv_str("新来的"), 11);
+    f[1] = tv_field("grid", tv_str("g1"), 11);
     ch = pulled("resident", nid, f, 2);
     resp.changes = &ch;
     resp.n_changes = 1;
     /* a server clock ahead of ours (within the guard) pulls our HLC forward */
     resp.now = hlc_pack(fx->now_ms + 60000, 5);
     assert_int_equal(apply_response(fx->db, &resp, NULL), GS_OK);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0);
     assert_int_equal(outbox_get_cursor(fx->db, &cur), GS_OK);
     assert_int_equal(cur, 42);
     assert_int_equal(version_of(fx->db, b_id, "name"), 9);
@@ -834,7 +798,7 @@ static void test_apply_response_all_or_nothing(void **state)
     }
     assert_int_equal(gs_db_status(fx->db, &status), GS_OK);
     assert_int_equal(status.cursor, 42);
-    assert_true((uint64_t)q_int(fx->db, "SELECT v FROM meta WHERE k = 'hlc_last'") >
+    assert_true((uint64_t)tsql_int(fx->db->sql, "SELECT v FROM meta WHERE k = 'hlc_last'") >
                 hlc_pack(fx->now_ms + 60000, 5));
     assert_int_equal(outbox_set_sync_result(fx->db, 1795743000000, "ok"), GS_OK);
     assert_int_equal(gs_db_status(fx->db, &status), GS_OK);
@@ -964,9 +928,9 @@ static void test_two_handles_never_share_a_seq(void **state)
         gs_record_free(r);
     }
     gs_db_close(other);
-    assert_int_equal(q_int(fx->db, "SELECT count(DISTINCT seq) FROM outbox"), 20);
-    assert_int_equal(q_int(fx->db, "SELECT max(seq) FROM outbox"), 20);
-    assert_int_equal(q_int(fx->db, "SELECT v FROM meta WHERE k = 'next_seq'"), 21);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(DISTINCT seq) FROM outbox"), 20);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT max(seq) FROM outbox"), 20);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT v FROM meta WHERE k = 'next_seq'"), 21);
 }
 
 static void test_seq_never_reused_after_acks(void **state)
@@ -998,11 +962,11 @@ static void test_batch_poisoned_by_failure_after_writing(void **state)
     db_tx_rollback(fx->db);
     assert_int_equal(gs_db_commit(fx->db), GS_E_STATE);
     assert_non_null(strstr(gs_db_errmsg(fx->db), "rolled back"));
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM resident"), 0);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM resident"), 0);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0);
     /* the handle is usable afterwards */
     add_resident(fx, "之后的", id);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 1);
 }
 
 static void test_failed_import_inside_batch_leaves_batch(void **state)
@@ -1022,8 +986,8 @@ static void test_failed_import_inside_batch_leaves_batch(void **state)
     assert_int_equal(gs_db_import(fx->db, path, NULL, NULL, &st), GS_E_INVALID);
     assert_int_equal(st.bad, 1);
     assert_int_equal(gs_db_commit(fx->db), GS_OK);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM resident"), 1);
-    assert_int_equal(q_int(fx->db, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM resident"), 1);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 1);
 }
 
 /* The fields of the golden blobs below. */

@@ -30,6 +30,8 @@
 #include "client/outbox.h"
 #include "common/hlc.h"
 #include "proto/proto.h"
+#include "tests/lib/tdevice.h"
+#include "tests/lib/tdir.h"
 
 enum script {
     S_OK,            /* ack every change ok, no more */
@@ -134,23 +136,19 @@ static int fake_post(void *ud, const void *body, size_t len, long *status, gs_bu
 }
 
 typedef struct fixture {
-    char dir[64];   /* temporary folder */
-    char path[128]; /* the device database */
-    gs_db *db;      /* open, enrolled */
-    fake f;         /* the scripted server */
+    char dir[TDIR_MAX]; /* temporary folder */
+    char path[128];     /* the device database */
+    gs_db *db;          /* open, enrolled */
+    fake f;             /* the scripted server */
 } fixture;
-
-static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
     const char *grids[] = {"g1"};
-    gs_device_config cfg = {"dev-1", "dev-1.s", "https://127.0.0.1:1", ca_pem,
-                            sizeof(ca_pem) - 1, grids, 1, NULL};
+    gs_device_config cfg = tdevice_config(grids, 1, NULL);
 
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/gs-sync-XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (tdir_make(fx->dir, "sync"))
         return -1;
     snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
     if (gs_db_open(fx->path, &fx->db) != GS_OK || gs_db_init_device(fx->db, &cfg) != GS_OK)
@@ -163,32 +161,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[200];
     gs_db_close(fx->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-    if (system(cmd) != 0)
+    if (tdir_remove(fx->dir))
         return -1;
     free(fx);
     return 0;
-}
-
-static void add_resident(fixture *fx, const char *name, char id[40])
-{
-    gs_record *r;
-    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
-    assert_int_equal(gs_record_set_str(r, "name", name), GS_OK);
-    if (gs_db_add(fx->db, r) != GS_OK)
-        fail_msg("%s", gs_db_errmsg(fx->db));
-    if (id)
-        snprintf(id, 40, "%s", gs_record_id(r));
-    gs_record_free(r);
-}
-
-static int64_t pending(fixture *fx)
-{
-    int64_t n = -1;
-    assert_int_equal(gs_db_pending(fx->db, &n), GS_OK);
-    return n;
 }
 
 static int run(fixture *fx)
@@ -200,11 +177,11 @@ static int run(fixture *fx)
 static void test_clean_exchange_settles_and_stops(void **state)
 {
     fixture *fx = *state;
-    add_resident(fx, "甲", NULL);
-    add_resident(fx, "乙", NULL);
+    tdevice_add_resident(fx->db, "甲", 0, NULL);
+    tdevice_add_resident(fx->db, "乙", 0, NULL);
     fx->f.script = S_OK;
     assert_int_equal(run(fx), GS_OK);
-    assert_int_equal(pending(fx), 0);
+    assert_int_equal(tdevice_pending(fx->db), 0);
     assert_int_equal(fx->f.requests, 1);
     assert_int_equal(fx->f.n_sent[0], 2);
     /* nothing to do: one request, no changes */
@@ -225,7 +202,7 @@ static void test_every_status_maps_and_keeps_the_outbox(void **state)
         {404, GS_E_SERVER}, {302, GS_E_SERVER},
     };
 
-    add_resident(fx, "甲", NULL);
+    tdevice_add_resident(fx->db, "甲", 0, NULL);
     fx->f.script = S_STATUS;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int rc;
@@ -234,12 +211,12 @@ static void test_every_status_maps_and_keeps_the_outbox(void **state)
         if (rc != cases[i].rc)
             fail_msg("status %ld: %s, want %s (%s)", cases[i].status, gs_strerror(rc),
                      gs_strerror(cases[i].rc), gs_db_errmsg(fx->db));
-        assert_int_equal(pending(fx), 1);
+        assert_int_equal(tdevice_pending(fx->db), 1);
     }
     /* the change is still sent under the same seq once the server is back */
     fx->f.script = S_OK;
     assert_int_equal(run(fx), GS_OK);
-    assert_int_equal(pending(fx), 0);
+    assert_int_equal(tdevice_pending(fx->db), 0);
 }
 
 static void test_broken_answers_stop_with_everything_kept(void **state)
@@ -248,15 +225,15 @@ static void test_broken_answers_stop_with_everything_kept(void **state)
     static const enum script bad[] = {S_FEW_ACKS, S_GARBAGE, S_NET_FAIL};
     static const int want[] = {GS_E_PROTO, GS_E_PROTO, GS_E_NETWORK};
 
-    add_resident(fx, "甲", NULL);
-    add_resident(fx, "乙", NULL);
+    tdevice_add_resident(fx->db, "甲", 0, NULL);
+    tdevice_add_resident(fx->db, "乙", 0, NULL);
     for (size_t i = 0; i < 3; i++) {
         int rc;
         fx->f.script = bad[i];
         rc = run(fx);
         if (rc != want[i])
             fail_msg("case %zu: %s (%s)", i, gs_strerror(rc), gs_db_errmsg(fx->db));
-        assert_int_equal(pending(fx), 2);
+        assert_int_equal(tdevice_pending(fx->db), 2);
     }
 }
 
@@ -284,7 +261,7 @@ static void test_mixed_clocks_wait_for_the_server_version(void **state)
     char id[40];
     gs_record *r;
 
-    add_resident(fx, "甲", id);
+    tdevice_add_resident(fx->db, "甲", 0, id);
     usleep(3000);
     assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
     assert_int_equal(gs_record_set_id(r, id), GS_OK);
@@ -306,7 +283,7 @@ static void test_mixed_clocks_wait_for_the_server_version(void **state)
         assert_true(gs_record_created(got) < gs_record_updated(got));
         gs_record_free(got);
     }
-    assert_int_equal(pending(fx), 0);
+    assert_int_equal(tdevice_pending(fx->db), 0);
 }
 
 int main(void)

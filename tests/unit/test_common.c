@@ -239,23 +239,54 @@ static void test_log_levels_and_format(void **state)
     assert_int_equal(log_level_parse("loud"), -1);
 }
 
+/* Every pointer is aligned for any type and counts whole aligned units against the cap; a
+ * refusal (over the cap, or gs_malloc failing) hands out nothing and leaves the arena
+ * usable; the cap is never passed, counted after rounding, however the requests fall. */
 static void test_arena_cap_and_alignment(void **state)
 {
+    const size_t align = _Alignof(max_align_t);
     gs_arena a;
-    void *p;
+    unsigned char *p, *q;
+    size_t left, n_small = 0;
     (void)state;
     arena_init(&a, 1000);
     p = arena_alloc(&a, 3);
     assert_non_null(p);
+    assert_int_equal((uintptr_t)p % align, 0);
+    assert_int_equal(a.used, align); /* 3 bytes take one aligned unit */
     p = arena_alloc(&a, 8);
     assert_int_equal((uintptr_t)p % 8, 0);
+    assert_int_equal((uintptr_t)p % align, 0);
+    assert_int_equal(a.used, 2 * align);
     assert_null(arena_alloc(&a, 2000)); /* over the cap */
-    assert_non_null(arena_alloc(&a, 100000 > 900 ? 500 : 1));
+    assert_int_equal(a.used, 2 * align); /* the refusal handed out nothing */
+    q = arena_alloc(&a, 500);           /* and the arena still serves what fits */
+    assert_non_null(q);
+    assert_true(q >= p + align);        /* after the earlier block, not over it */
+    /* what is left under the cap, in whole units, can be had; one byte more cannot */
+    left = (a.max - a.used) / align * align;
+    assert_non_null(arena_alloc(&a, left));
+    assert_true(a.used <= a.max);
+    assert_null(arena_alloc(&a, 1));
+    assert_true(a.used <= a.max);
+    arena_free(&a);
+    /* small requests up to the cap: the count after rounding stays within it */
+    arena_init(&a, 1000);
+    while (arena_alloc(&a, 8)) {
+        n_small++;
+        if (a.used > a.max)
+            fail_msg("after %zu allocations of 8 bytes the arena handed out %zu of its %zu",
+                     n_small, a.used, a.max);
+    }
+    assert_int_equal(n_small, 1000 / align);
     arena_free(&a);
     arena_init(&a, ARENA_NO_CAP);
     gs_alloc_fail_after(0);
     assert_null(arena_alloc(&a, 10));
     gs_alloc_fail_after(-1);
+    assert_int_equal(a.used, 0);
+    assert_null(a.head);
+    assert_non_null(arena_alloc(&a, 10)); /* usable once memory is back */
     arena_free(&a);
 }
 

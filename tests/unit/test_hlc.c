@@ -1,11 +1,15 @@
 /*
  * test_hlc.c: the hybrid logical clock against a scripted wall clock: local events,
- * receives, counter overflow, a wall clock stepping backwards, and the drift guard.
+ * receives, counter overflow, a wall clock stepping backwards, and the drift guard; and
+ * once against the real clock: its physical part is the system time, in the documented
+ * layout.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -152,15 +156,51 @@ static void test_recv_refuses_remote_beyond_drift(void **state)
     assert_int_equal(hlc_physical(t), T0 + DRIFT);
 }
 
-static void test_real_wall_clock_is_sane(void **state)
+/* The system's idea of now in ms, read here rather than through hlc_wall_ms, and the same
+ * in whole seconds from time(), a second clock API, so a unit error (s, us) shows. */
+static uint64_t system_ms(void)
+{
+    struct timespec ts;
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A clock with no wall clock given runs on the real one: its physical part is the system
+ * time in ms (within WALL_TOLERANCE_MS, for a wall clock stepped between the reads), laid
+ * out in the top 48 bits with the counter in the low 16; events in one millisecond count
+ * up, a new millisecond restarts the counter. */
+#define WALL_TOLERANCE_MS 1000u
+static void test_real_wall_clock_matches_system_time(void **state)
 {
     hlc c;
-    uint64_t t;
+    uint64_t t, t2, before, after, phys, secs;
     (void)state;
 
     hlc_init(&c, 0, DRIFT, NULL, NULL);
+    before = system_ms();
     assert_int_equal(hlc_now(&c, &t), GS_OK);
+    after = system_ms();
+    secs = (uint64_t)time(NULL);
     assert_true(hlc_physical(t) > UINT64_C(1700000000000)); /* after 2023 */
+    phys = t >> 16;                                         /* the layout, by hand */
+    if (phys + WALL_TOLERANCE_MS < before || phys > after + WALL_TOLERANCE_MS)
+        fail_msg("HLC physical part %llu ms, system time %llu..%llu ms",
+                 (unsigned long long)phys, (unsigned long long)before,
+                 (unsigned long long)after);
+    if (phys / 1000 + 2 < secs || phys / 1000 > secs + 2)
+        fail_msg("HLC physical part %llu ms is not time() = %llu s", (unsigned long long)phys,
+                 (unsigned long long)secs);
+    assert_int_equal(hlc_physical(t), phys);
+    assert_int_equal(t & 0xFFFFu, 0); /* the first event of a new clock: counter 0 */
+    assert_int_equal(hlc_logical(t), 0);
+    assert_int_equal(hlc_pack(phys, 0), t);
+
+    assert_int_equal(hlc_now(&c, &t2), GS_OK);
+    assert_true(t2 > t);
+    if ((t2 >> 16) == phys)
+        assert_int_equal(t2 & 0xFFFFu, 1); /* same millisecond: the counter moved on */
+    else
+        assert_int_equal(t2 & 0xFFFFu, 0); /* a later millisecond: counter restarted */
 }
 
 int main(void)
@@ -172,7 +212,7 @@ int main(void)
         cmocka_unit_test(test_now_refuses_past_48_bits),
         cmocka_unit_test(test_recv_table),
         cmocka_unit_test(test_recv_refuses_remote_beyond_drift),
-        cmocka_unit_test(test_real_wall_clock_is_sane),
+        cmocka_unit_test(test_real_wall_clock_matches_system_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

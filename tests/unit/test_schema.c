@@ -16,6 +16,7 @@
 #include "common/rc.h"
 #include "proto/proto.h"
 #include "proto/schema.h"
+#include "tests/lib/tvalue.h"
 
 static const char ID16[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 static char LONG_TEXT[GS_LIMIT_TEXT + 2];
@@ -25,15 +26,6 @@ static proto_str TAGS_TWICE[] = {{"elderly", 7}, {"veteran", 7}, {"elderly", 7}}
 static proto_str TAGS_UNKNOWN[] = {{"elderly", 7}, {"rich", 4}};
 static proto_str TAGS_17[17];
 
-#define NIL {.type = PV_NIL}
-#define BOOL(x) {.type = PV_BOOL, .u.b = (x)}
-#define INT(x) {.type = PV_INT, .u.i = (x)}
-#define REAL(x) {.type = PV_REAL, .u.r = (x)}
-#define STR(lit) {.type = PV_STR, .u.s = {(lit), sizeof(lit) - 1}}
-#define STRN(p, n) {.type = PV_STR, .u.s = {(p), (n)}}
-#define BIN(p, n) {.type = PV_BIN, .u.s = {(p), (n)}}
-#define LIST(a, n) {.type = PV_STRLIST, .u.list = {(a), (n)}}
-
 static const struct value_case {
     const char *table, *field; /* the field checked */
     proto_value v;             /* the value */
@@ -41,74 +33,77 @@ static const struct value_case {
     const char *msg;           /* expected start of the message, or NULL */
 } value_cases[] = {
     /* text */
-    {"resident", "name", STR("王秀英"), GS_OK, NULL},
-    {"resident", "name", STR(""), GS_OK, NULL},
-    {"resident", "phone", STRN(LONG_TEXT, 40), GS_OK, NULL},
-    {"resident", "phone", STRN(LONG_TEXT, 41), GS_E_TOO_LARGE,
+    {"resident", "name", TV_STR("王秀英"), GS_OK, NULL},
+    {"resident", "name", TV_STR(""), GS_OK, NULL},
+    {"resident", "phone", TV_STRN(LONG_TEXT, 40), GS_OK, NULL},
+    {"resident", "phone", TV_STRN(LONG_TEXT, 41), GS_E_TOO_LARGE,
      "resident.phone: 41 bytes, at most 40 allowed"},
-    {"visit", "notes", STRN(LONG_TEXT, GS_LIMIT_TEXT), GS_OK, NULL},
-    {"visit", "notes", STRN(LONG_TEXT, GS_LIMIT_TEXT + 1), GS_E_TOO_LARGE, NULL},
-    {"resident", "name", STR("\xc3\x28"), GS_E_INVALID, "resident.name: not valid UTF-8"},
-    {"resident", "name", STR("\xed\xa0\x80"), GS_E_INVALID, NULL},  /* a surrogate */
-    {"resident", "name", STR("\xc0\xaf"), GS_E_INVALID, NULL},      /* overlong '/' */
-    {"resident", "name", STRN("a\0b", 3), GS_E_INVALID, NULL},      /* NUL */
-    {"resident", "name", INT(5), GS_E_INVALID, "resident.name: must be text"},
-    {"resident", "name", NIL, GS_E_INVALID, "resident.name: is required and cannot be cleared"},
-    {"resident", "address", NIL, GS_OK, NULL},
+    {"visit", "notes", TV_STRN(LONG_TEXT, GS_LIMIT_TEXT), GS_OK, NULL},
+    {"visit", "notes", TV_STRN(LONG_TEXT, GS_LIMIT_TEXT + 1), GS_E_TOO_LARGE, NULL},
+    {"resident", "name", TV_STR("\xc3\x28"), GS_E_INVALID, "resident.name: not valid UTF-8"},
+    {"resident", "name", TV_STR("\xed\xa0\x80"), GS_E_INVALID, NULL}, /* a surrogate */
+    {"resident", "name", TV_STR("\xc0\xaf"), GS_E_INVALID, NULL},     /* overlong '/' */
+    {"resident", "name", TV_STRN("a\0b", 3), GS_E_INVALID, NULL},     /* NUL */
+    {"resident", "name", TV_INT(5), GS_E_INVALID, "resident.name: must be text"},
+    {"resident", "name", TV_NIL, GS_E_INVALID, "resident.name: is required and cannot be cleared"},
+    {"resident", "address", TV_NIL, GS_OK, NULL},
     /* int with a range */
-    {"resident", "born", INT(1941), GS_OK, NULL},
-    {"resident", "born", INT(1900), GS_OK, NULL},
-    {"resident", "born", INT(2100), GS_OK, NULL},
-    {"resident", "born", INT(1899), GS_E_INVALID, "resident.born: 1899 is outside 1900..2100"},
-    {"resident", "born", INT(INT64_MIN), GS_E_INVALID, NULL},
-    {"resident", "born", REAL(1941.0), GS_E_INVALID, "resident.born: must be an integer"},
-    {"resident", "born", STR("1941"), GS_E_INVALID, NULL},
+    {"resident", "born", TV_INT(1941), GS_OK, NULL},
+    {"resident", "born", TV_INT(1900), GS_OK, NULL},
+    {"resident", "born", TV_INT(2100), GS_OK, NULL},
+    {"resident", "born", TV_INT(1899), GS_E_INVALID, "resident.born: 1899 is outside 1900..2100"},
+    {"resident", "born", TV_INT(INT64_MIN), GS_E_INVALID, NULL},
+    {"resident", "born", TV_REAL(1941.0), GS_E_INVALID, "resident.born: must be an integer"},
+    {"resident", "born", TV_STR("1941"), GS_E_INVALID, NULL},
     /* bool */
-    {"visit", "follow_up", BOOL(1), GS_OK, NULL},
-    {"visit", "follow_up", INT(1), GS_E_INVALID, "visit.follow_up: must be true or false"},
-    {"visit", "deleted", BOOL(1), GS_OK, NULL},
-    {"visit", "deleted", STR("yes"), GS_E_INVALID, NULL},
+    {"visit", "follow_up", TV_BOOL(1), GS_OK, NULL},
+    {"visit", "follow_up", TV_INT(1), GS_E_INVALID, "visit.follow_up: must be true or false"},
+    {"visit", "deleted", TV_BOOL(1), GS_OK, NULL},
+    {"visit", "deleted", TV_STR("yes"), GS_E_INVALID, NULL},
     /* real: float, and int accepted */
-    {"visit", "lat", REAL(29.563), GS_OK, NULL},
-    {"visit", "lat", REAL(-90.0), GS_OK, NULL},
-    {"visit", "lat", INT(90), GS_OK, NULL},
-    {"visit", "lat", REAL(90.0001), GS_E_INVALID, "visit.lat: 90.0001 is outside -90..90"},
-    {"visit", "lat", INT(-91), GS_E_INVALID, NULL},
-    {"visit", "lon", REAL(181.0), GS_E_INVALID, NULL},
-    {"visit", "lat", REAL(NAN), GS_E_INVALID, "visit.lat: not a finite number"},
-    {"visit", "lon", REAL(INFINITY), GS_E_INVALID, NULL},
-    {"visit", "lat", STR("29.5"), GS_E_INVALID, "visit.lat: must be a number"},
+    {"visit", "lat", TV_REAL(29.563), GS_OK, NULL},
+    {"visit", "lat", TV_REAL(-90.0), GS_OK, NULL},
+    {"visit", "lat", TV_INT(90), GS_OK, NULL},
+    {"visit", "lat", TV_REAL(90.0001), GS_E_INVALID, "visit.lat: 90.0001 is outside -90..90"},
+    {"visit", "lat", TV_INT(-91), GS_E_INVALID, NULL},
+    {"visit", "lon", TV_REAL(181.0), GS_E_INVALID, NULL},
+    {"visit", "lat", TV_REAL(NAN), GS_E_INVALID, "visit.lat: not a finite number"},
+    {"visit", "lon", TV_REAL(INFINITY), GS_E_INVALID, NULL},
+    {"visit", "lat", TV_STR("29.5"), GS_E_INVALID, "visit.lat: must be a number"},
     /* time */
-    {"visit", "visited_at", INT(1764201600000), GS_OK, NULL},
-    {"visit", "visited_at", INT(1764201600), GS_E_INVALID, NULL}, /* seconds, not ms */
-    {"visit", "visited_at", INT(-1), GS_E_INVALID, NULL},
-    {"visit", "visited_at", REAL(1764201600000.0), GS_E_INVALID, NULL},
-    {"visit", "visited_at", NIL, GS_E_INVALID, NULL},
-    {"care", "due_at", NIL, GS_OK, NULL},
+    {"visit", "visited_at", TV_INT(1764201600000), GS_OK, NULL},
+    {"visit", "visited_at", TV_INT(1764201600), GS_E_INVALID, NULL}, /* seconds, not ms */
+    {"visit", "visited_at", TV_INT(-1), GS_E_INVALID, NULL},
+    {"visit", "visited_at", TV_REAL(1764201600000.0), GS_E_INVALID, NULL},
+    {"visit", "visited_at", TV_NIL, GS_E_INVALID, NULL},
+    {"care", "due_at", TV_NIL, GS_OK, NULL},
     /* enum */
-    {"visit", "kind", STR("routine"), GS_OK, NULL},
-    {"visit", "kind", STR("walk"), GS_E_INVALID,
+    {"visit", "kind", TV_STR("routine"), GS_OK, NULL},
+    {"visit", "kind", TV_STR("walk"), GS_E_INVALID,
      "visit.kind: 'walk' is not one of routine, elderly_checkin, dispute, safety_hazard, "
      "policy_outreach, service"},
-    {"visit", "kind", STR("Routine"), GS_E_INVALID, NULL},
-    {"visit", "kind", STR(""), GS_E_INVALID, NULL},
-    {"visit", "kind", INT(0), GS_E_INVALID, "visit.kind: must be a name"},
-    {"care", "status", STR("done"), GS_OK, NULL},
-    {"care", "status", NIL, GS_E_INVALID, NULL},
+    {"visit", "kind", TV_STR("Routine"), GS_E_INVALID, NULL},
+    {"visit", "kind", TV_STR(""), GS_E_INVALID, NULL},
+    {"visit", "kind", TV_INT(0), GS_E_INVALID, "visit.kind: must be a name"},
+    {"care", "status", TV_STR("done"), GS_OK, NULL},
+    {"care", "status", TV_NIL, GS_E_INVALID, NULL},
     /* ref */
-    {"visit", "resident", BIN(ID16, 16), GS_OK, NULL},
-    {"visit", "resident", BIN(ID16, 15), GS_E_INVALID, "visit.resident: a record id is 16 bytes"},
-    {"visit", "resident", STR("019ac5e0-a000-7a1b-8c2d-3e4f50617283"), GS_E_INVALID,
+    {"visit", "resident", TV_BIN(ID16, 16), GS_OK, NULL},
+    {"visit", "resident", TV_BIN(ID16, 15), GS_E_INVALID,
+     "visit.resident: a record id is 16 bytes"},
+    {"visit", "resident", TV_STR("019ac5e0-a000-7a1b-8c2d-3e4f50617283"), GS_E_INVALID,
      "visit.resident: must be a record id"},
     /* tags */
-    {"resident", "tags", LIST(TAGS_OK, 2), GS_OK, NULL},
-    {"resident", "tags", LIST(NULL, 0), GS_OK, NULL},
-    {"resident", "tags", NIL, GS_OK, NULL},
-    {"resident", "tags", LIST(TAGS_TWICE, 3), GS_E_INVALID, "resident.tags: 'elderly' given twice"},
-    {"resident", "tags", LIST(TAGS_UNKNOWN, 2), GS_E_INVALID,
+    {"resident", "tags", TV_TAGS(TAGS_OK, 2), GS_OK, NULL},
+    {"resident", "tags", TV_TAGS(NULL, 0), GS_OK, NULL},
+    {"resident", "tags", TV_NIL, GS_OK, NULL},
+    {"resident", "tags", TV_TAGS(TAGS_TWICE, 3), GS_E_INVALID,
+     "resident.tags: 'elderly' given twice"},
+    {"resident", "tags", TV_TAGS(TAGS_UNKNOWN, 2), GS_E_INVALID,
      "resident.tags: 'rich' is not one of lives_alone, elderly"},
-    {"resident", "tags", LIST(TAGS_17, 17), GS_E_TOO_LARGE, "resident.tags: 17 tags, at most 16"},
-    {"resident", "tags", STR("elderly"), GS_E_INVALID, "resident.tags: must be a list of tags"},
+    {"resident", "tags", TV_TAGS(TAGS_17, 17), GS_E_TOO_LARGE,
+     "resident.tags: 17 tags, at most 16"},
+    {"resident", "tags", TV_STR("elderly"), GS_E_INVALID, "resident.tags: must be a list of tags"},
 };
 
 static void fill_fixtures(void)
@@ -184,20 +179,20 @@ static void test_check_value_table(void **state)
 #define F(name, ver, ...) {{(name), sizeof(name) - 1}, __VA_ARGS__, (ver), 0}
 
 static proto_field VISIT_ALL[] = {
-    F("resident", 0, BIN(ID16, 16)), F("grid", 0, STR("dongshan-03")),
-    F("worker", 0, STR("张伟")),      F("visited_at", 0, INT(1764201600000)),
-    F("kind", 0, STR("routine")),    F("notes", 0, STR("ok")),
+    F("resident", 0, TV_BIN(ID16, 16)), F("grid", 0, TV_STR("dongshan-03")),
+    F("worker", 0, TV_STR("张伟")),      F("visited_at", 0, TV_INT(1764201600000)),
+    F("kind", 0, TV_STR("routine")),    F("notes", 0, TV_STR("ok")),
 };
 static proto_field VISIT_NO_KIND[] = {
-    F("resident", 0, BIN(ID16, 16)), F("grid", 0, STR("dongshan-03")),
-    F("worker", 0, STR("张伟")),      F("visited_at", 0, INT(1764201600000)),
+    F("resident", 0, TV_BIN(ID16, 16)), F("grid", 0, TV_STR("dongshan-03")),
+    F("worker", 0, TV_STR("张伟")),      F("visited_at", 0, TV_INT(1764201600000)),
 };
-static proto_field VISIT_TWICE[] = {F("notes", 3, STR("a")), F("notes", 3, STR("b"))};
-static proto_field VISIT_UNKNOWN[] = {F("notes", 3, STR("a")), F("mood", 3, STR("good"))};
-static proto_field VISIT_BAD_KIND[] = {F("kind", 3, STR("walk"))};
-static proto_field VISIT_UPDATE[] = {F("notes", 3, STR("again")), F("lat", 0, REAL(29.5))};
-static proto_field DELETE_ONLY[] = {F("deleted", 9, BOOL(1))};
-static proto_field CARE_CLEAR_REQUIRED[] = {F("status", 4, NIL)};
+static proto_field VISIT_TWICE[] = {F("notes", 3, TV_STR("a")), F("notes", 3, TV_STR("b"))};
+static proto_field VISIT_UNKNOWN[] = {F("notes", 3, TV_STR("a")), F("mood", 3, TV_STR("good"))};
+static proto_field VISIT_BAD_KIND[] = {F("kind", 3, TV_STR("walk"))};
+static proto_field VISIT_UPDATE[] = {F("notes", 3, TV_STR("again")), F("lat", 0, TV_REAL(29.5))};
+static proto_field DELETE_ONLY[] = {F("deleted", 9, TV_BOOL(1))};
+static proto_field CARE_CLEAR_REQUIRED[] = {F("status", 4, TV_NIL)};
 
 static const struct change_case {
     const char *what;   /* case name */

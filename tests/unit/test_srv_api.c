@@ -30,11 +30,12 @@
 #include "proto/proto.h"
 #include "server/app.h"
 #include "server/store.h"
+#include "tests/lib/tdir.h"
 
 #define RESP_CAP (32u * 1024 * 1024)
 
 typedef struct fx {
-    char dir[64];        /* temporary folder */
+    char dir[TDIR_MAX];  /* temporary folder */
     srv_config cfg;      /* settings */
     srv_metrics metrics; /* counters */
     gs_logger lg;        /* quiet logger */
@@ -48,8 +49,7 @@ static int setup(void **state)
     char token[128];
     gs_err err;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/gs-api-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(tdir_make(f->dir, "api"), 0);
     config_defaults(&f->cfg);
     snprintf(f->cfg.db_path, sizeof(f->cfg.db_path), "%s/gridsyncd.db", f->dir);
     if (app_init_store(f->cfg.db_path, token, sizeof(token), &err))
@@ -66,10 +66,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[200];
     app_close(f->app);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tdir_remove(f->dir), 0);
     free(f);
     return 0;
 }

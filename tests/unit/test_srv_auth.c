@@ -22,6 +22,7 @@
 #include "server/app.h"
 #include "server/auth.h"
 #include "server/store.h"
+#include "tests/lib/tdir.h"
 
 /* Counts calls to mbedTLS's constant-time compare, then does the real one. The definition
  * in the executable takes precedence over libmbedcrypto's for every caller. */
@@ -168,7 +169,7 @@ static void test_parse_bearer(void **state)
  * only as a hash. */
 static void test_revoked_device_is_refused(void **state)
 {
-    char dir[64] = "/tmp/gs-auth-XXXXXX", cmd[128], token[128], auth[200];
+    char dir[TDIR_MAX], token[128], auth[200];
     char dtoken[200], dauth[240], dev_id[65], path[128];
     srv_config cfg;
     srv_metrics metrics;
@@ -180,7 +181,7 @@ static void test_revoked_device_is_refused(void **state)
     int statuses[3];
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(tdir_make(dir, "auth"), 0);
     config_defaults(&cfg);
     snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/s.db", dir);
     assert_int_equal(app_init_store(cfg.db_path, token, sizeof(token), &err), GS_OK);
@@ -264,8 +265,7 @@ static void test_revoked_device_is_refused(void **state)
                  strchr(dtoken, '.') + 1);
         assert_int_not_equal(system(grep), 0);
     }
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tdir_remove(dir), 0);
 }
 
 int main(void)

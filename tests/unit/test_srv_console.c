@@ -33,12 +33,13 @@
 #include "server/app.h"
 #include "server/console.h"
 #include "server/store.h"
+#include "tests/lib/tdir.h"
 
 #define RESP_CAP (8u * 1024 * 1024)
 #define LOG_MAX 64
 
 typedef struct fx {
-    char dir[64];             /* temporary folder */
+    char dir[TDIR_MAX];       /* temporary folder */
     srv_config cfg;           /* settings */
     srv_metrics metrics;      /* counters */
     gs_logger lg;             /* capturing logger */
@@ -64,8 +65,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof(*f));
     gs_err err;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/gs-console-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(tdir_make(f->dir, "console"), 0);
     config_defaults(&f->cfg);
     snprintf(f->cfg.db_path, sizeof(f->cfg.db_path), "%s/gridsyncd.db", f->dir);
     if (app_init_store(f->cfg.db_path, f->token, sizeof(f->token), &err))
@@ -83,13 +83,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[200];
     app_close(f->app);
     for (size_t i = 0; i < f->n_log; i++)
         free(f->log[i]);
     pthread_mutex_destroy(&f->log_lock);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tdir_remove(f->dir), 0);
     free(f);
     return 0;
 }

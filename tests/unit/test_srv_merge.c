@@ -24,6 +24,8 @@
 #include "server/merge.h"
 #include "server/pull.h"
 #include "server/store.h"
+#include "tests/lib/tdir.h"
+#include "tests/lib/tvalue.h"
 
 static const uint64_t T0 = UINT64_C(1795000000000); /* 2026-11-18, ms */
 static const uint64_t DRIFT = 300000;               /* 5 minutes */
@@ -39,17 +41,17 @@ static uint64_t fake_now(void *ud)
 
 /* One test's world: a store, a clock, three devices. */
 typedef struct fx {
-    char dir[64];     /* temporary folder */
-    char path[128];   /* the store file */
-    store *st;        /* the store */
-    fake_clock fc;    /* the server's wall clock */
-    hlc clock;        /* the server HLC */
-    gs_arena arena; /* acks and values of the whole test */
-    store_device a;   /* d-a, grids g1 */
-    store_device b;   /* d-b, grids g1 */
-    store_device c;   /* d-c, grids g2 */
-    merge_ctx last;   /* counters of the last batch */
-    uint64_t seq[3];  /* next seq per device */
+    char dir[TDIR_MAX]; /* temporary folder */
+    char path[128];     /* the store file */
+    store *st;          /* the store */
+    fake_clock fc;      /* the server's wall clock */
+    hlc clock;          /* the server HLC */
+    gs_arena arena;     /* acks and values of the whole test */
+    store_device a;     /* d-a, grids g1 */
+    store_device b;     /* d-b, grids g1 */
+    store_device c;     /* d-c, grids g2 */
+    merge_ctx last;     /* counters of the last batch */
+    uint64_t seq[3];    /* next seq per device */
 } fx;
 
 static void mkdev(store_device *d, const char *id, const char *grid)
@@ -66,8 +68,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof(*f));
     gs_err err;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/gs-merge-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(tdir_make(f->dir, "merge"), 0);
     snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
     assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
     f->fc.ms = T0 + 1000000;
@@ -93,50 +94,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[200];
     store_close(f->st);
     arena_free(&f->arena);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tdir_remove(f->dir), 0);
     free(f);
     return 0;
-}
-
-static proto_value vs(const char *s)
-{
-    proto_value v = {.type = PV_STR};
-    v.u.s = proto_cstr(s);
-    return v;
-}
-
-static proto_value vi(int64_t i)
-{
-    proto_value v = {.type = PV_INT, .u.i = i};
-    return v;
-}
-
-static proto_value vb(int b)
-{
-    proto_value v = {.type = PV_BOOL, .u.b = b};
-    return v;
-}
-
-static proto_value vref(const uint8_t id[16])
-{
-    proto_value v = {.type = PV_BIN};
-    v.u.s.ptr = (const char *)id;
-    v.u.s.len = 16;
-    return v;
-}
-
-static proto_field fld(const char *name, proto_value v, uint64_t base)
-{
-    proto_field pf;
-    memset(&pf, 0, sizeof(pf));
-    pf.name = proto_cstr(name);
-    pf.value = v;
-    pf.ver = base;
-    return pf;
 }
 
 static uint64_t at(int64_t ms)
@@ -201,7 +163,7 @@ static void new_id(uint8_t id[16])
 /* A resident of grid g1 created by A. */
 static uint64_t make_resident(fx *f, uint8_t id[16], const char *grid)
 {
-    proto_field fs[2] = {fld("name", vs("王秀英"), 0), fld("grid", vs(grid), 0)};
+    proto_field fs[2] = {tv_field("name", tv_str("王秀英"), 0), tv_field("grid", tv_str(grid), 0)};
     proto_ack ack;
     new_id(id);
     ack = push(f, grid[1] == '1' ? &f->a : &f->c, "resident", id, at(1), fs, 2);
@@ -212,9 +174,10 @@ static uint64_t make_resident(fx *f, uint8_t id[16], const char *grid)
 /* A care request of grid g1 for resident rid, created by A; returns its version. */
 static uint64_t make_care(fx *f, uint8_t id[16], const uint8_t rid[16])
 {
-    proto_field fs[6] = {fld("resident", vref(rid), 0),  fld("grid", vs("g1"), 0),
-                         fld("category", vs("meal"), 0), fld("priority", vs("normal"), 0),
-                         fld("status", vs("open"), 0),   fld("requested_at", vi((int64_t)T0), 0)};
+    proto_field fs[6] = {
+        tv_field("resident", tv_ref(rid), 0),    tv_field("grid", tv_str("g1"), 0),
+        tv_field("category", tv_str("meal"), 0), tv_field("priority", tv_str("normal"), 0),
+        tv_field("status", tv_str("open"), 0),   tv_field("requested_at", tv_int((int64_t)T0), 0)};
     proto_ack ack;
     new_id(id);
     ack = push(f, &f->a, "care", id, at(2), fs, 6);
@@ -490,9 +453,9 @@ static void run_case(fx *f, const merge_case *mc)
     versions[0] = created;
     for (int i = 0; i < mc->n_steps; i++) {
         const step *s = &mc->steps[i];
-        proto_value v =
-            strcmp(s->field, "deleted") == 0 ? vb(strcmp(s->value, "true") == 0) : vs(s->value);
-        proto_field pf = fld(s->field, v, versions[s->base]);
+        proto_value v = strcmp(s->field, "deleted") == 0 ? tv_bool(strcmp(s->value, "true") == 0)
+                                                         : tv_str(s->value);
+        proto_field pf = tv_field(s->field, v, versions[s->base]);
         acks[i] = push(f, s->dev == 'A' ? &f->a : &f->b, "care", cid, at(s->ms), &pf, 1);
         if (!acks[i].ok)
             fail_msg("%s: step %d rejected: %.*s", mc->name, i + 1, (int)acks[i].msg.len,
@@ -581,29 +544,30 @@ static void test_rejections(void **state)
     new_id(ghost);
     new_id(nid);
     /* invalid: bad enum value */
-    pf = fld("status", vs("finished"), 0);
+    pf = tv_field("status", tv_str("finished"), 0);
     ack = push(f, &f->a, "care", cid, at(5), &pf, 1);
     expect_reject(&ack, "invalid", "care.status");
     /* invalid: a new record without its required fields */
-    pf = fld("name", vs("Li"), 0);
+    pf = tv_field("name", tv_str("Li"), 0);
     ack = push(f, &f->a, "resident", nid, at(5), &pf, 1);
     expect_reject(&ack, "invalid", "required");
     /* invalid: unknown table */
     ack = push(f, &f->a, "mediation", nid, at(5), &pf, 1);
     expect_reject(&ack, "invalid", "mediation");
     /* immutable */
-    pf = fld("resident", vref(ghost), 0);
+    pf = tv_field("resident", tv_ref(ghost), 0);
     ack = push(f, &f->a, "care", cid, at(5), &pf, 1);
     expect_reject(&ack, "immutable", "care.resident");
     /* the same immutable value again is no change and is accepted */
-    pf = fld("resident", vref(rid), 0);
+    pf = tv_field("resident", tv_ref(rid), 0);
     ack = push(f, &f->a, "care", cid, at(6), &pf, 1);
     assert_true(ack.ok);
     /* not_found: a visit of a resident the server does not know */
     {
-        proto_field vf[5] = {fld("resident", vref(ghost), 0), fld("grid", vs("g1"), 0),
-                             fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
-                             fld("kind", vs("routine"), 0)};
+        proto_field vf[5] = {tv_field("resident", tv_ref(ghost), 0),
+                             tv_field("grid", tv_str("g1"), 0), tv_field("worker", tv_str("w"), 0),
+                             tv_field("visited_at", tv_int((int64_t)T0), 0),
+                             tv_field("kind", tv_str("routine"), 0)};
         uint8_t vid[16];
         new_id(vid);
         ack = push(f, &f->a, "visit", vid, at(5), vf, 5);
@@ -625,14 +589,16 @@ static void test_reference_created_in_same_batch(void **state)
 {
     fx *f = *state;
     uint8_t r1[16], r2[16], v1[16], v2[16];
-    proto_field res1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
-    proto_field res2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g2"), 0)};
-    proto_field vis1[5] = {fld("resident", vref(r1), 0), fld("grid", vs("g1"), 0),
-                           fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
-                           fld("kind", vs("elderly_checkin"), 0)};
-    proto_field vis2[5] = {fld("resident", vref(r2), 0), fld("grid", vs("g1"), 0),
-                           fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
-                           fld("kind", vs("routine"), 0)};
+    proto_field res1[2] = {tv_field("name", tv_str("one"), 0), tv_field("grid", tv_str("g1"), 0)};
+    proto_field res2[2] = {tv_field("name", tv_str("two"), 0), tv_field("grid", tv_str("g2"), 0)};
+    proto_field vis1[5] = {tv_field("resident", tv_ref(r1), 0), tv_field("grid", tv_str("g1"), 0),
+                           tv_field("worker", tv_str("w"), 0),
+                           tv_field("visited_at", tv_int((int64_t)T0), 0),
+                           tv_field("kind", tv_str("elderly_checkin"), 0)};
+    proto_field vis2[5] = {tv_field("resident", tv_ref(r2), 0), tv_field("grid", tv_str("g1"), 0),
+                           tv_field("worker", tv_str("w"), 0),
+                           tv_field("visited_at", tv_int((int64_t)T0), 0),
+                           tv_field("kind", tv_str("routine"), 0)};
     proto_change ch[4];
     proto_ack acks[4];
 
@@ -649,8 +615,8 @@ static void test_reference_created_in_same_batch(void **state)
     memcpy(ch[1].id, v1, 16);
     memcpy(ch[2].id, r2, 16);
     memcpy(ch[3].id, v2, 16);
-    vis1[0] = fld("resident", vref(r1), 0);
-    vis2[0] = fld("resident", vref(r2), 0);
+    vis1[0] = tv_field("resident", tv_ref(r1), 0);
+    vis2[0] = tv_field("resident", tv_ref(r2), 0);
     assert_int_equal(push_batch(f, &f->a, ch, 4, acks), GS_OK);
     assert_true(acks[0].ok);
     assert_true(acks[1].ok);
@@ -662,7 +628,7 @@ static void test_clock_ahead_rejected_with_hours(void **state)
 {
     fx *f = *state;
     uint8_t rid[16];
-    proto_field fs[2] = {fld("name", vs("Zhao"), 0), fld("grid", vs("g1"), 0)};
+    proto_field fs[2] = {tv_field("name", tv_str("Zhao"), 0), tv_field("grid", tv_str("g1"), 0)};
     proto_ack ack;
     uint64_t before = f->clock.last;
 
@@ -694,14 +660,14 @@ static void test_field_clocks_decide_not_change_clock(void **state)
 
     make_resident(f, rid, "g1");
     v0 = make_care(f, cid, rid);
-    fb[0] = fld("resolution", vs("from-b-LATER"), v0);
+    fb[0] = tv_field("resolution", tv_str("from-b-LATER"), v0);
     fb[0].hlc = at(20);
     ack = push(f, &f->b, "care", cid, at(20), fb, 1);
     assert_true(ack.ok);
     /* A's coalesced row: first edit @10 (resolution), then @30 (notes) */
-    fa[0] = fld("resolution", vs("from-a-FIRST"), v0);
+    fa[0] = tv_field("resolution", tv_str("from-a-FIRST"), v0);
     fa[0].hlc = at(10);
-    fa[1] = fld("notes", vs("x"), v0);
+    fa[1] = tv_field("notes", tv_str("x"), v0);
     fa[1].hlc = at(30);
     ack = push(f, &f->a, "care", cid, at(10), fa, 2);
     assert_true(ack.ok);
@@ -731,7 +697,7 @@ static void test_clock_guard_checks_field_clocks(void **state)
 {
     fx *f = *state;
     uint8_t rid[16];
-    proto_field fs[2] = {fld("name", vs("Zhao"), 0), fld("grid", vs("g1"), 0)};
+    proto_field fs[2] = {tv_field("name", tv_str("Zhao"), 0), tv_field("grid", tv_str("g1"), 0)};
     proto_ack ack;
 
     new_id(rid);
@@ -744,10 +710,10 @@ static void test_out_of_scope_mid_batch_leaves_rest(void **state)
 {
     fx *f = *state;
     uint8_t r1[16], r2[16], r3[16], rc2[16];
-    proto_field f1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
-    proto_field f2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g2"), 0)};
-    proto_field f3[2] = {fld("name", vs("three"), 0), fld("grid", vs("g1"), 0)};
-    proto_field f4[1] = {fld("name", vs("renamed"), 0)};
+    proto_field f1[2] = {tv_field("name", tv_str("one"), 0), tv_field("grid", tv_str("g1"), 0)};
+    proto_field f2[2] = {tv_field("name", tv_str("two"), 0), tv_field("grid", tv_str("g2"), 0)};
+    proto_field f3[2] = {tv_field("name", tv_str("three"), 0), tv_field("grid", tv_str("g1"), 0)};
+    proto_field f4[1] = {tv_field("name", tv_str("renamed"), 0)};
     proto_change ch[4];
     proto_ack acks[4];
     store_record rec;
@@ -787,8 +753,8 @@ static void test_duplicate_batch_same_acks_no_change(void **state)
 {
     fx *f = *state;
     uint8_t r1[16], r2[16];
-    proto_field f1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
-    proto_field f2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g9"), 0)};
+    proto_field f1[2] = {tv_field("name", tv_str("one"), 0), tv_field("grid", tv_str("g1"), 0)};
+    proto_field f2[2] = {tv_field("name", tv_str("two"), 0), tv_field("grid", tv_str("g9"), 0)};
     proto_change ch[2];
     proto_ack a1[2], a2[2];
     uint64_t last1, last2;
@@ -829,11 +795,12 @@ static void test_batch_shortcuts_keep_answers(void **state)
 {
     fx *f = *state;
     uint8_t r1[16], r2[16], v1[16], v2[16], v3[16];
-    proto_field res1[2] = {fld("name", vs("one"), 0), fld("grid", vs("g1"), 0)};
-    proto_field res2[2] = {fld("name", vs("two"), 0), fld("grid", vs("g1"), 0)};
-    proto_field vis[5] = {fld("resident", vref(r1), 0), fld("grid", vs("g1"), 0),
-                          fld("worker", vs("w"), 0), fld("visited_at", vi((int64_t)T0), 0),
-                          fld("kind", vs("routine"), 0)};
+    proto_field res1[2] = {tv_field("name", tv_str("one"), 0), tv_field("grid", tv_str("g1"), 0)};
+    proto_field res2[2] = {tv_field("name", tv_str("two"), 0), tv_field("grid", tv_str("g1"), 0)};
+    proto_field vis[5] = {tv_field("resident", tv_ref(r1), 0), tv_field("grid", tv_str("g1"), 0),
+                          tv_field("worker", tv_str("w"), 0),
+                          tv_field("visited_at", tv_int((int64_t)T0), 0),
+                          tv_field("kind", tv_str("routine"), 0)};
     proto_change ch[5];
     proto_ack acks[5];
     uint64_t last1, last2;
@@ -844,7 +811,7 @@ static void test_batch_shortcuts_keep_answers(void **state)
     new_id(v1);
     new_id(v2);
     new_id(v3);
-    vis[0] = fld("resident", vref(r1), 0);
+    vis[0] = tv_field("resident", tv_ref(r1), 0);
     memset(ch, 0, sizeof(ch));
     /* a visit of r1 before r1 exists, r1, a visit of r1, the same seq again, r2 */
     ch[0] = (proto_change){.seq = 1, .table = proto_cstr("visit"), .hlc = at(10), .fields = vis, .n_fields = 5};
@@ -887,7 +854,7 @@ static void test_ack_with_lost_survives_the_store(void **state)
     fx *f = *state;
     uint8_t rid[16], cid[16];
     uint64_t created;
-    proto_field pa = fld("notes", vs("a"), 0), pb;
+    proto_field pa = tv_field("notes", tv_str("a"), 0), pb;
     proto_ack ack, again;
     proto_change c;
 
@@ -895,7 +862,7 @@ static void test_ack_with_lost_survives_the_store(void **state)
     created = make_care(f, cid, rid);
     pa.ver = created;
     ack = push(f, &f->b, "care", cid, at(20), &pa, 1);
-    pb = fld("notes", vs("b"), created);
+    pb = tv_field("notes", tv_str("b"), created);
     ack = push(f, &f->a, "care", cid, at(10), &pb, 1); /* loses to B's later edit */
     assert_true(ack.ok);
     assert_int_equal(ack.n_lost, 1);
@@ -994,7 +961,7 @@ static void test_grid_move_restamps_whole_record(void **state)
     assert_int_equal(p.n_changes, 0);
     cursor_c = p.cursor;
     assert_int_equal(cursor_c, created);
-    pf = fld("grid", vs("g2"), created);
+    pf = tv_field("grid", tv_str("g2"), created);
     ack = push(f, &f->a, "resident", rid, at(30), &pf, 1);
     assert_true(ack.ok);
     /* C now pulls the whole record, the name included, though only the grid changed */
@@ -1020,7 +987,7 @@ static void test_grid_move_restamps_whole_record(void **state)
     assert_int_equal(p.cursor, ack.version);
     /* back to g1: C pulls its departure, B the whole record again after it */
     cursor_c = p.cursor;
-    pf = fld("grid", vs("g1"), ack.version);
+    pf = tv_field("grid", tv_str("g1"), ack.version);
     ack = push(f, &f->a, "resident", rid, at(40), &pf, 1);
     assert_true(ack.ok);
     p = pull(f, &f->c, ack.version - 1, 100, PROTO_MAX_BODY);
@@ -1051,15 +1018,15 @@ static void test_admin_resolution_flows_to_pull(void **state)
     pull_page p;
     conf_list cl;
     gs_err err;
-    proto_value chosen = vs("admin says");
+    proto_value chosen = tv_str("admin says");
     int found = 0;
 
     make_resident(f, rid, "g1");
     created = make_care(f, cid, rid);
     p = pull(f, &f->b, 0, 1000, PROTO_MAX_BODY);
     cursor_b = p.cursor;
-    pa = fld("notes", vs("a"), created);
-    pb = fld("notes", vs("b"), created);
+    pa = tv_field("notes", tv_str("a"), created);
+    pb = tv_field("notes", tv_str("b"), created);
     push(f, &f->a, "care", cid, at(10), &pa, 1);
     ack = push(f, &f->b, "care", cid, at(20), &pb, 1);
     cl = conflicts(f);
@@ -1085,7 +1052,7 @@ static void test_admin_resolution_flows_to_pull(void **state)
     assert_string_equal(get_field(f, "care", cid, "notes").device, MERGE_ADMIN_DEVICE);
     /* an admin value is checked against the schema */
     {
-        proto_value bad = vs("finished");
+        proto_value bad = tv_str("finished");
         assert_int_equal(store_begin(f->st, &err), GS_OK);
         assert_int_equal(merge_admin_set(&m, "care", cid, "status", &bad, &version, &err),
                          GS_E_INVALID);

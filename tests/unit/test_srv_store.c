@@ -28,21 +28,21 @@
 #include "server/store.h"
 #include "server/sval.h"
 #include "proto/value.h"
+#include "tests/lib/tdir.h"
 
 static const uint64_t T0 = UINT64_C(1795000000000);
 
 typedef struct fx {
-    char dir[64];   /* temporary folder */
-    char path[128]; /* the store file */
-    store *st;      /* the store */
+    char dir[TDIR_MAX]; /* temporary folder */
+    char path[128];     /* the store file */
+    store *st;          /* the store */
 } fx;
 
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
     gs_err err;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/gs-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(tdir_make(f->dir, "store"), 0);
     snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
     assert_int_equal(store_open(&f->st, f->path, &err), GS_OK);
     *state = f;
@@ -52,10 +52,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[200];
     store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tdir_remove(f->dir), 0);
     free(f);
     return 0;
 }

@@ -28,59 +28,12 @@
 #include "proto/value.h"
 #include "proto/value_json.h"
 #include "proto/value_text.h"
+#include "tests/lib/tvalue.h"
 
 static const char ID[16] = {0x01, 0x9a, (char)0xc5, (char)0xe1, (char)0xc2, 0x10, 0x7c, 0x3d,
                             (char)0xa0, 0x4f, 0x50, 0x61, 0x72, (char)0x83, (char)0x94,
                             (char)0xa5};
 static proto_str TAGS[] = {{"elderly", 7}, {"lives_alone", 11}, {"", 0}};
-
-static proto_value vnil(void)
-{
-    proto_value v = {.type = PV_NIL};
-    return v;
-}
-
-static proto_value vint(int64_t i)
-{
-    proto_value v = {.type = PV_INT, .u.i = i};
-    return v;
-}
-
-static proto_value vreal(double r)
-{
-    proto_value v = {.type = PV_REAL, .u.r = r};
-    return v;
-}
-
-static proto_value vbool(int b)
-{
-    proto_value v = {.type = PV_BOOL, .u.b = b};
-    return v;
-}
-
-static proto_value vstr(const char *s, uint32_t len)
-{
-    proto_value v = {.type = PV_STR};
-    v.u.s.ptr = s;
-    v.u.s.len = len;
-    return v;
-}
-
-static proto_value vbin(const char *p, uint32_t len)
-{
-    proto_value v = {.type = PV_BIN};
-    v.u.s.ptr = p;
-    v.u.s.len = len;
-    return v;
-}
-
-static proto_value vtags(proto_str *items, uint32_t n)
-{
-    proto_value v = {.type = PV_STRLIST};
-    v.u.list.items = items;
-    v.u.list.n = n;
-    return v;
-}
 
 /* Bit-for-bit sameness, stricter than proto_value_eq (order of tags, sign of zero, NaN). */
 static int same_bits(const proto_value *a, const proto_value *b)
@@ -124,22 +77,22 @@ static void test_msgpack_round_trips_every_kind_and_limit(void **state)
     memset(tag64, 't', sizeof(tag64));
     for (size_t i = 0; i < PROTO_MAX_TAGS; i++)
         many[i] = (proto_str){tag64, PROTO_MAX_NAME};
-    in[n++] = vnil();
-    in[n++] = vbool(1);
-    in[n++] = vbool(0);
-    in[n++] = vint(INT64_MIN);
-    in[n++] = vint(INT64_MAX);
-    in[n++] = vint(-33);
-    in[n++] = vint(0);
-    in[n++] = vreal(-0.0);
-    in[n++] = vreal(NAN);
-    in[n++] = vreal(29.5);
-    in[n++] = vstr("王秀英", 9);
-    in[n++] = vstr(big, PROTO_MAX_STR);
-    in[n++] = vbin(ID, 16);
-    in[n++] = vtags(TAGS, 3);
-    in[n++] = vtags(NULL, 0);
-    in[n++] = vtags(many, PROTO_MAX_TAGS);
+    in[n++] = tv_nil();
+    in[n++] = tv_bool(1);
+    in[n++] = tv_bool(0);
+    in[n++] = tv_int(INT64_MIN);
+    in[n++] = tv_int(INT64_MAX);
+    in[n++] = tv_int(-33);
+    in[n++] = tv_int(0);
+    in[n++] = tv_real(-0.0);
+    in[n++] = tv_real(NAN);
+    in[n++] = tv_real(29.5);
+    in[n++] = tv_strn("王秀英", 9);
+    in[n++] = tv_strn(big, PROTO_MAX_STR);
+    in[n++] = tv_bin(ID, 16);
+    in[n++] = tv_tags(TAGS, 3);
+    in[n++] = tv_tags(NULL, 0);
+    in[n++] = tv_tags(many, PROTO_MAX_TAGS);
     arena_init(&a, ARENA_NO_CAP);
     buf_init(&b, 1 << 20);
     buf_init(&again, 1 << 20);
@@ -165,7 +118,7 @@ static void test_msgpack_round_trips_every_kind_and_limit(void **state)
     assert_int_equal(proto_value_encode(&b, &in[9]), GS_OK);
     assert_memory_equal(b.ptr, "\xcb\x40\x3d\x80\x00\x00\x00\x00\x00", 9);
     buf_reset(&b);
-    in[0] = vint(-200);
+    in[0] = tv_int(-200);
     assert_int_equal(proto_value_encode(&b, &in[0]), GS_OK);
     assert_int_equal(b.len, 3);
     assert_memory_equal(b.ptr, "\xd1\xff\x38", 3);
@@ -182,16 +135,16 @@ static void test_msgpack_writer_refuses_what_the_reader_refuses(void **state)
         proto_value v;
         int rc;
     } cases[] = {
-        {vstr(big, PROTO_MAX_STR + 1), GS_E_PROTO_LIMIT},
-        {vstr(NULL, 3), GS_E_PROTO_LIMIT},
-        {vbin(ID, 15), GS_E_PROTO_TYPE},
-        {vbin(NULL, 16), GS_E_PROTO_TYPE},
-        {vtags(many, PROTO_MAX_TAGS + 1), GS_E_PROTO_LIMIT},
-        {vtags(longtag, 1), GS_E_PROTO_LIMIT},
-        {vtags(NULL, 2), GS_E_PROTO_LIMIT},
+        {tv_strn(big, PROTO_MAX_STR + 1), GS_E_PROTO_LIMIT},
+        {tv_strn(NULL, 3), GS_E_PROTO_LIMIT},
+        {tv_bin(ID, 15), GS_E_PROTO_TYPE},
+        {tv_bin(NULL, 16), GS_E_PROTO_TYPE},
+        {tv_tags(many, PROTO_MAX_TAGS + 1), GS_E_PROTO_LIMIT},
+        {tv_tags(longtag, 1), GS_E_PROTO_LIMIT},
+        {tv_tags(NULL, 2), GS_E_PROTO_LIMIT},
         {{.type = (proto_vtype)99}, GS_E_PROTO_TYPE},
     };
-    proto_value ok = vstr("abc", 3);
+    proto_value ok = tv_strn("abc", 3);
     gs_buf b;
     (void)state;
 
@@ -209,7 +162,7 @@ static void test_msgpack_writer_refuses_what_the_reader_refuses(void **state)
     /* a capped buffer: too large, and nothing stays behind */
     buf_init(&b, 8);
     assert_int_equal(buf_adds(&b, "pre"), GS_OK);
-    ok = vstr(big, 100);
+    ok = tv_strn(big, 100);
     assert_int_equal(proto_value_encode(&b, &ok), GS_E_TOO_LARGE);
     assert_int_equal(b.len, 3);
     buf_free(&b);
@@ -243,7 +196,7 @@ static void test_msgpack_hostile_bytes_are_refused(void **state)
 
     arena_init(&a, ARENA_NO_CAP);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        proto_value v = vint(7);
+        proto_value v = tv_int(7);
         gs_err err;
         int rc;
         gs_err_clear(&err);
@@ -282,8 +235,8 @@ static void test_msgpack_hostile_bytes_are_refused(void **state)
 
 static void test_msgpack_every_prefix_is_truncated(void **state)
 {
-    proto_value in[] = {vstr("王秀英", 9), vbin(ID, 16), vtags(TAGS, 3), vreal(1.5),
-                        vint(INT64_MIN)};
+    proto_value in[] = {tv_strn("王秀英", 9), tv_bin(ID, 16), tv_tags(TAGS, 3), tv_real(1.5),
+                        tv_int(INT64_MIN)};
     gs_arena a;
     gs_buf b;
     (void)state;
@@ -307,7 +260,7 @@ static void test_msgpack_every_prefix_is_truncated(void **state)
 
 static void test_msgpack_allocation_failure_leaks_nothing(void **state)
 {
-    proto_value in = vtags(TAGS, 3);
+    proto_value in = tv_tags(TAGS, 3);
     gs_buf b;
     long n;
     int rc = GS_E_NOMEM;
@@ -347,31 +300,31 @@ static void test_equality_table(void **state)
         proto_value x, y;
         int eq;
     } cases[] = {
-        {vnil(), vnil(), 1},
-        {vnil(), vbool(0), 0},
-        {vnil(), vstr("", 0), 0},
-        {vbool(1), vbool(2), 1},
-        {vbool(1), vbool(0), 0},
-        {vint(1), vint(1), 1},
-        {vint(1), vint(2), 0},
-        {vint(1), vreal(1.0), 0}, /* types must match; the field's normal form decides */
-        {vreal(0.0), vreal(-0.0), 1},
-        {vreal(NAN), vreal(NAN), 1}, /* a value equals itself */
-        {vreal(NAN), vreal(1.0), 0},
-        {vreal(0.1 + 0.2), vreal(0.3), 0},
-        {vstr("ab", 2), vstr("ab", 2), 1},
-        {vstr("ab", 2), vstr("abc", 2), 1}, /* len counts, not the NUL */
-        {vstr("ab", 2), vstr("ab", 1), 0},
-        {vstr("ab", 2), vbin("ab", 2), 0},
-        {vstr("", 0), vstr(NULL, 0), 1},
-        {vbin(ID, 16), vbin(ID, 16), 1},
-        {vbin(ID, 16), vbin(id2, 16), 0},
-        {vtags(ab, 2), vtags(ba, 2), 1}, /* sets: order does not matter */
-        {vtags(ab, 2), vtags(aab, 3), 1}, /* nor repeats */
-        {vtags(ab, 2), vtags(a1, 1), 0},
-        {vtags(ab, 2), vtags(ac, 2), 0},
-        {vtags(NULL, 0), vtags(NULL, 0), 1},
-        {vtags(NULL, 0), vnil(), 0},
+        {tv_nil(), tv_nil(), 1},
+        {tv_nil(), tv_bool(0), 0},
+        {tv_nil(), tv_strn("", 0), 0},
+        {tv_bool(1), tv_bool(2), 1},
+        {tv_bool(1), tv_bool(0), 0},
+        {tv_int(1), tv_int(1), 1},
+        {tv_int(1), tv_int(2), 0},
+        {tv_int(1), tv_real(1.0), 0}, /* types must match; the field's normal form decides */
+        {tv_real(0.0), tv_real(-0.0), 1},
+        {tv_real(NAN), tv_real(NAN), 1}, /* a value equals itself */
+        {tv_real(NAN), tv_real(1.0), 0},
+        {tv_real(0.1 + 0.2), tv_real(0.3), 0},
+        {tv_strn("ab", 2), tv_strn("ab", 2), 1},
+        {tv_strn("ab", 2), tv_strn("abc", 2), 1}, /* len counts, not the NUL */
+        {tv_strn("ab", 2), tv_strn("ab", 1), 0},
+        {tv_strn("ab", 2), tv_bin("ab", 2), 0},
+        {tv_strn("", 0), tv_strn(NULL, 0), 1},
+        {tv_bin(ID, 16), tv_bin(ID, 16), 1},
+        {tv_bin(ID, 16), tv_bin(id2, 16), 0},
+        {tv_tags(ab, 2), tv_tags(ba, 2), 1}, /* sets: order does not matter */
+        {tv_tags(ab, 2), tv_tags(aab, 3), 1}, /* nor repeats */
+        {tv_tags(ab, 2), tv_tags(a1, 1), 0},
+        {tv_tags(ab, 2), tv_tags(ac, 2), 0},
+        {tv_tags(NULL, 0), tv_tags(NULL, 0), 1},
+        {tv_tags(NULL, 0), tv_nil(), 0},
     };
     (void)state;
 
@@ -394,8 +347,9 @@ static void test_equality_of_a_field_compares_normal_forms(void **state)
     const schema_field *born = schema_field_find(res, "born", 4);
     const schema_field *del = schema_field_find(visit, SCHEMA_DELETED_FIELD,
                                                 strlen(SCHEMA_DELETED_FIELD));
-    proto_value i30 = vint(30), r30 = vreal(30.0), r31 = vreal(30.5), n = vnil(), f = vbool(0);
-    proto_value t = vbool(1), out;
+    proto_value i30 = tv_int(30), r30 = tv_real(30.0), r31 = tv_real(30.5), n = tv_nil(),
+                f = tv_bool(0);
+    proto_value t = tv_bool(1), out;
     (void)state;
 
     assert_true(schema_value_eq(lat, &i30, &r30));
@@ -460,7 +414,7 @@ static void test_json_shape_of_each_type(void **state)
     }
     /* what JSON cannot carry is an error, not a silent null */
     {
-        proto_value nan = vreal(NAN), bin = vbin(ID, 15), i7 = vint(7);
+        proto_value nan = tv_real(NAN), bin = tv_bin(ID, 15), i7 = tv_int(7);
         json_t *j;
         assert_null(proto_value_to_json(field("visit", "lat"), &nan));
         assert_null(proto_value_to_json(field("visit", "resident"), &bin));
@@ -510,7 +464,7 @@ static void test_json_input_accepted_and_refused(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const schema_table *t = schema_table_find(cases[i].table, strlen(cases[i].table));
         json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
-        proto_value v = vint(-1);
+        proto_value v = tv_int(-1);
         gs_arena a;
         gs_err err;
         int rc;
@@ -553,17 +507,17 @@ static void test_json_round_trip_every_field(void **state)
             json_t *j;
             memset(&v, 0, sizeof(v));
             switch (f->type) {
-            case ST_TEXT: v = vstr("王秀英 \"<x>\"\n", 16); break;
-            case ST_ENUM: v = vstr(f->enums[0].name, (uint32_t)strlen(f->enums[0].name)); break;
-            case ST_INT: v = vint((int64_t)(f->min + f->max) / 2); break;
-            case ST_BOOL: v = vbool(1); break;
-            case ST_REAL: v = vreal(-12.345678901234); break;
-            case ST_TIME: v = vint(INT64_C(1795743000123)); break;
-            case ST_REF: v = vbin(ID, 16); break;
+            case ST_TEXT: v = tv_strn("王秀英 \"<x>\"\n", 16); break;
+            case ST_ENUM: v = tv_strn(f->enums[0].name, (uint32_t)strlen(f->enums[0].name)); break;
+            case ST_INT: v = tv_int((int64_t)(f->min + f->max) / 2); break;
+            case ST_BOOL: v = tv_bool(1); break;
+            case ST_REAL: v = tv_real(-12.345678901234); break;
+            case ST_TIME: v = tv_int(INT64_C(1795743000123)); break;
+            case ST_REF: v = tv_bin(ID, 16); break;
             case ST_TAGS:
                 tags[0] = proto_cstr(f->enums[1].name);
                 tags[1] = proto_cstr(f->enums[0].name);
-                v = vtags(tags, 2);
+                v = tv_tags(tags, 2);
                 break;
             }
             if (schema_check_value(t, f, &v, &err) != GS_OK)
@@ -626,7 +580,7 @@ static void test_text_parsing_table(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const schema_table *t = schema_table_find(cases[i].table, strlen(cases[i].table));
         const schema_field *f = field(cases[i].table, cases[i].field);
-        proto_value v = vint(-1);
+        proto_value v = tv_int(-1);
         gs_arena a;
         gs_err err;
         int rc;

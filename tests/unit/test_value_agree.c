@@ -32,6 +32,9 @@
 #include "common/uuid.h"
 #include "server/merge.h"
 #include "server/store.h"
+#include "tests/lib/tdevice.h"
+#include "tests/lib/tdir.h"
+#include "tests/lib/tvalue.h"
 
 static const uint64_t T0 = UINT64_C(1795000000000); /* 2026-11-18, ms */
 
@@ -42,14 +45,6 @@ static const uint8_t R2[16] = {0x01, 0x9a, 0xc5, 0xe0, 0xa0, 0x00, 0x7a, 0x1b,
 static proto_str TAGS_AB[] = {{"elderly", 7}, {"lives_alone", 11}};
 static proto_str TAGS_BA[] = {{"lives_alone", 11}, {"elderly", 7}};
 
-#define NIL {.type = PV_NIL}
-#define STR(x) {.type = PV_STR, .u.s = {x, sizeof(x) - 1}}
-#define INT(x) {.type = PV_INT, .u.i = (x)}
-#define REAL(x) {.type = PV_REAL, .u.r = (x)}
-#define BOOL(x) {.type = PV_BOOL, .u.b = (x)}
-#define REF(id) {.type = PV_BIN, .u.s = {(const char *)(id), 16}}
-#define TAGS(items, n) {.type = PV_STRLIST, .u.list = {(items), (n)}}
-
 typedef struct agree_case {
     const char *table; /* "resident" or "visit" */
     const char *field; /* the field edited */
@@ -59,34 +54,33 @@ typedef struct agree_case {
 } agree_case;
 
 static const agree_case cases[] = {
-    {"resident", "name", STR("王秀英"), STR("王秀英"), 1},
-    {"resident", "name", STR("王秀英"), STR("王秀"), 0},
-    {"resident", "phone", NIL, NIL, 1},
-    {"resident", "phone", NIL, STR("13800000000"), 0},
-    {"resident", "phone", STR("13800000000"), NIL, 0},
-    {"resident", "born", INT(1941), INT(1941), 1},
-    {"resident", "born", INT(1941), INT(1942), 0},
-    {"resident", "tags", TAGS(TAGS_AB, 2), TAGS(TAGS_BA, 2), 1}, /* a set: order is no change */
-    {"resident", "tags", TAGS(TAGS_AB, 2), TAGS(TAGS_AB, 1), 0},
-    {"visit", "lat", REAL(29.5), REAL(29.5), 1},
-    {"visit", "lat", REAL(29.5), REAL(29.25), 0},
-    {"visit", "lat", REAL(30.0), INT(30), 1}, /* an int for a real field is that real */
-    {"visit", "lat", INT(30), REAL(30.0), 1},
-    {"visit", "lat", INT(30), INT(31), 0},
-    {"visit", "lat", REAL(0.0), REAL(-0.0), 1}, /* reals compare as numbers */
-    {"visit", "follow_up", BOOL(1), BOOL(1), 1},
-    {"visit", "follow_up", BOOL(1), BOOL(0), 0},
-    {"visit", "visited_at", INT(1795000000000), INT(1795000000000), 1},
-    {"visit", "visited_at", INT(1795000000000), INT(1795000000001), 0},
-    {"visit", "kind", STR("routine"), STR("routine"), 1},
-    {"visit", "kind", STR("routine"), STR("dispute"), 0},
-    {"visit", "resident", REF(R1), REF(R1), 1},
-    {"visit", "resident", REF(R1), REF(R2), 0},
+    {"resident", "name", TV_STR("王秀英"), TV_STR("王秀英"), 1},
+    {"resident", "name", TV_STR("王秀英"), TV_STR("王秀"), 0},
+    {"resident", "phone", TV_NIL, TV_NIL, 1},
+    {"resident", "phone", TV_NIL, TV_STR("13800000000"), 0},
+    {"resident", "phone", TV_STR("13800000000"), TV_NIL, 0},
+    {"resident", "born", TV_INT(1941), TV_INT(1941), 1},
+    {"resident", "born", TV_INT(1941), TV_INT(1942), 0},
+    {"resident", "tags", TV_TAGS(TAGS_AB, 2), TV_TAGS(TAGS_BA, 2),
+     1}, /* a set: order is no change */
+    {"resident", "tags", TV_TAGS(TAGS_AB, 2), TV_TAGS(TAGS_AB, 1), 0},
+    {"visit", "lat", TV_REAL(29.5), TV_REAL(29.5), 1},
+    {"visit", "lat", TV_REAL(29.5), TV_REAL(29.25), 0},
+    {"visit", "lat", TV_REAL(30.0), TV_INT(30), 1}, /* an int for a real field is that real */
+    {"visit", "lat", TV_INT(30), TV_REAL(30.0), 1},
+    {"visit", "lat", TV_INT(30), TV_INT(31), 0},
+    {"visit", "lat", TV_REAL(0.0), TV_REAL(-0.0), 1}, /* reals compare as numbers */
+    {"visit", "follow_up", TV_BOOL(1), TV_BOOL(1), 1},
+    {"visit", "follow_up", TV_BOOL(1), TV_BOOL(0), 0},
+    {"visit", "visited_at", TV_INT(1795000000000), TV_INT(1795000000000), 1},
+    {"visit", "visited_at", TV_INT(1795000000000), TV_INT(1795000000001), 0},
+    {"visit", "kind", TV_STR("routine"), TV_STR("routine"), 1},
+    {"visit", "kind", TV_STR("routine"), TV_STR("dispute"), 0},
+    {"visit", "resident", TV_REF(R1), TV_REF(R1), 1},
+    {"visit", "resident", TV_REF(R1), TV_REF(R2), 0},
 };
 
 /* ---- client ----------------------------------------------------------------------------- */
-
-static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 static uint64_t client_clock(void *ud)
 {
@@ -98,8 +92,7 @@ static uint64_t client_clock(void *ud)
 static gs_db *client_open(const char *path)
 {
     const char *grids[] = {"g1"};
-    gs_device_config cfg = {"dev-1", "dev-1.s", "https://127.0.0.1:1", ca_pem,
-                            sizeof(ca_pem) - 1, grids, 1, NULL};
+    gs_device_config cfg = tdevice_config(grids, 1, NULL);
     const uint8_t *ids[2] = {R1, R2};
     gs_db *db;
 
@@ -133,7 +126,7 @@ static int client_changes(gs_db *db, const agree_case *k, int n)
     if (strcmp(k->table, "resident") == 0 && strcmp(k->field, "name") != 0)
         assert_int_equal(gs_record_set_str(r, "name", "居民"), GS_OK);
     if (strcmp(k->table, "visit") == 0) {
-        proto_value res = REF(R1);
+        proto_value res = TV_REF(R1);
         if (strcmp(k->field, "resident") != 0)
             assert_int_equal(record_put(r, (size_t)record_field_index(t, "resident", 8), &res, 1),
                              GS_OK);
@@ -216,19 +209,10 @@ static uint32_t server_push(server *s, store_device *dev, const char *tbl, const
     return m.n_conflicts;
 }
 
-static proto_field fld(const char *name, proto_value v)
-{
-    proto_field f;
-    memset(&f, 0, sizeof(f));
-    f.name = proto_cstr(name);
-    f.value = v;
-    return f;
-}
-
 static void server_open(server *s, const char *path)
 {
-    proto_value name = STR("居民"), grid = STR("g1");
-    proto_field f[2] = {fld("name", name), fld("grid", grid)};
+    proto_value name = TV_STR("居民"), grid = TV_STR("g1");
+    proto_field f[2] = {tv_field("name", name, 0), tv_field("grid", grid, 0)};
     gs_err err;
 
     memset(s, 0, sizeof(*s));
@@ -253,29 +237,30 @@ static void server_open(server *s, const char *path)
 /* 1 if the server records a conflict when B writes k->next over A's k->held. */
 static int server_conflicts(server *s, const agree_case *k, int n)
 {
-    proto_value name = STR("居民"), grid = STR("g1"), kind = STR("routine"), worker = STR("w");
-    proto_value at = INT(1795000000000), res = REF(R1);
+    proto_value name = TV_STR("居民"), grid = TV_STR("g1"), kind = TV_STR("routine"),
+                worker = TV_STR("w");
+    proto_value at = TV_INT(1795000000000), res = TV_REF(R1);
     proto_field f[6];
     uint32_t nf = 0;
     uint8_t id[16];
 
     assert_int_equal(uuid_v7(id, T0 + (uint64_t)n), GS_OK);
-    f[nf++] = fld(k->field, k->held);
-    f[nf++] = fld("grid", grid);
+    f[nf++] = tv_field(k->field, k->held, 0);
+    f[nf++] = tv_field("grid", grid, 0);
     if (strcmp(k->table, "resident") == 0) {
         if (strcmp(k->field, "name") != 0)
-            f[nf++] = fld("name", name);
+            f[nf++] = tv_field("name", name, 0);
     } else {
         if (strcmp(k->field, "resident") != 0)
-            f[nf++] = fld("resident", res);
+            f[nf++] = tv_field("resident", res, 0);
         if (strcmp(k->field, "kind") != 0)
-            f[nf++] = fld("kind", kind);
+            f[nf++] = tv_field("kind", kind, 0);
         if (strcmp(k->field, "visited_at") != 0)
-            f[nf++] = fld("visited_at", at);
-        f[nf++] = fld("worker", worker);
+            f[nf++] = tv_field("visited_at", at, 0);
+        f[nf++] = tv_field("worker", worker, 0);
     }
     assert_int_equal(server_push(s, &s->a, k->table, id, f, nf), 0);
-    f[0] = fld(k->field, k->next); /* base 0: B never saw A's value */
+    f[0] = tv_field(k->field, k->next, 0); /* base 0: B never saw A's value */
     return server_push(s, &s->b, k->table, id, f, 1) > 0;
 }
 
@@ -283,14 +268,13 @@ static int server_conflicts(server *s, const agree_case *k, int n)
 
 static void test_client_change_iff_server_conflict(void **state)
 {
-    char dir[64], path[160];
+    char dir[TDIR_MAX], path[160];
     server s;
     gs_db *db;
     int bad = 0;
     (void)state;
 
-    snprintf(dir, sizeof(dir), "/tmp/gs-agree-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(tdir_make(dir, "agree"), 0);
     snprintf(path, sizeof(path), "%s/device.db", dir);
     db = client_open(path);
     snprintf(path, sizeof(path), "%s/server.db", dir);
@@ -310,8 +294,7 @@ static void test_client_change_iff_server_conflict(void **state)
     gs_db_close(db);
     store_close(s.st);
     arena_free(&s.arena);
-    snprintf(path, sizeof(path), "rm -rf %s", dir);
-    assert_int_equal(system(path), 0);
+    assert_int_equal(tdir_remove(dir), 0);
     if (bad)
         fail_msg("%d of %zu edits classified differently", bad, sizeof(cases) / sizeof(cases[0]));
 }
