@@ -14,6 +14,7 @@
 #include "common/uuid.h"
 #include "proto/value_json.h"
 #include "auth.h"
+#include "group.h"
 #include "merge.h"
 
 #include <inttypes.h>
@@ -1230,6 +1231,7 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     }
 
     pthread_mutex_lock(env->lock);
+    group_flush(env->group); /* the admin sees, and writes after, committed syncs only */
     switch (rt) {
     case R_DEVICES:
         if (is_post)

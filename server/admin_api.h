@@ -41,6 +41,8 @@
 typedef struct admin_env {
     store *st;             /* the store; used only while holding *lock */
     pthread_mutex_t *lock; /* the app's store lock */
+    struct sync_group *group; /* syncs sharing an open transaction, flushed before any
+                                 other store use (group.h); NULL in tests without syncs */
     hlc *clock;            /* the server HLC (guarded by *lock) */
     const srv_config *cfg; /* settings (silent_days) */
     srv_metrics *metrics;  /* auth_failures */

@@ -31,6 +31,7 @@
 #include "admin_api.h"
 #include "auth.h"
 #include "console.h"
+#include "group.h"
 #include "merge.h"
 #include "pull.h"
 #include "store.h"
@@ -44,6 +45,7 @@
 struct srv_app {
     store *st;            /* the one store connection; only used holding lock */
     pthread_mutex_t lock; /* serialises every store use and the HLC */
+    sync_group group;     /* the syncs sharing the open transaction (group.h) */
     hlc clock;            /* server HLC, persisted in the store on every sync */
     srv_config cfg;       /* a copy of the settings */
     srv_metrics *metrics; /* counters (owned by the caller) */
@@ -114,6 +116,7 @@ static void note_failure(srv_app *app, const char *device, int status, const cha
 
     snprintf(result, sizeof(result), "%d %s", status, code);
     pthread_mutex_lock(&app->lock);
+    group_flush(&app->group);
     if (!store_begin(app->st, &err)) {
         if (store_device_synced(app->st, device, wall_ms(), result, 0, &err) ||
             store_commit(app->st, &err)) {
@@ -329,8 +332,8 @@ out:
     return rc;
 }
 
-/* Persists the HLC and the device's last sync with its result, and commits. */
-static int sync_commit(srv_app *app, const store_device *dev, const proto_sync_req *m,
+/* Persists the HLC and the device's last sync with its result (committed by the group). */
+static int sync_record(srv_app *app, const store_device *dev, const proto_sync_req *m,
                        const merge_ctx *mc, uint32_t n_pulled, int64_t now, gs_err *err)
 {
     char result[STORE_RESULT_MAX + 1];
@@ -341,14 +344,13 @@ static int sync_commit(srv_app *app, const store_device *dev, const proto_sync_r
     rc = store_hlc_set(app->st, app->clock.last, err);
     if (!rc)
         rc = store_device_synced(app->st, dev->id, now, result, mc->n_rejected, err);
-    if (!rc)
-        rc = store_commit(app->st, err);
     return rc;
 }
 
-/* The merge, pull and encoding of one sync into body, inside the lock and one transaction:
- * on any failure the transaction is rolled back. GS_E_AUTH: the device was revoked
- * meanwhile; GS_E_TOO_LARGE: the acks alone pass the body limit; else a server fault. */
+/* The merge, pull and encoding of one sync into body, inside the lock and the group's
+ * transaction (group_join's savepoint, undone by group_leave on failure). GS_E_AUTH: the
+ * device was revoked meanwhile; GS_E_TOO_LARGE: the acks alone pass the body limit; else
+ * a server fault. */
 static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req *m, gs_buf *body,
                        sync_out *so, gs_err *err)
 {
@@ -364,9 +366,6 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
 
     arena_init(&arena, SVAL_ARENA_MAX);
     buf_init(&fixes, PROTO_MAX_BODY);
-    rc = store_begin(app->st, err);
-    if (rc)
-        goto out;
     dev = arena_alloc(&arena, sizeof(*dev));
     acks = arena_alloc(&arena, (m->n_changes ? m->n_changes : 1) * sizeof(*acks));
     if (!dev || !acks) {
@@ -389,7 +388,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     rc = sync_encode_pull(app, dev, m, &arena, &head, &fixes, body, &n_pulled, err);
     if (rc)
         goto out;
-    rc = sync_commit(app, dev, m, &mc, n_pulled, now, err);
+    rc = sync_record(app, dev, m, &mc, n_pulled, now, err);
     if (rc)
         goto out;
     so->n_accepted = mc.n_accepted;
@@ -398,8 +397,6 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     so->n_conflicts = mc.n_conflicts;
     so->n_pulled = n_pulled;
 out:
-    if (rc)
-        store_rollback(app->st);
     arena_free(&arena);
     buf_free(&fixes);
     return rc;
@@ -495,14 +492,19 @@ static int sync_decode(srv_app *app, const srv_request *req, srv_response *resp,
     return GS_OK;
 }
 
-/* Merge, pull and encode under the store lock (sync_locked) into body. */
+/* Merge, pull and encode under the store lock (sync_locked) into body, committed with the
+ * syncs that arrived meanwhile (group.h): answered only once durable. */
 static int sync_apply(srv_app *app, srv_response *resp, const store_device *dev,
                       const proto_sync_req *m, gs_buf *body, sync_out *so, gs_err *err)
 {
+    group_member me;
     int rc;
 
-    pthread_mutex_lock(&app->lock);
-    rc = sync_locked(app, dev->id, m, body, so, err);
+    group_lock(&app->group);
+    rc = group_join(&app->group, err);
+    if (!rc)
+        rc = sync_locked(app, dev->id, m, body, so, err);
+    rc = group_leave(&app->group, &me, rc, err);
     pthread_mutex_unlock(&app->lock);
     if (rc == GS_E_AUTH) {
         sync_error(app, resp, 401, "auth", "this device was revoked", 0);
@@ -641,14 +643,21 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
         rc = gs_err_set(err, GS_E_NOMEM, "cannot create the store lock");
         goto fail;
     }
+    if (group_init(&app->group, &app->lock, app->st, &metrics->sync_commits) != GS_OK) {
+        pthread_mutex_destroy(&app->lock);
+        rc = gs_err_set(err, GS_E_NOMEM, "cannot create the group commit's condition");
+        goto fail;
+    }
     app->admin.st = app->st;
     app->admin.lock = &app->lock;
+    app->admin.group = &app->group;
     app->admin.clock = &app->clock;
     app->admin.cfg = &app->cfg;
     app->admin.metrics = metrics;
     app->admin.lg = lg;
     rc = console_new(&app->console, &app->admin, NULL, err);
     if (rc) {
+        group_free(&app->group);
         pthread_mutex_destroy(&app->lock);
         goto fail;
     }
@@ -668,6 +677,10 @@ void app_close(srv_app *app)
     if (!app)
         return;
     console_free(app->console);
+    pthread_mutex_lock(&app->lock);
+    group_flush(&app->group);
+    pthread_mutex_unlock(&app->lock);
+    group_free(&app->group);
     pthread_mutex_destroy(&app->lock);
     store_close(app->st);
     gs_free(app);

@@ -54,6 +54,10 @@ int metrics_render(const srv_metrics *m, gs_buf *out)
     if (!rc)
         rc = counter(out, "gridsyncd_syncs_total", "Sync exchanges answered 200.", LOAD(syncs));
     if (!rc)
+        rc = counter(out, "gridsyncd_sync_commits_total",
+                     "Transactions committed for syncs (syncs arriving together share one).",
+                     LOAD(sync_commits));
+    if (!rc)
         rc = buf_addf(out,
                       "# HELP gridsyncd_changes_pushed_total Pushed changes by outcome.\n"
                       "# TYPE gridsyncd_changes_pushed_total counter\n"

@@ -22,6 +22,7 @@ typedef struct srv_metrics {
     _Atomic uint64_t responses_4xx;     /* of which 4xx */
     _Atomic uint64_t responses_5xx;     /* of which 5xx */
     _Atomic uint64_t syncs;             /* /v1/sync exchanges answered 200 */
+    _Atomic uint64_t sync_commits;      /* transactions that committed them (group.h) */
     _Atomic uint64_t changes_merged;    /* pushed changes accepted */
     _Atomic uint64_t changes_rejected;  /* pushed changes rejected */
     _Atomic uint64_t changes_duplicate; /* pushed changes already applied (retries) */

@@ -188,6 +188,9 @@ static const char *const sql_text[Q_N] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT batch",
+    [Q_RELEASE] = "RELEASE batch",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO batch",
     [Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [Q_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
     [Q_VER_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
@@ -285,7 +288,7 @@ int store_open(store **out, const char *path, gs_err *err)
        is one page in the WAL, and half the bytes of a 4 KiB page (issue 14: 1% re-sync).
        WAL lets readers (sqlite3 CLI, backups) work beside the one writer; FULL because an
        ack is a promise of durability (see store.h). */
-    static const sqldb_opts open_opts = {.page_size = 2048, .pragmas = "PRAGMA foreign_keys = ON"};
+    static const sqldb_opts open_opts = {.page_size = 2048, .pragmas = "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384"};
     store *s = gs_calloc(1, sizeof(*s));
     int rc;
 
@@ -482,6 +485,38 @@ void store_rollback(store *s)
     }
     s->in_txn = 0;
     s->ver_loaded = s->ver_dirty = 0;
+}
+
+int store_savepoint(store *s, gs_err *err)
+{
+    if (!s->in_txn)
+        return gs_err_set(err, GS_E_STATE, "store: a savepoint needs an open transaction");
+    return run_simple(s, Q_SAVEPOINT, err);
+}
+
+int store_release(store *s, gs_err *err)
+{
+    return run_simple(s, Q_RELEASE, err);
+}
+
+int store_rollback_to(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int ok;
+
+    /* SQLite ends the whole transaction itself after some errors (a full disk, an I/O
+     * error): then there is nothing to go back into */
+    if (!s->in_txn || sqlite3_get_autocommit(s->db))
+        return GS_E_DB;
+    /* not through step(), like store_rollback: an injected fault must not block it */
+    ok = !prep(s, Q_ROLLBACK_TO, &st, NULL) && sqlite3_step(st) == SQLITE_DONE;
+    done(st);
+    st = NULL;
+    ok = ok && !prep(s, Q_RELEASE, &st, NULL) && sqlite3_step(st) == SQLITE_DONE;
+    done(st);
+    /* the version counter stays where it is: versions taken by the undone batch are never
+     * given again (gaps in the pull index are harmless; a reuse would not be) */
+    return ok && !sqlite3_get_autocommit(s->db) ? GS_OK : GS_E_DB;
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -22,7 +22,8 @@
  *
  * Invariants:
  *  - every write happens between store_begin and store_commit; store_rollback undoes all of
- *    it (the caller decides the transaction boundaries: one sync = one transaction);
+ *    it (the caller decides the transaction boundaries: one sync is one savepoint, and the
+ *    syncs that arrive together share one transaction, server/group.c);
  *  - the pull index holds exactly the versions the record's current fields have, in its
  *    current grid (store_rec_put keeps it, given the record as it was);
  *  - server versions come from store_version_next only, strictly increasing in commit order
@@ -77,6 +78,13 @@ uint64_t store_checkpoints(store *s);
 int store_begin(store *s, gs_err *err); /* BEGIN IMMEDIATE: takes the write lock now */
 int store_commit(store *s, gs_err *err);
 void store_rollback(store *s); /* harmless outside a transaction */
+/* One batch inside an open transaction (group commit, server/group.c): store_savepoint
+ * marks where it starts, store_release keeps its writes in the transaction,
+ * store_rollback_to undoes them alone (GS_E_DB: the transaction itself is gone, e.g. after
+ * an I/O error: roll it back). Versions the undone batch took are not given again. */
+int store_savepoint(store *s, gs_err *err);
+int store_release(store *s, gs_err *err);
+int store_rollback_to(store *s);
 /* Test hook: the n-th statement step from now fails with GS_E_DB (n >= 1); -1: never. */
 void store_inject_fault(store *s, long n);
 /* PRAGMA user_version, for tests and `gridsyncd --version` style reports. */

@@ -20,11 +20,13 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +79,14 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the whole process (every thread), user and system. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -167,13 +177,15 @@ static void visit_fields(proto_field *f, const visit_src *v, const uint8_t resid
     f[8].value.u.r = v->lon;
 }
 
-/* Builds a device's request bodies: change 1 is its resident, then n-1 visits. */
-static void build_device(device *d, uint32_t n, const char *grid, visit_src *vs, uint64_t *seed)
+/* Builds a device's request bodies: change 1 is its resident, then n-1 visits recorded from
+ * five days ago plus start_ms, 20-60 s apart (the visits' UUIDv7 ids follow that time). */
+static void build_device(device *d, uint32_t n, const char *grid, visit_src *vs, uint64_t *seed,
+                         int64_t start_ms)
 {
     proto_change *ch = calloc(BATCH, sizeof(*ch));
     proto_field *fl = calloc((size_t)BATCH * VISIT_FIELDS, sizeof(*fl));
     uint8_t resident[16];
-    int64_t now = wall_ms(), at = now - INT64_C(5) * 86400000;
+    int64_t now = wall_ms(), at = now - INT64_C(5) * 86400000 + start_ms;
     uint64_t seq = 1;
     proto_field rf[2];
 
@@ -302,8 +314,13 @@ static void *push(void *arg)
     return NULL;
 }
 
-/* One figure: n_dev devices push TOTAL changes through a fresh app. Returns changes/s. */
-static double run_merge(const char *dir, int n_dev, uint32_t total, int *failures)
+/* One figure: n_dev devices push TOTAL changes through a fresh app. Returns changes/s, in
+ * *commits the transactions that committed them (several syncs share one under load) and in
+ * *cpu the process's CPU seconds. The devices' visits are recorded over the same hours, so
+ * their ids interleave in the store's id index as a town's do; with apart set, each device's
+ * come after the one before's (a diagnostic: what the interleaving costs). */
+static double run_merge(const char *dir, int n_dev, uint32_t total, int apart, int *failures,
+                        uint64_t *commits, double *cpu)
 {
     char db[256], token[256], auth[300];
     srv_config cfg;
@@ -315,7 +332,7 @@ static double run_merge(const char *dir, int n_dev, uint32_t total, int *failure
     visit_src *vs = calloc(BATCH, sizeof(*vs));
     pthread_t th[MAX_DEV];
     uint64_t seed = UINT64_C(20261127);
-    double t0, t;
+    double t0, t, c0;
 
     if (!devs || !vs)
         die("run", "no memory");
@@ -344,20 +361,24 @@ static double run_merge(const char *dir, int n_dev, uint32_t total, int *failure
         snprintf(devs[i].auth, sizeof(devs[i].auth), "Bearer %s", secret);
         buf_free(&resp.body);
         devs[i].app = app;
-        build_device(&devs[i], total / (uint32_t)n_dev, devs[i].grid, vs, &seed);
+        build_device(&devs[i], total / (uint32_t)n_dev, devs[i].grid, vs, &seed,
+                     apart ? (int64_t)i * 40000 * (total / (uint32_t)n_dev + 1) : 0);
     }
     t0 = now_s();
+    c0 = cpu_s();
     for (int i = 0; i < n_dev; i++)
         pthread_create(&th[i], NULL, push, &devs[i]);
     for (int i = 0; i < n_dev; i++)
         pthread_join(th[i], NULL);
     t = now_s() - t0;
+    *cpu = cpu_s() - c0;
     *failures = 0;
     for (int i = 0; i < n_dev; i++) {
         *failures += devs[i].failures;
         for (int b = 0; b < devs[i].n_bodies; b++)
             buf_free(&devs[i].bodies[b]);
     }
+    *commits = atomic_load(&m.sync_commits);
     app_close(app);
     free(devs);
     free(vs);
@@ -489,15 +510,37 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
     return (double)total / t;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define ROUNDS_MAX 15
+
 /* bench_srv_merge [TOTAL [DEVICES]]: by default 10,000 changes with 1, 10 and 100 devices;
- * with arguments one figure (for profiling). */
+ * with arguments one figure (for profiling). BENCH_ROUNDS (default 5, at most 15) rounds,
+ * each running every figure once, ceiling then merge on fresh files: the figures printed are
+ * the medians (one run on a shared machine moves by a third from one round to the next),
+ * then the ratios of the medians: 100 and 10 devices to 1, and 100 devices whose visits'
+ * ids do not interleave to 1. */
 int main(int argc, char **argv)
 {
     char dir[] = "/tmp/gs_bench_merge_XXXXXX";
     int devices[3] = {1, 10, 100};
     size_t n_figures = 3;
     uint32_t total = TOTAL_DEFAULT;
-    char cmd[96];
+    double merge[3][ROUNDS_MAX], ceil[3][ROUNDS_MAX], commits[3][ROUNDS_MAX], med[3];
+    double cpu[3][ROUNDS_MAX], apart[ROUNDS_MAX];
+    int failures[3] = {0, 0, 0}, rounds = 5;
+    const char *env = getenv("BENCH_ROUNDS");
+    char cmd[96], sub[64];
     int status = 0;
 
     app_process_init(); /* as gridsyncd does */
@@ -508,25 +551,55 @@ int main(int argc, char **argv)
         devices[0] = (int)strtol(argv[2], NULL, 10);
         n_figures = 1;
     }
-    if (total < 100 || devices[0] < 1 || devices[0] > MAX_DEV)
-        die("usage", "bench_srv_merge [TOTAL>=100 [DEVICES 1..100]]");
+    if (env)
+        rounds = (int)strtol(env, NULL, 10);
+    if (total < 100 || devices[0] < 1 || devices[0] > MAX_DEV || rounds < 1 ||
+        rounds > ROUNDS_MAX)
+        die("usage", "bench_srv_merge [TOTAL>=100 [DEVICES 1..100]], BENCH_ROUNDS 1..15");
 
     if (!mkdtemp(dir))
         die("mkdtemp", "no /tmp");
+    for (int r = 0; r < rounds; r++) {
+        snprintf(sub, sizeof(sub), "%s/r%d", dir, r);
+        if (mkdir(sub, 0700) != 0)
+            die("mkdir", sub);
+        for (size_t i = 0; i < n_figures; i++) {
+            int f = 0;
+            uint64_t c = 0;
+            ceil[i][r] = run_ceiling(sub, devices[i], total);
+            merge[i][r] = run_merge(sub, devices[i], total, 0, &f, &c, &cpu[i][r]);
+            commits[i][r] = (double)c;
+            failures[i] += f;
+        }
+        if (n_figures == 3) {
+            int f = 0;
+            uint64_t c = 0;
+            double ignored;
+            snprintf(sub, sizeof(sub), "%s/r%d/apart", dir, r);
+            if (mkdir(sub, 0700) != 0)
+                die("mkdir", sub);
+            apart[r] = run_merge(sub, devices[2], total, 1, &f, &c, &ignored);
+            failures[2] += f;
+        }
+    }
     for (size_t i = 0; i < n_figures; i++) {
-        int failures = 0;
-        /* ceiling first, then merge, on fresh files each; alternate nothing: both are
-         * short and the ceiling is the same shape for every n */
-        double ceil = run_ceiling(dir, devices[i], total);
-        double merge = run_merge(dir, devices[i], total, &failures);
+        double m = median(merge[i], rounds), c = median(ceil[i], rounds);
+        med[i] = m;
         printf("{\"bench\":\"srv_merge\",\"devices\":%d,\"changes\":%d,\"batch\":%d,"
-               "\"merged_changes_per_s\":%.0f,\"raw_sqlite_ceiling_per_s\":%.0f,"
-               "\"ratio\":%.2f,\"failures\":%d}\n",
-               devices[i], total, BATCH, merge, ceil, merge / ceil, failures);
-        fflush(stdout);
-        if (failures)
+               "\"rounds\":%d,\"merged_changes_per_s\":%.0f,\"raw_sqlite_ceiling_per_s\":%.0f,"
+               "\"ratio\":%.2f,\"commits\":%.0f,\"cpu_us_per_change\":%.1f,"
+               "\"merged_min\":%.0f,\"merged_max\":%.0f,\"failures\":%d}\n",
+               devices[i], total, BATCH, rounds, m, c, m / c, median(commits[i], rounds),
+               median(cpu[i], rounds) * 1e6 / total,
+               merge[i][0], merge[i][rounds - 1], failures[i]);
+        if (failures[i])
             status = 1;
     }
+    if (n_figures == 3)
+        printf("{\"bench\":\"srv_merge_scaling\",\"rounds\":%d,\"devices_100_over_1\":%.2f,"
+               "\"devices_10_over_1\":%.2f,\"devices_100_ids_apart_over_1\":%.2f}\n",
+               rounds, med[2] / med[0], med[1] / med[0], median(apart, rounds) / med[0]);
+    fflush(stdout);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_srv_merge: could not remove %s\n", dir);
