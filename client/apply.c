@@ -15,6 +15,7 @@
 #include "fvers.h"
 #include "outbox.h"
 #include "pval.h"
+#include "record.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -392,24 +393,14 @@ static int apply_ack_locked(gs_db *db, const proto_ack *ack, apply_stats *st)
 
 /* ---- pulls ---- */
 
+/* Whether table t holds id: the one lookup by id (record_locate), its table compared. */
 static int record_exists(gs_db *db, const schema_table *t, const uint8_t id[16], int *out)
 {
-    char sql[128];
-    sqlite3_stmt *st;
-    int src, rc;
+    const schema_table *found = NULL;
+    int rc = record_locate(db, id, &found, NULL);
 
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" WHERE id = ?1", t->name);
-    rc = db_prepare(db, sql, &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW || src == SQLITE_DONE)
-        *out = src == SQLITE_ROW;
-    else
-        rc = db_fail(db, src, "reading a record");
-    db_done(st);
-    return rc;
+    *out = rc == GS_OK && found == t;
+    return rc == GS_E_NOTFOUND ? GS_OK : rc;
 }
 
 static int record_create_empty(gs_db *db, const schema_table *t, const uint8_t id[16],

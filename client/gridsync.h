@@ -117,7 +117,7 @@ typedef struct gs_status {
     int initialised;                /* 1 once gs_db_init_device succeeded */
     char device_id[GS_NAME_MAX + 1]; /* "" before init */
     char worker[GS_NAME_MAX + 1];   /* "" before init */
-    char grids[8 * (GS_NAME_MAX + 1)]; /* the device's grids, comma-separated */
+    char grids[GS_GRIDS_MAX * (GS_NAME_MAX + 1)]; /* the device's grids, comma-separated */
     char server_url[GS_RESULT_MAX]; /* "" before init */
     int64_t pending;                /* changes waiting to be sent or acknowledged */
     int64_t pending_sent;           /* of those, sent but not yet acknowledged */

@@ -7,18 +7,20 @@
  *
  *   method, Content-Type, Authorization (device lookup under the lock, hash check outside)
  *   inflate (capped), decode, dev == token's device
- *   ---- lock ----------------------------------------------------------------------------
- *   BEGIN IMMEDIATE; device re-read (a revocation in between counts); merge the batch;
- *   encode head + acks; read a pull page that fits the rest of the body limit; encode it;
- *   persist the HLC and the device's last sync; COMMIT
+ *   ---- lock (group_lock) ---------------------------------------------------------------
+ *   BEGIN IMMEDIATE unless the group's transaction is open; SAVEPOINT; device re-read (a
+ *   revocation in between counts); merge the batch; encode head + acks; read a pull page
+ *   that fits the rest of the body limit; encode it; persist the HLC and the device's last
+ *   sync; RELEASE; COMMIT when no other sync waits, else sleep until a later one commits
  *   ---- unlock --------------------------------------------------------------------------
  *   deflate when the client accepts it
  *
  * Invariants:
  *  - one connection, one mutex: every store use holds app->lock, so SQLite never sees two
  *    writers and never answers SQLITE_BUSY to us (busy_timeout covers outside readers);
- *  - a batch is one transaction: any failure rolls it back and answers 500 (or 413 when the
- *    answer would pass the body limit) with nothing applied;
+ *  - a batch is all or nothing: any failure rolls its savepoint back and answers 500 (or 413
+ *    when the answer would pass the body limit) with nothing applied; a failed commit
+ *    answers every batch it held 500 (group.h);
  *  - no token, secret or hash ever reaches a log line or log_note.
  */
 #define _POSIX_C_SOURCE 200809L

@@ -158,6 +158,37 @@ static void test_device_settings_and_status(void **state)
     assert_string_equal(st.grids, "g9");
 }
 
+/* As many grids as the server gives a device, each a name of the longest kind: init takes
+ * them all and status shows them all (its buffer once held 8). */
+static void test_status_shows_every_grid(void **state)
+{
+    fixture *fx = *state;
+    static char names[GS_GRIDS_MAX][GS_NAME_MAX + 1];
+    const char *grids[GS_GRIDS_MAX + 1];
+    gs_device_config cfg = {"dev-1", "t", "https://x", tdevice_ca_pem, tdevice_ca_pem_len,
+                            grids, GS_GRIDS_MAX, NULL};
+    gs_status st;
+    char want[sizeof(st.grids)];
+    size_t len = 0;
+
+    for (int i = 0; i < GS_GRIDS_MAX; i++) {
+        memset(names[i], 'g', GS_NAME_MAX);
+        snprintf(names[i], sizeof(names[i]), "%02d", i); /* a unique start ... */
+        names[i][2] = 'g';                               /* ... then g up to 64 bytes */
+        grids[i] = names[i];
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%s", i ? "," : "", names[i]);
+    }
+    assert_int_equal(strlen(names[0]), GS_NAME_MAX);
+    assert_int_equal(gs_db_init_device(fx->db, &cfg), GS_OK);
+    assert_int_equal(gs_db_status(fx->db, &st), GS_OK);
+    assert_string_equal(st.grids, want);
+    /* one more is refused, naming the limit */
+    grids[GS_GRIDS_MAX] = "extra";
+    cfg.n_grids = GS_GRIDS_MAX + 1;
+    assert_int_equal(gs_db_init_device(fx->db, &cfg), GS_E_INVALID);
+    assert_non_null(strstr(gs_db_errmsg(fx->db), "32"));
+}
+
 static void test_add_get_round_trip_every_type(void **state)
 {
     fixture *fx = *state;
@@ -850,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_rc_codes_match_library),
         cmocka_unit_test(test_open_bad_path_reports),
         T(test_device_settings_and_status),
+        T(test_status_shows_every_grid),
         T(test_add_get_round_trip_every_type),
         T(test_json_of_record),
         T(test_update_and_delete),
