@@ -59,17 +59,23 @@ int group_join(sync_group *g, gs_err *err)
 {
     int rc;
 
+    /* the first batch of a group needs no savepoint: the transaction holds nothing else, so
+     * undoing it is rolling the transaction back (and a savepoint's journal of the pages it
+     * changes is work a sync alone would do for nothing) */
+    g->in_savepoint = 0;
     if (!g->open) {
         rc = store_begin(g->st, err);
         if (rc)
             return rc;
         g->open = 1;
+        return GS_OK;
     }
     rc = store_savepoint(g->st, err);
     if (rc) {
         group_end(g, rc, err);
         return rc;
     }
+    g->in_savepoint = 1;
     return GS_OK;
 }
 
@@ -77,12 +83,14 @@ int group_leave(sync_group *g, group_member *me, int rc, gs_err *err)
 {
     if (!g->open)
         return rc ? rc : gs_err_set(err, GS_E_STATE, "no open transaction");
-    if (!rc)
+    if (!rc && g->in_savepoint)
         rc = store_release(g->st, err);
     if (rc) {
         gs_err lost;
         /* this batch alone goes; when the transaction went with it, everyone's did */
-        if (store_rollback_to(g->st) != GS_OK) {
+        if (!g->in_savepoint) {
+            group_end(g, rc, err); /* it was the only one: roll back */
+        } else if (store_rollback_to(g->st) != GS_OK) {
             gs_err_set(&lost, GS_E_DB, "the transaction was lost with another batch: %s",
                        err->msg);
             group_end(g, GS_E_DB, &lost);

@@ -48,6 +48,7 @@ typedef struct sync_group {
     pthread_cond_t ended;     /* broadcast when a group ends */
     store *st;                /* the store the transaction is on */
     int open;                 /* a group transaction is open */
+    int in_savepoint;         /* the batch being applied has a savepoint (not the first) */
     uint32_t n;               /* batches kept in the open transaction */
     group_member *members;    /* their members, waiting for the commit */
     _Atomic uint32_t waiting; /* syncs between group_lock's call and the lock */
