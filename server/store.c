@@ -860,21 +860,37 @@ static int col_conflict(sqlite3_stmt *st, gs_arena *a, store_conflict *c)
     return GS_OK;
 }
 
-int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err)
+/* Steps statement q with ?1 = key to its first row, left in *out for the caller to read and
+ * done(). GS_E_NOTFOUND ("no WHAT KEY") without one; *out is then NULL. */
+static int row_by_key(store *s, int q, int64_t key, const char *what, sqlite3_stmt **out,
+                      gs_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_CONF_GET, &st, err), row = 0;
+    int rc = prep(s, q, &st, err), row = 0;
+
+    *out = NULL;
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, key);
     rc = step(s, st, &row, err);
     if (!rc && !row)
-        rc = gs_err_set(err, GS_E_NOTFOUND, "no conflict %lld", (long long)id);
-    if (!rc) {
-        rc = col_conflict(st, a, out);
-        if (rc)
-            damaged(err, rc, "conflict");
-    }
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no %s %lld", what, (long long)key);
+    if (rc)
+        done(st);
+    else
+        *out = st;
+    return rc;
+}
+
+int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = row_by_key(s, Q_CONF_GET, id, "conflict", &st, err);
+    if (rc)
+        return rc;
+    rc = col_conflict(st, a, out);
+    if (rc)
+        damaged(err, rc, "conflict");
     done(st);
     return rc;
 }
@@ -951,32 +967,26 @@ int store_audit_add(store *s, const store_audit *au, gs_err *err)
 
 int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = prep(s, Q_AUD_GET, &st, err), row = 0;
+    sqlite3_stmt *st;
+    int rc = row_by_key(s, Q_AUD_GET, conflict, "audit for conflict", &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, conflict);
-    rc = step(s, st, &row, err);
-    if (!rc && !row)
-        rc = gs_err_set(err, GS_E_NOTFOUND, "no audit for conflict %lld", (long long)conflict);
+    memset(out, 0, sizeof(*out));
+    out->conflict = conflict;
+    col_text(st, 0, out->admin, sizeof(out->admin));
+    out->at_ms = sqlite3_column_int64(st, 1);
+    rc = col_value(st, 2, a, &out->old_value);
+    if (!rc)
+        rc = col_value(st, 3, a, &out->new_value);
+    out->version = col_u64(st, 4);
     if (!rc) {
-        memset(out, 0, sizeof(*out));
-        out->conflict = conflict;
-        col_text(st, 0, out->admin, sizeof(out->admin));
-        out->at_ms = sqlite3_column_int64(st, 1);
-        rc = col_value(st, 2, a, &out->old_value);
-        if (!rc)
-            rc = col_value(st, 3, a, &out->new_value);
-        out->version = col_u64(st, 4);
-        if (!rc) {
-            out->note = arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
-                                           (size_t)sqlite3_column_bytes(st, 5));
-            if (!out->note)
-                rc = GS_E_NOMEM;
-        }
-        if (rc)
-            damaged(err, rc, "audit row");
+        out->note = arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
+                                  (size_t)sqlite3_column_bytes(st, 5));
+        if (!out->note)
+            rc = GS_E_NOMEM;
     }
+    if (rc)
+        damaged(err, rc, "audit row");
     done(st);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* tdevice.c: see tdevice.h. */
 #include "tdevice.h"
+#include "tdir.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,4 +45,25 @@ int64_t tdevice_pending(gs_db *db)
     if (gs_db_pending(db, &n) != GS_OK)
         fail_msg("pending: %s", gs_db_errmsg(db));
     return n;
+}
+
+int tdevice_db_open(char *dir, char path[TDEVICE_PATH_MAX], gs_db **db, const char *tag)
+{
+    *db = NULL;
+    if (tdir_make(dir, tag) != 0)
+        return -1;
+    snprintf(path, TDEVICE_PATH_MAX, "%s/device.db", dir);
+    if (gs_db_open(path, db) != GS_OK) {
+        gs_db_close(*db);
+        *db = NULL;
+        tdir_remove(dir);
+        return -1;
+    }
+    return 0;
+}
+
+int tdevice_db_close(gs_db *db, const char *dir)
+{
+    gs_db_close(db);
+    return tdir_remove(dir);
 }

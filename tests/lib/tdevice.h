@@ -35,4 +35,14 @@ void tdevice_add_resident(gs_db *db, const char *name, int64_t born, char id[TDE
 /* Changes waiting in the outbox (gs_db_pending). */
 int64_t tdevice_pending(gs_db *db);
 
+/* Bytes a device database's path takes: a tdir folder, "/device.db" and its NUL. */
+#define TDEVICE_PATH_MAX 128
+
+/* For a test's setup: a fresh folder /tmp/gs-TAG-XXXXXX (tests/lib/tdir.h) in dir, the
+ * path of device.db in it in path, and that database opened (not initialised) in *db.
+ * 0, or -1 with nothing left behind. */
+int tdevice_db_open(char *dir, char path[TDEVICE_PATH_MAX], gs_db **db, const char *tag);
+/* For its teardown: closes db and removes dir with everything in it; 0, or -1. */
+int tdevice_db_close(gs_db *db, const char *dir);
+
 #endif

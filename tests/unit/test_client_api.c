@@ -27,7 +27,7 @@ void gs_alloc_fail_after(long n);
 
 typedef struct fixture {
     char dir[TDIR_MAX];            /* a fresh temporary directory */
-    char path[128];                /* the database in it */
+    char path[TDEVICE_PATH_MAX];   /* the database in it */
     gs_db *db;                     /* open, initialised device */
     char resident[TDEVICE_ID_MAX]; /* a resident made by setup */
 } fixture;
@@ -37,10 +37,7 @@ static const char *const GRIDS[] = {"东风村3组", "g2"};
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
-    if (tdir_make(fx->dir, "api"))
-        return -1;
-    snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
-    if (gs_db_open(fx->path, &fx->db) != GS_OK)
+    if (tdevice_db_open(fx->dir, fx->path, &fx->db, "api"))
         return -1;
     tdevice_init(fx->db, GRIDS, 2, "张三");
     tdevice_add_resident(fx->db, "王秀英", 0, fx->resident);
@@ -51,11 +48,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    gs_db_close(fx->db);
-    if (tdir_remove(fx->dir))
-        return -1;
+    int rc = tdevice_db_close(fx->db, fx->dir);
     free(fx);
-    return 0;
+    return rc;
 }
 
 static int64_t count(gs_db *db, const char *table)

@@ -35,7 +35,7 @@
 
 typedef struct fixture {
     char dir[TDIR_MAX]; /* a fresh temporary directory */
-    char path[128];     /* the database in it */
+    char path[TDEVICE_PATH_MAX]; /* the database in it */
     gs_db *db;          /* open, initialised */
     uint64_t now_ms;    /* the wall clock the handle sees */
 } fixture;
@@ -51,11 +51,8 @@ static int setup(void **state)
     const char *grids[] = {"g1"};
     gs_device_config cfg = tdevice_config(grids, 1, NULL);
 
-    if (tdir_make(fx->dir, "outbox"))
-        return -1;
-    snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
     fx->now_ms = UINT64_C(1795743000000);
-    if (gs_db_open(fx->path, &fx->db) != GS_OK)
+    if (tdevice_db_open(fx->dir, fx->path, &fx->db, "outbox"))
         return -1;
     db_set_clock(fx->db, fake_clock, fx);
     if (gs_db_init_device(fx->db, &cfg) != GS_OK)
@@ -67,11 +64,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    gs_db_close(fx->db);
-    if (tdir_remove(fx->dir))
-        return -1;
+    int rc = tdevice_db_close(fx->db, fx->dir);
     free(fx);
-    return 0;
+    return rc;
 }
 
 /* ---- helpers ---- */

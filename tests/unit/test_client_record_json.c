@@ -34,7 +34,7 @@
 
 typedef struct fixture {
     char dir[TDIR_MAX];              /* temporary folder */
-    char path[128];                  /* the device database */
+    char path[TDEVICE_PATH_MAX];     /* the device database */
     gs_db *db;                       /* open, enrolled */
     uint64_t now_ms;                 /* the wall clock the handle sees */
     char resident[TDEVICE_ID_MAX];   /* a resident made by setup */
@@ -50,11 +50,10 @@ static int setup(void **state)
     fixture *fx = calloc(1, sizeof(*fx));
     const char *grids[] = {"东风村3组"};
 
-    if (!fx || tdir_make(fx->dir, "recjson"))
+    if (!fx)
         return -1;
-    snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
     fx->now_ms = T_ADD;
-    if (gs_db_open(fx->path, &fx->db) != GS_OK)
+    if (tdevice_db_open(fx->dir, fx->path, &fx->db, "recjson"))
         return -1;
     db_set_clock(fx->db, fake_clock, fx);
     tdevice_init(fx->db, grids, 1, "张三");
@@ -66,11 +65,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    gs_db_close(fx->db);
-    if (tdir_remove(fx->dir))
-        return -1;
+    int rc = tdevice_db_close(fx->db, fx->dir);
     free(fx);
-    return 0;
+    return rc;
 }
 
 /* A visit of the setup's resident with a value in every field a person gives. */

@@ -137,7 +137,7 @@ static int fake_post(void *ud, const void *body, size_t len, long *status, gs_bu
 
 typedef struct fixture {
     char dir[TDIR_MAX]; /* temporary folder */
-    char path[128];     /* the device database */
+    char path[TDEVICE_PATH_MAX]; /* the device database */
     gs_db *db;          /* open, enrolled */
     fake f;             /* the scripted server */
 } fixture;
@@ -148,10 +148,8 @@ static int setup(void **state)
     const char *grids[] = {"g1"};
     gs_device_config cfg = tdevice_config(grids, 1, NULL);
 
-    if (tdir_make(fx->dir, "sync"))
-        return -1;
-    snprintf(fx->path, sizeof(fx->path), "%s/device.db", fx->dir);
-    if (gs_db_open(fx->path, &fx->db) != GS_OK || gs_db_init_device(fx->db, &cfg) != GS_OK)
+    if (tdevice_db_open(fx->dir, fx->path, &fx->db, "sync") ||
+        gs_db_init_device(fx->db, &cfg) != GS_OK)
         return -1;
     fx->f.version = PROTO_VERSION;
     *state = fx;
@@ -161,11 +159,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    gs_db_close(fx->db);
-    if (tdir_remove(fx->dir))
-        return -1;
+    int rc = tdevice_db_close(fx->db, fx->dir);
     free(fx);
-    return 0;
+    return rc;
 }
 
 static int run(fixture *fx)
