@@ -16,6 +16,7 @@
 #include "common/cmdline.h"
 #include "common/conf.h"
 #include "common/isotime.h"
+#include "common/limits.h"
 #include "common/rc.h"
 #include "common/table.h"
 #include "common/transport.h"
@@ -347,7 +348,9 @@ static int print_devices(admin *a, json_t *devices)
                                        "REJECTS", "STATE"});
     json_array_foreach(devices, i, d)
     {
-        char grids[256], when[ISOTIME_MAX], rej[24];
+        /* room for every grid a device may have: a list cut short in a table is a list that
+         * lies (and could end in half a character) */
+        char grids[GS_LIMIT_GRIDS * (GS_LIMIT_NAME + 1)], when[ISOTIME_MAX], rej[24];
         join_strings(json_object_get(d, "grids"), grids, sizeof(grids));
         snprintf(rej, sizeof(rej), "%lld",
                  (long long)json_integer_value(json_object_get(d, "pending_rejects")));

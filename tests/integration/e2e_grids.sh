@@ -102,14 +102,24 @@ done
 row=$(t_sql "$T/a1.db" "SELECT name || '|' || address || '|' || grid FROM resident WHERE hex(id) = '$mv_hex'")
 [ "$row" = "居民a11|村1组|gridA" ] && ok grids_moved_back_whole || notok grids_moved_back_whole "a1 holds '$row'"
 [ "$(has "$T/b1.db" "$mv_hex")" = 0 ] && ok grids_moved_back_out_of_b || notok grids_moved_back_out_of_b "b1 still holds it"
-# ---- a device of as many grids as the server allows (32) enrols with all of them
-many=(); for i in $(seq -w 1 32); do many+=("g$i"); done
+# ---- a device of as many grids as the server allows (32) enrols with all of them; the
+# names are long Chinese ones (41 bytes), so every list of them passes 1 KiB
+many=(); for i in $(seq -w 1 32); do many+=("东风村第${i}村民小组综合网格"); done
+last=${many[31]}
 t_enroll "$T/w32.db" "${many[0]}" w32 "${many[@]:1}"
-t_gs "$T/w32.db" resident add --name 居民32 --address 村32组 --grid g32 >/dev/null 2>"$T/err" &&
+t_gs "$T/w32.db" resident add --name 居民32 --address 村32组 --grid "$last" >/dev/null 2>"$T/err" &&
     t_gs "$T/w32.db" sync >/dev/null 2>>"$T/err" &&
-    [ "$(t_sql "$T/town/gridsyncd.db" "SELECT count(*) FROM records WHERE grid = 'g32'")" = 1 ] &&
-    [ "$(t_gs "$T/w32.db" --json status | jq '.grids | length')" = 32 ] &&
+    [ "$(t_sql "$T/town/gridsyncd.db" "SELECT count(*) FROM records WHERE grid = '$last'")" = 1 ] &&
+    [ "$(t_gs "$T/w32.db" --json status | jq -r '.grids[31]')" = "$last" ] &&
     ok grids_32_enrol_record_sync || notok grids_32_enrol_record_sync "$(cat "$T/err")"
+# gridsync-admin: --json lists them all; the table cuts the cell to its width, with "…",
+# and never in the middle of a character
+n=$(t_admin --json device list | jq -r --arg l "$last" \
+    '[.devices[] | select(.name == "w32") | .grids[]] | length, (.[31] == $l)' 2>&1 | tr '\n' ' ')
+row=$(t_admin device list | grep w32)
+if [ "$n" = "32 true " ] && iconv -f UTF-8 -t UTF-8 <<<"$row" >/dev/null 2>&1 &&
+    grep -q "${many[0]},.*…" <<<"$row"; then ok grids_32_admin_lists
+else notok grids_32_admin_lists "json: $n, table: $(head -c 300 <<<"$row")"; fi
 "$GRIDSYNC" --db "$T/w33.db" init --device x --token x --server "$URL" --ca "$CA" \
     $(printf -- '--grid g%s ' $(seq 1 33)) >/dev/null 2>"$T/err"
 code=$?
