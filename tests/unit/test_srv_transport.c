@@ -17,10 +17,11 @@
  *  - the response cap: an answer over it, plain or inflated from a small deflated body,
  *    is GS_E_TOO_LARGE, and the link serves again afterwards;
  *  - errors: a CA that did not sign the server, a certificate for another name, a CA PEM
- *    that is no certificate -> GS_E_TLS; a closed port -> GS_E_NETWORK; a server that
- *    never answers the handshake, an answer slower than the total timeout ->
- *    GS_E_TIMEOUT; a bad URL or a missing setting -> GS_E_CONFIG; each with its message,
- *    and *status untouched;
+ *    that is no certificate -> GS_E_TLS; trust comes from the enrolment CA only, not from
+ *    the system's store (run in a mount namespace; skipped where none can be made); a
+ *    closed port -> GS_E_NETWORK; a server that never answers the handshake, an answer
+ *    slower than the total timeout -> GS_E_TIMEOUT; a bad URL or a missing setting ->
+ *    GS_E_CONFIG; each with its message, and *status untouched;
  *  - transport_stats: requests, bytes each way (equal to what the server logged as in= and
  *    out=), bodies before compression and after decompression, connections: one for many
  *    requests on a kept-alive link, a second after the server closed it.
@@ -39,9 +40,14 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <mbedtls/md.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,7 +64,7 @@
 #include "tests/lib/tdir.h"
 
 #define TOKEN "dev-7.s3cr3t-token"
-#define CA_CN "gridsync test ca"
+#define CA_CN "gridsync test ca"        /* lower case: see capath_name */
 #define OTHER_CA_CN "gridsync other ca" /* a CA that signed nothing the server uses */
 
 /* ---- fixture: certificates once, a server per test -------------------------------------- */
@@ -71,6 +77,7 @@ typedef struct certs {
     char key[128];       /* server.key */
     char alien[128];     /* alien.pem: signed by ca for elsewhere.example only */
     char alien_key[128]; /* alien.key */
+    char capath[128];    /* a folder with ca.pem under its OpenSSL hash name */
     gs_buf ca_pem;       /* ca.pem's bytes */
     gs_buf other_ca_pem; /* other.pem's bytes: a CA that signed none of these */
 } certs;
@@ -256,12 +263,35 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
+/* OpenSSL's name for a CA file in a CApath folder, "<hash>.0": the hash is the first four
+ * bytes, little-endian, of SHA-1 over the canonical encoding of the subject, which for a
+ * subject of one lower-case, single-spaced ASCII CN is SET { SEQUENCE { OID cn, UTF8String
+ * cn } } (crypto/x509/x_name.c, x509_name_canon). */
+static int capath_name(const char *cn, char *out, size_t cap)
+{
+    unsigned char enc[160], md[20];
+    size_t n = strlen(cn);
+    if (n > 120)
+        return -1;
+    enc[0] = 0x31, enc[1] = (unsigned char)(n + 9); /* the SET: everything after here */
+    enc[2] = 0x30, enc[3] = (unsigned char)(n + 7); /* the SEQUENCE: OID 5 + string 2 + n */
+    enc[4] = 0x06, enc[5] = 0x03, enc[6] = 0x55, enc[7] = 0x04, enc[8] = 0x03;
+    enc[9] = 0x0c, enc[10] = (unsigned char)n;
+    memcpy(enc + 11, cn, n);
+    if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA1), enc, n + 11, md) != 0)
+        return -1;
+    snprintf(out, cap, "%08lx.0",
+             (unsigned long)md[0] | (unsigned long)md[1] << 8 | (unsigned long)md[2] << 16 |
+                 (unsigned long)md[3] << 24);
+    return 0;
+}
+
 static int group_setup(void **state)
 {
     certs *c = calloc(1, sizeof(*c));
     const char *names[] = {"localhost", "127.0.0.1"};
     const char *alien_names[] = {"elsewhere.example"};
-    char other[160], other_key[160];
+    char other[160], other_key[160], hashed[200], hname[16];
     gs_err err;
     if (!c || tdir_make(c->dir, "transport") != 0)
         return -1;
@@ -271,6 +301,7 @@ static int group_setup(void **state)
     snprintf(c->key, sizeof(c->key), "%s/server.key", c->dir);
     snprintf(c->alien, sizeof(c->alien), "%s/alien.pem", c->dir);
     snprintf(c->alien_key, sizeof(c->alien_key), "%s/alien.key", c->dir);
+    snprintf(c->capath, sizeof(c->capath), "%s/capath", c->dir);
     snprintf(other, sizeof(other), "%s/other.pem", c->dir);
     snprintf(other_key, sizeof(other_key), "%s/other.key", c->dir);
     buf_init(&c->ca_pem, 1 << 16);
@@ -285,6 +316,11 @@ static int group_setup(void **state)
         fprintf(stderr, "certificates: %s\n", err.msg);
         return -1;
     }
+    if (mkdir(c->capath, 0755) != 0 || capath_name(CA_CN, hname, sizeof(hname)) != 0)
+        return -1;
+    snprintf(hashed, sizeof(hashed), "%s/%s", c->capath, hname);
+    if (certgen_write_new_file(hashed, c->ca_pem.ptr, c->ca_pem.len, 0644, &err) != GS_OK)
+        return -1;
     *state = c;
     return 0;
 }
@@ -842,6 +878,109 @@ static void test_ca_that_is_no_certificate_is_tls_error(void **state)
     stop(s);
 }
 
+/* libcurl's built-in CApath (Debian: /etc/ssl/certs), or NULL when it has none. */
+static const char *default_capath(void)
+{
+    static char path[256];
+    CURL *h = curl_easy_init();
+    char *p = NULL;
+    path[0] = '\0';
+    if (h && curl_easy_getinfo(h, CURLINFO_CAPATH, &p) == CURLE_OK && p)
+        snprintf(path, sizeof(path), "%s", p);
+    curl_easy_cleanup(h);
+    return path[0] ? path : NULL;
+}
+
+/* 0 if a plain curl handle, told to trust only `ca` (a CA that signed nothing here) as a
+ * blob and left with its default CApath, reaches base: the planted store is in effect. */
+static int plain_curl_reaches(const char *base, const gs_buf *ca)
+{
+    struct curl_blob blob = {ca->ptr, ca->len, CURL_BLOB_COPY};
+    char url[128];
+    CURL *h = curl_easy_init();
+    CURLcode cc;
+    if (!h)
+        return -1;
+    snprintf(url, sizeof(url), "%s/v1/health", base);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    cc = curl_easy_perform(h);
+    curl_easy_cleanup(h);
+    return cc == CURLE_OK ? 0 : -1;
+}
+
+/* Runs in a child, in its own mount namespace where libcurl's default CApath holds the
+ * server's CA under its hash name: a link whose enrolment CA is another one must still
+ * refuse. Exit 0: refused with GS_E_TLS; 1: it trusted the system store; 2: another
+ * result; 3: the planted store had no effect (the check would prove nothing); 77: no
+ * namespace here, or no default CApath to plant in. */
+static int system_store_child(const certs *c, const char *base)
+{
+    const char *capath = default_capath();
+    transport *t = NULL;
+    transport_opts o;
+    gs_buf resp;
+    gs_err err;
+    long status = 0;
+    int rc;
+    if (!capath)
+        return 77;
+    if (unshare(CLONE_NEWNS) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        return 77;
+    /* private first, so the bind below never reaches the host's namespace */
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount(c->capath, capath, NULL, MS_BIND, NULL) != 0)
+        return 77;
+    if (plain_curl_reaches(base, &c->other_ca_pem) != 0)
+        return 3;
+    memset(&o, 0, sizeof(o));
+    o.base_url = base;
+    o.ca_pem = c->other_ca_pem.ptr;
+    o.ca_pem_len = c->other_ca_pem.len;
+    o.token = TOKEN;
+    o.connect_timeout_ms = 3000;
+    o.total_timeout_ms = 5000;
+    if (transport_new(&t, &o, &err) != GS_OK)
+        return 2;
+    buf_init(&resp, 1 << 16);
+    rc = transport_get(t, "/ok", &status, &resp, &err);
+    if (getenv("GS_TEST_DEBUG"))
+        fprintf(stderr, "system store child: %s %s\n", gs_rc_name(rc), rc ? err.msg : "");
+    buf_free(&resp);
+    transport_free(t);
+    return rc == GS_E_TLS ? 0 : rc == GS_OK ? 1 : 2;
+}
+
+static void test_system_ca_store_not_trusted(void **state)
+{
+    certs *c = *state;
+    server *s = start(c);
+    int wstatus = 0, code;
+    pid_t pid;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(system_store_child(c, s->base));
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    stop(s);
+    assert_true(WIFEXITED(wstatus));
+    code = WEXITSTATUS(wstatus);
+    if (code == 77) {
+        fprintf(stderr, "no mount namespace or no default CApath here: not checked\n");
+        skip();
+    }
+    if (code == 3)
+        fail_msg("the CA planted in libcurl's default CApath did not take: check capath_name");
+    if (code == 1)
+        fail_msg("a server signed by a CA in the system store was trusted: the link must "
+                 "trust only the enrolment CA");
+    assert_int_equal(code, 0);
+}
+
 static void test_closed_port_is_network_error(void **state)
 {
     int fd;
@@ -1055,6 +1194,7 @@ int main(void)
         cmocka_unit_test(test_wrong_ca_is_tls_error),
         cmocka_unit_test(test_certificate_for_another_name_is_tls_error),
         cmocka_unit_test(test_ca_that_is_no_certificate_is_tls_error),
+        cmocka_unit_test(test_system_ca_store_not_trusted),
         cmocka_unit_test(test_closed_port_is_network_error),
         cmocka_unit_test(test_silent_server_times_out),
         cmocka_unit_test(test_slow_answer_times_out),
