@@ -63,6 +63,7 @@ int transport_new(transport **out, const transport_opts *opts, gs_err *err)
 {
     transport *t;
     struct curl_blob ca;
+    CURLcode cc;
     size_t n;
     int rc = GS_OK;
 
@@ -98,6 +99,17 @@ int transport_new(transport **out, const transport_opts *opts, gs_err *err)
         curl_easy_setopt(t->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) !=
             CURLE_OK) {
         rc = gs_err_set(err, GS_E_TLS, "this libcurl cannot verify against an in-memory CA");
+        goto out;
+    }
+    /* The enrolment CA alone: next to a CA blob libcurl still loads its built-in CApath
+     * (Debian: /etc/ssl/certs, every public root), so any publicly trusted certificate for
+     * the server's name would pass. Cleared, and the built-in bundle file with it (the blob
+     * overrides that today). A TLS backend without CApath answers CURLE_NOT_BUILT_IN: then
+     * there is none to clear. */
+    cc = curl_easy_setopt(t->curl, CURLOPT_CAPATH, NULL);
+    if ((cc != CURLE_OK && cc != CURLE_NOT_BUILT_IN) ||
+        curl_easy_setopt(t->curl, CURLOPT_CAINFO, NULL) != CURLE_OK) {
+        rc = gs_err_set(err, GS_E_TLS, "cannot stop libcurl from trusting its own CA store");
         goto out;
     }
     curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "https");

@@ -6,8 +6,8 @@
  * One transport = one curl easy handle, so the TCP connection and the TLS session are reused
  * across the requests of a sync (and across syncs while the handle lives). The server
  * certificate is always verified, against the CA PEM given at enrolment (held in memory, so
- * the device database is self-contained) and the host name in the URL: there is no switch to
- * turn verification off.
+ * the device database is self-contained) and nothing else, not the system's CA store, and
+ * the host name in the URL: there is no switch to turn verification off.
  *
  * Errors map to gs_rc: no route, refused, DNS failure -> GS_E_NETWORK; connect or transfer
  * timeout, stalled link -> GS_E_TIMEOUT; certificate or handshake failure -> GS_E_TLS; an
