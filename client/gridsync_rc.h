@@ -55,6 +55,7 @@ typedef enum gs_rc {
     GS_E_CRYPTO = 27,          /* a cryptographic operation failed */
     GS_E_EXISTS = 28,          /* the thing to create is already there */
     GS_E_STATE = 29,           /* the call does not fit the object's current state */
+    GS_E_READ_ONLY = 30,       /* the record or field is written by the server only */
     GS_RC_COUNT                /* not a code: one past the last */
 } gs_rc;
 

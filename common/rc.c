@@ -42,6 +42,7 @@ static const struct {
     {"crypto", "cryptographic operation failed"},
     {"exists", "already exists"},
     {"state", "operation not valid in the current state"},
+    {"read_only", "written by the server only"},
 };
 
 _Static_assert(sizeof(rc_table) / sizeof(rc_table[0]) == GS_RC_COUNT,

@@ -141,6 +141,8 @@ typedef enum proto_reject {
     PROTO_REJ_OUT_OF_SCOPE, /* "out_of_scope": a grid that is not the device's */
     PROTO_REJ_NOT_FOUND,    /* "not_found": a reference to a record the server lacks */
     PROTO_REJ_IMMUTABLE,    /* "immutable": changes a field fixed at creation */
+    PROTO_REJ_READ_ONLY,    /* "read_only": creates, deletes or changes what only the server
+                               writes (a warning, but for its state and note) */
     PROTO_REJ_COUNT         /* not a code: one past the last */
 } proto_reject;
 

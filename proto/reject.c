@@ -12,6 +12,7 @@ static const char *const names[] = {
     [PROTO_REJ_OUT_OF_SCOPE] = "out_of_scope",
     [PROTO_REJ_NOT_FOUND] = "not_found",
     [PROTO_REJ_IMMUTABLE] = "immutable",
+    [PROTO_REJ_READ_ONLY] = "read_only",
 };
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == PROTO_REJ_COUNT,

@@ -61,6 +61,36 @@ static const schema_enum care_statuses[] = {
     {"cancelled", "已取消", "Cancelled", SEF_TERMINAL},
 };
 
+static const schema_enum warning_rules[] = {
+    {"unvisited_vulnerable", "重点人员未走访", "Vulnerable resident not visited", 0},
+    {"care_overdue", "服务需求超时", "Care request overdue", 0},
+    {"dispute_open", "纠纷未化解", "Dispute not closed", 0},
+    {"dispute_repeated", "纠纷反复", "Repeated disputes", 0},
+    {"hazard_open", "隐患未整改", "Safety hazard not closed", 0},
+    {"device_silent", "设备未同步", "Device silent", 0},
+};
+
+static const schema_enum warning_subjects[] = {
+    {"resident", "居民", "Resident", 0},
+    {"care", "养老服务需求", "Care request", 0},
+    {"visit", "走访", "Visit", 0},
+    {"device", "设备", "Device", 0},
+};
+
+static const schema_enum warning_levels[] = {
+    {"notice", "提示", "Notice", 0},
+    {"attention", "关注", "Attention", 0},
+    {"urgent", "紧急", "Urgent", 0},
+};
+
+/* cleared is final: a worker's acknowledgement that crosses the server's clearing leaves it
+ * cleared (SP_STATUS); a condition that returns opens a new warning, never reopens one */
+static const schema_enum warning_states[] = {
+    {"open", "待处理", "Open", 0},
+    {"acknowledged", "已确认", "Acknowledged", SEF_DEVICE},
+    {"cleared", "已解除", "Cleared", SEF_TERMINAL},
+};
+
 /* 2000-01-01 and 2100-01-01 in ms: the range of any timestamp a grid worker records. */
 #define T_MIN 946684800000.0
 #define T_MAX 4102444800000.0
@@ -132,6 +162,37 @@ static const schema_field care_fields[] = {
      .cli_flag = "resolution", .label_zh = "处理结果", .label_en = "Resolution"},
 };
 
+/* Written by the server's rules (server/rules.c); a device may acknowledge one with a note. */
+static const schema_field warning_fields[] = {
+    {.name = "rule", .type = ST_ENUM, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .enums = warning_rules, .n_enums = N(warning_rules), .label_zh = "预警规则",
+     .label_en = "Rule"},
+    GRID_FIELD,
+    {.name = "subject_type", .type = ST_ENUM, .flags = SF_REQUIRED | SF_IMMUTABLE,
+     .policy = SP_LWW, .enums = warning_subjects, .n_enums = N(warning_subjects),
+     .label_zh = "对象类型", .label_en = "Subject type"},
+    {.name = "subject", .type = ST_TEXT, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .max_len = GS_LIMIT_NAME, .label_zh = "对象", .label_en = "Subject"},
+    {.name = "level", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .enums = warning_levels, .n_enums = N(warning_levels), .label_zh = "级别",
+     .label_en = "Level"},
+    {.name = "title", .type = ST_TEXT, .flags = SF_REQUIRED, .policy = SP_LWW, .max_len = 400,
+     .label_zh = "标题", .label_en = "Title"},
+    {.name = "since", .type = ST_TIME, .flags = SF_REQUIRED, .policy = SP_LWW, .min = T_MIN,
+     .max = T_MAX, .label_zh = "开始时间", .label_en = "Since"},
+    {.name = "state", .type = ST_ENUM, .flags = SF_REQUIRED | SF_DEVICE_EDIT,
+     .policy = SP_STATUS, .enums = warning_states, .n_enums = N(warning_states), .def = "open",
+     .cli_flag = "state", .label_zh = "状态", .label_en = "State"},
+    {.name = "cleared_at", .type = ST_TIME, .policy = SP_LWW, .min = T_MIN, .max = T_MAX,
+     .label_zh = "解除时间", .label_en = "Cleared at"},
+    {.name = "note", .type = ST_TEXT, .flags = SF_DEVICE_EDIT, .policy = SP_LWW,
+     .max_len = GS_LIMIT_TEXT, .cli_flag = "note", .label_zh = "处置说明", .label_en = "Note"},
+    {.name = "ack_by", .type = ST_TEXT, .flags = SF_DEVICE_EDIT, .policy = SP_LWW,
+     .max_len = GS_LIMIT_NAME, .label_zh = "确认人", .label_en = "Acknowledged by"},
+    {.name = "ack_at", .type = ST_TIME, .flags = SF_DEVICE_EDIT, .policy = SP_LWW,
+     .min = T_MIN, .max = T_MAX, .label_zh = "确认时间", .label_en = "Acknowledged at"},
+};
+
 const schema_table schema_tables[] = {
     {.name = "resident", .cli_name = "resident", .cli_plural = "residents", .label_zh = "居民",
      .label_en = "Resident", .fields = resident_fields, .n_fields = N(resident_fields),
@@ -140,6 +201,9 @@ const schema_table schema_tables[] = {
      .label_en = "Visit", .fields = visit_fields, .n_fields = N(visit_fields)},
     {.name = "care", .cli_name = "care", .cli_plural = "care", .label_zh = "养老服务需求",
      .label_en = "Care request", .fields = care_fields, .n_fields = N(care_fields)},
+    {.name = "warning", .cli_name = "warning", .cli_plural = "warnings", .label_zh = "预警",
+     .label_en = "Warning", .fields = warning_fields, .n_fields = N(warning_fields),
+     .title = "title", .server_only = 1},
 };
 
 const size_t schema_n_tables = N(schema_tables);
@@ -189,6 +253,33 @@ size_t schema_field_index(const schema_table *t, const schema_field *f)
 const schema_field *schema_title_field(const schema_table *t)
 {
     return t->title ? schema_field_find(t, t->title, strlen(t->title)) : NULL;
+}
+
+int schema_device_may_create(const schema_table *t, gs_err *err)
+{
+    if (!t->server_only)
+        return GS_OK;
+    return gs_err_set(err, GS_E_READ_ONLY, "%s records are written by the server only",
+                      t->name);
+}
+
+int schema_device_may_write(const schema_table *t, const schema_field *f,
+                            const proto_value *v, gs_err *err)
+{
+    const schema_enum *e;
+
+    if (!t->server_only)
+        return GS_OK;
+    if (!(f->flags & SF_DEVICE_EDIT))
+        return gs_err_set(err, GS_E_READ_ONLY, "%s.%s is set by the server only", t->name,
+                          f->name);
+    if (f->type != ST_ENUM || !v || v->type != PV_STR)
+        return GS_OK; /* nil is refused, when it must be, by the field's own checks */
+    e = schema_enum_find(f, v->u.s.ptr, v->u.s.len);
+    if (e && !(e->flags & SEF_DEVICE))
+        return gs_err_set(err, GS_E_READ_ONLY, "%s.%s: a device may not set '%s'", t->name,
+                          f->name, e->name);
+    return GS_OK;
 }
 
 const schema_field *schema_scope_field(const schema_table *t)

@@ -51,10 +51,13 @@ typedef enum schema_policy {
 #define SF_IMMUTABLE 0x04u /* set at creation, never changed afterwards */
 #define SF_FROM_DEVICE 0x08u /* defaulted by the client from its device settings (grid, worker) */
 #define SF_DEFAULT_NOW 0x10u /* ST_TIME: defaulted by the client to the time of creation */
+#define SF_DEVICE_EDIT 0x20u /* of a table written by the server (schema_table.server_only):
+                                a field a device may change (a warning's state and note) */
 
 /* Enum value flags. */
 #define SEF_TERMINAL 0x01u /* a final state for SP_STATUS */
 #define SEF_REOPEN 0x02u   /* the value an explicit reopen sets, for SP_STATUS */
+#define SEF_DEVICE 0x04u   /* of an SF_DEVICE_EDIT enum field: a value a device may set */
 
 typedef struct schema_enum {
     const char *name;     /* wire value */
@@ -89,6 +92,9 @@ typedef struct schema_table {
     size_t n_fields;            /* entries in fields */
     const char *title;          /* the text field that names a record for people (a
                                    resident's name), shown next to references; or NULL */
+    int server_only;            /* records are created by the server (pseudo-device
+                                   "server"); a device may only change SF_DEVICE_EDIT
+                                   fields, to SEF_DEVICE values for enums (read_only) */
 } schema_table;
 
 /* The wire name of the tombstone field, present in every table. */
@@ -111,6 +117,17 @@ const schema_field *schema_scope_field(const schema_table *t);
 /* t's title field (schema_table.title), or NULL when its records have none. */
 const schema_field *schema_title_field(const schema_table *t);
 const schema_enum *schema_enum_find(const schema_field *f, const char *name, size_t len);
+
+/* Whether a device may write value v (NULL: any) to field f of table t: always for a table
+ * the devices write; for a server_only one only SF_DEVICE_EDIT fields, enum values flagged
+ * SEF_DEVICE. On refusal err says what ("warning.level is set by the server") and the code
+ * is GS_E_PERM. Creating and deleting records of a server_only table are refused by the
+ * caller (schema_device_may_create). */
+struct proto_value;
+int schema_device_may_write(const schema_table *t, const schema_field *f,
+                            const struct proto_value *v, gs_err *err);
+/* GS_OK when a device may create records of t; GS_E_PERM with a message when not. */
+int schema_device_may_create(const schema_table *t, gs_err *err);
 
 struct proto_value;
 struct proto_change;

@@ -260,6 +260,21 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
                      t->name, rec->grid);
             return GS_OK;
         }
+        if (t->server_only) {
+            /* a warning: a device may acknowledge it with a note, nothing else */
+            gs_err why;
+            int w = exists ? GS_OK : schema_device_may_create(t, &why);
+            for (uint32_t i = 0; i < c->n_fields && !w; i++) {
+                const proto_field *pf = &c->fields[i];
+                w = schema_device_may_write(t, schema_field_find(t, pf->name.ptr, pf->name.len),
+                                            &pf->value, &why);
+            }
+            if (w) {
+                *code = PROTO_REJ_READ_ONLY;
+                snprintf(msg, cap, "%s", why.msg);
+                return GS_OK;
+            }
+        }
     }
     for (uint32_t i = 0; i < c->n_fields; i++) {
         const proto_field *pf = &c->fields[i];
@@ -781,6 +796,53 @@ int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req
     }
     rc = ack_run_flush(m, dev, err);
     return rc ? rc : store_ack_prune(m->st, dev->id, req->low, err);
+}
+
+int merge_server_put(merge_ctx *m, const char *tbl, const uint8_t id[16], proto_field *fields,
+                     uint32_t n, uint64_t *version_out, gs_err *err)
+{
+    const schema_table *t = schema_table_find(tbl, strlen(tbl));
+    store_device server;
+    store_rec cur;
+    proto_change c;
+    proto_ack ack;
+    int rc;
+
+    if (!t)
+        return gs_err_set(err, GS_E_INVALID, "unknown record type %s", tbl);
+    rc = store_rec_get(m->st, t->name, id, m->arena, &cur, err);
+    if (rc && rc != GS_E_NOTFOUND)
+        return rc;
+    if (rc == GS_E_NOTFOUND)
+        cur.n = 0; /* a new record */
+    memset(&c, 0, sizeof(c));
+    c.table = proto_cstr(t->name);
+    memcpy(c.id, id, 16);
+    c.fields = fields;
+    c.n_fields = n;
+    rc = hlc_now(m->clock, &c.hlc);
+    if (rc)
+        return gs_err_set(err, rc, "server clock overflow");
+    for (uint32_t i = 0; i < n; i++) {
+        const store_field *f = NULL;
+        for (uint32_t k = 0; k < cur.n; k++)
+            if (proto_str_eq(fields[i].name, cur.names[k]))
+                f = &cur.f[k];
+        fields[i].ver = f ? f->version : 0; /* the current version: a fast-forward */
+        fields[i].hlc = c.hlc;
+    }
+    memset(&server, 0, sizeof(server));
+    snprintf(server.id, sizeof(server.id), "%s", STORE_SERVER_DEVICE);
+    server.num = STORE_SERVER_NUM;
+    rc = merge_change(m, &server, 0, 0, &c, &ack, err);
+    if (rc)
+        return rc;
+    if (!ack.ok)
+        return gs_err_set(err, GS_E_INVALID, "%.*s", (int)ack.msg.len,
+                          ack.msg.ptr ? ack.msg.ptr : "");
+    if (version_out)
+        *version_out = ack.version;
+    return GS_OK;
 }
 
 int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const char *field,

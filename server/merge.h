@@ -75,6 +75,12 @@ int merge_batch(merge_ctx *m, const store_device *dev, const proto_sync_req *req
  * MERGE_ADMIN_DEVICE with a new version (so devices pull it). The value is checked against
  * the schema (GS_E_INVALID) and references must exist (GS_E_NOTFOUND). *version_out gets
  * the version. */
+/* Writes fields[0..n) (names and values; ver and hlc are set here) of record id of tbl as
+ * the server, pseudo-device STORE_SERVER_DEVICE: creates the record when it is new, else a
+ * change based on the current versions (a fast-forward), with a new version so devices pull
+ * it. For the warning rules (warn.c). GS_E_INVALID when the schema refuses a value. */
+int merge_server_put(merge_ctx *m, const char *tbl, const uint8_t id[16], proto_field *fields,
+                     uint32_t n, uint64_t *version_out, gs_err *err);
 int merge_admin_set(merge_ctx *m, const char *tbl, const uint8_t id[16], const char *field,
                     const proto_value *v, uint64_t *version_out, gs_err *err);
 

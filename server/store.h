@@ -50,6 +50,8 @@
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
+#define STORE_SERVER_DEVICE "server" /* the writer of warnings (server/warn.c) */
+#define STORE_SERVER_NUM UINT32_MAX  /* its device number: never a device's (from 1 up) */
 #define STORE_REC_FIELDS (PROTO_MAX_FIELDS + 1) /* a record's fields, the tombstone included */
 
 typedef struct store store;

@@ -102,8 +102,8 @@ static int dev_id_of(store *s, uint32_t num, char *out, gs_err *err)
     sqlite3_stmt *st = NULL;
     int rc, row = 0;
 
-    if (num == 0) {
-        snprintf(out, GS_LIMIT_NAME + 1, "%s", STORE_ADMIN_DEVICE);
+    if (num == 0 || num == STORE_SERVER_NUM) {
+        snprintf(out, GS_LIMIT_NAME + 1, "%s", num ? STORE_SERVER_DEVICE : STORE_ADMIN_DEVICE);
         return GS_OK;
     }
     if (num < s->n_dev_ids && s->dev_ids[num][0]) {

@@ -1060,6 +1060,105 @@ static void test_admin_resolution_flows_to_pull(void **state)
     }
 }
 
+/* Whether field name of the record holds the text want. */
+static int field_is(fx *f, const char *tbl, const uint8_t id[16], const char *name,
+                    const char *want)
+{
+    store_field sf = get_field(f, tbl, id, name);
+    return value_is(&sf.value, want);
+}
+
+/* A warning is the server's: it creates one (pseudo-device "server") and devices of the grid
+ * pull it; a device may set state to acknowledged with a note (and ack_by, ack_at), nothing
+ * else: not create one, not change its level or title, not set it cleared, not delete it.
+ * Each of those is rejected read_only and the rest of the batch lands. */
+static void test_warning_written_by_server_acknowledged_by_device(void **state)
+{
+    fx *f = *state;
+    uint8_t wid[16], own[16], rid[16], fresh[16];
+    proto_field wf[8] = {
+        tv_field("rule", tv_str("unvisited_vulnerable"), 0), tv_field("grid", tv_str("g1"), 0),
+        tv_field("subject_type", tv_str("resident"), 0), tv_field("subject", tv_str("r-1"), 0),
+        tv_field("level", tv_str("attention"), 0),
+        tv_field("title", tv_str("独居老人王秀英已8天未走访"), 0),
+        tv_field("since", tv_int((int64_t)T0), 0), tv_field("state", tv_str("open"), 0)};
+    proto_field ack_f[3], bad_level, bad_clear, bad_delete, rename, create[8];
+    proto_change ch[6];
+    proto_ack acks[6];
+    uint64_t version = 0;
+    merge_ctx m;
+    pull_page p;
+    gs_err err;
+    int pulled = 0;
+
+    make_resident(f, rid, "g1");
+    new_id(wid);
+    merge_init(&m, f->st, &f->clock, &f->arena, (int64_t)f->fc.ms);
+    assert_int_equal(store_begin(f->st, &err), GS_OK);
+    assert_int_equal(merge_server_put(&m, "warning", wid, wf, 8, &version, &err), GS_OK);
+    assert_int_equal(store_commit(f->st, &err), GS_OK);
+    assert_string_equal(get_field(f, "warning", wid, "level").device, STORE_SERVER_DEVICE);
+    /* B, of g1, pulls it; C, of g2, does not */
+    p = pull(f, &f->b, 0, 1000, PROTO_MAX_BODY);
+    for (uint32_t i = 0; i < p.n_changes; i++)
+        pulled += memcmp(p.changes[i].id, wid, 16) == 0;
+    assert_int_equal(pulled, 1);
+    p = pull(f, &f->c, 0, 1000, PROTO_MAX_BODY);
+    for (uint32_t i = 0; i < p.n_changes; i++)
+        assert_memory_not_equal(p.changes[i].id, wid, 16);
+
+    /* one batch: an acknowledgement, four forbidden changes, and an ordinary edit */
+    ack_f[0] = tv_field("state", tv_str("acknowledged"), version);
+    ack_f[1] = tv_field("note", tv_str("已电话联系，明天上门"), 0);
+    ack_f[2] = tv_field("ack_by", tv_str("张三"), 0);
+    bad_level = tv_field("level", tv_str("notice"), version);
+    bad_clear = tv_field("state", tv_str("cleared"), version);
+    bad_delete = tv_field("deleted", tv_bool(1), version);
+    rename = tv_field("name", tv_str("王秀英（改）"), 0);
+    memcpy(create, wf, sizeof(create));
+    new_id(fresh);
+    new_id(own);
+    memset(ch, 0, sizeof(ch));
+    ch[0] = (proto_change){.seq = 1, .table = proto_cstr("warning"), .hlc = at(20), .fields = ack_f, .n_fields = 3};
+    ch[1] = (proto_change){.seq = 2, .table = proto_cstr("warning"), .hlc = at(21), .fields = &bad_level, .n_fields = 1};
+    ch[2] = (proto_change){.seq = 3, .table = proto_cstr("warning"), .hlc = at(22), .fields = &bad_clear, .n_fields = 1};
+    ch[3] = (proto_change){.seq = 4, .table = proto_cstr("warning"), .hlc = at(23), .fields = &bad_delete, .n_fields = 1};
+    ch[4] = (proto_change){.seq = 5, .table = proto_cstr("warning"), .hlc = at(24), .fields = create, .n_fields = 8};
+    ch[5] = (proto_change){.seq = 6, .table = proto_cstr("resident"), .hlc = at(25), .fields = &rename, .n_fields = 1};
+    for (int i = 0; i < 4; i++)
+        memcpy(ch[i].id, wid, 16);
+    memcpy(ch[4].id, fresh, 16);
+    memcpy(ch[5].id, rid, 16);
+    f->seq[1] = 7;
+    assert_int_equal(push_batch(f, &f->b, ch, 6, acks), GS_OK);
+    assert_true(acks[0].ok);
+    expect_reject(&acks[1], "read_only", "warning.level");
+    expect_reject(&acks[2], "read_only", "cleared");
+    expect_reject(&acks[3], "read_only", "warning.deleted");
+    expect_reject(&acks[4], "read_only", "server only");
+    assert_true(acks[5].ok);
+    assert_true(field_is(f, "warning", wid, "state", "acknowledged"));
+    assert_true(field_is(f, "warning", wid, "level", "attention"));
+    assert_true(field_is(f, "resident", rid, "name", "王秀英（改）"));
+    {
+        store_record rec;
+        assert_int_equal(store_record_get(f->st, "warning", fresh, &rec, &err), GS_E_NOTFOUND);
+        assert_int_equal(store_record_get(f->st, "warning", wid, &rec, &err), GS_OK);
+        assert_false(rec.deleted);
+    }
+    /* the server clears it later: cleared sticks, and A pulls the cleared warning */
+    {
+        proto_field cl[2] = {tv_field("state", tv_str("cleared"), 0),
+                             tv_field("cleared_at", tv_int((int64_t)T0 + 5000), 0)};
+        merge_init(&m, f->st, &f->clock, &f->arena, (int64_t)f->fc.ms);
+        assert_int_equal(store_begin(f->st, &err), GS_OK);
+        assert_int_equal(merge_server_put(&m, "warning", wid, cl, 2, NULL, &err), GS_OK);
+        assert_int_equal(store_commit(f->st, &err), GS_OK);
+        assert_true(field_is(f, "warning", wid, "state", "cleared"));
+        assert_true(field_is(f, "warning", wid, "note", "已电话联系，明天上门"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1076,6 +1175,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_scope_writer_and_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grid_move_restamps_whole_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_resolution_flows_to_pull, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warning_written_by_server_acknowledged_by_device,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
