@@ -37,17 +37,25 @@
 #include "merge.h"
 #include "pull.h"
 #include "store.h"
+#include "warn.h"
 
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 struct srv_app {
     store *st;            /* the one store connection; only used holding lock */
     pthread_mutex_t lock; /* serialises every store use and the HLC */
     sync_group group;     /* the syncs sharing the open transaction (group.h) */
+    /* the warning rules' sweep (warn.h): a thread that settles the rows whose time came */
+    pthread_t sweeper;
+    int sweeper_on;             /* the thread runs */
+    int sweeper_stop;           /* it must end (guarded by sweep_lock) */
+    pthread_mutex_t sweep_lock; /* guards sweeper_stop */
+    pthread_cond_t sweep_wake;  /* signalled to stop */
     hlc clock;            /* server HLC, persisted in the store on every sync */
     srv_config cfg;       /* a copy of the settings */
     srv_metrics *metrics; /* counters (owned by the caller) */
@@ -359,6 +367,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     store_device *dev = NULL;
     gs_arena arena;
     merge_ctx mc;
+    warn_batch wb;
     proto_ack *acks = NULL;
     proto_sync_resp head;
     gs_buf fixes;
@@ -381,7 +390,13 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     if (rc)
         goto out;
     merge_init(&mc, app->st, &app->clock, &arena, now);
+    warn_init(&wb, &app->cfg.rules, app->st, &app->clock, &arena, now);
+    mc.warn = &wb;
     rc = merge_batch(&mc, dev, m, acks, err);
+    if (!rc)
+        rc = warn_on_sync(&wb, dev, err);
+    if (!rc)
+        rc = warn_settle(&wb, err); /* so the device pulls a warning its batch raised */
     if (rc)
         goto out;
     rc = sync_encode_acks(app, dev, m, acks, &arena, now, &head, body, &fixes, err);
@@ -614,6 +629,134 @@ void app_process_init(void)
     store_global_init();
 }
 
+static int warning_count_cb(void *ud, const char *rule, int level, int64_t n)
+{
+    srv_metrics *m = ud;
+    rule_id r = rule_find(rule);
+    if (r != RULE_COUNT && level >= 0 && level < 3)
+        atomic_store(&m->warnings_open[r][level], n);
+    return GS_OK;
+}
+
+/* The gauge of open warnings, from the watch rows (the store's own count). */
+static int count_warnings(srv_app *app, gs_err *err)
+{
+    int rc;
+
+    for (int r = 0; r < RULE_COUNT; r++)
+        for (int l = 0; l < 3; l++)
+            atomic_store(&app->metrics->warnings_open[r][l], 0);
+    pthread_mutex_lock(&app->lock);
+    group_flush(&app->group);
+    rc = store_watch_open_counts(app->st, warning_count_cb, app->metrics, err);
+    pthread_mutex_unlock(&app->lock);
+    return rc;
+}
+
+int app_sweep(srv_app *app, int64_t now_ms, uint32_t *opened, uint32_t *cleared, gs_err *err)
+{
+    uint32_t n = 1000, total_opened = 0, total_cleared = 0;
+    int rc = GS_OK;
+
+    while (!rc && n == 1000) {
+        gs_arena arena;
+        warn_batch wb;
+
+        arena_init(&arena, SVAL_ARENA_MAX);
+        pthread_mutex_lock(&app->lock);
+        group_flush(&app->group);
+        rc = store_begin(app->st, err);
+        if (!rc) {
+            warn_init(&wb, &app->cfg.rules, app->st, &app->clock, &arena, now_ms);
+            rc = warn_sweep(&wb, 1000, &n, err);
+            if (!rc)
+                rc = store_hlc_set(app->st, app->clock.last, err);
+            if (!rc)
+                rc = store_commit(app->st, err);
+            if (rc)
+                store_rollback(app->st);
+            else {
+                total_opened += wb.n_opened;
+                total_cleared += wb.n_cleared;
+            }
+        }
+        pthread_mutex_unlock(&app->lock);
+        arena_free(&arena);
+    }
+    if (!rc)
+        rc = count_warnings(app, err);
+    if (opened)
+        *opened = total_opened;
+    if (cleared)
+        *cleared = total_cleared;
+    return rc;
+}
+
+static void *sweeper_main(void *arg)
+{
+    srv_app *app = arg;
+    struct timespec until;
+
+    pthread_mutex_lock(&app->sweep_lock);
+    for (int first = 1; !app->sweeper_stop; first = 0) {
+        /* the first sweep at once: what fell due while the server was down opens now */
+        if (!first) {
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += app->cfg.rules.sweep_s;
+            pthread_cond_timedwait(&app->sweep_wake, &app->sweep_lock, &until);
+            if (app->sweeper_stop)
+                break;
+        }
+        pthread_mutex_unlock(&app->sweep_lock);
+        {
+            uint32_t opened = 0, cleared = 0;
+            gs_err err;
+            if (app_sweep(app, wall_ms(), &opened, &cleared, &err))
+                log_error(app->lg, "warning sweep failed, nothing changed: %s", err.msg);
+            else if (opened || cleared)
+                log_info(app->lg, "warning sweep: %u opened, %u cleared", opened, cleared);
+        }
+        pthread_mutex_lock(&app->sweep_lock);
+    }
+    pthread_mutex_unlock(&app->sweep_lock);
+    return NULL;
+}
+
+/* The sweep thread, when rules are on and the store is a file (tests on ":memory:" call
+ * app_sweep themselves). */
+static int sweeper_start(srv_app *app, gs_err *err)
+{
+    if (!app->cfg.rules.enabled || strcmp(app->cfg.db_path, ":memory:") == 0)
+        return GS_OK;
+    if (pthread_mutex_init(&app->sweep_lock, NULL) != 0)
+        return gs_err_set(err, GS_E_NOMEM, "cannot create the sweep's lock");
+    if (pthread_cond_init(&app->sweep_wake, NULL) != 0) {
+        pthread_mutex_destroy(&app->sweep_lock);
+        return gs_err_set(err, GS_E_NOMEM, "cannot create the sweep's condition");
+    }
+    if (pthread_create(&app->sweeper, NULL, sweeper_main, app) != 0) {
+        pthread_cond_destroy(&app->sweep_wake);
+        pthread_mutex_destroy(&app->sweep_lock);
+        return gs_err_set(err, GS_E_NOMEM, "cannot start the warning sweep");
+    }
+    app->sweeper_on = 1;
+    return GS_OK;
+}
+
+static void sweeper_stop(srv_app *app)
+{
+    if (!app->sweeper_on)
+        return;
+    pthread_mutex_lock(&app->sweep_lock);
+    app->sweeper_stop = 1;
+    pthread_cond_signal(&app->sweep_wake);
+    pthread_mutex_unlock(&app->sweep_lock);
+    pthread_join(app->sweeper, NULL);
+    pthread_cond_destroy(&app->sweep_wake);
+    pthread_mutex_destroy(&app->sweep_lock);
+    app->sweeper_on = 0;
+}
+
 int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logger *lg, gs_err *err)
 {
     srv_app *app;
@@ -626,6 +769,7 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
     if (!app)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     app->cfg = *cfg;
+    app->cfg.rules.silent_days = cfg->silent_days; /* one setting for the console and the rule */
     app->metrics = metrics;
     app->lg = lg;
     rc = store_open(&app->st, cfg->db_path, err);
@@ -666,6 +810,13 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
     /* the console's sessions are a second way into the admin API, never into /v1/sync */
     app->admin.session_auth = console_session_auth;
     app->admin.session_ud = app->console;
+    rc = sweeper_start(app, err);
+    if (rc) {
+        console_free(app->console);
+        group_free(&app->group);
+        pthread_mutex_destroy(&app->lock);
+        goto fail;
+    }
     *out = app;
     return GS_OK;
 fail:
@@ -678,6 +829,7 @@ void app_close(srv_app *app)
 {
     if (!app)
         return;
+    sweeper_stop(app);
     console_free(app->console);
     pthread_mutex_lock(&app->lock);
     group_flush(&app->group);

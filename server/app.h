@@ -72,6 +72,12 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
  * store cleanly. app_close(NULL) is a no-op. */
 void app_close(srv_app *app);
 
+/* Runs the warning rules' time-driven sweep as of now_ms (the sweep thread calls it every
+ * rules_sweep_s with the wall clock; tests call it with their own): settles every watch row
+ * whose time has come, in transactions of at most 1,000 rows. *opened and *cleared (may be
+ * NULL) count the warnings it opened and cleared. */
+int app_sweep(srv_app *app, int64_t now_ms, uint32_t *opened, uint32_t *cleared, gs_err *err);
+
 /* Answers one request. Always fills resp (status, body, content type); never fails. */
 void app_handle(srv_app *app, const srv_request *req, srv_response *resp);
 

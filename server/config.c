@@ -39,6 +39,7 @@ void config_defaults(srv_config *cfg)
     cfg->silent_days = 3;
     cfg->log_level = GS_LOG_INFO;
     cfg->shutdown_timeout_ms = 10000;
+    rules_defaults(&cfg->rules);
 }
 
 int config_split_listen(const char *listen, char *host_out, size_t host_cap, int *port_out)
@@ -110,6 +111,18 @@ static const key_def key_defs[] = {
     {"silent_days", K_INT, F(silent_days), 0, 1, 3650},
     {"log_level", K_LEVEL, F(log_level), 0, 0, 0},
     {"shutdown_timeout_ms", K_INT, F(shutdown_timeout_ms), 0, 0, 600000},
+    {"rules", K_INT, F(rules.enabled), 0, 0, 1},
+    {"rules_disabled", K_STR, F(rules.disabled), CAP(rules.disabled), 0, 0},
+    {"rules_sweep_s", K_INT, F(rules.sweep_s), 0, 1, 86400},
+    {"unvisited_days_alone", K_INT, F(rules.unvisited_days_alone), 0, 1, 365},
+    {"unvisited_days", K_INT, F(rules.unvisited_days), 0, 1, 365},
+    {"care_overdue_hours_urgent", K_INT, F(rules.care_overdue_hours_urgent), 0, 1, 8760},
+    {"care_overdue_hours_normal", K_INT, F(rules.care_overdue_hours_normal), 0, 1, 8760},
+    {"care_overdue_hours_low", K_INT, F(rules.care_overdue_hours_low), 0, 1, 8760},
+    {"dispute_open_days", K_INT, F(rules.dispute_open_days), 0, 1, 365},
+    {"dispute_repeated_count", K_INT, F(rules.dispute_repeated_count), 0, 2, 100},
+    {"dispute_repeated_days", K_INT, F(rules.dispute_repeated_days), 0, 1, 365},
+    {"hazard_open_days", K_INT, F(rules.hazard_open_days), 0, 1, 365},
 };
 
 #define N_KEYS (sizeof(key_defs) / sizeof(key_defs[0]))
@@ -245,6 +258,11 @@ int config_load(srv_config *cfg, const char *path, gs_err *err)
     rc = conf_load(path, names, N_KEYS, set_conf_key, &tmp, err);
     if (rc)
         goto out;
+    rc = rules_check(&tmp.rules, err);
+    if (rc) {
+        gs_err_prefix(err, "%s: ", path);
+        goto out;
+    }
     /* paths not named in the file sit beside it */
     if ((!tmp.db_path[0] &&
          resolve_path(tmp.dir, "gridsyncd.db", tmp.db_path, sizeof(tmp.db_path))) ||

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/rc.h"
+#include "rules.h"
 
 #define SRV_PATH_MAX 1024
 
@@ -35,6 +36,7 @@ typedef struct srv_config {
     int log_level;                /* "log_level": off|error|warn|info|debug, default info */
     int shutdown_timeout_ms;      /* "shutdown_timeout_ms": wait for in-flight requests on
                                      SIGTERM before closing them, default 10000 */
+    rules_config rules;           /* the warning rules' keys (rules.h; silent_days is above) */
 } srv_config;
 
 /* Fills cfg with the defaults above (paths empty, dir "."). Cannot fail. */

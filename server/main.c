@@ -37,6 +37,7 @@
 #include "crl.h"
 #include "metrics.h"
 #include "net.h"
+#include "rules.h"
 #include "tls.h"
 
 #define EXIT_USAGE GS_EXIT_USAGE
@@ -48,6 +49,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gridsyncd --config FILE [--listen HOST:PORT]\n"
             "       gridsyncd init --dir DIR [--hostname NAME] [--listen HOST:PORT]\n"
+            "       gridsyncd rules [--config FILE]\n"
             "       gridsyncd --help | --version\n"
             "\n"
             "gridsyncd is the town server of gridsync: it receives the grid workers' changes\n"
@@ -58,6 +60,8 @@ static void usage(FILE *f)
             "                  included), gridsyncd.conf, the store and a first admin. The\n"
             "                  admin token is printed once on stdout and saved in DIR/admin.conf\n"
             "                  for `gridsync-admin --config DIR/admin.conf`.\n"
+            "  rules           list the warning rules, on or off, with the thresholds of FILE\n"
+            "                  (or the defaults; docs/WARNINGS.md)\n"
             "  --config FILE   serve with the settings in FILE (see docs/SERVER.md)\n"
             "  --listen H:P    override the config's listen address (port 0: any free port)\n"
             "\n"
@@ -520,6 +524,34 @@ out:
     return status;
 }
 
+/* gridsyncd rules [--config FILE]: the rules as this configuration runs them. */
+static int cmd_rules(int argc, char **argv)
+{
+    srv_config cfg;
+    gs_buf out;
+    gs_err err;
+    int rc;
+
+    config_defaults(&cfg);
+    if (argc == 4 && strcmp(argv[2], "--config") == 0) {
+        if (config_load(&cfg, argv[3], &err)) {
+            fprintf(stderr, "gridsyncd: %s\n", err.msg);
+            return EXIT_USAGE;
+        }
+    } else if (argc != 2) {
+        fprintf(stderr, "gridsyncd: rules takes only --config FILE\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    cfg.rules.silent_days = cfg.silent_days;
+    buf_init(&out, 1 << 16);
+    rc = rules_describe(&cfg.rules, &out);
+    if (!rc)
+        fwrite(out.ptr, 1, out.len, stdout);
+    buf_free(&out);
+    return rc ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL;
@@ -527,6 +559,8 @@ int main(int argc, char **argv)
     app_process_init(); /* first: before any thread or SQLite use */
     if (argc >= 2 && strcmp(argv[1], "init") == 0)
         return cmd_init(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+        return cmd_rules(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);

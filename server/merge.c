@@ -9,6 +9,7 @@
  * (one ack_ranges row per run of consecutive seqs), the rest one by one.
  */
 #include "merge.h"
+#include "warn.h"
 
 #include "common/uuid.h"
 #include "proto/schema.h"
@@ -770,6 +771,8 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     rc = merge_fields(&a, err);
     if (!rc)
         rc = write_record(&a, err);
+    if (!rc && m->warn && !a.t->server_only)
+        rc = warn_on_record(m->warn, a.t, c->id, a.rec, err);
     if (!rc)
         rc = accept(&a, ack, err);
     return rc;

@@ -59,6 +59,7 @@ typedef struct merge_ctx {
     store_rec *recs;      /* two records (as read, as written), allocated on first use */
     uint64_t run_first, run_last, run_first_ver; /* the open run of plain accepted acks */
     uint32_t run_n;       /* changes in it (0: none open) */
+    struct warn_batch *warn; /* set by the caller: the rules see every accepted change */
 } merge_ctx;
 
 /* Cannot fail. */

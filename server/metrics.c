@@ -95,6 +95,16 @@ int metrics_render(const srv_metrics *m, gs_buf *out)
                       "gridsyncd_connections_open %" PRId64 "\n",
                       LOAD(connections_open));
     if (!rc)
+        rc = buf_adds(out, "# HELP gridsyncd_warnings_open Open warnings by rule and level, as "
+                           "of the last sweep (rules_sweep_s).\n"
+                           "# TYPE gridsyncd_warnings_open gauge\n");
+    for (int r = 0; !rc && r < RULE_COUNT; r++)
+        for (int l = 0; !rc && l < 3; l++)
+            rc = buf_addf(out, "gridsyncd_warnings_open{rule=\"%s\",level=\"%s\"} %" PRId64 "\n",
+                          rule_key((rule_id)r), (const char *const[]){"notice", "attention",
+                                                                      "urgent"}[l],
+                          LOAD(warnings_open[r][l]));
+    if (!rc)
         rc = buf_adds(out, "# HELP gridsyncd_request_duration_seconds Time from the first byte "
                            "of a request to the last byte of its answer.\n"
                            "# TYPE gridsyncd_request_duration_seconds histogram\n");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "rules.h"
 
 /* Upper bounds in milliseconds of the request latency histogram buckets (+Inf implied). */
 #define METRICS_LATENCY_BUCKETS {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000}
@@ -37,6 +38,8 @@ typedef struct srv_metrics {
     _Atomic int64_t connections_open;   /* connections open now */
     _Atomic uint64_t latency_bucket[METRICS_N_BUCKETS + 1]; /* per bucket, last is +Inf */
     _Atomic uint64_t latency_sum_us;    /* sum of request latencies */
+    /* open warnings by rule and level (notice, attention, urgent), as the last sweep counted */
+    _Atomic int64_t warnings_open[RULE_COUNT][3];
 } srv_metrics;
 
 void metrics_init(srv_metrics *m);

@@ -169,10 +169,35 @@ static const char *const migrations[] = {
     "INSERT INTO changes_3 SELECT version, device, seq, tbl, rid FROM changes;"
     "DROP TABLE changes;"
     "ALTER TABLE changes_3 RENAME TO changes;",
+    /* 3 -> 4: what the warning rules watch (issue 15, store_watch.c): one row per (rule,
+     * subject) with the time its condition began and the next time it must be looked at,
+     * so that neither a change nor the sweep ever scans the residents; and the dispute
+     * visits per resident, for the repeated-dispute rule. */
+    "CREATE TABLE watch ("
+    "  rule TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  grid TEXT NOT NULL,"
+    "  ref TEXT,"
+    "  since INTEGER NOT NULL,"
+    "  deadline INTEGER,"
+    "  until INTEGER,"
+    "  due INTEGER,"
+    "  info INTEGER NOT NULL DEFAULT 0,"
+    "  warning BLOB,"
+    "  level INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (rule, subject)) WITHOUT ROWID;"
+    "CREATE INDEX watch_due ON watch (due) WHERE due IS NOT NULL;"
+    "CREATE INDEX watch_ref ON watch (rule, ref) WHERE ref IS NOT NULL;"
+    "CREATE TABLE dispute_visits ("
+    "  resident TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  visit TEXT NOT NULL,"
+    "  PRIMARY KEY (resident, at, visit)) WITHOUT ROWID;",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
-static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3};
+static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3,
+                                                                NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -428,6 +453,8 @@ void store_close(store *s)
         sqlite3_finalize(s->stmt[i]);
     for (int i = 0; i < RQ_N; i++)
         sqlite3_finalize(s->rstmt[i]);
+    for (size_t i = 0; i < WQ_N; i++)
+        sqlite3_finalize(s->wstmt[i]);
     gs_free(s->dev_ids);
     sqlite3_close(s->db);
     gs_free(s);

@@ -46,7 +46,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 3 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 4 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -138,6 +138,44 @@ int store_admin_add(store *s, const char *id, const uint8_t hash[STORE_HASH_LEN]
 int store_admin_get(store *s, const char *id, size_t id_len, uint8_t hash[STORE_HASH_LEN],
                     gs_err *err);
 int store_admin_count(store *s, int64_t *out, gs_err *err);
+
+/* ---- what the warning rules watch (store_watch.c, server/warn.c) ---- */
+
+/* One (rule, subject): the condition began at since; it holds from deadline on (0: it
+ * cannot, as things are) until until (0: no end by time); due is the next time the row must
+ * be looked at (0: none), what the sweep reads by index. warning is the open warning's id. */
+typedef struct store_watch {
+    char rule[32];                     /* a warning rule key */
+    char subject[GS_LIMIT_NAME + 1];   /* record id as text, or a device id */
+    char grid[GS_LIMIT_NAME + 1];      /* the warning's grid */
+    char ref[GS_LIMIT_NAME + 1];       /* the resident a visit's row is about, or "" */
+    int64_t since, deadline, until, due; /* ms since 1970, 0 for none */
+    int64_t info;                      /* the rule's own: tag mask, priority */
+    int has_warning;                   /* warning holds an id */
+    uint8_t warning[16];               /* the open warning */
+    int level;                         /* its level (index in the schema's levels) */
+} store_watch;
+
+/* GS_E_NOTFOUND when there is no row. */
+int store_watch_get(store *s, const char *rule, const char *subject, store_watch *out,
+                    gs_err *err);
+int store_watch_put(store *s, const store_watch *w, gs_err *err);
+int store_watch_del(store *s, const char *rule, const char *subject, gs_err *err);
+typedef int store_watch_cb(void *ud, const store_watch *w);
+/* Rows with 0 < due <= now, by due, at most max; a non-zero return of cb stops. */
+int store_watch_due(store *s, int64_t now, uint32_t max, store_watch_cb *cb, void *ud,
+                    gs_err *err);
+/* Rows of rule whose ref is ref. */
+int store_watch_by_ref(store *s, const char *rule, const char *ref, store_watch_cb *cb, void *ud,
+                       gs_err *err);
+typedef int store_warn_count_cb(void *ud, const char *rule, int level, int64_t n);
+/* Open warnings by rule and level. */
+int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err *err);
+/* A dispute visit of a resident (idempotent), and how many of them are at or after from;
+ * *nth_at is the time of the n-th latest (0 with fewer). */
+int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit, gs_err *err);
+int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t n,
+                         int64_t *count, int64_t *nth_at, gs_err *err);
 
 /* ---- records and fields ---- */
 

@@ -71,10 +71,24 @@ enum {
     RQ_N
 };
 
+/* store_watch.c's statements */
+enum {
+    WQ_GET,
+    WQ_PUT,
+    WQ_DEL,
+    WQ_DUE,
+    WQ_BY_REF,
+    WQ_OPEN_COUNTS,
+    WQ_DISPUTE_ADD,
+    WQ_DISPUTE_RECENT,
+    WQ_N
+};
+
 struct store {
     sqlite3 *db;             /* the connection */
     sqlite3_stmt *stmt[Q_N]; /* store.c's statements, prepared on first use */
     sqlite3_stmt *rstmt[RQ_N]; /* store_rec.c's */
+    sqlite3_stmt *wstmt[WQ_N]; /* store_watch.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
     /* Inside a transaction the version counter lives here: read from meta on first use,

@@ -1,0 +1,130 @@
+/*
+ * rules.c: the warning rules' keys and thresholds (see rules.h, docs/WARNINGS.md).
+ */
+#include "rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const keys[RULE_COUNT] = {
+    [RULE_UNVISITED] = "unvisited_vulnerable", [RULE_CARE_OVERDUE] = "care_overdue",
+    [RULE_DISPUTE_OPEN] = "dispute_open",       [RULE_DISPUTE_REPEATED] = "dispute_repeated",
+    [RULE_HAZARD_OPEN] = "hazard_open",         [RULE_DEVICE_SILENT] = "device_silent",
+};
+
+void rules_defaults(rules_config *rc)
+{
+    memset(rc, 0, sizeof(*rc));
+    rc->enabled = 1;
+    rc->sweep_s = 60;
+    rc->unvisited_days_alone = 7;
+    rc->unvisited_days = 14;
+    rc->care_overdue_hours_urgent = 24;
+    rc->care_overdue_hours_normal = 72;
+    rc->care_overdue_hours_low = 168;
+    rc->dispute_open_days = 15;
+    rc->dispute_repeated_count = 3;
+    rc->dispute_repeated_days = 30;
+    rc->hazard_open_days = 3;
+    rc->silent_days = 3;
+}
+
+const char *rule_key(rule_id r)
+{
+    return (unsigned)r < RULE_COUNT ? keys[r] : NULL;
+}
+
+rule_id rule_find(const char *key)
+{
+    for (int r = 0; r < RULE_COUNT; r++)
+        if (strcmp(keys[r], key) == 0)
+            return (rule_id)r;
+    return RULE_COUNT;
+}
+
+int rule_on(const rules_config *cfg, rule_id r)
+{
+    const char *p = cfg->disabled, *k = rule_key(r);
+    size_t n = k ? strlen(k) : 0;
+
+    if (!cfg->enabled || !k)
+        return 0;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && (*p == ' ')) {
+            p++;
+            len--;
+        }
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == n && memcmp(p, k, n) == 0)
+            return 0;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 1;
+}
+
+int rules_check(const rules_config *cfg, gs_err *err)
+{
+    const char *p = cfg->disabled;
+
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char key[64];
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
+        while (len && p[len - 1] == ' ')
+            len--;
+        snprintf(key, sizeof(key), "%.*s", (int)(len < 63 ? len : 63), p);
+        if (len && (len >= 63 || rule_find(key) == RULE_COUNT))
+            return gs_err_set(err, GS_E_CONFIG,
+                              "rules_disabled: '%s' is not a rule (gridsyncd rules lists them)",
+                              key);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return GS_OK;
+}
+
+int rules_describe(const rules_config *c, gs_buf *out)
+{
+    char cond[RULE_COUNT][200];
+
+    snprintf(cond[RULE_UNVISITED], sizeof(cond[0]),
+             "a resident tagged lives_alone or special_care not visited for %d days, elderly "
+             "or disabled for %d days (unvisited_days_alone, unvisited_days)",
+             c->unvisited_days_alone, c->unvisited_days);
+    snprintf(cond[RULE_CARE_OVERDUE], sizeof(cond[0]),
+             "a care request not done or cancelled %d h after it was requested if urgent, %d h "
+             "if normal, %d h if low (care_overdue_hours_*)",
+             c->care_overdue_hours_urgent, c->care_overdue_hours_normal,
+             c->care_overdue_hours_low);
+    snprintf(cond[RULE_DISPUTE_OPEN], sizeof(cond[0]),
+             "a dispute visit with follow-up not closed by a later one within %d days "
+             "(dispute_open_days)",
+             c->dispute_open_days);
+    snprintf(cond[RULE_DISPUTE_REPEATED], sizeof(cond[0]),
+             "%d or more dispute visits about one resident within %d days "
+             "(dispute_repeated_count, dispute_repeated_days)",
+             c->dispute_repeated_count, c->dispute_repeated_days);
+    snprintf(cond[RULE_HAZARD_OPEN], sizeof(cond[0]),
+             "a safety hazard visit with follow-up not closed within %d days (hazard_open_days)",
+             c->hazard_open_days);
+    snprintf(cond[RULE_DEVICE_SILENT], sizeof(cond[0]),
+             "a device of the grid has not synced for %d days (silent_days)", c->silent_days);
+    for (int r = 0; r < RULE_COUNT; r++) {
+        int rc = buf_addf(out, "%-22s %-3s  %s\n", keys[r], rule_on(c, (rule_id)r) ? "on" : "off",
+                          cond[r]);
+        if (rc)
+            return rc;
+    }
+    return buf_addf(out, "sweep every %d s (rules_sweep_s)%s\n", c->sweep_s,
+                    c->enabled ? "" : "; rules = off: no rule runs");
+}

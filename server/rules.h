@@ -1,0 +1,54 @@
+/*
+ * rules.h: the warning rules (预警, issue 15; docs/WARNINGS.md): their keys, what each
+ * watches, and the thresholds gridsyncd.conf may change. warn.h evaluates them.
+ */
+#ifndef GS_SERVER_RULES_H
+#define GS_SERVER_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/rc.h"
+
+typedef enum rule_id {
+    RULE_UNVISITED = 0, /* unvisited_vulnerable */
+    RULE_CARE_OVERDUE,  /* care_overdue */
+    RULE_DISPUTE_OPEN,  /* dispute_open */
+    RULE_DISPUTE_REPEATED, /* dispute_repeated */
+    RULE_HAZARD_OPEN,   /* hazard_open */
+    RULE_DEVICE_SILENT, /* device_silent */
+    RULE_COUNT
+} rule_id;
+
+/* The thresholds, each a gridsyncd.conf key of the same name (config.c). */
+typedef struct rules_config {
+    int enabled;                  /* "rules": on (1) or off (0) */
+    char disabled[256];           /* "rules_disabled": comma-separated rule keys to skip */
+    int sweep_s;                  /* "rules_sweep_s": the time-driven sweep, default 60 */
+    int unvisited_days_alone;     /* lives_alone, special_care: 7 */
+    int unvisited_days;           /* elderly, disabled: 14 */
+    int care_overdue_hours_urgent; /* 24 */
+    int care_overdue_hours_normal; /* 72 */
+    int care_overdue_hours_low;   /* 168 */
+    int dispute_open_days;        /* 15 */
+    int dispute_repeated_count;   /* 3 */
+    int dispute_repeated_days;    /* 30 */
+    int hazard_open_days;         /* 3 */
+    int silent_days;              /* device_silent: srv_config's silent_days */
+} rules_config;
+
+void rules_defaults(rules_config *rc);
+/* The key of a rule ("care_overdue"); NULL out of range. */
+const char *rule_key(rule_id r);
+/* The rule of a key, or RULE_COUNT. */
+rule_id rule_find(const char *key);
+/* Whether rule r runs under cfg (rules on and r not in rules_disabled). */
+int rule_on(const rules_config *cfg, rule_id r);
+/* GS_E_CONFIG when rules_disabled names a rule that does not exist (a typo must not leave
+ * a rule on that the admin meant to turn off). */
+int rules_check(const rules_config *cfg, gs_err *err);
+/* `gridsyncd rules`: each rule, on or off, its condition with this configuration's numbers. */
+int rules_describe(const rules_config *cfg, gs_buf *out);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * store_watch.c: the rows the warning rules keep (store.h "what the warning rules watch"):
+ * watch, one row per (rule, subject) read by key, by the due index for the sweep and by
+ * ref for visits that close earlier ones; dispute_visits for the repeated-dispute rule.
+ * They change in the transaction of the merge or the sweep that decided them, so a warning
+ * and the row that says it is open are committed together or not at all.
+ */
+#include "store_db.h"
+
+#include <string.h>
+
+static const char *const wsql[WQ_N] = {
+    [WQ_GET] = "SELECT grid, ref, since, deadline, until, due, info, warning, level FROM watch "
+               "WHERE rule = ?1 AND subject = ?2",
+    [WQ_PUT] = "INSERT OR REPLACE INTO watch (rule, subject, grid, ref, since, deadline, until, "
+               "due, info, warning, level) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [WQ_DEL] = "DELETE FROM watch WHERE rule = ?1 AND subject = ?2",
+    [WQ_DUE] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
+               "level FROM watch WHERE due IS NOT NULL AND due <= ?1 ORDER BY due LIMIT ?2",
+    [WQ_BY_REF] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
+                  "level FROM watch WHERE rule = ?1 AND ref = ?2",
+    [WQ_OPEN_COUNTS] = "SELECT rule, level, count(*) FROM watch WHERE warning IS NOT NULL "
+                       "GROUP BY rule, level",
+    [WQ_DISPUTE_ADD] = "INSERT OR IGNORE INTO dispute_visits (resident, at, visit) "
+                       "VALUES (?1, ?2, ?3)",
+    [WQ_DISPUTE_RECENT] = "SELECT at FROM dispute_visits WHERE resident = ?1 AND at >= ?2 "
+                          "ORDER BY at DESC",
+};
+
+static int wprep(store *s, int q, sqlite3_stmt **out, gs_err *err)
+{
+    return prep_slot(s, &s->wstmt[q], wsql[q], out, err);
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Reads columns from first on (grid, ref, since, deadline, until, due, info, warning, level). */
+static void col_watch(sqlite3_stmt *st, int first, store_watch *w)
+{
+    const void *id;
+
+    col_text(st, first, w->grid, sizeof(w->grid));
+    col_text(st, first + 1, w->ref, sizeof(w->ref));
+    w->since = sqlite3_column_int64(st, first + 2);
+    w->deadline = sqlite3_column_int64(st, first + 3);
+    w->until = sqlite3_column_int64(st, first + 4);
+    w->due = sqlite3_column_int64(st, first + 5);
+    w->info = sqlite3_column_int64(st, first + 6);
+    id = sqlite3_column_blob(st, first + 7);
+    w->has_warning = id && sqlite3_column_bytes(st, first + 7) == 16;
+    if (w->has_warning)
+        memcpy(w->warning, id, 16);
+    w->level = sqlite3_column_int(st, first + 8);
+}
+
+int store_watch_get(store *s, const char *rule, const char *subject, store_watch *out,
+                    gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_GET, &st, err), row = 0;
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, rule);
+    bind_text(st, 2, subject);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = GS_E_NOTFOUND;
+    if (!rc) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->rule, sizeof(out->rule), "%s", rule);
+        snprintf(out->subject, sizeof(out->subject), "%s", subject);
+        col_watch(st, 0, out);
+    }
+    done(st);
+    return rc;
+}
+
+int store_watch_put(store *s, const store_watch *w, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_PUT, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, w->rule);
+    bind_text(st, 2, w->subject);
+    bind_text(st, 3, w->grid);
+    if (w->ref[0])
+        bind_text(st, 4, w->ref);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_int64(st, 5, w->since);
+    bind_opt(st, 6, w->deadline);
+    bind_opt(st, 7, w->until);
+    bind_opt(st, 8, w->due);
+    sqlite3_bind_int64(st, 9, w->info);
+    if (w->has_warning)
+        bind_id(st, 10, w->warning);
+    else
+        sqlite3_bind_null(st, 10);
+    sqlite3_bind_int(st, 11, w->level);
+    return exec_done(s, st, err);
+}
+
+int store_watch_del(store *s, const char *rule, const char *subject, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_DEL, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, rule);
+    bind_text(st, 2, subject);
+    return exec_done(s, st, err);
+}
+
+/* Rows of a statement selecting rule, subject and then col_watch's columns, to cb. */
+static int watch_rows(store *s, sqlite3_stmt *st, store_watch_cb *cb, void *ud, gs_err *err)
+{
+    int rc = GS_OK, row = 1;
+
+    while (!rc) {
+        store_watch w;
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        memset(&w, 0, sizeof(w));
+        col_text(st, 0, w.rule, sizeof(w.rule));
+        col_text(st, 1, w.subject, sizeof(w.subject));
+        col_watch(st, 2, &w);
+        rc = cb(ud, &w);
+    }
+    done(st);
+    return rc;
+}
+
+int store_watch_due(store *s, int64_t now, uint32_t max, store_watch_cb *cb, void *ud,
+                    gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_DUE, &st, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, max);
+    return watch_rows(s, st, cb, ud, err);
+}
+
+int store_watch_by_ref(store *s, const char *rule, const char *ref, store_watch_cb *cb, void *ud,
+                       gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_BY_REF, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, rule);
+    bind_text(st, 2, ref);
+    return watch_rows(s, st, cb, ud, err);
+}
+
+int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_OPEN_COUNTS, &st, err), row = 1;
+
+    if (rc)
+        return rc;
+    while (!rc) {
+        char rule[32];
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        col_text(st, 0, rule, sizeof(rule));
+        rc = cb(ud, rule, sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2));
+    }
+    done(st);
+    return rc;
+}
+
+int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_DISPUTE_ADD, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, resident);
+    sqlite3_bind_int64(st, 2, at);
+    bind_text(st, 3, visit);
+    return exec_done(s, st, err);
+}
+
+int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t n,
+                         int64_t *count, int64_t *nth_at, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_DISPUTE_RECENT, &st, err), row = 1;
+
+    *count = 0;
+    *nth_at = 0;
+    if (rc)
+        return rc;
+    bind_text(st, 1, resident);
+    sqlite3_bind_int64(st, 2, from);
+    while (!rc) {
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        if (++*count == n)
+            *nth_at = sqlite3_column_int64(st, 0);
+    }
+    done(st);
+    return rc;
+}

@@ -1,0 +1,588 @@
+/*
+ * warn.c: the warning rules at work (see warn.h for the design, docs/WARNINGS.md for the
+ * rules as a town admin reads them).
+ *
+ * A watch row's condition holds at time now when deadline != 0, deadline <= now and
+ * (until == 0 or now < until). Settling a row opens a warning when it holds and none is
+ * open, clears the open one when it no longer holds, and sets due to the next time that
+ * can change by the clock alone: the deadline while no warning is open, until while one
+ * is. A row with nothing left to watch goes, except a resident's last-visit row, which is
+ * a fact the next tag change needs.
+ */
+#include "warn.h"
+
+#include "common/uuid.h"
+#include "merge.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DAY_MS INT64_C(86400000)
+#define HOUR_MS INT64_C(3600000)
+
+/* Resident tags the unvisited rule watches (tag mask bits). */
+#define TAG_ALONE 0x1   /* lives_alone */
+#define TAG_SPECIAL 0x2 /* special_care */
+#define TAG_ELDERLY 0x4 /* elderly */
+#define TAG_DISABLED 0x8 /* disabled */
+
+/* Levels: their index in the schema's warning levels. */
+enum { LEVEL_NOTICE = 0, LEVEL_ATTENTION = 1, LEVEL_URGENT = 2 };
+static const char *const level_names[] = {"notice", "attention", "urgent"};
+
+void warn_init(warn_batch *wb, const rules_config *cfg, store *st, hlc *clock, gs_arena *arena,
+               int64_t now_ms)
+{
+    memset(wb, 0, sizeof(*wb));
+    wb->cfg = cfg;
+    wb->st = st;
+    wb->clock = clock;
+    wb->arena = arena;
+    wb->now_ms = now_ms;
+}
+
+static int enqueue(warn_batch *wb, rule_id rule, const char *subject, gs_err *err)
+{
+    if (wb->n_queue == wb->cap_queue) {
+        uint32_t cap = wb->cap_queue ? wb->cap_queue * 2 : 64;
+        struct warn_key *q = arena_alloc_array(wb->arena, cap, sizeof(*q));
+        if (!q)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+        if (wb->n_queue)
+            memcpy(q, wb->queue, wb->n_queue * sizeof(*q));
+        wb->queue = q;
+        wb->cap_queue = cap;
+    }
+    wb->queue[wb->n_queue].rule = (uint8_t)rule;
+    snprintf(wb->queue[wb->n_queue].subject, sizeof(wb->queue[0].subject), "%s", subject);
+    wb->n_queue++;
+    return GS_OK;
+}
+
+/* ---- reading records -------------------------------------------------------------------- */
+
+static const proto_value *rec_value(const store_rec *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->n; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return &r->f[i].value;
+    return NULL;
+}
+
+static int rec_str(const store_rec *r, const char *name, const char *want)
+{
+    const proto_value *v = rec_value(r, name);
+    return v && v->type == PV_STR && proto_str_eq(v->u.s, want);
+}
+
+static int64_t rec_int(const store_rec *r, const char *name)
+{
+    const proto_value *v = rec_value(r, name);
+    return v && v->type == PV_INT ? v->u.i : 0;
+}
+
+static int rec_bool(const store_rec *r, const char *name)
+{
+    const proto_value *v = rec_value(r, name);
+    return v && v->type == PV_BOOL && v->u.b;
+}
+
+/* A reference field as id text ("" when absent). */
+static void rec_ref(const store_rec *r, const char *name, char out[UUID_TEXT_LEN + 1])
+{
+    const proto_value *v = rec_value(r, name);
+    out[0] = '\0';
+    if (v && v->type == PV_BIN && v->u.s.len == UUID_LEN)
+        uuid_format((const uint8_t *)v->u.s.ptr, out);
+}
+
+static void rec_text(const store_rec *r, const char *name, char *out, size_t cap)
+{
+    const proto_value *v = rec_value(r, name);
+    if (v && v->type == PV_STR)
+        snprintf(out, cap, "%.*s", (int)v->u.s.len, v->u.s.ptr);
+    else
+        snprintf(out, cap, "%s", "");
+}
+
+static unsigned tag_mask(const store_rec *r)
+{
+    static const struct {
+        const char *tag;
+        unsigned bit;
+    } tags[] = {{"lives_alone", TAG_ALONE},
+                {"special_care", TAG_SPECIAL},
+                {"elderly", TAG_ELDERLY},
+                {"disabled", TAG_DISABLED}};
+    const proto_value *v = rec_value(r, "tags");
+    unsigned mask = 0;
+
+    if (!v || v->type != PV_STRLIST)
+        return 0;
+    for (uint32_t i = 0; i < v->u.list.n; i++)
+        for (size_t k = 0; k < sizeof(tags) / sizeof(tags[0]); k++)
+            if (proto_str_eq(v->u.list.items[i], tags[k].tag))
+                mask |= tags[k].bit;
+    return mask;
+}
+
+/* How long a resident with these tags may go unvisited; 0: not watched. */
+static int64_t unvisited_window(const rules_config *c, unsigned mask)
+{
+    if (mask & (TAG_ALONE | TAG_SPECIAL))
+        return c->unvisited_days_alone * DAY_MS;
+    if (mask & (TAG_ELDERLY | TAG_DISABLED))
+        return c->unvisited_days * DAY_MS;
+    return 0;
+}
+
+static int64_t care_window(const rules_config *c, int64_t priority)
+{
+    return (priority == 2   ? c->care_overdue_hours_urgent
+            : priority == 0 ? c->care_overdue_hours_low
+                            : c->care_overdue_hours_normal) *
+           HOUR_MS;
+}
+
+static int64_t priority_index(const store_rec *r)
+{
+    return rec_str(r, "priority", "urgent") ? 2 : rec_str(r, "priority", "low") ? 0 : 1;
+}
+
+/* The row of (rule, subject), or a new one (found 0) with grid and since given. */
+static int watch_load(warn_batch *wb, rule_id rule, const char *subject, store_watch *w,
+                      int *found, gs_err *err)
+{
+    int rc = store_watch_get(wb->st, rule_key(rule), subject, w, err);
+    *found = rc == GS_OK;
+    if (rc == GS_E_NOTFOUND) {
+        memset(w, 0, sizeof(*w));
+        snprintf(w->rule, sizeof(w->rule), "%s", rule_key(rule));
+        snprintf(w->subject, sizeof(w->subject), "%s", subject);
+        rc = GS_OK;
+    }
+    return rc;
+}
+
+static int watch_save(warn_batch *wb, store_watch *w, rule_id rule, gs_err *err)
+{
+    int rc = store_watch_put(wb->st, w, err);
+    return rc ? rc : enqueue(wb, rule, w->subject, err);
+}
+
+/* ---- facts of a change ------------------------------------------------------------------- */
+
+static int on_resident(warn_batch *wb, const char *rid, const store_rec *r, gs_err *err)
+{
+    store_watch w;
+    int found, rc = watch_load(wb, RULE_UNVISITED, rid, &w, &found, err);
+    unsigned mask = r->meta.deleted ? 0 : tag_mask(r);
+    int64_t window = unvisited_window(wb->cfg, mask);
+
+    if (rc)
+        return rc;
+    snprintf(w.grid, sizeof(w.grid), "%s", r->meta.grid);
+    if (!found) /* no visit yet: the clock runs from the resident's creation */
+        w.since = (int64_t)hlc_physical(r->meta.created_hlc);
+    w.info = mask;
+    w.deadline = window ? w.since + window : 0;
+    return watch_save(wb, &w, RULE_UNVISITED, err);
+}
+
+/* A dispute or hazard visit with follow-up opens a watch of its own; one without closes the
+ * resident's earlier ones (and itself). */
+static int on_followup(warn_batch *wb, rule_id rule, int64_t days, const char *vid,
+                       const char *rid, int64_t at, int follow_up, const char *grid, gs_err *err);
+
+typedef struct close_ctx {
+    int64_t at;            /* the closing visit's time */
+    struct warn_key *keys; /* rows to close, collected while the statement steps */
+    uint32_t n, cap;
+} close_ctx;
+
+static int collect_earlier(void *ud, const store_watch *w)
+{
+    close_ctx *cc = ud;
+    if (w->since > cc->at || w->deadline == 0)
+        return 0;
+    if (cc->n == cc->cap)
+        return 0; /* more than a resident ever has open: the rest stay until their visit */
+    snprintf(cc->keys[cc->n++].subject, sizeof(cc->keys[0].subject), "%s", w->subject);
+    return 0;
+}
+
+static int on_followup(warn_batch *wb, rule_id rule, int64_t days, const char *vid,
+                       const char *rid, int64_t at, int follow_up, const char *grid, gs_err *err)
+{
+    store_watch w;
+    int found, rc;
+
+    if (follow_up) {
+        rc = watch_load(wb, rule, vid, &w, &found, err);
+        if (rc)
+            return rc;
+        snprintf(w.grid, sizeof(w.grid), "%s", grid);
+        snprintf(w.ref, sizeof(w.ref), "%s", rid);
+        w.since = at;
+        w.deadline = at + days * DAY_MS;
+        return watch_save(wb, &w, rule, err);
+    }
+    /* closing: this visit's own row, and the resident's earlier ones */
+    {
+        struct warn_key keys[32];
+        close_ctx cc = {at, keys, 0, 31}; /* the last slot is this visit's */
+        rc = store_watch_by_ref(wb->st, rule_key(rule), rid, collect_earlier, &cc, err);
+        if (rc)
+            return rc;
+        snprintf(keys[cc.n++].subject, sizeof(keys[0].subject), "%s", vid);
+        for (uint32_t i = 0; i < cc.n && !rc; i++) {
+            rc = watch_load(wb, rule, keys[i].subject, &w, &found, err);
+            if (rc || !found)
+                continue;
+            w.deadline = 0;
+            rc = watch_save(wb, &w, rule, err);
+        }
+    }
+    return rc;
+}
+
+static int on_dispute(warn_batch *wb, const char *vid, const char *rid, int64_t at,
+                      const char *grid, gs_err *err)
+{
+    const rules_config *c = wb->cfg;
+    int64_t count = 0, nth_at = 0;
+    store_watch w;
+    int found, rc = store_dispute_add(wb->st, rid, at, vid, err);
+
+    if (!rc)
+        rc = store_dispute_recent(wb->st, rid, wb->now_ms - c->dispute_repeated_days * DAY_MS,
+                                  (uint32_t)c->dispute_repeated_count, &count, &nth_at, err);
+    if (rc || count < c->dispute_repeated_count)
+        return rc;
+    rc = watch_load(wb, RULE_DISPUTE_REPEATED, rid, &w, &found, err);
+    if (rc)
+        return rc;
+    snprintf(w.grid, sizeof(w.grid), "%s", grid);
+    w.since = nth_at;
+    w.deadline = nth_at; /* it holds since the n-th latest of them ... */
+    w.until = nth_at + c->dispute_repeated_days * DAY_MS; /* ... until it leaves the window */
+    w.info = count;
+    return watch_save(wb, &w, RULE_DISPUTE_REPEATED, err);
+}
+
+static int on_visit(warn_batch *wb, const char *vid, const store_rec *r, gs_err *err)
+{
+    char rid[UUID_TEXT_LEN + 1];
+    int64_t at = rec_int(r, "visited_at");
+    store_watch w;
+    int found, rc;
+
+    rec_ref(r, "resident", rid);
+    if (r->meta.deleted || !rid[0])
+        return GS_OK; /* a deleted visit leaves the facts as they were */
+    /* the resident's last visit */
+    rc = watch_load(wb, RULE_UNVISITED, rid, &w, &found, err);
+    if (rc)
+        return rc;
+    if (!found)
+        snprintf(w.grid, sizeof(w.grid), "%s", r->meta.grid);
+    if (at > w.since) {
+        int64_t window = unvisited_window(wb->cfg, (unsigned)w.info);
+        w.since = at;
+        w.deadline = window ? at + window : 0;
+        rc = watch_save(wb, &w, RULE_UNVISITED, err);
+    }
+    if (!rc && rec_str(r, "kind", "dispute")) {
+        rc = on_dispute(wb, vid, rid, at, r->meta.grid, err);
+        if (!rc)
+            rc = on_followup(wb, RULE_DISPUTE_OPEN, wb->cfg->dispute_open_days, vid, rid, at,
+                             rec_bool(r, "follow_up"), r->meta.grid, err);
+    }
+    if (!rc && rec_str(r, "kind", "safety_hazard"))
+        rc = on_followup(wb, RULE_HAZARD_OPEN, wb->cfg->hazard_open_days, vid, rid, at,
+                         rec_bool(r, "follow_up"), r->meta.grid, err);
+    return rc;
+}
+
+static int on_care(warn_batch *wb, const char *cid, const store_rec *r, gs_err *err)
+{
+    store_watch w;
+    int found, rc = watch_load(wb, RULE_CARE_OVERDUE, cid, &w, &found, err);
+    int ended = r->meta.deleted || rec_str(r, "status", "done") || rec_str(r, "status", "cancelled");
+
+    if (rc)
+        return rc;
+    if (ended && !found)
+        return GS_OK;
+    snprintf(w.grid, sizeof(w.grid), "%s", r->meta.grid);
+    rec_ref(r, "resident", w.ref);
+    w.since = rec_int(r, "requested_at");
+    w.info = priority_index(r);
+    w.deadline = ended ? 0 : w.since + care_window(wb->cfg, w.info);
+    return watch_save(wb, &w, RULE_CARE_OVERDUE, err);
+}
+
+int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
+                   const store_rec *r, gs_err *err)
+{
+    char text[UUID_TEXT_LEN + 1];
+
+    if (!wb || !wb->cfg->enabled)
+        return GS_OK;
+    uuid_format(id, text);
+    if (strcmp(t->name, "resident") == 0)
+        return on_resident(wb, text, r, err);
+    if (strcmp(t->name, "visit") == 0)
+        return on_visit(wb, text, r, err);
+    if (strcmp(t->name, "care") == 0)
+        return on_care(wb, text, r, err);
+    return GS_OK;
+}
+
+int warn_on_sync(warn_batch *wb, const store_device *d, gs_err *err)
+{
+    store_watch w;
+    int found, rc;
+
+    if (!wb || !wb->cfg->enabled)
+        return GS_OK;
+    rc = watch_load(wb, RULE_DEVICE_SILENT, d->id, &w, &found, err);
+    if (rc)
+        return rc;
+    snprintf(w.grid, sizeof(w.grid), "%s", d->n_grids ? d->grids[0] : "");
+    w.since = wb->now_ms;
+    w.deadline = wb->now_ms + wb->cfg->silent_days * DAY_MS;
+    return watch_save(wb, &w, RULE_DEVICE_SILENT, err);
+}
+
+/* ---- opening and clearing ---------------------------------------------------------------- */
+
+/* The title field of record id (text) of table tbl, or "". */
+static void record_title(warn_batch *wb, const char *tbl, const char *id_text, char *out,
+                         size_t cap, store_rec *keep)
+{
+    uint8_t id[UUID_LEN];
+    store_rec r;
+    gs_err ignored;
+
+    snprintf(out, cap, "%s", "");
+    if (!id_text[0] || uuid_parse(id_text, strlen(id_text), id) != GS_OK ||
+        store_rec_get(wb->st, tbl, id, wb->arena, &r, &ignored) != GS_OK)
+        return;
+    rec_text(&r, strcmp(tbl, "resident") == 0 ? "name" : "title", out, cap);
+    if (keep)
+        *keep = r;
+}
+
+static const char *enum_label(const char *tbl, const char *field, const store_rec *r)
+{
+    const schema_table *t = schema_table_find(tbl, strlen(tbl));
+    const schema_field *f = t ? schema_field_find(t, field, strlen(field)) : NULL;
+    const proto_value *v = rec_value(r, field);
+    const schema_enum *e = f && v && v->type == PV_STR ? schema_enum_find(f, v->u.s.ptr, v->u.s.len)
+                                                       : NULL;
+    return e ? e->label_zh : "";
+}
+
+static int level_of(const store_watch *w, rule_id rule)
+{
+    switch (rule) {
+    case RULE_CARE_OVERDUE:
+        return w->info == 2 ? LEVEL_URGENT : LEVEL_ATTENTION;
+    case RULE_DISPUTE_REPEATED:
+    case RULE_HAZARD_OPEN:
+        return LEVEL_URGENT;
+    case RULE_DEVICE_SILENT:
+        return LEVEL_NOTICE;
+    default:
+        return LEVEL_ATTENTION;
+    }
+}
+
+/* The warning's title in Chinese, from the rule and its subject. */
+static void title_of(warn_batch *wb, const store_watch *w, rule_id rule, char *out, size_t cap)
+{
+    char name[256];
+    int64_t days = (wb->now_ms - w->since) / DAY_MS;
+
+    switch (rule) {
+    case RULE_UNVISITED: {
+        unsigned m = (unsigned)w->info;
+        record_title(wb, "resident", w->subject, name, sizeof(name), NULL);
+        snprintf(out, cap, "%s%s已%" PRId64 "天未走访",
+                 m & TAG_ALONE     ? "独居老人"
+                 : m & TAG_SPECIAL ? "特殊关爱对象"
+                 : m & TAG_ELDERLY ? "高龄老人"
+                                   : "残疾人",
+                 name, days);
+        break;
+    }
+    case RULE_CARE_OVERDUE: {
+        store_rec care;
+        char ignored[8];
+        memset(&care, 0, sizeof(care));
+        record_title(wb, "resident", w->ref, name, sizeof(name), NULL);
+        record_title(wb, "care", w->subject, ignored, sizeof(ignored), &care);
+        snprintf(out, cap, "%s的%s需求（%s）已超过%" PRId64 "小时未办结", name,
+                 enum_label("care", "category", &care), enum_label("care", "priority", &care),
+                 (wb->now_ms - w->since) / HOUR_MS);
+        break;
+    }
+    case RULE_DISPUTE_OPEN:
+        record_title(wb, "resident", w->ref, name, sizeof(name), NULL);
+        snprintf(out, cap, "%s的矛盾纠纷已%" PRId64 "天未化解", name, days);
+        break;
+    case RULE_DISPUTE_REPEATED:
+        record_title(wb, "resident", w->subject, name, sizeof(name), NULL);
+        snprintf(out, cap, "%s%d天内发生%" PRId64 "次矛盾纠纷", name,
+                 wb->cfg->dispute_repeated_days, w->info);
+        break;
+    case RULE_HAZARD_OPEN:
+        record_title(wb, "resident", w->ref, name, sizeof(name), NULL);
+        snprintf(out, cap, "%s处的安全隐患已%" PRId64 "天未整改", name, days);
+        break;
+    case RULE_DEVICE_SILENT: {
+        store_device d;
+        gs_err ignored;
+        int got = store_device_get(wb->st, w->subject, strlen(w->subject), &d, &ignored) == GS_OK;
+        snprintf(out, cap, "设备%s（%s）已%" PRId64 "天未同步", got ? d.name : "", w->subject,
+                 days);
+        break;
+    }
+    default:
+        snprintf(out, cap, "%s", rule_key(rule));
+    }
+}
+
+static const char *subject_type_of(rule_id rule)
+{
+    switch (rule) {
+    case RULE_UNVISITED:
+    case RULE_DISPUTE_REPEATED:
+        return "resident";
+    case RULE_CARE_OVERDUE:
+        return "care";
+    case RULE_DEVICE_SILENT:
+        return "device";
+    default:
+        return "visit";
+    }
+}
+
+static int open_warning(warn_batch *wb, store_watch *w, rule_id rule, gs_err *err)
+{
+    char title[400];
+    proto_field f[8];
+    merge_ctx m;
+    int level = level_of(w, rule);
+    int rc = uuid_v7(w->warning, (uint64_t)wb->now_ms);
+
+    if (rc)
+        return gs_err_set(err, rc, "no random bytes for a warning id");
+    title_of(wb, w, rule, title, sizeof(title));
+    memset(f, 0, sizeof(f));
+    f[0].name = proto_cstr("rule");
+    f[0].value = (proto_value){.type = PV_STR, .u.s = proto_cstr(rule_key(rule))};
+    f[1].name = proto_cstr("grid");
+    f[1].value = (proto_value){.type = PV_STR, .u.s = proto_cstr(w->grid)};
+    f[2].name = proto_cstr("subject_type");
+    f[2].value = (proto_value){.type = PV_STR, .u.s = proto_cstr(subject_type_of(rule))};
+    f[3].name = proto_cstr("subject");
+    f[3].value = (proto_value){.type = PV_STR, .u.s = proto_cstr(w->subject)};
+    f[4].name = proto_cstr("level");
+    f[4].value = (proto_value){.type = PV_STR, .u.s = proto_cstr(level_names[level])};
+    f[5].name = proto_cstr("title");
+    f[5].value = (proto_value){.type = PV_STR, .u.s = proto_cstr(title)};
+    f[6].name = proto_cstr("since");
+    f[6].value = (proto_value){.type = PV_INT, .u.i = w->since};
+    f[7].name = proto_cstr("state");
+    f[7].value = (proto_value){.type = PV_STR, .u.s = proto_cstr("open")};
+    merge_init(&m, wb->st, wb->clock, wb->arena, wb->now_ms);
+    rc = merge_server_put(&m, "warning", w->warning, f, 8, NULL, err);
+    if (rc)
+        return rc;
+    w->has_warning = 1;
+    w->level = level;
+    wb->n_opened++;
+    return GS_OK;
+}
+
+static int clear_warning(warn_batch *wb, store_watch *w, gs_err *err)
+{
+    proto_field f[2];
+    merge_ctx m;
+    int rc;
+
+    memset(f, 0, sizeof(f));
+    f[0].name = proto_cstr("state");
+    f[0].value = (proto_value){.type = PV_STR, .u.s = proto_cstr("cleared")};
+    f[1].name = proto_cstr("cleared_at");
+    f[1].value = (proto_value){.type = PV_INT, .u.i = wb->now_ms};
+    merge_init(&m, wb->st, wb->clock, wb->arena, wb->now_ms);
+    rc = merge_server_put(&m, "warning", w->warning, f, 2, NULL, err);
+    if (rc)
+        return rc;
+    w->has_warning = 0;
+    w->level = 0;
+    wb->n_cleared++;
+    return GS_OK;
+}
+
+static int settle_one(warn_batch *wb, rule_id rule, const char *subject, gs_err *err)
+{
+    store_watch w;
+    int64_t now = wb->now_ms;
+    int holds, rc = store_watch_get(wb->st, rule_key(rule), subject, &w, err);
+
+    if (rc == GS_E_NOTFOUND)
+        return GS_OK;
+    if (rc)
+        return rc;
+    holds = rule_on(wb->cfg, rule) && w.deadline && w.deadline <= now && (!w.until || now < w.until);
+    if (holds && !w.has_warning)
+        rc = open_warning(wb, &w, rule, err);
+    else if (!holds && w.has_warning)
+        rc = clear_warning(wb, &w, err);
+    if (rc)
+        return rc;
+    if (w.has_warning)
+        w.due = w.until;
+    else
+        w.due = w.deadline > now && rule_on(wb->cfg, rule) ? w.deadline : 0;
+    /* a resident's last visit stays known; other rows with nothing to watch go */
+    if (!w.has_warning && !w.deadline && rule != RULE_UNVISITED)
+        return store_watch_del(wb->st, w.rule, w.subject, err);
+    return store_watch_put(wb->st, &w, err);
+}
+
+int warn_settle(warn_batch *wb, gs_err *err)
+{
+    int rc = GS_OK;
+
+    /* one subject may be queued many times by one batch: settling is idempotent */
+    for (uint32_t i = 0; i < wb->n_queue && !rc; i++)
+        rc = settle_one(wb, (rule_id)wb->queue[i].rule, wb->queue[i].subject, err);
+    wb->n_queue = 0;
+    return rc;
+}
+
+static int collect_due(void *ud, const store_watch *w)
+{
+    void **pair = ud;
+    warn_batch *wb = pair[0];
+    gs_err *err = pair[1];
+    rule_id r = rule_find(w->rule);
+    return r == RULE_COUNT ? GS_OK : enqueue(wb, r, w->subject, err);
+}
+
+int warn_sweep(warn_batch *wb, uint32_t max, uint32_t *n_rows, gs_err *err)
+{
+    void *pair[2] = {wb, err};
+    int rc;
+
+    wb->n_queue = 0;
+    rc = store_watch_due(wb->st, wb->now_ms, max, collect_due, pair, err);
+    *n_rows = wb->n_queue;
+    return rc ? rc : warn_settle(wb, err);
+}

@@ -1,0 +1,61 @@
+/*
+ * warn.h: the warning rules at work (issue 15, docs/WARNINGS.md). The server raises a
+ * warning record (schema type "warning", written by the pseudo-device "server") when a
+ * rule's condition holds and clears it when the condition ends; devices pull warnings like
+ * any record.
+ *
+ * How, without ever scanning the residents:
+ *  - every accepted change (merge.c calls warn_on_record with the merged record) updates
+ *    the watch rows of the subjects it concerns (store.h "what the warning rules watch"):
+ *    a visit moves its resident's last-visit time, a care request its deadline, a dispute
+ *    visit its resident's recent disputes, and queues those subjects;
+ *  - warn_settle, after the batch, opens or clears the queued subjects' warnings;
+ *  - warn_sweep, every rules_sweep_s, settles the rows whose due time has come (by index):
+ *    the time-driven half (seven days without a visit pass without any change arriving).
+ * Both run inside the caller's transaction, so a warning, and the row that says it is
+ * open, commit together or not at all: one condition never holds two open warnings, across
+ * re-evaluation, restarts and kill -9.
+ */
+#ifndef GS_SERVER_WARN_H
+#define GS_SERVER_WARN_H
+
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/hlc.h"
+#include "common/rc.h"
+#include "proto/schema.h"
+#include "rules.h"
+#include "store.h"
+
+/* What one transaction's rules work with. */
+typedef struct warn_batch {
+    const rules_config *cfg; /* thresholds and which rules run */
+    store *st;               /* inside the caller's transaction */
+    hlc *clock;              /* the server HLC, for the warnings' changes */
+    gs_arena *arena;         /* the queue and the records read */
+    int64_t now_ms;          /* the wall clock the rules compare against */
+    struct warn_key {
+        uint8_t rule;                      /* rule_id */
+        char subject[GS_LIMIT_NAME + 1];   /* as in store_watch */
+    } *queue;                /* subjects to settle */
+    uint32_t n_queue, cap_queue;
+    uint32_t n_opened;       /* out: warnings opened */
+    uint32_t n_cleared;      /* out: warnings cleared */
+} warn_batch;
+
+/* Cannot fail. */
+void warn_init(warn_batch *wb, const rules_config *cfg, store *st, hlc *clock, gs_arena *arena,
+               int64_t now_ms);
+/* The facts of record id of table t as a change left it (r: every field, as stored). */
+int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
+                   const store_rec *r, gs_err *err);
+/* Device d synced at now (its silence starts again). */
+int warn_on_sync(warn_batch *wb, const store_device *d, gs_err *err);
+/* Opens or clears the warnings of the queued subjects. */
+int warn_settle(warn_batch *wb, gs_err *err);
+/* Settles at most max rows whose due time is at or before now; *n_rows: how many (fewer
+ * than max: nothing more is due). */
+int warn_sweep(warn_batch *wb, uint32_t max, uint32_t *n_rows, gs_err *err);
+
+#endif
