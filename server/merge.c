@@ -267,8 +267,17 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
             int w = exists ? GS_OK : schema_device_may_create(t, &why);
             for (uint32_t i = 0; i < c->n_fields && !w; i++) {
                 const proto_field *pf = &c->fields[i];
-                w = schema_device_may_write(t, schema_field_find(t, pf->name.ptr, pf->name.len),
-                                            &pf->value, &why);
+                const schema_field *f = schema_field_find(t, pf->name.ptr, pf->name.len);
+                const store_field *cur = exists ? rec_field(a->rec, f->name) : NULL;
+                const schema_enum *ce = NULL;
+                w = schema_device_may_write(t, f, &pf->value, &why);
+                /* a final state the device has seen (its base is the current version) is
+                 * not undone by it: SP_STATUS only keeps it against concurrent edits */
+                if (!w && cur && f->policy == SP_STATUS && cur->value.type == PV_STR)
+                    ce = schema_enum_find(f, cur->value.u.s.ptr, cur->value.u.s.len);
+                if (ce && (ce->flags & SEF_TERMINAL))
+                    w = gs_err_set(&why, GS_E_READ_ONLY, "%s.%s is %s: it cannot change", t->name,
+                                   f->name, ce->name);
             }
             if (w) {
                 *code = PROTO_REJ_READ_ONLY;

@@ -4,7 +4,9 @@
 #   t_setup NAME            temp folder $T, BUILD/bin paths, cleanup trap (KEEP=1 keeps $T)
 #   t_server_init           gridsyncd init into $T/town (sets TOWN, ADMIN_TOKEN, CA, PORT, URL)
 #   t_server_use DIR TOKEN  the same for a folder the test initialised itself (to check init)
-#   t_server_start [ARGS]   starts gridsyncd of $TOWN on $PORT, waits for /v1/health (SERVER_PID)
+#   t_server_start [ARGS]   starts gridsyncd of $TOWN on $PORT, waits for /v1/health (SERVER_PID);
+#                           through $T_SERVER_EXEC when set, a command prefix that execs (e.g.
+#                           "env FAKETIME=+8d LD_PRELOAD=...": SERVER_PID stays gridsyncd's)
 #   t_server_stop           SIGTERM and wait; t_server_kill: kill -9
 #   t_admin ARGS...         gridsync-admin against $URL (run through $T_ADMIN_EXEC when set,
 #                           e.g. "ip netns exec NS")
@@ -82,7 +84,7 @@ t_server_use() {
 }
 
 t_server_start() {
-    "$GRIDSYNCD" --config "$TOWN/gridsyncd.conf" --listen "127.0.0.1:$PORT" "$@" \
+    ${T_SERVER_EXEC:-} "$GRIDSYNCD" --config "$TOWN/gridsyncd.conf" --listen "127.0.0.1:$PORT" "$@" \
         >>"$T/gridsyncd.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 200); do

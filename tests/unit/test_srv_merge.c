@@ -1157,6 +1157,14 @@ static void test_warning_written_by_server_acknowledged_by_device(void **state)
         assert_true(field_is(f, "warning", wid, "state", "cleared"));
         assert_true(field_is(f, "warning", wid, "note", "已电话联系，明天上门"));
     }
+    /* a device that has seen it cleared cannot acknowledge it again */
+    {
+        store_field st = get_field(f, "warning", wid, "state");
+        proto_field again = tv_field("state", tv_str("acknowledged"), st.version);
+        proto_ack ack = push(f, &f->b, "warning", wid, at(40), &again, 1);
+        expect_reject(&ack, "read_only", "warning.state is cleared");
+        assert_true(field_is(f, "warning", wid, "state", "cleared"));
+    }
 }
 
 int main(void)
