@@ -171,8 +171,8 @@ int store_watch_by_ref(store *s, const char *rule, const char *ref, store_watch_
 typedef int store_warn_count_cb(void *ud, const char *rule, int level, int64_t n);
 /* Open warnings by rule and level. */
 int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err *err);
-/* A dispute visit of a resident (idempotent), and how many of them are at or after from;
- * *nth_at is the time of the n-th latest (0 with fewer). */
+/* A dispute visit of a resident (idempotent), and how many of them (at most n) are at or
+ * after from; *nth_at is the time of the n-th latest (0 with fewer). */
 int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit, gs_err *err);
 int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t n,
                          int64_t *count, int64_t *nth_at, gs_err *err);

@@ -23,8 +23,9 @@ static const char *const wsql[WQ_N] = {
                        "GROUP BY rule, level",
     [WQ_DISPUTE_ADD] = "INSERT OR IGNORE INTO dispute_visits (resident, at, visit) "
                        "VALUES (?1, ?2, ?3)",
+    /* the latest n only: a resident with many disputes costs n rows a dispute, not all */
     [WQ_DISPUTE_RECENT] = "SELECT at FROM dispute_visits WHERE resident = ?1 AND at >= ?2 "
-                          "ORDER BY at DESC",
+                          "ORDER BY at DESC LIMIT ?3",
 };
 
 static int wprep(store *s, int q, sqlite3_stmt **out, gs_err *err)
@@ -211,6 +212,7 @@ int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t 
         return rc;
     bind_text(st, 1, resident);
     sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, n);
     while (!rc) {
         rc = step(s, st, &row, err);
         if (rc || !row)

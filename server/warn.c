@@ -42,21 +42,100 @@ void warn_init(warn_batch *wb, const rules_config *cfg, store *st, hlc *clock, g
     wb->now_ms = now_ms;
 }
 
-static int enqueue(warn_batch *wb, rule_id rule, const char *subject, gs_err *err)
+/* ---- the rows of this transaction ------------------------------------------------------- */
+
+static uint32_t row_hash(rule_id rule, const char *subject)
 {
-    if (wb->n_queue == wb->cap_queue) {
-        uint32_t cap = wb->cap_queue ? wb->cap_queue * 2 : 64;
-        struct warn_key *q = arena_alloc_array(wb->arena, cap, sizeof(*q));
-        if (!q)
-            return gs_err_set(err, GS_E_NOMEM, "out of memory");
-        if (wb->n_queue)
-            memcpy(q, wb->queue, wb->n_queue * sizeof(*q));
-        wb->queue = q;
-        wb->cap_queue = cap;
+    uint32_t h = 2166136261u ^ (uint32_t)rule;
+    for (const unsigned char *p = (const unsigned char *)subject; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* The slot of (rule, subject): its row's index + 1 there, or 0 where it would go. */
+static uint32_t *row_slot(warn_batch *wb, rule_id rule, const char *subject)
+{
+    uint32_t mask = wb->cap_slots - 1, i = row_hash(rule, subject) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t k = wb->slots[i];
+        if (!k || (wb->rows[k - 1].rule == rule && strcmp(wb->rows[k - 1].w.subject, subject) == 0))
+            return &wb->slots[i];
     }
-    wb->queue[wb->n_queue].rule = (uint8_t)rule;
-    snprintf(wb->queue[wb->n_queue].subject, sizeof(wb->queue[0].subject), "%s", subject);
-    wb->n_queue++;
+}
+
+/* Room for one more row (the rows and the slots grow by doubling; arena memory). */
+static int rows_grow(warn_batch *wb, gs_err *err)
+{
+    if (wb->n_rows == wb->cap_rows) {
+        uint32_t cap = wb->cap_rows ? wb->cap_rows * 2 : 64;
+        struct warn_row *r = arena_alloc_array(wb->arena, cap, sizeof(*r));
+        if (!r)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+        if (wb->n_rows)
+            memcpy(r, wb->rows, wb->n_rows * sizeof(*r));
+        wb->rows = r;
+        wb->cap_rows = cap;
+    }
+    if (2 * (wb->n_rows + 1) > wb->cap_slots) {
+        uint32_t cap = wb->cap_slots ? wb->cap_slots * 2 : 128;
+        uint32_t *slots = arena_alloc_array(wb->arena, cap, sizeof(*slots));
+        if (!slots)
+            return gs_err_set(err, GS_E_NOMEM, "out of memory");
+        memset(slots, 0, cap * sizeof(*slots));
+        wb->slots = slots;
+        wb->cap_slots = cap;
+        for (uint32_t k = 0; k < wb->n_rows; k++)
+            *row_slot(wb, (rule_id)wb->rows[k].rule, wb->rows[k].w.subject) = k + 1;
+    }
+    return GS_OK;
+}
+
+/* The row of (rule, subject): this transaction's copy, else the store's, else a new one
+ * (found 0). The pointer stays valid until the next row_get of a row not yet held. */
+static int row_get(warn_batch *wb, rule_id rule, const char *subject, struct warn_row **out,
+                   gs_err *err)
+{
+    struct warn_row *r;
+    uint32_t *slot;
+    int rc;
+
+    if (wb->cap_slots) {
+        slot = row_slot(wb, rule, subject);
+        if (*slot) {
+            *out = &wb->rows[*slot - 1];
+            return GS_OK;
+        }
+    }
+    rc = rows_grow(wb, err);
+    if (rc)
+        return rc;
+    r = &wb->rows[wb->n_rows];
+    memset(r, 0, sizeof(*r));
+    r->rule = (uint8_t)rule;
+    rc = store_watch_get(wb->st, rule_key(rule), subject, &r->w, err);
+    if (rc && rc != GS_E_NOTFOUND)
+        return rc;
+    r->found = rc == GS_OK;
+    if (!r->found) {
+        snprintf(r->w.rule, sizeof(r->w.rule), "%s", rule_key(rule));
+        snprintf(r->w.subject, sizeof(r->w.subject), "%s", subject);
+    }
+    *row_slot(wb, rule, subject) = ++wb->n_rows;
+    *out = r;
+    return GS_OK;
+}
+
+/* A changed row, settled and written by warn_settle. Rows that visits close by their
+ * resident (store_watch_by_ref reads the store) are written at once as well. */
+static int row_changed(warn_batch *wb, struct warn_row *r, gs_err *err)
+{
+    r->dirty = r->queued = 1;
+    if (r->w.ref[0] && (r->rule == RULE_DISPUTE_OPEN || r->rule == RULE_HAZARD_OPEN)) {
+        int rc = store_watch_put(wb->st, &r->w, err);
+        if (rc)
+            return rc;
+        r->found = 1;
+    }
     return GS_OK;
 }
 
@@ -150,99 +229,70 @@ static int64_t priority_index(const store_rec *r)
     return rec_str(r, "priority", "urgent") ? 2 : rec_str(r, "priority", "low") ? 0 : 1;
 }
 
-/* The row of (rule, subject), or a new one (found 0) with grid and since given. */
-static int watch_load(warn_batch *wb, rule_id rule, const char *subject, store_watch *w,
-                      int *found, gs_err *err)
-{
-    int rc = store_watch_get(wb->st, rule_key(rule), subject, w, err);
-    *found = rc == GS_OK;
-    if (rc == GS_E_NOTFOUND) {
-        memset(w, 0, sizeof(*w));
-        snprintf(w->rule, sizeof(w->rule), "%s", rule_key(rule));
-        snprintf(w->subject, sizeof(w->subject), "%s", subject);
-        rc = GS_OK;
-    }
-    return rc;
-}
-
-static int watch_save(warn_batch *wb, store_watch *w, rule_id rule, gs_err *err)
-{
-    int rc = store_watch_put(wb->st, w, err);
-    return rc ? rc : enqueue(wb, rule, w->subject, err);
-}
-
 /* ---- facts of a change ------------------------------------------------------------------- */
 
 static int on_resident(warn_batch *wb, const char *rid, const store_rec *r, gs_err *err)
 {
-    store_watch w;
-    int found, rc = watch_load(wb, RULE_UNVISITED, rid, &w, &found, err);
+    struct warn_row *row;
     unsigned mask = r->meta.deleted ? 0 : tag_mask(r);
     int64_t window = unvisited_window(wb->cfg, mask);
+    int rc = row_get(wb, RULE_UNVISITED, rid, &row, err);
 
     if (rc)
         return rc;
-    snprintf(w.grid, sizeof(w.grid), "%s", r->meta.grid);
-    if (!found) /* no visit yet: the clock runs from the resident's creation */
-        w.since = (int64_t)hlc_physical(r->meta.created_hlc);
-    w.info = mask;
-    w.deadline = window ? w.since + window : 0;
-    return watch_save(wb, &w, RULE_UNVISITED, err);
+    snprintf(row->w.grid, sizeof(row->w.grid), "%s", r->meta.grid);
+    if (!row->found && !row->dirty) /* no visit yet: the clock runs from the creation */
+        row->w.since = (int64_t)hlc_physical(r->meta.created_hlc);
+    row->w.info = mask;
+    row->w.deadline = window ? row->w.since + window : 0;
+    return row_changed(wb, row, err);
 }
-
-/* A dispute or hazard visit with follow-up opens a watch of its own; one without closes the
- * resident's earlier ones (and itself). */
-static int on_followup(warn_batch *wb, rule_id rule, int64_t days, const char *vid,
-                       const char *rid, int64_t at, int follow_up, const char *grid, gs_err *err);
 
 typedef struct close_ctx {
     int64_t at;            /* the closing visit's time */
-    struct warn_key *keys; /* rows to close, collected while the statement steps */
+    char (*keys)[GS_LIMIT_NAME + 1]; /* rows to close, collected while the statement steps */
     uint32_t n, cap;
 } close_ctx;
 
 static int collect_earlier(void *ud, const store_watch *w)
 {
     close_ctx *cc = ud;
-    if (w->since > cc->at || w->deadline == 0)
-        return 0;
-    if (cc->n == cc->cap)
-        return 0; /* more than a resident ever has open: the rest stay until their visit */
-    snprintf(cc->keys[cc->n++].subject, sizeof(cc->keys[0].subject), "%s", w->subject);
+    if (w->since > cc->at || w->deadline == 0 || cc->n == cc->cap)
+        return 0; /* more than a resident ever has open: the rest wait for their own visit */
+    snprintf(cc->keys[cc->n++], sizeof(cc->keys[0]), "%s", w->subject);
     return 0;
 }
 
+/* A dispute or hazard visit with follow-up opens a watch of its own; one without closes the
+ * resident's earlier ones (and itself). */
 static int on_followup(warn_batch *wb, rule_id rule, int64_t days, const char *vid,
                        const char *rid, int64_t at, int follow_up, const char *grid, gs_err *err)
 {
-    store_watch w;
-    int found, rc;
+    struct warn_row *row;
+    char keys[32][GS_LIMIT_NAME + 1];
+    close_ctx cc = {at, keys, 0, 31}; /* the last slot is this visit's */
+    int rc;
 
     if (follow_up) {
-        rc = watch_load(wb, rule, vid, &w, &found, err);
+        rc = row_get(wb, rule, vid, &row, err);
         if (rc)
             return rc;
-        snprintf(w.grid, sizeof(w.grid), "%s", grid);
-        snprintf(w.ref, sizeof(w.ref), "%s", rid);
-        w.since = at;
-        w.deadline = at + days * DAY_MS;
-        return watch_save(wb, &w, rule, err);
+        snprintf(row->w.grid, sizeof(row->w.grid), "%s", grid);
+        snprintf(row->w.ref, sizeof(row->w.ref), "%s", rid);
+        row->w.since = at;
+        row->w.deadline = at + days * DAY_MS;
+        return row_changed(wb, row, err);
     }
-    /* closing: this visit's own row, and the resident's earlier ones */
-    {
-        struct warn_key keys[32];
-        close_ctx cc = {at, keys, 0, 31}; /* the last slot is this visit's */
-        rc = store_watch_by_ref(wb->st, rule_key(rule), rid, collect_earlier, &cc, err);
-        if (rc)
-            return rc;
-        snprintf(keys[cc.n++].subject, sizeof(keys[0].subject), "%s", vid);
-        for (uint32_t i = 0; i < cc.n && !rc; i++) {
-            rc = watch_load(wb, rule, keys[i].subject, &w, &found, err);
-            if (rc || !found)
-                continue;
-            w.deadline = 0;
-            rc = watch_save(wb, &w, rule, err);
-        }
+    rc = store_watch_by_ref(wb->st, rule_key(rule), rid, collect_earlier, &cc, err);
+    if (rc)
+        return rc;
+    snprintf(keys[cc.n++], sizeof(keys[0]), "%s", vid);
+    for (uint32_t i = 0; i < cc.n && !rc; i++) {
+        rc = row_get(wb, rule, keys[i], &row, err);
+        if (rc || (!row->found && !row->dirty))
+            continue;
+        row->w.deadline = 0;
+        rc = row_changed(wb, row, err);
     }
     return rc;
 }
@@ -252,46 +302,46 @@ static int on_dispute(warn_batch *wb, const char *vid, const char *rid, int64_t 
 {
     const rules_config *c = wb->cfg;
     int64_t count = 0, nth_at = 0;
-    store_watch w;
-    int found, rc = store_dispute_add(wb->st, rid, at, vid, err);
+    struct warn_row *row;
+    int rc = store_dispute_add(wb->st, rid, at, vid, err);
 
     if (!rc)
         rc = store_dispute_recent(wb->st, rid, wb->now_ms - c->dispute_repeated_days * DAY_MS,
                                   (uint32_t)c->dispute_repeated_count, &count, &nth_at, err);
     if (rc || count < c->dispute_repeated_count)
         return rc;
-    rc = watch_load(wb, RULE_DISPUTE_REPEATED, rid, &w, &found, err);
+    rc = row_get(wb, RULE_DISPUTE_REPEATED, rid, &row, err);
     if (rc)
         return rc;
-    snprintf(w.grid, sizeof(w.grid), "%s", grid);
-    w.since = nth_at;
-    w.deadline = nth_at; /* it holds since the n-th latest of them ... */
-    w.until = nth_at + c->dispute_repeated_days * DAY_MS; /* ... until it leaves the window */
-    w.info = count;
-    return watch_save(wb, &w, RULE_DISPUTE_REPEATED, err);
+    snprintf(row->w.grid, sizeof(row->w.grid), "%s", grid);
+    row->w.since = nth_at;
+    row->w.deadline = nth_at; /* it holds since the n-th latest of them ... */
+    row->w.until = nth_at + c->dispute_repeated_days * DAY_MS; /* ... until that leaves */
+    row->w.info = count;
+    return row_changed(wb, row, err);
 }
 
 static int on_visit(warn_batch *wb, const char *vid, const store_rec *r, gs_err *err)
 {
     char rid[UUID_TEXT_LEN + 1];
     int64_t at = rec_int(r, "visited_at");
-    store_watch w;
-    int found, rc;
+    struct warn_row *row;
+    int rc;
 
     rec_ref(r, "resident", rid);
     if (r->meta.deleted || !rid[0])
         return GS_OK; /* a deleted visit leaves the facts as they were */
     /* the resident's last visit */
-    rc = watch_load(wb, RULE_UNVISITED, rid, &w, &found, err);
+    rc = row_get(wb, RULE_UNVISITED, rid, &row, err);
     if (rc)
         return rc;
-    if (!found)
-        snprintf(w.grid, sizeof(w.grid), "%s", r->meta.grid);
-    if (at > w.since) {
-        int64_t window = unvisited_window(wb->cfg, (unsigned)w.info);
-        w.since = at;
-        w.deadline = window ? at + window : 0;
-        rc = watch_save(wb, &w, RULE_UNVISITED, err);
+    if (!row->found && !row->dirty)
+        snprintf(row->w.grid, sizeof(row->w.grid), "%s", r->meta.grid);
+    if (at > row->w.since) {
+        int64_t window = unvisited_window(wb->cfg, (unsigned)row->w.info);
+        row->w.since = at;
+        row->w.deadline = window ? at + window : 0;
+        rc = row_changed(wb, row, err);
     }
     if (!rc && rec_str(r, "kind", "dispute")) {
         rc = on_dispute(wb, vid, rid, at, r->meta.grid, err);
@@ -307,20 +357,20 @@ static int on_visit(warn_batch *wb, const char *vid, const store_rec *r, gs_err 
 
 static int on_care(warn_batch *wb, const char *cid, const store_rec *r, gs_err *err)
 {
-    store_watch w;
-    int found, rc = watch_load(wb, RULE_CARE_OVERDUE, cid, &w, &found, err);
+    struct warn_row *row;
     int ended = r->meta.deleted || rec_str(r, "status", "done") || rec_str(r, "status", "cancelled");
+    int rc = row_get(wb, RULE_CARE_OVERDUE, cid, &row, err);
 
     if (rc)
         return rc;
-    if (ended && !found)
+    if (ended && !row->found && !row->dirty)
         return GS_OK;
-    snprintf(w.grid, sizeof(w.grid), "%s", r->meta.grid);
-    rec_ref(r, "resident", w.ref);
-    w.since = rec_int(r, "requested_at");
-    w.info = priority_index(r);
-    w.deadline = ended ? 0 : w.since + care_window(wb->cfg, w.info);
-    return watch_save(wb, &w, RULE_CARE_OVERDUE, err);
+    snprintf(row->w.grid, sizeof(row->w.grid), "%s", r->meta.grid);
+    rec_ref(r, "resident", row->w.ref);
+    row->w.since = rec_int(r, "requested_at");
+    row->w.info = priority_index(r);
+    row->w.deadline = ended ? 0 : row->w.since + care_window(wb->cfg, row->w.info);
+    return row_changed(wb, row, err);
 }
 
 int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
@@ -342,18 +392,18 @@ int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
 
 int warn_on_sync(warn_batch *wb, const store_device *d, gs_err *err)
 {
-    store_watch w;
-    int found, rc;
+    struct warn_row *row;
+    int rc;
 
     if (!wb || !wb->cfg->enabled)
         return GS_OK;
-    rc = watch_load(wb, RULE_DEVICE_SILENT, d->id, &w, &found, err);
+    rc = row_get(wb, RULE_DEVICE_SILENT, d->id, &row, err);
     if (rc)
         return rc;
-    snprintf(w.grid, sizeof(w.grid), "%s", d->n_grids ? d->grids[0] : "");
-    w.since = wb->now_ms;
-    w.deadline = wb->now_ms + wb->cfg->silent_days * DAY_MS;
-    return watch_save(wb, &w, RULE_DEVICE_SILENT, err);
+    snprintf(row->w.grid, sizeof(row->w.grid), "%s", d->n_grids ? d->grids[0] : "");
+    row->w.since = wb->now_ms;
+    row->w.deadline = wb->now_ms + wb->cfg->silent_days * DAY_MS;
+    return row_changed(wb, row, err);
 }
 
 /* ---- opening and clearing ---------------------------------------------------------------- */
@@ -529,41 +579,45 @@ static int clear_warning(warn_batch *wb, store_watch *w, gs_err *err)
     return GS_OK;
 }
 
-static int settle_one(warn_batch *wb, rule_id rule, const char *subject, gs_err *err)
+static int settle_one(warn_batch *wb, struct warn_row *row, gs_err *err)
 {
-    store_watch w;
+    store_watch *w = &row->w;
+    rule_id rule = (rule_id)row->rule;
     int64_t now = wb->now_ms;
-    int holds, rc = store_watch_get(wb->st, rule_key(rule), subject, &w, err);
+    int holds = rule_on(wb->cfg, rule) && w->deadline && w->deadline <= now &&
+                (!w->until || now < w->until);
+    int rc = GS_OK;
 
-    if (rc == GS_E_NOTFOUND)
-        return GS_OK;
+    if (holds && !w->has_warning)
+        rc = open_warning(wb, w, rule, err);
+    else if (!holds && w->has_warning)
+        rc = clear_warning(wb, w, err);
     if (rc)
         return rc;
-    holds = rule_on(wb->cfg, rule) && w.deadline && w.deadline <= now && (!w.until || now < w.until);
-    if (holds && !w.has_warning)
-        rc = open_warning(wb, &w, rule, err);
-    else if (!holds && w.has_warning)
-        rc = clear_warning(wb, &w, err);
-    if (rc)
-        return rc;
-    if (w.has_warning)
-        w.due = w.until;
+    if (w->has_warning)
+        w->due = w->until;
     else
-        w.due = w.deadline > now && rule_on(wb->cfg, rule) ? w.deadline : 0;
+        w->due = w->deadline > now && rule_on(wb->cfg, rule) ? w->deadline : 0;
     /* a resident's last visit stays known; other rows with nothing to watch go */
-    if (!w.has_warning && !w.deadline && rule != RULE_UNVISITED)
-        return store_watch_del(wb->st, w.rule, w.subject, err);
-    return store_watch_put(wb->st, &w, err);
+    if (!w->has_warning && !w->deadline && rule != RULE_UNVISITED)
+        return row->found ? store_watch_del(wb->st, w->rule, w->subject, err) : GS_OK;
+    return store_watch_put(wb->st, w, err);
 }
 
 int warn_settle(warn_batch *wb, gs_err *err)
 {
     int rc = GS_OK;
 
-    /* one subject may be queued many times by one batch: settling is idempotent */
-    for (uint32_t i = 0; i < wb->n_queue && !rc; i++)
-        rc = settle_one(wb, (rule_id)wb->queue[i].rule, wb->queue[i].subject, err);
-    wb->n_queue = 0;
+    /* a row is settled once however often the batch touched it; rows read only to look
+     * (a resident already visited later) are left as they are */
+    for (uint32_t i = 0; i < wb->n_rows && !rc; i++) {
+        struct warn_row *row = &wb->rows[i];
+        if (!row->queued)
+            continue;
+        rc = settle_one(wb, row, err);
+        row->queued = row->dirty = 0;
+        row->found = 1;
+    }
     return rc;
 }
 
@@ -573,16 +627,31 @@ static int collect_due(void *ud, const store_watch *w)
     warn_batch *wb = pair[0];
     gs_err *err = pair[1];
     rule_id r = rule_find(w->rule);
-    return r == RULE_COUNT ? GS_OK : enqueue(wb, r, w->subject, err);
+    struct warn_row *row;
+    int rc;
+
+    if (r == RULE_COUNT)
+        return GS_OK;
+    /* the row as the statement read it: no second read while it steps */
+    rc = rows_grow(wb, err);
+    if (rc)
+        return rc;
+    row = &wb->rows[wb->n_rows];
+    memset(row, 0, sizeof(*row));
+    row->w = *w;
+    row->rule = (uint8_t)r;
+    row->found = row->queued = 1;
+    *row_slot(wb, r, w->subject) = ++wb->n_rows;
+    (*(uint32_t *)pair[2])++;
+    return GS_OK;
 }
 
 int warn_sweep(warn_batch *wb, uint32_t max, uint32_t *n_rows, gs_err *err)
 {
-    void *pair[2] = {wb, err};
-    int rc;
+    uint32_t n = 0;
+    void *pair[3] = {wb, err, &n};
+    int rc = store_watch_due(wb->st, wb->now_ms, max, collect_due, pair, err);
 
-    wb->n_queue = 0;
-    rc = store_watch_due(wb->st, wb->now_ms, max, collect_due, pair, err);
-    *n_rows = wb->n_queue;
+    *n_rows = n;
     return rc ? rc : warn_settle(wb, err);
 }

@@ -35,11 +35,18 @@ typedef struct warn_batch {
     hlc *clock;              /* the server HLC, for the warnings' changes */
     gs_arena *arena;         /* the queue and the records read */
     int64_t now_ms;          /* the wall clock the rules compare against */
-    struct warn_key {
-        uint8_t rule;                      /* rule_id */
-        char subject[GS_LIMIT_NAME + 1];   /* as in store_watch */
-    } *queue;                /* subjects to settle */
-    uint32_t n_queue, cap_queue;
+    /* the rows this transaction has read or changed, by (rule, subject): a batch of 5,000
+     * visits of one resident reads and writes its row once, at settle */
+    struct warn_row {
+        store_watch w;   /* the row as it is now */
+        uint8_t rule;    /* rule_id */
+        uint8_t found;   /* the store holds it (else it is new) */
+        uint8_t dirty;   /* changed since read: written by warn_settle */
+        uint8_t queued;  /* to settle */
+    } *rows;
+    uint32_t n_rows, cap_rows;
+    uint32_t *slots;         /* open addressing over rows (index + 1; 0: empty) */
+    uint32_t cap_slots;      /* a power of two, at least twice n_rows */
     uint32_t n_opened;       /* out: warnings opened */
     uint32_t n_cleared;      /* out: warnings cleared */
 } warn_batch;

@@ -319,8 +319,8 @@ static void *push(void *arg)
  * *cpu the process's CPU seconds. The devices' visits are recorded over the same hours, so
  * their ids interleave in the store's id index as a town's do; with apart set, each device's
  * come after the one before's (a diagnostic: what the interleaving costs). */
-static double run_merge(const char *dir, int n_dev, uint32_t total, int apart, int *failures,
-                        uint64_t *commits, double *cpu)
+static double run_merge(const char *dir, int n_dev, uint32_t total, int apart, int rules,
+                        int *failures, uint64_t *commits, double *cpu)
 {
     char db[256], token[256], auth[300];
     srv_config cfg;
@@ -340,6 +340,7 @@ static double run_merge(const char *dir, int n_dev, uint32_t total, int apart, i
     if (app_init_store(db, token, sizeof(token), &err))
         die("init store", err.msg);
     config_defaults(&cfg);
+    cfg.rules.enabled = rules; /* the warning rules watch every change (issue 15) */
     snprintf(cfg.db_path, sizeof(cfg.db_path), "%s", db);
     metrics_init(&m);
     log_init(&lg, "bench", GS_LOG_ERROR);
@@ -537,7 +538,7 @@ int main(int argc, char **argv)
     size_t n_figures = 3;
     uint32_t total = TOTAL_DEFAULT;
     double merge[3][ROUNDS_MAX], ceil[3][ROUNDS_MAX], commits[3][ROUNDS_MAX], med[3];
-    double cpu[3][ROUNDS_MAX], apart[ROUNDS_MAX];
+    double cpu[3][ROUNDS_MAX], apart[ROUNDS_MAX], norules[ROUNDS_MAX];
     int failures[3] = {0, 0, 0}, rounds = 5;
     const char *env = getenv("BENCH_ROUNDS");
     char cmd[96], sub[64];
@@ -567,7 +568,7 @@ int main(int argc, char **argv)
             int f = 0;
             uint64_t c = 0;
             ceil[i][r] = run_ceiling(sub, devices[i], total);
-            merge[i][r] = run_merge(sub, devices[i], total, 0, &f, &c, &cpu[i][r]);
+            merge[i][r] = run_merge(sub, devices[i], total, 0, 1, &f, &c, &cpu[i][r]);
             commits[i][r] = (double)c;
             failures[i] += f;
         }
@@ -578,8 +579,13 @@ int main(int argc, char **argv)
             snprintf(sub, sizeof(sub), "%s/r%d/apart", dir, r);
             if (mkdir(sub, 0700) != 0)
                 die("mkdir", sub);
-            apart[r] = run_merge(sub, devices[2], total, 1, &f, &c, &ignored);
+            apart[r] = run_merge(sub, devices[2], total, 1, 1, &f, &c, &ignored);
             failures[2] += f;
+            snprintf(sub, sizeof(sub), "%s/r%d/norules", dir, r);
+            if (mkdir(sub, 0700) != 0)
+                die("mkdir", sub);
+            norules[r] = run_merge(sub, devices[0], total, 0, 0, &f, &c, &ignored);
+            failures[0] += f;
         }
     }
     for (size_t i = 0; i < n_figures; i++) {
@@ -595,10 +601,15 @@ int main(int argc, char **argv)
         if (failures[i])
             status = 1;
     }
-    if (n_figures == 3)
+    if (n_figures == 3) {
+        double off = median(norules, rounds);
         printf("{\"bench\":\"srv_merge_scaling\",\"rounds\":%d,\"devices_100_over_1\":%.2f,"
                "\"devices_10_over_1\":%.2f,\"devices_100_ids_apart_over_1\":%.2f}\n",
                rounds, med[2] / med[0], med[1] / med[0], median(apart, rounds) / med[0]);
+        printf("{\"bench\":\"srv_merge_rules\",\"rounds\":%d,\"devices\":1,"
+               "\"rules_on_per_s\":%.0f,\"rules_off_per_s\":%.0f,\"on_over_off\":%.2f}\n",
+               rounds, med[0], off, med[0] / off);
+    }
     fflush(stdout);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
