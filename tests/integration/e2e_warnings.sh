@@ -23,7 +23,7 @@ t_enroll "$T/a1.db" gridA a1
 t_enroll "$T/a2.db" gridA a2
 t_enroll "$T/b1.db" gridB b1
 DB=$TOWN/gridsyncd.db
-AHEAD="env LD_PRELOAD=$T_FAKETIME_LIB FAKETIME=+8d FAKETIME_DONT_FAKE_MONOTONIC=1"
+AHEAD=$(t_faketime_exec +8d)
 
 R=$(t_gs "$T/a1.db" resident add --name 王秀英 --address 东关村3组 --tag lives_alone) &&
     t_gs "$T/a1.db" sync >/dev/null 2>"$T/err" || notok warn_setup "$(cat "$T/err")"

@@ -141,6 +141,13 @@ t_gs() {
 # SIGKILL leaves behind, and a later wrapper given the same pid then fails with
 # "sem_open: File exists". Returns 127 when libfaketime is not installed.
 T_FAKETIME_LIB=${FAKETIME_LIB:-$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)}
+# t_faketime_exec OFFSET: the same as a command prefix that execs (for T_SERVER_EXEC, so
+# that SERVER_PID is gridsyncd's own); empty when libfaketime is not installed.
+t_faketime_exec() {
+    [ -n "$T_FAKETIME_LIB" ] || return 0
+    echo "env LD_PRELOAD=$T_FAKETIME_LIB FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1" \
+        "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+}
 t_faketime() {
     local off=$1; shift
     [ -n "$T_FAKETIME_LIB" ] || return 127
