@@ -52,6 +52,12 @@ static uint32_t row_hash(rule_id rule, const char *subject)
     return h;
 }
 
+/* The chain of this batch's follow-up rows whose resident hashes to the same bucket. */
+static uint32_t ref_bucket(rule_id rule, const char *ref)
+{
+    return row_hash(rule, ref) % WARN_REF_BUCKETS;
+}
+
 /* The slot of (rule, subject): its row's index + 1 there, or 0 where it would go. */
 static uint32_t *row_slot(warn_batch *wb, rule_id rule, const char *subject)
 {
@@ -125,17 +131,12 @@ static int row_get(warn_batch *wb, rule_id rule, const char *subject, struct war
     return GS_OK;
 }
 
-/* A changed row, settled and written by warn_settle. Rows that visits close by their
- * resident (store_watch_by_ref reads the store) are written at once as well. */
+/* A changed row, settled and written once by warn_settle. */
 static int row_changed(warn_batch *wb, struct warn_row *r, gs_err *err)
 {
+    (void)wb;
+    (void)err;
     r->dirty = r->queued = 1;
-    if (r->w.ref[0] && (r->rule == RULE_DISPUTE_OPEN || r->rule == RULE_HAZARD_OPEN)) {
-        int rc = store_watch_put(wb->st, &r->w, err);
-        if (rc)
-            return rc;
-        r->found = 1;
-    }
     return GS_OK;
 }
 
@@ -259,6 +260,9 @@ static int collect_earlier(void *ud, const store_watch *w)
     close_ctx *cc = ud;
     if (w->since > cc->at || w->deadline == 0 || cc->n == cc->cap)
         return 0; /* more than a resident ever has open: the rest wait for their own visit */
+    for (uint32_t i = 0; i < cc->n; i++)
+        if (strcmp(cc->keys[i], w->subject) == 0)
+            return 0;
     snprintf(cc->keys[cc->n++], sizeof(cc->keys[0]), "%s", w->subject);
     return 0;
 }
@@ -278,10 +282,22 @@ static int on_followup(warn_batch *wb, rule_id rule, int64_t days, const char *v
         if (rc)
             return rc;
         snprintf(row->w.grid, sizeof(row->w.grid), "%s", grid);
+        if (!row->linked) { /* closing visits of this batch find it by its resident */
+            uint32_t *head = &wb->ref_head[ref_bucket(rule, rid)];
+            row->next_ref = *head;
+            *head = (uint32_t)(row - wb->rows) + 1;
+            row->linked = 1;
+        }
         snprintf(row->w.ref, sizeof(row->w.ref), "%s", rid);
         row->w.since = at;
         row->w.deadline = at + days * DAY_MS;
         return row_changed(wb, row, err);
+    }
+    /* the resident's open rows: this batch's own (not written yet), then the store's */
+    for (uint32_t k = wb->ref_head[ref_bucket(rule, rid)]; k; k = wb->rows[k - 1].next_ref) {
+        struct warn_row *o = &wb->rows[k - 1];
+        if (o->rule == rule && strcmp(o->w.ref, rid) == 0)
+            collect_earlier(&cc, &o->w);
     }
     rc = store_watch_by_ref(wb->st, rule_key(rule), rid, collect_earlier, &cc, err);
     if (rc)

@@ -28,6 +28,8 @@
 #include "rules.h"
 #include "store.h"
 
+#define WARN_REF_BUCKETS 256
+
 /* What one transaction's rules work with. */
 typedef struct warn_batch {
     const rules_config *cfg; /* thresholds and which rules run */
@@ -43,10 +45,15 @@ typedef struct warn_batch {
         uint8_t found;   /* the store holds it (else it is new) */
         uint8_t dirty;   /* changed since read: written by warn_settle */
         uint8_t queued;  /* to settle */
+        uint8_t linked;  /* in ref_head's chains */
+        uint32_t next_ref; /* the next row of the same ref bucket (index + 1; 0: none) */
     } *rows;
     uint32_t n_rows, cap_rows;
     uint32_t *slots;         /* open addressing over rows (index + 1; 0: empty) */
     uint32_t cap_slots;      /* a power of two, at least twice n_rows */
+    /* the follow-up rows (dispute_open, hazard_open) of this batch by resident, so that a
+     * closing visit finds those not written yet: heads of chains through next_ref */
+    uint32_t ref_head[WARN_REF_BUCKETS];
     uint32_t n_opened;       /* out: warnings opened */
     uint32_t n_cleared;      /* out: warnings cleared */
 } warn_batch;

@@ -99,39 +99,50 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Pushes one change of device A as a batch, the rules watching, then settles them. */
-static void push(fx *f, const char *tbl, const uint8_t id[16], proto_field *fields, uint32_t n)
+/* Pushes changes c[0..n) of device A as one batch (seqs and clocks set here), the rules
+ * watching, then settles them. */
+static void push_batch(fx *f, proto_change *c, uint32_t n)
 {
     proto_sync_req req;
-    proto_change c;
-    proto_ack ack;
+    proto_ack acks[8];
     merge_ctx m;
     warn_batch wb;
     gs_err err;
 
-    memset(&c, 0, sizeof(c));
-    c.seq = f->seq++;
-    c.table = proto_cstr(tbl);
-    memcpy(c.id, id, 16);
-    c.hlc = hlc_pack((uint64_t)f->now, 0);
-    c.fields = fields;
-    c.n_fields = n;
+    assert_true(n <= 8);
     memset(&req, 0, sizeof(req));
     req.version = 2;
     req.device = proto_cstr(f->a.id);
-    req.low = c.seq;
-    req.changes = &c;
-    req.n_changes = 1;
+    req.low = f->seq;
+    for (uint32_t i = 0; i < n; i++) {
+        c[i].seq = f->seq++;
+        c[i].hlc = hlc_pack((uint64_t)f->now, i);
+    }
+    req.changes = c;
+    req.n_changes = n;
     merge_init(&m, f->st, &f->clock, &f->arena, f->now);
     warn_init(&wb, &f->cfg, f->st, &f->clock, &f->arena, f->now);
     m.warn = &wb;
     assert_int_equal(store_begin(f->st, &err), GS_OK);
-    if (merge_batch(&m, &f->a, &req, &ack, &err) || warn_on_sync(&wb, &f->a, &err) ||
+    if (merge_batch(&m, &f->a, &req, acks, &err) || warn_on_sync(&wb, &f->a, &err) ||
         warn_settle(&wb, &err))
         fail_msg("push: %s", err.msg);
-    if (!ack.ok)
-        fail_msg("push rejected: %.*s", (int)ack.msg.len, ack.msg.ptr);
+    for (uint32_t i = 0; i < n; i++)
+        if (!acks[i].ok)
+            fail_msg("push rejected: %.*s", (int)acks[i].msg.len, acks[i].msg.ptr);
     assert_int_equal(store_commit(f->st, &err), GS_OK);
+}
+
+static void push(fx *f, const char *tbl, const uint8_t id[16], proto_field *fields, uint32_t n)
+{
+    proto_change c;
+
+    memset(&c, 0, sizeof(c));
+    c.table = proto_cstr(tbl);
+    memcpy(c.id, id, 16);
+    c.fields = fields;
+    c.n_fields = n;
+    push_batch(f, &c, 1);
 }
 
 /* The sweep as of f->now; returns the warnings it opened minus those it cleared * 1000. */
@@ -387,6 +398,46 @@ static void test_disputes_repeated_open_and_closed(void **state)
     assert_int_equal(count_state(f, "dispute_repeated", "cleared"), 1);
 }
 
+/* A hazard reported with follow-up and closed by a later visit in the same batch (one sync
+ * after a day offline): nothing is left open, and nothing opens three days on. */
+static void test_closed_in_the_same_batch(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], v1[16], v2[16];
+    proto_field a[6], b[6];
+    proto_change c[2];
+    uint32_t o, cl;
+    warning_row w[4];
+    gs_err err;
+    store_watch row;
+    char text[UUID_TEXT_LEN + 1];
+
+    resident(f, rid, "王秀英", NULL);
+    assert_int_equal(uuid_v7(v1, (uint64_t)f->now), GS_OK);
+    assert_int_equal(uuid_v7(v2, (uint64_t)f->now + 1), GS_OK);
+    a[0] = tv_field("resident", tv_ref(rid), 0);
+    a[1] = tv_field("grid", tv_str("g1"), 0);
+    a[2] = tv_field("worker", tv_str("张三"), 0);
+    a[3] = tv_field("visited_at", tv_int(f->now), 0);
+    a[4] = tv_field("kind", tv_str("safety_hazard"), 0);
+    a[5] = tv_field("follow_up", tv_bool(1), 0);
+    memcpy(b, a, sizeof(b));
+    b[3] = tv_field("visited_at", tv_int(f->now + HOUR), 0);
+    b[5] = tv_field("follow_up", tv_bool(0), 0);
+    memset(c, 0, sizeof(c));
+    c[0] = (proto_change){.table = proto_cstr("visit"), .fields = a, .n_fields = 6};
+    c[1] = (proto_change){.table = proto_cstr("visit"), .fields = b, .n_fields = 6};
+    memcpy(c[0].id, v1, 16);
+    memcpy(c[1].id, v2, 16);
+    push_batch(f, c, 2);
+    uuid_format(v1, text);
+    assert_int_equal(store_watch_get(f->st, "hazard_open", text, &row, &err), GS_E_NOTFOUND);
+    f->now += 3 * DAY;
+    sweep(f, &o, &cl);
+    assert_int_equal(o, 0);
+    assert_int_equal(read_warnings(f, w, 4), 0);
+}
+
 static void test_hazard_and_silent_device(void **state)
 {
     fx *f = *state;
@@ -510,6 +561,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_disputes_repeated_open_and_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hazard_and_silent_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_in_the_same_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rules_off_and_disabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sweep_leaves_nothing, setup, teardown),
         cmocka_unit_test(test_rules_listed),
