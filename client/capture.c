@@ -401,7 +401,7 @@ done:
     return rc;
 }
 
-static int parse_id(gs_db *db, const char *id, uint8_t out[UUID_LEN])
+int capture_parse_id(gs_db *db, const char *id, uint8_t out[UUID_LEN])
 {
     if (!id || uuid_parse(id, strlen(id), out))
         return gs_err_set(&db->err, GS_E_INVALID,
@@ -423,7 +423,7 @@ int gs_db_delete(gs_db *db, const char *id)
     if (!db)
         return GS_E_INVALID;
     gs_err_clear(&db->err);
-    rc = parse_id(db, id, raw);
+    rc = capture_parse_id(db, id, raw);
     if (rc)
         return rc;
     rc = db_tx_begin(db);
@@ -481,7 +481,7 @@ int gs_db_get(gs_db *db, const char *id, gs_record **out)
     if (!db || !out)
         return GS_E_INVALID;
     gs_err_clear(&db->err);
-    rc = parse_id(db, id, raw);
+    rc = capture_parse_id(db, id, raw);
     if (rc)
         return rc;
     rc = record_load(db, raw, &rec);

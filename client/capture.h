@@ -46,4 +46,8 @@ int capture_check_ref(gs_db *db, const schema_table *t, const schema_field *f,
 
 void capture_refs_free(capture_refs *refs);
 
+/* A record id as a caller writes it (canonical UUID text, either case) into out; GS_E_INVALID
+ * with a message showing the expected form otherwise. */
+int capture_parse_id(gs_db *db, const char *id, uint8_t out[UUID_LEN]);
+
 #endif
