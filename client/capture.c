@@ -415,6 +415,7 @@ int gs_db_delete(gs_db *db, const char *id)
     uint8_t raw[UUID_LEN];
     gs_record *cur = NULL;
     proto_field del;
+    gs_err why;
     uint64_t stamp;
     char sql[128];
     sqlite3_stmt *st;
@@ -443,9 +444,12 @@ int gs_db_delete(gs_db *db, const char *id)
     del.value.u.b = 1;
     /* a deletion is the field "deleted" set: refused for a warning, as the server does */
     rc = schema_device_may_write(cur->t, schema_field_find(cur->t, del.name.ptr, del.name.len),
-                                 &del.value, &db->err);
-    if (rc)
+                                 &del.value, &why);
+    if (rc) {
+        rc = gs_err_set(&db->err, rc, "%s %s cannot be deleted on a device: %s", cur->t->name,
+                        id, why.msg);
         goto out;
+    }
     rc = db_hlc_next(db, &stamp);
     if (rc)
         goto out;

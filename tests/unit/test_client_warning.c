@@ -478,7 +478,7 @@ static void test_forbidden_writes_are_read_only_and_write_nothing(void **state)
         {"grid", "g1x", NULL}, /* not one of the device's grids: refused before (invalid) */
         {"state", "cleared", "warning.state: a device may not set 'cleared'"},
         {"state", "open", "warning.state: a device may not set 'open'"},
-        {NULL, NULL, "warning.deleted is set by the server only"},
+        {NULL, NULL, "cannot be deleted on a device: warning.deleted is set by the server only"},
     };
     fixture *fx = *state;
     char buf[512];
