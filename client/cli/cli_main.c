@@ -41,7 +41,7 @@ static void usage(FILE *f)
     fputs("\n"
           "  delete ID                        delete a record (the deletion syncs)\n"
           "  import FILE.jsonl                add records, one JSON object per line, all or none\n"
-          "  warnings [--all]                 the grid's warnings (预警), open and most urgent first\n"
+          "  warnings [--all]                 the grid's warnings (预警), most pressing first\n"
           "  warning ack ID [--note TEXT]     acknowledge a warning (you are on it)\n"
           "  status                           pending changes, last sync, rejected changes,\n"
           "                                   open warnings\n"

@@ -31,6 +31,13 @@ static const char ack_help[] =
     "its condition ends (the visit is recorded, the request done). A cleared warning cannot\n"
     "be acknowledged (exit 1).\n";
 
+static int takes_none(const char *name, void *ud)
+{
+    (void)name;
+    (void)ud;
+    return 0;
+}
+
 static int takes_note(const char *name, void *ud)
 {
     (void)ud;
@@ -67,7 +74,8 @@ static int warnings_table(cli *c, gs_list *list, int all)
         const char *cells[5];
         cells[0] = gs_record_id(rec);
         cells[1] = enum_label(rec, t, "level");
-        cells[2] = cli_field_text(rec, schema_field_find(t, "title", strlen("title")), title, sizeof(title));
+        cells[2] = cli_field_text(rec, schema_field_find(t, "title", strlen("title")), title,
+                                  sizeof(title));
         cells[3] = cli_field_text(rec, since, when, sizeof(when));
         cells[4] = enum_label(rec, t, "state");
         if (table_add(tab, cells))
@@ -90,16 +98,17 @@ int cli_cmd_warnings(cli *c)
     cli_opt opt;
     int i = 0, r, all = 0, code, rc;
 
-    while ((r = cli_next_opt(c, &i, &opt, takes_note, NULL)) > 0) {
+    while ((r = cli_next_opt(c, &i, &opt, takes_none, NULL)) > 0) {
         if (opt.name && strcmp(opt.name, "all") == 0) {
             all = 1;
             continue;
         }
         if (opt.name)
-            return cli_usage_error(c, "warnings: unknown option --%.60s (see --help)",
-                                   opt.name);
-        return cli_usage_error(c, "warnings: unexpected '%.60s' (gridsync warning ack ID "
-                               "acknowledges one)", opt.value);
+            return cli_usage_error(c, "warnings: unknown option --%.60s (see --help)", opt.name);
+        return cli_usage_error(c,
+                               "warnings: unexpected '%.60s' (gridsync warning ack ID "
+                               "acknowledges one)",
+                               opt.value);
     }
     if (r < 0)
         return CLI_USAGE;
@@ -131,8 +140,7 @@ int cli_cmd_warning_ack(cli *c)
                 return cli_usage_error(c, "--note given twice");
             note = opt.value;
         } else if (opt.name) {
-            return cli_usage_error(c, "warning ack: unknown option --%.60s (see --help)",
-                                   opt.name);
+            return cli_usage_error(c, "warning ack: unknown option --%.60s (see --help)", opt.name);
         } else if (id) {
             return cli_usage_error(c, "warning ack: one ID only");
         } else {
@@ -147,7 +155,7 @@ int cli_cmd_warning_ack(cli *c)
     }
     if (!id)
         return cli_usage_error(c, "warning ack: which warning? give its ID (gridsync warnings "
-                               "lists them)");
+                                  "lists them)");
     code = cli_open(c);
     if (code)
         return code;

@@ -162,6 +162,8 @@ is level_unchanged_value "$(json 'j["level"], j["state"]')" "urgent open"
 # --- usage ---
 expect warnings_extra_word 2 "$G" warnings all
 expect warnings_bad_option 2 "$G" warnings --urgent
+expect warnings_note_is_for_ack 2 "$G" warnings --note x
+[[ $err == *"unknown option --note"* ]] && ok warnings_note_says_unknown || notok warnings_note_says_unknown "$err"
 expect warning_no_verb 2 "$G" warning
 expect warning_bad_verb 2 "$G" warning close "$(id 1)"
 [[ $err == *"say warning ack"* ]] && ok warning_bad_verb_says_ack || notok warning_bad_verb_says_ack "$err"

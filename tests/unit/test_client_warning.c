@@ -49,37 +49,37 @@ void gs_alloc_fail_after(long n);
 
 /* A change of one record, copied out of a request or the outbox for assertions. */
 typedef struct snap {
-    char table[16];                 /* its table */
-    char id[40];                    /* the record id, text */
-    uint32_t n;                     /* fields */
-    char name[MAX_FIELDS][24];      /* their names */
-    char value[MAX_FIELDS][128];    /* their values as text: strings, integers, nil */
+    char table[16];              /* its table */
+    char id[40];                 /* the record id, text */
+    uint32_t n;                  /* fields */
+    char name[MAX_FIELDS][24];   /* their names */
+    char value[MAX_FIELDS][128]; /* their values as text: strings, integers, nil */
 } snap;
 
 /* A change the scripted server sends at the next sync. */
 typedef struct queued {
-    uint8_t id[16];                 /* the warning */
-    proto_field f[MAX_FIELDS];      /* its fields (values point at literals) */
-    uint32_t n;                     /* entries in f */
-    int creates;                    /* a new record: send its creation clock */
+    uint8_t id[16];            /* the warning */
+    proto_field f[MAX_FIELDS]; /* its fields (values point at literals) */
+    uint32_t n;                /* entries in f */
+    int creates;               /* a new record: send its creation clock */
 } queued;
 
 typedef struct fake {
-    queued q[MAX_QUEUED];           /* changes for the next answer */
-    uint32_t n_q;                   /* entries in q */
-    uint64_t next_ver;              /* server versions handed out */
-    int requests;                   /* requests seen */
-    uint32_t n_pushed;              /* changes pushed in all */
-    snap pushed;                    /* the last change pushed */
+    queued q[MAX_QUEUED]; /* changes for the next answer */
+    uint32_t n_q;         /* entries in q */
+    uint64_t next_ver;    /* server versions handed out */
+    int requests;         /* requests seen */
+    uint32_t n_pushed;    /* changes pushed in all */
+    snap pushed;          /* the last change pushed */
 } fake;
 
 typedef struct fixture {
-    char dir[TDIR_MAX];             /* temporary folder */
-    char path[TDEVICE_PATH_MAX];    /* the device database */
-    gs_db *db;                      /* open, enrolled in g1 as worker 张三 */
-    uint64_t now_ms;                /* the wall clock the handle sees */
-    fake f;                         /* the scripted server */
-    char id[8][40];                 /* ids of the warnings made by a test, text */
+    char dir[TDIR_MAX];          /* temporary folder */
+    char path[TDEVICE_PATH_MAX]; /* the device database */
+    gs_db *db;                   /* open, enrolled in g1 as worker 张三 */
+    uint64_t now_ms;             /* the wall clock the handle sees */
+    fake f;                      /* the scripted server */
+    char id[8][40];              /* ids of the warnings made by a test, text */
 } fixture;
 
 static void snap_change(const proto_change *c, snap *s)
@@ -319,8 +319,7 @@ static int outbox_snaps(fixture *fx, snap *out, int max)
 }
 
 /* The text of field of record id, into buf; "" when it has no value. */
-static const char *field_of(fixture *fx, const char *id, const char *field, char *buf,
-                            size_t cap)
+static const char *field_of(fixture *fx, const char *id, const char *field, char *buf, size_t cap)
 {
     gs_record *r = NULL;
     const char *t;
@@ -462,9 +461,9 @@ static void test_ack_is_one_change_of_the_device_fields(void **state)
 
 /* A forbidden write of an existing warning: field = value on update, or a delete. */
 typedef struct refusal {
-    const char *field;              /* NULL: gs_db_delete */
-    const char *value;              /* as text (gs_record_set_text) */
-    const char *message;            /* a part of the message */
+    const char *field;   /* NULL: gs_db_delete */
+    const char *value;   /* as text (gs_record_set_text) */
+    const char *message; /* a part of the message */
 } refusal;
 
 static void test_forbidden_writes_are_read_only_and_write_nothing(void **state)
@@ -517,8 +516,7 @@ static void test_forbidden_writes_are_read_only_and_write_nothing(void **state)
         gs_record *r = NULL;
         assert_int_equal(gs_record_new(fx->db, "warning", &r), GS_OK);
         if (with_id)
-            assert_int_equal(gs_record_set_id(r, "0193a5f0-7c1e-7b3d-9f00-2c4e5a6b7c8d"),
-                             GS_OK);
+            assert_int_equal(gs_record_set_id(r, "0193a5f0-7c1e-7b3d-9f00-2c4e5a6b7c8d"), GS_OK);
         assert_int_equal(gs_record_set_str(r, "note", "自己建的"), GS_OK);
         assert_int_equal(gs_db_add(fx->db, r), GS_E_READ_ONLY);
         assert_string_equal(gs_db_errmsg(fx->db), "warning records are written by the server only");
@@ -614,10 +612,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_forbidden_writes_are_read_only_and_write_nothing,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cleared_unknown_and_bad_ids_cannot_be_acked,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ack_under_allocation_failure_writes_nothing,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cleared_unknown_and_bad_ids_cannot_be_acked, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ack_under_allocation_failure_writes_nothing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
