@@ -3,6 +3,11 @@
  * error first. Each write checks everything it can (values, references, the id) before its
  * first change, so a refused write leaves no trace even inside a batch (db.h explains why
  * inner levels are not savepoints).
+ *
+ * Records of a server_only table (warnings) are refused here as the server's merge would
+ * refuse them (read_only), with the same schema helpers and messages, so nothing the server
+ * must reject ever reaches the outbox: no creation, no deletion, and on update only the
+ * SF_DEVICE_EDIT fields, enums only to SEF_DEVICE values (GS_E_READ_ONLY).
  */
 #include "capture.h"
 
@@ -181,6 +186,9 @@ int capture_add(gs_db *db, gs_record *rec, capture_refs *defer)
     if (rec->stored)
         return gs_err_set(&db->err, GS_E_STATE, "%s %s is stored already: use gs_db_update",
                           t->name, rec->id_text);
+    rc = schema_device_may_create(t, &db->err);
+    if (rc)
+        return rc;
     rc = apply_defaults(db, rec);
     if (rc)
         return rc;
@@ -348,6 +356,10 @@ int gs_db_update(gs_db *db, gs_record *rec)
             goto out;
         if (schema_value_eq(f, v, &cur->slots[i].v))
             continue;
+        /* before the immutability check: for a warning the server says read_only first */
+        rc = schema_device_may_write(t, f, v, &db->err);
+        if (rc)
+            goto out;
         if (f->flags & SF_IMMUTABLE) {
             rc = gs_err_set(&db->err, GS_E_INVALID, "%s.%s: cannot be changed once the record "
                             "exists", t->name, f->name);
@@ -389,7 +401,7 @@ done:
     return rc;
 }
 
-static int parse_id(gs_db *db, const char *id, uint8_t out[UUID_LEN])
+int capture_parse_id(gs_db *db, const char *id, uint8_t out[UUID_LEN])
 {
     if (!id || uuid_parse(id, strlen(id), out))
         return gs_err_set(&db->err, GS_E_INVALID,
@@ -403,6 +415,7 @@ int gs_db_delete(gs_db *db, const char *id)
     uint8_t raw[UUID_LEN];
     gs_record *cur = NULL;
     proto_field del;
+    gs_err why;
     uint64_t stamp;
     char sql[128];
     sqlite3_stmt *st;
@@ -411,7 +424,7 @@ int gs_db_delete(gs_db *db, const char *id)
     if (!db)
         return GS_E_INVALID;
     gs_err_clear(&db->err);
-    rc = parse_id(db, id, raw);
+    rc = capture_parse_id(db, id, raw);
     if (rc)
         return rc;
     rc = db_tx_begin(db);
@@ -425,6 +438,18 @@ int gs_db_delete(gs_db *db, const char *id)
     }
     if (rc)
         goto out;
+    memset(&del, 0, sizeof(del));
+    del.name = proto_cstr(SCHEMA_DELETED_FIELD);
+    del.value.type = PV_BOOL;
+    del.value.u.b = 1;
+    /* a deletion is the field "deleted" set: refused for a warning, as the server does */
+    rc = schema_device_may_write(cur->t, schema_field_find(cur->t, del.name.ptr, del.name.len),
+                                 &del.value, &why);
+    if (rc) {
+        rc = gs_err_set(&db->err, rc, "%s %s cannot be deleted on a device: %s", cur->t->name,
+                        id, why.msg);
+        goto out;
+    }
     rc = db_hlc_next(db, &stamp);
     if (rc)
         goto out;
@@ -441,10 +466,6 @@ int gs_db_delete(gs_db *db, const char *id)
     db_done(st);
     if (rc)
         goto out;
-    memset(&del, 0, sizeof(del));
-    del.name = proto_cstr(SCHEMA_DELETED_FIELD);
-    del.value.type = PV_BOOL;
-    del.value.u.b = 1;
     rc = outbox_capture(db, cur->t, raw, stamp, &del, 1, 0);
     if (rc == GS_OK)
         rc = db_tx_commit(db);
@@ -464,7 +485,7 @@ int gs_db_get(gs_db *db, const char *id, gs_record **out)
     if (!db || !out)
         return GS_E_INVALID;
     gs_err_clear(&db->err);
-    rc = parse_id(db, id, raw);
+    rc = capture_parse_id(db, id, raw);
     if (rc)
         return rc;
     rc = record_load(db, raw, &rec);

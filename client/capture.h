@@ -6,7 +6,10 @@
  * Checks, in this order, each failing with GS_E_INVALID and a message naming "table.field":
  * every value against the schema (type, range, length, UTF-8, enum names, tag repeats),
  * required fields present (after defaults), immutable fields unchanged, references naming a
- * live record of the right table on this device.
+ * live record of the right table on this device. Records of a table only the server writes
+ * (schema_table.server_only: warnings) fail with GS_E_READ_ONLY when created or deleted, or
+ * when an update changes a field a device may not (schema_device_may_write): what the
+ * server's merge would reject read_only.
  */
 #ifndef GS_CLIENT_CAPTURE_H
 #define GS_CLIENT_CAPTURE_H
@@ -42,5 +45,9 @@ int capture_check_ref(gs_db *db, const schema_table *t, const schema_field *f,
                       const uint8_t target[UUID_LEN]);
 
 void capture_refs_free(capture_refs *refs);
+
+/* A record id as a caller writes it (canonical UUID text, either case) into out; GS_E_INVALID
+ * with a message showing the expected form otherwise. */
+int capture_parse_id(gs_db *db, const char *id, uint8_t out[UUID_LEN]);
 
 #endif

@@ -113,6 +113,10 @@ GS_API int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
 #define GS_GRIDS_MAX 32  /* grids one device works in (as many as the server allows) */
 #define GS_RESULT_MAX 256
 
+/* The caller allocates a gs_status and gs_db_status writes all of it, so its size is part
+ * of the library's binary interface: an app built against an older gridsync.h would be
+ * overrun by a longer one. It does not grow; new figures get a call of their own
+ * (gs_db_warnings_open). */
 typedef struct gs_status {
     int initialised;                /* 1 once gs_db_init_device succeeded */
     char device_id[GS_NAME_MAX + 1]; /* "" before init */
@@ -264,6 +268,44 @@ GS_API int gs_list_where(gs_list *list, const char *field, const char *text);
 GS_API int gs_list_limit(gs_list *list, int64_t limit);
 GS_API int gs_list_next(gs_list *list, gs_record **out);
 GS_API void gs_list_free(gs_list *list);
+
+/* ---- warnings ------------------------------------------------------------------------ */
+
+/* Warnings (预警) are records of table "warning" that the town server's rules raise (a
+ * resident living alone not visited for 7 days, a care request overdue, ...) and the
+ * device pulls with its grids' other records, so a worker sees them offline. Fields: rule,
+ * grid, subject_type, subject, level (notice 提示, attention 关注, urgent 紧急), title,
+ * since, state (open, acknowledged, cleared), cleared_at, note, ack_by, ack_at; read them
+ * with gs_db_get and the getters like any record. The server creates and clears them (state
+ * cleared, with cleared_at, when the condition ends); a device may only acknowledge one,
+ * with a note. gs_db_add of a warning, gs_db_delete of one, and a gs_db_update that changes
+ * a field other than state, note, ack_by and ack_at, or sets state to anything but
+ * acknowledged, are refused with GS_E_READ_ONLY and write nothing (the server would
+ * reject them read_only).
+ *
+ * A warning is open until the server clears it, acknowledged or not: acknowledging says
+ * a worker has seen it, not that its condition is over. */
+
+#define GS_WARNINGS_ALL 1 /* gs_db_warnings_list: cleared warnings too */
+
+/* The device's open warnings as a gs_list (read with gs_list_next, free with
+ * gs_list_free), in the order a worker should take them: state open before acknowledged,
+ * then by level (urgent, attention, notice), then the oldest condition first (since), then
+ * by id. flags GS_WARNINGS_ALL: the cleared ones too, after the others. gs_list_where and
+ * gs_list_limit narrow it like any list. Deleted warnings are never listed. */
+GS_API int gs_db_warnings_list(gs_db *db, int flags, gs_list **out);
+
+/* *out = the number of open warnings on the device: not deleted, state open or
+ * acknowledged (not cleared). */
+GS_API int gs_db_warnings_open(gs_db *db, int64_t *out);
+
+/* Acknowledges warning id: state acknowledged, ack_by the device's worker name, ack_at now,
+ * and the note when note is not NULL ("" clears it; NULL keeps the one it has), written as
+ * one local change (one outbox entry) like gs_db_update. Acknowledging again records the
+ * new acknowledgement (worker, time, note). GS_E_NOTFOUND: no warning with this id on the
+ * device (or it is deleted); GS_E_STATE: the server has cleared it (nothing to
+ * acknowledge); GS_E_INVALID: id is not a record id, or the note is refused (too long). */
+GS_API int gs_db_warning_ack(gs_db *db, const char *id, const char *note);
 
 /* ---- import --------------------------------------------------------------------------- */
 

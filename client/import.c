@@ -146,10 +146,12 @@ static int blank(const gs_buf *line)
     return 1;
 }
 
-/* Line errors are reported and counted; any other failure stops the import. */
+/* Line errors are reported and counted; any other failure stops the import. A line of a
+ * record type only the server writes (a warning: GS_E_READ_ONLY) is the file's mistake. */
 static int line_error(int rc)
 {
-    return rc == GS_E_INVALID || rc == GS_E_EXISTS || rc == GS_E_TOO_LARGE;
+    return rc == GS_E_INVALID || rc == GS_E_EXISTS || rc == GS_E_TOO_LARGE ||
+           rc == GS_E_READ_ONLY;
 }
 
 /* Compares the fields rec gives with the stored record; GS_OK when identical. */

@@ -2,8 +2,11 @@
  * query.c: gs_list, the generic listing of live records of one table with equality
  * conditions on any fields (a tags field matches records that carry every tag given).
  * The SELECT is built on the first gs_list_next and stays open until gs_list_free, so it
- * is prepared outside the handle's statement cache.
+ * is prepared outside the handle's statement cache. Other modules may add a fixed condition
+ * and an order of their own (query.h).
  */
+#include "query.h"
+
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "pval.h"
@@ -24,6 +27,8 @@ struct gs_list {
     list_cond conds[LIST_MAX_WHERE]; /* conditions, all must hold */
     size_t n_conds;                 /* entries in conds */
     int64_t limit;                  /* most records returned; -1 all */
+    char *sql_where;                /* list_set_sql: a condition of the library's, or NULL */
+    char *sql_order;                /* list_set_sql: ORDER BY terms, or NULL: id DESC */
     sqlite3_stmt *st;               /* the query once started */
     int done;                       /* the query has returned its last row */
 };
@@ -94,6 +99,23 @@ int gs_list_limit(gs_list *l, int64_t limit)
     return GS_OK;
 }
 
+int list_set_sql(gs_list *l, const char *where, const char *order)
+{
+    char *w = NULL, *o = NULL;
+
+    if (l->st)
+        return gs_err_set(&l->db->err, GS_E_STATE, "the list has started already");
+    if ((where && !(w = gs_strdup(where))) || (order && !(o = gs_strdup(order)))) {
+        gs_free(w);
+        return gs_err_set(&l->db->err, GS_E_NOMEM, "out of memory");
+    }
+    gs_free(l->sql_where);
+    gs_free(l->sql_order);
+    l->sql_where = w;
+    l->sql_order = o;
+    return GS_OK;
+}
+
 static int start(gs_list *l)
 {
     gs_db *db = l->db;
@@ -122,10 +144,13 @@ static int start(gs_list *l)
             rc = buf_addf(&sql, " AND \"%s\" = ?%d", name, param++);
         }
     }
+    if (rc == GS_OK && l->sql_where)
+        rc = buf_addf(&sql, " AND (%s)", l->sql_where);
     if (rc == GS_OK)
         /* ids are UUIDv7, time-ordered: the primary key gives newest first without an
            index on created that every insert would pay for */
-        rc = buf_addf(&sql, " ORDER BY id DESC LIMIT ?%d", param);
+        rc = buf_addf(&sql, " ORDER BY %s LIMIT ?%d", l->sql_order ? l->sql_order : "id DESC",
+                      param);
     if (rc) {
         buf_free(&sql);
         return gs_err_set(&db->err, rc, "out of memory");
@@ -184,5 +209,7 @@ void gs_list_free(gs_list *l)
     sqlite3_finalize(l->st);
     for (size_t i = 0; i < l->n_conds; i++)
         pval_free(&l->conds[i].value);
+    gs_free(l->sql_where);
+    gs_free(l->sql_order);
     gs_free(l);
 }

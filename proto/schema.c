@@ -77,6 +77,7 @@ static const schema_enum warning_subjects[] = {
     {"device", "设备", "Device", 0},
 };
 
+/* mildest first: devices list the most urgent first by this order (client/warning.c) */
 static const schema_enum warning_levels[] = {
     {"notice", "提示", "Notice", 0},
     {"attention", "关注", "Attention", 0},
@@ -84,7 +85,8 @@ static const schema_enum warning_levels[] = {
 };
 
 /* cleared is final: a worker's acknowledgement that crosses the server's clearing leaves it
- * cleared (SP_STATUS); a condition that returns opens a new warning, never reopens one */
+ * cleared (SP_STATUS); a condition that returns opens a new warning, never reopens one.
+ * Declared in the order devices list them: open, then acknowledged, then cleared. */
 static const schema_enum warning_states[] = {
     {"open", "待处理", "Open", 0},
     {"acknowledged", "已确认", "Acknowledged", SEF_DEVICE},

@@ -120,13 +120,14 @@ const schema_enum *schema_enum_find(const schema_field *f, const char *name, siz
 
 /* Whether a device may write value v (NULL: any) to field f of table t: always for a table
  * the devices write; for a server_only one only SF_DEVICE_EDIT fields, enum values flagged
- * SEF_DEVICE. On refusal err says what ("warning.level is set by the server") and the code
- * is GS_E_PERM. Creating and deleting records of a server_only table are refused by the
- * caller (schema_device_may_create). */
+ * SEF_DEVICE. On refusal err says what ("warning.level is set by the server only") and the
+ * code is GS_E_READ_ONLY. Creating records of a server_only table is refused by the caller
+ * with schema_device_may_create; deleting one is a write of the field "deleted", which no
+ * such table lets a device make. */
 struct proto_value;
 int schema_device_may_write(const schema_table *t, const schema_field *f,
                             const struct proto_value *v, gs_err *err);
-/* GS_OK when a device may create records of t; GS_E_PERM with a message when not. */
+/* GS_OK when a device may create records of t; GS_E_READ_ONLY with a message when not. */
 int schema_device_may_create(const schema_table *t, gs_err *err);
 
 struct proto_value;

@@ -68,6 +68,13 @@ int cli_cmd_list(cli *c);
 int cli_cmd_delete(cli *c);
 int cli_cmd_retry(cli *c);
 int cli_cmd_drop(cli *c);
+int cli_cmd_warnings(cli *c);
+int cli_cmd_warning_ack(cli *c);
+
+/* JSON output (cli_record.c): a record as gs_record_to_json writes it, one line on stdout;
+ * the records of a list as one JSON array of those. An exit code. */
+int cli_record_json(cli *c, gs_record *rec);
+int cli_list_json(cli *c, gs_list *list);
 
 /* Output helpers (cli_table.c). */
 

@@ -156,6 +156,7 @@ static int on_rejected(void *ud, const gs_rejected_info *info)
 int cli_cmd_status(cli *c)
 {
     gs_status st;
+    int64_t warnings_open = 0;
     rej_ctx rx;
     cli_opt opt;
     int i = 0, r, code, rc;
@@ -166,14 +167,16 @@ int cli_cmd_status(cli *c)
         return CLI_USAGE;
     if (c->help) {
         printf("usage: gridsync status\n\nShows this device's settings, the changes waiting "
-               "to be synced, the last sync\nand its result, and any changes the server "
-               "rejected.\n");
+               "to be synced, the last sync\nand its result, the open warnings, and any "
+               "changes the server rejected.\n");
         return CLI_OK;
     }
     code = cli_open(c);
     if (code)
         return code;
     rc = gs_db_status(c->db, &st);
+    if (rc == GS_OK)
+        rc = gs_db_warnings_open(c->db, &warnings_open);
     if (rc)
         return cli_fail(c, rc);
     memset(&rx, 0, sizeof(rx));
@@ -201,7 +204,7 @@ int cli_cmd_status(cli *c)
         }
         if (st.last_sync_ms)
             isotime_format(st.last_sync_ms, iso);
-        o = json_pack("{s:b,s:s?,s:s?,s:s?,s:o,s:I,s:I,s:I,s:I,s:s?,s:s?,s:I,s:o}",
+        o = json_pack("{s:b,s:s?,s:s?,s:s?,s:o,s:I,s:I,s:I,s:I,s:s?,s:s?,s:I,s:I,s:o}",
                       "initialised", st.initialised, "device",
                       st.initialised ? st.device_id : NULL, "worker",
                       st.initialised ? st.worker : NULL, "server",
@@ -211,7 +214,8 @@ int cli_cmd_status(cli *c)
                       (json_int_t)st.pending_sent, "rejected_count", (json_int_t)st.rejected,
                       "last_sync", st.last_sync_ms ? iso : NULL, "last_sync_result",
                       st.last_sync_result[0] ? st.last_sync_result : NULL, "cursor",
-                      (json_int_t)st.cursor, "rejected", rx.arr);
+                      (json_int_t)st.cursor, "warnings_open", (json_int_t)warnings_open,
+                      "rejected", rx.arr);
         rc = o ? cmdline_print_json(o, CMDLINE_JSON_FLAGS) : GS_E_NOMEM;
         json_decref(o);
         return rc ? cli_fail(c, rc) : CLI_OK;
@@ -235,6 +239,8 @@ int cli_cmd_status(cli *c)
     } else {
         printf("last sync  never\n");
     }
+    printf("warnings   %lld open%s\n", (long long)warnings_open,
+           warnings_open ? " (gridsync warnings lists them)" : "");
     printf("rejected   %lld change%s\n", (long long)st.rejected, st.rejected == 1 ? "" : "s");
     if (st.rejected) {
         rc = gs_db_rejected(c->db, on_rejected, &rx);

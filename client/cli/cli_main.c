@@ -27,6 +27,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < schema_n_tables; i++) {
         const schema_table *t = &schema_tables[i];
         char cmd[96];
+        if (t->server_only)
+            continue; /* the server writes them: no add here (warnings below) */
         snprintf(cmd, sizeof(cmd), "%s add|update", t->cli_name);
         fprintf(f, "  %-32s record or change a %s (%s)\n", cmd, t->label_en, t->label_zh);
     }
@@ -39,7 +41,10 @@ static void usage(FILE *f)
     fputs("\n"
           "  delete ID                        delete a record (the deletion syncs)\n"
           "  import FILE.jsonl                add records, one JSON object per line, all or none\n"
-          "  status                           pending changes, last sync, rejected changes\n"
+          "  warnings [--all]                 the grid's warnings (预警), most pressing first\n"
+          "  warning ack ID [--note TEXT]     acknowledge a warning (you are on it)\n"
+          "  status                           pending changes, last sync, rejected changes,\n"
+          "                                   open warnings\n"
           "  retry SEQ                        send a rejected change again, as a new change\n"
           "  drop SEQ                         give a rejected change up\n"
           "  sync [--batch N]                 send pending changes, receive the grid's changes\n"
@@ -191,9 +196,9 @@ int main(int argc, char **argv)
         }
         if (n_words == 0 && a[0] != '-') {
             words[n_words++] = a;
-            /* nouns take a verb as their second word */
-            if (schema_table_by_cli(a) && strcmp(a, "list") != 0 && i + 1 < argc &&
-                argv[i + 1][0] != '-')
+            /* nouns take a verb as their second word; "warnings" is a command of its own */
+            if (schema_table_by_cli(a) && strcmp(a, "list") != 0 &&
+                strcmp(a, "warnings") != 0 && i + 1 < argc && argv[i + 1][0] != '-')
                 words[n_words++] = argv[++i];
             continue;
         }
@@ -232,6 +237,10 @@ int main(int argc, char **argv)
         code = cli_cmd_retry(&c);
     } else if (strcmp(words[0], "drop") == 0) {
         code = cli_cmd_drop(&c);
+    } else if (strcmp(words[0], "warnings") == 0) {
+        code = cli_cmd_warnings(&c);
+    } else if (strcmp(words[0], "warning") == 0 && words[1] && strcmp(words[1], "ack") == 0) {
+        code = cli_cmd_warning_ack(&c);
     } else if (schema_table_by_cli(words[0])) {
         const schema_table *t = schema_table_by_cli(words[0]);
         if (!words[1]) {
@@ -240,17 +249,25 @@ int main(int argc, char **argv)
             /* "gridsync visit --help" */
             while (cli_next_opt(&c, &i, &opt, takes_none, NULL) > 0)
                 ;
-            if (c.help) {
+            if (c.help && t->server_only) {
+                printf("usage: gridsync warning ack ID [--note TEXT] (gridsync warning ack "
+                       "--help)\n       gridsync warnings [--all]\n");
+                code = CLI_OK;
+            } else if (c.help) {
                 printf("usage: gridsync %s add|update ... (gridsync %s add --help)\n",
                        t->cli_name, t->cli_name);
                 code = CLI_OK;
             } else {
-                code = cli_usage_error(&c, "%s: say add or update", words[0]);
+                code = cli_usage_error(&c, "%s: say %s", words[0],
+                                       t->server_only ? "ack" : "add or update");
             }
         } else if (strcmp(words[1], "add") == 0) {
             code = cli_cmd_add(&c, t);
         } else if (strcmp(words[1], "update") == 0) {
             code = cli_cmd_update(&c, t);
+        } else if (t->server_only) {
+            code = cli_usage_error(&c, "%s %s: unknown; say %s ack", words[0], words[1],
+                                   t->cli_name);
         } else {
             code = cli_usage_error(&c, "%s %s: unknown; say %s add or %s update", words[0],
                                    words[1], words[0], words[0]);

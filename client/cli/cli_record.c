@@ -67,6 +67,15 @@ static void record_help(const schema_table *t, const char *verb)
 {
     int add = strcmp(verb, "add") == 0;
 
+    if (add && t->server_only) {
+        /* gs_db_add refuses it (read_only): say what to do instead */
+        printf("%s records (%s) are written by the town server only: this device receives\n"
+               "them with gridsync sync and lists them with gridsync %s.\n",
+               t->label_en, t->label_zh, t->cli_plural);
+        if (strcmp(t->name, "warning") == 0)
+            printf("To acknowledge one: gridsync warning ack ID [--note TEXT]\n");
+        return;
+    }
     printf("usage: gridsync %s %s%s [options]\n\n%s %s (%s)\n\noptions:\n", t->cli_name, verb,
            add ? "" : " ID", add ? "Records a" : "Changes a", t->label_en, t->label_zh);
     for (size_t i = 0; i < t->n_fields; i++) {
@@ -105,8 +114,7 @@ static void record_help(const schema_table *t, const char *verb)
         printf("an empty value (--notes \"\") clears an optional field\n");
 }
 
-/* Prints a record as JSON on stdout. */
-static int print_json(cli *c, gs_record *rec)
+int cli_record_json(cli *c, gs_record *rec)
 {
     char *json;
     int rc = gs_record_to_json(rec, &json);
@@ -224,7 +232,7 @@ int cli_cmd_add(cli *c, const schema_table *t)
         if (rc)
             code = cli_fail(c, rc);
         else if (c->json)
-            code = print_json(c, rec);
+            code = cli_record_json(c, rec);
         else
             printf("%s\n", gs_record_id(rec));
     }
@@ -253,7 +261,7 @@ int cli_cmd_update(cli *c, const schema_table *t)
         if (rc)
             code = cli_fail(c, rc);
         else if (c->json)
-            code = print_json(c, after);
+            code = cli_record_json(c, after);
         else
             printf("%s\n", gs_record_id(after));
     }
@@ -313,7 +321,7 @@ int cli_cmd_show(cli *c)
     if (rc)
         return cli_fail(c, rc);
     if (c->json) {
-        code = print_json(c, rec);
+        code = cli_record_json(c, rec);
         gs_record_free(rec);
         return code;
     }
@@ -487,8 +495,7 @@ static int list_filters(cli *c, const schema_table *t, gs_list *list)
     return rc ? cli_fail(c, rc) : CLI_OK;
 }
 
-/* The records as one JSON array (jansson), each as gs_record_to_json writes it. */
-static int list_json(cli *c, gs_list *list)
+int cli_list_json(cli *c, gs_list *list)
 {
     json_t *records = json_array();
     gs_record *rec = NULL;
@@ -570,7 +577,7 @@ int cli_cmd_list(cli *c)
         return cli_fail(c, rc);
     code = list_filters(c, t, list);
     if (code == CLI_OK)
-        code = c->json ? list_json(c, list) : list_table(c, t, list);
+        code = c->json ? cli_list_json(c, list) : list_table(c, t, list);
     gs_list_free(list);
     return code;
 }
