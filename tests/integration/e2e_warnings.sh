@@ -6,7 +6,8 @@
 #      right after start again and again and restarted;
 #   2. the device of the grid pulls it and holds it offline, with its Chinese title; the
 #      device of another grid never sees it;
-#   3. a worker acknowledges it with a note: a second device of the grid pulls that;
+#   3. a worker acknowledges it with a note (`gridsync warning ack`; clearing it by hand is
+#      refused on the handheld, exit 2): a second device of the grid pulls the note;
 #   4. a visit (recorded "8 days on" too) clears it in the very sync that sends the visit,
 #      and a restart of the server opens nothing new;
 #   5. `gridsyncd rules` lists the six rules with the configured thresholds, and an unknown
@@ -54,14 +55,19 @@ W=${W:0:8}-${W:8:4}-${W:12:4}-${W:16:4}-${W:20:12}
 [ "$(t_sql "$T/b1.db" "SELECT count(*) FROM warning")" = 0 ] && ok warn_not_seen_by_other_grid \
     || notok warn_not_seen_by_other_grid "b1 holds a warning"
 t_server_stop
-out=$(t_gs "$T/a1.db" --json show "$W" 2>&1)
-[ "$(jq -r .title <<<"$out")" = "独居老人王秀英已8天未走访" ] && ok warn_shown_offline \
+out=$(t_gs "$T/a1.db" --json warnings 2>&1)
+[ "$(jq -r '.[0].title' <<<"$out")" = "独居老人王秀英已8天未走访" ] && [ "$(jq length <<<"$out")" = 1 ] &&
+    t_gs "$T/a1.db" status | grep -q "1 open" && ok warn_shown_offline \
     || notok warn_shown_offline "$out"
 T_SERVER_EXEC=$AHEAD t_server_start
 
 # ---- 3. acknowledged with a note, seen by the grid's other device; once cleared, a device
 # cannot acknowledge it again (checked in test_srv_merge)
-t_gs "$T/a1.db" warning update "$W" --state acknowledged --note 已电话联系明天上门 >/dev/null 2>"$T/err" &&
+t_gs "$T/a1.db" warning update "$W" --state cleared >/dev/null 2>"$T/err"
+code=$?
+[ $code = 2 ] && grep -q "may not set 'cleared'" "$T/err" && ok warn_clear_refused_on_device \
+    || notok warn_clear_refused_on_device "exit $code: $(cat "$T/err")"
+t_gs "$T/a1.db" warning ack "$W" --note 已电话联系明天上门 >/dev/null 2>"$T/err" &&
     t_gs "$T/a1.db" sync >/dev/null 2>>"$T/err" && t_gs "$T/a2.db" sync >/dev/null 2>>"$T/err" ||
     notok warn_ack "$(cat "$T/err")"
 [ "$(t_sql "$T/a2.db" "SELECT state || '|' || note FROM warning")" = "acknowledged|已电话联系明天上门" ] \
