@@ -781,7 +781,7 @@ static int merge_change(merge_ctx *m, const store_device *dev, int scoped, uint6
     if (!rc)
         rc = write_record(&a, err);
     if (!rc && m->warn && !a.t->server_only)
-        rc = warn_on_record(m->warn, a.t, c->id, a.rec, err);
+        rc = warn_on_record(m->warn, a.t, c->id, a.rec, !a.exists, err);
     if (!rc)
         rc = accept(&a, ack, err);
     return rc;

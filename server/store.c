@@ -192,7 +192,16 @@ static const char *const migrations[] = {
     "  resident TEXT NOT NULL,"
     "  at INTEGER NOT NULL,"
     "  visit TEXT NOT NULL,"
-    "  PRIMARY KEY (resident, at, visit)) WITHOUT ROWID;",
+    "  grid TEXT NOT NULL,"
+    "  PRIMARY KEY (resident, at, visit)) WITHOUT ROWID;"
+    "CREATE INDEX dispute_visits_grid ON dispute_visits (grid, at);"
+    /* visits recorded per grid and day (Beijing time): the dashboard's chart, counted as
+     * each new visit merges */
+    "CREATE TABLE visit_days ("
+    "  grid TEXT NOT NULL,"
+    "  day INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (grid, day)) WITHOUT ROWID;",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */

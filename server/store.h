@@ -150,7 +150,10 @@ typedef struct store_watch {
     char grid[GS_LIMIT_NAME + 1];      /* the warning's grid */
     char ref[GS_LIMIT_NAME + 1];       /* the resident a visit's row is about, or "" */
     int64_t since, deadline, until, due; /* ms since 1970, 0 for none */
-    int64_t info;                      /* the rule's own: tag mask, priority */
+    int64_t info;                      /* the rule's own: unvisited_vulnerable, the resident's
+                                          tags (bit i: resident.tags' i-th value in the
+                                          schema); care_overdue, the priority (0 low, 1
+                                          normal, 2 urgent); dispute_repeated, the count */
     int has_warning;                   /* warning holds an id */
     uint8_t warning[16];               /* the open warning */
     int level;                         /* its level (index in the schema's levels) */
@@ -173,9 +176,13 @@ typedef int store_warn_count_cb(void *ud, const char *rule, int level, int64_t n
 int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err *err);
 /* A dispute visit of a resident (idempotent), and how many of them (at most n) are at or
  * after from; *nth_at is the time of the n-th latest (0 with fewer). */
-int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit, gs_err *err);
+int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit,
+                      const char *grid, gs_err *err);
 int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t n,
                          int64_t *count, int64_t *nth_at, gs_err *err);
+
+/* One more visit recorded in grid on day (days since 1970-01-01 in Beijing time, UTC+8). */
+int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err);
 
 /* ---- records and fields ---- */
 

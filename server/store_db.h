@@ -81,6 +81,7 @@ enum {
     WQ_OPEN_COUNTS,
     WQ_DISPUTE_ADD,
     WQ_DISPUTE_RECENT,
+    WQ_VISIT_DAY,
     WQ_N
 };
 

@@ -21,8 +21,10 @@ static const char *const wsql[WQ_N] = {
                   "level FROM watch WHERE rule = ?1 AND ref = ?2",
     [WQ_OPEN_COUNTS] = "SELECT rule, level, count(*) FROM watch WHERE warning IS NOT NULL "
                        "GROUP BY rule, level",
-    [WQ_DISPUTE_ADD] = "INSERT OR IGNORE INTO dispute_visits (resident, at, visit) "
-                       "VALUES (?1, ?2, ?3)",
+    [WQ_DISPUTE_ADD] = "INSERT OR IGNORE INTO dispute_visits (resident, at, visit, grid) "
+                       "VALUES (?1, ?2, ?3, ?4)",
+    [WQ_VISIT_DAY] = "INSERT INTO visit_days (grid, day, n) VALUES (?1, ?2, 1) "
+                     "ON CONFLICT (grid, day) DO UPDATE SET n = n + 1",
     /* the latest n only: a resident with many disputes costs n rows a dispute, not all */
     [WQ_DISPUTE_RECENT] = "SELECT at FROM dispute_visits WHERE resident = ?1 AND at >= ?2 "
                           "ORDER BY at DESC LIMIT ?3",
@@ -187,7 +189,8 @@ int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err 
     return rc;
 }
 
-int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit, gs_err *err)
+int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit,
+                      const char *grid, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = wprep(s, WQ_DISPUTE_ADD, &st, err);
@@ -197,6 +200,19 @@ int store_dispute_add(store *s, const char *resident, int64_t at, const char *vi
     bind_text(st, 1, resident);
     sqlite3_bind_int64(st, 2, at);
     bind_text(st, 3, visit);
+    bind_text(st, 4, grid);
+    return exec_done(s, st, err);
+}
+
+int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_VISIT_DAY, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, grid);
+    sqlite3_bind_int64(st, 2, day);
     return exec_done(s, st, err);
 }
 

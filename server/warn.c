@@ -21,11 +21,24 @@
 #define DAY_MS INT64_C(86400000)
 #define HOUR_MS INT64_C(3600000)
 
-/* Resident tags the unvisited rule watches (tag mask bits). */
-#define TAG_ALONE 0x1   /* lives_alone */
-#define TAG_SPECIAL 0x2 /* special_care */
-#define TAG_ELDERLY 0x4 /* elderly */
-#define TAG_DISABLED 0x8 /* disabled */
+/* A resident's tags as a mask: bit i is the i-th value of resident.tags in the schema (the
+ * watch row keeps it whole, for the dashboard's residents by tag). */
+static unsigned tag_bit(const char *name)
+{
+    static const schema_field *f;
+    const schema_enum *e;
+    if (!f) {
+        const schema_table *t = schema_table_find("resident", 8);
+        f = t ? schema_field_find(t, "tags", 4) : NULL;
+    }
+    e = f ? schema_enum_find(f, name, strlen(name)) : NULL;
+    return e ? 1u << (e - f->enums) : 0;
+}
+
+#define TAG_ALONE tag_bit("lives_alone")
+#define TAG_SPECIAL tag_bit("special_care")
+#define TAG_ELDERLY tag_bit("elderly")
+#define TAG_DISABLED tag_bit("disabled")
 
 /* Levels: their index in the schema's warning levels. */
 enum { LEVEL_NOTICE = 0, LEVEL_ATTENTION = 1, LEVEL_URGENT = 2 };
@@ -188,22 +201,16 @@ static void rec_text(const store_rec *r, const char *name, char *out, size_t cap
 
 static unsigned tag_mask(const store_rec *r)
 {
-    static const struct {
-        const char *tag;
-        unsigned bit;
-    } tags[] = {{"lives_alone", TAG_ALONE},
-                {"special_care", TAG_SPECIAL},
-                {"elderly", TAG_ELDERLY},
-                {"disabled", TAG_DISABLED}};
     const proto_value *v = rec_value(r, "tags");
     unsigned mask = 0;
+    char name[GS_LIMIT_NAME + 1];
 
     if (!v || v->type != PV_STRLIST)
         return 0;
-    for (uint32_t i = 0; i < v->u.list.n; i++)
-        for (size_t k = 0; k < sizeof(tags) / sizeof(tags[0]); k++)
-            if (proto_str_eq(v->u.list.items[i], tags[k].tag))
-                mask |= tags[k].bit;
+    for (uint32_t i = 0; i < v->u.list.n; i++) {
+        snprintf(name, sizeof(name), "%.*s", (int)v->u.list.items[i].len, v->u.list.items[i].ptr);
+        mask |= tag_bit(name);
+    }
     return mask;
 }
 
@@ -319,7 +326,7 @@ static int on_dispute(warn_batch *wb, const char *vid, const char *rid, int64_t 
     const rules_config *c = wb->cfg;
     int64_t count = 0, nth_at = 0;
     struct warn_row *row;
-    int rc = store_dispute_add(wb->st, rid, at, vid, err);
+    int rc = store_dispute_add(wb->st, rid, at, vid, grid, err);
 
     if (!rc)
         rc = store_dispute_recent(wb->st, rid, wb->now_ms - c->dispute_repeated_days * DAY_MS,
@@ -389,12 +396,28 @@ static int on_care(warn_batch *wb, const char *cid, const store_rec *r, gs_err *
     return row_changed(wb, row, err);
 }
 
+/* Days since 1970-01-01 in Beijing time (UTC+8, no daylight saving): a grid's day. */
+static int64_t beijing_day(int64_t ms)
+{
+    int64_t local = ms + 8 * HOUR_MS;
+    return local >= 0 ? local / DAY_MS : (local - DAY_MS + 1) / DAY_MS;
+}
+
 int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
-                   const store_rec *r, gs_err *err)
+                   const store_rec *r, int created, gs_err *err)
 {
     char text[UUID_TEXT_LEN + 1];
+    int rc;
 
-    if (!wb || !wb->cfg->enabled)
+    if (!wb)
+        return GS_OK;
+    /* the dashboard's visits per day count whatever the rules do */
+    if (created && strcmp(t->name, "visit") == 0 && !r->meta.deleted) {
+        rc = store_visit_day_add(wb->st, r->meta.grid, beijing_day(rec_int(r, "visited_at")), err);
+        if (rc)
+            return rc;
+    }
+    if (!wb->cfg->enabled)
         return GS_OK;
     uuid_format(id, text);
     if (strcmp(t->name, "resident") == 0)

@@ -61,9 +61,11 @@ typedef struct warn_batch {
 /* Cannot fail. */
 void warn_init(warn_batch *wb, const rules_config *cfg, store *st, hlc *clock, gs_arena *arena,
                int64_t now_ms);
-/* The facts of record id of table t as a change left it (r: every field, as stored). */
+/* The facts of record id of table t as a change left it (r: every field, as stored;
+ * created: the change created it). Also counts a new visit in its grid's day (visit_days),
+ * rules on or off. */
 int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
-                   const store_rec *r, gs_err *err);
+                   const store_rec *r, int created, gs_err *err);
 /* Device d synced at now (its silence starts again). */
 int warn_on_sync(warn_batch *wb, const store_device *d, gs_err *err);
 /* Opens or clears the warnings of the queued subjects. */

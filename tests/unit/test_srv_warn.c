@@ -436,6 +436,21 @@ static void test_closed_in_the_same_batch(void **state)
     sweep(f, &o, &cl);
     assert_int_equal(o, 0);
     assert_int_equal(read_warnings(f, w, 4), 0);
+    /* both visits counted in the grid's day (Beijing time), for the dashboard */
+    {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT day, n FROM visit_days WHERE grid = 'g1'",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), (T0 + 8 * HOUR) / DAY);
+        assert_int_equal(sqlite3_column_int64(st, 1), 2);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
 }
 
 static void test_hazard_and_silent_device(void **state)
