@@ -722,6 +722,27 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
+/* A store from before the rules holds records the rules have never seen: one pass over
+ * them at start, before any sync (see warn_backfill). */
+static int rules_backfill(srv_app *app, gs_err *err)
+{
+    uint64_t n = 0;
+    int needed = 0;
+    int rc;
+
+    if (!app->cfg.rules.enabled)
+        return GS_OK;
+    rc = store_watch_needs_backfill(app->st, &needed, err);
+    if (rc || !needed)
+        return rc;
+    log_info(app->lg, "the warning rules have not seen this store's records yet: reading them");
+    rc = warn_backfill(&app->cfg.rules, app->st, &app->clock, wall_ms(), &n, err);
+    if (!rc)
+        log_info(app->lg, "warning rules: %llu records read; the first sweep opens what is due",
+                 (unsigned long long)n);
+    return rc;
+}
+
 /* The sweep thread, when rules are on and the store is a file (tests on ":memory:" call
  * app_sweep themselves). */
 static int sweeper_start(srv_app *app, gs_err *err)
@@ -810,7 +831,9 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
     /* the console's sessions are a second way into the admin API, never into /v1/sync */
     app->admin.session_auth = console_session_auth;
     app->admin.session_ud = app->console;
-    rc = sweeper_start(app, err);
+    rc = rules_backfill(app, err);
+    if (!rc)
+        rc = sweeper_start(app, err);
     if (rc) {
         console_free(app->console);
         group_free(&app->group);

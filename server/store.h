@@ -181,6 +181,11 @@ int store_dispute_add(store *s, const char *resident, int64_t at, const char *vi
 int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t n,
                          int64_t *count, int64_t *nth_at, gs_err *err);
 
+/* 1 in *out when the rules watch nothing yet and the store holds records: a store from
+ * before the rules (warn_backfill). */
+int store_watch_needs_backfill(store *s, int *out, gs_err *err);
+/* 1 in *out when no visit has been counted in visit_days. */
+int store_visit_days_empty(store *s, int *out, gs_err *err);
 /* One more visit recorded in grid on day (days since 1970-01-01 in Beijing time, UTC+8). */
 int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err);
 
@@ -215,6 +220,12 @@ int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_reco
 /* The record with every field (values in the arena); GS_E_NOTFOUND when absent. */
 int store_rec_get(store *s, const char *tbl, const uint8_t id[16], gs_arena *a, store_rec *out,
                   gs_err *err);
+typedef int store_rec_cb(void *ud, const uint8_t id[16], const store_rec *r);
+/* The records of tbl after the one at *after (0: from the first), in the order they were
+ * first written, at most max; *after moves to the last one given, *n_out counts them. For
+ * one-off passes over everything (the warning rules' backfill). */
+int store_rec_scan(store *s, const char *tbl, int64_t *after, uint32_t max, gs_arena *a,
+                   store_rec_cb *cb, void *ud, uint32_t *n_out, gs_err *err);
 /* Writes record r after a change with version r->meta.version by device number writer;
  * old is the record as store_rec_get read it before the change (NULL for a new record):
  * the pull index follows from the two. */

@@ -68,6 +68,7 @@ enum {
     RQ_PULL1,
     RQ_PULLN,
     RQ_DEV_ID,
+    RQ_REC_SCAN,
     RQ_N
 };
 
@@ -82,6 +83,8 @@ enum {
     WQ_DISPUTE_ADD,
     WQ_DISPUTE_RECENT,
     WQ_VISIT_DAY,
+    WQ_EMPTY,
+    WQ_DAYS_EMPTY,
     WQ_N
 };
 

@@ -80,6 +80,9 @@ static const char *const rsql[RQ_N] = {
                  "AND to_grid NOT IN (SELECT grid FROM device_grids WHERE device = ?4) "
                  "AND version > ?2 AND device <> ?4 ORDER BY 1",
     [RQ_DEV_ID] = "SELECT id FROM devices WHERE rowid = ?1",
+    /* col_meta's and col_fields' columns first, as RQ_REC_GET, then where the scan is */
+    [RQ_REC_SCAN] = "SELECT grid, deleted, created_hlc, updated_hlc, version, fields, rowid, id "
+                    "FROM records WHERE tbl = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
 };
 
 static int rprep(store *s, int q, sqlite3_stmt **out, gs_err *err)
@@ -221,6 +224,47 @@ int store_rec_get(store *s, const char *tbl, const uint8_t id[16], gs_arena *a, 
         rc = col_fields(s, st, 5, t, a, out, err);
     }
     done(st);
+    return rc;
+}
+
+int store_rec_scan(store *s, const char *tbl, int64_t *after, uint32_t max, gs_arena *a,
+                   store_rec_cb *cb, void *ud, uint32_t *n_out, gs_err *err)
+{
+    const schema_table *t = schema_table_find(tbl, strlen(tbl));
+    sqlite3_stmt *st = NULL;
+    int rc, row = 1;
+    uint32_t n = 0;
+
+    *n_out = 0;
+    if (!t)
+        return gs_err_set(err, GS_E_NOTFOUND, "no record type %s", tbl);
+    rc = rprep(s, RQ_REC_SCAN, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, tbl);
+    sqlite3_bind_int64(st, 2, *after);
+    sqlite3_bind_int64(st, 3, max);
+    while (!rc) {
+        store_rec r;
+        const void *id;
+        rc = step(s, st, &row, err);
+        if (rc || !row)
+            break;
+        id = sqlite3_column_blob(st, 7);
+        if (!id || sqlite3_column_bytes(st, 7) != 16) {
+            rc = gs_err_set(err, GS_E_DB, "store: damaged record id");
+            break;
+        }
+        col_meta(st, &r.meta);
+        rc = col_fields(s, st, 5, t, a, &r, err);
+        if (!rc) {
+            *after = sqlite3_column_int64(st, 6);
+            n++;
+            rc = cb(ud, id, &r);
+        }
+    }
+    done(st);
+    *n_out = n;
     return rc;
 }
 

@@ -23,6 +23,9 @@ static const char *const wsql[WQ_N] = {
                        "GROUP BY rule, level",
     [WQ_DISPUTE_ADD] = "INSERT OR IGNORE INTO dispute_visits (resident, at, visit, grid) "
                        "VALUES (?1, ?2, ?3, ?4)",
+    [WQ_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM watch) AND EXISTS (SELECT 1 FROM records "
+                 "WHERE tbl IN ('resident', 'visit', 'care'))",
+    [WQ_DAYS_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM visit_days)",
     [WQ_VISIT_DAY] = "INSERT INTO visit_days (grid, day, n) VALUES (?1, ?2, 1) "
                      "ON CONFLICT (grid, day) DO UPDATE SET n = n + 1",
     /* the latest n only: a resident with many disputes costs n rows a dispute, not all */
@@ -202,6 +205,32 @@ int store_dispute_add(store *s, const char *resident, int64_t at, const char *vi
     bind_text(st, 3, visit);
     bind_text(st, 4, grid);
     return exec_done(s, st, err);
+}
+
+int store_watch_needs_backfill(store *s, int *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_EMPTY, &st, err), row = 0;
+
+    if (rc)
+        return rc;
+    rc = step(s, st, &row, err);
+    *out = !rc && row && sqlite3_column_int(st, 0);
+    done(st);
+    return rc;
+}
+
+int store_visit_days_empty(store *s, int *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_DAYS_EMPTY, &st, err), row = 0;
+
+    if (rc)
+        return rc;
+    rc = step(s, st, &row, err);
+    *out = !rc && row && sqlite3_column_int(st, 0);
+    done(st);
+    return rc;
 }
 
 int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err)

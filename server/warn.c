@@ -13,6 +13,7 @@
 
 #include "common/uuid.h"
 #include "merge.h"
+#include "sval.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -627,6 +628,8 @@ static int settle_one(warn_batch *wb, struct warn_row *row, gs_err *err)
                 (!w->until || now < w->until);
     int rc = GS_OK;
 
+    if (wb->facts_only) /* the sweep decides, by due */
+        holds = w->has_warning;
     if (holds && !w->has_warning)
         rc = open_warning(wb, w, rule, err);
     else if (!holds && w->has_warning)
@@ -635,6 +638,8 @@ static int settle_one(warn_batch *wb, struct warn_row *row, gs_err *err)
         return rc;
     if (w->has_warning)
         w->due = w->until;
+    else if (wb->facts_only)
+        w->due = rule_on(wb->cfg, rule) ? w->deadline : 0;
     else
         w->due = w->deadline > now && rule_on(wb->cfg, rule) ? w->deadline : 0;
     /* a resident's last visit stays known; other rows with nothing to watch go */
@@ -656,6 +661,61 @@ int warn_settle(warn_batch *wb, gs_err *err)
         rc = settle_one(wb, row, err);
         row->queued = row->dirty = 0;
         row->found = 1;
+    }
+    return rc;
+}
+
+typedef struct backfill_ctx {
+    warn_batch *wb;
+    const schema_table *t;
+    int count_days; /* visit_days is empty: count every visit (it was kept with rules off) */
+    gs_err *err;
+} backfill_ctx;
+
+static int backfill_one(void *ud, const uint8_t id[16], const store_rec *r)
+{
+    backfill_ctx *bc = ud;
+    return warn_on_record(bc->wb, bc->t, id, r, bc->count_days, bc->err);
+}
+
+int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
+                  uint64_t *n_records, gs_err *err)
+{
+    static const char *const tables[] = {"resident", "visit", "care"};
+    int count_days = 0, rc = store_visit_days_empty(st, &count_days, err);
+
+    *n_records = 0;
+    for (size_t k = 0; k < 3 && !rc; k++) {
+        int64_t after = 0;
+        uint32_t n = 1000;
+        while (!rc && n == 1000) {
+            gs_arena arena;
+            warn_batch wb;
+            backfill_ctx bc;
+
+            arena_init(&arena, SVAL_ARENA_MAX);
+            warn_init(&wb, cfg, st, clock, &arena, now_ms);
+            wb.facts_only = 1;
+            bc.wb = &wb;
+            bc.t = schema_table_find(tables[k], strlen(tables[k]));
+            bc.err = err;
+            bc.count_days = count_days;
+            rc = store_begin(st, err);
+            if (!rc)
+                rc = store_rec_scan(st, tables[k], &after, 1000, &arena, backfill_one, &bc, &n,
+                                    err);
+            if (!rc)
+                rc = warn_settle(&wb, err);
+            if (!rc)
+                rc = store_hlc_set(st, clock->last, err);
+            if (!rc)
+                rc = store_commit(st, err);
+            else
+                store_rollback(st);
+            if (!rc)
+                *n_records += n;
+            arena_free(&arena);
+        }
     }
     return rc;
 }

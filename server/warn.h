@@ -54,6 +54,8 @@ typedef struct warn_batch {
     /* the follow-up rows (dispute_open, hazard_open) of this batch by resident, so that a
      * closing visit finds those not written yet: heads of chains through next_ref */
     uint32_t ref_head[WARN_REF_BUCKETS];
+    int facts_only;          /* write the rows' facts, open and clear nothing (backfill: the
+                                sweep after it settles what is due, once all is read) */
     uint32_t n_opened;       /* out: warnings opened */
     uint32_t n_cleared;      /* out: warnings cleared */
 } warn_batch;
@@ -70,6 +72,14 @@ int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
 int warn_on_sync(warn_batch *wb, const store_device *d, gs_err *err);
 /* Opens or clears the warnings of the queued subjects. */
 int warn_settle(warn_batch *wb, gs_err *err);
+/* For a store from before the rules (store_watch_needs_backfill): passes once over every
+ * resident, visit and care request, in the order they were first written, as if each had
+ * just merged (visits counted in visit_days when nothing is counted yet), in transactions
+ * of 1,000 records, writing the watch rows only: the next sweep opens what is due, once
+ * every fact is in (a resident read before his visits would otherwise open and clear a
+ * warning at once). Devices get their row at their next sync. *n_records counts them. */
+int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
+                  uint64_t *n_records, gs_err *err);
 /* Settles at most max rows whose due time is at or before now; *n_rows: how many (fewer
  * than max: nothing more is due). */
 int warn_sweep(warn_batch *wb, uint32_t max, uint32_t *n_rows, gs_err *err);

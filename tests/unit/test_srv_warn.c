@@ -545,6 +545,64 @@ static void test_failed_sweep_leaves_nothing(void **state)
     assert_int_equal(count_state(f, "unvisited_vulnerable", "open"), 2);
 }
 
+static int64_t visit_days_total(fx *f)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(sum(n), 0) FROM visit_days", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A store written while the rules were off (or by a server before them): at start the
+ * rules read every record once, open what is due, count no visit twice, and never again. */
+static void test_backfill_of_an_older_store(void **state)
+{
+    fx *f = *state;
+    uint8_t old[16], seen[16];
+    uint64_t n_records = 0;
+    uint32_t o, c;
+    int needed = 1;
+    gs_err err;
+
+    f->cfg.enabled = 0;
+    resident(f, old, "王秀英", "lives_alone");
+    resident(f, seen, "李大爷", "lives_alone");
+    f->now = T0 + 5 * DAY;
+    visit(f, seen, "routine", 0);
+    assert_int_equal(visit_days_total(f), 1);
+    assert_int_equal(store_watch_needs_backfill(f->st, &needed, &err), GS_OK);
+    assert_int_equal(needed, 1);
+    f->cfg.enabled = 1;
+    f->now = T0 + 8 * DAY;
+    assert_int_equal(warn_backfill(&f->cfg, f->st, &f->clock, f->now, &n_records, &err), GS_OK);
+    assert_int_equal(n_records, 3);
+    assert_int_equal(count_state(f, "unvisited_vulnerable", "open"), 0); /* facts only */
+    sweep(f, &o, &c);
+    assert_int_equal(o, 1); /* 王秀英: 8 days; 李大爷 was visited 3 days ago */
+    assert_int_equal(c, 0);
+    assert_int_equal(count_state(f, "unvisited_vulnerable", "open"), 1);
+    assert_int_equal(visit_days_total(f), 1);
+    assert_int_equal(store_watch_needs_backfill(f->st, &needed, &err), GS_OK);
+    assert_int_equal(needed, 0);
+    /* and 李大爷's row knows his visit: his warning opens 7 days after it */
+    {
+        f->now = T0 + 12 * DAY - 1;
+        sweep(f, &o, &c);
+        assert_int_equal(o, 0);
+        f->now = T0 + 12 * DAY;
+        sweep(f, &o, &c);
+        assert_int_equal(o, 1);
+    }
+}
+
 static void test_rules_listed(void **state)
 {
     gs_buf out;
@@ -579,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_closed_in_the_same_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rules_off_and_disabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sweep_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backfill_of_an_older_store, setup, teardown),
         cmocka_unit_test(test_rules_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
