@@ -2,7 +2,9 @@
  * admin_records.c: see admin_records.h. The page's ids come from the creation index
  * (store_rec_page); each record is then read whole (store_rec_get) and written with the
  * one JSON form of values (proto/value_json.h): every declared field in the schema's
- * order, null when not set, so a reader can rely on the columns.
+ * order, null when not set, so a reader can rely on the columns; and, for each reference,
+ * the title of the record it names (a visit's resident's name), so that an export reads
+ * like the register without fetching every resident.
  */
 #include "admin_records.h"
 
@@ -22,9 +24,27 @@ typedef struct rpage {
     int bad;          /* a JSON allocation failed */
 } rpage;
 
+/* The title of the record a reference names (a resident's name), or null. */
+static json_t *ref_title(rpage *p, const schema_field *f, const proto_value *v)
+{
+    const schema_table *rt = schema_table_find(f->ref_table, strlen(f->ref_table));
+    const schema_field *tf = rt ? schema_title_field(rt) : NULL;
+    const proto_value *title;
+    store_rec ref;
+    gs_err ignored;
+
+    if (!tf || v->type != PV_BIN || v->u.s.len != 16 ||
+        store_rec_get(p->st, rt->name, (const uint8_t *)v->u.s.ptr, p->a, &ref, &ignored))
+        return json_null();
+    title = store_rec_value(&ref, tf->name);
+    return title && title->type == PV_STR
+               ? json_stringn(title->u.s.ptr ? title->u.s.ptr : "", title->u.s.len)
+               : json_null();
+}
+
 static json_t *record_json(rpage *p, const uint8_t id[16], const store_rec *r)
 {
-    json_t *o = json_object(), *fields = json_object();
+    json_t *o = json_object(), *fields = json_object(), *titles = json_object();
     int64_t created = (int64_t)hlc_physical(r->meta.created_hlc);
     int64_t updated = (int64_t)hlc_physical(r->meta.updated_hlc);
 
@@ -32,6 +52,8 @@ static json_t *record_json(rpage *p, const uint8_t id[16], const store_rec *r)
         const schema_field *f = &p->t->fields[i];
         const proto_value *v = store_rec_value(r, f->name);
         jout_set(&p->bad, fields, f->name, v ? proto_value_to_json(f, v) : json_null());
+        if (f->type == ST_REF && v)
+            jout_set(&p->bad, titles, f->name, ref_title(p, f, v));
     }
     jout_set(&p->bad, o, "id", jout_uuid(id));
     jout_set(&p->bad, o, "grid", jout_str(r->meta.grid));
@@ -41,6 +63,7 @@ static json_t *record_json(rpage *p, const uint8_t id[16], const store_rec *r)
     jout_set(&p->bad, o, "updated_ms", json_integer(updated));
     jout_set(&p->bad, o, "updated", jout_iso(updated));
     jout_set(&p->bad, o, "fields", fields);
+    jout_set(&p->bad, o, "ref_titles", titles);
     return o;
 }
 

@@ -834,6 +834,7 @@ static void test_records_paged_in_creation_order(void **state)
     assert_int_equal(ival(rec, "created_ms"), T0 + 2 * DAY);
     assert_string_equal(sval(rec, "fields.kind"), "dispute");
     assert_string_equal(sval(rec, "fields.worker"), "张三");
+    assert_string_equal(sval(rec, "ref_titles.resident"), "王秀英");
     assert_string_equal(sval(rec, "fields.visited_at"), "2026-11-20T11:06:40Z");
     assert_true(json_is_null(json_object_get(json_object_get(rec, "fields"), "notes")));
     assert_non_null(json_object_get(json_object_get(rec, "fields"), "lon"));
