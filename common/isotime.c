@@ -207,3 +207,8 @@ int64_t isotime_local_day(int64_t ms, int offset_min)
     int64_t local = ms + (int64_t)offset_min * 60000;
     return local >= 0 ? local / MS_PER_DAY : (local - MS_PER_DAY + 1) / MS_PER_DAY;
 }
+
+int64_t isotime_local_midnight(int64_t day, int offset_min)
+{
+    return day * MS_PER_DAY - (int64_t)offset_min * 60000;
+}

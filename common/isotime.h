@@ -52,4 +52,7 @@ void isotime_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsig
  * day (floored, so also right before 1970). */
 int64_t isotime_local_day(int64_t ms, int offset_min);
 
+/* The instant (ms since 1970) local midnight starts day number day at offset_min. */
+int64_t isotime_local_midnight(int64_t day, int offset_min);
+
 #endif

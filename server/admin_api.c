@@ -1085,21 +1085,26 @@ static void module_fail(areq *r, int rc, const gs_err *err, const char *what)
 static void dashboard(areq *r)
 {
     char grid[GS_LIMIT_NAME + 1];
-    int64_t from = 0, to = 0;
+    int64_t from = 0, to = 0, days = DASH_DAYS_DEFAULT;
     dash_query q;
     json_t *o = NULL;
     gs_err err;
-    int has_grid, has_from, has_to, rc;
+    int has_grid, has_from, has_to, has_days, rc;
 
     if ((has_grid = query_grid(r, grid)) < 0 ||
         (has_from = query_int(r, "from", 0, ADMIN_RECORDS_TIME_MAX, &from)) < 0 ||
-        (has_to = query_int(r, "to", 0, ADMIN_RECORDS_TIME_MAX, &to)) < 0)
+        (has_to = query_int(r, "to", 0, ADMIN_RECORDS_TIME_MAX, &to)) < 0 ||
+        (has_days = query_int(r, "days", 1, DASH_DAYS_MAX, &days)) < 0)
         return;
+    if (has_from && has_days) {
+        reply_err(r, 400, "invalid", "give from or days, not both");
+        return;
+    }
     memset(&q, 0, sizeof(q));
     q.grid = has_grid ? grid : NULL;
     q.now_ms = r->now_ms;
-    /* the last 30 days, up to now or up to `to` */
-    dash_last_days(has_to ? to : r->now_ms, DASH_DAYS_DEFAULT, &q.from_ms, &q.to_ms);
+    /* the last `days` days (30 by default), up to now or up to `to` */
+    dash_last_days(has_to ? to : r->now_ms, (int)days, &q.from_ms, &q.to_ms);
     if (has_from)
         q.from_ms = from;
     gs_err_clear(&err);

@@ -543,7 +543,7 @@ void dash_last_days(int64_t now_ms, int days, int64_t *from_ms, int64_t *to_ms)
 {
     int64_t today = isotime_local_day(now_ms, ISOTIME_LOCAL_OFFSET_MIN);
 
-    *from_ms = (today - (days - 1)) * DAY_MS - (int64_t)ISOTIME_LOCAL_OFFSET_MIN * 60000;
+    *from_ms = isotime_local_midnight(today - (days - 1), ISOTIME_LOCAL_OFFSET_MIN);
     *to_ms = now_ms;
 }
 

@@ -181,6 +181,8 @@ static void test_local_day_and_civil_from_days(void **state)
         assert_int_equal(m, dates[i].m);
         assert_int_equal(d, dates[i].d);
     }
+    assert_int_equal(isotime_local_midnight(20784, (int)bj), midnight);
+    assert_int_equal(isotime_local_midnight(0, 0), 0);
     assert_int_equal(isotime_local_day(midnight, (int)bj), 20784);
     assert_int_equal(isotime_local_day(midnight - 1, (int)bj), 20783);
     assert_int_equal(isotime_local_day(midnight + day - 1, (int)bj), 20784);

@@ -480,6 +480,11 @@ static void test_dashboard_one_grid_and_range(void **state)
     /* the figures as of now do not move with the range */
     assert_int_equal(ival(d, "care_open.total"), 6);
     json_decref(d);
+    /* the last 3 days */
+    d = get(f, "/v1/admin/dashboard", "days=3", 200);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(d, "visits"), "by_day")), 3);
+    assert_int_equal(ival(d, "visits.total"), 6);
+    json_decref(d);
     /* only `to`: the 30 days up to it */
     snprintf(q, sizeof(q), "to=%lld", (long long)(T0 - DAY));
     d = get(f, "/v1/admin/dashboard", q, 200);
@@ -498,6 +503,9 @@ static void test_dashboard_refuses_bad_queries(void **state)
     expect_error(f, "GET", "/v1/admin/dashboard", "from=yesterday", NULL, 400, "invalid");
     expect_error(f, "GET", "/v1/admin/dashboard", "from=-5", NULL, 400, "invalid");
     expect_error(f, "GET", "/v1/admin/dashboard", "grid=", NULL, 400, "invalid");
+    expect_error(f, "GET", "/v1/admin/dashboard", "days=0", NULL, 400, "invalid");
+    expect_error(f, "GET", "/v1/admin/dashboard", "days=732", NULL, 400, "invalid");
+    expect_error(f, "GET", "/v1/admin/dashboard", "days=3&from=1", NULL, 400, "invalid");
     expect_error(f, "GET", "/v1/admin/dashboard", "grid=%ZZ", NULL, 400, "invalid");
     snprintf(q, sizeof(q), "from=%lld&to=%lld", (long long)T0, (long long)(T0 - 1));
     expect_error(f, "GET", "/v1/admin/dashboard", q, NULL, 400, "invalid");
