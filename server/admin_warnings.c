@@ -264,7 +264,8 @@ static int live_part(wlist *w, const wkey *cursor)
     }
     if (rc)
         return rc;
-    qsort(w->keys, kept, sizeof(*w->keys), key_cmp);
+    if (kept)
+        qsort(w->keys, kept, sizeof(*w->keys), key_cmp);
     for (size_t i = 0; i < kept && json_array_size(w->out) < w->q->limit && !rc; i++) {
         store_rec r;
         rc = store_rec_get(w->st, WARNING_TABLE, w->keys[i].id, w->a, &r, w->err);

@@ -507,7 +507,8 @@ static json_t *answer(dash *d)
         return NULL;
     }
     total_of(d, t);
-    qsort(d->grids, d->n, sizeof(d->grids[0]), by_name); /* the slots are not used after */
+    if (d->n) /* the slots are not used after */
+        qsort(d->grids, d->n, sizeof(d->grids[0]), by_name);
     grids = json_array();
     for (uint32_t k = 0; k < d->n; k++)
         jout_append(&d->bad, grids, grid_json(d, &d->grids[k]));
