@@ -23,6 +23,7 @@
 #define N_AGE 4       /* the age buckets */
 #define N_LEVEL 3     /* warning levels: notice, attention, urgent */
 #define MONTHS_MAX 26 /* months DASH_DAYS_MAX days can touch */
+#define WINDOW_CACHE 256 /* tag masks whose window is remembered: any of 8 tags */
 
 /* The age buckets of open care requests: their names and lower bounds in days. */
 static const char *const age_names[N_AGE] = {"lt_1d", "d1_3", "d3_7", "gt_7d"};
@@ -37,7 +38,7 @@ typedef struct dgrid {
     int64_t visited;                       /* of those, visited within the window */
     int64_t visits;                        /* visits in the range */
     int64_t care[N_PRIORITY][N_AGE];       /* open care requests */
-    int64_t disputes, disputes_closed;     /* dispute visits in the range */
+    int64_t disputes, disputes_open;       /* dispute visits in the range; follow-up open */
     int64_t warnings[RULE_COUNT][N_LEVEL]; /* open warnings */
     int64_t silent;                        /* silent devices of the grid */
 } dgrid;
@@ -56,9 +57,11 @@ typedef struct dash {
     int64_t month_y0;         /* the range's first month */
     unsigned month_m0;
     int n_months;
-    int64_t months[MONTHS_MAX][2]; /* disputes per month: all, closed */
-    json_t *silent;                /* the silent devices, as a JSON array */
-    int bad;                       /* a JSON allocation failed */
+    int64_t months[MONTHS_MAX][2]; /* disputes per month: all, with follow-up open */
+    int64_t window[WINDOW_CACHE];  /* unvisited_vulnerable's window per tag mask */
+    uint8_t window_known[WINDOW_CACHE];
+    json_t *silent; /* the silent devices, as a JSON array */
+    int bad;        /* a JSON allocation failed */
     gs_err *err;
 } dash;
 
@@ -130,22 +133,34 @@ static dgrid *grid_of(dash *d, const char *name)
 
 /* ---- the store's rows ------------------------------------------------------------------ */
 
-static int tags_cb(void *ud, const char *grid, unsigned mask, int64_t n, int64_t n_short,
-                   int64_t n_long)
+/* The window of a tag mask (rules.c), remembered for the masks of the schema's tags. */
+static int64_t window_of(dash *d, unsigned mask)
+{
+    if (mask < WINDOW_CACHE) {
+        if (!d->window_known[mask]) {
+            d->window[mask] = rules_window_ms(&d->cfg->rules, rules_unvisited_window(mask));
+            d->window_known[mask] = 1;
+        }
+        return d->window[mask];
+    }
+    return rules_window_ms(&d->cfg->rules, rules_unvisited_window(mask));
+}
+
+static int resident_cb(void *ud, const char *grid, unsigned mask, int64_t since)
 {
     dash *d = ud;
     dgrid *g = grid_of(d, grid);
-    rule_window w = rules_unvisited_window(mask);
+    int64_t window = window_of(d, mask);
 
     if (!g)
         return GS_E_NOMEM;
     for (int i = 0; i < N_TAGS_MAX; i++)
         if (mask & (1u << i))
-            g->tags[i] += n;
-    g->tagged += n;
-    if (w != RULE_WINDOW_NONE) {
-        g->vulnerable += n;
-        g->visited += w == RULE_WINDOW_SHORT ? n_short : n_long;
+            g->tags[i]++;
+    g->tagged++;
+    if (window) { /* visited in time: its warning is not due (warn.c: due at since + window) */
+        g->vulnerable++;
+        g->visited += since + window > d->q->now_ms;
     }
     return GS_OK;
 }
@@ -163,49 +178,48 @@ static int day_cb(void *ud, const char *grid, int64_t day, int64_t n)
     return GS_OK;
 }
 
-static int care_cb(void *ud, const char *grid, int priority, int bucket, int64_t n)
+static int care_cb(void *ud, const char *grid, int priority, int64_t since)
 {
     dash *d = ud;
     dgrid *g = grid_of(d, grid);
+    int64_t age = d->q->now_ms - since;
+    int bucket = 0;
 
     if (!g)
         return GS_E_NOMEM;
     if (priority < 0 || priority >= N_PRIORITY)
         priority = 1; /* as the rule reads an unknown priority: normal */
-    if (bucket >= 0 && bucket < N_AGE)
-        g->care[priority][bucket] += n;
+    while (bucket < N_AGE - 1 && age >= age_days[bucket] * DAY_MS)
+        bucket++; /* a bound belongs to the older bucket */
+    g->care[priority][bucket]++;
     return GS_OK;
 }
 
-/* The index of month "YYYY-MM" in the range, or -1. */
-static int month_index(const dash *d, const char *month)
+/* The index of the month of instant ms (Beijing time) in the range, or -1. */
+static int month_index(const dash *d, int64_t ms)
 {
-    char *end;
-    long y = strtol(month, &end, 10), m;
+    int64_t y, i;
+    unsigned m, day;
 
-    if (*end != '-')
-        return -1;
-    m = strtol(end + 1, &end, 10);
-    if (*end || m < 1 || m > 12)
-        return -1;
-    m = (y - d->month_y0) * 12 + (m - (long)d->month_m0);
-    return m >= 0 && m < d->n_months ? (int)m : -1;
+    isotime_civil_from_days(isotime_local_day(ms, ISOTIME_LOCAL_OFFSET_MIN), &y, &m, &day);
+    i = (y - d->month_y0) * 12 + ((int64_t)m - (int64_t)d->month_m0);
+    return i >= 0 && i < d->n_months ? (int)i : -1;
 }
 
-static int dispute_cb(void *ud, const char *grid, const char *month, int64_t n, int64_t closed)
+static int dispute_cb(void *ud, const char *grid, int64_t at, int open)
 {
     dash *d = ud;
     dgrid *g = grid_of(d, grid);
-    int i = month_index(d, month);
+    int i = month_index(d, at);
 
     if (!g)
         return GS_E_NOMEM;
-    g->disputes += n;
-    g->disputes_closed += closed;
-    if (i >= 0) {
-        d->months[i][0] += n;
-        d->months[i][1] += closed;
-    }
+    if (open)
+        g->disputes_open++;
+    else
+        g->disputes++;
+    if (i >= 0)
+        d->months[i][open ? 1 : 0]++;
     return GS_OK;
 }
 
@@ -264,22 +278,16 @@ static int silent_cb(void *ud, const char *id)
 static int read_all(dash *d)
 {
     const dash_query *q = d->q;
-    const rules_config *rc = &d->cfg->rules;
-    int64_t care_after[N_AGE - 1];
     int r;
 
-    r = store_dash_tags(d->st, q->grid, q->now_ms - rules_window_ms(rc, RULE_WINDOW_SHORT),
-                        q->now_ms - rules_window_ms(rc, RULE_WINDOW_LONG), tags_cb, d, d->err);
+    r = store_dash_residents(d->st, q->grid, resident_cb, d, d->err);
     if (!r)
         r = store_dash_visit_days(d->st, q->grid, d->day_from, d->day_from + d->n_days - 1, day_cb,
                                   d, d->err);
-    for (int i = 0; i < N_AGE - 1; i++)
-        care_after[i] = q->now_ms - age_days[i] * DAY_MS;
     if (!r)
-        r = store_dash_care(d->st, q->grid, care_after, care_cb, d, d->err);
+        r = store_dash_care(d->st, q->grid, care_cb, d, d->err);
     if (!r)
-        r = store_dash_disputes(d->st, q->grid, q->from_ms, q->to_ms, ISOTIME_LOCAL_OFFSET_MIN,
-                                dispute_cb, d, d->err);
+        r = store_dash_disputes(d->st, q->grid, q->from_ms, q->to_ms, dispute_cb, d, d->err);
     if (!r)
         r = store_dash_warnings(d->st, q->grid, warn_cb, d, d->err);
     if (!r)
@@ -314,12 +322,19 @@ static void total_of(const dash *d, dgrid *t)
             for (int a = 0; a < N_AGE; a++)
                 t->care[p][a] += g->care[p][a];
         t->disputes += g->disputes;
-        t->disputes_closed += g->disputes_closed;
+        t->disputes_open += g->disputes_open;
         for (int r = 0; r < RULE_COUNT; r++)
             for (int l = 0; l < N_LEVEL; l++)
                 t->warnings[r][l] += g->warnings[r][l];
         t->silent += g->silent;
     }
+}
+
+/* Disputes closed: those of them without an open follow-up (never below 0, should a
+ * visit's time have moved between the two reads' rows). */
+static int64_t closed_of(int64_t all, int64_t open)
+{
+    return all > open ? all - open : 0;
 }
 
 static int64_t care_total(const dgrid *g)
@@ -428,8 +443,9 @@ static json_t *disputes_json(dash *d, const dgrid *t)
         snprintf(month, sizeof(month), "%04lld-%02u", (long long)y, m);
         jout_set(&d->bad, e, "month", json_string(month));
         jout_set(&d->bad, e, "total", json_integer(d->months[i][0]));
-        jout_set(&d->bad, e, "closed", json_integer(d->months[i][1]));
-        jout_set(&d->bad, e, "ratio", jout_ratio(d->months[i][1], d->months[i][0]));
+        int64_t closed = closed_of(d->months[i][0], d->months[i][1]);
+        jout_set(&d->bad, e, "closed", json_integer(closed));
+        jout_set(&d->bad, e, "ratio", jout_ratio(closed, d->months[i][0]));
         jout_append(&d->bad, by, e);
         if (++m > 12) {
             m = 1;
@@ -437,8 +453,9 @@ static json_t *disputes_json(dash *d, const dgrid *t)
         }
     }
     jout_set(&d->bad, o, "total", json_integer(t->disputes));
-    jout_set(&d->bad, o, "closed", json_integer(t->disputes_closed));
-    jout_set(&d->bad, o, "ratio", jout_ratio(t->disputes_closed, t->disputes));
+    jout_set(&d->bad, o, "closed", json_integer(closed_of(t->disputes, t->disputes_open)));
+    jout_set(&d->bad, o, "ratio",
+             jout_ratio(closed_of(t->disputes, t->disputes_open), t->disputes));
     jout_set(&d->bad, o, "by_month", by);
     return o;
 }
@@ -483,8 +500,9 @@ static json_t *grid_json(dash *d, const dgrid *g)
     jout_set(&d->bad, o, "visits", json_integer(g->visits));
     jout_set(&d->bad, o, "care_open", json_integer(care_total(g)));
     jout_set(&d->bad, o, "disputes", json_integer(g->disputes));
-    jout_set(&d->bad, o, "disputes_closed", json_integer(g->disputes_closed));
-    jout_set(&d->bad, o, "dispute_ratio", jout_ratio(g->disputes_closed, g->disputes));
+    jout_set(&d->bad, o, "disputes_closed", json_integer(closed_of(g->disputes, g->disputes_open)));
+    jout_set(&d->bad, o, "dispute_ratio",
+             jout_ratio(closed_of(g->disputes, g->disputes_open), g->disputes));
     jout_set(&d->bad, o, "warnings_open", json_integer(warnings_total(g)));
     jout_set(&d->bad, o, "devices_silent", json_integer(g->silent));
     return o;

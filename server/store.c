@@ -209,7 +209,7 @@ static const char *const migrations[] = {
     "CREATE INDEX watch_grid ON watch (grid, rule);"
     "CREATE INDEX watch_open ON watch (grid, rule, level, warning) WHERE warning IS NOT NULL;"
     "CREATE INDEX visit_days_day ON visit_days (day);"
-    "CREATE INDEX dispute_visits_at ON dispute_visits (at);"
+    "CREATE INDEX dispute_visits_at ON dispute_visits (at, grid);"
     "CREATE INDEX records_created ON records (tbl, created_hlc, id);",
 };
 

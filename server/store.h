@@ -190,30 +190,29 @@ int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err);
 /* Every read here is by index: one grid's rows by its grid, a range by its time; nothing
  * decodes a record blob (the warning list and the export read the records they list, one
  * by one, with store_rec_get). grid NULL: the whole town; every callback's grid is the
- * row's. A non-zero return of a callback stops the read and is returned. */
+ * row's. A non-zero return of a callback stops the read and is returned. Rows come one
+ * call each, in no order: the caller sums them (dash.c) without the sort a GROUP BY over
+ * the town's rows would cost. */
 
-/* The residents watched by unvisited_vulnerable (one row each, store_watch) with tags, by
- * grid and tag mask (the watch row's info): n of them, of which n_after_short and
- * n_after_long have their last visit (or creation) after short_from and long_from. */
-typedef int store_dash_tags_cb(void *ud, const char *grid, unsigned mask, int64_t n,
-                               int64_t n_after_short, int64_t n_after_long);
-int store_dash_tags(store *s, const char *grid, int64_t short_from, int64_t long_from,
-                    store_dash_tags_cb *cb, void *ud, gs_err *err);
+/* The residents watched by unvisited_vulnerable (one row each, store_watch) that have a
+ * tag, one call each: grid, tag mask (the watch row's info), their last visit or creation. */
+typedef int store_dash_resident_cb(void *ud, const char *grid, unsigned mask, int64_t since);
+int store_dash_residents(store *s, const char *grid, store_dash_resident_cb *cb, void *ud,
+                         gs_err *err);
 /* Visits per grid and day (days since 1970 in Beijing time) for days day_from..day_to. */
 typedef int store_dash_day_cb(void *ud, const char *grid, int64_t day, int64_t n);
 int store_dash_visit_days(store *s, const char *grid, int64_t day_from, int64_t day_to,
                           store_dash_day_cb *cb, void *ud, gs_err *err);
-/* Open care requests (their care_overdue rows) by grid, priority (0 low, 1 normal, 2 urgent)
- * and age bucket: 0 requested after after[0], 1 after after[1], 2 after after[2], else 3. */
-typedef int store_dash_care_cb(void *ud, const char *grid, int priority, int bucket, int64_t n);
-int store_dash_care(store *s, const char *grid, const int64_t after[3], store_dash_care_cb *cb,
-                    void *ud, gs_err *err);
-/* Dispute visits at from..to (ms) by grid and month ("2026-11", local time offset_min east
- * of UTC): n, and n_closed of them with no open dispute_open row. */
-typedef int store_dash_month_cb(void *ud, const char *grid, const char *month, int64_t n,
-                                int64_t n_closed);
-int store_dash_disputes(store *s, const char *grid, int64_t from, int64_t to, int offset_min,
-                        store_dash_month_cb *cb, void *ud, gs_err *err);
+/* Open care requests (their care_overdue rows), one call each: grid, priority (0 low,
+ * 1 normal, 2 urgent), requested_at. */
+typedef int store_dash_care_cb(void *ud, const char *grid, int priority, int64_t since);
+int store_dash_care(store *s, const char *grid, store_dash_care_cb *cb, void *ud, gs_err *err);
+/* The dispute visits at from..to (ms), one call each with open 0: grid, time; then, open 1,
+ * those of them whose follow-up is open (their dispute_open rows: since is the visit's
+ * time, warn.c on_followup). Closed = all - open. */
+typedef int store_dash_dispute_cb(void *ud, const char *grid, int64_t at, int open);
+int store_dash_disputes(store *s, const char *grid, int64_t from, int64_t to,
+                        store_dash_dispute_cb *cb, void *ud, gs_err *err);
 /* Open (not cleared) warnings by grid, rule and level, as their watch rows say. */
 typedef int store_dash_warn_cb(void *ud, const char *grid, const char *rule, int level,
                                int64_t n);

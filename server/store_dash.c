@@ -8,9 +8,11 @@
  * visit, the visits of a grid's day, an open warning. So no statement here reads a record's
  * fields blob, and each reads by an index (migration 5 in store.c): the whole town by the
  * rule's rows or by time, one grid by its grid (INDEXED BY where SQLite, without statistics,
- * would rather walk the town's rows of a rule than look a grid's up). Aggregates are SQL's
- * (GROUP BY); what a figure means (which tags, which windows, which buckets) is the
- * caller's, given as bounds.
+ * would rather walk the town's rows of a rule than look a grid's up). The rows the town has
+ * many of (residents, care requests, disputes) go to the caller one by one, in index order:
+ * summing them in C costs less than SQLite's sort for a GROUP BY over rows in another
+ * order (bench_srv_dash, 200,000 residents: 124 -> ~50 ms); what a figure means (which
+ * tags, which windows, which buckets) is the caller's.
  *
  * Invariant: like the other store files, every function resets its statement before it
  * returns, so no read keeps a WAL snapshot open between calls.
@@ -22,31 +24,29 @@
 #include <string.h>
 
 static const char *const dsql[DQ_N] = {
-    [DQ_TAGS] = "SELECT grid, info, count(*), sum(since > ?2), sum(since > ?3) FROM watch "
-                "WHERE rule = ?1 AND info <> 0 GROUP BY grid, info",
-    [DQ_TAGS_G] = "SELECT grid, info, count(*), sum(since > ?2), sum(since > ?3) FROM watch "
-                  "INDEXED BY watch_grid WHERE grid = ?4 AND rule = ?1 AND info <> 0 "
-                  "GROUP BY info",
+    [DQ_RESIDENTS] = "SELECT grid, info, since FROM watch WHERE rule = ?1 AND info <> 0",
+    [DQ_RESIDENTS_G] = "SELECT grid, info, since FROM watch INDEXED BY watch_grid WHERE "
+                       "grid = ?2 AND rule = ?1 AND info <> 0",
     [DQ_VISIT_DAYS] = "SELECT grid, day, n FROM visit_days WHERE day >= ?1 AND day <= ?2",
     [DQ_VISIT_DAYS_G] = "SELECT grid, day, n FROM visit_days WHERE grid = ?3 AND day >= ?1 "
                         "AND day <= ?2",
+    /* the town over a long range: the table in key order (+day: not by the day index, which
+     * costs a lookup of n per row) */
+    [DQ_VISIT_DAYS_SCAN] = "SELECT grid, day, n FROM visit_days WHERE +day >= ?1 AND +day <= ?2",
     /* deadline is set while the request is neither done nor cancelled (warn.c on_care) */
-    [DQ_CARE] = "SELECT grid, info, CASE WHEN since > ?2 THEN 0 WHEN since > ?3 THEN 1 "
-                "WHEN since > ?4 THEN 2 ELSE 3 END AS bucket, count(*) FROM watch "
-                "WHERE rule = ?1 AND deadline IS NOT NULL GROUP BY grid, info, bucket",
-    [DQ_CARE_G] = "SELECT grid, info, CASE WHEN since > ?2 THEN 0 WHEN since > ?3 THEN 1 "
-                  "WHEN since > ?4 THEN 2 ELSE 3 END AS bucket, count(*) FROM watch "
-                  "INDEXED BY watch_grid WHERE grid = ?5 AND rule = ?1 AND deadline IS NOT NULL "
-                  "GROUP BY info, bucket",
+    [DQ_CARE] = "SELECT grid, info, since FROM watch WHERE rule = ?1 AND deadline IS NOT NULL",
+    [DQ_CARE_G] = "SELECT grid, info, since FROM watch INDEXED BY watch_grid WHERE grid = ?2 "
+                  "AND rule = ?1 AND deadline IS NOT NULL",
+    /* both read from a covering index: (at, grid), (grid, at) */
+    [DQ_DISPUTES] = "SELECT grid, at FROM dispute_visits WHERE at >= ?1 AND at <= ?2",
+    [DQ_DISPUTES_G] = "SELECT grid, at FROM dispute_visits WHERE grid = ?3 AND at >= ?1 AND "
+                      "at <= ?2",
     /* a dispute_open row is there while the visit's follow-up is open (warn.c on_followup) */
-    [DQ_DISPUTES] = "SELECT d.grid, strftime('%Y-%m', d.at / 1000 + ?3, 'unixepoch') AS month, "
-                    "count(*), sum(NOT EXISTS (SELECT 1 FROM watch w WHERE w.rule = ?4 AND "
-                    "w.subject = d.visit)) FROM dispute_visits d WHERE d.at >= ?1 AND "
-                    "d.at <= ?2 GROUP BY d.grid, month",
-    [DQ_DISPUTES_G] = "SELECT d.grid, strftime('%Y-%m', d.at / 1000 + ?3, 'unixepoch') AS "
-                      "month, count(*), sum(NOT EXISTS (SELECT 1 FROM watch w WHERE "
-                      "w.rule = ?4 AND w.subject = d.visit)) FROM dispute_visits d "
-                      "WHERE d.grid = ?5 AND d.at >= ?1 AND d.at <= ?2 GROUP BY month",
+    [DQ_DISPUTES_OPEN] = "SELECT grid, since FROM watch WHERE rule = ?3 AND since >= ?1 AND "
+                         "since <= ?2 AND (deadline IS NOT NULL OR warning IS NOT NULL)",
+    [DQ_DISPUTES_OPEN_G] = "SELECT grid, since FROM watch INDEXED BY watch_grid WHERE "
+                           "grid = ?4 AND rule = ?3 AND since >= ?1 AND since <= ?2 AND "
+                           "(deadline IS NOT NULL OR warning IS NOT NULL)",
     [DQ_WARNINGS] = "SELECT grid, rule, level, count(*) FROM watch WHERE warning IS NOT NULL "
                     "GROUP BY grid, rule, level",
     [DQ_WARNINGS_G] = "SELECT grid, rule, level, count(*) FROM watch WHERE grid = ?1 AND "
@@ -66,6 +66,12 @@ static const char *const dsql[DQ_N] = {
                     "created_hlc <= ?3 AND (created_hlc, id) > (?4, ?5) AND deleted = 0 "
                     "ORDER BY created_hlc, id LIMIT ?6",
 };
+
+/* The longest range of days the town's visits are read for by the day index: a day's
+ * rows (one per grid) cost a lookup each there, while the whole table read in key order
+ * costs a tenth of that per row; with a year or more of days in the table, the scan wins
+ * beyond about a month (bench_srv_dash: a year's range 80 -> 10 ms). */
+#define VISIT_DAYS_BY_INDEX 31
 
 /* Above every 16-byte id (blobs compare by bytes, then by length): "from the newest". */
 static const uint8_t id_top[17] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
@@ -111,30 +117,27 @@ typedef struct cb_ctx {
 
 /* ---- the dashboard ---- */
 
-static int tags_row(sqlite3_stmt *st, void *ud)
+static int resident_row(sqlite3_stmt *st, void *ud)
 {
     cb_ctx *c = ud;
     char grid[GS_LIMIT_NAME + 1];
 
     col_text(st, 0, grid, sizeof(grid));
-    return ((store_dash_tags_cb *)c->cb)(c->ud, grid, (unsigned)sqlite3_column_int64(st, 1),
-                                         sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-                                         sqlite3_column_int64(st, 4));
+    return ((store_dash_resident_cb *)c->cb)(c->ud, grid, (unsigned)sqlite3_column_int64(st, 1),
+                                             sqlite3_column_int64(st, 2));
 }
 
-int store_dash_tags(store *s, const char *grid, int64_t short_from, int64_t long_from,
-                    store_dash_tags_cb *cb, void *ud, gs_err *err)
+int store_dash_residents(store *s, const char *grid, store_dash_resident_cb *cb, void *ud,
+                         gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
     sqlite3_stmt *st = NULL;
-    int rc = dprep(s, DQ_TAGS, grid, 4, &st, err);
+    int rc = dprep(s, DQ_RESIDENTS, grid, 2, &st, err);
 
     if (rc)
         return rc;
     bind_text(st, 1, rule_key(RULE_UNVISITED));
-    sqlite3_bind_int64(st, 2, short_from);
-    sqlite3_bind_int64(st, 3, long_from);
-    return each_row(s, st, tags_row, &c, err);
+    return each_row(s, st, resident_row, &c, err);
 }
 
 static int day_row(sqlite3_stmt *st, void *ud)
@@ -152,7 +155,9 @@ int store_dash_visit_days(store *s, const char *grid, int64_t day_from, int64_t 
 {
     cb_ctx c = {(any_fn)cb, ud};
     sqlite3_stmt *st = NULL;
-    int rc = dprep(s, DQ_VISIT_DAYS, grid, 3, &st, err);
+    int rc = !grid && day_to - day_from >= VISIT_DAYS_BY_INDEX
+                 ? prep_slot(s, &s->dstmt[DQ_VISIT_DAYS_SCAN], dsql[DQ_VISIT_DAYS_SCAN], &st, err)
+                 : dprep(s, DQ_VISIT_DAYS, grid, 3, &st, err);
 
     if (rc)
         return rc;
@@ -168,49 +173,57 @@ static int care_row(sqlite3_stmt *st, void *ud)
 
     col_text(st, 0, grid, sizeof(grid));
     return ((store_dash_care_cb *)c->cb)(c->ud, grid, sqlite3_column_int(st, 1),
-                                         sqlite3_column_int(st, 2), sqlite3_column_int64(st, 3));
+                                         sqlite3_column_int64(st, 2));
 }
 
-int store_dash_care(store *s, const char *grid, const int64_t after[3], store_dash_care_cb *cb,
-                    void *ud, gs_err *err)
+int store_dash_care(store *s, const char *grid, store_dash_care_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
     sqlite3_stmt *st = NULL;
-    int rc = dprep(s, DQ_CARE, grid, 5, &st, err);
+    int rc = dprep(s, DQ_CARE, grid, 2, &st, err);
 
     if (rc)
         return rc;
     bind_text(st, 1, rule_key(RULE_CARE_OVERDUE));
-    for (int i = 0; i < 3; i++)
-        sqlite3_bind_int64(st, 2 + i, after[i]);
     return each_row(s, st, care_row, &c, err);
 }
 
-static int month_row(sqlite3_stmt *st, void *ud)
+/* A dispute row of the statement (grid, time), with the open flag of the statement. */
+typedef struct dispute_ctx {
+    cb_ctx c;
+    int open;
+} dispute_ctx;
+
+static int dispute_row(sqlite3_stmt *st, void *ud)
 {
-    cb_ctx *c = ud;
-    char grid[GS_LIMIT_NAME + 1], month[16];
+    dispute_ctx *d = ud;
+    char grid[GS_LIMIT_NAME + 1];
 
     col_text(st, 0, grid, sizeof(grid));
-    col_text(st, 1, month, sizeof(month));
-    return ((store_dash_month_cb *)c->cb)(c->ud, grid, month, sqlite3_column_int64(st, 2),
-                                          sqlite3_column_int64(st, 3));
+    return ((store_dash_dispute_cb *)d->c.cb)(d->c.ud, grid, sqlite3_column_int64(st, 1), d->open);
 }
 
-int store_dash_disputes(store *s, const char *grid, int64_t from, int64_t to, int offset_min,
-                        store_dash_month_cb *cb, void *ud, gs_err *err)
+int store_dash_disputes(store *s, const char *grid, int64_t from, int64_t to,
+                        store_dash_dispute_cb *cb, void *ud, gs_err *err)
 {
-    cb_ctx c = {(any_fn)cb, ud};
+    dispute_ctx d = {{(any_fn)cb, ud}, 0};
     sqlite3_stmt *st = NULL;
-    int rc = dprep(s, DQ_DISPUTES, grid, 5, &st, err);
+    int rc = dprep(s, DQ_DISPUTES, grid, 3, &st, err);
 
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
-    sqlite3_bind_int64(st, 3, (int64_t)offset_min * 60);
-    bind_text(st, 4, rule_key(RULE_DISPUTE_OPEN));
-    return each_row(s, st, month_row, &c, err);
+    rc = each_row(s, st, dispute_row, &d, err);
+    if (!rc)
+        rc = dprep(s, DQ_DISPUTES_OPEN, grid, 4, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    bind_text(st, 3, rule_key(RULE_DISPUTE_OPEN));
+    d.open = 1;
+    return each_row(s, st, dispute_row, &d, err);
 }
 
 static int warn_row(sqlite3_stmt *st, void *ud)

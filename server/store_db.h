@@ -89,14 +89,17 @@ enum {
  * A _G statement is the one-grid form of the one before it (its own statement, so each
  * reads by its own index rather than through an "?1 IS NULL OR" SQLite cannot index). */
 enum {
-    DQ_TAGS,
-    DQ_TAGS_G,
+    DQ_RESIDENTS,
+    DQ_RESIDENTS_G,
     DQ_VISIT_DAYS,
     DQ_VISIT_DAYS_G,
+    DQ_VISIT_DAYS_SCAN,
     DQ_CARE,
     DQ_CARE_G,
     DQ_DISPUTES,
     DQ_DISPUTES_G,
+    DQ_DISPUTES_OPEN,
+    DQ_DISPUTES_OPEN_G,
     DQ_WARNINGS,
     DQ_WARNINGS_G,
     DQ_SILENT,
