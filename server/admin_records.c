@@ -1,5 +1,5 @@
 /*
- * admin_records.c: see admin_records.h. The page's ids come from the creation index
+ * admin_records.c: see admin_records.h. The page's ids come from the records' id index
  * (store_rec_page); each record is then read whole (store_rec_get) and written with the
  * one JSON form of values (proto/value_json.h): every declared field in the schema's
  * order, null when not set, so a reader can rely on the columns; and, for each reference,
@@ -84,22 +84,18 @@ int admin_records_page(store *st, const admin_records_query *q, gs_arena *a, jso
                        gs_err *err)
 {
     rpage p = {st, q->t, a, err, json_array(), {0}, 0};
-    uint64_t after_hlc = 0;
     json_t *o;
     int rc = GS_OK;
 
     if (!p.list)
         return gs_err_set(err, GS_E_NOMEM, "records: out of memory");
-    if (q->after) {
+    if (q->after) { /* a cursor that names no record is a client's mistake: say so */
         store_record rec;
         rc = store_record_get(st, q->t->name, q->after, &rec, err);
-        if (!rc)
-            after_hlc = rec.created_hlc;
     }
     if (!rc)
-        rc = store_rec_page(st, q->t->name, hlc_pack((uint64_t)q->from_ms, 0),
-                            hlc_pack((uint64_t)q->to_ms, HLC_LOGICAL_MAX), after_hlc, q->after,
-                            q->limit, page_cb, &p, err);
+        rc = store_rec_page(st, q->t->name, q->from_ms, q->to_ms, q->after, q->limit, page_cb, &p,
+                            err);
     if (rc) {
         json_decref(p.list);
         return rc;

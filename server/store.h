@@ -229,11 +229,12 @@ int store_warning_live(store *s, const char *grid, store_dash_rid_cb *cb, void *
  * below `below` (NULL: from the newest of all). */
 int store_warning_page(store *s, const char *grid, const uint8_t *below, uint32_t limit,
                        store_dash_rid_cb *cb, void *ud, gs_err *err);
-/* At most limit records of tbl, not deleted, created (created_hlc) in from_hlc..to_hlc, in
- * (created_hlc, id) order after (after_hlc, after_id) (after_id NULL: from the start). */
-int store_rec_page(store *s, const char *tbl, uint64_t from_hlc, uint64_t to_hlc,
-                   uint64_t after_hlc, const uint8_t *after_id, uint32_t limit,
-                   store_dash_rid_cb *cb, void *ud, gs_err *err);
+/* At most limit records of tbl, not deleted, whose id (a UUIDv7: its first 48 bits are the
+ * ms of the record's creation) is of from_ms..to_ms, by id, after `after` (NULL: from the
+ * first). */
+int store_rec_page(store *s, const char *tbl, int64_t from_ms, int64_t to_ms,
+                   const uint8_t *after, uint32_t limit, store_dash_rid_cb *cb, void *ud,
+                   gs_err *err);
 
 /* ---- records and fields ---- */
 

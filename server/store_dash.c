@@ -62,9 +62,8 @@ static const char *const dsql[DQ_N] = {
                      "ORDER BY id DESC LIMIT ?2",
     [DQ_WARN_PAGE_G] = "SELECT id FROM records WHERE tbl = 'warning' AND id < ?1 AND "
                        "grid = ?3 AND deleted = 0 ORDER BY id DESC LIMIT ?2",
-    [DQ_REC_PAGE] = "SELECT id FROM records WHERE tbl = ?1 AND created_hlc >= ?2 AND "
-                    "created_hlc <= ?3 AND (created_hlc, id) > (?4, ?5) AND deleted = 0 "
-                    "ORDER BY created_hlc, id LIMIT ?6",
+    [DQ_REC_PAGE] = "SELECT id FROM records WHERE tbl = ?1 AND id >= ?2 AND id <= ?3 AND "
+                    "id > ?4 AND deleted = 0 ORDER BY id LIMIT ?5",
 };
 
 /* The longest range of days the town's visits are read for by the day index: a day's
@@ -309,26 +308,33 @@ int store_warning_page(store *s, const char *grid, const uint8_t *below, uint32_
     return each_row(s, st, rid_row, &c, err);
 }
 
-int store_rec_page(store *s, const char *tbl, uint64_t from_hlc, uint64_t to_hlc,
-                   uint64_t after_hlc, const uint8_t *after_id, uint32_t limit,
-                   store_dash_rid_cb *cb, void *ud, gs_err *err)
+/* The first (fill 0x00) or last (0xFF) id a UUIDv7 of instant ms can have. */
+static void id_bound(int64_t ms, uint8_t fill, uint8_t id[16])
+{
+    memset(id, fill, 16);
+    for (int i = 0; i < 6; i++)
+        id[i] = (uint8_t)((uint64_t)ms >> (40 - 8 * i));
+}
+
+int store_rec_page(store *s, const char *tbl, int64_t from_ms, int64_t to_ms, const uint8_t *after,
+                   uint32_t limit, store_dash_rid_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
     sqlite3_stmt *st = NULL;
+    uint8_t lo[16], hi[16];
     int rc = dprep(s, DQ_REC_PAGE, NULL, 0, &st, err);
 
     if (rc)
         return rc;
+    id_bound(from_ms, 0x00, lo);
+    id_bound(to_ms, 0xFF, hi);
     bind_text(st, 1, tbl);
-    bind_u64(st, 2, from_hlc);
-    bind_u64(st, 3, to_hlc);
-    if (after_id) {
-        bind_u64(st, 4, after_hlc);
-        bind_id(st, 5, after_id);
-    } else { /* before every record: (-1, x'') */
-        sqlite3_bind_int64(st, 4, -1);
-        sqlite3_bind_zeroblob(st, 5, 0);
-    }
-    sqlite3_bind_int64(st, 6, limit);
+    bind_id(st, 2, lo);
+    bind_id(st, 3, hi);
+    if (after)
+        bind_id(st, 4, after);
+    else
+        sqlite3_bind_zeroblob(st, 4, 0); /* below every id */
+    sqlite3_bind_int64(st, 5, limit);
     return each_row(s, st, rid_row, &c, err);
 }
