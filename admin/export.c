@@ -49,21 +49,22 @@ typedef struct export_opts {
 typedef enum cell_kind { CELL_EMPTY, CELL_TEXT, CELL_NUMBER, CELL_TIME, CELL_PERCENT } cell_kind;
 
 typedef struct cell {
-    cell_kind kind;
+    cell_kind kind;      /* what it holds */
     char text[TEXT_MAX]; /* CELL_TEXT */
     double number;       /* CELL_NUMBER, CELL_PERCENT (a ratio) */
     int64_t ms;          /* CELL_TIME */
 } cell;
 
 typedef struct sink {
-    export_kind kind;
-    lxw_workbook *wb;  /* xlsx */
-    lxw_worksheet *ws; /* its sheet being written */
-    lxw_format *bold, *when, *pct;
-    FILE *f;      /* csv */
-    uint32_t row; /* the row being written, 0 the header */
-    uint16_t col; /* the next cell's column */
-    gs_err *err;
+    export_kind kind;              /* which file */
+    lxw_workbook *wb;              /* xlsx */
+    lxw_worksheet *ws;             /* its sheet being written */
+    lxw_format *bold, *when, *pct; /* headers, times, shares */
+    FILE *f;                       /* csv */
+    cell *text;                    /* for sink_text (8 KiB: made once) */
+    uint32_t row;                  /* the row being written, 0 the header */
+    uint16_t col;                  /* the next cell's column */
+    gs_err *err;                   /* what failed */
 } sink;
 
 /* ---- arguments -------------------------------------------------------------------------- */
@@ -115,7 +116,7 @@ static int parse_args(admin *a, int argc, char **argv, export_opts *o)
         return admin_usage_error(a, "export: --from and --to take ISO 8601 dates (2026-11-01) "
                                     "or times");
     if (o->from_ms > o->to_ms || o->from_ms < 0)
-        return admin_usage_error(a, "export: --from is after --to");
+        return admin_usage_error(a, "export: --from must not be after --to, nor before 1970");
     if (type && o->kind != EXPORT_CSV)
         return admin_usage_error(a, "export: --type is for a .csv export (a workbook has every "
                                     "type)");
@@ -206,6 +207,9 @@ static int sink_open(sink *s, export_kind kind, const char *path, gs_err *err)
     memset(s, 0, sizeof(*s));
     s->kind = kind;
     s->err = err;
+    s->text = gs_malloc(sizeof(*s->text));
+    if (!s->text)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
     if (kind == EXPORT_CSV) {
         s->f = fopen(path, "wb");
         if (!s->f || fputs("\xEF\xBB\xBF", s->f) < 0)
@@ -348,15 +352,8 @@ static int sink_cell(sink *s, const cell *c, int header)
 
 static int sink_text(sink *s, const char *text, int header)
 {
-    cell *c = gs_malloc(sizeof(*c));
-    int rc;
-
-    if (!c)
-        return gs_err_set(s->err, GS_E_NOMEM, "out of memory");
-    set_text(c, text);
-    rc = sink_cell(s, c, header);
-    gs_free(c);
-    return rc;
+    set_text(s->text, text);
+    return sink_cell(s, s->text, header);
 }
 
 static int sink_number(sink *s, json_t *n, int percent)
@@ -388,8 +385,10 @@ static int sink_close(sink *s, int rc)
         if (e && !rc)
             rc = xlsx_fail(s, e, "closing the workbook");
     }
+    gs_free(s->text);
     s->f = NULL;
     s->wb = NULL;
+    s->text = NULL;
     return rc;
 }
 

@@ -1126,7 +1126,8 @@ static unsigned query_states(areq *r)
     unsigned bits = 0;
 
     if (has == 0)
-        return admin_warnings_state_bit("open", 4) | admin_warnings_state_bit("acknowledged", 12);
+        return admin_warnings_state_bit("open", strlen("open")) |
+               admin_warnings_state_bit("acknowledged", strlen("acknowledged"));
     if (has > 0 && strcmp(text, "all") == 0)
         return ~0u;
     while (has > 0) {

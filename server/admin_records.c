@@ -15,13 +15,13 @@
 #include <string.h>
 
 typedef struct rpage {
-    store *st;
-    const schema_table *t;
-    gs_arena *a;
-    gs_err *err;
-    json_t *list;     /* the records */
-    uint8_t last[16]; /* the last one listed */
-    int bad;          /* a JSON allocation failed */
+    store *st;             /* read under the caller's lock */
+    const schema_table *t; /* the records' type */
+    gs_arena *a;           /* the records read */
+    gs_err *err;           /* what failed */
+    json_t *list;          /* the records */
+    uint8_t last[16];      /* the last one listed */
+    int bad;               /* a JSON allocation failed */
 } rpage;
 
 /* The title of the record a reference names (a resident's name), or null. */

@@ -22,10 +22,10 @@
 
 /* Where a warning goes in a list. */
 typedef struct wkey {
-    uint8_t id[16];
-    int state;     /* index in warning.state: open, acknowledged, cleared */
-    int level;     /* index in warning.level: notice, attention, urgent */
-    int64_t since; /* when its condition began */
+    uint8_t id[16]; /* the warning */
+    int state;      /* index in warning.state: open, acknowledged, cleared */
+    int level;      /* index in warning.level: notice, attention, urgent */
+    int64_t since;  /* when its condition began */
 } wkey;
 
 static const schema_table *wtable(void)
@@ -198,11 +198,11 @@ static json_t *warning_json(store *st, const uint8_t id[16], const store_rec *r,
 
 /* What one list works with. */
 typedef struct wlist {
-    store *st;
-    const admin_warnings_query *q;
-    gs_arena *a;
-    gs_err *err;
-    wkey *keys; /* the not-cleared warnings */
+    store *st;                     /* read under the caller's lock */
+    const admin_warnings_query *q; /* what is asked */
+    gs_arena *a;                   /* the records read */
+    gs_err *err;                   /* what failed */
+    wkey *keys;                    /* the not-cleared warnings */
     size_t n_keys, cap_keys;
     json_t *out;       /* the warnings shown */
     uint8_t last[16];  /* the last one shown */

@@ -18,11 +18,11 @@
 #include <string.h>
 
 #define DAY_MS INT64_C(86400000)
-#define N_TAGS_MAX 32 /* bits of a watch row's tag mask */
-#define N_PRIORITY 3  /* care_overdue's info: 0 low, 1 normal, 2 urgent (store.h) */
-#define N_AGE 4       /* the age buckets */
-#define N_LEVEL 3     /* warning levels: notice, attention, urgent */
-#define MONTHS_MAX 26 /* months DASH_DAYS_MAX days can touch */
+#define N_TAGS_MAX 32    /* bits of a watch row's tag mask */
+#define N_PRIORITY 3     /* care_overdue's info: 0 low, 1 normal, 2 urgent (store.h) */
+#define N_AGE 4          /* the age buckets */
+#define N_LEVEL 3        /* warning levels: notice, attention, urgent */
+#define MONTHS_MAX 26    /* months DASH_DAYS_MAX days can touch */
 #define WINDOW_CACHE 256 /* tag masks whose window is remembered: any of 8 tags */
 
 /* The age buckets of open care requests: their names and lower bounds in days. */
@@ -45,24 +45,24 @@ typedef struct dgrid {
 
 /* Everything one answer adds up. */
 typedef struct dash {
-    const dash_query *q;
-    const srv_config *cfg;
-    store *st;
-    dgrid *grids;             /* the grids seen, in order of first sight */
-    uint32_t n, cap;          /* entries in grids, room */
-    uint32_t *slots;          /* open addressing over grids (index + 1; 0 empty) */
-    uint32_t cap_slots;       /* a power of two, at least twice n */
-    int64_t day_from, n_days; /* the range's Beijing days */
-    int64_t *days;            /* visits per day of the range, the town's (or the grid's) */
-    int64_t month_y0;         /* the range's first month */
-    unsigned month_m0;
-    int n_months;
+    const dash_query *q;           /* what is asked */
+    const srv_config *cfg;         /* the rules' windows, silent_days */
+    store *st;                     /* read under the caller's lock */
+    dgrid *grids;                  /* the grids seen, in order of first sight */
+    uint32_t n, cap;               /* entries in grids, room */
+    uint32_t *slots;               /* open addressing over grids (index + 1; 0 empty) */
+    uint32_t cap_slots;            /* a power of two, at least twice n */
+    int64_t day_from, n_days;      /* the range's Beijing days */
+    int64_t *days;                 /* visits per day of the range, the town's (or the grid's) */
+    int64_t month_y0;              /* the range's first month: its year */
+    unsigned month_m0;             /* and month (1..12) */
+    int n_months;                  /* months the range touches */
     int64_t months[MONTHS_MAX][2]; /* disputes per month: all, with follow-up open */
     int64_t window[WINDOW_CACHE];  /* unvisited_vulnerable's window per tag mask */
-    uint8_t window_known[WINDOW_CACHE];
-    json_t *silent; /* the silent devices, as a JSON array */
-    int bad;        /* a JSON allocation failed */
-    gs_err *err;
+    uint8_t window_known[WINDOW_CACHE]; /* window[mask] holds it */
+    json_t *silent;                     /* the silent devices, as a JSON array */
+    int bad;                            /* a JSON allocation failed */
+    gs_err *err;                        /* what failed */
 } dash;
 
 /* ---- grids -------------------------------------------------------------------------- */
