@@ -46,7 +46,10 @@ MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 # gridsync-admin needs the HTTPS client, JSON, the schema and proto/'s values: not SQLite
 # or mbedTLS. (msgpack-c because proto/value.o, which the value's text and JSON forms
 # belong to, also encodes and decodes it.)
-ADMIN_PKGS := libcurl jansson zlib msgpack
+# libxlsxwriter (`gridsync-admin export`, Debian libxlsxwriter-dev: pkg-config name
+# xlsxwriter) is linked into gridsync-admin alone.
+ADMIN_PKGS := libcurl jansson zlib msgpack xlsxwriter
+ADMIN_CFLAGS := $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
 ADMIN_LIBS := $(shell pkg-config --libs $(ADMIN_PKGS) 2>/dev/null) -lm
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -168,6 +171,7 @@ $(BUILD)/bin/gridsyncd: $(OBJ)/server/main.o $(LIB_SERVER_A)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The admin CLI is a client of the admin API, not a device: common/ and proto/ only.
+$(call obj,$(ADMIN_SRC)): CFLAGS += $(ADMIN_CFLAGS)
 $(BUILD)/bin/gridsync-admin: $(call obj,$(ADMIN_SRC)) $(LIB_CORE_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

@@ -11,6 +11,10 @@
  * 3 not found, 4 server unreachable, 5 authentication refused.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "admin.h"
+#include "dashboard.h"
+#include "export.h"
+
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/cmdline.h"
@@ -31,22 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROG "gridsync-admin"
-#define CA_PEM_MAX (64 * 1024)
-#define RESP_MAX (16u * 1024 * 1024)
-#define ADMIN_PREFIX "/v1/admin"
-
-/* Everything one invocation needs. */
-typedef struct admin {
-    char server[1024];     /* base URL */
-    char ca_path[1024];    /* CA PEM file */
-    char token[512];       /* admin token: never printed */
-    int json;              /* --json: print the server's JSON */
-    transport *link;       /* HTTPS link, made on first use */
-    gs_buf ca_pem;         /* the CA file's content */
-    gs_err err;            /* last error */
-} admin;
-
 static const char usage_text[] =
     "usage: gridsync-admin [--config FILE | --server URL --ca PEM --token T] [--json] COMMAND\n"
     "\n"
@@ -59,6 +47,15 @@ static const char usage_text[] =
     "  conflicts resolve ID (--keep winner | --keep other | --value V) [--note TEXT]\n"
     "                                                  overrule or confirm the automatic choice\n"
     "  status                                          per device and per grid sync health\n"
+    "  dashboard [--grid G] [--days N]                 the town's figures (概览), the last N\n"
+    "                                                  days (default 30), per grid\n"
+    "  warnings [--grid G] [--all]                     warnings not cleared (--all: cleared too)\n"
+    "  warning ack ID [--note TEXT]                    acknowledge a warning as the admin\n"
+    "  export --from DATE --to DATE --out FILE.xlsx    the records created in the range, one\n"
+    "                                                  sheet per type, and a summary sheet\n"
+    "  export --from DATE --to DATE --out FILE.csv [--type T]\n"
+    "                                                  one type's records (default visit) as\n"
+    "                                                  CSV (UTF-8 with BOM)\n"
     "\n"
     "options:\n"
     "  --config FILE   settings written by `gridsyncd init` (DIR/admin.conf)\n"
@@ -70,24 +67,6 @@ static const char usage_text[] =
     "\n"
     "exit status (the same as gridsync's): 0 ok, 1 failure, 2 bad usage, input or\n"
     "configuration, 3 not found, 4 server unreachable, 5 authentication refused\n";
-
-static int usage_error(const admin *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int usage_error(const admin *a, const char *fmt, ...)
-{
-    va_list ap;
-    int code;
-
-    va_start(ap, fmt);
-    code = cmdline_usage_verror(PROG, a->json, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-static int fail(admin *a, int rc)
-{
-    return cmdline_fail(PROG, a->json, rc, gs_err_msg(&a->err, rc));
-}
 
 /* The keys of admin.conf (written by `gridsyncd init`), indexed by admin_key. */
 enum admin_key { KEY_SERVER, KEY_CA, KEY_TOKEN, N_ADMIN_KEYS };
@@ -104,9 +83,7 @@ static int set_admin_key(void *ud, size_t key, const char *value, char *why, siz
 {
     admin_conf *ac = ud;
     const char *slash = strrchr(ac->path, '/');
-    char *dst = key == KEY_SERVER ? ac->a->server
-                : key == KEY_CA   ? ac->a->ca_path
-                                  : ac->a->token;
+    char *dst = key == KEY_SERVER ? ac->a->server : key == KEY_CA ? ac->a->ca_path : ac->a->token;
     size_t cap = key == KEY_SERVER ? sizeof(ac->a->server)
                  : key == KEY_CA   ? sizeof(ac->a->ca_path)
                                    : sizeof(ac->a->token);
@@ -130,116 +107,6 @@ static int load_config(admin *a, const char *path)
     admin_conf ac = {a, path};
 
     return conf_load(path, admin_keys, N_ADMIN_KEYS, set_admin_key, &ac, &a->err);
-}
-
-static int connect_server(admin *a)
-{
-    transport_opts opts;
-    int rc;
-
-    if (a->link)
-        return GS_OK;
-    if (!a->server[0] || !a->ca_path[0] || !a->token[0])
-        return gs_err_set(&a->err, GS_E_CONFIG,
-                          "no server settings: give --config DIR/admin.conf, or --server, "
-                          "--ca and --token");
-    buf_init(&a->ca_pem, CA_PEM_MAX);
-    rc = buf_read_file(&a->ca_pem, a->ca_path, &a->err);
-    if (rc)
-        a->err.rc = rc = GS_E_CONFIG;
-    if (rc)
-        return rc;
-    memset(&opts, 0, sizeof(opts));
-    opts.base_url = a->server;
-    opts.ca_pem = a->ca_pem.ptr;
-    opts.ca_pem_len = a->ca_pem.len;
-    opts.token = a->token;
-    opts.connect_timeout_ms = 10000;
-    opts.total_timeout_ms = 60000;
-    return transport_new(&a->link, &opts, &a->err);
-}
-
-/* Sends one request and parses the JSON answer. Maps HTTP errors to gs_rc with the
- * server's message. *out is the parsed body on success. */
-static int call(admin *a, const char *method, const char *path, json_t *body, json_t **out)
-{
-    char full[1024];
-    gs_buf resp;
-    char *text = NULL;
-    long status = 0;
-    json_t *j = NULL;
-    json_error_t jerr;
-    int rc;
-
-    rc = connect_server(a);
-    if (rc)
-        return rc;
-    buf_init(&resp, RESP_MAX);
-    snprintf(full, sizeof(full), "%s%s", ADMIN_PREFIX, path);
-    if (strcmp(method, "POST") == 0) {
-        json_t *empty = body ? NULL : json_object(); /* a POST without arguments sends {} */
-        text = json_dumps(body ? body : empty, JSON_COMPACT);
-        json_decref(empty);
-        if (!text) {
-            rc = gs_err_set(&a->err, GS_E_NOMEM, "out of memory");
-            goto out;
-        }
-        rc = transport_post(a->link, full, "application/json", text, strlen(text), &status,
-                            &resp, &a->err);
-    } else {
-        rc = transport_get(a->link, full, &status, &resp, &a->err);
-    }
-    if (rc)
-        goto out;
-    j = resp.len ? json_loadb(resp.ptr, resp.len, 0, &jerr) : NULL;
-    if (status < 200 || status > 299) {
-        const char *msg = json_string_value(json_object_get(j, "message"));
-        int code = status == 401 || status == 403 ? GS_E_AUTH
-                   : status == 404                ? GS_E_NOTFOUND
-                   : status == 400                ? GS_E_INVALID
-                   : status == 409                ? GS_E_STATE
-                                                  : GS_E_SERVER;
-        rc = gs_err_set(&a->err, code, "server answered %ld: %s", status,
-                        msg ? msg : "(no message)");
-        if (code == GS_E_AUTH)
-            gs_err_set(&a->err, code, "the server refused the admin token (%ld): %s", status,
-                       msg ? msg : "check the token in your admin.conf");
-        goto out;
-    }
-    if (!j) {
-        rc = gs_err_set(&a->err, GS_E_PROTO, "the server's answer is not JSON");
-        goto out;
-    }
-    *out = j;
-    j = NULL;
-out:
-    json_decref(j);
-    free(text);
-    buf_free(&resp);
-    return rc;
-}
-
-static void print_json(json_t *j)
-{
-    /* indented for people, UTF-8 unescaped like gridsync's */
-    cmdline_print_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-}
-
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-/* "2026-11-27 09:30" (Beijing time) from a member holding ms since 1970; "-" for 0. */
-static const char *time_of(json_t *o, const char *key, char *buf, size_t cap)
-{
-    char tmp[ISOTIME_MAX];
-    json_int_t ms = json_integer_value(json_object_get(o, key));
-    if (ms <= 0 || isotime_format_local(ms, ISOTIME_LOCAL_OFFSET_MIN, tmp) != GS_OK)
-        return "-";
-    snprintf(buf, cap, "%s", tmp);
-    return buf;
 }
 
 static void join_strings(json_t *arr, char *buf, size_t cap)
@@ -275,13 +142,6 @@ static void value_text(json_t *v, char *buf, size_t cap)
         snprintf(buf, cap, "?");
 }
 
-static int print_table_rows(table *t)
-{
-    table_print(t, stdout, 40);
-    table_free(t);
-    return 0;
-}
-
 static int cmd_device_add(admin *a, int argc, char **argv)
 {
     json_t *grids = json_array(), *body = json_object(), *res = NULL;
@@ -296,29 +156,29 @@ static int cmd_device_add(admin *a, int argc, char **argv)
         else {
             json_decref(grids);
             json_decref(body);
-            return usage_error(a, "device add: unexpected '%s'", argv[i]);
+            return admin_usage_error(a, "device add: unexpected '%s'", argv[i]);
         }
     }
     if (json_array_size(grids) == 0) {
         json_decref(grids);
         json_decref(body);
-        return usage_error(a, "device add: at least one --grid is needed");
+        return admin_usage_error(a, "device add: at least one --grid is needed");
     }
     json_object_set_new(body, "grids", grids);
     if (name)
         json_object_set_new(body, "name", json_string(name));
-    rc = call(a, "POST", "/devices", body, &res);
+    rc = admin_call(a, "POST", "/devices", body, &res);
     json_decref(body);
     if (rc)
-        return fail(a, rc);
+        return admin_fail(a, rc);
     if (a->json) {
-        print_json(res);
+        admin_print_json(res);
     } else {
-        printf("device  %s\n", str_of(res, "id"));
-        printf("token   %s\n", str_of(res, "token"));
+        printf("device  %s\n", admin_str(res, "id"));
+        printf("token   %s\n", admin_str(res, "token"));
         printf("The token is shown only this once. Enrol the handheld with:\n"
                "  gridsync init --device %s --token %s --server %s --ca ca.pem --grid %s\n",
-               str_of(res, "id"), str_of(res, "token"), a->server,
+               admin_str(res, "id"), admin_str(res, "token"), a->server,
                json_string_value(json_array_get(json_object_get(res, "grids"), 0))
                    ? json_string_value(json_array_get(json_object_get(res, "grids"), 0))
                    : "GRID");
@@ -343,9 +203,9 @@ static int print_devices(admin *a, json_t *devices)
     size_t i;
 
     if (table_new(&t, 7))
-        return fail(a, GS_E_NOMEM);
-    table_add(t, (const char *const[]){"DEVICE", "NAME", "GRIDS", "LAST SYNC", "RESULT",
-                                       "REJECTS", "STATE"});
+        return admin_fail(a, GS_E_NOMEM);
+    table_add(t, (const char *const[]){"DEVICE", "NAME", "GRIDS", "LAST SYNC", "RESULT", "REJECTS",
+                                       "STATE"});
     json_array_foreach(devices, i, d)
     {
         /* room for every grid a device may have: a list cut short in a table is a list that
@@ -354,22 +214,22 @@ static int print_devices(admin *a, json_t *devices)
         join_strings(json_object_get(d, "grids"), grids, sizeof(grids));
         snprintf(rej, sizeof(rej), "%lld",
                  (long long)json_integer_value(json_object_get(d, "pending_rejects")));
-        table_add(t, (const char *const[]){str_of(d, "id"), str_of(d, "name"), grids,
-                                           time_of(d, "last_sync_ms", when, sizeof(when)),
-                                           str_of(d, "last_result"), rej, device_state(d)});
+        table_add(t, (const char *const[]){admin_str(d, "id"), admin_str(d, "name"), grids,
+                                           admin_time(d, "last_sync_ms", when, sizeof(when)),
+                                           admin_str(d, "last_result"), rej, device_state(d)});
     }
-    return print_table_rows(t);
+    return admin_print_table(t);
 }
 
 static int cmd_device_list(admin *a)
 {
     json_t *res = NULL;
-    int rc = call(a, "GET", "/devices", NULL, &res);
+    int rc = admin_call(a, "GET", "/devices", NULL, &res);
 
     if (rc)
-        return fail(a, rc);
+        return admin_fail(a, rc);
     if (a->json)
-        print_json(res);
+        admin_print_json(res);
     else
         rc = print_devices(a, json_object_get(res, "devices"));
     json_decref(res);
@@ -383,33 +243,17 @@ static int cmd_device_revoke(admin *a, int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return usage_error(a, "device revoke: give exactly one device ID");
+        return admin_usage_error(a, "device revoke: give exactly one device ID");
     snprintf(path, sizeof(path), "/devices/%s/revoke", argv[0]);
-    rc = call(a, "POST", path, NULL, &res);
+    rc = admin_call(a, "POST", path, NULL, &res);
     if (rc)
-        return fail(a, rc);
+        return admin_fail(a, rc);
     if (a->json)
-        print_json(res);
+        admin_print_json(res);
     else
         printf("device %s revoked: its token is refused from now on\n", argv[0]);
     json_decref(res);
     return 0;
-}
-
-/* Appends s to the query string q with %-escaping. */
-static void query_add(char *q, size_t cap, const char *key, const char *s)
-{
-    size_t n = strlen(q);
-    n += (size_t)snprintf(q + n, n < cap ? cap - n : 0, "%s%s=", n ? "&" : "?", key);
-    for (; *s && n + 4 < cap; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.')
-            q[n++] = (char)ch;
-        else
-            n += (size_t)snprintf(q + n, cap - n, "%%%02X", ch);
-    }
-    q[n < cap ? n : cap - 1] = '\0';
 }
 
 static int cmd_conflicts_list(admin *a, int argc, char **argv)
@@ -427,40 +271,40 @@ static int cmd_conflicts_list(admin *a, int argc, char **argv)
         else if (strcmp(argv[k], "--all") == 0)
             state = "all";
         else if (strcmp(argv[k], "--grid") == 0 && k + 1 < argc)
-            query_add(q, sizeof(q), "grid", argv[++k]);
+            admin_query_add(q, sizeof(q), "grid", argv[++k]);
         else
-            return usage_error(a, "conflicts list: unexpected '%s'", argv[k]);
+            return admin_usage_error(a, "conflicts list: unexpected '%s'", argv[k]);
     }
-    query_add(q, sizeof(q), "state", state);
+    admin_query_add(q, sizeof(q), "state", state);
     snprintf(path, sizeof(path), "/conflicts%s", q);
-    rc = call(a, "GET", path, NULL, &res);
+    rc = admin_call(a, "GET", path, NULL, &res);
     if (rc)
-        return fail(a, rc);
+        return admin_fail(a, rc);
     if (a->json) {
-        print_json(res);
+        admin_print_json(res);
         json_decref(res);
         return 0;
     }
     if (table_new(&t, 8)) {
         json_decref(res);
-        return fail(a, GS_E_NOMEM);
+        return admin_fail(a, GS_E_NOMEM);
     }
-    table_add(t, (const char *const[]){"ID", "STATUS", "GRID", "RECORD", "FIELD", "WINNER",
-                                       "OTHER", "POLICY"});
+    table_add(t, (const char *const[]){"ID", "STATUS", "GRID", "RECORD", "FIELD", "WINNER", "OTHER",
+                                       "POLICY"});
     json_array_foreach(json_object_get(res, "conflicts"), i, c)
     {
         char id[32], rec[64], field[80], win[160], other[160];
         json_t *w = json_object_get(c, "winner"), *o = json_object_get(c, "other");
         snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(c, "id")));
-        snprintf(rec, sizeof(rec), "%s %.8s", str_of(c, "table"), str_of(c, "record"));
-        snprintf(field, sizeof(field), "%s", str_of(c, "field"));
+        snprintf(rec, sizeof(rec), "%s %.8s", admin_str(c, "table"), admin_str(c, "record"));
+        snprintf(field, sizeof(field), "%s", admin_str(c, "field"));
         value_text(json_object_get(w, "value"), win, sizeof(win));
         value_text(json_object_get(o, "value"), other, sizeof(other));
-        table_add(t, (const char *const[]){id, str_of(c, "status"), str_of(c, "grid"), rec,
-                                           field, win, other, str_of(c, "policy")});
+        table_add(t, (const char *const[]){id, admin_str(c, "status"), admin_str(c, "grid"), rec,
+                                           field, win, other, admin_str(c, "policy")});
     }
     json_decref(res);
-    return print_table_rows(t);
+    return admin_print_table(t);
 }
 
 static void print_side(const char *label, json_t *s)
@@ -468,8 +312,8 @@ static void print_side(const char *label, json_t *s)
     char val[1024], when[ISOTIME_MAX];
     value_text(json_object_get(s, "value"), val, sizeof(val));
     printf("  %-7s %s\n", label, val);
-    printf("          by %s (device %s) at %s\n", str_of(s, "worker"), str_of(s, "device"),
-           time_of(s, "time_ms", when, sizeof(when)));
+    printf("          by %s (device %s) at %s\n", admin_str(s, "worker"), admin_str(s, "device"),
+           admin_time(s, "time_ms", when, sizeof(when)));
 }
 
 static int cmd_conflicts_show(admin *a, int argc, char **argv)
@@ -479,24 +323,24 @@ static int cmd_conflicts_show(admin *a, int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return usage_error(a, "conflicts show: give exactly one conflict ID");
+        return admin_usage_error(a, "conflicts show: give exactly one conflict ID");
     snprintf(path, sizeof(path), "/conflicts/%s", argv[0]);
-    rc = call(a, "GET", path, NULL, &res);
+    rc = admin_call(a, "GET", path, NULL, &res);
     if (rc)
-        return fail(a, rc);
+        return admin_fail(a, rc);
     if (a->json) {
-        print_json(res);
+        admin_print_json(res);
         json_decref(res);
         return 0;
     }
     resident = json_object_get(res, "resident");
     printf("conflict %lld (%s)\n", (long long)json_integer_value(json_object_get(res, "id")),
-           str_of(res, "status"));
-    printf("  record  %s %s in grid %s\n", str_of(res, "table"), str_of(res, "record"),
-           str_of(res, "grid"));
+           admin_str(res, "status"));
+    printf("  record  %s %s in grid %s\n", admin_str(res, "table"), admin_str(res, "record"),
+           admin_str(res, "grid"));
     if (json_is_object(resident))
-        printf("  resident %s (%s)\n", str_of(resident, "name"), str_of(resident, "id"));
-    printf("  field   %s, policy %s\n", str_of(res, "field"), str_of(res, "policy"));
+        printf("  resident %s (%s)\n", admin_str(resident, "name"), admin_str(resident, "id"));
+    printf("  field   %s, policy %s\n", admin_str(res, "field"), admin_str(res, "policy"));
     print_side("winner", json_object_get(res, "winner"));
     print_side("other", json_object_get(res, "other"));
     resolution = json_object_get(res, "resolution");
@@ -506,10 +350,10 @@ static int cmd_conflicts_show(admin *a, int argc, char **argv)
                    sizeof(oldv));
         value_text(json_object_get(json_object_get(resolution, "new"), "value"), newv,
                    sizeof(newv));
-        printf("  resolved by %s at %s: %s -> %s\n", str_of(resolution, "admin"),
-               time_of(resolution, "at_ms", when, sizeof(when)), oldv, newv);
-        if (*str_of(resolution, "note"))
-            printf("  note    %s\n", str_of(resolution, "note"));
+        printf("  resolved by %s at %s: %s -> %s\n", admin_str(resolution, "admin"),
+               admin_time(resolution, "at_ms", when, sizeof(when)), oldv, newv);
+        if (*admin_str(resolution, "note"))
+            printf("  note    %s\n", admin_str(resolution, "note"));
     }
     json_decref(res);
     return 0;
@@ -557,26 +401,27 @@ static int cmd_conflicts_resolve(admin *a, int argc, char **argv)
         else if (argv[i][0] != '-' && !id)
             id = argv[i];
         else
-            return usage_error(a, "conflicts resolve: unexpected '%s'", argv[i]);
+            return admin_usage_error(a, "conflicts resolve: unexpected '%s'", argv[i]);
     }
     if (!id)
-        return usage_error(a, "conflicts resolve: give the conflict ID");
+        return admin_usage_error(a, "conflicts resolve: give the conflict ID");
     if (!keep == !value)
-        return usage_error(a, "conflicts resolve: give exactly one of --keep or --value");
+        return admin_usage_error(a, "conflicts resolve: give exactly one of --keep or --value");
     if (keep && strcmp(keep, "winner") != 0 && strcmp(keep, "other") != 0)
-        return usage_error(a, "conflicts resolve: --keep takes winner or other, not '%s'", keep);
+        return admin_usage_error(a, "conflicts resolve: --keep takes winner or other, not '%s'",
+                                 keep);
     body = json_object();
     if (keep) {
         json_object_set_new(body, "keep", json_string(keep));
     } else {
         /* the field's type decides how the typed text becomes a value */
         snprintf(path, sizeof(path), "/conflicts/%s", id);
-        rc = call(a, "GET", path, NULL, &conflict);
+        rc = admin_call(a, "GET", path, NULL, &conflict);
         if (!rc)
-            rc = value_from_text(a, str_of(conflict, "table"), str_of(conflict, "field"), value,
-                                 &v);
+            rc = value_from_text(a, admin_str(conflict, "table"), admin_str(conflict, "field"),
+                                 value, &v);
         if (rc) {
-            code = fail(a, rc);
+            code = admin_fail(a, rc);
             goto out;
         }
         json_object_set_new(body, "value", v);
@@ -584,13 +429,13 @@ static int cmd_conflicts_resolve(admin *a, int argc, char **argv)
     if (note)
         json_object_set_new(body, "note", json_string(note));
     snprintf(path, sizeof(path), "/conflicts/%s/resolve", id);
-    rc = call(a, "POST", path, body, &res);
+    rc = admin_call(a, "POST", path, body, &res);
     if (rc) {
-        code = fail(a, rc);
+        code = admin_fail(a, rc);
         goto out;
     }
     if (a->json)
-        print_json(res);
+        admin_print_json(res);
     else
         printf("conflict %s resolved; the devices of its grid receive the value at their next "
                "sync\n",
@@ -607,12 +452,12 @@ static int cmd_status(admin *a)
     json_t *res = NULL, *g;
     table *t = NULL;
     size_t i;
-    int rc = call(a, "GET", "/status", NULL, &res);
+    int rc = admin_call(a, "GET", "/status", NULL, &res);
 
     if (rc)
-        return fail(a, rc);
+        return admin_fail(a, rc);
     if (a->json) {
-        print_json(res);
+        admin_print_json(res);
         json_decref(res);
         return 0;
     }
@@ -621,7 +466,7 @@ static int cmd_status(admin *a)
     rc = print_devices(a, json_object_get(res, "devices"));
     if (rc || table_new(&t, 3)) {
         json_decref(res);
-        return rc ? rc : fail(a, GS_E_NOMEM);
+        return rc ? rc : admin_fail(a, GS_E_NOMEM);
     }
     printf("\ngrids\n");
     table_add(t, (const char *const[]){"GRID", "RECORDS", "OPEN CONFLICTS"});
@@ -633,16 +478,15 @@ static int cmd_status(admin *a)
         json_t *cnt;
         json_object_foreach(json_object_get(g, "records"), tname, cnt)
         {
-            n += (size_t)snprintf(recs + n, n < sizeof(recs) ? sizeof(recs) - n : 0,
-                                  "%s%s %lld", n ? ", " : "", tname,
-                                  (long long)json_integer_value(cnt));
+            n += (size_t)snprintf(recs + n, n < sizeof(recs) ? sizeof(recs) - n : 0, "%s%s %lld",
+                                  n ? ", " : "", tname, (long long)json_integer_value(cnt));
         }
         snprintf(open, sizeof(open), "%lld",
                  (long long)json_integer_value(json_object_get(g, "open_conflicts")));
-        table_add(t, (const char *const[]){str_of(g, "grid"), recs, open});
+        table_add(t, (const char *const[]){admin_str(g, "grid"), recs, open});
     }
     json_decref(res);
-    return print_table_rows(t);
+    return admin_print_table(t);
 }
 
 static int dispatch(admin *a, int argc, char **argv)
@@ -650,7 +494,7 @@ static int dispatch(admin *a, int argc, char **argv)
     const char *noun = argv[0], *verb = argc > 1 ? argv[1] : "";
 
     if (strcmp(noun, "status") == 0)
-        return argc == 1 ? cmd_status(a) : usage_error(a, "status takes no arguments");
+        return argc == 1 ? cmd_status(a) : admin_usage_error(a, "status takes no arguments");
     if (strcmp(noun, "device") == 0) {
         if (strcmp(verb, "add") == 0)
             return cmd_device_add(a, argc - 2, argv + 2);
@@ -658,7 +502,7 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_device_list(a);
         if (strcmp(verb, "revoke") == 0)
             return cmd_device_revoke(a, argc - 2, argv + 2);
-        return usage_error(a, "device: expected add, list or revoke, not '%s'", verb);
+        return admin_usage_error(a, "device: expected add, list or revoke, not '%s'", verb);
     }
     if (strcmp(noun, "conflicts") == 0) {
         if (strcmp(verb, "list") == 0)
@@ -667,9 +511,20 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_conflicts_show(a, argc - 2, argv + 2);
         if (strcmp(verb, "resolve") == 0)
             return cmd_conflicts_resolve(a, argc - 2, argv + 2);
-        return usage_error(a, "conflicts: expected list, show or resolve, not '%s'", verb);
+        return admin_usage_error(a, "conflicts: expected list, show or resolve, not '%s'", verb);
     }
-    return usage_error(a, "unknown command '%s'", noun);
+    if (strcmp(noun, "dashboard") == 0)
+        return dashboard_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "warnings") == 0)
+        return dashboard_warnings_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "warning") == 0) {
+        if (strcmp(verb, "ack") == 0)
+            return dashboard_ack_cmd(a, argc - 2, argv + 2);
+        return admin_usage_error(a, "warning: expected ack, not '%s'", verb);
+    }
+    if (strcmp(noun, "export") == 0)
+        return export_cmd(a, argc - 1, argv + 1);
+    return admin_usage_error(a, "unknown command '%s'", noun);
 }
 
 int main(int argc, char **argv)
@@ -679,7 +534,7 @@ int main(int argc, char **argv)
     int i, code;
 
     memset(&a, 0, sizeof(a));
-    buf_init(&a.ca_pem, CA_PEM_MAX);
+    buf_init(&a.ca_pem, ADMIN_CA_PEM_MAX);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
@@ -695,7 +550,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (i + 1 >= argc)
-            return usage_error(&a, "%s needs a value", opt);
+            return admin_usage_error(&a, "%s needs a value", opt);
         if (strcmp(opt, "--config") == 0)
             config = argv[++i];
         else if (strcmp(opt, "--server") == 0)
@@ -705,10 +560,10 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--token") == 0)
             token = argv[++i];
         else
-            return usage_error(&a, "unknown option '%s'", opt);
+            return admin_usage_error(&a, "unknown option '%s'", opt);
     }
     if (i >= argc)
-        return usage_error(&a, "no command given");
+        return admin_usage_error(&a, "no command given");
     /* the command's own --help */
     for (int k = i; k < argc; k++)
         if (strcmp(argv[k], "--help") == 0) {
@@ -716,7 +571,7 @@ int main(int argc, char **argv)
             return 0;
         }
     if (config && load_config(&a, config) != GS_OK)
-        return fail(&a, a.err.rc);
+        return admin_fail(&a, a.err.rc);
     if (server)
         snprintf(a.server, sizeof(a.server), "%s", server);
     if (ca)

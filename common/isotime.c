@@ -26,8 +26,7 @@ int64_t isotime_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + doe - 719468;
 }
 
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void isotime_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     int64_t era, doe, yoe, doy, mp;
 
@@ -165,7 +164,7 @@ static int split(int64_t ms, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
         rem += MS_PER_DAY;
         days--;
     }
-    civil_from_days(days, y, mo, d);
+    isotime_civil_from_days(days, y, mo, d);
     *h = (unsigned)(rem / 3600000);
     *mi = (unsigned)(rem / 60000 % 60);
     *sec = (unsigned)(rem / 1000 % 60);
@@ -201,4 +200,15 @@ int isotime_format_local(int64_t ms, int offset_min, char out[ISOTIME_MAX])
         return GS_E_INVALID;
     snprintf(out, ISOTIME_MAX, "%04d-%02u-%02u %02u:%02u", (int)y, mo, d, h, mi);
     return GS_OK;
+}
+
+int64_t isotime_local_day(int64_t ms, int offset_min)
+{
+    int64_t local = ms + (int64_t)offset_min * 60000;
+    return local >= 0 ? local / MS_PER_DAY : (local - MS_PER_DAY + 1) / MS_PER_DAY;
+}
+
+int64_t isotime_local_midnight(int64_t day, int offset_min)
+{
+    return day * MS_PER_DAY - (int64_t)offset_min * 60000;
 }

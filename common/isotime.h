@@ -44,4 +44,15 @@ int isotime_format_local(int64_t ms, int offset_min, char out[ISOTIME_MAX]);
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12, day 1..31). */
 int64_t isotime_days_from_civil(int64_t year, unsigned month, unsigned day);
 
+/* The inverse: the date of day number days (since 1970-01-01). */
+void isotime_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day);
+
+/* The day number (days since 1970-01-01) of the local date of instant ms at offset_min
+ * east of UTC: with ISOTIME_LOCAL_OFFSET_MIN, a grid's day, as the server counts visits per
+ * day (floored, so also right before 1970). */
+int64_t isotime_local_day(int64_t ms, int offset_min);
+
+/* The instant (ms since 1970) local midnight starts day number day at offset_min. */
+int64_t isotime_local_midnight(int64_t day, int offset_min);
+
 #endif

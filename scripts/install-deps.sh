@@ -6,9 +6,10 @@
 set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
-libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev"
-# chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh)
-TEST="python3 python3-msgpack sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
+libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev"
+# chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh);
+# python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh)
+TEST="python3 python3-msgpack python3-openpyxl sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
 iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh"
 
 want="$BUILD"

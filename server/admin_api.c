@@ -9,15 +9,19 @@
 #define _POSIX_C_SOURCE 200809L
 #include "admin_api.h"
 
-#include "common/isotime.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
 #include "proto/value_json.h"
 #include "auth.h"
+#include "admin_records.h"
+#include "admin_warnings.h"
+#include "dash.h"
 #include "group.h"
+#include "jout.h"
 #include "merge.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,6 +36,10 @@ typedef enum route {
     R_CONFLICT_RESOLVE, /* /conflicts/{id}/resolve */
     R_STATUS,           /* /status */
     R_SCHEMA,           /* /schema */
+    R_DASHBOARD,        /* /dashboard */
+    R_WARNINGS,         /* /warnings */
+    R_WARNING_ACK,      /* /warnings/{id}/ack */
+    R_RECORDS,          /* /records */
 } route;
 
 /* One request being answered. */
@@ -105,43 +113,12 @@ static void reply_err(areq *r, int status, const char *code, const char *fmt, ..
 /* Sets o[k] = v (stealing v); remembers a failure instead of dropping the member. */
 static void jset(areq *r, json_t *o, const char *k, json_t *v)
 {
-    if (!v || !o || json_object_set_new(o, k, v) != 0)
-        r->bad = 1;
+    jout_set(&r->bad, o, k, v);
 }
 
 static void jappend(areq *r, json_t *a, json_t *v)
 {
-    if (!v || !a || json_array_append_new(a, v) != 0)
-        r->bad = 1;
-}
-
-static json_t *j_str(const char *s)
-{
-    return json_string(s ? s : "");
-}
-
-/* An event's time as ISO 8601 UTC, written by isotime_format like every time gridsync
- * shows ("2026-11-27T02:41:47.123Z", "2026-11-27T02:41:47Z" on a whole second), or null
- * for 0 (never). */
-static json_t *j_iso(int64_t ms)
-{
-    char b[ISOTIME_MAX];
-
-    if (ms <= 0 || isotime_format(ms, b) != GS_OK)
-        return json_null();
-    return json_string(b);
-}
-
-static json_t *j_uuid(const uint8_t id[16])
-{
-    char text[UUID_TEXT_LEN + 1];
-    uuid_format(id, text);
-    return json_string(text);
-}
-
-static json_t *j_labels(const char *zh, const char *en)
-{
-    return json_pack("{s:s, s:s}", "zh", zh ? zh : "", "en", en ? en : "");
+    jout_append(&r->bad, a, v);
 }
 
 static const char *policy_name(int policy)
@@ -167,17 +144,17 @@ static json_t *device_json(areq *r, const store_device *d)
     int64_t silent_ms = (int64_t)r->env->cfg->silent_days * 86400000;
 
     for (size_t i = 0; i < d->n_grids; i++)
-        jappend(r, grids, j_str(d->grids[i]));
-    jset(r, o, "id", j_str(d->id));
-    jset(r, o, "name", j_str(d->name));
+        jappend(r, grids, jout_str(d->grids[i]));
+    jset(r, o, "id", jout_str(d->id));
+    jset(r, o, "name", jout_str(d->name));
     jset(r, o, "grids", grids);
     jset(r, o, "created_ms", json_integer(d->created_ms));
-    jset(r, o, "created", j_iso(d->created_ms));
+    jset(r, o, "created", jout_iso(d->created_ms));
     jset(r, o, "revoked", json_boolean(d->revoked_ms != 0));
     jset(r, o, "revoked_ms", json_integer(d->revoked_ms));
     jset(r, o, "last_sync_ms", json_integer(d->last_sync_ms));
-    jset(r, o, "last_sync", j_iso(d->last_sync_ms));
-    jset(r, o, "last_result", j_str(d->last_result));
+    jset(r, o, "last_sync", jout_iso(d->last_sync_ms));
+    jset(r, o, "last_result", jout_str(d->last_result));
     jset(r, o, "pending_rejects", json_integer((json_int_t)d->rejects));
     jset(r, o, "silent", json_boolean(!d->revoked_ms && r->now_ms - since > silent_ms));
     return o;
@@ -398,7 +375,7 @@ static json_t *worker_of(areq *r, const char *device)
         return NULL;
     if (store_device_get(r->env->st, device, strlen(device), d, &err))
         return json_null();
-    j = j_str(d->name);
+    j = jout_str(d->name);
     return j;
 }
 
@@ -407,11 +384,11 @@ static void value_members(areq *r, json_t *o, const schema_field *f, const proto
     jset(r, o, "value", proto_value_to_json(f, v));
     /* the value itself is the ISO string now; value_iso stays for clients of the int form */
     if (f && f->type == ST_TIME && v->type == PV_INT)
-        jset(r, o, "value_iso", j_iso(v->u.i));
+        jset(r, o, "value_iso", jout_iso(v->u.i));
     if (f && f->type == ST_ENUM && v->type == PV_STR) {
         const schema_enum *e = schema_enum_find(f, v->u.s.ptr, v->u.s.len);
         if (e)
-            jset(r, o, "value_label", j_labels(e->label_zh, e->label_en));
+            jset(r, o, "value_label", jout_labels(e->label_zh, e->label_en));
     }
 }
 
@@ -421,11 +398,11 @@ static json_t *side_json(areq *r, const schema_field *f, const store_side *s)
     int64_t ms = (int64_t)hlc_physical(s->hlc);
 
     value_members(r, o, f, &s->value);
-    jset(r, o, "device", j_str(s->device));
+    jset(r, o, "device", jout_str(s->device));
     jset(r, o, "worker", worker_of(r, s->device));
     jset(r, o, "hlc", json_integer((json_int_t)s->hlc));
     jset(r, o, "time_ms", json_integer(ms));
-    jset(r, o, "time", j_iso(ms));
+    jset(r, o, "time", jout_iso(ms));
     jset(r, o, "version", json_integer((json_int_t)s->version));
     return o;
 }
@@ -438,18 +415,18 @@ static json_t *conflict_summary(areq *r, const store_conflict *c)
 
     jset(r, o, "id", json_integer(c->id));
     jset(r, o, "status", json_string(c->resolved ? "resolved" : "open"));
-    jset(r, o, "table", j_str(c->tbl));
-    jset(r, o, "record", j_uuid(c->rid));
-    jset(r, o, "grid", j_str(c->grid));
-    jset(r, o, "field", j_str(c->field));
+    jset(r, o, "table", jout_str(c->tbl));
+    jset(r, o, "record", jout_uuid(c->rid));
+    jset(r, o, "grid", jout_str(c->grid));
+    jset(r, o, "field", jout_str(c->field));
     jset(r, o, "policy", json_string(policy_name(c->policy)));
     jset(r, o, "winner_side", json_string(c->winner_pushed ? "pushed" : "stored"));
     jset(r, o, "winner", side_json(r, f, &c->winner));
     jset(r, o, "other", side_json(r, f, &c->other));
     jset(r, o, "created_ms", json_integer(c->created_ms));
-    jset(r, o, "created", j_iso(c->created_ms));
+    jset(r, o, "created", jout_iso(c->created_ms));
     jset(r, o, "resolved_ms", json_integer(c->resolved_ms));
-    jset(r, o, "resolved", j_iso(c->resolved_ms));
+    jset(r, o, "resolved", jout_iso(c->resolved_ms));
     return o;
 }
 
@@ -485,13 +462,13 @@ static int field_cb(void *ud, const char *name, const store_field *sf)
         const schema_table *rt = schema_table_find(f->ref_table, strlen(f->ref_table));
         const uint8_t *rid = (const uint8_t *)sf->value.u.s.ptr;
         json_t *ref = json_object();
-        jset(fc->r, ref, "field", j_str(name));
-        jset(fc->r, ref, "table", j_str(f->ref_table));
-        jset(fc->r, ref, "id", j_uuid(rid));
+        jset(fc->r, ref, "field", jout_str(name));
+        jset(fc->r, ref, "table", jout_str(f->ref_table));
+        jset(fc->r, ref, "id", jout_uuid(rid));
         jset(fc->r, ref, "label", rt ? record_label(fc->r, rt, rid) : json_null());
         if (!fc->resident && strcmp(f->ref_table, "resident") == 0) {
             fc->resident = json_object();
-            jset(fc->r, fc->resident, "id", j_uuid(rid));
+            jset(fc->r, fc->resident, "id", jout_uuid(rid));
             jset(fc->r, fc->resident, "name", rt ? record_label(fc->r, rt, rid) : json_null());
         }
         jappend(fc->r, fc->refs, ref);
@@ -517,22 +494,22 @@ static json_t *conflict_detail(areq *r, const store_conflict *c)
         json_decref(fc.refs);
         return o;
     }
-    jset(r, o, "table_label", j_labels(t->label_zh, t->label_en));
-    jset(r, o, "field_label", j_labels(f->label_zh, f->label_en));
+    jset(r, o, "table_label", jout_labels(t->label_zh, t->label_en));
+    jset(r, o, "field_label", jout_labels(f->label_zh, f->label_en));
     if (store_field_get(r->env->st, t->name, c->rid, f->name, &r->arena, &sf, &err) == GS_OK) {
         cur = json_object();
         value_members(r, cur, f, &sf.value);
         jset(r, cur, "version", json_integer((json_int_t)sf.version));
-        jset(r, cur, "device", j_str(sf.device));
+        jset(r, cur, "device", jout_str(sf.device));
         jset(r, cur, "worker", worker_of(r, sf.device));
-        jset(r, cur, "time", j_iso((int64_t)hlc_physical(sf.hlc)));
+        jset(r, cur, "time", jout_iso((int64_t)hlc_physical(sf.hlc)));
         jset(r, o, "current", cur);
     } else {
         jset(r, o, "current", json_null());
     }
     if (store_record_get(r->env->st, t->name, c->rid, &sr, &err) == GS_OK) {
         jset(r, rec, "exists", json_true());
-        jset(r, rec, "grid", j_str(sr.grid));
+        jset(r, rec, "grid", jout_str(sr.grid));
         jset(r, rec, "deleted", json_boolean(sr.deleted));
         jset(r, rec, "version", json_integer((json_int_t)sr.version));
     } else {
@@ -542,7 +519,7 @@ static json_t *conflict_detail(areq *r, const store_conflict *c)
         r->bad = 1;
     if (!fc.resident && strcmp(t->name, "resident") == 0) {
         fc.resident = json_object();
-        jset(r, fc.resident, "id", j_uuid(c->rid));
+        jset(r, fc.resident, "id", jout_uuid(c->rid));
         jset(r, fc.resident, "name", record_label(r, t, c->rid));
     }
     jset(r, rec, "fields", fc.fields);
@@ -553,13 +530,13 @@ static json_t *conflict_detail(areq *r, const store_conflict *c)
         json_t *res = json_object(), *oldv = json_object(), *newv = json_object();
         value_members(r, oldv, f, &au.old_value);
         value_members(r, newv, f, &au.new_value);
-        jset(r, res, "admin", j_str(au.admin));
+        jset(r, res, "admin", jout_str(au.admin));
         jset(r, res, "at_ms", json_integer(au.at_ms));
-        jset(r, res, "at", j_iso(au.at_ms));
+        jset(r, res, "at", jout_iso(au.at_ms));
         jset(r, res, "old", oldv);
         jset(r, res, "new", newv);
         jset(r, res, "version", json_integer((json_int_t)au.version));
-        jset(r, res, "note", j_str(au.note));
+        jset(r, res, "note", jout_str(au.note));
         jset(r, o, "resolution", res);
     } else {
         jset(r, o, "resolution", json_null());
@@ -610,6 +587,60 @@ static int query_get(srv_slice q, const char *key, char *out, size_t cap)
     return 0;
 }
 
+/* The query's key as a whole number in min..max: 1 with *out set, 0 when absent, -1 when it
+ * is anything else (the request is then answered 400). */
+static int query_int(areq *r, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    char text[24];
+    int has = query_get(r->req->query, key, text, sizeof(text));
+    size_t len = has > 0 ? strlen(text) : 0;
+    int64_t n = 0;
+
+    if (has == 0)
+        return 0;
+    for (size_t i = 0; has > 0 && i < len; i++) {
+        if (text[i] < '0' || text[i] > '9' || n > (INT64_MAX - 9) / 10)
+            has = -1;
+        else
+            n = n * 10 + (text[i] - '0');
+    }
+    if (has < 0 || len == 0 || n < min || n > max) {
+        reply_err(r, 400, "invalid", "%s must be a whole number %" PRId64 "..%" PRId64, key, min,
+                  max);
+        return -1;
+    }
+    *out = n;
+    return 1;
+}
+
+/* The query's grid into grid (GS_LIMIT_NAME + 1 bytes): 1 when given, 0 when absent, -1
+ * when it is not a grid (answered 400). */
+static int query_grid(areq *r, char *grid)
+{
+    int has = query_get(r->req->query, "grid", grid, GS_LIMIT_NAME + 1);
+
+    if (has < 0 || (has && !grid[0])) {
+        reply_err(r, 400, "invalid", "grid must be 1 to %d bytes of percent-encoded UTF-8",
+                  GS_LIMIT_NAME);
+        return -1;
+    }
+    return has;
+}
+
+/* The query's key as a record id into id: 1 when given, 0 absent, -1 (answered 400). */
+static int query_id(areq *r, const char *key, uint8_t id[16])
+{
+    char text[UUID_TEXT_LEN + 2];
+    int has = query_get(r->req->query, key, text, sizeof(text));
+
+    if (has > 0 && uuid_parse(text, strlen(text), id) == GS_OK)
+        return 1;
+    if (has == 0)
+        return 0;
+    reply_err(r, 400, "invalid", "%s must be a record id (UUID text)", key);
+    return -1;
+}
+
 static int conflict_cb(void *ud, const store_conflict *c)
 {
     list_ctx *lc = ud;
@@ -619,16 +650,15 @@ static int conflict_cb(void *ud, const store_conflict *c)
 
 static void conflict_list(areq *r)
 {
-    char state[16], grid[GS_LIMIT_NAME + 1], limit_s[16];
-    int has_grid, has_state, has_limit, open_only = 1;
-    uint32_t limit = ADMIN_LIST_DEFAULT;
+    char state[16], grid[GS_LIMIT_NAME + 1];
+    int has_grid, has_state, open_only = 1;
+    int64_t limit = ADMIN_LIST_DEFAULT;
     list_ctx lc;
     gs_err err;
     json_t *o;
 
     has_state = query_get(r->req->query, "state", state, sizeof(state));
     has_grid = query_get(r->req->query, "grid", grid, sizeof(grid));
-    has_limit = query_get(r->req->query, "limit", limit_s, sizeof(limit_s));
     if (has_state < 0 || (has_state && strcmp(state, "open") && strcmp(state, "all"))) {
         reply_err(r, 400, "invalid", "state must be open or all");
         return;
@@ -639,30 +669,12 @@ static void conflict_list(areq *r)
         reply_err(r, 400, "invalid", "grid: bad query encoding or too long");
         return;
     }
-    if (has_limit < 0) {
-        reply_err(r, 400, "invalid", "limit must be 1..%u", ADMIN_LIST_MAX);
+    if (query_int(r, "limit", 1, ADMIN_LIST_MAX, &limit) < 0)
         return;
-    }
-    if (has_limit) {
-        uint64_t n = 0;
-        size_t len = strlen(limit_s);
-        for (size_t i = 0; i < len; i++) {
-            if (limit_s[i] < '0' || limit_s[i] > '9' || n > ADMIN_LIST_MAX) {
-                reply_err(r, 400, "invalid", "limit must be 1..%u", ADMIN_LIST_MAX);
-                return;
-            }
-            n = n * 10 + (uint64_t)(limit_s[i] - '0');
-        }
-        if (len == 0 || n == 0 || n > ADMIN_LIST_MAX) {
-            reply_err(r, 400, "invalid", "limit must be 1..%u", ADMIN_LIST_MAX);
-            return;
-        }
-        limit = (uint32_t)n;
-    }
     lc.r = r;
     lc.list = json_array();
-    if (store_conflict_list(r->env->st, open_only, has_grid ? grid : NULL, limit, &r->arena,
-                            conflict_cb, &lc, &err)) {
+    if (store_conflict_list(r->env->st, open_only, has_grid ? grid : NULL, (uint32_t)limit,
+                            &r->arena, conflict_cb, &lc, &err)) {
         json_decref(lc.list);
         log_error(r->env->lg, "conflict list: %s", err.msg);
         reply_err(r, 500, "server", "cannot read the conflicts");
@@ -907,7 +919,7 @@ static json_t *grid_entry(status_ctx *sc, const char *grid)
     recs = json_object();
     for (size_t i = 0; i < schema_n_tables; i++)
         jset(sc->r, recs, schema_tables[i].name, json_integer(0));
-    jset(sc->r, g, "grid", j_str(grid));
+    jset(sc->r, g, "grid", jout_str(grid));
     jset(sc->r, g, "records", recs);
     jset(sc->r, g, "open_conflicts", json_integer(0));
     jset(sc->r, sc->grids, grid, g);
@@ -968,7 +980,7 @@ static void status(areq *r)
     json_decref(sc.grids);
     o = json_object();
     jset(r, o, "now_ms", json_integer(r->now_ms));
-    jset(r, o, "now", j_iso(r->now_ms));
+    jset(r, o, "now", jout_iso(r->now_ms));
     jset(r, o, "silent_days", json_integer(r->env->cfg->silent_days));
     jset(r, o, "devices", sc.devices);
     jset(r, o, "grids", grids);
@@ -1005,9 +1017,9 @@ static json_t *field_json(areq *r, const schema_field *f, int implicit)
 {
     json_t *o = json_object(), *enums = json_array();
 
-    jset(r, o, "name", j_str(f->name));
+    jset(r, o, "name", jout_str(f->name));
     jset(r, o, "type", json_string(type_name(f->type)));
-    jset(r, o, "label", j_labels(f->label_zh, f->label_en));
+    jset(r, o, "label", jout_labels(f->label_zh, f->label_en));
     jset(r, o, "policy", json_string(policy_name(f->policy)));
     jset(r, o, "required", json_boolean(f->flags & SF_REQUIRED));
     jset(r, o, "scope", json_boolean(f->flags & SF_SCOPE));
@@ -1021,8 +1033,8 @@ static json_t *field_json(areq *r, const schema_field *f, int implicit)
     for (size_t i = 0; i < f->n_enums; i++) {
         const schema_enum *e = &f->enums[i];
         json_t *eo = json_object();
-        jset(r, eo, "name", j_str(e->name));
-        jset(r, eo, "label", j_labels(e->label_zh, e->label_en));
+        jset(r, eo, "name", jout_str(e->name));
+        jset(r, eo, "label", jout_labels(e->label_zh, e->label_en));
         jset(r, eo, "terminal", json_boolean(e->flags & SEF_TERMINAL));
         jset(r, eo, "reopen", json_boolean(e->flags & SEF_REOPEN));
         jappend(r, enums, eo);
@@ -1040,8 +1052,8 @@ static void schema(areq *r)
     for (size_t i = 0; i < schema_n_tables; i++) {
         const schema_table *t = &schema_tables[i];
         json_t *to = json_object(), *fields = json_array();
-        jset(r, to, "name", j_str(t->name));
-        jset(r, to, "label", j_labels(t->label_zh, t->label_en));
+        jset(r, to, "name", jout_str(t->name));
+        jset(r, to, "label", jout_labels(t->label_zh, t->label_en));
         for (size_t k = 0; k < t->n_fields; k++)
             jappend(r, fields, field_json(r, &t->fields[k], 0));
         jappend(r, fields,
@@ -1052,6 +1064,205 @@ static void schema(areq *r)
         jappend(r, tables, to);
     }
     jset(r, o, "tables", tables);
+    reply_json(r, 200, o);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the dashboard, warnings, records (dash.c, admin_warnings.c, admin_records.c)         */
+
+/* Answers a module's failure: its refusal (rc of the request's own making) with the
+ * module's message, or 500 for a store fault. */
+static void module_fail(areq *r, int rc, const gs_err *err, const char *what)
+{
+    if (rc == GS_E_INVALID) {
+        reply_err(r, 400, "invalid", "%s", err->msg);
+        return;
+    }
+    log_error(r->env->lg, "%s: %s", what, err->msg);
+    reply_err(r, 500, "server", "cannot read the %s", what);
+}
+
+static void dashboard(areq *r)
+{
+    char grid[GS_LIMIT_NAME + 1];
+    int64_t from = 0, to = 0, days = DASH_DAYS_DEFAULT;
+    dash_query q;
+    json_t *o = NULL;
+    gs_err err;
+    int has_grid, has_from, has_to, has_days, rc;
+
+    if ((has_grid = query_grid(r, grid)) < 0 ||
+        (has_from = query_int(r, "from", 0, ADMIN_RECORDS_TIME_MAX, &from)) < 0 ||
+        (has_to = query_int(r, "to", 0, ADMIN_RECORDS_TIME_MAX, &to)) < 0 ||
+        (has_days = query_int(r, "days", 1, DASH_DAYS_MAX, &days)) < 0)
+        return;
+    if (has_from && has_days) {
+        reply_err(r, 400, "invalid", "give from or days, not both");
+        return;
+    }
+    memset(&q, 0, sizeof(q));
+    q.grid = has_grid ? grid : NULL;
+    q.now_ms = r->now_ms;
+    /* the last `days` days (30 by default), up to now or up to `to` */
+    dash_last_days(has_to ? to : r->now_ms, (int)days, &q.from_ms, &q.to_ms);
+    if (has_from)
+        q.from_ms = from;
+    gs_err_clear(&err);
+    rc = dash_build(r->env->st, r->env->cfg, &q, &o, &err);
+    if (rc) {
+        module_fail(r, rc, &err, "dashboard");
+        return;
+    }
+    reply_json(r, 200, o);
+}
+
+/* state=open,acknowledged (a comma-separated list of states, or all) as state bits; 0 and
+ * answered 400 when a name is not a state. */
+static unsigned query_states(areq *r)
+{
+    char text[64];
+    const char *p = text;
+    int has = query_get(r->req->query, "state", text, sizeof(text));
+    unsigned bits = 0;
+
+    if (has == 0)
+        return admin_warnings_state_bit("open", strlen("open")) |
+               admin_warnings_state_bit("acknowledged", strlen("acknowledged"));
+    if (has > 0 && strcmp(text, "all") == 0)
+        return ~0u;
+    while (has > 0) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        unsigned bit = admin_warnings_state_bit(p, len);
+        if (!bit)
+            break;
+        bits |= bit;
+        if (!end)
+            return bits;
+        p = end + 1;
+    }
+    reply_err(r, 400, "invalid",
+              "state must be open, acknowledged, cleared, all, or a comma-separated list of "
+              "them");
+    return 0;
+}
+
+static void warnings_list(areq *r)
+{
+    char grid[GS_LIMIT_NAME + 1];
+    uint8_t after[16];
+    int64_t limit = ADMIN_WARNINGS_DEFAULT;
+    admin_warnings_query q;
+    json_t *o = NULL;
+    gs_err err;
+    int has_grid, has_after, rc;
+
+    memset(&q, 0, sizeof(q));
+    if ((has_grid = query_grid(r, grid)) < 0 || !(q.states = query_states(r)) ||
+        (has_after = query_id(r, "after", after)) < 0 ||
+        query_int(r, "limit", 1, ADMIN_WARNINGS_MAX, &limit) < 0)
+        return;
+    q.grid = has_grid ? grid : NULL;
+    q.after = has_after ? after : NULL;
+    q.limit = (uint32_t)limit;
+    gs_err_clear(&err);
+    rc = admin_warnings_list(r->env->st, &q, &r->arena, &o, &err);
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 400, "invalid", "after: no such warning");
+        return;
+    }
+    if (rc) {
+        module_fail(r, rc, &err, "warnings");
+        return;
+    }
+    reply_json(r, 200, o);
+}
+
+static void warning_ack(areq *r)
+{
+    static const char *const keys[] = {"note"};
+    const json_t *note = NULL;
+    uint8_t id[16];
+    json_t *o = NULL;
+    gs_err err;
+    int rc;
+
+    if (uuid_parse(r->arg.ptr, r->arg.len, id) != GS_OK) {
+        reply_err(r, 404, "not_found", "no such warning");
+        return;
+    }
+    if (r->body) {
+        if (!body_object(r, keys, 1))
+            return;
+        note = json_object_get(r->body, "note");
+    }
+    if (note && !json_is_null(note) &&
+        !(json_is_string(note) && strlen(json_string_value(note)) == json_string_length(note))) {
+        reply_err(r, 400, "wrong_type", "note must be text (or null)");
+        return;
+    }
+    gs_err_clear(&err);
+    rc = admin_warnings_ack(r->env->st, r->env->clock, id,
+                            json_is_string(note) ? json_string_value(note) : NULL, r->admin,
+                            r->now_ms, &r->arena, &o, &err);
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 404, "not_found", "%s", err.msg);
+        return;
+    }
+    if (rc == GS_E_STATE) {
+        reply_err(r, 409, "state", "%s", err.msg);
+        return;
+    }
+    if (rc) {
+        module_fail(r, rc, &err, "warning");
+        return;
+    }
+    log_info(r->env->lg, "admin %s: warning %.36s acknowledged", r->admin, r->arg.ptr);
+    reply_json(r, 200, o);
+}
+
+static void records_list(areq *r)
+{
+    char type[GS_LIMIT_NAME + 1];
+    int64_t limit = ADMIN_RECORDS_DEFAULT;
+    uint8_t after[16];
+    admin_records_query q;
+    json_t *o = NULL;
+    gs_err err;
+    int has_type = query_get(r->req->query, "type", type, sizeof(type)), has_after, rc;
+
+    memset(&q, 0, sizeof(q));
+    q.to_ms = ADMIN_RECORDS_TIME_MAX;
+    if (has_type == 0) {
+        reply_err(r, 400, "missing_field", "type is required (a record type of the schema)");
+        return;
+    }
+    q.t = has_type > 0 ? schema_table_find(type, strlen(type)) : NULL;
+    if (!q.t) {
+        reply_err(r, 400, "invalid", "type: not a record type of the schema");
+        return;
+    }
+    if (query_int(r, "from", 0, ADMIN_RECORDS_TIME_MAX, &q.from_ms) < 0 ||
+        query_int(r, "to", 0, ADMIN_RECORDS_TIME_MAX, &q.to_ms) < 0 ||
+        (has_after = query_id(r, "after", after)) < 0 ||
+        query_int(r, "limit", 1, ADMIN_RECORDS_MAX, &limit) < 0)
+        return;
+    if (q.from_ms > q.to_ms) {
+        reply_err(r, 400, "invalid", "from is after to");
+        return;
+    }
+    q.after = has_after ? after : NULL;
+    q.limit = (uint32_t)limit;
+    gs_err_clear(&err);
+    rc = admin_records_page(r->env->st, &q, &r->arena, &o, &err);
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 400, "invalid", "after: no %s with that id", q.t->name);
+        return;
+    }
+    if (rc) {
+        module_fail(r, rc, &err, "records");
+        return;
+    }
     reply_json(r, 200, o);
 }
 
@@ -1098,6 +1309,23 @@ static route parse_route(srv_slice path, srv_slice *arg, const char **method)
     if (n == 1 && seg_is(seg[0], "schema")) {
         *method = "GET";
         return R_SCHEMA;
+    }
+    if (n == 1 && seg_is(seg[0], "dashboard")) {
+        *method = "GET";
+        return R_DASHBOARD;
+    }
+    if (n == 1 && seg_is(seg[0], "warnings")) {
+        *method = "GET";
+        return R_WARNINGS;
+    }
+    if (n == 1 && seg_is(seg[0], "records")) {
+        *method = "GET";
+        return R_RECORDS;
+    }
+    if (n == 3 && seg_is(seg[0], "warnings") && seg_is(seg[2], "ack")) {
+        *arg = seg[1];
+        *method = "POST";
+        return R_WARNING_ACK;
     }
     if (n == 3 && seg_is(seg[0], "devices") && seg_is(seg[2], "revoke")) {
         *arg = seg[1];
@@ -1176,7 +1404,9 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     r.env = env;
     r.req = req;
     r.resp = resp;
-    r.now_ms = (int64_t)hlc_wall_ms(NULL);
+    /* the server clock's wall time (a test's own clock when it gives the HLC one) */
+    r.now_ms = (int64_t)(env->clock && env->clock->clock ? env->clock->clock(env->clock->clock_ud)
+                                                         : hlc_wall_ms(NULL));
     arena_init(&r.arena, SVAL_ARENA_MAX);
     rc = env->session_auth ? env->session_auth(env->session_ud, req, r.admin, sizeof(r.admin))
                            : GS_E_NOTFOUND;
@@ -1256,6 +1486,18 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
         break;
     case R_SCHEMA:
         schema(&r);
+        break;
+    case R_DASHBOARD:
+        dashboard(&r);
+        break;
+    case R_WARNINGS:
+        warnings_list(&r);
+        break;
+    case R_WARNING_ACK:
+        warning_ack(&r);
+        break;
+    case R_RECORDS:
+        records_list(&r);
         break;
     case R_NONE:
         break;

@@ -1,6 +1,6 @@
 /*
  * admin_api.h: the JSON admin API under /v1/admin/ (docs/ADMIN-API.md): devices, conflicts
- * and their resolution, sync status. JSON is parsed and produced with jansson only.
+ * and their resolution, sync status, the dashboard, warnings, records for the export. JSON is parsed and produced with jansson only.
  *
  *   POST /v1/admin/devices                  {"grids":[...],"name":...} -> 201 {"id","token",...}
  *   GET  /v1/admin/devices                  -> {"devices":[...]}
@@ -10,6 +10,10 @@
  *   POST /v1/admin/conflicts/{id}/resolve   {"keep":"winner"|"other"} | {"value":V}, "note"
  *   GET  /v1/admin/status                   -> {"devices":[...],"grids":[...]}
  *   GET  /v1/admin/schema                   -> {"tables":[...]} record types, labels
+ *   GET  /v1/admin/dashboard?grid=G&from=MS&to=MS -> the town's (or a grid's) figures (dash.h)
+ *   GET  /v1/admin/warnings?grid=&state=&limit=&after= -> {"warnings":[...],"next_after"}
+ *   POST /v1/admin/warnings/{id}/ack        {"note":...} -> the warning, acknowledged
+ *   GET  /v1/admin/records?type=T&from=&to=&after=&limit= -> a page of records (export)
  *
  * Invariants: every request needs an admin token or a console session with its csrf token
  * (401 otherwise, device tokens included);

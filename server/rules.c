@@ -3,6 +3,8 @@
  */
 #include "rules.h"
 
+#include "proto/schema.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -127,4 +129,31 @@ int rules_describe(const rules_config *c, gs_buf *out)
     }
     return buf_addf(out, "sweep every %d s (rules_sweep_s)%s\n", c->sweep_s,
                     c->enabled ? "" : "; rules = off: no rule runs");
+}
+
+unsigned rules_tag_bit(const char *tag)
+{
+    const schema_table *t = schema_table_find("resident", strlen("resident"));
+    const schema_field *f = t ? schema_field_find(t, "tags", strlen("tags")) : NULL;
+    const schema_enum *e = f ? schema_enum_find(f, tag, strlen(tag)) : NULL;
+
+    return e ? 1u << (e - f->enums) : 0;
+}
+
+rule_window rules_unvisited_window(unsigned mask)
+{
+    if (mask & (rules_tag_bit("lives_alone") | rules_tag_bit("special_care")))
+        return RULE_WINDOW_SHORT;
+    if (mask & (rules_tag_bit("elderly") | rules_tag_bit("disabled")))
+        return RULE_WINDOW_LONG;
+    return RULE_WINDOW_NONE;
+}
+
+int64_t rules_window_ms(const rules_config *cfg, rule_window w)
+{
+    const int64_t day_ms = INT64_C(86400000);
+
+    return w == RULE_WINDOW_SHORT  ? cfg->unvisited_days_alone * day_ms
+           : w == RULE_WINDOW_LONG ? cfg->unvisited_days * day_ms
+                                   : 0;
 }

@@ -51,4 +51,20 @@ int rules_check(const rules_config *cfg, gs_err *err);
 /* `gridsyncd rules`: each rule, on or off, its condition with this configuration's numbers. */
 int rules_describe(const rules_config *cfg, gs_buf *out);
 
+/* Which window of unvisited_vulnerable watches a resident, by the tags it has as a mask
+ * (bit i: the i-th value of resident.tags in the schema, as its watch row keeps them):
+ * lives_alone or special_care, the short one (unvisited_days_alone), else elderly or
+ * disabled, the long one (unvisited_days), else none. The dashboard's coverage counts with
+ * these, the rule's own numbers. */
+typedef enum rule_window {
+    RULE_WINDOW_NONE = 0,  /* not watched */
+    RULE_WINDOW_SHORT = 1, /* unvisited_days_alone */
+    RULE_WINDOW_LONG = 2,  /* unvisited_days */
+} rule_window;
+/* The bit of a resident tag in such a mask; 0 for a name the schema does not know. */
+unsigned rules_tag_bit(const char *tag);
+rule_window rules_unvisited_window(unsigned tag_mask);
+/* The window in ms under cfg; 0 for RULE_WINDOW_NONE. */
+int64_t rules_window_ms(const rules_config *cfg, rule_window w);
+
 #endif

@@ -1,6 +1,7 @@
 /*
- * store.h: gridsyncd's persistent state behind one narrow interface. store.c is the ONLY
- * file with SQL in it; a PostgreSQL store could replace it by implementing these functions.
+ * store.h: gridsyncd's persistent state behind one narrow interface. The store's files
+ * (store.c, store_rec.c, store_watch.c, store_dash.c) are the ONLY ones with SQL in them; a
+ * PostgreSQL store could replace them by implementing these functions.
  *
  * What is kept (one SQLite file, WAL; store.c and store_rec.c have the details):
  *   meta          server HLC and the last server version
@@ -17,6 +18,7 @@
  *   conflicts     both sides of every concurrent edit, the policy and the winner
  *   audit         admin resolutions: who, when, old and new value, note
  *   moves         departures: a record that left a grid, so that grid's devices drop it
+ *   watch, dispute_visits, visit_days   what the warning rules and the dashboard watch
  * Record types are never named here: table and field names come from proto/schema.h, so a
  * new record type needs no change in the store.
  *
@@ -46,7 +48,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 4 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 5 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -189,6 +191,56 @@ int store_visit_days_empty(store *s, int *out, gs_err *err);
 /* One more visit recorded in grid on day (days since 1970-01-01 in Beijing time, UTC+8). */
 int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err);
 
+/* ---- the dashboard, the warning list and the export (store_dash.c) ---- */
+/* Every read here is by index: one grid's rows by its grid, a range by its time; nothing
+ * decodes a record blob (the warning list and the export read the records they list, one
+ * by one, with store_rec_get). grid NULL: the whole town; every callback's grid is the
+ * row's. A non-zero return of a callback stops the read and is returned. Rows come one
+ * call each, in no order: the caller sums them (dash.c) without the sort a GROUP BY over
+ * the town's rows would cost. */
+
+/* The residents watched by unvisited_vulnerable (one row each, store_watch) that have a
+ * tag, one call each: grid, tag mask (the watch row's info), their last visit or creation. */
+typedef int store_dash_resident_cb(void *ud, const char *grid, unsigned mask, int64_t since);
+int store_dash_residents(store *s, const char *grid, store_dash_resident_cb *cb, void *ud,
+                         gs_err *err);
+/* Visits per grid and day (days since 1970 in Beijing time) for days day_from..day_to. */
+typedef int store_dash_day_cb(void *ud, const char *grid, int64_t day, int64_t n);
+int store_dash_visit_days(store *s, const char *grid, int64_t day_from, int64_t day_to,
+                          store_dash_day_cb *cb, void *ud, gs_err *err);
+/* Open care requests (their care_overdue rows), one call each: grid, priority (0 low,
+ * 1 normal, 2 urgent), requested_at. */
+typedef int store_dash_care_cb(void *ud, const char *grid, int priority, int64_t since);
+int store_dash_care(store *s, const char *grid, store_dash_care_cb *cb, void *ud, gs_err *err);
+/* The dispute visits at from..to (ms), one call each with open 0: grid, time; then, open 1,
+ * those of them whose follow-up is open (their dispute_open rows: since is the visit's
+ * time, warn.c on_followup). Closed = all - open. */
+typedef int store_dash_dispute_cb(void *ud, const char *grid, int64_t at, int open);
+int store_dash_disputes(store *s, const char *grid, int64_t from, int64_t to,
+                        store_dash_dispute_cb *cb, void *ud, gs_err *err);
+/* Open (not cleared) warnings by grid, rule and level, as their watch rows say. */
+typedef int store_dash_warn_cb(void *ud, const char *grid, const char *rule, int level,
+                               int64_t n);
+int store_dash_warnings(store *s, const char *grid, store_dash_warn_cb *cb, void *ud,
+                        gs_err *err);
+/* Devices not revoked whose last sync (their creation, never synced) is before `before`. */
+typedef int store_dash_id_cb(void *ud, const char *id);
+int store_dash_silent(store *s, const char *grid, int64_t before, store_dash_id_cb *cb, void *ud,
+                      gs_err *err);
+typedef int store_dash_rid_cb(void *ud, const uint8_t id[16]);
+/* The warnings not cleared (their watch rows hold them), of the grid of their watch rows. */
+int store_warning_live(store *s, const char *grid, store_dash_rid_cb *cb, void *ud, gs_err *err);
+/* At most limit warning records, not deleted, of grid (the record's), by id from the newest,
+ * below `below` (NULL: from the newest of all). */
+int store_warning_page(store *s, const char *grid, const uint8_t *below, uint32_t limit,
+                       store_dash_rid_cb *cb, void *ud, gs_err *err);
+/* At most limit records of tbl, not deleted, whose id (a UUIDv7: its first 48 bits are the
+ * ms of the record's creation) is of from_ms..to_ms, by id, after `after` (NULL: from the
+ * first). */
+int store_rec_page(store *s, const char *tbl, int64_t from_ms, int64_t to_ms,
+                   const uint8_t *after, uint32_t limit, store_dash_rid_cb *cb, void *ud,
+                   gs_err *err);
+
 /* ---- records and fields ---- */
 
 typedef struct store_record {
@@ -234,6 +286,8 @@ int store_rec_put(store *s, const char *tbl, const uint8_t id[16], const store_r
 /* In r, the field (other than the tombstone) with the greatest version above `above`
  * written by a device other than `device`: 1 with *index set, or 0 when there is none. */
 int store_rec_latest_other(const store_rec *r, const char *device, uint64_t above, size_t *index);
+/* The value of field in r (a schema name), or NULL when r has none. */
+const proto_value *store_rec_value(const store_rec *r, const char *field);
 /* One field (reads the record); GS_E_NOTFOUND when the record or field is absent. */
 int store_field_get(store *s, const char *tbl, const uint8_t id[16], const char *field,
                     gs_arena *a, store_field *out, gs_err *err);

@@ -1,6 +1,6 @@
 /*
- * store_db.h: what store.c and store_rec.c, the two halves of the SQLite store, share: the
- * handle, its statement slots and small SQLite helpers. Not for any other file: store.h is
+ * store_db.h: what the files of the SQLite store (store.c, store_rec.c, store_watch.c,
+ * store_dash.c) share: the handle, its statement slots and small SQLite helpers. Not for any other file: store.h is
  * the store's interface.
  */
 #ifndef GS_SERVER_STORE_DB_H
@@ -88,11 +88,39 @@ enum {
     WQ_N
 };
 
+/* store_dash.c's statements: the dashboard's figures, the warning list, the export's pages.
+ * A _G statement is the one-grid form of the one before it (its own statement, so each
+ * reads by its own index rather than through an "?1 IS NULL OR" SQLite cannot index). */
+enum {
+    DQ_RESIDENTS,
+    DQ_RESIDENTS_G,
+    DQ_VISIT_DAYS,
+    DQ_VISIT_DAYS_G,
+    DQ_VISIT_DAYS_SCAN,
+    DQ_CARE,
+    DQ_CARE_G,
+    DQ_DISPUTES,
+    DQ_DISPUTES_G,
+    DQ_DISPUTES_OPEN,
+    DQ_DISPUTES_OPEN_G,
+    DQ_WARNINGS,
+    DQ_WARNINGS_G,
+    DQ_SILENT,
+    DQ_SILENT_G,
+    DQ_WARN_LIVE,
+    DQ_WARN_LIVE_G,
+    DQ_WARN_PAGE,
+    DQ_WARN_PAGE_G,
+    DQ_REC_PAGE,
+    DQ_N
+};
+
 struct store {
     sqlite3 *db;             /* the connection */
     sqlite3_stmt *stmt[Q_N]; /* store.c's statements, prepared on first use */
     sqlite3_stmt *rstmt[RQ_N]; /* store_rec.c's */
     sqlite3_stmt *wstmt[WQ_N]; /* store_watch.c's */
+    sqlite3_stmt *dstmt[DQ_N]; /* store_dash.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
     /* Inside a transaction the version counter lives here: read from meta on first use,

@@ -394,6 +394,14 @@ int store_rec_latest_other(const store_rec *r, const char *device, uint64_t abov
     return found;
 }
 
+const proto_value *store_rec_value(const store_rec *r, const char *field)
+{
+    for (uint32_t i = 0; i < r->n; i++)
+        if (strcmp(r->names[i], field) == 0)
+            return &r->f[i].value;
+    return NULL;
+}
+
 typedef struct name_ix {
     const char *name; /* the field */
     uint32_t i;       /* its index in the record */

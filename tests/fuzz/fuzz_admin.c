@@ -1,6 +1,7 @@
 /*
  * fuzz_admin.c: libFuzzer target for the admin API's handling of untrusted bytes: JSON
- * bodies, query strings and paths go through app_handle on a temporary store (seeded with
+ * bodies, query strings (of every list: conflicts, the dashboard, warnings, records) and
+ * paths go through app_handle on a temporary store (seeded with
  * devices and open conflicts), and JSON values through proto_value_from_json for every
  * field of the schema.
  *
@@ -206,16 +207,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     switch (sel % 8) {
-    case 0: /* a device-add body */
+    case 0: /* a device-add body, and the same as a warning's acknowledgement */
         handle("POST", "/v1/admin/devices", NULL, "application/json", W->admin, data, size);
+        handle("POST", "/v1/admin/warnings/0190f5a4-7b3c-7def-8a12-3456789abcde/ack", NULL,
+               "application/json", W->admin, data, size);
         break;
     case 1: /* a resolve body for one of the seeded conflicts */
         snprintf(path, sizeof(path), "/v1/admin/conflicts/%u/resolve", 1u + sel / 8 % 40);
         handle("POST", path, NULL, "application/json", W->admin, data, size);
         break;
-    case 2: /* a query string for the conflict list */
+    case 2: /* a query string for the lists: conflicts, dashboard, warnings, records */
         text_of(data, size, text, sizeof(text));
         handle("GET", "/v1/admin/conflicts", text, NULL, W->admin, NULL, 0);
+        handle("GET", "/v1/admin/dashboard", text, NULL, W->admin, NULL, 0);
+        handle("GET", "/v1/admin/warnings", text, NULL, W->admin, NULL, 0);
+        handle("GET", "/v1/admin/records", text, NULL, W->admin, NULL, 0);
         break;
     case 3: /* a path under /v1/admin/, GET or POST */
         text_of(data, size, text, sizeof(text));

@@ -150,9 +150,13 @@ result("other_grid_still_unchanged", records(OTHER) == before, "%s -> %s" % (bef
 # 3. the admin API
 for method, path in [("GET", "/v1/admin/devices"), ("GET", "/v1/admin/status"),
                      ("GET", "/v1/admin/conflicts"), ("POST", "/v1/admin/devices"),
-                     ("POST", "/v1/admin/devices/%s/revoke" % DEV)]:
+                     ("POST", "/v1/admin/devices/%s/revoke" % DEV),
+                     ("GET", "/v1/admin/dashboard"), ("GET", "/v1/admin/warnings"),
+                     ("GET", "/v1/admin/records?type=visit"),
+                     ("POST", "/v1/admin/warnings/0190f5a4-7b3c-7def-8a12-3456789abcde/ack")]:
     body = b'{"grids":["%s"],"name":"x"}' % OTHER.encode() if method == "POST" else b""
     st, r = exchange(method, path, body, ctype="application/json")
-    result("admin_%s_%s_refused" % (method.lower(), path.rsplit("/", 1)[-1]), st in (401, 403),
+    result("admin_%s_%s_refused" % (method.lower(), path.split("?")[0].rsplit("/", 1)[-1]),
+           st in (401, 403),
            "status %s %r" % (st, r[:200]))
 sys.exit(1 if fails else 0)

@@ -161,6 +161,37 @@ static void test_days_from_civil(void **state)
     assert_int_equal(isotime_days_from_civil(1, 1, 1), -719162);
 }
 
+/* A grid's day: Beijing midnight is 16:00 UTC the day before; floored before 1970 too. */
+static void test_local_day_and_civil_from_days(void **state)
+{
+    static const struct {
+        int64_t days;
+        int64_t y;
+        unsigned m, d;
+    } dates[] = {{0, 1970, 1, 1}, {-1, 1969, 12, 31}, {11017, 2000, 3, 1},
+                 {20784, 2026, 11, 27}, {-719162, 1, 1, 1}, {11016, 2000, 2, 29}};
+    const int64_t day = INT64_C(86400000), bj = ISOTIME_LOCAL_OFFSET_MIN;
+    int64_t midnight = 20784 * day - 8 * INT64_C(3600000); /* 2026-11-27 00:00 +08:00 */
+    (void)state;
+    for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+        int64_t y;
+        unsigned m, d;
+        isotime_civil_from_days(dates[i].days, &y, &m, &d);
+        assert_int_equal(y, dates[i].y);
+        assert_int_equal(m, dates[i].m);
+        assert_int_equal(d, dates[i].d);
+    }
+    assert_int_equal(isotime_local_midnight(20784, (int)bj), midnight);
+    assert_int_equal(isotime_local_midnight(0, 0), 0);
+    assert_int_equal(isotime_local_day(midnight, (int)bj), 20784);
+    assert_int_equal(isotime_local_day(midnight - 1, (int)bj), 20783);
+    assert_int_equal(isotime_local_day(midnight + day - 1, (int)bj), 20784);
+    assert_int_equal(isotime_local_day(midnight, 0), 20783);
+    assert_int_equal(isotime_local_day(-1, 0), -1);
+    assert_int_equal(isotime_local_day(-8 * INT64_C(3600000), (int)bj), 0);
+    assert_int_equal(isotime_local_day(-8 * INT64_C(3600000) - 1, (int)bj), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_format_utc),
         cmocka_unit_test(test_format_local_and_round_trip),
         cmocka_unit_test(test_days_from_civil),
+        cmocka_unit_test(test_local_day_and_civil_from_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
