@@ -152,4 +152,5 @@ export const STRINGS = Object.freeze({
   },
   result_failed: { zh: '失败：{0}', en: 'Failed: {0}' },
   list_sep: { zh: '、', en: ', ' },
+  ratio_none: { zh: '—', en: '—' },
 });
