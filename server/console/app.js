@@ -16,6 +16,7 @@ import {
   PAGE, UUID_RE, state, hooks, t, lbl, h, append, clear, fmtTime, ago, tableOf, fieldOf, valueNode,
   api, errorText, toast,
 } from './core.js';
+import { overviewView } from './overview.js';
 
 // ---- the frame -------------------------------------------------------------------------
 
@@ -49,16 +50,17 @@ function render() {
     if (input) input.focus();
     return;
   }
-  const view = location.hash === '#/devices' ? 'devices' : 'conflicts';
+  const { view, params } = route();
   state.view = view;
   const navLink = (id, href, key) =>
-    h('a', { class: state.view === id ? 'active' : '', text: t(key), attrs: { href, 'aria-current': state.view === id ? 'page' : false } });
+    h('a', { class: state.view === id ? 'active' : '', text: t(key), attrs: { href, 'aria-current': state.view === id ? 'page' : false, 'data-nav': id } });
   const main = h('main', { attrs: { id: 'main' } });
   app.appendChild(
     h('header', { class: 'top' },
       h('div', { class: 'brand' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), h('span', { class: 'name', text: 'gridsync' }),
         h('span', { class: 'sub', text: t('app_sub') })),
-      h('nav', null, navLink('conflicts', '#/conflicts', 'nav_conflicts'), navLink('devices', '#/devices', 'nav_devices')),
+      h('nav', null, navLink('overview', '#/overview', 'nav_overview'),
+        navLink('conflicts', '#/conflicts', 'nav_conflicts'), navLink('devices', '#/devices', 'nav_devices')),
       h('div', { class: 'who' },
         langButton(),
         h('span', { class: 'admin', text: t('signed_in_as', state.session.admin) }),
@@ -66,7 +68,18 @@ function render() {
   app.appendChild(main);
   app.appendChild(h('div', { class: 'toast', attrs: { id: 'toast', role: 'status', 'aria-live': 'polite' } }));
   if (view === 'devices') devicesView(main);
-  else conflictsView(main);
+  else if (view === 'conflicts') conflictsView(main);
+  else overviewView(main, params);
+}
+
+// The page a hash names: #/overview (the first page, also for an empty or unknown hash),
+// #/conflicts, #/devices, each with an optional ?query of its filter.
+function route() {
+  const raw = location.hash.replace(/^#/, '');
+  const i = raw.indexOf('?');
+  const path = i < 0 ? raw : raw.slice(0, i);
+  const views = { '/overview': 'overview', '/conflicts': 'conflicts', '/devices': 'devices' };
+  return { view: views[path] || 'overview', params: new URLSearchParams(i < 0 ? '' : raw.slice(i + 1)) };
 }
 
 // ---- sign-in and sign-out -------------------------------------------------------------
