@@ -17,6 +17,7 @@ import {
   api, errorText, toast,
 } from './core.js';
 import { overviewView } from './overview.js';
+import { warningsView } from './warnings.js';
 
 // ---- the frame -------------------------------------------------------------------------
 
@@ -59,7 +60,7 @@ function render() {
     h('header', { class: 'top' },
       h('div', { class: 'brand' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), h('span', { class: 'name', text: 'gridsync' }),
         h('span', { class: 'sub', text: t('app_sub') })),
-      h('nav', null, navLink('overview', '#/overview', 'nav_overview'),
+      h('nav', null, navLink('overview', '#/overview', 'nav_overview'), navLink('warnings', '#/warnings', 'nav_warnings'),
         navLink('conflicts', '#/conflicts', 'nav_conflicts'), navLink('devices', '#/devices', 'nav_devices')),
       h('div', { class: 'who' },
         langButton(),
@@ -69,16 +70,17 @@ function render() {
   app.appendChild(h('div', { class: 'toast', attrs: { id: 'toast', role: 'status', 'aria-live': 'polite' } }));
   if (view === 'devices') devicesView(main);
   else if (view === 'conflicts') conflictsView(main);
+  else if (view === 'warnings') warningsView(main, params);
   else overviewView(main, params);
 }
 
 // The page a hash names: #/overview (the first page, also for an empty or unknown hash),
-// #/conflicts, #/devices, each with an optional ?query of its filter.
+// #/warnings, #/conflicts, #/devices, each with an optional ?query of its filter.
 function route() {
   const raw = location.hash.replace(/^#/, '');
   const i = raw.indexOf('?');
   const path = i < 0 ? raw : raw.slice(0, i);
-  const views = { '/overview': 'overview', '/conflicts': 'conflicts', '/devices': 'devices' };
+  const views = { '/overview': 'overview', '/warnings': 'warnings', '/conflicts': 'conflicts', '/devices': 'devices' };
   return { view: views[path] || 'overview', params: new URLSearchParams(i < 0 ? '' : raw.slice(i + 1)) };
 }
 
