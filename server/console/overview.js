@@ -108,6 +108,7 @@ export async function overviewView(main, params) {
     disputesPanel(d),
     silentPanel(d)));
   if (!grid) body.appendChild(gridsPanel(d));
+  body.setAttribute('data-loaded', location.hash); // for the browser test: this route's data is in
 }
 
 function statsRow(d, grid) {

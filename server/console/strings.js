@@ -60,7 +60,7 @@ export const STRINGS = Object.freeze({
   ov_coverage_of: { zh: '{0} / {1} 人', en: '{0} of {1} residents' },
   ov_coverage_note: {
     zh: '重点人员指标有独居、特殊关爱、高龄或残疾标签的居民。独居、特殊关爱的 {0} 天内、高龄、残疾的 {1} 天内有走访（从未走访的从登记时算起）即为按时走访，其余会产生“重点人员未走访”预警。',
-    en: 'Vulnerable residents are those tagged lives alone, special care, elderly or disabled. Visited in time: within {0} days (lives alone, special care) or {1} days (elderly, disabled) of now, counted from their recording if never visited; the others have a "not visited" warning due.',
+    en: 'Vulnerable residents are those tagged lives alone, special care, elderly or disabled. Visited in time: within {0} day(s) (lives alone, special care) or {1} day(s) (elderly, disabled) of now, counted from their recording if never visited; the others have a "not visited" warning due.',
   },
   ov_visits_title: { zh: '近 {0} 天每日走访', en: 'Visits per day, last {0} days' },
   ov_visits_note: { zh: '共 {0} 次，日均 {1} 次，单日最多 {2} 次（按走访日期，北京时间）。', en: '{0} visits, {1} a day on average, at most {2} in a day (by the day of the visit, Beijing time).' },
@@ -133,7 +133,7 @@ export const STRINGS = Object.freeze({
   w_since_unvisited_hint: { zh: '（从未走访的，为登记时间）', en: '(never visited: when recorded)' },
   w_since_care: { zh: '需求提出时间', en: 'Requested' },
   w_since_dispute: { zh: '纠纷走访时间', en: 'Dispute visit' },
-  w_since_repeated: { zh: '30天内第一次纠纷', en: 'First of the disputes' },
+  w_since_repeated: { zh: '首次纠纷', en: 'First dispute' },
   w_since_hazard: { zh: '发现隐患时间', en: 'Hazard found' },
   w_since_device: { zh: '开始时间', en: 'Since' },
   w_acked_by: { zh: '已由 {0} 于 {1} 确认', en: 'Acknowledged by {0} on {1}' },

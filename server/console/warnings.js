@@ -134,6 +134,7 @@ export async function warningsView(main, params) {
   };
   showCount();
   clear(list);
+  list.setAttribute('data-loaded', location.hash); // for the browser test: this route's data is in
   if (!loader.items.length) {
     list.appendChild(h('div', { class: 'empty-state', text: f.state.includes('open') && !f.rule && !f.level ? t('w_none_open') : t('w_none') }));
     return;
