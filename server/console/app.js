@@ -10,185 +10,14 @@
 //    page holds the per-session csrf token (in memory) and the browser holds the HttpOnly
 //    session cookie;
 //  - every API call sends "Authorization: Session <csrf>"; a 401 returns to the sign-in.
-import { STRINGS } from './strings.js';
-
-const TZ = 'Asia/Shanghai';
-const PAGE = 20; // conflicts shown at once
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const state = {
-  lang: 'zh', // 'zh' | 'en'
-  session: null, // {admin, csrf} once signed in
-  schema: null, // GET /v1/admin/schema
-  view: 'conflicts', // 'conflicts' | 'devices'
-  filter: { state: 'open', grid: '' }, // conflict list filter
-  shown: PAGE, // conflicts rendered
-  grids: [], // grid names for the filter
-  notice: '', // a message for the sign-in page
-};
-
-// ---- strings and elements ------------------------------------------------------------
-
-function t(id, ...args) {
-  const entry = STRINGS[id];
-  if (!entry) return id;
-  let s = entry[state.lang] || entry.zh;
-  args.forEach((a, i) => {
-    s = s.split('{' + i + '}').join(String(a));
-  });
-  return s;
-}
-
-// A label object {zh, en} from the server.
-function lbl(o, fallback) {
-  if (!o) return fallback || '';
-  return o[state.lang] || o.zh || fallback || '';
-}
-
-// h('div', {class: 'x', text: 'y', attrs: {...}, on: {click: fn}}, child, ...): children are
-// nodes or strings (made text nodes); null and false are skipped; arrays are flattened.
-function h(tag, props, ...children) {
-  const e = document.createElement(tag);
-  const p = props || {};
-  if (p.class) e.className = p.class;
-  if (p.text !== undefined && p.text !== null) e.textContent = String(p.text);
-  if (p.attrs) {
-    for (const [k, v] of Object.entries(p.attrs)) {
-      if (v === false || v === null || v === undefined) continue;
-      if (/^on/i.test(k) || k === 'style') throw new Error('refused attribute ' + k);
-      e.setAttribute(k, v === true ? '' : String(v));
-    }
-  }
-  if (p.on) for (const [ev, fn] of Object.entries(p.on)) e.addEventListener(ev, fn);
-  append(e, children);
-  return e;
-}
-
-function append(parent, children) {
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    parent.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-  }
-}
-
-function clear(e) {
-  while (e.firstChild) e.removeChild(e.firstChild);
-}
-
-function fmtTime(ms) {
-  if (!ms) return '';
-  return new Intl.DateTimeFormat(state.lang === 'zh' ? 'zh-CN' : 'en-GB', {
-    timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', hour12: false,
-  }).format(new Date(ms));
-}
-
-function ago(ms, now) {
-  const d = Math.max(0, now - ms);
-  if (d < 60000) return t('ago_now');
-  if (d < 3600000) return t('ago_minutes', Math.floor(d / 60000));
-  if (d < 86400000) return t('ago_hours', Math.floor(d / 3600000));
-  return t('ago_days', Math.floor(d / 86400000));
-}
-
-// ---- the schema (labels of types, fields and enum values) ------------------------------
-
-function tableOf(name) {
-  return (state.schema && state.schema.tables.find((x) => x.name === name)) || null;
-}
-
-function fieldOf(tableName, fieldName) {
-  const tb = tableOf(tableName);
-  return (tb && tb.fields.find((f) => f.name === fieldName)) || null;
-}
-
-function enumLabel(field, value) {
-  const e = field && field.enums.find((x) => x.name === value);
-  return e ? lbl(e.label, value) : String(value);
-}
-
-// A field value as a node for people. refs: [{id, label}] to name referenced records.
-function valueNode(tableName, fieldName, value, refs) {
-  const f = fieldOf(tableName, fieldName);
-  if (value === null || value === undefined) return h('span', { class: 'empty', text: t('value_empty') });
-  let text;
-  switch (f ? f.type : typeof value === 'string' ? 'text' : 'json') {
-    case 'enum':
-      return h('span', { class: 'enum', text: enumLabel(f, value), attrs: { title: String(value) } });
-    case 'tags':
-      text = Array.isArray(value) ? value.map((v) => enumLabel(f, v)).join(t('list_sep')) : String(value);
-      break;
-    case 'bool':
-      if (f.name === 'deleted') text = value ? t('deleted_true') : t('deleted_false');
-      else text = value ? t('yes') : t('no');
-      break;
-    case 'time': {
-      // an ISO 8601 string (docs/ADMIN-API.md); ms from servers before that
-      const ms = typeof value === 'number' ? value : Date.parse(value);
-      text = Number.isNaN(ms) ? String(value) : fmtTime(ms);
-      break;
-    }
-    case 'ref': {
-      const r = (refs || []).find((x) => x.id === value);
-      if (r && r.label) return h('span', { class: 'ref', attrs: { title: String(value) } }, String(r.label));
-      text = String(value);
-      break;
-    }
-    case 'text':
-      text = String(value);
-      break;
-    default:
-      text = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  return h('span', { class: 'val' }, text);
-}
-
-// ---- the API ---------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message || code || String(status));
-    this.status = status;
-    this.code = code || '';
-  }
-}
-
-async function api(method, path, body) {
-  const headers = { Authorization: 'Session ' + (state.session ? state.session.csrf : '') };
-  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let r;
-  try {
-    r = await fetch(path, init);
-  } catch (e) {
-    throw new ApiError(0, 'network', t('err_network'));
-  }
-  let j = null;
-  try {
-    j = await r.json();
-  } catch (e) {
-    j = null;
-  }
-  if (r.status === 401) {
-    state.session = null;
-    state.notice = t('session_expired');
-    render();
-    throw new ApiError(401, 'auth', t('session_expired'));
-  }
-  if (!r.ok) throw new ApiError(r.status, j && j.error, j && j.message);
-  return j;
-}
-
-function errorText(e) {
-  if (e instanceof ApiError) {
-    if (e.status === 0) return t('err_network');
-    return t('err_server', e.status, e.message);
-  }
-  return String(e && e.message ? e.message : e);
-}
+// The helpers these rules are kept by (h, svg, t, api...) are in core.js, shared with the
+// other pages' modules.
+import {
+  PAGE, UUID_RE, state, hooks, t, lbl, h, append, clear, fmtTime, ago, tableOf, fieldOf, valueNode,
+  api, errorText, toast,
+} from './core.js';
+import { overviewView } from './overview.js';
+import { warningsView } from './warnings.js';
 
 // ---- the frame -------------------------------------------------------------------------
 
@@ -211,16 +40,6 @@ function langButton() {
   });
 }
 
-let toastTimer = null;
-function toast(text) {
-  const e = document.getElementById('toast');
-  if (!e) return;
-  e.textContent = text;
-  e.classList.add('show');
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => e.classList.remove('show'), 6000);
-}
-
 function render() {
   document.title = t('app_title');
   document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
@@ -232,16 +51,17 @@ function render() {
     if (input) input.focus();
     return;
   }
-  const view = location.hash === '#/devices' ? 'devices' : 'conflicts';
+  const { view, params } = route();
   state.view = view;
   const navLink = (id, href, key) =>
-    h('a', { class: state.view === id ? 'active' : '', text: t(key), attrs: { href, 'aria-current': state.view === id ? 'page' : false } });
+    h('a', { class: state.view === id ? 'active' : '', text: t(key), attrs: { href, 'aria-current': state.view === id ? 'page' : false, 'data-nav': id } });
   const main = h('main', { attrs: { id: 'main' } });
   app.appendChild(
     h('header', { class: 'top' },
       h('div', { class: 'brand' }, h('span', { class: 'logo', attrs: { 'aria-hidden': 'true' } }), h('span', { class: 'name', text: 'gridsync' }),
         h('span', { class: 'sub', text: t('app_sub') })),
-      h('nav', null, navLink('conflicts', '#/conflicts', 'nav_conflicts'), navLink('devices', '#/devices', 'nav_devices')),
+      h('nav', null, navLink('overview', '#/overview', 'nav_overview'), navLink('warnings', '#/warnings', 'nav_warnings'),
+        navLink('conflicts', '#/conflicts', 'nav_conflicts'), navLink('devices', '#/devices', 'nav_devices')),
       h('div', { class: 'who' },
         langButton(),
         h('span', { class: 'admin', text: t('signed_in_as', state.session.admin) }),
@@ -249,7 +69,19 @@ function render() {
   app.appendChild(main);
   app.appendChild(h('div', { class: 'toast', attrs: { id: 'toast', role: 'status', 'aria-live': 'polite' } }));
   if (view === 'devices') devicesView(main);
-  else conflictsView(main);
+  else if (view === 'conflicts') conflictsView(main);
+  else if (view === 'warnings') warningsView(main, params);
+  else overviewView(main, params);
+}
+
+// The page a hash names: #/overview (the first page, also for an empty or unknown hash),
+// #/warnings, #/conflicts, #/devices, each with an optional ?query of its filter.
+function route() {
+  const raw = location.hash.replace(/^#/, '');
+  const i = raw.indexOf('?');
+  const path = i < 0 ? raw : raw.slice(0, i);
+  const views = { '/overview': 'overview', '/warnings': 'warnings', '/conflicts': 'conflicts', '/devices': 'devices' };
+  return { view: views[path] || 'overview', params: new URLSearchParams(i < 0 ? '' : raw.slice(i + 1)) };
 }
 
 // ---- sign-in and sign-out -------------------------------------------------------------
@@ -728,6 +560,7 @@ async function devicesView(main) {
 // ---- start -----------------------------------------------------------------------------
 
 async function boot() {
+  hooks.render = render;
   try {
     state.lang = localStorage.getItem('gs-lang') === 'en' ? 'en' : 'zh';
   } catch (e) {

@@ -9,8 +9,14 @@ against the server's CA), so the test needs no client library:
       visit on device A, pulls them to device B, then makes A and B edit the same fields
       while "offline" so the server records three conflicts: the resident's name (B's value
       carries <script> and an <img onerror>: it must show as text), the care request's status
-      (status policy) and the visit's notes (last writer wins). Device C is made silent for
-      five days by moving its last sync back in the store (the only fake in the test).
+      (status policy) and the visit's notes (last writer wins). Then what the warning rules
+      and the overview (概览) work on: a second resident (elderly, disabled, visited today)
+      with an urgent and a low-priority care request, a normal one for the first resident
+      four days old, a safety hazard with follow-up two days old, and on device C three
+      dispute visits of one resident in 20 days (one settled by the next). Device C is made
+      silent by moving its last sync back SILENT_DAYS days in the store (the only fake in
+      the test besides the clock: console_browser.sh restarts the server two days ahead
+      under libfaketime, where the rules open their warnings).
   seed.py pull  --url URL --ca CA --state STATE.json --device A|B
       one sync of that device with nothing to push, from its saved cursor; prints the pulled
       changes as JSON lines {"t","id","f":{name:[value, version]}}.
@@ -31,6 +37,10 @@ import uuid
 import msgpack
 
 SCRIPT_NAME = '王秀英<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+DAY_MS = 86400000
+# Device C's last sync goes back this many days; the server then runs 2 days ahead, so the
+# devices page shows it 5 days silent.
+SILENT_DAYS = 3
 
 
 def die(msg):
@@ -129,19 +139,49 @@ def seed(a):
     A, B, C = devs['A'], devs['B'], devs['C']
     res, care, visit = uuid7(), uuid7(), uuid7()
     other = uuid7()
+    res2, care2, care3, care4, hazard = uuid7(), uuid7(), uuid7(), uuid7(), uuid7()
+    disputes = [uuid7(), uuid7(), uuid7()]
+    now = int(time.time() * 1000)
     t0 = hlc_now(-60000)
     A.sync([
         ('resident', res, {'name': '王秀英', 'grid': '城关-1', 'address': '城关镇东街 12 号',
                            'born': 1941, 'tags': ['lives_alone', 'elderly']}, t0),
+        # 20 h old: the urgent window (24 h) does not end while the test runs
         ('care', care, {'resident': res, 'grid': '城关-1', 'category': 'meal',
                         'priority': 'urgent', 'status': 'in_progress',
-                        'requested_at': int(time.time() * 1000) - 86400000,
+                        'requested_at': now - 20 * 3600000,
                         'notes': '每天中午送餐'}, t0 + 1),
         ('visit', visit, {'resident': res, 'grid': '城关-1', 'worker': '张伟',
-                          'visited_at': int(time.time() * 1000) - 3600000,
+                          'visited_at': now - 3600000,
                           'kind': 'elderly_checkin', 'notes': '老人精神不错。'}, t0 + 2),
+        # for the warnings and the overview
+        ('resident', res2, {'name': '李桂兰', 'grid': '城关-1', 'address': '城关镇西街 8 号',
+                            'phone': '13800000001', 'born': 1938,
+                            'tags': ['elderly', 'disabled']}, t0 + 3),
+        ('visit', uuid7(), {'resident': res2, 'grid': '城关-1', 'worker': '张伟',
+                            'visited_at': now - 2 * 3600000, 'kind': 'routine'}, t0 + 4),
+        ('care', care2, {'resident': res2, 'grid': '城关-1', 'category': 'health_check',
+                         'priority': 'urgent', 'status': 'open',
+                         'requested_at': now - 3600000, 'notes': '血压偏高，需上门测量'}, t0 + 5),
+        ('care', care3, {'resident': res2, 'grid': '城关-1', 'category': 'transport',
+                         'priority': 'low', 'status': 'open',
+                         'requested_at': now - 2 * DAY_MS}, t0 + 6),
+        ('care', care4, {'resident': res, 'grid': '城关-1', 'category': 'home_repair',
+                         'priority': 'normal', 'status': 'assigned',
+                         'requested_at': now - 4 * DAY_MS, 'notes': '厨房水管漏水'}, t0 + 7),
+        ('visit', hazard, {'resident': res, 'grid': '城关-1', 'worker': '张伟',
+                           'visited_at': now - 2 * DAY_MS, 'kind': 'safety_hazard',
+                           'follow_up': True, 'notes': '电线老化'}, t0 + 8),
     ])
-    C.sync([('resident', other, {'name': '赵大山', 'grid': '城关-2'}, t0 + 3)])
+    # three disputes of one resident within 30 days: the second settles the first
+    C.sync([('resident', other, {'name': '赵大山', 'grid': '城关-2', 'phone': '13900000002'},
+             t0 + 9)] + [
+        ('visit', vid, {'resident': other, 'grid': '城关-2', 'worker': '王芳',
+                        'visited_at': now - days * DAY_MS, 'kind': 'dispute',
+                        'follow_up': follow_up, 'notes': note}, t0 + 10 + i)
+        for i, (vid, days, follow_up, note) in enumerate(zip(
+            disputes, (20, 12, 1), (True, False, True),
+            ('邻里宅基地纠纷', '已调解，双方签字', '纠纷再起')))])
     B.sync([])  # pulls the three records and their versions
     # offline, both edit the same fields; B's edits are later, except where a rule decides
     ta, tb = hlc_now(-30000), hlc_now(-10000)
@@ -155,18 +195,21 @@ def seed(a):
     conflicts = srv.admin(a.token, 'GET', '/v1/admin/conflicts?state=open')['conflicts']
     if len(conflicts) != 3:
         die('expected 3 open conflicts, got %d: %s' % (len(conflicts), conflicts))
-    # C last synced five days ago: it must stand out on the devices page
+    # C's last sync goes back: it must stand out on the devices page
     db = sqlite3.connect(a.db, timeout=10)
-    db.execute('UPDATE devices SET last_sync = last_sync - ? WHERE id = ?', (5 * 86400000, C.id))
+    db.execute('UPDATE devices SET last_sync = last_sync - ? WHERE id = ?',
+               (SILENT_DAYS * DAY_MS, C.id))
     db.commit()
     db.close()
     out = {'devices': {k: d.state() for k, d in devs.items()},
            'resident': str(uuid.UUID(bytes=res)), 'care': str(uuid.UUID(bytes=care)),
            'visit': str(uuid.UUID(bytes=visit)), 'script_name': SCRIPT_NAME,
+           'resident2': str(uuid.UUID(bytes=res2)), 'resident3': str(uuid.UUID(bytes=other)),
+           'care_urgent': str(uuid.UUID(bytes=care2)), 'hazard': str(uuid.UUID(bytes=hazard)),
            'conflicts': {c['table']: c['id'] for c in conflicts}, 'lost_by_b': lost}
     with open(a.state, 'w') as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
-    print('seeded 3 devices, 4 records, conflicts %s' % out['conflicts'])
+    print('seeded 3 devices, 13 records, conflicts %s' % out['conflicts'])
 
 
 def pull(a):
