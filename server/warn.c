@@ -11,6 +11,7 @@
  */
 #include "warn.h"
 
+#include "common/isotime.h"
 #include "common/uuid.h"
 #include "merge.h"
 #include "sval.h"
@@ -23,23 +24,10 @@
 #define HOUR_MS INT64_C(3600000)
 
 /* A resident's tags as a mask: bit i is the i-th value of resident.tags in the schema (the
- * watch row keeps it whole, for the dashboard's residents by tag). */
-static unsigned tag_bit(const char *name)
-{
-    static const schema_field *f;
-    const schema_enum *e;
-    if (!f) {
-        const schema_table *t = schema_table_find("resident", 8);
-        f = t ? schema_field_find(t, "tags", 4) : NULL;
-    }
-    e = f ? schema_enum_find(f, name, strlen(name)) : NULL;
-    return e ? 1u << (e - f->enums) : 0;
-}
-
-#define TAG_ALONE tag_bit("lives_alone")
-#define TAG_SPECIAL tag_bit("special_care")
-#define TAG_ELDERLY tag_bit("elderly")
-#define TAG_DISABLED tag_bit("disabled")
+ * watch row keeps it whole, for the dashboard's residents by tag; rules.h). */
+#define TAG_ALONE rules_tag_bit("lives_alone")
+#define TAG_SPECIAL rules_tag_bit("special_care")
+#define TAG_ELDERLY rules_tag_bit("elderly")
 
 /* Levels: their index in the schema's warning levels. */
 enum { LEVEL_NOTICE = 0, LEVEL_ATTENTION = 1, LEVEL_URGENT = 2 };
@@ -210,19 +198,15 @@ static unsigned tag_mask(const store_rec *r)
         return 0;
     for (uint32_t i = 0; i < v->u.list.n; i++) {
         snprintf(name, sizeof(name), "%.*s", (int)v->u.list.items[i].len, v->u.list.items[i].ptr);
-        mask |= tag_bit(name);
+        mask |= rules_tag_bit(name);
     }
     return mask;
 }
 
-/* How long a resident with these tags may go unvisited; 0: not watched. */
+/* How long a resident with these tags may go unvisited; 0: not watched (rules.h). */
 static int64_t unvisited_window(const rules_config *c, unsigned mask)
 {
-    if (mask & (TAG_ALONE | TAG_SPECIAL))
-        return c->unvisited_days_alone * DAY_MS;
-    if (mask & (TAG_ELDERLY | TAG_DISABLED))
-        return c->unvisited_days * DAY_MS;
-    return 0;
+    return rules_window_ms(c, rules_unvisited_window(mask));
 }
 
 static int64_t care_window(const rules_config *c, int64_t priority)
@@ -397,12 +381,6 @@ static int on_care(warn_batch *wb, const char *cid, const store_rec *r, gs_err *
     return row_changed(wb, row, err);
 }
 
-/* Days since 1970-01-01 in Beijing time (UTC+8, no daylight saving): a grid's day. */
-static int64_t beijing_day(int64_t ms)
-{
-    int64_t local = ms + 8 * HOUR_MS;
-    return local >= 0 ? local / DAY_MS : (local - DAY_MS + 1) / DAY_MS;
-}
 
 int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
                    const store_rec *r, int created, gs_err *err)
@@ -414,7 +392,7 @@ int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
         return GS_OK;
     /* the dashboard's visits per day count whatever the rules do */
     if (created && strcmp(t->name, "visit") == 0 && !r->meta.deleted) {
-        rc = store_visit_day_add(wb->st, r->meta.grid, beijing_day(rec_int(r, "visited_at")), err);
+        rc = store_visit_day_add(wb->st, r->meta.grid, isotime_local_day(rec_int(r, "visited_at"), ISOTIME_LOCAL_OFFSET_MIN), err);
         if (rc)
             return rc;
     }
