@@ -189,7 +189,7 @@ int store_watch_needs_backfill(store *s, int *out, gs_err *err);
 /* 1 in *out when no visit has been counted in visit_days. */
 int store_visit_days_empty(store *s, int *out, gs_err *err);
 /* One more visit recorded in grid on day (days since 1970-01-01 in Beijing time, UTC+8). */
-int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err);
+int store_visit_day_add(store *s, const char *grid, int64_t day, int64_t n, gs_err *err);
 
 /* ---- the dashboard, the warning list and the export (store_dash.c) ---- */
 /* Every read here is by index: one grid's rows by its grid, a range by its time; nothing

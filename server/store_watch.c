@@ -26,8 +26,8 @@ static const char *const wsql[WQ_N] = {
     [WQ_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM watch) AND EXISTS (SELECT 1 FROM records "
                  "WHERE tbl IN ('resident', 'visit', 'care'))",
     [WQ_DAYS_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM visit_days)",
-    [WQ_VISIT_DAY] = "INSERT INTO visit_days (grid, day, n) VALUES (?1, ?2, 1) "
-                     "ON CONFLICT (grid, day) DO UPDATE SET n = n + 1",
+    [WQ_VISIT_DAY] = "INSERT INTO visit_days (grid, day, n) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT (grid, day) DO UPDATE SET n = n + ?3",
     /* the latest n only: a resident with many disputes costs n rows a dispute, not all */
     [WQ_DISPUTE_RECENT] = "SELECT at FROM dispute_visits WHERE resident = ?1 AND at >= ?2 "
                           "ORDER BY at DESC LIMIT ?3",
@@ -233,7 +233,7 @@ int store_visit_days_empty(store *s, int *out, gs_err *err)
     return rc;
 }
 
-int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err)
+int store_visit_day_add(store *s, const char *grid, int64_t day, int64_t n, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = wprep(s, WQ_VISIT_DAY, &st, err);
@@ -242,6 +242,7 @@ int store_visit_day_add(store *s, const char *grid, int64_t day, gs_err *err)
         return rc;
     bind_text(st, 1, grid);
     sqlite3_bind_int64(st, 2, day);
+    sqlite3_bind_int64(st, 3, n);
     return exec_done(s, st, err);
 }
 

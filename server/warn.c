@@ -382,6 +382,38 @@ static int on_care(warn_batch *wb, const char *cid, const store_rec *r, gs_err *
 }
 
 
+static int days_flush(warn_batch *wb, gs_err *err)
+{
+    int rc = GS_OK;
+    for (uint32_t i = 0; i < wb->n_days && !rc; i++)
+        rc = store_visit_day_add(wb->st, wb->days[i].grid, wb->days[i].day, wb->days[i].n, err);
+    wb->n_days = 0;
+    return rc;
+}
+
+/* Counts a new visit of grid on day; written by days_flush. */
+static int day_count(warn_batch *wb, const char *grid, int64_t day, gs_err *err)
+{
+    struct warn_day *d;
+    for (uint32_t i = wb->n_days; i-- > 0;) {
+        d = &wb->days[i];
+        if (d->day == day && strcmp(d->grid, grid) == 0) {
+            d->n++;
+            return GS_OK;
+        }
+    }
+    if (wb->n_days == WARN_DAYS) {
+        int rc = days_flush(wb, err);
+        if (rc)
+            return rc;
+    }
+    d = &wb->days[wb->n_days++];
+    snprintf(d->grid, sizeof(d->grid), "%s", grid);
+    d->day = day;
+    d->n = 1;
+    return GS_OK;
+}
+
 int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
                    const store_rec *r, int created, gs_err *err)
 {
@@ -392,7 +424,8 @@ int warn_on_record(warn_batch *wb, const schema_table *t, const uint8_t id[16],
         return GS_OK;
     /* the dashboard's visits per day count whatever the rules do */
     if (created && strcmp(t->name, "visit") == 0 && !r->meta.deleted) {
-        rc = store_visit_day_add(wb->st, r->meta.grid, isotime_local_day(rec_int(r, "visited_at"), ISOTIME_LOCAL_OFFSET_MIN), err);
+        rc = day_count(wb, r->meta.grid,
+                       isotime_local_day(rec_int(r, "visited_at"), ISOTIME_LOCAL_OFFSET_MIN), err);
         if (rc)
             return rc;
     }
@@ -628,7 +661,7 @@ static int settle_one(warn_batch *wb, struct warn_row *row, gs_err *err)
 
 int warn_settle(warn_batch *wb, gs_err *err)
 {
-    int rc = GS_OK;
+    int rc = days_flush(wb, err);
 
     /* a row is settled once however often the batch touched it; rows read only to look
      * (a resident already visited later) are left as they are */

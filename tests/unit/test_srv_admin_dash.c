@@ -307,16 +307,16 @@ static void small_town(fx *f)
     /* visits per day: g1 3 today, 2 yesterday, 100 forty days ago; g2 1 today, 4 on the
      * range's first day (29 days ago), 7 on the day before it */
     for (int i = 0; i < 3; i++)
-        assert_int_equal(store_visit_day_add(f->st, "g1", today, &err), GS_OK);
+        assert_int_equal(store_visit_day_add(f->st, "g1", today, 1, &err), GS_OK);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(store_visit_day_add(f->st, "g1", today - 1, &err), GS_OK);
+        assert_int_equal(store_visit_day_add(f->st, "g1", today - 1, 1, &err), GS_OK);
     for (int i = 0; i < 100; i++)
-        assert_int_equal(store_visit_day_add(f->st, "g1", today - 40, &err), GS_OK);
-    assert_int_equal(store_visit_day_add(f->st, "g2", today, &err), GS_OK);
+        assert_int_equal(store_visit_day_add(f->st, "g1", today - 40, 1, &err), GS_OK);
+    assert_int_equal(store_visit_day_add(f->st, "g2", today, 1, &err), GS_OK);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(store_visit_day_add(f->st, "g2", today - 29, &err), GS_OK);
+        assert_int_equal(store_visit_day_add(f->st, "g2", today - 29, 1, &err), GS_OK);
     for (int i = 0; i < 7; i++)
-        assert_int_equal(store_visit_day_add(f->st, "g2", today - 30, &err), GS_OK);
+        assert_int_equal(store_visit_day_add(f->st, "g2", today - 30, 1, &err), GS_OK);
     /* open care requests (info: 0 low, 1 normal, 2 urgent) at each bucket's edge; c7 is done
      * (no deadline) */
     watch_row(f, "care_overdue", "c1", "g1", now - 2 * HOUR, now + DAY, 2, -1);

@@ -104,12 +104,12 @@ static int teardown(void **state)
 static void push_batch(fx *f, proto_change *c, uint32_t n)
 {
     proto_sync_req req;
-    proto_ack acks[8];
+    proto_ack acks[128];
     merge_ctx m;
     warn_batch wb;
     gs_err err;
 
-    assert_true(n <= 8);
+    assert_true(n <= 128);
     memset(&req, 0, sizeof(req));
     req.version = 2;
     req.device = proto_cstr(f->a.id);
@@ -561,6 +561,51 @@ static int64_t visit_days_total(fx *f)
     return n;
 }
 
+/* A batch counts its visits per (grid, day) and writes each pair once: 80 visits on 40
+ * days (more days than it keeps before writing) add up to 2 a day, on top of what an
+ * earlier batch counted. */
+static void test_visit_days_counted_per_batch(void **state)
+{
+    fx *f = *state;
+    enum { DAYS = 40, PER_DAY = 2, N = DAYS * PER_DAY };
+    uint8_t rid[16];
+    proto_field fields[N][6];
+    proto_change c[N];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int days = 0;
+
+    resident(f, rid, "王秀英", NULL);
+    visit(f, rid, "routine", 0); /* today, in its own batch */
+    memset(c, 0, sizeof(c));
+    for (int i = 0; i < N; i++) {
+        int64_t at = f->now - (int64_t)(i / PER_DAY) * DAY;
+        fields[i][0] = tv_field("resident", tv_ref(rid), 0);
+        fields[i][1] = tv_field("grid", tv_str("g1"), 0);
+        fields[i][2] = tv_field("worker", tv_str("张三"), 0);
+        fields[i][3] = tv_field("visited_at", tv_int(at), 0);
+        fields[i][4] = tv_field("kind", tv_str("routine"), 0);
+        fields[i][5] = tv_field("follow_up", tv_bool(0), 0);
+        c[i] = (proto_change){.table = proto_cstr("visit"), .fields = fields[i], .n_fields = 6};
+        assert_int_equal(uuid_v7(c[i].id, (uint64_t)f->now + 1 + (uint64_t)i), GS_OK);
+    }
+    push_batch(f, c, N);
+    assert_int_equal(visit_days_total(f), N + 1);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT day, n FROM visit_days WHERE grid = 'g1' "
+                                            "ORDER BY day DESC",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        assert_int_equal(sqlite3_column_int64(st, 0), (f->now + 8 * HOUR) / DAY - days);
+        assert_int_equal(sqlite3_column_int64(st, 1), days == 0 ? PER_DAY + 1 : PER_DAY);
+        days++;
+    }
+    assert_int_equal(days, DAYS);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 /* A store written while the rules were off (or by a server before them): at start the
  * rules read every record once, open what is due, count no visit twice, and never again. */
 static void test_backfill_of_an_older_store(void **state)
@@ -638,6 +683,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rules_off_and_disabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sweep_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backfill_of_an_older_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_visit_days_counted_per_batch, setup, teardown),
         cmocka_unit_test(test_rules_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
