@@ -165,6 +165,9 @@ typedef struct store_watch {
 int store_watch_get(store *s, const char *rule, const char *subject, store_watch *out,
                     gs_err *err);
 int store_watch_put(store *s, const store_watch *w, gs_err *err);
+/* w's state (since to level) in place, its grid and ref as the store has them; the whole
+ * row when the store has none. */
+int store_watch_update(store *s, const store_watch *w, gs_err *err);
 int store_watch_del(store *s, const char *rule, const char *subject, gs_err *err);
 typedef int store_watch_cb(void *ud, const store_watch *w);
 /* Rows with 0 < due <= now, by due, at most max; a non-zero return of cb stops. */

@@ -76,6 +76,7 @@ enum {
 enum {
     WQ_GET,
     WQ_PUT,
+    WQ_UPDATE,
     WQ_DEL,
     WQ_DUE,
     WQ_BY_REF,

@@ -98,6 +98,14 @@ static int rows_grow(warn_batch *wb, gs_err *err)
     return GS_OK;
 }
 
+/* Remembers row's grid and ref as the store now holds them. */
+static void row_stored(struct warn_row *row)
+{
+    row->found = 1;
+    memcpy(row->grid0, row->w.grid, sizeof(row->grid0));
+    memcpy(row->ref0, row->w.ref, sizeof(row->ref0));
+}
+
 /* The row of (rule, subject): this transaction's copy, else the store's, else a new one
  * (found 0). The pointer stays valid until the next row_get of a row not yet held. */
 static int row_get(warn_batch *wb, rule_id rule, const char *subject, struct warn_row **out,
@@ -123,8 +131,9 @@ static int row_get(warn_batch *wb, rule_id rule, const char *subject, struct war
     rc = store_watch_get(wb->st, rule_key(rule), subject, &r->w, err);
     if (rc && rc != GS_E_NOTFOUND)
         return rc;
-    r->found = rc == GS_OK;
-    if (!r->found) {
+    if (rc == GS_OK)
+        row_stored(r);
+    else {
         snprintf(r->w.rule, sizeof(r->w.rule), "%s", rule_key(rule));
         snprintf(r->w.subject, sizeof(r->w.subject), "%s", subject);
     }
@@ -571,11 +580,26 @@ static const char *subject_type_of(rule_id rule)
     }
 }
 
+/* The merge context of the warnings' changes: one per batch (a sweep of thousands of
+ * warnings zeroed its reference cache and allocated its records once per warning: half
+ * of the catch-up sweep's instructions). */
+static int batch_merge(warn_batch *wb, merge_ctx **out, gs_err *err)
+{
+    if (!wb->merge) {
+        wb->merge = arena_alloc(wb->arena, sizeof(*wb->merge));
+        if (!wb->merge)
+            return gs_err_set(err, GS_E_NOMEM, "rules: no memory for a warning's change");
+        merge_init(wb->merge, wb->st, wb->clock, wb->arena, wb->now_ms);
+    }
+    *out = wb->merge;
+    return GS_OK;
+}
+
 static int open_warning(warn_batch *wb, store_watch *w, rule_id rule, gs_err *err)
 {
     char title[400];
     proto_field f[8];
-    merge_ctx m;
+    merge_ctx *m;
     int level = level_of(w, rule);
     int rc = uuid_v7(w->warning, (uint64_t)wb->now_ms);
 
@@ -599,8 +623,9 @@ static int open_warning(warn_batch *wb, store_watch *w, rule_id rule, gs_err *er
     f[6].value = (proto_value){.type = PV_INT, .u.i = w->since};
     f[7].name = proto_cstr("state");
     f[7].value = (proto_value){.type = PV_STR, .u.s = proto_cstr("open")};
-    merge_init(&m, wb->st, wb->clock, wb->arena, wb->now_ms);
-    rc = merge_server_put(&m, "warning", w->warning, f, 8, NULL, err);
+    rc = batch_merge(wb, &m, err);
+    if (!rc)
+        rc = merge_server_put(m, "warning", w->warning, f, 8, NULL, err);
     if (rc)
         return rc;
     w->has_warning = 1;
@@ -612,7 +637,7 @@ static int open_warning(warn_batch *wb, store_watch *w, rule_id rule, gs_err *er
 static int clear_warning(warn_batch *wb, store_watch *w, gs_err *err)
 {
     proto_field f[2];
-    merge_ctx m;
+    merge_ctx *m;
     int rc;
 
     memset(f, 0, sizeof(f));
@@ -620,8 +645,9 @@ static int clear_warning(warn_batch *wb, store_watch *w, gs_err *err)
     f[0].value = (proto_value){.type = PV_STR, .u.s = proto_cstr("cleared")};
     f[1].name = proto_cstr("cleared_at");
     f[1].value = (proto_value){.type = PV_INT, .u.i = wb->now_ms};
-    merge_init(&m, wb->st, wb->clock, wb->arena, wb->now_ms);
-    rc = merge_server_put(&m, "warning", w->warning, f, 2, NULL, err);
+    rc = batch_merge(wb, &m, err);
+    if (!rc)
+        rc = merge_server_put(m, "warning", w->warning, f, 2, NULL, err);
     if (rc)
         return rc;
     w->has_warning = 0;
@@ -656,6 +682,8 @@ static int settle_one(warn_batch *wb, struct warn_row *row, gs_err *err)
     /* a resident's last visit stays known; other rows with nothing to watch go */
     if (!w->has_warning && !w->deadline && rule != RULE_UNVISITED)
         return row->found ? store_watch_del(wb->st, w->rule, w->subject, err) : GS_OK;
+    if (row->found && strcmp(w->grid, row->grid0) == 0 && strcmp(w->ref, row->ref0) == 0)
+        return store_watch_update(wb->st, w, err);
     return store_watch_put(wb->st, w, err);
 }
 
@@ -671,7 +699,7 @@ int warn_settle(warn_batch *wb, gs_err *err)
             continue;
         rc = settle_one(wb, row, err);
         row->queued = row->dirty = 0;
-        row->found = 1;
+        row_stored(row);
     }
     return rc;
 }
@@ -750,7 +778,8 @@ static int collect_due(void *ud, const store_watch *w)
     memset(row, 0, sizeof(*row));
     row->w = *w;
     row->rule = (uint8_t)r;
-    row->found = row->queued = 1;
+    row->queued = 1;
+    row_stored(row);
     *row_slot(wb, r, w->subject) = ++wb->n_rows;
     (*(uint32_t *)pair[2])++;
     return GS_OK;

@@ -43,6 +43,9 @@ typedef struct warn_batch {
      * visits of one resident reads and writes its row once, at settle */
     struct warn_row {
         store_watch w;   /* the row as it is now */
+        /* its grid and ref as the store holds them: when neither moved, settling updates
+         * the row's state in place and leaves the grid and ref indexes alone */
+        char grid0[GS_LIMIT_NAME + 1], ref0[GS_LIMIT_NAME + 1];
         uint8_t rule;    /* rule_id */
         uint8_t found;   /* the store holds it (else it is new) */
         uint8_t dirty;   /* changed since read: written by warn_settle */
@@ -64,6 +67,7 @@ typedef struct warn_batch {
         int64_t n;
     } days[WARN_DAYS];
     uint32_t n_days;
+    struct merge_ctx *merge; /* the warnings' changes (warn.c: batch_merge), in arena */
     int facts_only;          /* write the rows' facts, open and clear nothing (backfill: the
                                 sweep after it settles what is due, once all is read) */
     uint32_t n_opened;       /* out: warnings opened */
@@ -93,5 +97,6 @@ int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms
 /* Settles at most max rows whose due time is at or before now; *n_rows: how many (fewer
  * than max: nothing more is due). */
 int warn_sweep(warn_batch *wb, uint32_t max, uint32_t *n_rows, gs_err *err);
+
 
 #endif
