@@ -45,6 +45,10 @@ const char *rule_key(rule_id r);
 rule_id rule_find(const char *key);
 /* Whether rule r runs under cfg (rules on and r not in rules_disabled). */
 int rule_on(const rules_config *cfg, rule_id r);
+/* A hash of what the watch rows' deadlines depend on: the thresholds and which rules run
+ * (not the sweep's interval). A store keeps the one its rows were computed with
+ * (store_rules_sig_get); another at start means the configuration changed (warn_rederive). */
+uint64_t rules_signature(const rules_config *cfg);
 /* GS_E_CONFIG when rules_disabled names a rule that does not exist (a typo must not leave
  * a rule on that the admin meant to turn off). */
 int rules_check(const rules_config *cfg, gs_err *err);

@@ -20,6 +20,9 @@ static const char *const wsql[WQ_N] = {
     [WQ_DEL] = "DELETE FROM watch WHERE rule = ?1 AND subject = ?2",
     [WQ_DUE] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
                "level FROM watch WHERE due IS NOT NULL AND due <= ?1 ORDER BY due LIMIT ?2",
+    [WQ_SCAN] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
+                "level FROM watch WHERE (rule, subject) > (?1, ?2) ORDER BY rule, subject "
+                "LIMIT ?3",
     [WQ_BY_REF] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
                   "level FROM watch WHERE rule = ?1 AND ref = ?2",
     [WQ_OPEN_COUNTS] = "SELECT rule, level, count(*) FROM watch WHERE warning IS NOT NULL "
@@ -186,6 +189,20 @@ int store_watch_due(store *s, int64_t now, uint32_t max, store_watch_cb *cb, voi
         return rc;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, max);
+    return watch_rows(s, st, cb, ud, err);
+}
+
+int store_watch_scan(store *s, const char *after_rule, const char *after_subject, uint32_t max,
+                     store_watch_cb *cb, void *ud, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_SCAN, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, after_rule);
+    bind_text(st, 2, after_subject);
+    sqlite3_bind_int64(st, 3, max);
     return watch_rows(s, st, cb, ud, err);
 }
 

@@ -759,6 +759,121 @@ int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms
     return rc;
 }
 
+/* ---- a changed configuration ---------------------------------------------------------- */
+
+#define REDERIVE_ROWS 1000 /* rows read per transaction */
+
+typedef struct rederive_ctx {
+    warn_batch *wb;
+    gs_err *err;
+    uint32_t seen;                     /* rows read in this transaction */
+    uint64_t changed;                  /* rows queued to settle, in all */
+    char rule[32];                     /* the last row read */
+    char subject[GS_LIMIT_NAME + 1];
+} rederive_ctx;
+
+/* Row w's deadline (and window's end) under the thresholds of c, from the facts the row
+ * keeps. dispute_repeated's count is not kept: its window moves, its count applies from
+ * the resident's next dispute visit. */
+static void rederive(const rules_config *c, rule_id r, store_watch *w)
+{
+    switch (r) {
+    case RULE_UNVISITED: {
+        int64_t window = unvisited_window(c, (unsigned)w->info);
+        w->deadline = window ? w->since + window : 0;
+        break;
+    }
+    case RULE_CARE_OVERDUE: /* 0: the request ended */
+        w->deadline = w->deadline ? w->since + care_window(c, w->info) : 0;
+        break;
+    case RULE_DISPUTE_OPEN: /* 0: closed by a later visit */
+        w->deadline = w->deadline ? w->since + c->dispute_open_days * DAY_MS : 0;
+        break;
+    case RULE_HAZARD_OPEN:
+        w->deadline = w->deadline ? w->since + c->hazard_open_days * DAY_MS : 0;
+        break;
+    case RULE_DISPUTE_REPEATED:
+        w->until = w->since + c->dispute_repeated_days * DAY_MS;
+        break;
+    case RULE_DEVICE_SILENT:
+        w->deadline = w->since + c->silent_days * DAY_MS;
+        break;
+    default:
+        break;
+    }
+}
+
+static int rederive_row(void *ud, const store_watch *w)
+{
+    rederive_ctx *ctx = ud;
+    warn_batch *wb = ctx->wb;
+    rule_id r = rule_find(w->rule);
+    store_watch nw = *w;
+    struct warn_row *row;
+    int on, rc;
+
+    ctx->seen++;
+    snprintf(ctx->rule, sizeof(ctx->rule), "%s", w->rule);
+    snprintf(ctx->subject, sizeof(ctx->subject), "%s", w->subject);
+    if (r == RULE_COUNT)
+        return GS_OK;
+    rederive(wb->cfg, r, &nw);
+    on = rule_on(wb->cfg, r);
+    /* settle only what the new numbers change: a deadline, a rule turned off with a row
+     * open or waiting, a rule turned on with a row that nothing waits for */
+    if (nw.deadline == w->deadline && nw.until == w->until &&
+        !(!on && (w->has_warning || w->due)) && !(on && !w->has_warning && !w->due && nw.deadline))
+        return GS_OK;
+    rc = rows_grow(wb, ctx->err);
+    if (rc)
+        return rc;
+    row = &wb->rows[wb->n_rows];
+    memset(row, 0, sizeof(*row));
+    row->w = nw;
+    row->rule = (uint8_t)r;
+    row->queued = 1;
+    row_stored(row);
+    *row_slot(wb, r, w->subject) = ++wb->n_rows;
+    ctx->changed++;
+    return GS_OK;
+}
+
+int warn_rederive(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
+                  uint64_t *n_changed, gs_err *err)
+{
+    rederive_ctx ctx;
+    int rc = GS_OK;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.err = err;
+    do {
+        gs_arena arena;
+        warn_batch wb;
+
+        arena_init(&arena, SVAL_ARENA_MAX);
+        warn_init(&wb, cfg, st, clock, &arena, now_ms);
+        ctx.wb = &wb;
+        ctx.seen = 0;
+        rc = store_begin(st, err);
+        if (!rc)
+            rc = store_watch_scan(st, ctx.rule, ctx.subject, REDERIVE_ROWS, rederive_row, &ctx,
+                                  err);
+        if (!rc)
+            rc = warn_settle(&wb, err);
+        if (!rc && ctx.seen < REDERIVE_ROWS) /* the last: the rows now follow cfg */
+            rc = store_rules_sig_set(st, rules_signature(cfg), err);
+        if (!rc)
+            rc = store_hlc_set(st, clock->last, err);
+        if (!rc)
+            rc = store_commit(st, err);
+        else
+            store_rollback(st);
+        arena_free(&arena);
+    } while (!rc && ctx.seen == REDERIVE_ROWS);
+    *n_changed = ctx.changed;
+    return rc;
+}
+
 static int collect_due(void *ud, const store_watch *w)
 {
     void **pair = ud;

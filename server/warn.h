@@ -94,6 +94,13 @@ int warn_settle(warn_batch *wb, gs_err *err);
  * warning at once). Devices get their row at their next sync. *n_records counts them. */
 int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
                   uint64_t *n_records, gs_err *err);
+/* The rules' thresholds or the rules that run are not those the store's rows were computed
+ * with (store_rules_sig_get differs from rules_signature): passes once over every watch row,
+ * 1,000 a transaction, computes its deadline again under cfg and settles those that change
+ * (a warning opens or clears at once, or waits for the sweep at its new time), then records
+ * cfg's signature. *n_changed counts the rows settled. */
+int warn_rederive(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
+                  uint64_t *n_changed, gs_err *err);
 /* Settles at most max rows whose due time is at or before now; *n_rows: how many (fewer
  * than max: nothing more is due). */
 int warn_sweep(warn_batch *wb, uint32_t max, uint32_t *n_rows, gs_err *err);
