@@ -157,7 +157,8 @@ unsigned rules_tag_bit(const char *tag)
     const schema_field *f = t ? schema_field_find(t, "tags", strlen("tags")) : NULL;
     const schema_enum *e = f ? schema_enum_find(f, tag, strlen(tag)) : NULL;
 
-    return e ? 1u << (e - f->enums) : 0;
+    /* bit 30 and up are the row's own (RULES_INFO_VISITED): tags past them go unwatched */
+    return e && e - f->enums < 30 ? 1u << (e - f->enums) : 0;
 }
 
 rule_window rules_unvisited_window(unsigned mask)

@@ -65,6 +65,10 @@ typedef enum rule_window {
     RULE_WINDOW_SHORT = 1, /* unvisited_days_alone */
     RULE_WINDOW_LONG = 2,  /* unvisited_days */
 } rule_window;
+/* In a resident's unvisited_vulnerable row, info holds the tag mask and this bit once a
+ * visit is known: its "since" is then the last visit, else the resident's creation. Rows
+ * written before the bit have it clear; for them a "since" after the creation is a visit. */
+#define RULES_INFO_VISITED (1u << 30)
 /* The bit of a resident tag in such a mask; 0 for a name the schema does not know. */
 unsigned rules_tag_bit(const char *tag);
 rule_window rules_unvisited_window(unsigned tag_mask);

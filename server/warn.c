@@ -245,7 +245,7 @@ static int on_resident(warn_batch *wb, const char *rid, const store_rec *r, gs_e
     snprintf(row->w.grid, sizeof(row->w.grid), "%s", r->meta.grid);
     if (!row->found && !row->dirty) /* no visit yet: the clock runs from the creation */
         row->w.since = (int64_t)hlc_physical(r->meta.created_hlc);
-    row->w.info = mask;
+    row->w.info = mask | ((unsigned)row->w.info & RULES_INFO_VISITED);
     row->w.deadline = window ? row->w.since + window : 0;
     return row_changed(wb, row, err);
 }
@@ -354,8 +354,10 @@ static int on_visit(warn_batch *wb, const char *vid, const store_rec *r, gs_err 
         return rc;
     if (!row->found && !row->dirty)
         snprintf(row->w.grid, sizeof(row->w.grid), "%s", r->meta.grid);
-    if (at > row->w.since) {
+    /* the first visit counts even when dated before the resident was recorded */
+    if (at > row->w.since || !((unsigned)row->w.info & RULES_INFO_VISITED)) {
         int64_t window = unvisited_window(wb->cfg, (unsigned)row->w.info);
+        row->w.info |= RULES_INFO_VISITED;
         row->w.since = at;
         row->w.deadline = window ? at + window : 0;
         rc = row_changed(wb, row, err);
