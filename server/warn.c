@@ -706,6 +706,19 @@ int warn_settle(warn_batch *wb, gs_err *err)
     return rc;
 }
 
+/* Ends a transaction of warn_backfill or warn_rederive: keeps the HLC its warnings took and
+ * commits, or rolls back after a failure (rc). */
+static int txn_end(store *st, hlc *clock, int rc, gs_err *err)
+{
+    if (!rc)
+        rc = store_hlc_set(st, clock->last, err);
+    if (!rc)
+        rc = store_commit(st, err);
+    else
+        store_rollback(st);
+    return rc;
+}
+
 typedef struct backfill_ctx {
     warn_batch *wb;
     const schema_table *t;
@@ -747,12 +760,7 @@ int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms
                                     err);
             if (!rc)
                 rc = warn_settle(&wb, err);
-            if (!rc)
-                rc = store_hlc_set(st, clock->last, err);
-            if (!rc)
-                rc = store_commit(st, err);
-            else
-                store_rollback(st);
+            rc = txn_end(st, clock, rc, err);
             if (!rc)
                 *n_records += n;
             arena_free(&arena);
@@ -864,12 +872,7 @@ int warn_rederive(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms
             rc = warn_settle(&wb, err);
         if (!rc && ctx.seen < REDERIVE_ROWS) /* the last: the rows now follow cfg */
             rc = store_rules_sig_set(st, rules_signature(cfg), err);
-        if (!rc)
-            rc = store_hlc_set(st, clock->last, err);
-        if (!rc)
-            rc = store_commit(st, err);
-        else
-            store_rollback(st);
+        rc = txn_end(st, clock, rc, err);
         arena_free(&arena);
     } while (!rc && ctx.seen == REDERIVE_ROWS);
     *n_changed = ctx.changed;
