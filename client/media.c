@@ -212,6 +212,19 @@ static int decode_png(const uint8_t *in, size_t n, rgb *out, gs_err *err)
     png_bytep *volatile rows = NULL;
     int rc = GS_OK;
 
+    /* IHDR is always first, at a fixed place: refuse a bomb before libpng reads a byte */
+    if (n >= 24 && memcmp(in + 12, "IHDR", 4) == 0) {
+        uint32_t w = (uint32_t)in[16] << 24 | (uint32_t)in[17] << 16 | (uint32_t)in[18] << 8 |
+                     in[19];
+        uint32_t h = (uint32_t)in[20] << 24 | (uint32_t)in[21] << 16 | (uint32_t)in[22] << 8 |
+                     in[23];
+        if (w > INT32_MAX || h > INT32_MAX)
+            return gs_err_set(err, GS_E_TOO_LARGE, "the PNG says it is %ux%u pixels",
+                              (unsigned)w, (unsigned)h);
+        rc = check_dims("PNG", (int)w, (int)h, MEDIA_MAX_PNG_PIXELS, err);
+        if (rc)
+            return rc;
+    }
     gs_err_clear(&perr);
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &perr, png_err, png_warn);
     if (!png || !(info = png_create_info_struct(png))) {
