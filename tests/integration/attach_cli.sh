@@ -99,6 +99,8 @@ expect refuse_no_record 3 t_gs "$A" attach 01a23cce-0000-7000-8000-000000000000 
 expect refuse_no_file 3 t_gs "$A" attach "$V" missing.jpg
 expect refuse_bad_quality 2 t_gs "$A" attach "$V" cam.jpg --quality 0
 expect refuse_attachment_add 2 t_gs "$A" attachment add --caption x
+printf '{"type":"attachment","record":"%s","record_type":"visit","mime":"image/jpeg","sha256":"%064d","bytes":5}\n' "$V" 0 >att.jsonl
+expect refuse_attachment_import 2 t_gs "$A" import att.jsonl
 [ "$(blobs "$A")" = "$n1" ] && [ "$(t_sql "$A" "SELECT count(*) FROM outbox")" = "$o1" ] &&
     ok refusals_store_nothing || notok refusals_store_nothing "blobs $(blobs "$A") outbox changed"
 
