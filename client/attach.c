@@ -289,6 +289,34 @@ int gs_db_attachment_get(gs_db *db, const char *att_id, int which, void **data, 
     return rc;
 }
 
+int gs_db_attachments_pending(gs_db *db, int64_t *files, int64_t *bytes)
+{
+    sqlite3_stmt *st;
+    int64_t nf, nb;
+    int src, rc;
+
+    if (!db)
+        return GS_E_INVALID;
+    gs_err_clear(&db->err);
+    rc = db_prepare_static(db,
+                           "SELECT count(*), coalesce(sum(length(data) - sent), 0) FROM"
+                           " attachment_blob WHERE kind IN (1, 2) AND sent < length(data)",
+                           &st);
+    if (rc)
+        return rc;
+    src = sqlite3_step(st);
+    nf = sqlite3_column_int64(st, 0);
+    nb = sqlite3_column_int64(st, 1);
+    db_done(st);
+    if (src != SQLITE_ROW)
+        return db_fail(db, src, "counting attachment bytes to send");
+    if (files)
+        *files = nf;
+    if (bytes)
+        *bytes = nb;
+    return GS_OK;
+}
+
 /* Drops blob rows no live attachment names (and originals of deleted attachments). */
 static int drop_unused_blobs(gs_db *db)
 {

@@ -392,6 +392,10 @@ GS_API int gs_db_attachments(gs_db *db, const char *record_id, gs_attachment_cb 
 GS_API int gs_db_attachment_get(gs_db *db, const char *att_id, int which, void **data,
                                 size_t *len);
 
+/* Attachment bytes on this device the server has not acknowledged yet: *files stored files
+ * and thumbnails (either may be NULL), *bytes their unsent bytes (`gridsync status`). */
+GS_API int gs_db_attachments_pending(gs_db *db, int64_t *files, int64_t *bytes);
+
 /* ---- sync ------------------------------------------------------------------------------ */
 
 /* What a sync did so far (to a progress callback) or in all (from gs_sync_run). */

@@ -104,6 +104,13 @@ expect refuse_attachment_import 2 t_gs "$A" import att.jsonl
 [ "$(blobs "$A")" = "$n1" ] && [ "$(t_sql "$A" "SELECT count(*) FROM outbox")" = "$o1" ] &&
     ok refusals_store_nothing || notok refusals_store_nothing "blobs $(blobs "$A") outbox changed"
 
+expect status_pending_bytes 0 t_gs "$A" --json status
+want=$(t_sql "$A" "SELECT sum(length(data)) FROM attachment_blob WHERE kind IN (1, 2)")
+"$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["attachments_pending_bytes"] == int(sys.argv[2]) > 300000 and j["attachments_pending"] == 5, j' "$out" "$want" &&
+    ok status_shows_pending_bytes || notok status_shows_pending_bytes "$out (want $want)"
+expect status_text 0 t_gs "$A" status
+[[ $out == *"attachments 5 files"*"waiting to upload"* ]] && ok status_text_line || notok status_text_line "$out"
+
 # the attachment records sync; the second device sees them (bytes: slice 2)
 expect sync_a 0 t_gs "$A" sync
 expect sync_b 0 t_gs "$B" sync
