@@ -6,10 +6,11 @@
 set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
-libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev"
+libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev libturbojpeg0-dev libpng-dev"
 # chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh);
-# python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh)
-TEST="python3 python3-msgpack python3-openpyxl sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
+# python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh);
+# python3-pil makes camera-like photos and reads their EXIF (tests/integration/attach_cli.sh)
+TEST="python3 python3-msgpack python3-openpyxl python3-pil sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
 iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh"
 
 want="$BUILD"
