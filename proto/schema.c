@@ -673,6 +673,17 @@ int schema_transition_ok(const schema_table *t, const schema_field *f, const pro
     next = e ? f->next[e - f->enums] : NULL;
     if (!next || proto_str_eq(to->u.s, e->name) || in_words(next, to->u.s.ptr, to->u.s.len))
         return GS_OK;
-    return gs_err_set(err, GS_E_INVALID, "%s.%s: %s may become %s, not %.*s", t->name, f->name,
-                      e->name, next, (int)(to->u.s.len > 64 ? 64 : to->u.s.len), to->u.s.ptr);
+    {
+        char list[256];
+        size_t n = 0;
+        for (const char *p = next; *p && n + 3 < sizeof(list); p++) {
+            if (*p == ' ') {
+                list[n++] = ',';
+            }
+            list[n++] = *p;
+        }
+        list[n] = '\0';
+        return gs_err_set(err, GS_E_INVALID, "%s.%s: %s may become %s, not %.*s", t->name,
+                          f->name, e->name, list, (int)(to->u.s.len > 64 ? 64 : to->u.s.len), to->u.s.ptr);
+    }
 }

@@ -1335,7 +1335,7 @@ static void test_errand_path(void **state)
     ack = push(f, &f->a, "errand", eid, at(2), fs, 5);
     assert_true(ack.ok);
     ack = set_status(f, &f->a, "errand", eid, "submitted", 3, ack.version);
-    expect_reject(&ack, "transition", "errand.status: requested may become materials_collected cancelled");
+    expect_reject(&ack, "transition", "errand.status: requested may become materials_collected, cancelled, not submitted");
     for (int i = 0; i < 4; i++) {
         store_field sf = get_field(f, "errand", eid, "status");
         ack = set_status(f, &f->b, "errand", eid, path[i], 4 + i, sf.version);
