@@ -7,7 +7,8 @@
 #     server, and the conflict is listed by the admin API;
 #   - a transition off the declared path is refused on the handheld before anything is
 #     written (resolved -> mediating), and the explicit reopen (-> reported) is accepted;
-#   - the status path also binds an errand (requested -> submitted is refused).
+#   - the status path also binds an errand (requested -> submitted is refused);
+#   - GET /v1/admin/schema lists each dispute status's path ("next").
 # Real gridsyncd on 127.0.0.1, real TLS, real SQLite files. About 10 s.
 . "$(dirname "$0")/lib.sh"
 . "$TOOLS/e2e_lib.sh"
@@ -98,4 +99,9 @@ t_gs "$A1" errand update "$E" --status materials_collected --material medical_re
     && [ "$(t_gs "$A2" --json show "$E" | jq -c '.materials | sort')" = '["id_card","medical_receipts"]' ] \
     && ok errand_materials_collected_reach_the_grid \
     || notok errand_materials_collected_reach_the_grid "$(t_gs "$A2" --json show "$E")"
+# the admin API's schema carries the paths, for the console and third-party clients
+nx=$(curl -sf --cacert "$CA" -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/v1/admin/schema" | jq -c '.tables[] | select(.name == "dispute") | .fields[]
+    | select(.name == "status") | [.enums[] | {(.name): .next}] | add')
+[ "$nx" = '{"reported":["mediating","resolved","failed","referred"],"mediating":["resolved","failed","referred"],"resolved":["reported"],"failed":["reported","referred"],"referred":["reported"]}' ] \
+    && ok dispute_schema_lists_paths || notok dispute_schema_lists_paths "got $nx"
 t_done
