@@ -8,6 +8,7 @@
 #   - a transition off the declared path is refused on the handheld before anything is
 #     written (resolved -> mediating), and the explicit reopen (-> reported) is accepted;
 #   - the status path also binds an errand (requested -> submitted is refused);
+#   - `gridsync list errands --assigned-to-me` keeps the worker's own;
 #   - GET /v1/admin/schema lists each dispute status's path ("next").
 # Real gridsyncd on 127.0.0.1, real TLS, real SQLite files. About 10 s.
 . "$(dirname "$0")/lib.sh"
@@ -99,6 +100,16 @@ t_gs "$A1" errand update "$E" --status materials_collected --material medical_re
     && [ "$(t_gs "$A2" --json show "$E" | jq -c '.materials | sort')" = '["id_card","medical_receipts"]' ] \
     && ok errand_materials_collected_reach_the_grid \
     || notok errand_materials_collected_reach_the_grid "$(t_gs "$A2" --json show "$E")"
+# the worker's own errands: assignee = the worker name given at init (a1)
+t_gs "$A1" errand add --resident "$R" --matter senior_card --assignee a1 >/dev/null
+t_gs "$A1" errand add --resident "$R2" --matter disability_card --assignee 王芳 >/dev/null
+mine=$(t_gs "$A1" --json list errands --assigned-to-me | jq -c '[.[] | .matter]')
+[ "$mine" = '["senior_card"]' ] && ok errand_list_assigned_to_me \
+    || notok errand_list_assigned_to_me "got $mine"
+t_gs "$A1" list residents --assigned-to-me >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] && grep -q 'no assignee' "$T/err" && ok list_assigned_to_me_needs_an_assignee \
+    || notok list_assigned_to_me_needs_an_assignee "exit $rc: $(cat "$T/err")"
+
 # the admin API's schema carries the paths, for the console and third-party clients
 nx=$(curl -sf --cacert "$CA" -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/v1/admin/schema" | jq -c '.tables[] | select(.name == "dispute") | .fields[]
     | select(.name == "status") | [.enums[] | {(.name): .next}] | add')
