@@ -257,16 +257,18 @@ static int ref_in_scope(apply *a, const schema_table *t, const schema_field *f,
     return GS_OK;
 }
 
-/* A status with a declared path (schema_enum.next), written by one who saw the current
- * value (its base is that value's version, or it wrote that value itself), must follow the
- * path; a concurrent edit is no transition and is left to the SP_STATUS policy. */
+/* A status with a declared path (schema_field.next), written by a device that saw the
+ * current value (its base is that value's version, or it wrote that value itself), must
+ * follow the path; a concurrent edit is no transition and is left to the SP_STATUS policy.
+ * The admin's conflict resolutions are not bound: they settle between the two sides of a
+ * conflict, and keeping the side the policy refused is what they are for. */
 static int check_transition(apply *a, int exists, const schema_field *f, const proto_field *pf,
                             proto_reject *code, char *msg, size_t cap)
 {
     const store_field *cur;
     gs_err why;
 
-    if (!exists || f->policy != SP_STATUS)
+    if (!exists || f->policy != SP_STATUS || !a->scoped)
         return GS_OK;
     cur = rec_field(a->rec, f->name);
     if (!cur || (cur->version != pf->ver && strcmp(cur->device, a->dev->id) != 0))
