@@ -369,6 +369,10 @@ int gs_db_update(gs_db *db, gs_record *rec)
                             "exists", t->name, f->name);
             goto out;
         }
+        /* the declared path from what this device holds (the server checks the same) */
+        rc = schema_transition_ok(t, f, &cur->slots[i].v, v, &db->err);
+        if (rc)
+            goto out;
         if (f->type == ST_REF && v->type == PV_BIN) {
             rc = capture_check_ref(db, t, f, (const uint8_t *)v->u.s.ptr);
             if (rc)

@@ -143,6 +143,8 @@ typedef enum proto_reject {
     PROTO_REJ_IMMUTABLE,    /* "immutable": changes a field fixed at creation */
     PROTO_REJ_READ_ONLY,    /* "read_only": creates, deletes or changes what only the server
                                writes (a warning, but for its state and note) */
+    PROTO_REJ_TRANSITION,   /* "transition": sets a status its declared path does not allow
+                               from the value the writer saw (schema_enum.next) */
     PROTO_REJ_COUNT         /* not a code: one past the last */
 } proto_reject;
 

@@ -13,6 +13,7 @@ static const char *const names[] = {
     [PROTO_REJ_NOT_FOUND] = "not_found",
     [PROTO_REJ_IMMUTABLE] = "immutable",
     [PROTO_REJ_READ_ONLY] = "read_only",
+    [PROTO_REJ_TRANSITION] = "transition",
 };
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == PROTO_REJ_COUNT,

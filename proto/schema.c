@@ -93,6 +93,87 @@ static const schema_enum warning_states[] = {
     {"cleared", "已解除", "Cleared", SEF_TERMINAL},
 };
 
+/* 矛盾纠纷. A dispute's status follows a declared path (schema_enum.next): registered, in
+ * mediation, then closed one of three ways. A closed case is reopened only explicitly, back
+ * to reported, which no writer reaches any other way (it is the first state): so an edit
+ * concurrent with a closing, whose writer never saw the case closed, can never count as a
+ * reopen (SP_STATUS keeps the closing), and a reopen is always a transition someone chose. */
+static const schema_enum dispute_categories[] = {
+    {"neighbour", "邻里纠纷", "Neighbours", 0},
+    {"family", "婚姻家庭", "Marriage and family", 0},
+    {"land_contract", "土地承包", "Land contract", 0},
+    {"homestead", "宅基地", "Homestead", 0},
+    {"labour", "劳资", "Labour and wages", 0},
+    {"property", "物业", "Property management", 0},
+    {"other", "其他", "Other", 0},
+};
+
+static const schema_enum dispute_statuses[] = {
+    {"reported", "已登记", "Reported", SEF_REOPEN},
+    {"mediating", "调解中", "Mediating", 0},
+    {"resolved", "已化解", "Resolved", SEF_TERMINAL},
+    {"failed", "调解不成", "Failed", SEF_TERMINAL},
+    {"referred", "已移交", "Referred", SEF_TERMINAL},
+};
+
+/* dispute_statuses' paths, in their order */
+static const char *const dispute_paths[] = {
+    "mediating resolved failed referred", "resolved failed referred", "reported",
+    "reported referred", "reported",
+};
+_Static_assert(N(dispute_paths) == N(dispute_statuses), "one path per dispute status");
+
+static const schema_enum dispute_referrals[] = {
+    {"judicial_office", "司法所", "Judicial office", 0},
+    {"police_station", "派出所", "Police station", 0},
+    {"court", "法院", "Court", 0},
+    {"petition_office", "信访办", "Letters and visits office", 0},
+    {"labour_inspection", "劳动监察", "Labour inspection", 0},
+    {"other", "其他", "Other", 0},
+};
+
+/* 帮办代办. The same shape as a dispute's path: requested is the first state and the
+ * explicit reopen, reached from nothing but the two final states. */
+static const schema_enum errand_matters[] = {
+    {"social_security_card", "社保卡办理", "Social security card", 0},
+    {"medical_claim", "医保报销", "Medical insurance claim", 0},
+    {"senior_card", "老年人优待证", "Senior citizen card", 0},
+    {"subsistence_allowance", "低保申请", "Subsistence allowance", 0},
+    {"newborn_registration", "新生儿落户", "Newborn registration", 0},
+    {"disability_card", "残疾人证", "Disability card", 0},
+    {"other", "其他", "Other", 0},
+};
+
+static const schema_enum errand_materials[] = {
+    {"id_card", "身份证", "ID card", 0},
+    {"household_register", "户口本", "Household register", 0},
+    {"photo", "证件照", "Photo", 0},
+    {"bank_card", "银行卡", "Bank card", 0},
+    {"medical_receipts", "医疗票据", "Medical receipts", 0},
+    {"medical_records", "病历", "Medical records", 0},
+    {"birth_certificate", "出生医学证明", "Birth certificate", 0},
+    {"disability_assessment", "残疾评定", "Disability assessment", 0},
+    {"application_form", "申请表", "Application form", 0},
+    {"income_proof", "收入证明", "Proof of income", 0},
+    {"other", "其他", "Other", 0},
+};
+
+static const schema_enum errand_statuses[] = {
+    {"requested", "已受理", "Requested", SEF_REOPEN},
+    {"materials_collected", "材料已收齐", "Materials collected", 0},
+    {"submitted", "已递交", "Submitted", 0},
+    {"done", "已办结", "Done", 0},
+    {"delivered", "已送达", "Delivered", SEF_TERMINAL},
+    {"cancelled", "已取消", "Cancelled", SEF_TERMINAL},
+};
+
+/* errand_statuses' paths, in their order */
+static const char *const errand_paths[] = {
+    "materials_collected cancelled", "submitted cancelled", "done cancelled", "delivered",
+    "requested", "requested",
+};
+_Static_assert(N(errand_paths) == N(errand_statuses), "one path per errand status");
+
 /* 2000-01-01 and 2100-01-01 in ms: the range of any timestamp a grid worker records. */
 #define T_MIN 946684800000.0
 #define T_MAX 4102444800000.0
@@ -195,6 +276,87 @@ static const schema_field warning_fields[] = {
      .min = T_MIN, .max = T_MAX, .label_zh = "确认时间", .label_en = "Acknowledged at"},
 };
 
+/* Parties: two references to residents cover the two sides of almost every case; further
+ * people, and outsiders who are no residents, go in the text of outsiders. A list of
+ * references would be a new kind of value on the wire, in both stores and in the CLI. */
+static const schema_field dispute_fields[] = {
+    {.name = "party", .type = ST_REF, .flags = SF_REQUIRED | SF_REF_SCOPED, .policy = SP_LWW,
+     .ref_table = "resident", .cli_flag = "party", .label_zh = "当事人", .label_en = "Party"},
+    {.name = "other_party", .type = ST_REF, .flags = SF_REF_SCOPED, .policy = SP_LWW,
+     .ref_table = "resident", .cli_flag = "other-party", .label_zh = "另一方当事人",
+     .label_en = "Other party"},
+    {.name = "outsiders", .type = ST_TEXT, .policy = SP_LWW, .max_len = 400,
+     .cli_flag = "outsiders", .label_zh = "其他当事人", .label_en = "Other parties"},
+    GRID_FIELD,
+    {.name = "category", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .enums = dispute_categories, .n_enums = N(dispute_categories), .cli_flag = "category",
+     .label_zh = "纠纷类别", .label_en = "Category"},
+    {.name = "summary", .type = ST_TEXT, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .max_len = GS_LIMIT_TEXT, .cli_flag = "summary", .label_zh = "纠纷概要",
+     .label_en = "Summary"},
+    {.name = "reported_at", .type = ST_TIME, .flags = SF_REQUIRED | SF_DEFAULT_NOW,
+     .policy = SP_LWW, .min = T_MIN, .max = T_MAX, .cli_flag = "at", .label_zh = "登记时间",
+     .label_en = "Reported at"},
+    {.name = "mediator", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_NAME,
+     .cli_flag = "mediator", .label_zh = "调解员", .label_en = "Mediator"},
+    {.name = "status", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_STATUS,
+     .enums = dispute_statuses, .n_enums = N(dispute_statuses), .def = "reported",
+     .next = dispute_paths,
+     .cli_flag = "status", .label_zh = "状态", .label_en = "Status"},
+    {.name = "referred_to", .type = ST_ENUM, .policy = SP_LWW, .enums = dispute_referrals,
+     .n_enums = N(dispute_referrals), .cli_flag = "referred-to", .label_zh = "移交单位",
+     .label_en = "Referred to"},
+    {.name = "outcome", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_TEXT,
+     .cli_flag = "outcome", .label_zh = "调解结果", .label_en = "Outcome"},
+    {.name = "agreement", .type = ST_BOOL, .policy = SP_LWW, .cli_flag = "agreement",
+     .label_zh = "签订调解协议", .label_en = "Written agreement"},
+    {.name = "closed_at", .type = ST_TIME, .policy = SP_LWW, .min = T_MIN, .max = T_MAX,
+     .cli_flag = "closed", .label_zh = "结案时间", .label_en = "Closed at"},
+};
+
+static const schema_field mediation_fields[] = {
+    {.name = "dispute", .type = ST_REF, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .ref_table = "dispute", .cli_flag = "dispute", .label_zh = "纠纷", .label_en = "Dispute"},
+    GRID_FIELD,
+    {.name = "held_at", .type = ST_TIME, .flags = SF_REQUIRED | SF_DEFAULT_NOW,
+     .policy = SP_LWW, .min = T_MIN, .max = T_MAX, .cli_flag = "at", .label_zh = "调解时间",
+     .label_en = "Held at"},
+    {.name = "worker", .type = ST_TEXT, .flags = SF_REQUIRED | SF_FROM_DEVICE, .policy = SP_LWW,
+     .max_len = GS_LIMIT_NAME, .cli_flag = "worker", .label_zh = "记录人", .label_en = "Worker"},
+    {.name = "participants", .type = ST_TEXT, .policy = SP_LWW, .max_len = 400,
+     .cli_flag = "participants", .label_zh = "参加人员", .label_en = "Participants"},
+    {.name = "agreed", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_TEXT,
+     .cli_flag = "agreed", .label_zh = "达成事项", .label_en = "Agreed"},
+    {.name = "next_step", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_TEXT,
+     .cli_flag = "next-step", .label_zh = "下一步", .label_en = "Next step"},
+};
+
+static const schema_field errand_fields[] = {
+    {.name = "resident", .type = ST_REF, .flags = SF_REQUIRED | SF_IMMUTABLE | SF_REF_SCOPED,
+     .policy = SP_LWW, .ref_table = "resident", .cli_flag = "resident", .label_zh = "居民",
+     .label_en = "Resident"},
+    GRID_FIELD,
+    {.name = "matter", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_LWW,
+     .enums = errand_matters, .n_enums = N(errand_matters), .cli_flag = "matter",
+     .label_zh = "代办事项", .label_en = "Matter"},
+    {.name = "materials", .type = ST_TAGS, .policy = SP_LWW, .max_len = 16,
+     .enums = errand_materials, .n_enums = N(errand_materials), .cli_flag = "material",
+     .label_zh = "已收材料", .label_en = "Materials collected"},
+    {.name = "status", .type = ST_ENUM, .flags = SF_REQUIRED, .policy = SP_STATUS,
+     .enums = errand_statuses, .n_enums = N(errand_statuses), .def = "requested",
+     .next = errand_paths,
+     .cli_flag = "status", .label_zh = "状态", .label_en = "Status"},
+    {.name = "requested_at", .type = ST_TIME, .flags = SF_REQUIRED | SF_DEFAULT_NOW,
+     .policy = SP_LWW, .min = T_MIN, .max = T_MAX, .cli_flag = "at", .label_zh = "受理时间",
+     .label_en = "Requested at"},
+    {.name = "due_at", .type = ST_TIME, .policy = SP_LWW, .min = T_MIN, .max = T_MAX,
+     .cli_flag = "due", .label_zh = "办结期限", .label_en = "Due at"},
+    {.name = "assignee", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_NAME,
+     .cli_flag = "assignee", .label_zh = "经办人", .label_en = "Handled by"},
+    {.name = "notes", .type = ST_TEXT, .policy = SP_LWW, .max_len = GS_LIMIT_TEXT,
+     .cli_flag = "notes", .label_zh = "备注", .label_en = "Notes"},
+};
+
 /* Issue 19: a photo or scanned document attached to a record of any table. The bytes travel
  * apart (PROTOCOL.md "Attachments"); this record is what says they exist, made in the same
  * transaction as the bytes are stored on the device, and deleted with the record it belongs
@@ -241,6 +403,14 @@ const schema_table schema_tables[] = {
     {.name = "warning", .cli_name = "warning", .cli_plural = "warnings", .label_zh = "预警",
      .label_en = "Warning", .fields = warning_fields, .n_fields = N(warning_fields),
      .title = "title", .server_only = 1},
+    {.name = "dispute", .cli_name = "dispute", .cli_plural = "disputes", .label_zh = "矛盾纠纷",
+     .label_en = "Dispute", .fields = dispute_fields, .n_fields = N(dispute_fields),
+     .title = "summary"},
+    {.name = "mediation", .cli_name = "mediation", .cli_plural = "mediations",
+     .label_zh = "调解记录", .label_en = "Mediation session", .fields = mediation_fields,
+     .n_fields = N(mediation_fields)},
+    {.name = "errand", .cli_name = "errand", .cli_plural = "errands", .label_zh = "帮办代办",
+     .label_en = "Errand", .fields = errand_fields, .n_fields = N(errand_fields)},
     {.name = "attachment", .cli_name = "attachment", .cli_plural = "attachments",
      .label_zh = "附件", .label_en = "Attachment", .fields = attachment_fields,
      .n_fields = N(attachment_fields), .title = "caption"},
@@ -512,4 +682,46 @@ int schema_value_eq(const schema_field *f, const proto_value *a, const proto_val
     schema_value_normal(f, a, &x);
     schema_value_normal(f, b, &y);
     return proto_value_eq(&x, &y);
+}
+
+/* Whether word is one of the space-separated words of list. */
+static int in_words(const char *list, const char *word, size_t len)
+{
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        if (n == len && memcmp(p, word, len) == 0)
+            return 1;
+        p += n;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+int schema_transition_ok(const schema_table *t, const schema_field *f, const proto_value *from,
+                         const proto_value *to, gs_err *err)
+{
+    const schema_enum *e;
+    const char *next;
+
+    if (f->type != ST_ENUM || !f->next || !from || from->type != PV_STR || !to ||
+        to->type != PV_STR)
+        return GS_OK;
+    e = schema_enum_find(f, from->u.s.ptr, from->u.s.len);
+    next = e ? f->next[e - f->enums] : NULL;
+    if (!next || proto_str_eq(to->u.s, e->name) || in_words(next, to->u.s.ptr, to->u.s.len))
+        return GS_OK;
+    {
+        char list[256];
+        size_t n = 0;
+        for (const char *p = next; *p && n + 3 < sizeof(list); p++) {
+            if (*p == ' ') {
+                list[n++] = ',';
+            }
+            list[n++] = *p;
+        }
+        list[n] = '\0';
+        return gs_err_set(err, GS_E_INVALID, "%s.%s: %s may become %s, not %.*s", t->name,
+                          f->name, e->name, list, (int)(to->u.s.len > 64 ? 64 : to->u.s.len), to->u.s.ptr);
+    }
 }

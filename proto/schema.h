@@ -51,6 +51,8 @@ typedef enum schema_policy {
 #define SF_IMMUTABLE 0x04u /* set at creation, never changed afterwards */
 #define SF_FROM_DEVICE 0x08u /* defaulted by the client from its device settings (grid, worker) */
 #define SF_DEFAULT_NOW 0x10u /* ST_TIME: defaulted by the client to the time of creation */
+#define SF_REF_SCOPED 0x40u /* ST_REF: a device may only refer to a record of one of its
+                                own grids (a dispute's party, an errand's resident) */
 #define SF_DEVICE_EDIT 0x20u /* of a table written by the server (schema_table.server_only):
                                 a field a device may change (a warning's state and note) */
 
@@ -77,6 +79,9 @@ typedef struct schema_field {
     size_t n_enums;             /* entries in enums */
     const char *ref_table;      /* ST_REF: the table referred to */
     const char *def;            /* ST_ENUM: value given at creation when none is; or NULL */
+    const char *const *next;    /* SP_STATUS: per enum value (same index), the values a writer
+                                   who saw it may set next, space-separated; NULL (the
+                                   array or an entry): any value */
     const char *cli_flag;       /* CLI option name without "--", NULL if not settable */
     const char *label_zh;       /* Simplified Chinese label */
     const char *label_en;       /* English label */
@@ -157,5 +162,14 @@ void schema_value_normal(const schema_field *f, const struct proto_value *v,
  * edits that wrote the same value (tests/unit/test_value_agree.c checks they agree). */
 int schema_value_eq(const schema_field *f, const struct proto_value *a,
                     const struct proto_value *b);
+
+/* Whether a writer who saw value from (NULL or nil: none, a new record) may set field f to
+ * to: always unless f declares a path (schema_field.next) for the enum value from, then only to
+ * from itself or one of next. On refusal err names the field and the values allowed
+ * ("dispute.status: resolved may become reported, not mediating") and the code is
+ * GS_E_INVALID. Concurrent edits are not transitions: SP_STATUS settles them. */
+int schema_transition_ok(const schema_table *t, const schema_field *f,
+                         const struct proto_value *from, const struct proto_value *to,
+                         gs_err *err);
 
 #endif

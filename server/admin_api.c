@@ -1037,6 +1037,17 @@ static json_t *field_json(areq *r, const schema_field *f, int implicit)
         jset(r, eo, "label", jout_labels(e->label_zh, e->label_en));
         jset(r, eo, "terminal", json_boolean(e->flags & SEF_TERMINAL));
         jset(r, eo, "reopen", json_boolean(e->flags & SEF_REOPEN));
+        if (f->next && f->next[i]) { /* the status path (schema_field.next) */
+            json_t *next = json_array();
+            const char *p = f->next[i];
+            while (*p) {
+                size_t n = strcspn(p, " ");
+                jappend(r, next, json_stringn(p, n));
+                p += n;
+                p += strspn(p, " ");
+            }
+            jset(r, eo, "next", next);
+        }
         jappend(r, enums, eo);
     }
     jset(r, o, "enums", enums);

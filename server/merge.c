@@ -235,6 +235,51 @@ static const proto_field *find_field(const proto_change *c, const char *name)
     return NULL;
 }
 
+/* A reference flagged SF_REF_SCOPED (a dispute's party, an errand's resident) from a device
+ * must name a record of one of the device's grids: a worker records cases of the people of
+ * the grids he holds. */
+static int ref_in_scope(apply *a, const schema_table *t, const schema_field *f,
+                        const schema_table *rt, const uint8_t id[UUID_LEN], proto_reject *code,
+                        char *msg, size_t cap, gs_err *err)
+{
+    store_record target;
+    char text[UUID_TEXT_LEN + 1];
+    int rc = store_record_get(a->m->st, rt->name, id, &target, err);
+
+    if (rc)
+        return rc;
+    if (in_grids(a->dev, target.grid, strlen(target.grid)))
+        return GS_OK;
+    uuid_format(id, text);
+    *code = PROTO_REJ_OUT_OF_SCOPE;
+    snprintf(msg, cap, "%s.%s refers to %s %s of grid '%s', not one of this device's grids",
+             t->name, f->name, rt->name, text, target.grid);
+    return GS_OK;
+}
+
+/* A status with a declared path (schema_field.next), written by a device that saw the
+ * current value (its base is that value's version, or it wrote that value itself), must
+ * follow the path; a concurrent edit is no transition and is left to the SP_STATUS policy.
+ * The admin's conflict resolutions are not bound: they settle between the two sides of a
+ * conflict, and keeping the side the policy refused is what they are for. */
+static int check_transition(apply *a, int exists, const schema_field *f, const proto_field *pf,
+                            proto_reject *code, char *msg, size_t cap)
+{
+    const store_field *cur;
+    gs_err why;
+
+    if (!exists || f->policy != SP_STATUS || !a->scoped)
+        return GS_OK;
+    cur = rec_field(a->rec, f->name);
+    if (!cur || (cur->version != pf->ver && strcmp(cur->device, a->dev->id) != 0))
+        return GS_OK;
+    if (schema_transition_ok(a->t, f, &cur->value, &pf->value, &why) == GS_OK)
+        return GS_OK;
+    *code = PROTO_REJ_TRANSITION;
+    snprintf(msg, cap, "%s", why.msg);
+    return GS_OK;
+}
+
 /* Checks scope, immutable fields and references. Returns GS_OK with *code PROTO_REJ_NONE
  * when the change may be applied, GS_OK with *code set (and msg) to reject it, or a store error. */
 static int check(apply *a, int exists, const store_record *rec, proto_reject *code, char *msg,
@@ -312,7 +357,16 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
                          f->name, f->ref_table, text);
                 return GS_OK;
             }
+            if (f->flags & SF_REF_SCOPED && a->scoped) {
+                rc = ref_in_scope(a, t, f, rt, (const uint8_t *)pf->value.u.s.ptr, code, msg,
+                                  cap, err);
+                if (rc || *code)
+                    return rc;
+            }
         }
+        rc = check_transition(a, exists, f, pf, code, msg, cap);
+        if (rc || *code)
+            return rc;
     }
     return GS_OK;
 }

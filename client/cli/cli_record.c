@@ -419,12 +419,13 @@ static int append_json(json_t *arr, gs_record *rec)
 
 static void list_help(void)
 {
-    printf("usage: gridsync list TYPE [--FIELD VALUE]... [--limit N]\n\nTYPE:");
+    printf("usage: gridsync list TYPE [--FIELD VALUE]... [--assigned-to-me] [--limit N]\n\nTYPE:");
     for (size_t i = 0; i < schema_n_tables; i++)
         printf(" %s", schema_tables[i].cli_plural);
     printf("\n\nLists live records, newest first. Each --FIELD VALUE keeps the records whose\n"
            "field equals VALUE (any add option works: --status open, --resident ID,\n"
-           "--tag elderly, --kind dispute); --limit N shows at most N.\n");
+           "--tag elderly, --kind dispute); --assigned-to-me keeps those whose assignee\n"
+           "is this device's worker (care, errands); --limit N shows at most N.\n");
 }
 
 /* The TYPE of `list TYPE`, which comes first (after any global options) because the
@@ -484,6 +485,17 @@ static int list_filters(cli *c, const schema_table *t, gs_list *list)
             if (*end || end == opt.value || limit < 0)
                 return cli_usage_error(c, "--limit: '%.40s' is not a count", opt.value);
             rc = gs_list_limit(list, limit);
+            continue;
+        }
+        if (strcmp(opt.name, "assigned-to-me") == 0) {
+            /* the town's work for this worker: assignee is the worker name given at init */
+            gs_status st;
+            if (!schema_field_find(t, "assignee", strlen("assignee")))
+                return cli_usage_error(c, "list %s: --assigned-to-me: %s have no assignee",
+                                       t->cli_plural, t->cli_plural);
+            rc = gs_db_status(c->db, &st);
+            if (rc == GS_OK)
+                rc = gs_list_where(list, "assignee", st.worker);
             continue;
         }
         f = field_by_flag(t, opt.name, &negated);

@@ -287,6 +287,90 @@ static void test_field_limits_fit_shared_ones(void **state)
     }
 }
 
+/* The declared status paths (schema_field.next): a table of from -> to, allowed or not. */
+static const struct path_case {
+    const char *table, *from, *to; /* status of table, from (NULL: a new record) to */
+    int ok;                        /* 1: on the path */
+} path_cases[] = {
+    {"dispute", NULL, "resolved", 1},           /* a new case may be recorded closed */
+    {"dispute", "reported", "mediating", 1},
+    {"dispute", "reported", "resolved", 1},     /* settled on the spot */
+    {"dispute", "mediating", "mediating", 1},   /* no change is always allowed */
+    {"dispute", "mediating", "failed", 1},
+    {"dispute", "mediating", "reported", 0},    /* back to reported only from a closing */
+    {"dispute", "resolved", "mediating", 0},    /* a reopen is explicit: to reported */
+    {"dispute", "resolved", "reported", 1},
+    {"dispute", "failed", "referred", 1},       /* then handed to the 司法所 */
+    {"dispute", "referred", "resolved", 0},
+    {"errand", "requested", "materials_collected", 1},
+    {"errand", "requested", "submitted", 0},    /* no step skipped */
+    {"errand", "materials_collected", "requested", 0},
+    {"errand", "submitted", "done", 1},
+    {"errand", "done", "delivered", 1},
+    {"errand", "done", "cancelled", 0},
+    {"errand", "delivered", "requested", 1},
+    {"errand", "cancelled", "submitted", 0},
+    {"care", "done", "in_progress", 1},         /* care declares no path: any value */
+};
+
+static void test_status_paths(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+        const struct path_case *pc = &path_cases[i];
+        const schema_table *t = schema_table_find(pc->table, strlen(pc->table));
+        const schema_field *f = schema_field_find(t, "status", 6);
+        proto_value from = tv_str(pc->from ? pc->from : ""), to = tv_str(pc->to);
+        gs_err err;
+        int rc;
+
+        gs_err_clear(&err);
+        rc = schema_transition_ok(t, f, pc->from ? &from : NULL, &to, &err);
+        if ((rc == GS_OK) != pc->ok)
+            fail_msg("%s.status %s -> %s: rc %d (%s), want %s", pc->table,
+                     pc->from ? pc->from : "(new)", pc->to, rc, err.msg, pc->ok ? "ok" : "refused");
+        if (!pc->ok && (rc != GS_E_INVALID || !strstr(err.msg, pc->table) ||
+                        !strstr(err.msg, pc->to)))
+            fail_msg("message '%s' should name %s.status and %s", err.msg, pc->table, pc->to);
+    }
+}
+
+/* Every path names declared values only, the reopen value is reachable from each terminal
+ * one, and no non-terminal value leads to the reopen value (so only an explicit reopen
+ * after a closing reaches it, which is what lets SP_STATUS trust it). */
+static void test_status_paths_are_consistent(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < schema_n_tables; k++) {
+        const schema_table *t = &schema_tables[k];
+        for (size_t i = 0; i < t->n_fields; i++) {
+            const schema_field *f = &t->fields[i];
+            if (!f->next)
+                continue;
+            assert_int_equal(f->policy, SP_STATUS);
+            for (size_t e = 0; e < f->n_enums; e++) {
+                char words[256];
+                const char *next = f->next[e];
+                assert_non_null(next);
+                snprintf(words, sizeof(words), "%s", next);
+                for (char *p = words, *sp; *p; p = sp ? sp + 1 : p + strlen(p)) {
+                    const schema_enum *to;
+                    sp = strchr(p, ' ');
+                    if (sp)
+                        *sp = '\0';
+                    to = schema_enum_find(f, p, strlen(p));
+                    if (!to)
+                        fail_msg("%s.%s: path of %s names '%s'", t->name, f->name,
+                                 f->enums[e].name, p);
+                    if ((to->flags & SEF_REOPEN) && !(f->enums[e].flags & SEF_TERMINAL))
+                        fail_msg("%s.%s: %s leads to the reopen value %s", t->name, f->name,
+                                 f->enums[e].name, p);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +379,8 @@ int main(void)
         cmocka_unit_test(test_check_change_table),
         cmocka_unit_test(test_title_fields),
         cmocka_unit_test(test_field_limits_fit_shared_ones),
+        cmocka_unit_test(test_status_paths),
+        cmocka_unit_test(test_status_paths_are_consistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -552,8 +552,8 @@ static void test_rejections(void **state)
     ack = push(f, &f->a, "resident", nid, at(5), &pf, 1);
     expect_reject(&ack, "invalid", "required");
     /* invalid: unknown table */
-    ack = push(f, &f->a, "mediation", nid, at(5), &pf, 1);
-    expect_reject(&ack, "invalid", "mediation");
+    ack = push(f, &f->a, "complaint", nid, at(5), &pf, 1);
+    expect_reject(&ack, "invalid", "complaint");
     /* immutable */
     pf = tv_field("resident", tv_ref(ghost), 0);
     ack = push(f, &f->a, "care", cid, at(5), &pf, 1);
@@ -1167,6 +1167,185 @@ static void test_warning_written_by_server_acknowledged_by_device(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* casework: disputes, mediation sessions, errands (schema.c's declared status paths)    */
+
+/* A dispute of grid g1 with party rid, created by A with status reported. */
+static uint64_t make_dispute(fx *f, uint8_t id[16], const uint8_t rid[16])
+{
+    proto_field fs[6] = {
+        tv_field("party", tv_ref(rid), 0),           tv_field("grid", tv_str("g1"), 0),
+        tv_field("category", tv_str("homestead"), 0), tv_field("summary", tv_str("宅基地边界"), 0),
+        tv_field("reported_at", tv_int((int64_t)T0), 0), tv_field("status", tv_str("reported"), 0)};
+    proto_ack ack;
+    new_id(id);
+    ack = push(f, &f->a, "dispute", id, at(2), fs, 6);
+    if (!ack.ok)
+        fail_msg("dispute create rejected: %.*s", (int)ack.msg.len, ack.msg.ptr);
+    return ack.version;
+}
+
+static int status_is(fx *f, const char *tbl, const uint8_t id[16], const char *want)
+{
+    store_field sf = get_field(f, tbl, id, "status");
+    return value_is(&sf.value, want);
+}
+
+static proto_ack set_status(fx *f, const store_device *d, const char *tbl, const uint8_t id[16],
+                            const char *status, int64_t ms, uint64_t base)
+{
+    proto_field pf = tv_field("status", tv_str(status), base);
+    return push(f, d, tbl, id, at(ms), &pf, 1);
+}
+
+/* Bad input of the issue: a party out of scope, a mediation of an unknown dispute, a
+ * transition the path forbids; each rejected with its code, nothing written. An admin's
+ * conflict resolution, though, may set what the path would refuse. */
+static void test_dispute_rejections(void **state)
+{
+    fx *f = *state;
+    uint8_t r1[16], r2[16], did[16], bad[16], ghost[16], mid[16];
+    proto_ack ack;
+    uint64_t v0;
+    store_record rec;
+    gs_err err;
+
+    make_resident(f, r1, "g1");
+    make_resident(f, r2, "g2");
+    v0 = make_dispute(f, did, r1);
+    {   /* the other party lives in g2, which A does not hold */
+        proto_field fs[7] = {
+            tv_field("party", tv_ref(r1), 0),           tv_field("other_party", tv_ref(r2), 0),
+            tv_field("grid", tv_str("g1"), 0),          tv_field("category", tv_str("neighbour"), 0),
+            tv_field("summary", tv_str("噪音"), 0),      tv_field("reported_at", tv_int((int64_t)T0), 0),
+            tv_field("status", tv_str("reported"), 0)};
+        new_id(bad);
+        ack = push(f, &f->a, "dispute", bad, at(3), fs, 7);
+        expect_reject(&ack, "out_of_scope", "dispute.other_party");
+        assert_int_equal(store_record_get(f->st, "dispute", bad, &rec, &err), GS_E_NOTFOUND);
+    }
+    {   /* a mediation session of a dispute the server does not have */
+        proto_field fs[4];
+        new_id(ghost);
+        new_id(mid);
+        fs[0] = tv_field("dispute", tv_ref(ghost), 0);
+        fs[1] = tv_field("grid", tv_str("g1"), 0);
+        fs[2] = tv_field("held_at", tv_int((int64_t)T0), 0);
+        fs[3] = tv_field("worker", tv_str("w"), 0);
+        ack = push(f, &f->a, "mediation", mid, at(3), fs, 4);
+        expect_reject(&ack, "not_found", "mediation.dispute");
+    }
+    {   /* an errand for a resident of another grid */
+        proto_field fs[5] = {tv_field("resident", tv_ref(r2), 0), tv_field("grid", tv_str("g1"), 0),
+                             tv_field("matter", tv_str("medical_claim"), 0),
+                             tv_field("status", tv_str("requested"), 0),
+                             tv_field("requested_at", tv_int((int64_t)T0), 0)};
+        new_id(bad);
+        ack = push(f, &f->a, "errand", bad, at(3), fs, 5);
+        expect_reject(&ack, "out_of_scope", "errand.resident");
+    }
+    /* resolved, then mediating by one who saw resolved: not on the path */
+    ack = set_status(f, &f->a, "dispute", did, "resolved", 4, v0);
+    assert_true(ack.ok);
+    ack = set_status(f, &f->b, "dispute", did, "mediating", 5, ack.version);
+    expect_reject(&ack, "transition", "dispute.status: resolved may become reported");
+    assert_true(status_is(f, "dispute", did, "resolved"));
+    /* an admin's conflict resolution may keep the side the path would refuse */
+    {
+        merge_ctx m;
+        gs_err e2;
+        uint64_t ver = 0;
+        proto_value v = tv_str("mediating");
+        merge_init(&m, f->st, &f->clock, &f->arena, (int64_t)f->fc.ms);
+        assert_int_equal(store_begin(f->st, &e2), GS_OK);
+        if (merge_admin_set(&m, "dispute", did, "status", &v, &ver, &e2) != GS_OK)
+            fail_msg("admin resolution refused: %s", e2.msg);
+        assert_int_equal(store_commit(f->st, &e2), GS_OK);
+        assert_true(status_is(f, "dispute", did, "mediating"));
+    }
+}
+
+/* The issue's case: three mediation sessions; A closes the dispute as resolved while B, who
+ * never saw it closed, sets it to mediating with a later clock. The path is not checked
+ * (the edits are concurrent), the status policy keeps resolved and logs the conflict. An
+ * explicit reopen by one who saw resolved is a transition and passes. */
+static void test_dispute_resolved_beats_concurrent_mediating(void **state)
+{
+    fx *f = *state;
+    uint8_t r1[16], did[16], mid[16];
+    proto_ack ack;
+    uint64_t v0, v_closed;
+    conf_list cl;
+
+    make_resident(f, r1, "g1");
+    v0 = make_dispute(f, did, r1);
+    for (int i = 0; i < 3; i++) {
+        proto_field fs[5] = {tv_field("dispute", tv_ref(did), 0), tv_field("grid", tv_str("g1"), 0),
+                             tv_field("held_at", tv_int((int64_t)T0 + i * 86400000), 0),
+                             tv_field("worker", tv_str("李调解"), 0),
+                             tv_field("agreed", tv_str("双方各退一步"), 0)};
+        new_id(mid);
+        ack = push(f, &f->a, "mediation", mid, at(3 + i), fs, 5);
+        if (!ack.ok)
+            fail_msg("mediation %d rejected: %.*s", i, (int)ack.msg.len, ack.msg.ptr);
+    }
+    ack = set_status(f, &f->a, "dispute", did, "mediating", 10, v0);
+    assert_true(ack.ok);
+    ack = set_status(f, &f->a, "dispute", did, "resolved", 20, ack.version);
+    assert_true(ack.ok);
+    v_closed = ack.version;
+    ack = set_status(f, &f->b, "dispute", did, "mediating", 30, v0);
+    assert_true(ack.ok);
+    assert_int_equal(ack.n_lost, 1);
+    assert_true(value_is(&ack.lost[0].value, "resolved"));
+    assert_true(status_is(f, "dispute", did, "resolved"));
+    cl = conflicts(f);
+    assert_int_equal(cl.n, 1);
+    assert_string_equal(cl.c[0].tbl, "dispute");
+    assert_string_equal(cl.c[0].field, "status");
+    assert_int_equal(cl.c[0].policy, SP_STATUS);
+    assert_string_equal(cl.c[0].winner.device, "d-a");
+    /* B takes resolved, then reopens it explicitly, then mediates again */
+    ack = set_status(f, &f->b, "dispute", did, "reported", 40, v_closed);
+    assert_true(ack.ok);
+    ack = set_status(f, &f->b, "dispute", did, "mediating", 41, ack.version);
+    assert_true(ack.ok);
+    assert_true(status_is(f, "dispute", did, "mediating"));
+    assert_int_equal(conflicts(f).n, 1);
+}
+
+/* An errand's path: requested, materials_collected, submitted, done, delivered; a step
+ * skipped or a final state left but to requested is refused. */
+static void test_errand_path(void **state)
+{
+    fx *f = *state;
+    uint8_t r1[16], eid[16];
+    proto_ack ack;
+    static const char *const path[] = {"materials_collected", "submitted", "done", "delivered"};
+    proto_field fs[5];
+
+    make_resident(f, r1, "g1");
+    fs[0] = tv_field("resident", tv_ref(r1), 0);
+    fs[1] = tv_field("grid", tv_str("g1"), 0);
+    fs[2] = tv_field("matter", tv_str("social_security_card"), 0);
+    fs[3] = tv_field("status", tv_str("requested"), 0);
+    fs[4] = tv_field("requested_at", tv_int((int64_t)T0), 0);
+    new_id(eid);
+    ack = push(f, &f->a, "errand", eid, at(2), fs, 5);
+    assert_true(ack.ok);
+    ack = set_status(f, &f->a, "errand", eid, "submitted", 3, ack.version);
+    expect_reject(&ack, "transition", "errand.status: requested may become materials_collected, cancelled, not submitted");
+    for (int i = 0; i < 4; i++) {
+        store_field sf = get_field(f, "errand", eid, "status");
+        ack = set_status(f, &f->b, "errand", eid, path[i], 4 + i, sf.version);
+        if (!ack.ok)
+            fail_msg("%s rejected: %.*s", path[i], (int)ack.msg.len, ack.msg.ptr);
+    }
+    ack = set_status(f, &f->a, "errand", eid, "cancelled", 10, ack.version);
+    expect_reject(&ack, "transition", "delivered may become requested");
+    assert_true(status_is(f, "errand", eid, "delivered"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1185,6 +1364,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admin_resolution_flows_to_pull, setup, teardown),
         cmocka_unit_test_setup_teardown(test_warning_written_by_server_acknowledged_by_device,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dispute_rejections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dispute_resolved_beats_concurrent_mediating, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_errand_path, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
