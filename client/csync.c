@@ -16,12 +16,15 @@
  * sync that makes no progress in a round (nothing acked, nothing pulled) stops rather than
  * loop.
  *
- * Versions (PROTOCOL.md 7.6): a request is always v 2, but its changes are written in the
- * form of the server's version as last seen (meta server_proto). Before the first answer
+ * Versions (PROTOCOL.md 7.6): a request is always v 3 (PROTO_VERSION), but its changes are
+ * written in the form of the server's version as last seen (meta server_proto). Before the first answer
  * from a server, a change whose fields carry different clocks is not sent: it has no
  * faithful version 1 form, so the batch stops before it (a request with no changes tells
  * the version). A version 1 server gets such a change with the latest clock, as version 1
  * clients always sent it.
+ *
+ * Restore safety (PROTOCOL.md 2.8): an answer with another epoch than the one kept, or a
+ * cursor below the one sent, starts the history over (check_history, resync.h).
  */
 #include "csync.h"
 
