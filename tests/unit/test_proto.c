@@ -315,6 +315,8 @@ static json_t *resp_json(const proto_sync_resp *m)
     json_object_set_new(o, "more", json_boolean(m->more));
     if (m->version >= 2)
         json_object_set_new(o, "clk", ju(m->clock_ms));
+    if (m->version >= 3)
+        json_object_set_new(o, "ep", ju(m->epoch));
     if (m->n_fixes) {
         json_t *fx = json_array();
         for (uint32_t i = 0; i < m->n_fixes; i++)
@@ -478,6 +480,8 @@ static void resp_from(pool *pl, json_t *o, proto_sync_resp *m)
     m->more = json_is_true(json_object_get(o, "more"));
     if (json_object_get(o, "clk"))
         m->clock_ms = uj(json_object_get(o, "clk"), "clk");
+    if (json_object_get(o, "ep"))
+        m->epoch = uj(json_object_get(o, "ep"), "ep");
     if (json_object_get(o, "fix"))
         changes_from(pl, json_object_get(o, "fix"), &m->fixes, &m->n_fixes);
 }
