@@ -74,6 +74,9 @@ EPOCH1=$(epoch)
 [ "$(n_server resident)" -lt "$N_RES" ] && ok restore_is_older \
     || notok restore_is_older "residents $(n_server resident), before $N_RES"
 t_server_start
+out=$(t_gs "$A" --json sync 2>&1)
+[ "$(jq '.requeued > 0' <<<"$out")" = true ] && ok restore_sync_says_requeued \
+    || notok restore_sync_says_requeued "$out"
 sync_all after_restore
 converged restore_every_device_equals_server
 [ "$(n_server resident)" = $((N_RES + 1)) ] && [ "$(n_server visit)" = "$N_VIS" ] \
