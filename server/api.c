@@ -300,18 +300,17 @@ static int sync_encode_acks(srv_app *app, const store_device *dev, const proto_s
     return GS_OK;
 }
 
-/* The cursor to pull from: a cursor beyond the last
- * version comes from a device that saw a history this store does not hold (it was restored
- * from an older backup, or copied without `gridsyncd restore`). The answer then gives the
+/* The cursor to pull from: a cursor beyond the last version comes from a device that saw a
+ * history this store does not hold (it was restored from an older backup, or copied back
+ * without `gridsyncd restore`). The answer then gives the
  * last version as "cur", below the one sent, which tells the device to re-send what it
  * holds and pull again from 0 (PROTOCOL.md 2.8); counted and logged, never an error. */
 static int sync_cursor_check(srv_app *app, const store_device *dev, const proto_sync_req *m,
-                             proto_sync_resp *head, uint64_t *cursor, gs_err *err)
+                             uint64_t *cursor, gs_err *err)
 {
     uint64_t last = 0;
     int rc = store_version_last(app->st, &last, err);
 
-    (void)head;
     if (rc)
         return rc;
     if (m->cursor > last) {
@@ -353,7 +352,7 @@ static int sync_encode_pull(srv_app *app, const store_device *dev, const proto_s
         max_changes = m->pull_max;
     if (max_changes > PROTO_MAX_CHANGES)
         max_changes = PROTO_MAX_CHANGES;
-    rc = sync_cursor_check(app, dev, m, head, &cursor, err);
+    rc = sync_cursor_check(app, dev, m, &cursor, err);
     if (!rc)
         rc = pull_read(app->st, dev, cursor, max_changes, budget, head->version, arena,
                        &changes, &page, err);
