@@ -65,29 +65,51 @@ static int rows_rebase(gs_db *db)
     return rc;
 }
 
-/* Whether an outbox row of record id already carries field name. */
-static int pending_has(gs_db *db, const uint8_t id[16], const char *name, int *out)
+/* The clock of field name in the newest outbox row of record id that carries it; *found 0
+ * when no row does. */
+static int pending_clock(gs_db *db, const uint8_t id[16], const char *name, int *found,
+                         uint64_t *clock)
 {
     sqlite3_stmt *q = NULL;
     fieldset fs;
-    int src = SQLITE_DONE, rc = db_prepare(db, "SELECT hlc, fields FROM outbox WHERE rid = ?1", &q);
+    int src = SQLITE_DONE,
+        rc = db_prepare(db, "SELECT hlc, fields FROM outbox WHERE rid = ?1 ORDER BY seq", &q);
 
-    *out = 0;
+    *found = 0;
     fieldset_init(&fs);
     if (!rc)
         sqlite3_bind_blob(q, 1, id, 16, SQLITE_STATIC);
-    while (rc == GS_OK && !*out && (src = sqlite3_step(q)) == SQLITE_ROW) {
+    while (rc == GS_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        int k;
         rc = fieldpack_decode(&fs, sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1),
                               (uint64_t)sqlite3_column_int64(q, 0));
-        if (rc)
+        if (rc) {
             rc = gs_err_set(&db->err, rc, "an outbox row is damaged");
-        else
-            *out = fieldset_find(&fs, name, strlen(name)) >= 0;
+        } else if ((k = fieldset_find(&fs, name, strlen(name))) >= 0) {
+            *found = 1;
+            *clock = fs.fields[k].hlc;
+        }
     }
-    if (rc == GS_OK && src != SQLITE_DONE && src != SQLITE_ROW)
+    if (rc == GS_OK && src != SQLITE_DONE)
         rc = db_fail(db, src, "reading the outbox");
     db_done(q);
     fieldset_free(&fs);
+    return rc;
+}
+
+/* The record's own outbox rows, replaced by its state row: their values are the record's,
+ * and their clocks go with them (pending_clock). */
+static int rows_drop(gs_db *db, const uint8_t id[16])
+{
+    sqlite3_stmt *d = NULL;
+    int rc = db_prepare(db, "DELETE FROM outbox WHERE rid = ?1", &d);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(d, 1, id, 16, SQLITE_STATIC);
+    if (sqlite3_step(d) != SQLITE_DONE)
+        rc = db_fail(db, sqlite3_errcode(db->sql), "rewriting the outbox");
+    db_done(d);
     return rc;
 }
 
@@ -126,21 +148,31 @@ static int record_requeue(gs_db *db, const schema_table *t, const uint8_t id[16]
                 continue;
             v = &v_true;
         }
-        rc = pending_has(db, id, name, &pending);
-        if (rc || pending)
+        /* a required field without a value would make the server refuse the whole row */
+        if (v->type == PV_NIL && i < t->n_fields && (t->fields[i].flags & SF_REQUIRED))
             continue;
         memset(&fields[n], 0, sizeof(fields[n]));
+        rc = pending_clock(db, id, name, &pending, &fields[n].hlc);
+        if (rc)
+            break;
         fields[n].name = proto_cstr(name);
         fields[n].value = *v;
         fields[n].ver = 0;
-        /* the clock of the edit behind the value; unknown (0): the record's last change */
-        fields[n].hlc = e && e->hlc ? e->hlc : rec->updated ? rec->updated : rec->created;
+        /* the clock of the edit behind the value: a pending row's when one carries the field
+         * (the record shows that edit), else the one fvers keeps; unknown (0): the record's
+         * last change */
+        if (!pending)
+            fields[n].hlc = e && e->hlc ? e->hlc : rec->updated ? rec->updated : rec->created;
         if (!row_hlc || fields[n].hlc < row_hlc)
             row_hlc = fields[n].hlc;
         n++;
     }
     if (rc == GS_OK && n > 0 && row_hlc > 0) {
-        rc = outbox_append_state(db, t, id, row_hlc, fields, n);
+        /* one row per record: a pending row alone could reach a server that lacks the record
+           and be refused as a creation without its required fields */
+        rc = rows_drop(db, id);
+        if (rc == GS_OK)
+            rc = outbox_append_state(db, t, id, row_hlc, fields, n);
         if (rc == GS_OK)
             *queued = 1;
     }

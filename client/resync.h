@@ -8,9 +8,12 @@
  *   1. every outbox row is frozen (sent) and its bases set to 0: the versions they name
  *      belong to the old history;
  *   2. every record the device holds is queued again as one new row (new seq) with each
- *      field's own clock (fvers.h) and base 0, leaving out the fields an outbox row already
- *      carries (that row has their newer value and clock); the server merges by clock, so
- *      what it already holds changes nothing and what it lacks comes back;
+ *      field's value, its own clock (fvers.h; for a field a pending row carries, that row's
+ *      clock: the record shows that edit) and base 0; the record's older rows go, since
+ *      their values and clocks are in the new row (a pending edit alone could reach a
+ *      server that lacks the record and be refused as a creation without its required
+ *      fields). The server merges by clock, so what it already holds changes nothing and
+ *      what it lacks comes back;
  *   3. every known server version is forgotten (fvers ver 0, clocks kept), so the pull
  *      from 0 and the acks of step 2 set them again in the new history;
  *   4. the cursor goes to 0 and the new epoch is kept.
