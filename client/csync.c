@@ -23,7 +23,7 @@
  * the version). A version 1 server gets such a change with the latest clock, as version 1
  * clients always sent it.
  *
- * Restore safety (PROTOCOL.md 2.8): an answer with another epoch than the one kept, or a
+ * Restore safety (PROTOCOL.md 2.9): an answer with another epoch than the one kept, or a
  * cursor below the one sent, starts the history over (check_history, resync.h).
  */
 #include "csync.h"
@@ -330,7 +330,7 @@ static int read_answer(csync *cs, long status, uint32_t n, proto_sync_resp **out
     return GS_OK;
 }
 
-/* Whether the server still holds the history this device knew (PROTOCOL.md 2.8): the
+/* Whether the server still holds the history this device knew (PROTOCOL.md 2.9): the
  * same epoch, and a cursor not below the one sent (a server never moves a cursor back).
  * When it does not, everything is queued again (resync.h) before the answer is applied,
  * and the answer's page is dropped: the pull starts over from 0 and brings it again. */

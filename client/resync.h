@@ -1,6 +1,6 @@
 /*
  * resync.h: what a device does when the server it syncs with is no longer the history it
- * knew (PROTOCOL.md 2.8): a new epoch in a SyncResponse, or a cursor answered below the one
+ * knew (PROTOCOL.md 2.9): a new epoch in a SyncResponse, or a cursor answered below the one
  * sent (the server's last version is below what the device already pulled). Both mean the
  * server was restored from a backup, or replaced, and lacks some of what the device holds.
  *

@@ -281,7 +281,7 @@ static int sync_encode_acks(srv_app *app, const store_device *dev, const proto_s
     rc = hlc_now(&app->clock, &head->now);
     if (rc)
         return gs_err_set(err, rc, "server clock overflow");
-    rc = store_epoch_get(app->st, &head->epoch, err); /* "ep", PROTOCOL.md 2.8 */
+    rc = store_epoch_get(app->st, &head->epoch, err); /* "ep", PROTOCOL.md 2.9 */
     if (rc)
         return rc;
     if (head->version >= 2) {
@@ -304,7 +304,7 @@ static int sync_encode_acks(srv_app *app, const store_device *dev, const proto_s
  * history this store does not hold (it was restored from an older backup, or copied back
  * without `gridsyncd restore`). The answer then gives the
  * last version as "cur", below the one sent, which tells the device to re-send what it
- * holds and pull again from 0 (PROTOCOL.md 2.8); counted and logged, never an error. */
+ * holds and pull again from 0 (PROTOCOL.md 2.9); counted and logged, never an error. */
 static int sync_cursor_check(srv_app *app, const store_device *dev, const proto_sync_req *m,
                              uint64_t *cursor, gs_err *err)
 {

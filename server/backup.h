@@ -10,7 +10,7 @@
  * .partial/.restoring file exists, which a kill -9 leaves behind and the next run
  * replaces. A backup is taken while the server serves: SQLite's backup API copies one
  * snapshot (a WAL reader does not block the writer). A restored store gets a new epoch, so
- * every device re-sends what it holds and pulls again from 0 (PROTOCOL.md 2.8).
+ * every device re-sends what it holds and pulls again from 0 (PROTOCOL.md 2.9).
  */
 #ifndef GS_SERVER_BACKUP_H
 #define GS_SERVER_BACKUP_H

@@ -210,7 +210,7 @@ static const char *const migrations[] = {
     "CREATE INDEX watch_open ON watch (grid, rule, level, warning) WHERE warning IS NOT NULL;"
     "CREATE INDEX visit_days_day ON visit_days (day);"
     "CREATE INDEX dispute_visits_at ON dispute_visits (at, grid);",
-    /* 5 -> 6: the store's identity (PROTOCOL.md 2.8): random, never 0, below 2^62 so it
+    /* 5 -> 6: the store's identity (PROTOCOL.md 2.9): random, never 0, below 2^62 so it
      * fits every signed reader; a restore gives a new one (store_epoch_renew). SQLite's
      * random() is seeded from the operating system's randomness. */
     "INSERT INTO meta (key, value) VALUES ('epoch', 1 + (random() & 4611686018427387903));",

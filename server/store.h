@@ -105,7 +105,7 @@ int store_hlc_set(store *s, uint64_t value, gs_err *err);
 int store_version_next(store *s, uint64_t *out, gs_err *err);
 /* The last server version given (0 when none). */
 int store_version_last(store *s, uint64_t *out, gs_err *err);
-/* The store's epoch (PROTOCOL.md 2.8): random at init, never 0; store_epoch_renew gives it a
+/* The store's epoch (PROTOCOL.md 2.9): random at init, never 0; store_epoch_renew gives it a
  * new random value (a restore: the copy is another history from the devices' view). */
 int store_epoch_get(store *s, uint64_t *out, gs_err *err);
 int store_epoch_renew(store *s, uint64_t *out, gs_err *err);

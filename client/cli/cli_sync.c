@@ -54,7 +54,7 @@ static int print_json(const gs_sync_summary *s, int rc, const char *msg)
 
     if (!o)
         return -1;
-    /* the server was restored: records sent again (PROTOCOL.md 2.8) */
+    /* the server was restored: records sent again (PROTOCOL.md 2.9) */
     json_object_set_new(o, "requeued", json_integer((json_int_t)s->requeued));
     if (rc != GS_OK)
         json_object_set_new(o, "error",

@@ -251,7 +251,7 @@ VALID["resp_v2_clocks_and_fix"] = resp2(
                 "deleted": [False, 14, hlc(1600)]}},
          {"t": "resident", "id": B(RES2), "f": {}}])
 
-# version 3: the store's epoch "ep" after clk (PROTOCOL.md 2.8), here with a record state
+# version 3: the store's epoch "ep" after clk (PROTOCOL.md 2.9), here with a record state
 VALID["resp_v3_epoch"] = dict(resp2([{"seq": 8, "ok": True, "ver": 61}], [], 61, False, MS + 62000),
                               v=3)
 VALID["resp_v3_epoch"]["ep"] = 2**62 - 5
