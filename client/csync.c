@@ -16,12 +16,15 @@
  * sync that makes no progress in a round (nothing acked, nothing pulled) stops rather than
  * loop.
  *
- * Versions (PROTOCOL.md 7.6): a request is always v 2, but its changes are written in the
- * form of the server's version as last seen (meta server_proto). Before the first answer
+ * Versions (PROTOCOL.md 7.6): a request is always v 3 (PROTO_VERSION), but its changes are
+ * written in the form of the server's version as last seen (meta server_proto). Before the first answer
  * from a server, a change whose fields carry different clocks is not sent: it has no
  * faithful version 1 form, so the batch stops before it (a request with no changes tells
  * the version). A version 1 server gets such a change with the latest clock, as version 1
  * clients always sent it.
+ *
+ * Restore safety (PROTOCOL.md 2.9): an answer with another epoch than the one kept, or a
+ * cursor below the one sent, starts the history over (check_history, resync.h).
  */
 #include "csync.h"
 
@@ -32,6 +35,7 @@
 #include "apply.h"
 #include "device.h"
 #include "outbox.h"
+#include "resync.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -232,6 +236,8 @@ typedef struct round_out {
     uint32_t server_v;      /* the server's version before this round (0: unknown) */
     uint64_t cursor_sent;   /* the cursor the request carried */
     uint64_t cursor_got;    /* the cursor the answer gave */
+    int resynced;           /* the server was restored: everything queued again, pull
+                               from 0 (resync.h) */
 } round_out;
 
 static void add_link_stats(csync *cs)
@@ -324,6 +330,35 @@ static int read_answer(csync *cs, long status, uint32_t n, proto_sync_resp **out
     return GS_OK;
 }
 
+/* Whether the server still holds the history this device knew (PROTOCOL.md 2.9): the
+ * same epoch, and a cursor not below the one sent (a server never moves a cursor back).
+ * When it does not, everything is queued again (resync.h) before the answer is applied,
+ * and the answer's page is dropped: the pull starts over from 0 and brings it again. */
+static int check_history(csync *cs, round_out *ro, proto_sync_resp *r)
+{
+    gs_db *db = cs->db;
+    int64_t known = 0;
+    uint64_t queued = 0;
+    int rc = db_meta_get_int(db, DB_META_SERVER_EPOCH, 0, &known);
+
+    if (rc)
+        return rc;
+    if ((r->epoch && known && (uint64_t)known != r->epoch) || r->cursor < ro->cursor_sent) {
+        rc = resync_start(db, r->epoch, &queued);
+        if (rc)
+            return rc;
+        r->n_changes = 0;
+        r->cursor = 0;
+        r->more = 0;
+        ro->resynced = 1;
+        cs->sum->requeued += queued;
+        return GS_OK;
+    }
+    if (r->epoch && !known) /* the first answer of a server that names its epoch */
+        rc = db_meta_set_int(db, DB_META_SERVER_EPOCH, (int64_t)r->epoch);
+    return rc;
+}
+
 /* One exchange: the oldest pending changes up, the answer applied. */
 static int sync_round(csync *cs, round_out *ro)
 {
@@ -365,6 +400,8 @@ static int sync_round(csync *cs, round_out *ro)
         rc = db_clock_learn(db, r->clock_ms, send_raw, send_mono, dclock_raw(&db->dc),
                             dclock_mono(&db->dc));
     if (rc == GS_OK)
+        rc = check_history(cs, ro, r);
+    if (rc == GS_OK)
         rc = apply_response(db, r, &st);
     if (rc == GS_OK)
         rc = db_hlc_rebase(db, r->now);
@@ -393,6 +430,10 @@ static int sync_continues(csync *cs, const round_out *ro, int *go)
     int rc;
 
     *go = 0;
+    if (ro->resynced) { /* the pull starts over, and the queued records wait */
+        *go = 1;
+        return GS_OK;
+    }
     if (!ro->more && ro->sent == 0 && ro->server_v != 0)
         return GS_OK; /* nothing was sent and nothing more waits: done */
     if (ro->more && ro->sent == 0 && ro->pulled == 0)

@@ -410,6 +410,8 @@ typedef struct gs_sync_summary {
     uint64_t lost;       /* fields where the server kept another device's value */
     uint64_t bytes_up;   /* bytes sent, HTTP headers included, after compression */
     uint64_t bytes_down; /* bytes received, HTTP headers included, before decompression */
+    uint64_t requeued;   /* records queued again because the server was restored (a new
+                            epoch, or a cursor beyond its history: PROTOCOL.md 2.9) */
 } gs_sync_summary;
 
 typedef void gs_sync_progress_fn(void *ud, const gs_sync_summary *so_far);

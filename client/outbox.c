@@ -196,6 +196,22 @@ out:
     return rc;
 }
 
+int outbox_append_state(gs_db *db, const schema_table *t, const uint8_t id[16], uint64_t row_hlc,
+                        const proto_field *fields, uint32_t n)
+{
+    gs_buf blob;
+    int rc;
+
+    buf_init(&blob, FIELDPACK_MAX);
+    rc = fieldpack_encode(&blob, fields, n, row_hlc);
+    if (rc)
+        rc = gs_err_set(&db->err, rc, "%s: the record is too large to queue again", t->name);
+    else
+        rc = row_insert(db, t, id, row_hlc, &blob);
+    buf_free(&blob);
+    return rc;
+}
+
 /* ---- reading one row ---- */
 
 int outbox_row_read(gs_db *db, int rejected, uint64_t seq, int *found, const schema_table **t,

@@ -45,6 +45,12 @@
 int outbox_capture(gs_db *db, const schema_table *t, const uint8_t id[16], uint64_t stamp,
                    const proto_field *fields, uint32_t n, int creating);
 
+/* Appends a new row (the next seq) carrying fields as they are, each with its own base and
+ * clock, row_hlc the row's: a record queued again after a server restore (resync.h). The
+ * caller has frozen every older row, so the record keeps at most one unsent row. Must run
+ * inside a transaction. */
+int outbox_append_state(gs_db *db, const schema_table *t, const uint8_t id[16], uint64_t row_hlc,
+                        const proto_field *fields, uint32_t n);
 /* ---- reading (sync) ---- */
 
 typedef struct outbox_iter outbox_iter;

@@ -5,6 +5,7 @@
 #include "pval.h"
 
 #include "common/alloc.h"
+#include "common/realfmt.h"
 #include "common/isotime.h"
 #include "common/uuid.h"
 #include "proto/value_text.h"
@@ -281,6 +282,7 @@ int pval_format(const schema_field *f, const proto_value *v, gs_buf *out)
 {
     char tbuf[ISOTIME_MAX];
     char idbuf[UUID_TEXT_LEN + 1];
+    char rbuf[REALFMT_MAX];
 
     switch (v->type) {
     case PV_NIL:
@@ -292,7 +294,7 @@ int pval_format(const schema_field *f, const proto_value *v, gs_buf *out)
             return buf_adds(out, tbuf);
         return buf_addf(out, "%lld", (long long)v->u.i);
     case PV_REAL:
-        return buf_addf(out, "%.15g", v->u.r);
+        return buf_adds(out, realfmt_shortest(v->u.r, rbuf));
     case PV_STR:
         return buf_add(out, v->u.s.ptr, v->u.s.len);
     case PV_BIN:

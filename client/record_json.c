@@ -6,6 +6,7 @@
 #include "record_json.h"
 
 #include "common/alloc.h"
+#include "common/realfmt.h"
 #include "common/hlc.h"
 #include "proto/value_json.h"
 
@@ -66,6 +67,7 @@ int gs_record_to_json(const gs_record *rec, char **out)
     json_decref(obj);
     if (!text)
         return gs_err_set(&rec->db->err, GS_E_NOMEM, "out of memory");
+    realfmt_json_reals(text); /* exact at 17 digits, then the shortest that reads back */
     /* handed over as gs_malloc memory so the caller frees everything with gs_free */
     copy = gs_strdup(text);
     free(text);

@@ -19,7 +19,7 @@
 #include "record.h"
 
 /* jansson flags for everything we print: compact, keys in insertion order, UTF-8 as is. */
-#define RECORD_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+#define RECORD_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
 
 /* The record as a new JSON object. */
 int record_json_from_record(const gs_record *rec, json_t **out, gs_err *err);

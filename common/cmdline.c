@@ -4,6 +4,7 @@
  * exit code here, and the README table is this table.
  */
 #include "cmdline.h"
+#include "realfmt.h"
 
 #include "rc.h"
 
@@ -108,6 +109,7 @@ int cmdline_print_json(const json_t *j, size_t flags)
 
     if (!text)
         return GS_E_NOMEM;
+    realfmt_json_reals(text); /* reals: the shortest text that reads back the same */
     puts(text);
     free(text); /* jansson's own allocation */
     return GS_OK;

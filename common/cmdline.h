@@ -35,7 +35,7 @@
  * 15 significant digits. The last is what libgridsync uses for records
  * (client/record_json.h), so a record re-printed inside a list reads byte for byte as
  * `show --json` prints it (tests/integration/cli_json.sh checks that). */
-#define CMDLINE_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+#define CMDLINE_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
 
 /* The exit code for rc (GS_OK gives GS_EXIT_OK). Codes outside gs_rc give GS_EXIT_FAIL. */
 int cmdline_exit_code(int rc);

@@ -489,8 +489,9 @@ static int get_acks(dec *d, const msgpack_object *o, proto_ack **out, uint32_t *
     return GS_OK;
 }
 
-static const char *const resp_keys[] = {"v", "now", "ack", "ch", "cur", "more", "clk", "fix"};
-enum { SK_V, SK_NOW, SK_ACK, SK_CH, SK_CUR, SK_MORE, SK_CLK, SK_FIX, SK_N };
+static const char *const resp_keys[] = {"v",    "now", "ack", "ch", "cur",
+                                        "more", "clk", "ep",  "fix"};
+enum { SK_V, SK_NOW, SK_ACK, SK_CH, SK_CUR, SK_MORE, SK_CLK, SK_EP, SK_FIX, SK_N };
 
 static int walk_resp(dec *d, const msgpack_object *o, proto_sync_resp *m)
 {
@@ -511,6 +512,12 @@ static int walk_resp(dec *d, const msgpack_object *o, proto_sync_resp *m)
         if (rc)
             goto out;
     }
+    /* ep came with version 3 */
+    if (m->version >= 3) {
+        rc = need(d, v, resp_keys, SK_EP);
+        if (rc)
+            goto out;
+    }
     AT_KEY(d, "now", get_uint(d, v[SK_NOW], UINT64_MAX, &m->now));
     AT_KEY(d, "ack", get_acks(d, v[SK_ACK], &m->acks, &m->n_acks));
     AT_KEY(d, "ch", get_changes(d, v[SK_CH], PROTO_CH_PULLED, 0, &m->changes, &m->n_changes));
@@ -518,6 +525,11 @@ static int walk_resp(dec *d, const msgpack_object *o, proto_sync_resp *m)
     AT_KEY(d, "more", get_bool(d, v[SK_MORE], &m->more));
     if (v[SK_CLK])
         AT_KEY(d, "clk", get_uint(d, v[SK_CLK], UINT64_MAX, &m->clock_ms));
+    if (v[SK_EP]) {
+        AT_KEY(d, "ep", get_uint(d, v[SK_EP], UINT64_MAX, &m->epoch));
+        if (m->epoch == 0)
+            AT_KEY(d, "ep", fail(d, GS_E_PROTO_LIMIT, "ep must be at least 1"));
+    }
     if (v[SK_FIX])
         AT_KEY(d, "fix", get_changes(d, v[SK_FIX], PROTO_CH_STATE, 0, &m->fixes, &m->n_fixes));
 out:

@@ -264,8 +264,12 @@ static int put_resp_head(proto_packer *e, const proto_sync_resp *m, uint32_t n_a
         return GS_E_PROTO_LIMIT;
     if (m->n_fixes && m->version < 2)
         return GS_E_PROTO_UNKNOWN; /* version 1 has no "fix" */
-    /* v now ack ch cur more, then in version 2 clk and (when there are any) fix */
-    rc = proto_pack_map(e, (size_t)6 + (m->version >= 2) + (m->n_fixes > 0));
+    /* v now ack ch cur more, then in version 2 clk, in version 3 ep, and (when there are
+     * any) fix */
+    if (m->version >= 3 && m->epoch == 0)
+        return GS_E_PROTO_LIMIT; /* version 3 requires "ep", and 0 is no epoch */
+    rc = proto_pack_map(e, (size_t)6 + (m->version >= 2) + (m->version >= 3) +
+                               (m->n_fixes > 0));
     if (!rc)
         rc = put_key(e, "v");
     if (!rc)
@@ -306,6 +310,11 @@ static int put_resp_tail(proto_packer *e, const proto_sync_resp *m)
         rc = put_key(e, "clk");
         if (!rc)
             rc = proto_pack_uint(e, m->clock_ms);
+    }
+    if (!rc && m->version >= 3) {
+        rc = put_key(e, "ep");
+        if (!rc)
+            rc = proto_pack_uint(e, m->epoch);
     }
     if (!rc && m->version >= 2 && m->n_fixes) {
         rc = put_key(e, "fix");

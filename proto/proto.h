@@ -35,7 +35,7 @@
 #include "common/limits.h"
 #include "common/rc.h"
 
-#define PROTO_VERSION 2     /* the version this code speaks */
+#define PROTO_VERSION 3     /* the version this code speaks (3: "ep", PROTOCOL.md 2.9) */
 #define PROTO_MIN_VERSION 1 /* the oldest version a server built from this code accepts */
 
 #define PROTO_CONTENT_TYPE "application/vnd.msgpack"
@@ -175,6 +175,9 @@ typedef struct proto_sync_resp {
     int more;               /* "more": 1 if more changes wait to be pulled */
     uint64_t clock_ms;      /* "clk" (v2, required there): the server's wall clock, ms
                                since 1970, when it answered; 0 from a version 1 server */
+    uint64_t epoch;         /* "ep" (v3, required there): the store's identity, never 0;
+                               a new one means the server was restored (PROTOCOL.md 2.9);
+                               0 from an older server */
     proto_change *fixes;    /* "fix" (v2, optional): the server's state of each record
                                whose change this answer rejects (PROTO_CH_STATE) */
     uint32_t n_fixes;       /* entries in fixes */

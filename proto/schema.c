@@ -8,7 +8,9 @@
 #include "schema.h"
 
 #include "proto.h"
+#include "common/isotime.h"
 #include "common/limits.h"
+#include "common/realfmt.h"
 #include "common/utf8.h"
 
 #include <math.h>
@@ -532,13 +534,34 @@ static int check_text(const schema_table *t, const schema_field *f, proto_str s,
     return GS_OK;
 }
 
+/* x as a person reads it for field f: an ISO time for ST_TIME (ms since 1970, and the ms
+ * in brackets), else the shortest number that reads back. */
+static void range_text(const schema_field *f, double x, char out[REALFMT_MAX + ISOTIME_MAX])
+{
+    char iso[ISOTIME_MAX], num[REALFMT_MAX];
+
+    realfmt_shortest(x, num);
+    if (f->type == ST_TIME && x >= -9e15 && x <= 9e15 &&
+        isotime_format((int64_t)x, iso) == GS_OK)
+        snprintf(out, REALFMT_MAX + ISOTIME_MAX, "%s", iso);
+    else
+        snprintf(out, REALFMT_MAX + ISOTIME_MAX, "%s", num);
+}
+
 static int check_range(const schema_table *t, const schema_field *f, double x, gs_err *err)
 {
     if (isnan(x) || isinf(x))
         return gs_err_set(err, GS_E_INVALID, "%s.%s: not a finite number", t->name, f->name);
-    if ((f->min != 0 || f->max != 0) && (x < f->min || x > f->max))
-        return gs_err_set(err, GS_E_INVALID, "%s.%s: %g is outside %g..%g", t->name, f->name,
-                          x, f->min, f->max);
+    if ((f->min != 0 || f->max != 0) && (x < f->min || x > f->max)) {
+        /* in the field's own terms: times as dates, numbers as they read back */
+        char a[REALFMT_MAX + ISOTIME_MAX], lo[REALFMT_MAX + ISOTIME_MAX],
+            hi[REALFMT_MAX + ISOTIME_MAX];
+        range_text(f, x, a);
+        range_text(f, f->min, lo);
+        range_text(f, f->max, hi);
+        return gs_err_set(err, GS_E_INVALID, "%s.%s: %s is outside %s..%s", t->name, f->name,
+                          a, lo, hi);
+    }
     return GS_OK;
 }
 

@@ -281,6 +281,9 @@ static int sync_encode_acks(srv_app *app, const store_device *dev, const proto_s
     rc = hlc_now(&app->clock, &head->now);
     if (rc)
         return gs_err_set(err, rc, "server clock overflow");
+    rc = store_epoch_get(app->st, &head->epoch, err); /* "ep", PROTOCOL.md 2.9 */
+    if (rc)
+        return rc;
     if (head->version >= 2) {
         rc = fixes_read(app, dev, m, acks, arena, head, fixes, err);
         if (rc)
@@ -297,6 +300,35 @@ static int sync_encode_acks(srv_app *app, const store_device *dev, const proto_s
     return GS_OK;
 }
 
+/* The cursor to pull from: a cursor beyond the last version comes from a device that saw a
+ * history this store does not hold (it was restored from an older backup, or copied back
+ * without `gridsyncd restore`). The answer then gives the
+ * last version as "cur", below the one sent, which tells the device to re-send what it
+ * holds and pull again from 0 (PROTOCOL.md 2.9); counted and logged, never an error. */
+static int sync_cursor_check(srv_app *app, const store_device *dev, const proto_sync_req *m,
+                             uint64_t *cursor, gs_err *err)
+{
+    uint64_t last = 0;
+    int rc = store_version_last(app->st, &last, err);
+
+    if (rc)
+        return rc;
+    if (m->cursor > last) {
+        atomic_fetch_add(&app->metrics->resyncs, 1);
+        log_warn(app->lg,
+                 "sync of %s: its cursor %llu is beyond this store's last version %llu "
+                 "(restored from an older backup?): it is told to re-send and pull from 0",
+                 dev->id, (unsigned long long)m->cursor, (unsigned long long)last);
+        *cursor = last;
+    } else if (m->cursor == 0 && dev->last_sync_ms != 0 && last != 0) {
+        /* the device pulls its history again: it saw a new epoch, or was set up anew */
+        atomic_fetch_add(&app->metrics->resyncs, 1);
+        log_info(app->lg, "sync of %s: pulls from 0 again (a new epoch after a restore, or "
+                 "a device set up anew)", dev->id);
+    }
+    return GS_OK;
+}
+
 /* A pull page that fits what the acks and fixes leave of the body limit, then the rest of
  * the answer after the acks in body: the page, the tail ("cur", "more", "clk") and fixes. */
 static int sync_encode_pull(srv_app *app, const store_device *dev, const proto_sync_req *m,
@@ -306,6 +338,7 @@ static int sync_encode_pull(srv_app *app, const store_device *dev, const proto_s
     pull_page page;
     gs_buf changes;
     uint32_t max_changes;
+    uint64_t cursor = m->cursor;
     size_t budget;
     int rc;
 
@@ -319,8 +352,10 @@ static int sync_encode_pull(srv_app *app, const store_device *dev, const proto_s
         max_changes = m->pull_max;
     if (max_changes > PROTO_MAX_CHANGES)
         max_changes = PROTO_MAX_CHANGES;
-    rc = pull_read(app->st, dev, m->cursor, max_changes, budget, head->version, arena, &changes,
-                   &page, err);
+    rc = sync_cursor_check(app, dev, m, &cursor, err);
+    if (!rc)
+        rc = pull_read(app->st, dev, cursor, max_changes, budget, head->version, arena,
+                       &changes, &page, err);
     if (rc)
         goto out;
     rc = proto_encode_sync_resp_mid(body, page.n_changes);

@@ -39,6 +39,7 @@
 #include "net.h"
 #include "rules.h"
 #include "tls.h"
+#include "backup.h"
 
 #define EXIT_USAGE GS_EXIT_USAGE
 #define EXIT_RUNTIME GS_EXIT_FAIL
@@ -50,6 +51,8 @@ static void usage(FILE *f)
             "usage: gridsyncd --config FILE [--listen HOST:PORT]\n"
             "       gridsyncd init --dir DIR [--hostname NAME] [--listen HOST:PORT]\n"
             "       gridsyncd rules [--config FILE]\n"
+            "       gridsyncd backup --out FILE [--config FILE | --dir DIR]\n"
+            "       gridsyncd restore FILE --dir DIR\n"
             "       gridsyncd --help | --version\n"
             "\n"
             "gridsyncd is the town server of gridsync: it receives the grid workers' changes\n"
@@ -62,6 +65,10 @@ static void usage(FILE *f)
             "                  for `gridsync-admin --config DIR/admin.conf`.\n"
             "  rules           list the warning rules, on or off, with the thresholds of FILE\n"
             "                  (or the defaults; docs/WARNINGS.md)\n"
+            "  backup          copy the store (while serving) to FILE, verified; FILE appears\n"
+            "                  only whole (docs/SERVER.md, Backup and restore)\n"
+            "  restore         with the server stopped: put backup FILE in place of DIR's store,\n"
+            "                  with a new epoch, so devices re-send what it lacks\n"
             "  --config FILE   serve with the settings in FILE (see docs/SERVER.md)\n"
             "  --listen H:P    override the config's listen address (port 0: any free port)\n"
             "\n"
@@ -552,6 +559,106 @@ static int cmd_rules(int argc, char **argv)
     return rc ? EXIT_RUNTIME : 0;
 }
 
+/* The store's path from --config FILE, or DIR/gridsyncd.conf for --dir DIR. */
+static int store_path_of(const char *config, const char *dir, char *out, size_t cap)
+{
+    srv_config cfg;
+    char path[4096];
+    gs_err err;
+    int rc;
+
+    if (!config) {
+        snprintf(path, sizeof(path), "%s/gridsyncd.conf", dir ? dir : ".");
+        config = path;
+    }
+    config_defaults(&cfg);
+    rc = config_load(&cfg, config, &err);
+    if (rc) {
+        fprintf(stderr, "gridsyncd: %s\n", gs_err_msg(&err, rc));
+        return EXIT_USAGE;
+    }
+    snprintf(out, cap, "%s", cfg.db_path);
+    return 0;
+}
+
+/* gridsyncd backup --out FILE [--config FILE | --dir DIR] */
+static int cmd_backup(int argc, char **argv)
+{
+    const char *out = NULL, *config = NULL, *dir = NULL;
+    char db[SRV_PATH_MAX];
+    gs_err err;
+    int rc;
+
+    for (int i = 2; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--out") == 0)
+            out = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--config") == 0)
+            config = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--dir") == 0)
+            dir = argv[++i];
+        else {
+            fprintf(stderr, "gridsyncd backup: unexpected argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!out) {
+        fprintf(stderr, "gridsyncd backup: --out FILE is required\n");
+        return EXIT_USAGE;
+    }
+    rc = store_path_of(config, dir, db, sizeof(db));
+    if (rc)
+        return rc;
+    gs_err_clear(&err);
+    rc = backup_run(db, out, &err);
+    if (rc) {
+        fprintf(stderr, "gridsyncd backup: %s\n", gs_err_msg(&err, rc));
+        return EXIT_RUNTIME;
+    }
+    printf("backup of %s written to %s (verified)\n", db, out);
+    return 0;
+}
+
+/* gridsyncd restore FILE --dir DIR */
+static int cmd_restore(int argc, char **argv)
+{
+    const char *file = NULL, *dir = NULL;
+    char db[SRV_PATH_MAX];
+    uint64_t epoch = 0;
+    gs_err err;
+    int rc;
+
+    for (int i = 2; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--dir") == 0)
+            dir = argv[++i];
+        else if (!file && argv[i][0] != '-')
+            file = argv[i];
+        else {
+            fprintf(stderr, "gridsyncd restore: unexpected argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!file || !dir) {
+        fprintf(stderr, "gridsyncd restore: FILE and --dir DIR are required\n");
+        return EXIT_USAGE;
+    }
+    rc = store_path_of(NULL, dir, db, sizeof(db));
+    if (rc)
+        return rc;
+    gs_err_clear(&err);
+    rc = backup_restore(file, db, &epoch, &err);
+    if (rc) {
+        fprintf(stderr, "gridsyncd restore: %s; the store was not changed\n",
+                gs_err_msg(&err, rc));
+        return EXIT_RUNTIME;
+    }
+    printf("restored %s into %s, new epoch %llu: devices re-send what it lacks at their "
+           "next sync\n",
+           file, db, (unsigned long long)epoch);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL;
@@ -561,6 +668,10 @@ int main(int argc, char **argv)
         return cmd_init(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "rules") == 0)
         return cmd_rules(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "backup") == 0)
+        return cmd_backup(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "restore") == 0)
+        return cmd_restore(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);

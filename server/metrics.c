@@ -71,6 +71,12 @@ int metrics_render(const srv_metrics *m, gs_buf *out)
         rc = counter(out, "gridsyncd_changes_pulled_total", "Changes sent to devices.",
                      LOAD(changes_pulled));
     if (!rc)
+        rc = counter(out, "gridsyncd_resyncs_total",
+                     "Syncs that start a device's history over: its cursor beyond the last "
+                     "version (a restore from an older backup), or 0 from a device that "
+                     "synced before (it saw a new epoch, or was set up anew).",
+                     LOAD(resyncs));
+    if (!rc)
         rc = counter(out, "gridsyncd_auth_failures_total", "Requests answered 401.",
                      LOAD(auth_failures));
     if (!rc)

@@ -30,6 +30,9 @@ typedef struct srv_metrics {
     _Atomic uint64_t conflicts;         /* conflicts recorded */
     _Atomic uint64_t changes_pulled;    /* changes sent to devices */
     _Atomic uint64_t auth_failures;     /* 401 answers */
+    _Atomic uint64_t resyncs;           /* syncs whose cursor was beyond the last version, or
+                                           0 from a device that synced before: a device
+                                           catching up after a restore (PROTOCOL.md 2.9) */
     _Atomic uint64_t connections;       /* connections accepted */
     _Atomic uint64_t connections_refused; /* connections closed at once over the cap */
     _Atomic uint64_t tls_failures;      /* handshakes that failed */

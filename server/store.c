@@ -210,11 +210,15 @@ static const char *const migrations[] = {
     "CREATE INDEX watch_open ON watch (grid, rule, level, warning) WHERE warning IS NOT NULL;"
     "CREATE INDEX visit_days_day ON visit_days (day);"
     "CREATE INDEX dispute_visits_at ON dispute_visits (at, grid);",
+    /* 5 -> 6: the store's identity (PROTOCOL.md 2.9): random, never 0, below 2^62 so it
+     * fits every signed reader; a restore gives a new one (store_epoch_renew). SQLite's
+     * random() is seeded from the operating system's randomness. */
+    "INSERT INTO meta (key, value) VALUES ('epoch', 1 + (random() & 4611686018427387903));",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3,
-                                                                NULL, NULL};
+                                                                NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -640,6 +644,36 @@ int store_hlc_get(store *s, uint64_t *out, gs_err *err)
 int store_hlc_set(store *s, uint64_t value, gs_err *err)
 {
     return meta_set(s, "hlc", value, err);
+}
+
+int store_epoch_get(store *s, uint64_t *out, gs_err *err)
+{
+    return meta_get(s, "epoch", out, err);
+}
+
+int store_epoch_renew(store *s, uint64_t *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t old = 0, now = 0;
+    int rc = meta_get(s, "epoch", &old, err);
+
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE meta SET value = 1 + (random() & 4611686018427387903) "
+                           "WHERE key = 'epoch' RETURNING value",
+                           -1, &st, NULL) != SQLITE_OK)
+        return gs_err_set(err, GS_E_DB, "store: new epoch: %s", sqlite3_errmsg(s->db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        now = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        rc = gs_err_set(err, GS_E_DB, "store: new epoch: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    if (!rc && now == old) /* one chance in 2^62: try once more */
+        return store_epoch_renew(s, out, err);
+    if (!rc)
+        *out = now;
+    return rc;
 }
 
 int store_version_last(store *s, uint64_t *out, gs_err *err)

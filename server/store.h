@@ -48,7 +48,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 5 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 6 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -105,6 +105,10 @@ int store_hlc_set(store *s, uint64_t value, gs_err *err);
 int store_version_next(store *s, uint64_t *out, gs_err *err);
 /* The last server version given (0 when none). */
 int store_version_last(store *s, uint64_t *out, gs_err *err);
+/* The store's epoch (PROTOCOL.md 2.9): random at init, never 0; store_epoch_renew gives it a
+ * new random value (a restore: the copy is another history from the devices' view). */
+int store_epoch_get(store *s, uint64_t *out, gs_err *err);
+int store_epoch_renew(store *s, uint64_t *out, gs_err *err);
 /* The signature of the warning rules' thresholds the watch rows' deadlines were computed
  * with (rules_signature; 0 when never recorded). */
 int store_rules_sig_get(store *s, uint64_t *out, gs_err *err);

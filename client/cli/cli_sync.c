@@ -54,6 +54,8 @@ static int print_json(const gs_sync_summary *s, int rc, const char *msg)
 
     if (!o)
         return -1;
+    /* the server was restored: records sent again (PROTOCOL.md 2.9) */
+    json_object_set_new(o, "requeued", json_integer((json_int_t)s->requeued));
     if (rc != GS_OK)
         json_object_set_new(o, "error",
                             json_pack("{s:s,s:s}", "code", gs_rc_name(rc), "message", msg));
@@ -119,6 +121,10 @@ int cli_cmd_sync(cli *c)
                (unsigned long long)sum.pushed, (unsigned long long)sum.accepted,
                (unsigned long long)sum.rejected, (unsigned long long)sum.pulled,
                (unsigned long long)sum.requests, sum.requests == 1 ? "" : "s", up, down);
+    if ((rc == GS_OK || rc == GS_E_REJECTED) && sum.requeued)
+        printf("the server was restored from a backup: %llu record%s sent again so that it "
+               "has everything this device holds, and everything pulled again\n",
+               (unsigned long long)sum.requeued, sum.requeued == 1 ? "" : "s");
     if (rc)
         return cli_fail(c, rc);
     return CLI_OK;

@@ -251,6 +251,12 @@ VALID["resp_v2_clocks_and_fix"] = resp2(
                 "deleted": [False, 14, hlc(1600)]}},
          {"t": "resident", "id": B(RES2), "f": {}}])
 
+# version 3: the store's epoch "ep" after clk (PROTOCOL.md 2.9), here with a record state
+VALID["resp_v3_epoch"] = dict(resp2([{"seq": 8, "ok": True, "ver": 61}], [], 61, False, MS + 62000),
+                              v=3)
+VALID["resp_v3_epoch"]["ep"] = 2**62 - 5
+VALID["resp_v3_epoch"]["fix"] = [{"t": "resident", "id": B(RES2), "f": {}}]
+
 VALID["error_too_large"] = {"err": "too_large", "msg": "body of 9000000 bytes, at most 8388608 allowed"}
 VALID["error_upgrade_required"] = {"err": "upgrade_required",
                                    "msg": "protocol version 1 is no longer accepted; update the app",
@@ -414,6 +420,11 @@ bad("req_field_hlc_str", req_with(ch=with_field("kind", ["routine", 0, "now"])),
     "a field's clock is a str")
 bad("req_ct_pushed", req_with(ch=one_change(ct=5)), "unknown_field",
     "ct (the record's creation clock) is only in pulled changes")
+V3 = VALID["resp_v3_epoch"]
+bad("resp_v3_no_ep", enc(wire({k: v for k, v in V3.items() if k != "ep"})), "missing_field",
+    "a version 3 response without ep")
+bad("resp_v3_ep_zero", enc(wire(dict(V3, ep=0))), "over_limit", "an epoch is never 0")
+bad("resp_v3_ep_str", enc(wire(dict(V3, ep="1"))), "wrong_type", "ep is a uint")
 V2 = VALID["resp_v2_clocks_and_fix"]
 bad("resp_v2_no_clk", enc(wire({k: v for k, v in V2.items() if k != "clk"})), "missing_field",
     "a version 2 response without clk")

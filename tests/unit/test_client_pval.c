@@ -358,7 +358,7 @@ static void test_format_for_people(void **state)
         {"visit", "follow_up", TV_BOOL(0), "false"},
         {"visit", "lat", TV_REAL(29.5625), "29.5625"},
         {"visit", "lat", TV_REAL(0.1), "0.1"},
-        {"visit", "lat", TV_REAL(1.0 / 3.0), "0.333333333333333"},
+        {"visit", "lat", TV_REAL(1.0 / 3.0), "0.3333333333333333"},
         {"visit", "resident", TV_REF(ID), "019ac5e1-c210-7c3d-a04f-5061728394a5"},
         {"visit", "resident", TV_BIN("\x01\xab", 2), "01ab"}, /* not an id: hex */
         {"resident", "tags", TV_TAGS(TAGS, 2), "elderly,lives_alone"},

@@ -51,6 +51,8 @@ typedef struct fake {
     uint32_t n_sent[8];  /* changes per request */
     uint64_t hlc_sent[8]; /* hlc of the first change per request */
     uint64_t next_ver;   /* server versions handed out */
+    uint64_t epoch;      /* "ep" (0: 7) */
+    uint64_t cur_sent[8]; /* cursor per request */
 } fake;
 
 static uint8_t PULLED_ID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -74,11 +76,13 @@ static int fake_post(void *ud, const void *body, size_t len, long *status, gs_bu
     if (f->requests < 8) {
         f->n_sent[f->requests] = q->n_changes;
         f->hlc_sent[f->requests] = q->n_changes ? q->changes[0].hlc : 0;
+        f->cur_sent[f->requests] = q->cursor;
     }
     f->requests++;
     assert_true(q->n_changes <= 16);
     memset(&r, 0, sizeof(r));
     r.version = f->version;
+    r.epoch = f->epoch ? f->epoch : 7;
     r.now = q->now;
     r.clock_ms = f->version >= 2 ? hlc_physical(q->now) : 0;
     r.cursor = q->cursor;
@@ -186,6 +190,33 @@ static void test_clean_exchange_settles_and_stops(void **state)
     assert_int_equal(fx->f.n_sent[1], 0);
 }
 
+/* A new epoch (the server was restored): every record is queued again with base 0, and the
+ * pull starts over from 0; the next sync sends them, and a second one finds nothing. */
+static void test_new_epoch_requeues_and_pulls_from_zero(void **state)
+{
+    fixture *fx = *state;
+    int base = 0;
+
+    tdevice_add_resident(fx->db, "甲", 0, NULL);
+    tdevice_add_resident(fx->db, "乙", 0, NULL);
+    fx->f.script = S_OK;
+    assert_int_equal(run(fx), GS_OK);
+    assert_int_equal(fx->f.requests, 1);
+    assert_int_equal(tdevice_pending(fx->db), 0);
+    fx->f.epoch = 8;
+    fx->f.next_ver = 0; /* the restored server's history is shorter */
+    assert_int_equal(run(fx), GS_OK);
+    /* request 2 learns the epoch, 3 sends both records again from cursor 0 */
+    assert_true(fx->f.requests >= 3);
+    assert_int_equal(fx->f.cur_sent[2], 0);
+    assert_int_equal(fx->f.n_sent[2], 2);
+    assert_int_equal(tdevice_pending(fx->db), 0);
+    base = fx->f.requests;
+    assert_int_equal(run(fx), GS_OK);
+    assert_int_equal(fx->f.requests, base + 1);
+    assert_int_equal(fx->f.n_sent[base], 0);
+}
+
 static void test_every_status_maps_and_keeps_the_outbox(void **state)
 {
     fixture *fx = *state;
@@ -286,6 +317,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clean_exchange_settles_and_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_epoch_requeues_and_pulls_from_zero, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_every_status_maps_and_keeps_the_outbox, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_broken_answers_stop_with_everything_kept, setup,

@@ -128,6 +128,7 @@ static int fake_post(void *ud, const void *body, size_t len, long *status, gs_bu
     assert_true(q->n_changes <= 16);
     memset(&r, 0, sizeof(r));
     r.version = PROTO_VERSION;
+    r.epoch = 1; /* one store throughout (PROTOCOL.md 2.9) */
     r.now = q->now;
     r.clock_ms = hlc_physical(q->now);
     for (uint32_t i = 0; i < q->n_changes; i++) {

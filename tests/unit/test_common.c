@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/rc.h"
+#include "common/realfmt.h"
 #include "common/sqldb.h"
 #include "common/utf8.h"
 
@@ -409,10 +410,56 @@ static void test_sqldb_open(void **state)
     rmdir(dir);
 }
 
+/* The shortest text that reads back the same double, and JSON's reals rewritten to it. */
+static void test_realfmt_shortest_reads_back(void **state)
+{
+    static const struct {
+        double x;
+        const char *want;
+    } cases[] = {
+        {-89.12345678901235, "-89.12345678901235"}, {0.1, "0.1"}, {90, "90"}, {-90, "-90"},
+        {1e22, "1e+22"}, {0.0001, "0.0001"}, {1e-7, "1e-07"}, {5e15, "5000000000000000"},
+        {123.456, "123.456"}, {0.30000000000000004, "0.30000000000000004"}, {-0.0, "-0"},
+        {179.99999999999997, "179.99999999999997"},
+    };
+    char out[REALFMT_MAX];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        realfmt_shortest(cases[i].x, out);
+        if (strcmp(out, cases[i].want) != 0 || strtod(out, NULL) != cases[i].x)
+            fail_msg("%.17g: got '%s', want '%s'", cases[i].x, out, cases[i].want);
+    }
+}
+
+static void test_realfmt_json_reals_only_outside_strings(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{\"lat\":-89.123456789012348,\"n\":12,\"s\":\"0.10000000000000001\"}",
+         "{\"lat\":-89.12345678901235,\"n\":12,\"s\":\"0.10000000000000001\"}"},
+        {"[1.0,0.10000000000000001,1e+22,-5.0,\"a\\\"1.50\"]",
+         "[1.0,0.1,1e+22,-5.0,\"a\\\"1.50\"]"},
+        {"{\"x\":90.0}", "{\"x\":90.0}"},
+    };
+    char buf[256];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", cases[i].in);
+        realfmt_json_reals(buf);
+        if (strcmp(buf, cases[i].want) != 0)
+            fail_msg("%s: got %s, want %s", cases[i].in, buf, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_rc_has_a_distinct_name_and_text),
+        cmocka_unit_test(test_realfmt_shortest_reads_back),
+        cmocka_unit_test(test_realfmt_json_reals_only_outside_strings),
         cmocka_unit_test(test_err_set_and_prefix),
         cmocka_unit_test(test_err_prefix_keeps_prefix_on_long_message),
         cmocka_unit_test(test_buf_grows_to_cap_and_refuses_beyond),

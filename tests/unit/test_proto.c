@@ -315,6 +315,8 @@ static json_t *resp_json(const proto_sync_resp *m)
     json_object_set_new(o, "more", json_boolean(m->more));
     if (m->version >= 2)
         json_object_set_new(o, "clk", ju(m->clock_ms));
+    if (m->version >= 3)
+        json_object_set_new(o, "ep", ju(m->epoch));
     if (m->n_fixes) {
         json_t *fx = json_array();
         for (uint32_t i = 0; i < m->n_fixes; i++)
@@ -478,6 +480,8 @@ static void resp_from(pool *pl, json_t *o, proto_sync_resp *m)
     m->more = json_is_true(json_object_get(o, "more"));
     if (json_object_get(o, "clk"))
         m->clock_ms = uj(json_object_get(o, "clk"), "clk");
+    if (json_object_get(o, "ep"))
+        m->epoch = uj(json_object_get(o, "ep"), "ep");
     if (json_object_get(o, "fix"))
         changes_from(pl, json_object_get(o, "fix"), &m->fixes, &m->n_fixes);
 }
@@ -872,6 +876,50 @@ static void test_response_round_trips_every_field(void **state)
     assert_int_equal(d->cursor, UINT64_MAX - 1);
     assert_int_equal(d->more, 1);
     proto_sync_resp_free(d);
+    buf_free(&b);
+}
+
+/* Version 3's "ep": written and read back, required in version 3, never 0, absent from a
+ * version 2 answer (an older client would call it unknown_field). */
+static void test_response_epoch_of_version_3(void **state)
+{
+    proto_sync_resp m = {0}, *d = NULL;
+    gs_buf b;
+    gs_err err;
+    static const uint8_t no_ep[] = {0x87, 0xa1, 'v', 0x03, 0xa3, 'n', 'o', 'w', 0x01,
+                                    0xa3, 'a', 'c', 'k', 0x90, 0xa2, 'c', 'h', 0x90,
+                                    0xa3, 'c', 'u', 'r', 0x00, 0xa4, 'm', 'o', 'r', 'e',
+                                    0xc2, 0xa3, 'c', 'l', 'k', 0x01};
+    static const uint8_t ep_zero[] = {0x88, 0xa1, 'v', 0x03, 0xa3, 'n', 'o', 'w', 0x01,
+                                      0xa3, 'a', 'c', 'k', 0x90, 0xa2, 'c', 'h', 0x90,
+                                      0xa3, 'c', 'u', 'r', 0x00, 0xa4, 'm', 'o', 'r', 'e',
+                                      0xc2, 0xa3, 'c', 'l', 'k', 0x01, 0xa2, 'e', 'p', 0x00};
+    (void)state;
+
+    buf_init(&b, PROTO_MAX_BODY);
+    m.version = 3;
+    m.now = 1;
+    m.clock_ms = 1;
+    m.epoch = UINT64_MAX;
+    assert_int_equal(proto_encode_sync_resp(&b, &m), GS_OK);
+    assert_int_equal(proto_decode_sync_resp(b.ptr, b.len, &d, &err), GS_OK);
+    assert_true(d->epoch == UINT64_MAX);
+    proto_sync_resp_free(d);
+    d = NULL;
+    buf_reset(&b);
+    m.epoch = 0;
+    assert_int_equal(proto_encode_sync_resp(&b, &m), GS_E_PROTO_LIMIT);
+    buf_reset(&b);
+    m.version = 2; /* a version 2 answer has no "ep", whatever the struct holds */
+    m.epoch = 5;
+    assert_int_equal(proto_encode_sync_resp(&b, &m), GS_OK);
+    assert_int_equal(proto_decode_sync_resp(b.ptr, b.len, &d, &err), GS_OK);
+    assert_true(d->epoch == 0);
+    proto_sync_resp_free(d);
+    d = NULL;
+    assert_int_equal(proto_decode_sync_resp(no_ep, sizeof(no_ep), &d, &err), GS_E_PROTO_MISSING);
+    assert_int_equal(proto_decode_sync_resp(ep_zero, sizeof(ep_zero), &d, &err),
+                     GS_E_PROTO_LIMIT);
     buf_free(&b);
 }
 
@@ -1392,6 +1440,7 @@ int main(void)
         cmocka_unit_test(test_vectors_and_prefixes_against_guard_page),
         cmocka_unit_test(test_request_round_trips_every_field),
         cmocka_unit_test(test_response_round_trips_every_field),
+        cmocka_unit_test(test_response_epoch_of_version_3),
         cmocka_unit_test(test_error_round_trips),
         cmocka_unit_test(test_streaming_encoders_equal_whole_messages),
         cmocka_unit_test(test_change_count_limit),
