@@ -7,6 +7,7 @@
 #   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make cross      ARCH=aarch64|armhf: the client for the handhelds (mk/cross.mk)
+#   make java       the Java binding: build/java/gridsync.jar + libgridsync_jni.so (mk/java.mk)
 #   make clean
 #
 # Modules are found by wildcard: a new .c in common/, proto/, client/ or server/ needs no
@@ -269,8 +270,9 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,15p' Makefile
 
 include mk/cross.mk
+include mk/java.mk
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -8,9 +8,11 @@ set -eu
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
 libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev"
 # chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh);
-# python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh)
+# python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh);
+# openjdk-17-jdk-headless and junit5: the Java binding and its tests (client/java/)
 TEST="python3 python3-msgpack python3-openpyxl sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
-iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh"
+iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh \
+openjdk-17-jdk-headless junit5"
 
 # The handhelds' ARM client (mk/cross.mk, `make cross`/`make test-cross`): Debian's cross
 # compiler, the arm64 -dev packages through multiarch, qemu-user to run the result.
