@@ -2,7 +2,8 @@
 #
 #   make deps-cross              the arm64/armhf multiarch -dev packages and qemu-user
 #   make cross ARCH=aarch64      libgridsync.a/.so, the gridsync CLI and the client's unit
-#                                tests into build/cross/ARCH (ARCH=armhf: 32-bit ARMv7)
+#                                tests into build/cross/ARCH (ARCH=armhf: 32-bit ARMv7); with
+#                                javac, the JNI layer too (java/libgridsync_jni.so, glibc)
 #   make test-cross ARCH=aarch64 the unit tests under qemu-user, then one end-to-end sync of
 #                                the ARM CLI against this machine's x86-64 gridsyncd
 #
@@ -36,7 +37,8 @@ cross: build/.deps-$(CROSS_DEPS_$(ARCH)).mk
 	    $(MAKE) --no-print-directory SKIP_DEPS=1 BUILD=$(CROSS_BUILD) CC=$(CROSS_TRIPLE)-gcc \
 	    MBEDTLS_LIBS= EXTRA_CFLAGS="$(CROSS_CFLAGS_$(ARCH)) $(EXTRA_CFLAGS)" \
 	    $(CROSS_BUILD)/lib/libgridsync.a $(CROSS_BUILD)/lib/libgridsync.so \
-	    $(CROSS_BUILD)/bin/gridsync $(addprefix $(CROSS_BUILD)/tests/,$(CROSS_UNIT))
+	    $(CROSS_BUILD)/bin/gridsync $(addprefix $(CROSS_BUILD)/tests/,$(CROSS_UNIT)) \
+	    $(if $(JAVAC),$(CROSS_BUILD)/java/libgridsync_jni.so)
 	$(Q)$(CROSS_TRIPLE)-strip -o $(CROSS_BUILD)/lib/libgridsync.stripped.so $(CROSS_BUILD)/lib/libgridsync.so
 
 test-cross: cross all
