@@ -61,6 +61,10 @@ CFLAGS   := -std=c11 -I. $(WARN) $(OPT) $(SAN) -fPIC -fvisibility=hidden -D_DEFA
             -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
+# Attachments (issue 19, client/media.c): libjpeg-turbo and libpng, linked where the client
+# library is, not into gridsyncd.
+MEDIA_LIBS := $(shell pkg-config --libs libturbojpeg libpng 2>/dev/null)
+CLIENT_LIBS := $(LIBS) $(MEDIA_LIBS)
 
 OBJ := $(BUILD)/obj
 
@@ -155,7 +159,7 @@ $(LIB_CLIENT_A): $(CORE_OBJ) $(CLIENT_OBJ)
 $(LIB_CLIENT_SO): $(CORE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libgridsync.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libgridsync.so.0 $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 # Server internals as an archive, so unit tests link them without gridsyncd's main().
 $(LIB_SERVER_A): $(CORE_OBJ) $(SERVER_OBJ)
@@ -165,7 +169,7 @@ $(LIB_SERVER_A): $(CORE_OBJ) $(SERVER_OBJ)
 $(BUILD)/bin/gridsync: $(call obj,$(CLI_SRC)) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 $(BUILD)/bin/gridsyncd: $(OBJ)/server/main.o $(LIB_SERVER_A)
 	@mkdir -p $(@D)
@@ -196,11 +200,11 @@ $(BUILD)/tests/test_value_agree: $(OBJ)/tests/unit/test_value_agree.o $(LIB_TEST
                                  $(LIB_SERVER_A) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIBS)
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIB_TEST_A) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIBS)
 
 test check: all $(UNIT_BINS)
 	@BUILD=$(BUILD) scripts/run-tests.sh
@@ -231,6 +235,11 @@ build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c $(COMMON_SRC) $(PROTO_SRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PROTO_SRC) $(LIBS)
 
+# The EXIF parser (issue 19) is client code with no dependency: built alone.
+build/fuzz/fuzz_exif: tests/fuzz/fuzz_exif.c client/exif.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< client/exif.c
+
 fuzz: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh $(FUZZ_BINS)
 
@@ -245,7 +254,7 @@ $(BUILD)/bench/bench_srv_%: $(OBJ)/tests/bench/bench_srv_%.o $(LIB_SERVER_A)
 $(BUILD)/bench/%: $(OBJ)/tests/bench/%.o $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 bench:
 	$(MAKE) BUILD=build/release OPT="-O2 -DNDEBUG" bench-run

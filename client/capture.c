@@ -11,6 +11,7 @@
  */
 #include "capture.h"
 
+#include "attach.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "device.h"
@@ -272,6 +273,9 @@ int gs_db_add(gs_db *db, gs_record *rec)
     gs_err_clear(&db->err);
     if (rec->db != db)
         return gs_err_set(&db->err, GS_E_INVALID, "the record was made on another handle");
+    if (strcmp(rec->t->name, ATTACH_TABLE) == 0) /* its bytes must come with it */
+        return gs_err_set(&db->err, GS_E_INVALID,
+                          "attachments are made with gs_db_attach (gridsync attach)");
     return capture_add(db, rec, NULL);
 }
 
@@ -467,6 +471,12 @@ int gs_db_delete(gs_db *db, const char *id)
     if (rc)
         goto out;
     rc = outbox_capture(db, cur->t, raw, stamp, &del, 1, 0);
+    if (rc == GS_OK) {
+        /* a record's attachments go with it, in this same transaction (issue 19) */
+        char canon[UUID_TEXT_LEN + 1];
+        uuid_format(raw, canon);
+        rc = attach_on_delete(db, cur->t, canon);
+    }
     if (rc == GS_OK)
         rc = db_tx_commit(db);
 out:

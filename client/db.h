@@ -17,7 +17,7 @@
  * consumed by a write that rolled back inside a batch is simply skipped (seq must never be
  * reused, gaps are fine).
  *
- * Layout (user_version 3; record tables are generated from proto/schema.c on open):
+ * Layout (user_version 4; record tables are generated from proto/schema.c on open):
  *   meta(k, v)                         device settings and counters, see DB_META_*
  *   <table>(id, created, updated, deleted, <one column per schema field>)
  *   outbox(seq, tbl, rid, hlc, fields, sent)   pending changes (fieldpack.h blobs); a row
@@ -25,6 +25,7 @@
  *   record_version(rid, fields)        per record, the server version and edit clock of
  *                                      each field seen (fvers.h)
  *   rejected(seq, tbl, rid, hlc, fields, code, message, at)
+ *   attachment_blob(key, kind, data, sent)   attachment bytes (layout 4, attach.h)
  */
 #ifndef GS_CLIENT_DB_H
 #define GS_CLIENT_DB_H
@@ -39,7 +40,7 @@
 #include "gridsync.h"
 
 /* The layout version this code writes; older files are migrated forward on open. */
-#define DB_LAYOUT_VERSION 3
+#define DB_LAYOUT_VERSION 4
 
 /* Meta keys. */
 #define DB_META_DEVICE "device_id"

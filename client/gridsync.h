@@ -330,6 +330,72 @@ typedef int gs_import_cb(void *ud, int64_t line, const char *message);
 GS_API int gs_db_import(gs_db *db, const char *path, gs_import_cb *on_bad, void *ud,
                  gs_import_stats *stats);
 
+/* ---- attachments (issue 19) --------------------------------------------------------------- */
+
+/* A photo or scanned document belongs to one record. gs_db_attach takes a JPEG, a PNG or a
+ * PDF: images are decoded, shrunk to a long side (default 1600 px), turned upright by their
+ * EXIF orientation and re-encoded as JPEG (default quality 80) with no metadata at all (the
+ * camera's GPS and serial number never leave the device); a thumbnail JPEG (default 320 px)
+ * is made too; a PDF is stored as given. Anything else is GS_E_INVALID; an image whose
+ * header claims more than 16384 px a side or too many pixels (a decompression bomb) is
+ * GS_E_TOO_LARGE, refused before decoding; a file over 32 MiB is GS_E_TOO_LARGE.
+ *
+ * The stored bytes are content-addressed (SHA-256, lower-case hex). The attachment itself
+ * is a record of the schema table "attachment" (record, record_type, mime, sha256, bytes,
+ * width, height, thumb_sha256, thumb_bytes, caption, grid = the record's grid), written
+ * with its bytes in one transaction, so its existence syncs like any record and
+ * gs_db_delete of the record deletes its attachments in the same transaction. Records of
+ * that table cannot be made by gs_db_add (GS_E_INVALID); their caption can be updated. */
+
+#define GS_ID_TEXT_LEN 36 /* bytes of a record id in text, without the NUL */
+
+typedef struct gs_attach_opts {
+    int long_side;     /* the stored image's longer side in px; 0: 1600 */
+    int quality;       /* JPEG quality 1..100; 0: 80 */
+    int thumb_side;    /* the thumbnail's longer side in px; 0: 320 */
+    int keep_original; /* 1: also keep the bytes as given, on this device only (never sent) */
+} gs_attach_opts;
+
+/* Attaches len bytes at data to the live record record_id, with caption (NULL or "" for
+ * none, up to 400 bytes). opts may be NULL (the defaults). out_id (may be NULL; room for
+ * GS_ID_TEXT_LEN + 1 bytes) gets the attachment's id. GS_E_NOTFOUND: no such live record. */
+GS_API int gs_db_attach(gs_db *db, const char *record_id, const void *data, size_t len,
+                        const char *caption, const gs_attach_opts *opts, char *out_id);
+
+/* One attachment, as gs_db_attachments tells it. Strings valid during the call. */
+typedef struct gs_attachment_info {
+    const char *id;           /* the attachment's id */
+    const char *record;       /* the id of the record it belongs to */
+    const char *mime;         /* "image/jpeg" or "application/pdf" */
+    const char *sha256;       /* of the stored bytes, hex */
+    const char *caption;      /* "" when none */
+    int64_t bytes;            /* of the stored image or PDF */
+    int64_t thumb_bytes;      /* of the thumbnail, 0 when none (a PDF) */
+    int width, height;        /* px of the stored image; 0 for a PDF */
+    int have_full;            /* 1 when the stored bytes are on this device */
+    int have_thumb;           /* 1 when the thumbnail is on this device */
+} gs_attachment_info;
+
+typedef int gs_attachment_cb(void *ud, const gs_attachment_info *info);
+
+/* Calls cb for each live attachment of record_id, oldest first (a non-zero return stops
+ * the walk and is returned). A record without attachments is no error; GS_E_INVALID when
+ * record_id is not a record id. */
+GS_API int gs_db_attachments(gs_db *db, const char *record_id, gs_attachment_cb *cb, void *ud);
+
+#define GS_ATT_FULL 0     /* the stored image or PDF */
+#define GS_ATT_THUMB 1    /* the thumbnail JPEG */
+#define GS_ATT_ORIGINAL 2 /* the bytes as given (only with keep_original) */
+
+/* The bytes of attachment att_id (which: GS_ATT_*) into *data (free with gs_free) and *len.
+ * GS_E_NOTFOUND: no such live attachment, or its bytes are not on this device. */
+GS_API int gs_db_attachment_get(gs_db *db, const char *att_id, int which, void **data,
+                                size_t *len);
+
+/* Attachment bytes on this device the server has not acknowledged yet: *files stored files
+ * and thumbnails (either may be NULL), *bytes their unsent bytes (`gridsync status`). */
+GS_API int gs_db_attachments_pending(gs_db *db, int64_t *files, int64_t *bytes);
+
 /* ---- sync ------------------------------------------------------------------------------ */
 
 /* What a sync did so far (to a progress callback) or in all (from gs_sync_run). */

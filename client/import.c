@@ -15,6 +15,7 @@
  */
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "attach.h"
 #include "capture.h"
 #include "record_json.h"
 #include "pval.h"
@@ -203,6 +204,11 @@ static int import_line(import_ctx *cx, const gs_buf *line, int64_t lineno, captu
         }
         if (rc != GS_E_NOTFOUND)
             goto out;
+    }
+    if (strcmp(rec->t->name, ATTACH_TABLE) == 0) { /* its bytes must come with it */
+        rc = gs_err_set(&db->err, GS_E_INVALID,
+                        "attachments cannot be imported: attach the files (gridsync attach)");
+        goto out;
     }
     refs->line = lineno;
     n_refs = refs->n;

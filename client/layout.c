@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char *const reserved[] = {"meta", "outbox", "field_version", "rejected",
-                                       "record_version"};
+                                       "record_version", "attachment_blob"};
 
 /* Step 1: the fixed tables. */
 static const char step1[] =
@@ -55,6 +55,19 @@ static const char step3[] =
     "CREATE INDEX IF NOT EXISTS outbox_rid_seq ON outbox(rid, seq);";
 
 static int step3_versions(gs_db *db);
+static int reconcile_table(gs_db *db, const schema_table *t);
+
+/* Step 4 (issue 19): the bytes of attachments, outside the record tables. key: the SHA-256
+ * (hex) of the bytes, or "original/<attachment id>" for a camera original kept on request
+ * (it still has its EXIF and never leaves the device). kind: 1 the stored image or PDF, 2
+ * a thumbnail, 3 an original. sent: bytes the server has acknowledged (an upload resumes
+ * from there). The attachment records are a schema table (proto/schema.c), made by
+ * reconcile_table; their index on the owning record is made here, after it. */
+static const char step4[] =
+    "CREATE TABLE IF NOT EXISTS attachment_blob(key TEXT PRIMARY KEY NOT NULL,"
+    " kind INTEGER NOT NULL, data BLOB NOT NULL, sent INTEGER NOT NULL DEFAULT 0);";
+
+static int step4_index(gs_db *db);
 
 /* A step: SQL, then (optional) code. */
 typedef struct layout_step {
@@ -66,6 +79,7 @@ static const layout_step steps[DB_LAYOUT_VERSION] = {
     {step1, NULL},
     {step2, NULL},
     {step3, step3_versions},
+    {step4, step4_index},
 };
 
 /* field_version rows -> one record_version row per record, then field_version goes. */
@@ -222,6 +236,16 @@ static int reconcile_table(gs_db *db, const schema_table *t)
                  t->name, t->fields[k].name, t->name, t->fields[k].name);
         rc = db_exec(db, ix);
     }
+    return rc;
+}
+
+static int step4_index(gs_db *db)
+{
+    const schema_table *t = schema_table_find("attachment", strlen("attachment"));
+    int rc = t ? reconcile_table(db, t) : GS_OK;
+
+    if (rc == GS_OK && t)
+        rc = db_exec(db, "CREATE INDEX IF NOT EXISTS attachment_by_record ON attachment(record)");
     return rc;
 }
 

@@ -23,7 +23,7 @@ $(JAVA_OUT)/libgridsync_jni.so: client/java/jni/gridsync_jni.c $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -I$(JAVA_HOME)/include -I$(JAVA_HOME)/include/linux -shared \
-	    -Wl,-soname,libgridsync_jni.so $(LDFLAGS) -o $@ $< $(LIB_CLIENT_A) $(LIBS)
+	    -Wl,-soname,libgridsync_jni.so $(LDFLAGS) -o $@ $< $(LIB_CLIENT_A) $(CLIENT_LIBS)
 
 # --release 8: bytecode and API every Android toolchain (D8) accepts
 $(JAVA_OUT)/gridsync.jar: $(JAVA_SRC)

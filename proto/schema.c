@@ -195,6 +195,41 @@ static const schema_field warning_fields[] = {
      .min = T_MIN, .max = T_MAX, .label_zh = "确认时间", .label_en = "Acknowledged at"},
 };
 
+/* Issue 19: a photo or scanned document attached to a record of any table. The bytes travel
+ * apart (PROTOCOL.md "Attachments"); this record is what says they exist, made in the same
+ * transaction as the bytes are stored on the device, and deleted with the record it belongs
+ * to. The grid is the record's grid, so the attachment is seen where the record is. */
+static const schema_enum attachment_mimes[] = {
+    {"image/jpeg", "照片", "Photo", 0},
+    {"application/pdf", "PDF文件", "PDF document", 0},
+};
+
+static const schema_field attachment_fields[] = {
+    GRID_FIELD,
+    {.name = "record", .type = ST_TEXT, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .max_len = 36, .label_zh = "所属记录", .label_en = "Record"},
+    {.name = "record_type", .type = ST_TEXT, .flags = SF_REQUIRED | SF_IMMUTABLE,
+     .policy = SP_LWW, .max_len = GS_LIMIT_NAME, .label_zh = "记录类型",
+     .label_en = "Record type"},
+    {.name = "mime", .type = ST_ENUM, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .enums = attachment_mimes, .n_enums = N(attachment_mimes), .label_zh = "类型",
+     .label_en = "Type"},
+    {.name = "sha256", .type = ST_TEXT, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .max_len = 64, .label_zh = "内容摘要", .label_en = "SHA-256"},
+    {.name = "bytes", .type = ST_INT, .flags = SF_REQUIRED | SF_IMMUTABLE, .policy = SP_LWW,
+     .min = 1, .max = 33554432, .label_zh = "大小", .label_en = "Bytes"},
+    {.name = "width", .type = ST_INT, .flags = SF_IMMUTABLE, .policy = SP_LWW, .min = 0,
+     .max = 16384, .label_zh = "宽", .label_en = "Width"},
+    {.name = "height", .type = ST_INT, .flags = SF_IMMUTABLE, .policy = SP_LWW, .min = 0,
+     .max = 16384, .label_zh = "高", .label_en = "Height"},
+    {.name = "thumb_sha256", .type = ST_TEXT, .flags = SF_IMMUTABLE, .policy = SP_LWW,
+     .max_len = 64, .label_zh = "缩略图摘要", .label_en = "Thumbnail SHA-256"},
+    {.name = "thumb_bytes", .type = ST_INT, .flags = SF_IMMUTABLE, .policy = SP_LWW, .min = 0,
+     .max = 33554432, .label_zh = "缩略图大小", .label_en = "Thumbnail bytes"},
+    {.name = "caption", .type = ST_TEXT, .policy = SP_LWW, .max_len = 400,
+     .cli_flag = "caption", .label_zh = "说明", .label_en = "Caption"},
+};
+
 const schema_table schema_tables[] = {
     {.name = "resident", .cli_name = "resident", .cli_plural = "residents", .label_zh = "居民",
      .label_en = "Resident", .fields = resident_fields, .n_fields = N(resident_fields),
@@ -206,6 +241,9 @@ const schema_table schema_tables[] = {
     {.name = "warning", .cli_name = "warning", .cli_plural = "warnings", .label_zh = "预警",
      .label_en = "Warning", .fields = warning_fields, .n_fields = N(warning_fields),
      .title = "title", .server_only = 1},
+    {.name = "attachment", .cli_name = "attachment", .cli_plural = "attachments",
+     .label_zh = "附件", .label_en = "Attachment", .fields = attachment_fields,
+     .n_fields = N(attachment_fields), .title = "caption"},
 };
 
 const size_t schema_n_tables = N(schema_tables);

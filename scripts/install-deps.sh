@@ -6,11 +6,12 @@
 set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
-libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev"
+libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev libturbojpeg0-dev libpng-dev"
 # chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh);
 # python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh);
 # openjdk-17-jdk-headless and junit5: the Java binding and its tests (client/java/)
-TEST="python3 python3-msgpack python3-openpyxl sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
+# python3-pil makes camera-like photos and reads their EXIF (tests/integration/attach_cli.sh)
+TEST="python3 python3-msgpack python3-openpyxl python3-pil sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
 iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh \
 openjdk-17-jdk-headless junit5"
 
@@ -19,7 +20,7 @@ openjdk-17-jdk-headless junit5"
 # armhf is built only on request (`install-deps.sh cross-armhf`).
 cross_pkgs() { # DEBIAN_ARCH GCC_TRIPLE
     echo "gcc-$2 libc6-dev-$1-cross qemu-user libsqlite3-dev:$1 libcurl4-openssl-dev:$1 \
-libmsgpack-dev:$1 libcmocka-dev:$1 libjansson-dev:$1 zlib1g-dev:$1"
+libmsgpack-dev:$1 libcmocka-dev:$1 libjansson-dev:$1 zlib1g-dev:$1 libturbojpeg0-dev:$1 libpng-dev:$1"
 }
 CROSS=$(cross_pkgs arm64 aarch64-linux-gnu)
 ARCHS=""

@@ -10,8 +10,10 @@
 #include "admin_warnings.h"
 
 #include "common/alloc.h"
+#include "common/hlc.h"
 #include "common/uuid.h"
 #include "jout.h"
+#include "rules.h"
 #include "merge.h"
 #include "proto/value_json.h"
 
@@ -99,7 +101,24 @@ static json_t *text_or_null(const store_rec *r, const char *field)
                                   : json_null();
 }
 
-/* {"id","name","phone","address"} of resident id, or null when it is not there. */
+/* The time of resident id's last visit, or null when none is known: the rules keep it in
+ * the resident's unvisited_vulnerable row (rules.h, RULES_INFO_VISITED). */
+static json_t *last_visit(store *st, const uint8_t id[16], const store_rec *r)
+{
+    char text[UUID_TEXT_LEN + 1];
+    store_watch w;
+    gs_err err;
+
+    uuid_format(id, text);
+    if (store_watch_get(st, "unvisited_vulnerable", text, &w, &err) != GS_OK ||
+        (!((unsigned)w.info & RULES_INFO_VISITED) &&
+         w.since <= (int64_t)hlc_physical(r->meta.created_hlc)))
+        return json_null();
+    return jout_iso(w.since);
+}
+
+/* {"id","name","phone","address","last_visit"} of resident id, or null when it is not
+ * there. */
 static json_t *resident_json(store *st, const uint8_t id[16], gs_arena *a, int *bad)
 {
     store_rec r;
@@ -113,6 +132,7 @@ static json_t *resident_json(store *st, const uint8_t id[16], gs_arena *a, int *
     jout_set(bad, o, "name", text_or_null(&r, "name"));
     jout_set(bad, o, "phone", text_or_null(&r, "phone"));
     jout_set(bad, o, "address", text_or_null(&r, "address"));
+    jout_set(bad, o, "last_visit", last_visit(st, id, &r));
     return o;
 }
 

@@ -743,6 +743,25 @@ static int rules_backfill(srv_app *app, gs_err *err)
     return rc;
 }
 
+/* Thresholds changed in gridsyncd.conf (or rules turned off or on) since the watch rows
+ * were computed: they apply to every subject at once, not only to those that change. */
+static int rules_reconfigure(srv_app *app, gs_err *err)
+{
+    uint64_t stored = 0, n = 0;
+    int rc;
+
+    if (!app->cfg.rules.enabled)
+        return GS_OK;
+    rc = store_rules_sig_get(app->st, &stored, err);
+    if (rc || stored == rules_signature(&app->cfg.rules))
+        return rc;
+    rc = warn_rederive(&app->cfg.rules, app->st, &app->clock, wall_ms(), &n, err);
+    if (!rc && stored && n)
+        log_info(app->lg, "warning rules: the thresholds changed: %llu subjects re-evaluated",
+                 (unsigned long long)n);
+    return rc;
+}
+
 /* The sweep thread, when rules are on and the store is a file (tests on ":memory:" call
  * app_sweep themselves). */
 static int sweeper_start(srv_app *app, gs_err *err)
@@ -832,6 +851,8 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
     app->admin.session_auth = console_session_auth;
     app->admin.session_ud = app->console;
     rc = rules_backfill(app, err);
+    if (!rc)
+        rc = rules_reconfigure(app, err);
     if (!rc)
         rc = sweeper_start(app, err);
     if (rc) {

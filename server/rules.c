@@ -69,6 +69,26 @@ int rule_on(const rules_config *cfg, rule_id r)
     return 1;
 }
 
+uint64_t rules_signature(const rules_config *cfg)
+{
+    char text[256];
+    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
+    unsigned on = 0;
+    int n;
+
+    for (int r = 0; r < RULE_COUNT; r++)
+        on |= (unsigned)rule_on(cfg, (rule_id)r) << r;
+    n = snprintf(text, sizeof(text), "on=%u alone=%d days=%d care=%d/%d/%d dispute=%d/%d/%d "
+                 "hazard=%d silent=%d", on, cfg->unvisited_days_alone, cfg->unvisited_days,
+                 cfg->care_overdue_hours_urgent, cfg->care_overdue_hours_normal,
+                 cfg->care_overdue_hours_low, cfg->dispute_open_days,
+                 cfg->dispute_repeated_count, cfg->dispute_repeated_days, cfg->hazard_open_days,
+                 cfg->silent_days);
+    for (int i = 0; i < n && i < (int)sizeof(text); i++)
+        h = (h ^ (unsigned char)text[i]) * UINT64_C(1099511628211);
+    return h ? h : 1; /* 0 means "never recorded" */
+}
+
 int rules_check(const rules_config *cfg, gs_err *err)
 {
     const char *p = cfg->disabled;
@@ -137,7 +157,8 @@ unsigned rules_tag_bit(const char *tag)
     const schema_field *f = t ? schema_field_find(t, "tags", strlen("tags")) : NULL;
     const schema_enum *e = f ? schema_enum_find(f, tag, strlen(tag)) : NULL;
 
-    return e ? 1u << (e - f->enums) : 0;
+    /* bit 30 and up are the row's own (RULES_INFO_VISITED): tags past them go unwatched */
+    return e && e - f->enums < 30 ? 1u << (e - f->enums) : 0;
 }
 
 rule_window rules_unvisited_window(unsigned mask)

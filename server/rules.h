@@ -45,6 +45,10 @@ const char *rule_key(rule_id r);
 rule_id rule_find(const char *key);
 /* Whether rule r runs under cfg (rules on and r not in rules_disabled). */
 int rule_on(const rules_config *cfg, rule_id r);
+/* A hash of what the watch rows' deadlines depend on: the thresholds and which rules run
+ * (not the sweep's interval). A store keeps the one its rows were computed with
+ * (store_rules_sig_get); another at start means the configuration changed (warn_rederive). */
+uint64_t rules_signature(const rules_config *cfg);
 /* GS_E_CONFIG when rules_disabled names a rule that does not exist (a typo must not leave
  * a rule on that the admin meant to turn off). */
 int rules_check(const rules_config *cfg, gs_err *err);
@@ -61,6 +65,10 @@ typedef enum rule_window {
     RULE_WINDOW_SHORT = 1, /* unvisited_days_alone */
     RULE_WINDOW_LONG = 2,  /* unvisited_days */
 } rule_window;
+/* In a resident's unvisited_vulnerable row, info holds the tag mask and this bit once a
+ * visit is known: its "since" is then the last visit, else the resident's creation. Rows
+ * written before the bit have it clear; for them a "since" after the creation is a visit. */
+#define RULES_INFO_VISITED (1u << 30)
 /* The bit of a resident tag in such a mask; 0 for a name the schema does not know. */
 unsigned rules_tag_bit(const char *tag);
 rule_window rules_unvisited_window(unsigned tag_mask);

@@ -235,6 +235,8 @@ static const char *const sql_text[Q_N] = {
     [Q_ROLLBACK_TO] = "ROLLBACK TO batch",
     [Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [Q_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
+    [Q_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [Q_VER_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
     [Q_DEV_ADD] = "INSERT INTO devices (id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
     [Q_DEV_GRID_ADD] = "INSERT INTO device_grids (device, grid) VALUES (?1, ?2)",
@@ -600,6 +602,33 @@ static int meta_set(store *s, const char *key, uint64_t v, gs_err *err)
         return rc;
     bind_text(st, 1, key);
     bind_u64(st, 2, v);
+    return exec_done(s, st, err);
+}
+
+int store_rules_sig_get(store *s, uint64_t *out, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_META_GET, &st, err), row = 0;
+
+    *out = 0; /* never set: a store from before it, or a new one */
+    if (rc)
+        return rc;
+    bind_text(st, 1, "rules_sig");
+    rc = step(s, st, &row, err);
+    if (!rc && row)
+        *out = col_u64(st, 0);
+    done(st);
+    return rc;
+}
+
+int store_rules_sig_set(store *s, uint64_t sig, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, Q_META_PUT, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, "rules_sig");
+    bind_u64(st, 2, sig);
     return exec_done(s, st, err);
 }
 

@@ -105,6 +105,10 @@ int store_hlc_set(store *s, uint64_t value, gs_err *err);
 int store_version_next(store *s, uint64_t *out, gs_err *err);
 /* The last server version given (0 when none). */
 int store_version_last(store *s, uint64_t *out, gs_err *err);
+/* The signature of the warning rules' thresholds the watch rows' deadlines were computed
+ * with (rules_signature; 0 when never recorded). */
+int store_rules_sig_get(store *s, uint64_t *out, gs_err *err);
+int store_rules_sig_set(store *s, uint64_t sig, gs_err *err);
 
 /* ---- devices and admins ---- */
 
@@ -165,11 +169,17 @@ typedef struct store_watch {
 int store_watch_get(store *s, const char *rule, const char *subject, store_watch *out,
                     gs_err *err);
 int store_watch_put(store *s, const store_watch *w, gs_err *err);
+/* w's state (since to level) in place, its grid and ref as the store has them; the whole
+ * row when the store has none. */
+int store_watch_update(store *s, const store_watch *w, gs_err *err);
 int store_watch_del(store *s, const char *rule, const char *subject, gs_err *err);
 typedef int store_watch_cb(void *ud, const store_watch *w);
 /* Rows with 0 < due <= now, by due, at most max; a non-zero return of cb stops. */
 int store_watch_due(store *s, int64_t now, uint32_t max, store_watch_cb *cb, void *ud,
                     gs_err *err);
+/* At most max rows after (after_rule, after_subject) in key order ("", "": from the first). */
+int store_watch_scan(store *s, const char *after_rule, const char *after_subject, uint32_t max,
+                     store_watch_cb *cb, void *ud, gs_err *err);
 /* Rows of rule whose ref is ref. */
 int store_watch_by_ref(store *s, const char *rule, const char *ref, store_watch_cb *cb, void *ud,
                        gs_err *err);

@@ -24,9 +24,11 @@
 #include <string.h>
 
 static const char *const dsql[DQ_N] = {
-    [DQ_RESIDENTS] = "SELECT grid, info, since FROM watch WHERE rule = ?1 AND info <> 0",
+    /* info: the tag mask, and bit 30 (RULES_INFO_VISITED) once a visit is known */
+    [DQ_RESIDENTS] = "SELECT grid, info, since FROM watch WHERE rule = ?1 AND "
+                     "(info & 1073741823) <> 0",
     [DQ_RESIDENTS_G] = "SELECT grid, info, since FROM watch INDEXED BY watch_grid WHERE "
-                       "grid = ?2 AND rule = ?1 AND info <> 0",
+                       "grid = ?2 AND rule = ?1 AND (info & 1073741823) <> 0",
     [DQ_VISIT_DAYS] = "SELECT grid, day, n FROM visit_days WHERE day >= ?1 AND day <= ?2",
     [DQ_VISIT_DAYS_G] = "SELECT grid, day, n FROM visit_days WHERE grid = ?3 AND day >= ?1 "
                         "AND day <= ?2",
@@ -122,7 +124,7 @@ static int resident_row(sqlite3_stmt *st, void *ud)
     char grid[GS_LIMIT_NAME + 1];
 
     col_text(st, 0, grid, sizeof(grid));
-    return ((store_dash_resident_cb *)c->cb)(c->ud, grid, (unsigned)sqlite3_column_int64(st, 1),
+    return ((store_dash_resident_cb *)c->cb)(c->ud, grid, (unsigned)sqlite3_column_int64(st, 1) & ~RULES_INFO_VISITED,
                                              sqlite3_column_int64(st, 2));
 }
 

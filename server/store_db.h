@@ -25,6 +25,7 @@ enum {
     Q_ROLLBACK_TO,
     Q_META_GET,
     Q_META_SET,
+    Q_META_PUT,
     Q_VER_NEXT,
     Q_DEV_ADD,
     Q_DEV_GRID_ADD,
@@ -76,6 +77,8 @@ enum {
 enum {
     WQ_GET,
     WQ_PUT,
+    WQ_SCAN,
+    WQ_UPDATE,
     WQ_DEL,
     WQ_DUE,
     WQ_BY_REF,

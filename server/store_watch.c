@@ -14,9 +14,15 @@ static const char *const wsql[WQ_N] = {
                "WHERE rule = ?1 AND subject = ?2",
     [WQ_PUT] = "INSERT OR REPLACE INTO watch (rule, subject, grid, ref, since, deadline, until, "
                "due, info, warning, level) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* the state of a row whose grid and ref stay: in place, those indexes untouched */
+    [WQ_UPDATE] = "UPDATE watch SET since = ?3, deadline = ?4, until = ?5, due = ?6, info = ?7, "
+                  "warning = ?8, level = ?9 WHERE rule = ?1 AND subject = ?2",
     [WQ_DEL] = "DELETE FROM watch WHERE rule = ?1 AND subject = ?2",
     [WQ_DUE] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
                "level FROM watch WHERE due IS NOT NULL AND due <= ?1 ORDER BY due LIMIT ?2",
+    [WQ_SCAN] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
+                "level FROM watch WHERE (rule, subject) > (?1, ?2) ORDER BY rule, subject "
+                "LIMIT ?3",
     [WQ_BY_REF] = "SELECT rule, subject, grid, ref, since, deadline, until, due, info, warning, "
                   "level FROM watch WHERE rule = ?1 AND ref = ?2",
     [WQ_OPEN_COUNTS] = "SELECT rule, level, count(*) FROM watch WHERE warning IS NOT NULL "
@@ -115,6 +121,32 @@ int store_watch_put(store *s, const store_watch *w, gs_err *err)
     return exec_done(s, st, err);
 }
 
+int store_watch_update(store *s, const store_watch *w, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_UPDATE, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, w->rule);
+    bind_text(st, 2, w->subject);
+    sqlite3_bind_int64(st, 3, w->since);
+    bind_opt(st, 4, w->deadline);
+    bind_opt(st, 5, w->until);
+    bind_opt(st, 6, w->due);
+    sqlite3_bind_int64(st, 7, w->info);
+    if (w->has_warning)
+        bind_id(st, 8, w->warning);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_int(st, 9, w->level);
+    rc = exec_done(s, st, err);
+    /* gone since it was read (deleted earlier in this transaction): write it whole */
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = store_watch_put(s, w, err);
+    return rc;
+}
+
 int store_watch_del(store *s, const char *rule, const char *subject, gs_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -157,6 +189,20 @@ int store_watch_due(store *s, int64_t now, uint32_t max, store_watch_cb *cb, voi
         return rc;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, max);
+    return watch_rows(s, st, cb, ud, err);
+}
+
+int store_watch_scan(store *s, const char *after_rule, const char *after_subject, uint32_t max,
+                     store_watch_cb *cb, void *ud, gs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = wprep(s, WQ_SCAN, &st, err);
+
+    if (rc)
+        return rc;
+    bind_text(st, 1, after_rule);
+    bind_text(st, 2, after_subject);
+    sqlite3_bind_int64(st, 3, max);
     return watch_rows(s, st, cb, ud, err);
 }
 

@@ -98,6 +98,14 @@ static int rows_grow(warn_batch *wb, gs_err *err)
     return GS_OK;
 }
 
+/* Remembers row's grid and ref as the store now holds them. */
+static void row_stored(struct warn_row *row)
+{
+    row->found = 1;
+    memcpy(row->grid0, row->w.grid, sizeof(row->grid0));
+    memcpy(row->ref0, row->w.ref, sizeof(row->ref0));
+}
+
 /* The row of (rule, subject): this transaction's copy, else the store's, else a new one
  * (found 0). The pointer stays valid until the next row_get of a row not yet held. */
 static int row_get(warn_batch *wb, rule_id rule, const char *subject, struct warn_row **out,
@@ -123,8 +131,9 @@ static int row_get(warn_batch *wb, rule_id rule, const char *subject, struct war
     rc = store_watch_get(wb->st, rule_key(rule), subject, &r->w, err);
     if (rc && rc != GS_E_NOTFOUND)
         return rc;
-    r->found = rc == GS_OK;
-    if (!r->found) {
+    if (rc == GS_OK)
+        row_stored(r);
+    else {
         snprintf(r->w.rule, sizeof(r->w.rule), "%s", rule_key(rule));
         snprintf(r->w.subject, sizeof(r->w.subject), "%s", subject);
     }
@@ -236,7 +245,7 @@ static int on_resident(warn_batch *wb, const char *rid, const store_rec *r, gs_e
     snprintf(row->w.grid, sizeof(row->w.grid), "%s", r->meta.grid);
     if (!row->found && !row->dirty) /* no visit yet: the clock runs from the creation */
         row->w.since = (int64_t)hlc_physical(r->meta.created_hlc);
-    row->w.info = mask;
+    row->w.info = mask | ((unsigned)row->w.info & RULES_INFO_VISITED);
     row->w.deadline = window ? row->w.since + window : 0;
     return row_changed(wb, row, err);
 }
@@ -345,8 +354,10 @@ static int on_visit(warn_batch *wb, const char *vid, const store_rec *r, gs_err 
         return rc;
     if (!row->found && !row->dirty)
         snprintf(row->w.grid, sizeof(row->w.grid), "%s", r->meta.grid);
-    if (at > row->w.since) {
+    /* the first visit counts even when dated before the resident was recorded */
+    if (at > row->w.since || !((unsigned)row->w.info & RULES_INFO_VISITED)) {
         int64_t window = unvisited_window(wb->cfg, (unsigned)row->w.info);
+        row->w.info |= RULES_INFO_VISITED;
         row->w.since = at;
         row->w.deadline = window ? at + window : 0;
         rc = row_changed(wb, row, err);
@@ -571,11 +582,26 @@ static const char *subject_type_of(rule_id rule)
     }
 }
 
+/* The merge context of the warnings' changes: one per batch (a sweep of thousands of
+ * warnings zeroed its reference cache and allocated its records once per warning: half
+ * of the catch-up sweep's instructions). */
+static int batch_merge(warn_batch *wb, merge_ctx **out, gs_err *err)
+{
+    if (!wb->merge) {
+        wb->merge = arena_alloc(wb->arena, sizeof(*wb->merge));
+        if (!wb->merge)
+            return gs_err_set(err, GS_E_NOMEM, "rules: no memory for a warning's change");
+        merge_init(wb->merge, wb->st, wb->clock, wb->arena, wb->now_ms);
+    }
+    *out = wb->merge;
+    return GS_OK;
+}
+
 static int open_warning(warn_batch *wb, store_watch *w, rule_id rule, gs_err *err)
 {
     char title[400];
     proto_field f[8];
-    merge_ctx m;
+    merge_ctx *m;
     int level = level_of(w, rule);
     int rc = uuid_v7(w->warning, (uint64_t)wb->now_ms);
 
@@ -599,8 +625,9 @@ static int open_warning(warn_batch *wb, store_watch *w, rule_id rule, gs_err *er
     f[6].value = (proto_value){.type = PV_INT, .u.i = w->since};
     f[7].name = proto_cstr("state");
     f[7].value = (proto_value){.type = PV_STR, .u.s = proto_cstr("open")};
-    merge_init(&m, wb->st, wb->clock, wb->arena, wb->now_ms);
-    rc = merge_server_put(&m, "warning", w->warning, f, 8, NULL, err);
+    rc = batch_merge(wb, &m, err);
+    if (!rc)
+        rc = merge_server_put(m, "warning", w->warning, f, 8, NULL, err);
     if (rc)
         return rc;
     w->has_warning = 1;
@@ -612,7 +639,7 @@ static int open_warning(warn_batch *wb, store_watch *w, rule_id rule, gs_err *er
 static int clear_warning(warn_batch *wb, store_watch *w, gs_err *err)
 {
     proto_field f[2];
-    merge_ctx m;
+    merge_ctx *m;
     int rc;
 
     memset(f, 0, sizeof(f));
@@ -620,8 +647,9 @@ static int clear_warning(warn_batch *wb, store_watch *w, gs_err *err)
     f[0].value = (proto_value){.type = PV_STR, .u.s = proto_cstr("cleared")};
     f[1].name = proto_cstr("cleared_at");
     f[1].value = (proto_value){.type = PV_INT, .u.i = wb->now_ms};
-    merge_init(&m, wb->st, wb->clock, wb->arena, wb->now_ms);
-    rc = merge_server_put(&m, "warning", w->warning, f, 2, NULL, err);
+    rc = batch_merge(wb, &m, err);
+    if (!rc)
+        rc = merge_server_put(m, "warning", w->warning, f, 2, NULL, err);
     if (rc)
         return rc;
     w->has_warning = 0;
@@ -656,6 +684,8 @@ static int settle_one(warn_batch *wb, struct warn_row *row, gs_err *err)
     /* a resident's last visit stays known; other rows with nothing to watch go */
     if (!w->has_warning && !w->deadline && rule != RULE_UNVISITED)
         return row->found ? store_watch_del(wb->st, w->rule, w->subject, err) : GS_OK;
+    if (row->found && strcmp(w->grid, row->grid0) == 0 && strcmp(w->ref, row->ref0) == 0)
+        return store_watch_update(wb->st, w, err);
     return store_watch_put(wb->st, w, err);
 }
 
@@ -671,8 +701,21 @@ int warn_settle(warn_batch *wb, gs_err *err)
             continue;
         rc = settle_one(wb, row, err);
         row->queued = row->dirty = 0;
-        row->found = 1;
+        row_stored(row);
     }
+    return rc;
+}
+
+/* Ends a transaction of warn_backfill or warn_rederive: keeps the HLC its warnings took and
+ * commits, or rolls back after a failure (rc). */
+static int txn_end(store *st, hlc *clock, int rc, gs_err *err)
+{
+    if (!rc)
+        rc = store_hlc_set(st, clock->last, err);
+    if (!rc)
+        rc = store_commit(st, err);
+    else
+        store_rollback(st);
     return rc;
 }
 
@@ -717,17 +760,122 @@ int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms
                                     err);
             if (!rc)
                 rc = warn_settle(&wb, err);
-            if (!rc)
-                rc = store_hlc_set(st, clock->last, err);
-            if (!rc)
-                rc = store_commit(st, err);
-            else
-                store_rollback(st);
+            rc = txn_end(st, clock, rc, err);
             if (!rc)
                 *n_records += n;
             arena_free(&arena);
         }
     }
+    return rc;
+}
+
+/* ---- a changed configuration ---------------------------------------------------------- */
+
+#define REDERIVE_ROWS 1000 /* rows read per transaction */
+
+typedef struct rederive_ctx {
+    warn_batch *wb;
+    gs_err *err;
+    uint32_t seen;                     /* rows read in this transaction */
+    uint64_t changed;                  /* rows queued to settle, in all */
+    char rule[32];                     /* the last row read */
+    char subject[GS_LIMIT_NAME + 1];
+} rederive_ctx;
+
+/* Row w's deadline (and window's end) under the thresholds of c, from the facts the row
+ * keeps. dispute_repeated's count is not kept: its window moves, its count applies from
+ * the resident's next dispute visit. */
+static void rederive(const rules_config *c, rule_id r, store_watch *w)
+{
+    switch (r) {
+    case RULE_UNVISITED: {
+        int64_t window = unvisited_window(c, (unsigned)w->info);
+        w->deadline = window ? w->since + window : 0;
+        break;
+    }
+    case RULE_CARE_OVERDUE: /* 0: the request ended */
+        w->deadline = w->deadline ? w->since + care_window(c, w->info) : 0;
+        break;
+    case RULE_DISPUTE_OPEN: /* 0: closed by a later visit */
+        w->deadline = w->deadline ? w->since + c->dispute_open_days * DAY_MS : 0;
+        break;
+    case RULE_HAZARD_OPEN:
+        w->deadline = w->deadline ? w->since + c->hazard_open_days * DAY_MS : 0;
+        break;
+    case RULE_DISPUTE_REPEATED:
+        w->until = w->since + c->dispute_repeated_days * DAY_MS;
+        break;
+    case RULE_DEVICE_SILENT:
+        w->deadline = w->since + c->silent_days * DAY_MS;
+        break;
+    default:
+        break;
+    }
+}
+
+static int rederive_row(void *ud, const store_watch *w)
+{
+    rederive_ctx *ctx = ud;
+    warn_batch *wb = ctx->wb;
+    rule_id r = rule_find(w->rule);
+    store_watch nw = *w;
+    struct warn_row *row;
+    int on, rc;
+
+    ctx->seen++;
+    snprintf(ctx->rule, sizeof(ctx->rule), "%s", w->rule);
+    snprintf(ctx->subject, sizeof(ctx->subject), "%s", w->subject);
+    if (r == RULE_COUNT)
+        return GS_OK;
+    rederive(wb->cfg, r, &nw);
+    on = rule_on(wb->cfg, r);
+    /* settle only what the new numbers change: a deadline, a rule turned off with a row
+     * open or waiting, a rule turned on with a row that nothing waits for */
+    if (nw.deadline == w->deadline && nw.until == w->until &&
+        !(!on && (w->has_warning || w->due)) && !(on && !w->has_warning && !w->due && nw.deadline))
+        return GS_OK;
+    rc = rows_grow(wb, ctx->err);
+    if (rc)
+        return rc;
+    row = &wb->rows[wb->n_rows];
+    memset(row, 0, sizeof(*row));
+    row->w = nw;
+    row->rule = (uint8_t)r;
+    row->queued = 1;
+    row_stored(row);
+    *row_slot(wb, r, w->subject) = ++wb->n_rows;
+    ctx->changed++;
+    return GS_OK;
+}
+
+int warn_rederive(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
+                  uint64_t *n_changed, gs_err *err)
+{
+    rederive_ctx ctx;
+    int rc = GS_OK;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.err = err;
+    do {
+        gs_arena arena;
+        warn_batch wb;
+
+        arena_init(&arena, SVAL_ARENA_MAX);
+        warn_init(&wb, cfg, st, clock, &arena, now_ms);
+        ctx.wb = &wb;
+        ctx.seen = 0;
+        rc = store_begin(st, err);
+        if (!rc)
+            rc = store_watch_scan(st, ctx.rule, ctx.subject, REDERIVE_ROWS, rederive_row, &ctx,
+                                  err);
+        if (!rc)
+            rc = warn_settle(&wb, err);
+        if (!rc && ctx.seen < REDERIVE_ROWS) /* the last: the rows now follow cfg */
+            rc = store_rules_sig_set(st, rules_signature(cfg), err);
+        rc = txn_end(st, clock, rc, err);
+        arena_free(&arena);
+    } while (!rc && ctx.seen == REDERIVE_ROWS);
+    *n_changed = ctx.changed;
     return rc;
 }
 
@@ -750,7 +898,8 @@ static int collect_due(void *ud, const store_watch *w)
     memset(row, 0, sizeof(*row));
     row->w = *w;
     row->rule = (uint8_t)r;
-    row->found = row->queued = 1;
+    row->queued = 1;
+    row_stored(row);
     *row_slot(wb, r, w->subject) = ++wb->n_rows;
     (*(uint32_t *)pair[2])++;
     return GS_OK;

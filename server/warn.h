@@ -43,6 +43,9 @@ typedef struct warn_batch {
      * visits of one resident reads and writes its row once, at settle */
     struct warn_row {
         store_watch w;   /* the row as it is now */
+        /* its grid and ref as the store holds them: when neither moved, settling updates
+         * the row's state in place and leaves the grid and ref indexes alone */
+        char grid0[GS_LIMIT_NAME + 1], ref0[GS_LIMIT_NAME + 1];
         uint8_t rule;    /* rule_id */
         uint8_t found;   /* the store holds it (else it is new) */
         uint8_t dirty;   /* changed since read: written by warn_settle */
@@ -64,6 +67,7 @@ typedef struct warn_batch {
         int64_t n;
     } days[WARN_DAYS];
     uint32_t n_days;
+    struct merge_ctx *merge; /* the warnings' changes (warn.c: batch_merge), in arena */
     int facts_only;          /* write the rows' facts, open and clear nothing (backfill: the
                                 sweep after it settles what is due, once all is read) */
     uint32_t n_opened;       /* out: warnings opened */
@@ -90,8 +94,16 @@ int warn_settle(warn_batch *wb, gs_err *err);
  * warning at once). Devices get their row at their next sync. *n_records counts them. */
 int warn_backfill(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
                   uint64_t *n_records, gs_err *err);
+/* The rules' thresholds or the rules that run are not those the store's rows were computed
+ * with (store_rules_sig_get differs from rules_signature): passes once over every watch row,
+ * 1,000 a transaction, computes its deadline again under cfg and settles those that change
+ * (a warning opens or clears at once, or waits for the sweep at its new time), then records
+ * cfg's signature. *n_changed counts the rows settled. */
+int warn_rederive(const rules_config *cfg, store *st, hlc *clock, int64_t now_ms,
+                  uint64_t *n_changed, gs_err *err);
 /* Settles at most max rows whose due time is at or before now; *n_rows: how many (fewer
  * than max: nothing more is due). */
 int warn_sweep(warn_batch *wb, uint32_t max, uint32_t *n_rows, gs_err *err);
+
 
 #endif

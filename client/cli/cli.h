@@ -70,6 +70,9 @@ int cli_cmd_retry(cli *c);
 int cli_cmd_drop(cli *c);
 int cli_cmd_warnings(cli *c);
 int cli_cmd_warning_ack(cli *c);
+int cli_cmd_attach(cli *c);
+int cli_cmd_attachments(cli *c);
+int cli_cmd_attachment_get(cli *c);
 
 /* JSON output (cli_record.c): a record as gs_record_to_json writes it, one line on stdout;
  * the records of a list as one JSON array of those. An exit code. */

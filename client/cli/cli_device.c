@@ -156,7 +156,7 @@ static int on_rejected(void *ud, const gs_rejected_info *info)
 int cli_cmd_status(cli *c)
 {
     gs_status st;
-    int64_t warnings_open = 0;
+    int64_t warnings_open = 0, att_files = 0, att_bytes = 0;
     rej_ctx rx;
     cli_opt opt;
     int i = 0, r, code, rc;
@@ -177,6 +177,8 @@ int cli_cmd_status(cli *c)
     rc = gs_db_status(c->db, &st);
     if (rc == GS_OK)
         rc = gs_db_warnings_open(c->db, &warnings_open);
+    if (rc == GS_OK)
+        rc = gs_db_attachments_pending(c->db, &att_files, &att_bytes);
     if (rc)
         return cli_fail(c, rc);
     memset(&rx, 0, sizeof(rx));
@@ -204,7 +206,7 @@ int cli_cmd_status(cli *c)
         }
         if (st.last_sync_ms)
             isotime_format(st.last_sync_ms, iso);
-        o = json_pack("{s:b,s:s?,s:s?,s:s?,s:o,s:I,s:I,s:I,s:I,s:s?,s:s?,s:I,s:I,s:o}",
+        o = json_pack("{s:b,s:s?,s:s?,s:s?,s:o,s:I,s:I,s:I,s:I,s:s?,s:s?,s:I,s:I,s:I,s:I,s:o}",
                       "initialised", st.initialised, "device",
                       st.initialised ? st.device_id : NULL, "worker",
                       st.initialised ? st.worker : NULL, "server",
@@ -215,7 +217,8 @@ int cli_cmd_status(cli *c)
                       "last_sync", st.last_sync_ms ? iso : NULL, "last_sync_result",
                       st.last_sync_result[0] ? st.last_sync_result : NULL, "cursor",
                       (json_int_t)st.cursor, "warnings_open", (json_int_t)warnings_open,
-                      "rejected", rx.arr);
+                      "attachments_pending", (json_int_t)att_files,
+                      "attachments_pending_bytes", (json_int_t)att_bytes, "rejected", rx.arr);
         rc = o ? cmdline_print_json(o, CMDLINE_JSON_FLAGS) : GS_E_NOMEM;
         json_decref(o);
         return rc ? cli_fail(c, rc) : CLI_OK;
@@ -241,6 +244,11 @@ int cli_cmd_status(cli *c)
     }
     printf("warnings   %lld open%s\n", (long long)warnings_open,
            warnings_open ? " (gridsync warnings lists them)" : "");
+    if (att_files)
+        printf("attachments %lld file%s, %.1f KB waiting to upload\n", (long long)att_files,
+               att_files == 1 ? "" : "s", (double)att_bytes / 1024.0);
+    else
+        printf("attachments nothing waiting to upload\n");
     printf("rejected   %lld change%s\n", (long long)st.rejected, st.rejected == 1 ? "" : "s");
     if (st.rejected) {
         rc = gs_db_rejected(c->db, on_rejected, &rx);

@@ -27,8 +27,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < schema_n_tables; i++) {
         const schema_table *t = &schema_tables[i];
         char cmd[96];
-        if (t->server_only)
-            continue; /* the server writes them: no add here (warnings below) */
+        if (t->server_only || strcmp(t->name, "attachment") == 0)
+            continue; /* the server writes warnings, attach makes attachments (below) */
         snprintf(cmd, sizeof(cmd), "%s add|update", t->cli_name);
         fprintf(f, "  %-32s record or change a %s (%s)\n", cmd, t->label_en, t->label_zh);
     }
@@ -40,6 +40,10 @@ static void usage(FILE *f)
         fprintf(f, "%s %s", i ? "," : "", schema_tables[i].cli_plural);
     fputs("\n"
           "  delete ID                        delete a record (the deletion syncs)\n"
+          "  attach ID FILE [--caption TEXT] attach a photo (JPEG, PNG) or a PDF to a record\n"
+          "  attachments ID                   a record's attachments\n"
+          "  attachment get ATT_ID --out FILE [--thumb]\n"
+          "                                   write an attachment (or its thumbnail) to FILE\n"
           "  import FILE.jsonl                add records, one JSON object per line, all or none\n"
           "  warnings [--all]                 the grid's warnings (预警), most pressing first\n"
           "  warning ack ID [--note TEXT]     acknowledge a warning (you are on it)\n"
@@ -198,7 +202,8 @@ int main(int argc, char **argv)
             words[n_words++] = a;
             /* nouns take a verb as their second word; "warnings" is a command of its own */
             if (schema_table_by_cli(a) && strcmp(a, "list") != 0 &&
-                strcmp(a, "warnings") != 0 && i + 1 < argc && argv[i + 1][0] != '-')
+                strcmp(a, "warnings") != 0 && strcmp(a, "attachments") != 0 && i + 1 < argc &&
+                argv[i + 1][0] != '-')
                 words[n_words++] = argv[++i];
             continue;
         }
@@ -241,6 +246,12 @@ int main(int argc, char **argv)
         code = cli_cmd_warnings(&c);
     } else if (strcmp(words[0], "warning") == 0 && words[1] && strcmp(words[1], "ack") == 0) {
         code = cli_cmd_warning_ack(&c);
+    } else if (strcmp(words[0], "attach") == 0) {
+        code = cli_cmd_attach(&c);
+    } else if (strcmp(words[0], "attachments") == 0) {
+        code = cli_cmd_attachments(&c);
+    } else if (strcmp(words[0], "attachment") == 0 && words[1] && strcmp(words[1], "get") == 0) {
+        code = cli_cmd_attachment_get(&c);
     } else if (schema_table_by_cli(words[0])) {
         const schema_table *t = schema_table_by_cli(words[0]);
         if (!words[1]) {

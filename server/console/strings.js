@@ -123,6 +123,8 @@ export const STRINGS = Object.freeze({
   w_resident: { zh: '居民', en: 'Resident' },
   w_phone: { zh: '电话', en: 'Phone' },
   w_address: { zh: '住址', en: 'Address' },
+  w_last_visit: { zh: '上次走访', en: 'Last visit' },
+  w_never_visited: { zh: '尚无走访记录', en: 'No visit recorded' },
   w_device: { zh: '设备', en: 'Device' },
   w_device_grids: { zh: '网格', en: 'Grids' },
   w_device_last: { zh: '最后同步', en: 'Last sync' },

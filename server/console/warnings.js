@@ -202,6 +202,8 @@ function contextList(w, st) {
     rows.push(row('w_resident', textOr(w.resident.name, 'strong')));
     rows.push(row('w_phone', textOr(w.resident.phone, 'mono')));
     rows.push(row('w_address', textOr(w.resident.address)));
+    // an unvisited warning's own "since" is the last visit (below)
+    if (w.rule !== 'unvisited_vulnerable') rows.push(row('w_last_visit', w.resident.last_visit ? when(ms(w.resident.last_visit), now) : h('span', { class: 'muted', text: t('w_never_visited') })));
   } else if (w.device || w.subject_type === 'device') {
     const dev = (st.devices || []).find((x) => x.id === (w.device ? w.device.id : w.subject));
     rows.push(row('w_device', [textOr(w.device ? w.device.name : null, 'strong'), ' ', h('span', { class: 'mono small', text: w.device ? w.device.id : String(w.subject) })]));

@@ -119,7 +119,7 @@ def check(name, cond, why):
         print("not ok %s: %s" % (name, why))
         fails += 1
 
-labels = [schema[t]["label"]["zh"] for t in ("resident", "visit", "care", "warning")]
+labels = [schema[t]["label"]["zh"] for t in ("resident", "visit", "care", "warning", "attachment")]
 check("xlsx_sheet_names", wb.sheetnames == ["汇总"] + labels, wb.sheetnames)
 want_rows = {"resident": 4, "visit": 5, "care": 3, "warning": warnings}
 for t, label in zip(("resident", "visit", "care", "warning"), labels):

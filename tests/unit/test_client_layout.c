@@ -233,6 +233,10 @@ static void test_from_layout_1_file_of_gridsync_0_1(void **state)
     assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM sqlite_schema WHERE name = "
                                        "'field_version'"),
                      0);
+    /* layout 4 (issue 19): the attachment bytes, and the attachments' index on their record */
+    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                       "('attachment_blob', 'attachment', 'attachment_by_record')"),
+                     3);
     /* the versions the old file held, one row per record now */
     assert_int_equal(fvers_load(db, id1, &fv), GS_OK);
     assert_int_equal(fv.n, 4); /* name, born, grid, tags */

@@ -670,6 +670,7 @@ static void test_warnings_listed_in_order_with_context(void **state)
     assert_string_equal(sval(w, "state"), "open");
     assert_string_equal(sval(w, "resident.name"), "赵六");
     assert_string_equal(sval(w, "resident.phone"), "13800000000");
+    assert_true(json_is_null(json_object_get(json_object_get(w, "resident"), "last_visit")));
     assert_true(json_is_null(json_object_get(w, "device")));
     assert_true(json_is_null(json_object_get(w, "note")));
     assert_true(is_subject(w, t.care));
@@ -680,6 +681,7 @@ static void test_warnings_listed_in_order_with_context(void **state)
     assert_string_equal(sval(w, "resident.name"), "王秀英");
     assert_string_equal(sval(w, "labels.rule.zh"), "重点人员未走访");
     assert_string_equal(sval(w, "grid"), "g1");
+    assert_true(json_is_null(json_object_get(json_object_get(w, "resident"), "last_visit")));
     {
         json_t *a = json_array_get(json_object_get(l, "warnings"), 2);
         json_t *b = json_array_get(json_object_get(l, "warnings"), 3);
@@ -691,8 +693,41 @@ static void test_warnings_listed_in_order_with_context(void **state)
     assert_int_equal(ival(d, "warnings_open.by_rule.unvisited_vulnerable.attention"), 3);
     assert_int_equal(ival(d, "warnings_open.by_rule.care_overdue.urgent"), 1);
     json_decref(d);
-    /* another grid: none */
+    /* a visit clears 王's warning; the cleared one names the visit as her last */
     json_decref(l);
+    {
+        uint8_t v[16];
+        f->now = T0 + 9 * DAY + HOUR;
+        visit(f, v, t.wang, "routine");
+        l = get(f, "/v1/admin/warnings", "state=cleared", 200);
+        assert_int_equal(json_array_size(json_object_get(l, "warnings")), 1);
+        w = json_array_get(json_object_get(l, "warnings"), 0);
+        assert_true(is_subject(w, t.wang));
+        assert_string_equal(sval(w, "resident.last_visit"), "2026-11-27T12:06:40Z");
+        json_decref(l);
+    }
+    /* a visit dated before its resident was recorded is still her last visit */
+    {
+        uint8_t sun[16], c2[16], v[16];
+        size_t k;
+        f->now = T0 + 10 * DAY;
+        resident(f, sun, "孙桂芝", NULL);
+        care(f, c2, sun, "urgent");
+        f->now = T0 + 10 * DAY - 3 * HOUR;
+        visit(f, v, sun, "routine");
+        f->now = T0 + 12 * DAY;
+        sweep(f);
+        l = get(f, "/v1/admin/warnings", NULL, 200);
+        for (k = 0; k < json_array_size(json_object_get(l, "warnings")); k++)
+            if (is_subject(json_array_get(json_object_get(l, "warnings"), k), c2))
+                break;
+        assert_true(k < json_array_size(json_object_get(l, "warnings")));
+        w = json_array_get(json_object_get(l, "warnings"), k);
+        assert_string_equal(sval(w, "resident.name"), "孙桂芝");
+        assert_string_equal(sval(w, "resident.last_visit"), "2026-11-28T08:06:40Z");
+        json_decref(l);
+    }
+    /* another grid: none */
     l = get(f, "/v1/admin/warnings", "grid=g2", 200);
     assert_int_equal(json_array_size(json_object_get(l, "warnings")), 0);
     json_decref(l);

@@ -606,6 +606,64 @@ static void test_visit_days_counted_per_batch(void **state)
     sqlite3_close(db);
 }
 
+/* Thresholds changed in gridsyncd.conf apply to every subject at the next start, not only
+ * to those that change: 7 -> 5 days opens at once what is 6 days unvisited, back to 7
+ * clears it, a rule turned off clears its warnings; an unchanged configuration reads and
+ * settles nothing. */
+static void test_changed_thresholds_apply_to_every_subject(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], cid[16];
+    uint64_t n = 0, sig = 0;
+    uint32_t o, c;
+    proto_field fs[6];
+    gs_err err;
+
+    resident(f, rid, "王秀英", "lives_alone");
+    assert_int_equal(uuid_v7(cid, (uint64_t)f->now), GS_OK);
+    fs[0] = tv_field("resident", tv_ref(rid), 0);
+    fs[1] = tv_field("grid", tv_str("g1"), 0);
+    fs[2] = tv_field("category", tv_str("meal"), 0);
+    fs[3] = tv_field("priority", tv_str("normal"), 0);
+    fs[4] = tv_field("status", tv_str("open"), 0);
+    fs[5] = tv_field("requested_at", tv_int(f->now), 0);
+    push(f, "care", cid, fs, 6);
+    assert_int_equal(warn_rederive(&f->cfg, f->st, &f->clock, f->now, &n, &err), GS_OK);
+    assert_int_equal(n, 0); /* the rows follow this configuration already */
+    assert_int_equal(store_rules_sig_get(f->st, &sig, &err), GS_OK);
+    assert_true(sig == rules_signature(&f->cfg));
+    f->now = T0 + 6 * DAY;
+    sweep(f, &o, &c);
+    assert_int_equal(o, 1); /* the care request: 72 h */
+    assert_int_equal(count_state(f, "unvisited_vulnerable", "open"), 0);
+
+    f->cfg.unvisited_days_alone = 5;
+    assert_true(rules_signature(&f->cfg) != sig);
+    assert_int_equal(warn_rederive(&f->cfg, f->st, &f->clock, f->now, &n, &err), GS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(count_state(f, "unvisited_vulnerable", "open"), 1);
+    sweep(f, &o, &c);
+    assert_int_equal(o + c, 0);
+
+    f->cfg.unvisited_days_alone = 7;
+    assert_int_equal(warn_rederive(&f->cfg, f->st, &f->clock, f->now, &n, &err), GS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(count_state(f, "unvisited_vulnerable", "open"), 0);
+    assert_int_equal(count_state(f, "unvisited_vulnerable", "cleared"), 1);
+    f->now = T0 + 7 * DAY; /* and the old threshold still holds */
+    sweep(f, &o, &c);
+    assert_int_equal(o, 1);
+
+    snprintf(f->cfg.disabled, sizeof(f->cfg.disabled), "device_silent,care_overdue");
+    assert_int_equal(warn_rederive(&f->cfg, f->st, &f->clock, f->now, &n, &err), GS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(count_state(f, "care_overdue", "open"), 0);
+    assert_int_equal(count_state(f, "care_overdue", "cleared"), 1);
+    assert_int_equal(count_state(f, "unvisited_vulnerable", "open"), 1);
+    assert_int_equal(warn_rederive(&f->cfg, f->st, &f->clock, f->now, &n, &err), GS_OK);
+    assert_int_equal(n, 0);
+}
+
 /* A store written while the rules were off (or by a server before them): at start the
  * rules read every record once, open what is due, count no visit twice, and never again. */
 static void test_backfill_of_an_older_store(void **state)
@@ -684,6 +742,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_sweep_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backfill_of_an_older_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_days_counted_per_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_thresholds_apply_to_every_subject, setup,
+                                        teardown),
         cmocka_unit_test(test_rules_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,6 +344,8 @@ try {
     const care = warnings.find((w) => w.rule === 'care_overdue' && w.level === 'urgent');
     const ctx = await page.locator(`[data-testid="warning-${care.id}"] [data-testid=warning-context]`).innerText();
     expect(ctx.includes('李桂兰') && ctx.includes('13800000001') && ctx.includes('城关镇西街 8 号') && ctx.includes('需求提出时间'), 'care context: ' + ctx);
+    // and when she was last visited (the seed visits her two hours before her request)
+    expect(/上次走访\s*20\d\d\/\d\d\/\d\d \d\d:\d\d/.test(ctx) && !ctx.includes('尚无走访记录'), 'care context without the last visit: ' + ctx);
     const head = await page.locator(`[data-testid="warning-${care.id}"] .c-head`).innerText();
     expect(head.includes('服务需求超时') && head.includes('城关-1') && head.includes('待处理'), 'care head: ' + head);
   });
