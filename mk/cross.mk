@@ -8,8 +8,8 @@
 #                                the ARM CLI against this machine's x86-64 gridsyncd
 #
 # The cross build re-enters make with Debian's cross gcc and pkg-config pointed at the
-# foreign architecture's .pc files. Only the client side is built: the server and its
-# mbedTLS never run on a handheld (the client needs no mbedTLS, so MBEDTLS_LIBS is empty).
+# foreign architecture's .pc files. Only the client side is built: the server never runs on
+# a handheld (the client uses mbedTLS's crypto only: SHA-256 of attachments).
 
 ARCH ?= aarch64
 CROSS_TRIPLE_aarch64 := aarch64-linux-gnu
@@ -35,7 +35,7 @@ cross: build/.deps-$(CROSS_DEPS_$(ARCH)).mk
 	@test -n "$(CROSS_TRIPLE)" || { echo "make cross: ARCH=$(ARCH) is not one of aarch64, armhf" >&2; exit 2; }
 	$(Q)env PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLE)/pkgconfig:/usr/share/pkgconfig \
 	    $(MAKE) --no-print-directory SKIP_DEPS=1 BUILD=$(CROSS_BUILD) CC=$(CROSS_TRIPLE)-gcc \
-	    MBEDTLS_LIBS= EXTRA_CFLAGS="$(CROSS_CFLAGS_$(ARCH)) $(EXTRA_CFLAGS)" \
+	    EXTRA_CFLAGS="$(CROSS_CFLAGS_$(ARCH)) $(EXTRA_CFLAGS)" \
 	    $(CROSS_BUILD)/lib/libgridsync.a $(CROSS_BUILD)/lib/libgridsync.so \
 	    $(CROSS_BUILD)/bin/gridsync $(addprefix $(CROSS_BUILD)/tests/,$(CROSS_UNIT)) \
 	    $(if $(JAVAC),$(CROSS_BUILD)/java/libgridsync_jni.so)

@@ -20,7 +20,8 @@ openjdk-17-jdk-headless junit5"
 # armhf is built only on request (`install-deps.sh cross-armhf`).
 cross_pkgs() { # DEBIAN_ARCH GCC_TRIPLE
     echo "gcc-$2 libc6-dev-$1-cross qemu-user libsqlite3-dev:$1 libcurl4-openssl-dev:$1 \
-libmsgpack-dev:$1 libcmocka-dev:$1 libjansson-dev:$1 zlib1g-dev:$1 libturbojpeg0-dev:$1 libpng-dev:$1"
+libmsgpack-dev:$1 libcmocka-dev:$1 libjansson-dev:$1 zlib1g-dev:$1 libturbojpeg0-dev:$1 libpng-dev:$1 \
+libmbedtls-dev:$1"
 }
 CROSS=$(cross_pkgs arm64 aarch64-linux-gnu)
 ARCHS=""
