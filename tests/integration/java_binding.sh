@@ -2,7 +2,7 @@
 # java_binding.sh: the Java binding (client/java/) through JUnit 5 against a real gridsyncd
 # on 127.0.0.1 with TLS and two enrolled devices: client/java/test/.../GridSyncTest.java
 # (record offline, sync with progress, a conflict, error codes, a 600-record list, delete,
-# warnings). java runs with -Xcheck:jni, and any JNI warning it prints (a leaked local
+# warnings, an attachment: a PNG shrunk to JPEG with a thumbnail, a non-image refused). java runs with -Xcheck:jni, and any JNI warning it prints (a leaked local
 # reference, a call with an exception pending) fails the test. Says `skip` where the
 # binding was not built (no javac, or a sanitizer build: mk/java.mk says why).
 set -u

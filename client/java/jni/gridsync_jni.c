@@ -560,3 +560,130 @@ JNIEXPORT jobject JNICALL JNI_FN(nSync)(JNIEnv *env, jclass cls, jlong h, jobjec
     }
     return summary_of(env, &sum);
 }
+
+/* ---- attachments (issue 19) ---- */
+
+JNIEXPORT jstring JNICALL JNI_FN(nAttach)(JNIEnv *env, jclass cls, jlong h, jstring jrid,
+                                          jbyteArray jdata, jstring jcaption)
+{
+    (void)cls;
+    gs_db *db = db_of(h);
+    char id[GS_ID_TEXT_LEN + 1];
+    jstring out = NULL;
+    char *rid = utf8_of(env, jrid), *caption = jcaption ? utf8_of(env, jcaption) : NULL;
+    if (!rid || !jdata || (jcaption && !caption)) {
+        throw_gs(env, GS_E_INVALID, "attach: record id or data is null");
+        goto out;
+    }
+    jsize n = (*env)->GetArrayLength(env, jdata);
+    jbyte *bytes = (*env)->GetByteArrayElements(env, jdata, NULL);
+    if (!bytes)
+        goto out;
+    int rc = gs_db_attach(db, rid, bytes, (size_t)n, caption, NULL, id);
+    (*env)->ReleaseByteArrayElements(env, jdata, bytes, JNI_ABORT);
+    if (rc)
+        throw_db(env, db, rc);
+    else
+        out = jstr_of(env, id);
+out:
+    free(rid);
+    free(caption);
+    return out;
+}
+
+struct att_ctx {
+    JNIEnv *env;
+    jclass cls;        /* org.gridsync.Attachment */
+    jmethodID ctor;
+    jobject *items;    /* global refs */
+    size_t n, cap;
+};
+
+static int on_attachment(void *ud, const gs_attachment_info *a)
+{
+    struct att_ctx *c = ud;
+    JNIEnv *env = c->env;
+    if ((*env)->PushLocalFrame(env, 8) != 0)
+        return GS_E_NOMEM;
+    int rc = GS_E_NOMEM;
+    jstring s1 = jstr_of(env, a->id), s2 = s1 ? jstr_of(env, a->record) : NULL,
+            s3 = s2 ? jstr_of(env, a->mime) : NULL, s4 = s3 ? jstr_of(env, a->sha256) : NULL,
+            s5 = s4 ? jstr_of(env, a->caption) : NULL;
+    jobject o = s5 ? (*env)->NewObject(env, c->cls, c->ctor, s1, s2, s3, s4, s5,
+                                       (jlong)a->bytes, (jlong)a->thumb_bytes, (jint)a->width,
+                                       (jint)a->height, (jboolean)(a->have_full != 0),
+                                       (jboolean)(a->have_thumb != 0))
+                   : NULL;
+    if (o && c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 8;
+        jobject *grown = realloc(c->items, ncap * sizeof *grown);
+        if (grown)
+            c->items = grown, c->cap = ncap;
+    }
+    if (o && c->n < c->cap && (c->items[c->n] = (*env)->NewGlobalRef(env, o))) {
+        c->n++;
+        rc = GS_OK;
+    }
+    (*env)->PopLocalFrame(env, NULL);
+    return rc;
+}
+
+JNIEXPORT jobjectArray JNICALL JNI_FN(nAttachments)(JNIEnv *env, jclass cls, jlong h,
+                                                    jstring jrid)
+{
+    (void)cls;
+    gs_db *db = db_of(h);
+    jobjectArray out = NULL;
+    struct att_ctx c = {env, NULL, NULL, NULL, 0, 0};
+    char *rid = utf8_of(env, jrid);
+    if (!rid) {
+        throw_gs(env, GS_E_INVALID, "attachments: record id is null");
+        return NULL;
+    }
+    c.cls = (*env)->FindClass(env, "org/gridsync/Attachment");
+    if (c.cls)
+        c.ctor = (*env)->GetMethodID(env, c.cls, "<init>",
+            "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;"
+            "Ljava/lang/String;JJIIZZ)V");
+    if (c.ctor) {
+        int rc = gs_db_attachments(db, rid, on_attachment, &c);
+        if (rc)
+            throw_gs(env, rc, rc == GS_E_NOMEM ? "out of memory" : gs_db_errmsg(db));
+        else if ((out = (*env)->NewObjectArray(env, (jsize)c.n, c.cls, NULL)))
+            for (size_t i = 0; i < c.n; i++)
+                (*env)->SetObjectArrayElement(env, out, (jsize)i, c.items[i]);
+    }
+    for (size_t i = 0; i < c.n; i++)
+        (*env)->DeleteGlobalRef(env, c.items[i]);
+    free(c.items);
+    if (c.cls)
+        (*env)->DeleteLocalRef(env, c.cls);
+    free(rid);
+    return out;
+}
+
+JNIEXPORT jbyteArray JNICALL JNI_FN(nAttachmentBytes)(JNIEnv *env, jclass cls, jlong h,
+                                                      jstring jaid, jint which)
+{
+    (void)cls;
+    gs_db *db = db_of(h);
+    void *data = NULL;
+    size_t len = 0;
+    jbyteArray out = NULL;
+    char *aid = utf8_of(env, jaid);
+    if (!aid) {
+        throw_gs(env, GS_E_INVALID, "attachmentBytes: id is null");
+        return NULL;
+    }
+    int rc = gs_db_attachment_get(db, aid, (int)which, &data, &len);
+    if (rc) {
+        throw_db(env, db, rc);
+    } else if (len > 0x7fffffff) {
+        throw_gs(env, GS_E_TOO_LARGE, "attachment larger than a Java array");
+    } else if ((out = (*env)->NewByteArray(env, (jsize)len))) {
+        (*env)->SetByteArrayRegion(env, out, 0, (jsize)len, data);
+    }
+    gs_free(data);
+    free(aid);
+    return out;
+}

@@ -83,6 +83,25 @@ public final class GridSync implements AutoCloseable {
         nUpdate(h(), id, new String[] {"state", "note"}, new String[] {"acknowledged", note});
     }
 
+    /** Attaches a JPEG, PNG or PDF to the live record recordId (images are shrunk, turned
+     *  upright and stripped of their metadata: docs/CLIENT.md); returns the attachment's id. */
+    public synchronized String attach(String recordId, byte[] data, String caption)
+            throws GridSyncException {
+        return nAttach(h(), recordId, data, caption);
+    }
+
+    /** The live attachments of recordId, oldest first. */
+    public synchronized List<Attachment> attachments(String recordId) throws GridSyncException {
+        return Arrays.asList(nAttachments(h(), recordId));
+    }
+
+    /** An attachment's bytes: which is Attachment.FULL, THUMB or ORIGINAL; NOT_FOUND when
+     *  they are not on this device. */
+    public synchronized byte[] attachmentBytes(String attachmentId, int which)
+            throws GridSyncException {
+        return nAttachmentBytes(h(), attachmentId, which);
+    }
+
     public synchronized Status status() throws GridSyncException {
         return nStatus(h());
     }
@@ -118,6 +137,11 @@ public final class GridSync implements AutoCloseable {
     private static native Record nGet(long h, String id) throws GridSyncException;
     private static native Record[] nList(long h, String table, String[] k, String[] v, long limit,
                                          int warnings) throws GridSyncException;
+    private static native String nAttach(long h, String rid, byte[] data, String caption)
+            throws GridSyncException;
+    private static native Attachment[] nAttachments(long h, String rid) throws GridSyncException;
+    private static native byte[] nAttachmentBytes(long h, String aid, int which)
+            throws GridSyncException;
     private static native Status nStatus(long h) throws GridSyncException;
     private static native SyncResult nSync(long h, ProgressListener p) throws GridSyncException;
 }

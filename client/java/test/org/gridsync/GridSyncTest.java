@@ -129,4 +129,35 @@ class GridSyncTest {
             assertEquals(r.pushed, r.accepted, r.toString());
         }
     }
+
+    @Test
+    @Order(5)
+    void attachmentsArriveShrunkWithAThumbnail() throws Exception {
+        java.awt.image.BufferedImage img =
+                new java.awt.image.BufferedImage(640, 480, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 480; y++)
+            for (int x = 0; x < 640; x++) img.setRGB(x, y, (x * 7) ^ (y * 13));
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(img, "png", png);
+        try (GridSync a = device(1)) {
+            String rid = a.add(new Record("resident").set("name", "赵六"));
+            String aid = a.attach(rid, png.toByteArray(), "门牌照片");
+            List<Attachment> atts = a.attachments(rid);
+            assertEquals(1, atts.size());
+            Attachment at = atts.get(0);
+            assertEquals(aid, at.id);
+            assertEquals("image/jpeg", at.mime);
+            assertEquals("门牌照片", at.caption);
+            assertEquals(640, at.width);
+            byte[] thumb = a.attachmentBytes(aid, Attachment.THUMB);
+            assertEquals((byte) 0xFF, thumb[0]);
+            assertEquals((byte) 0xD8, thumb[1]);
+            assertEquals(at.thumbBytes, thumb.length);
+            GridSyncException e = assertThrows(GridSyncException.class,
+                    () -> a.attach(rid, new byte[] {1, 2, 3}, null));
+            assertEquals(GridSyncException.INVALID, e.getCode(), e.getMessage());
+            SyncResult r = a.sync(null);
+            assertEquals(r.pushed, r.accepted, r.toString());
+        }
+    }
 }
