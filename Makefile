@@ -6,6 +6,8 @@
 #   make asan       the tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make cross      ARCH=aarch64|armhf: the client for the handhelds (mk/cross.mk)
+#   make java       the Java binding: build/java/gridsync.jar + libgridsync_jni.so (mk/java.mk)
 #   make clean
 #
 # Modules are found by wildcard: a new .c in common/, proto/, client/ or server/ needs no
@@ -30,7 +32,7 @@ SKIP_DEPS := 1
 endif
 endif
 ifndef SKIP_DEPS
-DEPS_SET := $(if $(filter-out all lib bin install,$(MAKECMDGOALS)),all,build)
+DEPS_SET := $(if $(filter-out all lib bin install cross deps-cross,$(MAKECMDGOALS)),all,build)
 include build/.deps-$(DEPS_SET).mk
 endif
 build/.deps-%.mk: scripts/install-deps.sh
@@ -277,6 +279,9 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,15p' Makefile
+
+include mk/cross.mk
+include mk/java.mk
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

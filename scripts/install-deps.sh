@@ -9,15 +9,31 @@ BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls
 libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev libturbojpeg0-dev libpng-dev"
 # chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh);
 # python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh);
+# openjdk-17-jdk-headless and junit5: the Java binding and its tests (client/java/)
 # python3-pil makes camera-like photos and reads their EXIF (tests/integration/attach_cli.sh)
 TEST="python3 python3-msgpack python3-openpyxl python3-pil sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
-iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh"
+iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh \
+openjdk-17-jdk-headless junit5"
+
+# The handhelds' ARM client (mk/cross.mk, `make cross`/`make test-cross`): Debian's cross
+# compiler, the arm64 -dev packages through multiarch, qemu-user to run the result.
+# armhf is built only on request (`install-deps.sh cross-armhf`).
+cross_pkgs() { # DEBIAN_ARCH GCC_TRIPLE
+    echo "gcc-$2 libc6-dev-$1-cross qemu-user libsqlite3-dev:$1 libcurl4-openssl-dev:$1 \
+libmsgpack-dev:$1 libcmocka-dev:$1 libjansson-dev:$1 zlib1g-dev:$1 libturbojpeg0-dev:$1 libpng-dev:$1 \
+libmbedtls-dev:$1"
+}
+CROSS=$(cross_pkgs arm64 aarch64-linux-gnu)
+ARCHS=""
 
 want="$BUILD"
 case "${1:-build}" in
     build) ;;
-    test|all) want="$BUILD $TEST" ;;
-    *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+    test) want="$BUILD $TEST" ;;
+    all) want="$BUILD $TEST $CROSS"; ARCHS=arm64 ;;
+    cross) want="$BUILD $CROSS"; ARCHS=arm64 ;;
+    cross-armhf) want="$BUILD $(cross_pkgs armhf arm-linux-gnueabihf)"; ARCHS=armhf ;;
+    *) echo "usage: $0 [build|test|all|cross|cross-armhf]" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -32,6 +48,9 @@ echo "install-deps: installing:$missing" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+for a in $ARCHS; do
+    dpkg --print-foreign-architectures | grep -qx "$a" || $SUDO dpkg --add-architecture "$a"
+done
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
