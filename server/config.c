@@ -28,7 +28,10 @@ void config_defaults(srv_config *cfg)
     snprintf(cfg->dir, sizeof(cfg->dir), ".");
     snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8443");
     cfg->workers = 8;
-    cfg->max_connections = 256;
+    cfg->max_connections = 4096;
+    cfg->max_connections_per_address = 16;
+    cfg->handshake_timeout_ms = 5000;
+    cfg->head_timeout_ms = 10000;
     cfg->read_timeout_ms = 15000;
     cfg->request_timeout_ms = 60000;
     cfg->idle_timeout_ms = 30000;
@@ -101,6 +104,9 @@ static const key_def key_defs[] = {
     {"ca", K_PATH, F(ca_path), CAP(ca_path), 0, 0},
     {"workers", K_INT, F(workers), 0, 1, 256},
     {"max_connections", K_INT, F(max_connections), 0, 1, 65536},
+    {"max_connections_per_address", K_INT, F(max_connections_per_address), 0, 1, 65536},
+    {"handshake_timeout_ms", K_INT, F(handshake_timeout_ms), 0, 100, 3600000},
+    {"head_timeout_ms", K_INT, F(head_timeout_ms), 0, 100, 3600000},
     {"read_timeout_ms", K_INT, F(read_timeout_ms), 0, 100, 3600000},
     {"request_timeout_ms", K_INT, F(request_timeout_ms), 0, 100, 3600000},
     {"idle_timeout_ms", K_INT, F(idle_timeout_ms), 0, 100, 3600000},

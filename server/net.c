@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -38,6 +39,7 @@
 #include "proto/proto.h"
 #include "crl.h"
 #include "http.h"
+#include "peers.h"
 
 #define NET_LINGER_MS 2000          /* how long to drain a client after Connection: close */
 #define NET_LINGER_BYTES (1u << 20) /* and how much of it to read before giving up */
@@ -66,6 +68,8 @@ typedef struct net_conn {
     conn_action action;     /* what the last worker step asked the poller to do */
     short want;             /* POLLIN or POLLOUT, for ACT_WAIT */
     char peer[96];          /* "ip:port" or "[ip6]:port", for logs */
+    peer_key addr;          /* source address key, for the per-address cap (peers.h) */
+    unsigned n_requests;    /* requests answered on this connection */
     gs_buf in;              /* raw request bytes; reserved to its cap, never moves */
     http_rx rx;             /* request assembly */
     srv_response resp;      /* the answer being written */
@@ -117,6 +121,8 @@ struct srv_net {
     int open;                    /* connections open in all */
     uint64_t accept_pause_until; /* after EMFILE: stop polling the listener until then */
     uint64_t last_refuse_log;    /* rate limit for "connection cap reached" warnings */
+    uint64_t last_evict_log;     /* rate limit for eviction notes */
+    peer_table peers;            /* open connections per source address */
 };
 
 static uint64_t now_ms(void)
@@ -186,6 +192,21 @@ static int bind_listen(srv_net *n, gs_err *err)
     return GS_OK;
 }
 
+/* Every connection is a descriptor: lift the soft RLIMIT_NOFILE (1024 under systemd and
+ * most shells) towards the hard one so that max_connections is reachable; a lower limit
+ * shows up as accept() failing with EMFILE, which the poller survives but logs. */
+static void raise_fd_limit(srv_net *n)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)n->cfg->max_connections + 64; /* + database, log, listener, TLS */
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warn(n->lg, "open-file limit %llu is below max_connections = %d; raise LimitNOFILE",
+                 (unsigned long long)rl.rlim_cur, n->cfg->max_connections);
+}
+
 int net_new(srv_net **out, const net_opts *opts, gs_err *err)
 {
     srv_net *n = gs_calloc(1, sizeof(*n));
@@ -211,7 +232,7 @@ int net_new(srv_net **out, const net_opts *opts, gs_err *err)
     n->watch = gs_calloc(cap, sizeof(*n->watch));
     n->pfds = gs_calloc(cap + 3, sizeof(*n->pfds));
     n->threads = gs_calloc((size_t)n->cfg->workers, sizeof(*n->threads));
-    if (!n->watch || !n->pfds || !n->threads) {
+    if (!n->watch || !n->pfds || !n->threads || peers_init(&n->peers, cap) != GS_OK) {
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
         goto out;
     }
@@ -220,6 +241,7 @@ int net_new(srv_net **out, const net_opts *opts, gs_err *err)
         rc = gs_err_set(err, GS_E_IO, "eventfd: %s", strerror(errno));
         goto out;
     }
+    raise_fd_limit(n);
     rc = bind_listen(n, err);
     if (rc)
         goto out;
@@ -242,6 +264,7 @@ static void conn_free(srv_net *n, net_conn *c)
     buf_free(&c->out);
     buf_free(&c->resp.body);
     http_rx_free(&c->rx);
+    peers_remove(&n->peers, &c->addr);
     gs_free(c);
     n->open--;
     atomic_fetch_sub(&n->m->connections_open, 1);
@@ -284,6 +307,8 @@ static net_conn *conn_new(srv_net *n, int fd, const struct sockaddr_storage *ss,
     c->state = NC_HANDSHAKE;
     c->want = POLLIN;
     format_peer(ss, sl, c->peer, sizeof(c->peer));
+    c->addr = peers_key(ss);
+    peers_add(&n->peers, &c->addr); /* cannot fail: the table has max_connections slots */
     buf_init(&c->in, in_cap);
     buf_init(&c->out, NET_OUT_MAX);
     buf_init(&c->resp.body, NET_MAX_RESPONSE_BYTES);
@@ -302,20 +327,45 @@ static net_conn *conn_new(srv_net *n, int fd, const struct sockaddr_storage *ss,
     return c;
 }
 
+/* 1 while the connection holds no request the server has begun to work on: a TLS
+ * handshake, an idle keep-alive wait, or a request head still arriving. Such a connection
+ * costs its client nothing to hold, so it is what the caps take back first. */
+static int conn_evictable(const net_conn *c)
+{
+    return c->state == NC_HANDSHAKE || (c->state == NC_READ && c->rx.state == RX_HEAD);
+}
+
+/* The handshake and first-byte deadline: handshake_timeout_ms, a fifth of it (at least
+ * 200 ms) once three quarters of max_connections are open, so that a flood turns over
+ * its slots quickly while an honest handshake (a few round trips, < 2 s on 2G) fits. */
+static uint64_t handshake_budget(const srv_net *n)
+{
+    uint64_t full = (uint64_t)n->cfg->handshake_timeout_ms, short_ = full / 5;
+    if ((int64_t)n->open * 4 < (int64_t)n->cfg->max_connections * 3)
+        return full;
+    return short_ < 200 ? (full < 200 ? full : 200) : short_;
+}
+
 /* The moment the poller gives up on a waiting connection. */
 static uint64_t conn_deadline(const srv_net *n, const net_conn *c)
 {
     const srv_config *cfg = n->cfg;
-    uint64_t stall = c->last_io_ms + (uint64_t)cfg->read_timeout_ms, whole;
+    uint64_t stall = c->last_io_ms + (uint64_t)cfg->read_timeout_ms, whole, head;
 
     switch (c->state) {
     case NC_HANDSHAKE:
-        whole = c->accepted_ms + (uint64_t)cfg->request_timeout_ms;
+        whole = c->accepted_ms + handshake_budget(n);
         return stall < whole ? stall : whole;
     case NC_READ:
         if (http_rx_idle(&c->rx, &c->in))
-            return c->idle_since_ms + (uint64_t)cfg->idle_timeout_ms;
+            return c->idle_since_ms + (c->n_requests ? (uint64_t)cfg->idle_timeout_ms
+                                                     : handshake_budget(n));
         whole = c->req_start_ms + (uint64_t)cfg->request_timeout_ms;
+        if (c->rx.state == RX_HEAD) {
+            head = c->req_start_ms + (uint64_t)cfg->head_timeout_ms;
+            if (head < whole)
+                whole = head;
+        }
         return stall < whole ? stall : whole;
     case NC_LINGER:
         return c->last_io_ms + NET_LINGER_MS;
@@ -607,6 +657,7 @@ static conn_action conn_step(srv_net *n, net_conn *c)
             if (w == 0)
                 return ACT_WAIT;
             finish_request(n, c, w < 0 ? "(client gone before the answer was sent)" : NULL);
+            c->n_requests++;
             buf_free(&c->resp.body);
             if (w < 0)
                 return ACT_CLOSE;
@@ -735,6 +786,44 @@ static void collect_returned(srv_net *n)
     }
 }
 
+/* At a cap: closes the connection, among those waiting in the watch list from key (all of
+ * them when key is NULL), that has held its slot longest without a request in progress.
+ * Returns 0 when there is none: every slot is doing real work, and the newcomer is the one
+ * refused. Taking back an idle slot instead of refusing is what keeps a flood of silent
+ * connections from locking honest devices out: the flood can only displace itself. */
+static int evict_oldest(srv_net *n, const peer_key *key)
+{
+    size_t best = SIZE_MAX;
+    uint64_t best_since = UINT64_MAX, t;
+
+    for (size_t i = 0; i < n->n_watch; i++) {
+        const net_conn *c = n->watch[i];
+        uint64_t since;
+        if (!conn_evictable(c) || (key && !peers_same(&c->addr, key)))
+            continue;
+        since = c->state == NC_HANDSHAKE ? c->accepted_ms
+                : c->req_start_ms       ? c->req_start_ms
+                                        : c->idle_since_ms;
+        if (since < best_since) {
+            best_since = since;
+            best = i;
+        }
+    }
+    if (best == SIZE_MAX)
+        return 0;
+    net_conn *c = n->watch[best];
+    watch_remove(n, best);
+    atomic_fetch_add(&n->m->connections_evicted, 1);
+    t = now_ms();
+    if (t - n->last_evict_log >= 1000) {
+        log_info(n->lg, "%s: closed to make room (%s cap reached; further evictions this "
+                 "second not logged)", c->peer, key ? "per-address" : "connection");
+        n->last_evict_log = t;
+    }
+    conn_close(n, c);
+    return 1;
+}
+
 static void accept_all(srv_net *n)
 {
     for (int i = 0; i < 64; i++) {
@@ -748,13 +837,24 @@ static void accept_all(srv_net *n)
             }
             return; /* EAGAIN, or a connection that died before we took it */
         }
-        if (n->open >= n->cfg->max_connections) {
+        peer_key key = peers_key(&ss);
+        const char *refused = NULL;
+        if (peers_count(&n->peers, &key) >= n->cfg->max_connections_per_address &&
+            !evict_oldest(n, &key))
+            refused = "max_connections_per_address";
+        else if (n->open >= n->cfg->max_connections && !evict_oldest(n, NULL))
+            refused = "max_connections";
+        if (refused) {
             uint64_t t = now_ms();
+            char who[96];
+            format_peer(&ss, sl, who, sizeof(who));
             close(fd);
             atomic_fetch_add(&n->m->connections_refused, 1);
             if (t - n->last_refuse_log >= 1000) {
-                log_warn(n->lg, "connection cap (max_connections = %d) reached; refusing",
-                         n->cfg->max_connections);
+                log_warn(n->lg, "%s: connection cap (%s = %d) reached with every connection "
+                         "busy; refusing (further refusals this second not logged)", who, refused,
+                         strcmp(refused, "max_connections") == 0 ? n->cfg->max_connections
+                                                                 : n->cfg->max_connections_per_address);
                 n->last_refuse_log = t;
             }
             continue;
@@ -975,5 +1075,6 @@ void net_free(srv_net *n)
     gs_free(n->watch);
     gs_free(n->pfds);
     gs_free(n->threads);
+    peers_free(&n->peers);
     gs_free(n);
 }

@@ -15,10 +15,18 @@
  *                 v           v                                           v
  *               close   close (timeout, EOF)              LINGER (Connection: close) --> close
  *
- * Timeouts (from srv_config): a TLS handshake or a request must complete within
- * request_timeout_ms of its first byte; no read or write may stall longer than
- * read_timeout_ms while a request or answer is in progress; an idle keep-alive connection
- * is closed after idle_timeout_ms. Over max_connections, a new connection is closed at once.
+ * Timeouts (from srv_config): a TLS handshake, and the first request byte after it, must
+ * come within handshake_timeout_ms (a fifth of it once 3/4 of max_connections are open); a
+ * request head within head_timeout_ms of its first byte, the whole request within
+ * request_timeout_ms; no read or write may stall longer than read_timeout_ms while a
+ * request or answer is in progress; an idle keep-alive connection is closed after
+ * idle_timeout_ms.
+ *
+ * Caps: at most max_connections_per_address from one IPv4 address or IPv6 /64, and
+ * max_connections in all. At either cap the oldest connection of that address (of all,
+ * for the global cap) that is handshaking, idle or still sending its head is closed to
+ * make room; only when every one is busy with a request is the newcomer closed at once,
+ * before TLS (no HTTP answer is possible there).
  *
  * Threads: net_stop may be called from any thread or a signal handler; everything else from
  * the thread that owns the net. The handler is called concurrently from the workers.
