@@ -37,6 +37,7 @@ void config_defaults(srv_config *cfg)
     cfg->idle_timeout_ms = 30000;
     cfg->max_header_bytes = 16384;
     cfg->max_body_bytes = PROTO_MAX_BODY;
+    cfg->max_body_bytes_in_flight = 8 * (size_t)PROTO_MAX_BODY;
     cfg->max_drift_ms = 300000;
     cfg->pull_page_changes = 5000;
     cfg->silent_days = 3;
@@ -112,6 +113,8 @@ static const key_def key_defs[] = {
     {"idle_timeout_ms", K_INT, F(idle_timeout_ms), 0, 100, 3600000},
     {"max_header_bytes", K_SIZE, F(max_header_bytes), 0, 1024, 1024 * 1024},
     {"max_body_bytes", K_SIZE, F(max_body_bytes), 0, 1024, 64LL * 1024 * 1024},
+    {"max_body_bytes_in_flight", K_SIZE, F(max_body_bytes_in_flight), 0, 1024,
+     64LL * 1024 * 1024 * 1024},
     {"max_drift_ms", K_U64, F(max_drift_ms), 0, 0, 366LL * 24 * 3600 * 1000},
     {"pull_page_changes", K_U32, F(pull_page_changes), 0, 1, PROTO_MAX_CHANGES},
     {"silent_days", K_INT, F(silent_days), 0, 1, 3650},

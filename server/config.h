@@ -36,6 +36,8 @@ typedef struct srv_config {
     int idle_timeout_ms;          /* "idle_timeout_ms": keep-alive idle, default 30000 */
     size_t max_header_bytes;      /* "max_header_bytes": default 16384 */
     size_t max_body_bytes;        /* "max_body_bytes": default 8 MiB (PROTO_MAX_BODY) */
+    size_t max_body_bytes_in_flight; /* "max_body_bytes_in_flight": bodies being received
+                                        at once, all connections, default 64 MiB */
     uint64_t max_drift_ms;        /* "max_drift_ms": clock guard, default 300000 (5 min) */
     uint32_t pull_page_changes;   /* "pull_page_changes": default 2000 */
     int silent_days;              /* "silent_days": console flags devices silent longer, 3 */

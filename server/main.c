@@ -439,6 +439,11 @@ static void handle(void *ud, const srv_request *req, srv_response *resp)
     app_handle(ud, req, resp);
 }
 
+static int head_check(void *ud, const srv_request *req, srv_response *resp, size_t *max_body)
+{
+    return app_head_check(ud, req, resp, max_body);
+}
+
 static int cmd_serve(const char *config_path, const char *listen)
 {
     srv_config cfg;
@@ -500,6 +505,7 @@ static int cmd_serve(const char *config_path, const char *listen)
         .metrics = &metrics,
         .lg = &lg,
         .handler = handle,
+        .head_check = head_check,
         .handler_ud = app,
         .stop_fd = sfd,
     };

@@ -86,6 +86,10 @@ int metrics_render(const srv_metrics *m, gs_buf *out)
                      "connection cap.",
                      LOAD(connections_evicted));
     if (!rc)
+        rc = counter(out, "gridsyncd_bodies_refused_total",
+                     "Requests answered 429 because max_body_bytes_in_flight was reached.",
+                     LOAD(bodies_refused));
+    if (!rc)
         rc = counter(out, "gridsyncd_tls_handshake_failures_total", "TLS handshakes that failed.",
                      LOAD(tls_failures));
     if (!rc)

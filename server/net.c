@@ -45,6 +45,7 @@
 #define NET_LINGER_BYTES (1u << 20) /* and how much of it to read before giving up */
 #define NET_OUT_MAX (64u * 1024)    /* response head plus a small body copied behind it */
 #define NET_INLINE_BODY 16384       /* bodies up to this go in the same TLS record(s) */
+#define NET_SMALL_BODY (64u * 1024) /* request bodies admitted outside the in-flight budget */
 
 typedef enum conn_state {
     NC_HANDSHAKE = 0, /* TLS handshake in progress */
@@ -87,6 +88,7 @@ typedef struct net_conn {
     uint64_t deadline_ms;   /* computed by the poller from the above */
     size_t linger_bytes;    /* discarded while lingering */
     size_t bytes_out;       /* bytes of the current answer written */
+    size_t body_reserved;   /* bytes of body_in_flight this request holds */
     struct net_conn *next;  /* link in the job queue or the return list */
 } net_conn;
 
@@ -96,6 +98,8 @@ struct srv_net {
     srv_metrics *m;            /* counters */
     gs_logger *lg;             /* log */
     net_handler *handler;      /* application */
+    net_head_check *head_check; /* application's head check, or NULL */
+    atomic_size_t body_in_flight; /* body bytes admitted and not yet answered (workers) */
     void *handler_ud;          /* its context */
     int stop_fd;               /* external stop signal, or -1 */
     int listen_fd;             /* listening socket, -1 once closed */
@@ -220,6 +224,8 @@ int net_new(srv_net **out, const net_opts *opts, gs_err *err)
     n->m = opts->metrics;
     n->lg = opts->lg;
     n->handler = opts->handler;
+    n->head_check = opts->head_check;
+    atomic_init(&n->body_in_flight, 0);
     n->handler_ud = opts->handler_ud;
     n->stop_fd = opts->stop_fd;
     n->listen_fd = -1;
@@ -254,8 +260,18 @@ out:
 
 /* ---- connections --------------------------------------------------------------------- */
 
+/* Gives back what the current request holds of the in-flight body budget. */
+static void body_release(srv_net *n, net_conn *c)
+{
+    if (c->body_reserved) {
+        atomic_fetch_sub(&n->body_in_flight, c->body_reserved);
+        c->body_reserved = 0;
+    }
+}
+
 static void conn_free(srv_net *n, net_conn *c)
 {
+    body_release(n, c);
     if (c->tls)
         tls_conn_free(c->tls);
     if (c->fd >= 0)
@@ -313,6 +329,7 @@ static net_conn *conn_new(srv_net *n, int fd, const struct sockaddr_storage *ss,
     buf_init(&c->out, NET_OUT_MAX);
     buf_init(&c->resp.body, NET_MAX_RESPONSE_BYTES);
     http_rx_init(&c->rx, n->cfg->max_header_bytes, n->cfg->max_body_bytes);
+    c->rx.pause_at_head = 1; /* see head_ready */
     c->accepted_ms = c->last_io_ms = c->idle_since_ms = now_ms();
     n->open++;
     atomic_fetch_add(&n->m->connections_open, 1);
@@ -485,6 +502,74 @@ static void answer(srv_net *n, net_conn *c)
     c->close_after = !c->rx.keep_alive || atomic_load(&n->stopping);
 }
 
+/* Builds an answer in c->resp to a request refused at its head. */
+static void refuse_at_head(net_conn *c, int status, const char *code, const char *msg)
+{
+    srv_response *resp = &c->resp;
+    int sync_path = slice_is(c->rx.head.path, PROTO_SYNC_PATH);
+    resp->status = 0;
+    resp->content_type = NULL;
+    resp->content_encoding = NULL;
+    buf_reset(&resp->body);
+    resp->extra_headers[0] = '\0';
+    resp->log_note[0] = '\0';
+    http_error_response(resp, status, code, msg, sync_path);
+}
+
+/* The head of a request with a body is in and nothing of the body has been read: the
+ * application judges it (a token that does not verify is answered 401 now, not after 8 MiB),
+ * the route's limit replaces max_body_bytes, and the body's size is taken from the global
+ * budget for bodies in flight. Returns 1 when c->resp holds a refusal to send before
+ * closing, 0 to go on reading the body. */
+static int head_ready(srv_net *n, net_conn *c)
+{
+    size_t limit = n->cfg->max_body_bytes, want, before;
+    srv_request req;
+    const char *path = c->rx.head.path.ptr;
+    size_t plen = c->rx.head.path.len;
+
+    c->is_head = 0;
+    c->resp.status = 0;
+    c->resp.extra_headers[0] = '\0';
+    c->resp.log_note[0] = '\0';
+    buf_reset(&c->resp.body);
+    if ((plen == 10 && memcmp(path, "/v1/health", 10) == 0) ||
+        (plen == 8 && memcmp(path, "/metrics", 8) == 0) ||
+        (plen == strlen(CRL_HTTP_PATH) && memcmp(path, CRL_HTTP_PATH, plen) == 0)) {
+        limit = 0; /* GET-only built-ins */
+    } else if (n->head_check) {
+        http_rx_request(&c->rx, &req, c->peer);
+        if (n->head_check(n->handler_ud, &req, &c->resp, &limit)) {
+            if (c->resp.status < 100 || c->resp.status > 599)
+                refuse_at_head(c, 500, "server", "internal error");
+            return 1;
+        }
+    }
+    if (http_rx_accept_head(&c->rx, limit) == RX_REFUSE) {
+        refuse_at_head(c, c->rx.err.status, c->rx.err.code, c->rx.err.msg);
+        return 1;
+    }
+    want = c->rx.chunked ? limit : (size_t)c->rx.content_length;
+    /* a small body (a device's usual batch, a form) is always admitted: its memory is
+     * bounded by the connection caps, and a flood of large ones must not stop honest
+     * devices from syncing */
+    if (want <= NET_SMALL_BODY)
+        return 0;
+    before = atomic_fetch_add(&n->body_in_flight, want);
+    if (before + want > n->cfg->max_body_bytes_in_flight && before > 0) {
+        /* over the budget: unless it is the only body (a limit below one body must not
+         * refuse everything), the client retries later */
+        atomic_fetch_sub(&n->body_in_flight, want);
+        atomic_fetch_add(&n->m->bodies_refused, 1);
+        refuse_at_head(c, 429, "busy",
+                       "the server is receiving too many request bodies at once; retry later");
+        snprintf(c->resp.extra_headers, sizeof(c->resp.extra_headers), "Retry-After: 5\r\n");
+        return 1;
+    }
+    c->body_reserved = want;
+    return 0;
+}
+
 /* Builds the bytes to write for c->resp. */
 static void prepare_write(srv_net *n, net_conn *c)
 {
@@ -627,6 +712,14 @@ static conn_action conn_step(srv_net *n, net_conn *c)
                              c->peer, tls_conn_error(c->tls));
                 return ACT_CLOSE;
             }
+            if (res == RX_HEAD_READY) {
+                if (head_ready(n, c)) {
+                    c->close_after = 1; /* the body stays unread: the connection cannot go on */
+                    prepare_write(n, c);
+                    c->state = NC_WRITE;
+                }
+                continue;
+            }
             if (res == RX_SEND_CONTINUE) {
                 buf_reset(&c->out);
                 c->out_off = 0;
@@ -658,6 +751,7 @@ static conn_action conn_step(srv_net *n, net_conn *c)
                 return ACT_WAIT;
             finish_request(n, c, w < 0 ? "(client gone before the answer was sent)" : NULL);
             c->n_requests++;
+            body_release(n, c);
             buf_free(&c->resp.body);
             if (w < 0)
                 return ACT_CLOSE;

@@ -46,6 +46,12 @@
 /* Answers one request (everything but /v1/health and /metrics). Must always fill resp. */
 typedef void net_handler(void *ud, const srv_request *req, srv_response *resp);
 
+/* Judges the head of a request with a body before any of it is read or 100 Continue sent
+ * (app_head_check's contract): 0 with *max_body the route's limit, or 1 with resp filled
+ * with a refusal that is sent before the connection is closed. Called from the workers. */
+typedef int net_head_check(void *ud, const srv_request *req, srv_response *resp,
+                           size_t *max_body);
+
 typedef struct net_opts {
     const srv_config *cfg; /* listen address, limits, timeouts, workers; outlives the net */
     srv_tls *tls;          /* the TLS endpoint; outlives the net */
@@ -54,6 +60,7 @@ typedef struct net_opts {
     net_handler *handler;  /* the application */
     void *handler_ud;      /* passed to handler */
     int stop_fd;           /* optional (-1: none): readable means "shut down" (a signalfd) */
+    net_head_check *head_check; /* optional (NULL: every body up to max_body_bytes) */
 } net_opts;
 
 typedef struct srv_net srv_net;

@@ -194,7 +194,7 @@ static server *start_ex(certs *c, int workers, int max_conn, int read_ms, int re
     s->lg.sink = capture;
     s->lg.ud = s;
     assert_int_equal(tls_open(&s->tls, &s->cfg, &err), GS_OK);
-    net_opts o = {&s->cfg, s->tls, &s->m, &s->lg, handler, NULL, -1};
+    net_opts o = {&s->cfg, s->tls, &s->m, &s->lg, handler, NULL, -1, NULL};
     if (net_new(&s->net, &o, &err) != GS_OK)
         fail_msg("net_new: %s", err.msg);
     s->port = net_port(s->net);
