@@ -33,6 +33,7 @@
 #include "admin_api.h"
 #include "auth.h"
 #include "console.h"
+#include "gate.h"
 #include "group.h"
 #include "merge.h"
 #include "pull.h"
@@ -62,7 +63,17 @@ struct srv_app {
     gs_logger *lg;        /* log (owned by the caller) */
     admin_env admin;      /* what the admin API works with */
     console *console;     /* the web console and its sign-in sessions */
+    srv_gate large;       /* large bodies inflated and decoded at once (APP_LARGE_DECODES) */
 };
+
+/* Large bodies (over 64 KiB as sent, or deflated over 4 KiB, which may inflate to 8 MiB)
+ * go through app->large: an 8 MiB request costs ~25 MB while it is inflated, decoded and
+ * merged, so two at a time bound that at ~50 MB. A request that finds no slot within 2 s
+ * is answered 429 busy. Small bodies, a device's usual sync, never wait. */
+#define APP_LARGE_DECODES 2
+#define APP_LARGE_WAIT_MS 2000
+#define APP_LARGE_RAW (64u * 1024)
+#define APP_LARGE_DEFLATED 4096u
 
 static int slice_eq(srv_slice s, const char *lit)
 {
@@ -595,7 +606,7 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
     gs_buf inflated, body;
     sync_out so;
     gs_err err;
-    int rc;
+    int rc, gated = 0;
 
     buf_init(&inflated, PROTO_MAX_BODY);
     buf_init(&body, PROTO_MAX_BODY);
@@ -604,6 +615,16 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
     rc = sync_authenticate(app, req, resp, &dev);
     if (rc)
         goto out;
+    if (req->body_len > APP_LARGE_RAW ||
+        (req->body_len > APP_LARGE_DEFLATED && req->content_encoding.len)) {
+        if (!gate_enter(&app->large, APP_LARGE_WAIT_MS)) {
+            snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Retry-After: 5\r\n");
+            sync_error(app, resp, 429, "busy", "too many large requests at once; retry later",
+                       0);
+            goto out;
+        }
+        gated = 1;
+    }
     rc = sync_decode(app, req, resp, dev, &inflated, &m, &err);
     if (rc)
         goto out;
@@ -617,6 +638,8 @@ out:
     buf_free(&inflated);
     buf_free(&body);
     gs_free(dev);
+    if (gated)
+        gate_leave(&app->large);
 }
 
 void app_process_init(void)
@@ -830,6 +853,7 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
     if (rc)
         goto fail;
     hlc_init(&app->clock, last, cfg->max_drift_ms, NULL, NULL);
+    gate_init(&app->large, APP_LARGE_DECODES);
     if (pthread_mutex_init(&app->lock, NULL) != 0) {
         rc = gs_err_set(err, GS_E_NOMEM, "cannot create the store lock");
         goto fail;
@@ -885,6 +909,7 @@ void app_close(srv_app *app)
     pthread_mutex_unlock(&app->lock);
     group_free(&app->group);
     pthread_mutex_destroy(&app->lock);
+    gate_destroy(&app->large);
     store_close(app->st);
     gs_free(app);
 }
