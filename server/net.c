@@ -537,6 +537,11 @@ static int head_ready(srv_net *n, net_conn *c)
         (plen == 8 && memcmp(path, "/metrics", 8) == 0) ||
         (plen == strlen(CRL_HTTP_PATH) && memcmp(path, CRL_HTTP_PATH, plen) == 0)) {
         limit = 0; /* GET-only built-ins */
+        http_rx_request(&c->rx, &req, c->peer);
+        if (!slice_is(req.method, "GET") && !slice_is(req.method, "HEAD")) {
+            builtin(n, &req, &c->resp); /* its 405 with Allow */
+            return 1;
+        }
     } else if (n->head_check) {
         http_rx_request(&c->rx, &req, c->peer);
         if (n->head_check(n->handler_ud, &req, &c->resp, &limit)) {
