@@ -9,6 +9,7 @@
 t_setup decode_amp
 t_server_init
 t_server_start
+grep -q __asan_init "$GRIDSYNCD" && export SERVER_SANITIZED=1
 t_enroll "$T/dev.db" 东风村3组 张三
 GRID=东风村3组 /usr/bin/python3 "$TOOLS/faults_decode_amp.py" "$PORT" "$CA" "$SERVER_PID" \
     "$DEV_ID" "$DEV_TOKEN" "${DECODE_AMP_PARALLEL:-8}" "${DECODE_AMP_BOUND_MB:-40}" \

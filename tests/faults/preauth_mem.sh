@@ -13,6 +13,7 @@ conf=$T/town/gridsyncd.conf
 budget_mb=${PREAUTH_BUDGET_MB:-64}
 echo "max_body_bytes_in_flight = $((budget_mb * 1024 * 1024))" >>"$conf"
 t_server_start
+grep -q __asan_init "$GRIDSYNCD" && export SERVER_SANITIZED=1
 t_enroll "$T/dev.db" 东风村3组 张三
 t_gs "$T/dev.db" resident add --name 王秀英 >/dev/null
 t_gs "$T/dev.db" sync >/dev/null || { notok preauth_setup "first sync failed"; exit 1; }

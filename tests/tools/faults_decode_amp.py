@@ -30,9 +30,16 @@ def rss_mb():
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024.0
 
 
-def check(name, cond, why):
+# ASan's allocator keeps freed memory in quarantine and ignores mallopt: RSS says nothing
+# about the server's own bounds there, so those checks are skipped (the behaviour ones run)
+SANITIZED = os.environ.get("SERVER_SANITIZED") == "1"
+
+
+def check(name, cond, why, rss=False):
     global fails
-    if cond:
+    if rss and SANITIZED:
+        print("skip %s: server built with a sanitizer (RSS not meaningful)" % name)
+    elif cond:
         print("ok %s" % name)
     else:
         fails += 1
@@ -98,7 +105,7 @@ def main():
                                                    peak[0]))
     check("decode_amp_refused_400", all(st in (400, 413) for st in out), "answers %s" % out)
     check("decode_amp_rss_bounded", peak[0] - base <= BOUND_MB,
-          "RSS grew %.1f MB, bound %d MB" % (peak[0] - base, BOUND_MB))
+          "RSS grew %.1f MB, bound %d MB" % (peak[0] - base, BOUND_MB), rss=True)
     ok = [None]
     # a valid change: a resident with its grid and name
     h = hlc()

@@ -14,6 +14,7 @@ After each phase every connection is closed and the RSS must fall back to within
 of the start (memory is given back). Prints figures, then ok / not ok lines; exit 1 on a
 failure.
 """
+import os
 import resource
 import socket
 import ssl
@@ -34,9 +35,16 @@ def rss_mb():
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024.0
 
 
-def check(name, cond, why):
+# ASan's allocator keeps freed memory in quarantine and ignores mallopt: RSS says nothing
+# about the server's own bounds there, so those checks are skipped (the behaviour ones run)
+SANITIZED = os.environ.get("SERVER_SANITIZED") == "1"
+
+
+def check(name, cond, why, rss=False):
     global fails
-    if cond:
+    if rss and SANITIZED:
+        print("skip %s: server built with a sanitizer (RSS not meaningful)" % name)
+    elif cond:
         print("ok %s" % name)
     else:
         fails += 1
@@ -123,15 +131,15 @@ def main():
     base, peak, after, st, _ = phase("no token", TOKEN.split(".")[0] + ".bogus", False)
     check("preauth_no_token_401_at_head", st.get(401, 0) == N, "answers %s" % st)
     check("preauth_no_token_rss_bounded", peak - base <= BOUND_MB,
-          "RSS grew %.1f MB, bound %d MB" % (peak - base, BOUND_MB))
+          "RSS grew %.1f MB, bound %d MB" % (peak - base, BOUND_MB), rss=True)
     base, peak, after, st, rc = phase("token", TOKEN, True)
     check("preauth_token_budget_429", st.get(429, 0) >= N - BUDGET_MB // 8 - 1,
           "answers %s with a %d MB budget" % (st, BUDGET_MB))
     check("preauth_token_rss_bounded", peak - base <= BUDGET_MB + BOUND_MB,
-          "RSS grew %.1f MB, bound %d + %d MB" % (peak - base, BUDGET_MB, BOUND_MB))
+          "RSS grew %.1f MB, bound %d + %d MB" % (peak - base, BUDGET_MB, BOUND_MB), rss=True)
     check("preauth_honest_sync_during_flood", rc == 0, "gridsync sync exit %s" % rc)
     check("preauth_memory_returned", after - base <= BOUND_MB,
-          "RSS %.1f MB after, %.1f MB before" % (after, base))
+          "RSS %.1f MB after, %.1f MB before" % (after, base), rss=True)
     return 1 if fails else 0
 
 
