@@ -404,7 +404,9 @@ static int walk_req(dec *d, const msgpack_object *o, proto_sync_req *m)
     }
     AT_KEY(d, "v", get_version(d, v[RK_V], &m->version));
     AT_KEY(d, "dev", get_str(d, v[RK_DEV], 1, PROTO_MAX_NAME, &m->device));
-    AT_KEY(d, "cur", get_uint(d, v[RK_CUR], UINT64_MAX, &m->cursor));
+    /* versions are SQLite int64: a cursor of 2^63 or more names none, and bound as an
+     * int64 it would turn negative and re-send the whole grid (issue 18) */
+    AT_KEY(d, "cur", get_uint(d, v[RK_CUR], INT64_MAX, &m->cursor));
     AT_KEY(d, "low", get_uint(d, v[RK_LOW], UINT64_MAX, &m->low));
     AT_KEY(d, "now", get_uint(d, v[RK_NOW], UINT64_MAX, &m->now));
     if (v[RK_MAX])
