@@ -963,11 +963,13 @@ int app_head_check(srv_app *app, const srv_request *req, srv_response *resp, siz
             resp->status = rc == GS_E_AUTH ? 401 : 500;
             resp->content_type = "application/json";
             buf_reset(&resp->body);
-            buf_adds(&resp->body, rc == GS_E_AUTH
-                                      ? "{\"error\":\"auth\",\"message\":\"an admin token is required\"}\n"
-                                      : "{\"error\":\"server\",\"message\":\"cannot check the token\"}\n");
+            buf_adds(&resp->body,
+                     rc == GS_E_AUTH
+                         ? "{\"error\":\"auth\",\"message\":\"an admin token is required\"}\n"
+                         : "{\"error\":\"server\",\"message\":\"cannot check the token\"}\n");
             snprintf(resp->extra_headers, sizeof(resp->extra_headers),
-                     "WWW-Authenticate: Bearer realm=\"gridsync admin\"\r\n");
+                     "WWW-Authenticate: Bearer realm=\"gridsync admin\"\r\n"
+                     ADMIN_API_SECURITY_HEADERS);
             if (rc == GS_E_AUTH)
                 atomic_fetch_add(&app->metrics->auth_failures, 1);
             return 1;

@@ -950,10 +950,12 @@ static void accept_all(srv_net *n)
             close(fd);
             atomic_fetch_add(&n->m->connections_refused, 1);
             if (t - n->last_refuse_log >= 1000) {
+                int cap = strcmp(refused, "max_connections") == 0
+                              ? n->cfg->max_connections
+                              : n->cfg->max_connections_per_address;
                 log_warn(n->lg, "%s: connection cap (%s = %d) reached with every connection "
                          "busy; refusing (further refusals this second not logged)", who, refused,
-                         strcmp(refused, "max_connections") == 0 ? n->cfg->max_connections
-                                                                 : n->cfg->max_connections_per_address);
+                         cap);
                 n->last_refuse_log = t;
             }
             continue;
