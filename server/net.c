@@ -886,7 +886,7 @@ static void collect_returned(srv_net *n)
 }
 
 /* At a cap: closes the connection, among those waiting in the watch list from key (all of
- * them when key is NULL), that has held its slot longest without a request in progress.
+ * them when key is NULL), that has moved no bytes for longest without a request in progress.
  * Returns 0 when there is none: every slot is doing real work, and the newcomer is the one
  * refused. Taking back an idle slot instead of refusing is what keeps a flood of silent
  * connections from locking honest devices out: the flood can only displace itself. */
@@ -900,9 +900,11 @@ static int evict_oldest(srv_net *n, const peer_key *key)
         uint64_t since;
         if (!conn_evictable(c) || (key && !peers_same(&c->addr, key)))
             continue;
-        since = c->state == NC_HANDSHAKE ? c->accepted_ms
-                : c->req_start_ms       ? c->req_start_ms
-                                        : c->idle_since_ms;
+        /* the least recently active goes first: a device in the middle of its handshake
+         * or between the requests of a sync moved bytes a moment ago, a silent or
+         * byte-a-second holder did not (a slow handshake on a loaded server must not be
+         * what a flood displaces) */
+        since = c->last_io_ms;
         if (since < best_since) {
             best_since = since;
             best = i;
@@ -915,8 +917,8 @@ static int evict_oldest(srv_net *n, const peer_key *key)
     atomic_fetch_add(&n->m->connections_evicted, 1);
     t = now_ms();
     if (t - n->last_evict_log >= 1000) {
-        log_info(n->lg, "%s: closed to make room (%s cap reached; further evictions this "
-                 "second not logged)", c->peer, key ? "per-address" : "connection");
+        log_info(n->lg, "%s: closed to make room at a connection cap (further evictions "
+                 "this second not logged)", c->peer);
         n->last_evict_log = t;
     }
     conn_close(n, c);

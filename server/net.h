@@ -23,7 +23,7 @@
  * idle_timeout_ms.
  *
  * Caps: at most max_connections_per_address from one IPv4 address or IPv6 /64, and
- * max_connections in all. At either cap the oldest connection of that address (of all,
+ * max_connections in all. At either cap the quietest connection (least recent I/O) of that address (of all,
  * for the global cap) that is handshaking, idle or still sending its head is closed to
  * make room; only when every one is busy with a request is the newcomer closed at once,
  * before TLS (no HTTP answer is possible there).
