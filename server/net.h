@@ -23,10 +23,10 @@
  * idle_timeout_ms.
  *
  * Caps: at most max_connections_per_address from one IPv4 address or IPv6 /64, and
- * max_connections in all. At either cap the quietest connection (least recent I/O) of that address (of all,
- * for the global cap) that is handshaking, idle or still sending its head is closed to
- * make room; only when every one is busy with a request is the newcomer closed at once,
- * before TLS (no HTTP answer is possible there).
+ * max_connections in all. At either cap the connection with the least recent I/O, of that
+ * address (of all, for the global cap), that is handshaking, idle or still sending its head
+ * is closed to make room; only when every one is busy with a request is the newcomer closed
+ * at once, before TLS (no HTTP answer is possible there).
  *
  * Threads: net_stop may be called from any thread or a signal handler; everything else from
  * the thread that owns the net. The handler is called concurrently from the workers.
