@@ -29,6 +29,7 @@
 
 #include "common/alloc.h"
 #include "common/arena.h"
+#include "schema.h"
 #include "value.h"
 
 #include <msgpack.h>
@@ -105,7 +106,10 @@ static int fail(dec *d, int rc, const char *fmt, ...)
 static void *dec_alloc(dec *d, size_t count, size_t size, int *rc)
 {
     void *p = arena_alloc_array(&d->arena, count, size);
-    if (!p)
+    if (!p && size && count > (d->arena.max - d->arena.used) / size)
+        *rc = fail(d, GS_E_PROTO_LIMIT, "the message needs more than %zu bytes decoded",
+                   d->arena.max);
+    else if (!p)
         *rc = fail(d, GS_E_NOMEM, "out of memory decoding the message");
     return p;
 }
@@ -400,7 +404,9 @@ static int walk_req(dec *d, const msgpack_object *o, proto_sync_req *m)
     }
     AT_KEY(d, "v", get_version(d, v[RK_V], &m->version));
     AT_KEY(d, "dev", get_str(d, v[RK_DEV], 1, PROTO_MAX_NAME, &m->device));
-    AT_KEY(d, "cur", get_uint(d, v[RK_CUR], UINT64_MAX, &m->cursor));
+    /* versions are SQLite int64: a cursor of 2^63 or more names none, and bound as an
+     * int64 it would turn negative and re-send the whole grid (issue 18) */
+    AT_KEY(d, "cur", get_uint(d, v[RK_CUR], INT64_MAX, &m->cursor));
     AT_KEY(d, "low", get_uint(d, v[RK_LOW], UINT64_MAX, &m->low));
     AT_KEY(d, "now", get_uint(d, v[RK_NOW], UINT64_MAX, &m->now));
     if (v[RK_MAX])
@@ -565,7 +571,7 @@ typedef int walk_fn(dec *d, const msgpack_object *o, void *m);
  * struct of msg_size bytes is the first thing in its arena (arena_off: where its `arena`
  * field is). */
 static int decode(const void *buf, size_t len, size_t msg_size, size_t arena_off,
-                  walk_fn *walk, void **out, gs_err *err)
+                  size_t max_objects, walk_fn *walk, void **out, gs_err *err)
 {
     dec d = {.err = err};
     msgpack_unpacked up;
@@ -573,10 +579,12 @@ static int decode(const void *buf, size_t len, size_t msg_size, size_t arena_off
     int rc = GS_OK;
 
     msgpack_unpacked_init(&up);
-    rc = proto_unpack(buf, len, 1, &up, err);
+    rc = proto_unpack_limit(buf, len, 1, max_objects, &up, err);
     if (rc)
         goto out;
-    arena_init(&d.arena, ARENA_NO_CAP); /* bounded by the body's size and counts */
+    /* bounded by the object count too; the cap makes the bound explicit (a message
+     * past it is refused, not an allocation failure of the process) */
+    arena_init(&d.arena, PROTO_DECODE_ARENA_MAX);
     m = arena_alloc(&d.arena, msg_size);
     if (!m) {
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory decoding the message");
@@ -613,7 +621,7 @@ int proto_decode_sync_req(const void *buf, size_t len, proto_sync_req **out, gs_
 {
     void *m;
     int rc = decode(buf, len, sizeof(proto_sync_req), offsetof(proto_sync_req, arena),
-                    walk_req_any, &m, err);
+                    schema_max_request_objects(), walk_req_any, &m, err);
     if (!rc)
         *out = m;
     return rc;
@@ -622,7 +630,7 @@ int proto_decode_sync_req(const void *buf, size_t len, proto_sync_req **out, gs_
 int proto_decode_sync_resp(const void *buf, size_t len, proto_sync_resp **out, gs_err *err)
 {
     void *m;
-    int rc = decode(buf, len, sizeof(proto_sync_resp), offsetof(proto_sync_resp, arena),
+    int rc = decode(buf, len, sizeof(proto_sync_resp), offsetof(proto_sync_resp, arena), SIZE_MAX,
                     walk_resp_any, &m, err);
     if (!rc)
         *out = m;
@@ -632,7 +640,7 @@ int proto_decode_sync_resp(const void *buf, size_t len, proto_sync_resp **out, g
 int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *err)
 {
     void *m;
-    int rc = decode(buf, len, sizeof(proto_error), offsetof(proto_error, arena),
+    int rc = decode(buf, len, sizeof(proto_error), offsetof(proto_error, arena), SIZE_MAX,
                     walk_error_any, &m, err);
     if (!rc)
         *out = m;

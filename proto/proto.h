@@ -51,6 +51,7 @@
                                                         error name */
 #define PROTO_MAX_TAGS ((unsigned)GS_LIMIT_TAGS)     /* strings in one string-list value */
 #define PROTO_MAX_DEPTH 6u                /* nesting of arrays and maps, the top map being 1 */
+#define PROTO_DECODE_ARENA_MAX (64u * 1024 * 1024) /* bytes a decoded message may take */
 
 typedef struct proto_str {
     const char *ptr; /* not NUL-terminated; may be NULL when len is 0 */

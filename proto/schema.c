@@ -748,3 +748,26 @@ int schema_transition_ok(const schema_table *t, const schema_field *f, const pro
                           f->name, e->name, list, (int)(to->u.s.len > 64 ? 64 : to->u.s.len), to->u.s.ptr);
     }
 }
+
+size_t schema_max_request_objects(void)
+{
+    /* top map: itself and 7 keys with their values (v dev cur low now max ch) */
+    const size_t top = 1 + 2 * 7;
+    /* a change: its map, 6 keys, 5 scalar values (seq t id hlc ct) and the "f" map */
+    const size_t change = 1 + 6 + 5 + 1;
+    /* a field: name, [value, ver, hlc] array, the three; a tag list adds its entries */
+    const size_t field = 1 + 1 + 3;
+    size_t widest = 0;
+
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *t = &schema_tables[i];
+        size_t n = 0;
+        for (size_t j = 0; j < t->n_fields; j++)
+            n += field + (t->fields[j].type == ST_TAGS ? t->fields[j].max_len : 0);
+        if (!schema_field_find(t, SCHEMA_DELETED_FIELD, strlen(SCHEMA_DELETED_FIELD)))
+            n += field;
+        if (n > widest)
+            widest = n;
+    }
+    return top + 1 + (size_t)PROTO_MAX_CHANGES * (change + widest);
+}

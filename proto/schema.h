@@ -113,6 +113,11 @@ typedef struct schema_table {
 extern const schema_table schema_tables[];
 extern const size_t schema_n_tables;
 
+/* The most MessagePack objects a valid SyncRequest can hold: PROTO_MAX_CHANGES changes of
+ * the widest table, every field given with its hlc and every tag list full, plus the
+ * request's own keys. The decoder refuses a request of more before building anything. */
+size_t schema_max_request_objects(void);
+
 const schema_table *schema_table_find(const char *name, size_t len);
 const schema_table *schema_table_by_cli(const char *cli_name_or_plural);
 const schema_field *schema_field_find(const schema_table *t, const char *name, size_t len);

@@ -174,10 +174,16 @@ static const char *byte_type(uint8_t b)
 
 int proto_scan(const void *buf, size_t len, int top_map, gs_err *err)
 {
+    return proto_scan_limit(buf, len, top_map, SIZE_MAX, err);
+}
+
+int proto_scan_limit(const void *buf, size_t len, int top_map, size_t max_objects, gs_err *err)
+{
     const uint8_t *p = buf;
     uint64_t left[PROTO_MAX_DEPTH]; /* elements (map: keys and values) still due per level */
     size_t depth = 0;               /* containers open */
     size_t pos = 0;
+    size_t n_objects = 0;           /* objects seen: msgpack-c builds one 24-byte node each */
 
     if (len == 0)
         return gs_err_set(err, GS_E_PROTO_TRUNCATED,
@@ -194,6 +200,11 @@ int proto_scan(const void *buf, size_t len, int top_map, gs_err *err)
         if (pos >= len)
             return gs_err_set(err, GS_E_PROTO_TRUNCATED,
                               "the body ends at byte %zu, inside the message", len);
+        if (++n_objects > max_objects)
+            return gs_err_set(err, GS_E_PROTO_LIMIT,
+                              "the message holds more than %zu MessagePack objects (at byte "
+                              "%zu), more than any valid one can",
+                              max_objects, pos);
         b = p[pos];
         if (b <= 0x7f || b >= 0xe0) {
             /* fixint */
@@ -295,6 +306,12 @@ int proto_scan(const void *buf, size_t len, int top_map, gs_err *err)
 
 int proto_unpack(const void *buf, size_t len, int top_map, msgpack_unpacked *up, gs_err *err)
 {
+    return proto_unpack_limit(buf, len, top_map, SIZE_MAX, up, err);
+}
+
+int proto_unpack_limit(const void *buf, size_t len, int top_map, size_t max_objects,
+                       msgpack_unpacked *up, gs_err *err)
+{
     msgpack_unpack_return ur;
     size_t off = 0;
     int rc;
@@ -304,7 +321,7 @@ int proto_unpack(const void *buf, size_t len, int top_map, msgpack_unpacked *up,
                           PROTO_MAX_BODY);
     if (len && !buf)
         return gs_err_set(err, GS_E_INVALID, "no buffer");
-    rc = proto_scan(buf, len, top_map, err);
+    rc = proto_scan_limit(buf, len, top_map, max_objects, err);
     if (rc)
         return rc;
     ur = msgpack_unpack_next(up, buf, len, &off);

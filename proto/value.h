@@ -78,11 +78,20 @@ int proto_pack_value(proto_packer *p, const proto_value *v);
  * ourselves (a request, a response, a stored blob that may be damaged) goes through it. */
 int proto_scan(const void *buf, size_t len, int top_map, gs_err *err);
 
+/* proto_scan, refusing (GS_E_PROTO_LIMIT) a message of more than max_objects objects
+ * (every scalar, string and container counts one): msgpack-c builds a node per object, so
+ * this bounds its zone at about 24 bytes x max_objects before it allocates anything. */
+int proto_scan_limit(const void *buf, size_t len, int top_map, size_t max_objects, gs_err *err);
+
 /* proto_scan, then msgpack_unpack_next into up (which the caller has initialised with
  * msgpack_unpacked_init and destroys). GS_E_TOO_LARGE over PROTO_MAX_BODY, GS_E_INVALID for
  * buf NULL with len > 0, proto_scan's codes, GS_E_NOMEM. str and bin objects in up point
  * into buf. */
 int proto_unpack(const void *buf, size_t len, int top_map, msgpack_unpacked *up, gs_err *err);
+
+/* proto_unpack with proto_scan_limit's object bound. */
+int proto_unpack_limit(const void *buf, size_t len, int top_map, size_t max_objects,
+                       msgpack_unpacked *up, gs_err *err);
 
 /* proto_unpack of a copy of bytes made in a, so the objects (and values read from them)
  * point into a, not into bytes (a SQLite column's memory lasts one step). GS_E_NOMEM when

@@ -1515,6 +1515,11 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     }
     pthread_mutex_unlock(env->lock);
 out:
+    {
+        size_t used = strlen(resp->extra_headers);
+        snprintf(resp->extra_headers + used, sizeof(resp->extra_headers) - used, "%s",
+                 ADMIN_API_SECURITY_HEADERS);
+    }
     json_decref(r.body);
     arena_free(&r.arena);
 }

@@ -36,6 +36,11 @@
 #include "store.h"
 
 #define ADMIN_BODY_MAX (1024u * 1024) /* bytes of an admin request body */
+/* On every admin API answer, like the console's pages (issue 18, item 10): JSON is never to
+ * be framed, run or rendered as a document. */
+#define ADMIN_API_SECURITY_HEADERS                                                                 \
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"                     \
+    "X-Frame-Options: DENY\r\n"
 #define ADMIN_NOTE_MAX 1000u          /* bytes of a resolution note */
 #define ADMIN_LIST_DEFAULT 1000u      /* conflicts listed when no limit is given */
 #define ADMIN_LIST_MAX 5000u          /* most conflicts one list returns */

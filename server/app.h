@@ -81,6 +81,14 @@ int app_sweep(srv_app *app, int64_t now_ms, uint32_t *opened, uint32_t *cleared,
 /* Answers one request. Always fills resp (status, body, content type); never fails. */
 void app_handle(srv_app *app, const srv_request *req, srv_response *resp);
 
+/* Judges the head of a request that announces a body, before a byte of the body is read
+ * or 100 Continue promised (req has no body yet): 0 with *max_body set to the route's body
+ * limit (sync: max_body_bytes; admin API and console: ADMIN_BODY_MAX), or 1 with resp
+ * filled with the refusal (401 without a valid token on /v1/sync and /v1/admin, 404 for an
+ * unknown path), after which the connection is closed without reading the body. The
+ * handler checks the same things again on the complete request. */
+int app_head_check(srv_app *app, const srv_request *req, srv_response *resp, size_t *max_body);
+
 /* For `gridsyncd init`: creates an empty store at db_path and a first admin, writing the
  * admin's token (shown once, stored only as a hash) into token_out. */
 int app_init_store(const char *db_path, char *token_out, size_t token_cap, gs_err *err);

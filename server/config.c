@@ -28,12 +28,16 @@ void config_defaults(srv_config *cfg)
     snprintf(cfg->dir, sizeof(cfg->dir), ".");
     snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8443");
     cfg->workers = 8;
-    cfg->max_connections = 256;
+    cfg->max_connections = 4096;
+    cfg->max_connections_per_address = 16;
+    cfg->handshake_timeout_ms = 5000;
+    cfg->head_timeout_ms = 10000;
     cfg->read_timeout_ms = 15000;
     cfg->request_timeout_ms = 60000;
     cfg->idle_timeout_ms = 30000;
     cfg->max_header_bytes = 16384;
     cfg->max_body_bytes = PROTO_MAX_BODY;
+    cfg->max_body_bytes_in_flight = 8 * (size_t)PROTO_MAX_BODY;
     cfg->max_drift_ms = 300000;
     cfg->pull_page_changes = 5000;
     cfg->silent_days = 3;
@@ -101,11 +105,16 @@ static const key_def key_defs[] = {
     {"ca", K_PATH, F(ca_path), CAP(ca_path), 0, 0},
     {"workers", K_INT, F(workers), 0, 1, 256},
     {"max_connections", K_INT, F(max_connections), 0, 1, 65536},
+    {"max_connections_per_address", K_INT, F(max_connections_per_address), 0, 1, 65536},
+    {"handshake_timeout_ms", K_INT, F(handshake_timeout_ms), 0, 100, 3600000},
+    {"head_timeout_ms", K_INT, F(head_timeout_ms), 0, 100, 3600000},
     {"read_timeout_ms", K_INT, F(read_timeout_ms), 0, 100, 3600000},
     {"request_timeout_ms", K_INT, F(request_timeout_ms), 0, 100, 3600000},
     {"idle_timeout_ms", K_INT, F(idle_timeout_ms), 0, 100, 3600000},
     {"max_header_bytes", K_SIZE, F(max_header_bytes), 0, 1024, 1024 * 1024},
     {"max_body_bytes", K_SIZE, F(max_body_bytes), 0, 1024, 64LL * 1024 * 1024},
+    {"max_body_bytes_in_flight", K_SIZE, F(max_body_bytes_in_flight), 0, 1024,
+     64LL * 1024 * 1024 * 1024},
     {"max_drift_ms", K_U64, F(max_drift_ms), 0, 0, 366LL * 24 * 3600 * 1000},
     {"pull_page_changes", K_U32, F(pull_page_changes), 0, 1, PROTO_MAX_CHANGES},
     {"silent_days", K_INT, F(silent_days), 0, 1, 3650},

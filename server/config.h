@@ -24,12 +24,20 @@ typedef struct srv_config {
     char key_path[SRV_PATH_MAX];  /* "key": server private key PEM */
     char ca_path[SRV_PATH_MAX];   /* "ca": the CA certificate devices verify against */
     int workers;                  /* "workers": threads serving connections, default 8 */
-    int max_connections;          /* "max_connections": open connections, default 256 */
+    int max_connections;          /* "max_connections": open connections, default 4096 */
+    int max_connections_per_address; /* "max_connections_per_address": from one IPv4
+                                        address or IPv6 /64, default 16 */
+    int handshake_timeout_ms;     /* "handshake_timeout_ms": TLS handshake, and the first
+                                     request byte after it, default 5000 */
+    int head_timeout_ms;          /* "head_timeout_ms": a request head from its first byte,
+                                     default 10000 */
     int read_timeout_ms;          /* "read_timeout_ms": one read, default 15000 */
     int request_timeout_ms;       /* "request_timeout_ms": a whole request, default 60000 */
     int idle_timeout_ms;          /* "idle_timeout_ms": keep-alive idle, default 30000 */
     size_t max_header_bytes;      /* "max_header_bytes": default 16384 */
     size_t max_body_bytes;        /* "max_body_bytes": default 8 MiB (PROTO_MAX_BODY) */
+    size_t max_body_bytes_in_flight; /* "max_body_bytes_in_flight": bodies being received
+                                        at once, all connections, default 64 MiB */
     uint64_t max_drift_ms;        /* "max_drift_ms": clock guard, default 300000 (5 min) */
     uint32_t pull_page_changes;   /* "pull_page_changes": default 2000 */
     int silent_days;              /* "silent_days": console flags devices silent longer, 3 */

@@ -380,6 +380,7 @@ void http_rx_init(http_rx *rx, size_t max_head, size_t max_body)
     memset(rx, 0, sizeof(*rx));
     rx->state = RX_HEAD;
     rx->max_head = max_head;
+    rx->max_body = max_body;
     buf_init(&rx->body, max_body);
     http_chunked_init(&rx->chunk);
 }
@@ -565,6 +566,30 @@ static http_rx_result step_body(http_rx *rx, gs_buf *in)
     return RX_WANT_READ;
 }
 
+/* The first step of an accepted body: 100 Continue if the client waits for it. */
+static http_rx_result body_begin(http_rx *rx, gs_buf *in)
+{
+    rx->continue_decided = 1;
+    /* a client that already started the body is not waiting for 100 Continue */
+    if (rx->expect_continue && in->len == rx->head_len) {
+        rx->continue_sent = 1;
+        return RX_SEND_CONTINUE;
+    }
+    return step_body(rx, in);
+}
+
+http_rx_result http_rx_accept_head(http_rx *rx, size_t max_body)
+{
+    if (rx->state != RX_BODY || !rx->head_pending)
+        return rx->state == RX_ERROR ? RX_REFUSE : RX_WANT_READ;
+    rx->head_pending = 0;
+    if (max_body < rx->body.max)
+        rx->body.max = max_body;
+    if (!rx->chunked && rx->content_length > rx->body.max)
+        return refuse(rx, 413, "too_large", "request body over this route's limit");
+    return RX_WANT_READ;
+}
+
 http_rx_result http_rx_step(http_rx *rx, gs_buf *in)
 {
     switch (rx->state) {
@@ -609,14 +634,17 @@ http_rx_result http_rx_step(http_rx *rx, gs_buf *in)
             return RX_REQUEST;
         }
         rx->state = RX_BODY;
-        /* a client that already started the body is not waiting for 100 Continue */
-        if (rx->expect_continue && in->len == rx->head_len) {
-            rx->continue_sent = 1;
-            return RX_SEND_CONTINUE;
+        if (rx->pause_at_head) {
+            rx->head_pending = 1;
+            return RX_HEAD_READY;
         }
-        return step_body(rx, in);
+        return body_begin(rx, in);
     }
     case RX_BODY:
+        if (rx->head_pending)
+            return RX_HEAD_READY;
+        if (!rx->continue_decided)
+            return body_begin(rx, in);
         return step_body(rx, in);
     case RX_DONE:
         return RX_REQUEST;
@@ -643,8 +671,9 @@ size_t http_rx_read_room(const http_rx *rx, const gs_buf *in)
 
 void http_rx_next(http_rx *rx, gs_buf *in)
 {
-    size_t max_head = rx->max_head;
+    size_t max_head = rx->max_head, max_body = rx->max_body;
     size_t keep = in->len - rx->head_len;
+    int pause = rx->pause_at_head;
     gs_buf body = rx->body;
 
     memmove(in->ptr, in->ptr + rx->head_len, keep);
@@ -659,7 +688,10 @@ void http_rx_next(http_rx *rx, gs_buf *in)
     memset(rx, 0, sizeof(*rx));
     rx->state = RX_HEAD;
     rx->max_head = max_head;
+    rx->max_body = max_body;
+    rx->pause_at_head = pause;
     rx->body = body;
+    rx->body.max = max_body; /* a route's lower limit held for one request only */
     http_chunked_init(&rx->chunk);
 }
 

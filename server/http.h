@@ -104,6 +104,9 @@ typedef enum http_rx_result {
     RX_SEND_CONTINUE = 1, /* write "HTTP/1.1 100 Continue", then read and step again */
     RX_REQUEST = 2,       /* rx.state is RX_DONE: answer the request, then http_rx_next */
     RX_REFUSE = 3,        /* rx.state is RX_ERROR: answer rx.err, then close */
+    RX_HEAD_READY = 4,    /* (pause_at_head only) the head of a request with a body is in,
+                             nothing of the body read or promised: decide with
+                             http_rx_accept_head, or answer a refusal and close */
 } http_rx_result;
 
 typedef struct http_rx {
@@ -118,6 +121,11 @@ typedef struct http_rx {
     int keep_alive;             /* 1: the connection may serve another request after this */
     int expect_continue;        /* 1: the client waits for 100 Continue before the body */
     int continue_sent;          /* 1: RX_SEND_CONTINUE was returned for this request */
+    int pause_at_head;          /* 1: stop at RX_HEAD_READY before any body (kept by
+                                   http_rx_next) */
+    int head_pending;           /* 1: RX_HEAD_READY returned, http_rx_accept_head not yet */
+    int continue_decided;       /* 1: whether to send 100 Continue is settled */
+    size_t max_body;            /* the body limit given to http_rx_init */
     http_chunked chunk;         /* de-chunker state */
     gs_buf body;                /* the body, de-chunked; its cap is max_body */
     size_t bytes_in;            /* raw request bytes consumed, for the log line */
@@ -133,6 +141,11 @@ typedef struct http_rx {
 /* Cannot fail; allocates nothing until a body arrives. */
 void http_rx_init(http_rx *rx, size_t max_head, size_t max_body);
 void http_rx_free(http_rx *rx);
+
+/* After RX_HEAD_READY: the request may send a body of at most max_body bytes (at most the
+ * limit given to http_rx_init). RX_WANT_READ: step on (100 Continue comes only now);
+ * RX_REFUSE: a declared Content-Length is over it (413, rx.err set). */
+http_rx_result http_rx_accept_head(http_rx *rx, size_t max_body);
 
 /* Advances over the bytes in `in` (see http_rx_result). Never fails otherwise. */
 http_rx_result http_rx_step(http_rx *rx, gs_buf *in);

@@ -136,12 +136,18 @@ static int write_config(const char *path, const char *listen, const char *hostna
         "\n"
         "# Threads serving requests. Idle keep-alive connections do not occupy them.\n"
         "workers = %d\n"
-        "# Open connections at most; a connection over the cap is closed at once.\n"
+        "# Open connections at most (about 43 kB each), and from one IPv4 address or IPv6\n"
+        "# /64. At a cap the oldest idle or handshaking connection makes room.\n"
         "max_connections = %d\n"
+        "max_connections_per_address = %d\n"
         "\n"
         "# Timeouts in milliseconds: a read or write that makes no progress; a whole request\n"
         "# (TLS handshake, or head and body) from its first byte; an idle keep-alive\n"
         "# connection; and how long SIGTERM waits for requests in flight.\n"
+        "# The TLS handshake and a request's first byte (handshake_timeout_ms), and a\n"
+        "# request head from its first byte (head_timeout_ms), must come quickly.\n"
+        "handshake_timeout_ms = %d\n"
+        "head_timeout_ms = %d\n"
         "read_timeout_ms = %d\n"
         "request_timeout_ms = %d\n"
         "idle_timeout_ms = %d\n"
@@ -160,7 +166,8 @@ static int write_config(const char *path, const char *listen, const char *hostna
         "silent_days = %d\n"
         "# off, error, warn, info (one line per request) or debug.\n"
         "log_level = %s\n",
-        when, hostname, hostname, listen, d.workers, d.max_connections, d.read_timeout_ms,
+        when, hostname, hostname, listen, d.workers, d.max_connections,
+        d.max_connections_per_address, d.handshake_timeout_ms, d.head_timeout_ms, d.read_timeout_ms,
         d.request_timeout_ms, d.idle_timeout_ms, d.shutdown_timeout_ms, d.max_header_bytes,
         d.max_body_bytes, (unsigned long long)d.max_drift_ms, d.pull_page_changes, d.silent_days,
         log_level_name(d.log_level));
@@ -439,6 +446,11 @@ static void handle(void *ud, const srv_request *req, srv_response *resp)
     app_handle(ud, req, resp);
 }
 
+static int head_check(void *ud, const srv_request *req, srv_response *resp, size_t *max_body)
+{
+    return app_head_check(ud, req, resp, max_body);
+}
+
 static int cmd_serve(const char *config_path, const char *listen)
 {
     srv_config cfg;
@@ -500,6 +512,7 @@ static int cmd_serve(const char *config_path, const char *listen)
         .metrics = &metrics,
         .lg = &lg,
         .handler = handle,
+        .head_check = head_check,
         .handler_ud = app,
         .stop_fd = sfd,
     };

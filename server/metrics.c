@@ -87,6 +87,15 @@ int metrics_render(const srv_metrics *m, gs_buf *out)
                      "Connections closed at once because the connection cap was reached.",
                      LOAD(connections_refused));
     if (!rc)
+        rc = counter(out, "gridsyncd_connections_evicted_total",
+                     "Idle, handshaking or head-reading connections closed to make room at a "
+                     "connection cap.",
+                     LOAD(connections_evicted));
+    if (!rc)
+        rc = counter(out, "gridsyncd_bodies_refused_total",
+                     "Requests answered 429 because max_body_bytes_in_flight was reached.",
+                     LOAD(bodies_refused));
+    if (!rc)
         rc = counter(out, "gridsyncd_tls_handshake_failures_total", "TLS handshakes that failed.",
                      LOAD(tls_failures));
     if (!rc)

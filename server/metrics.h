@@ -35,6 +35,8 @@ typedef struct srv_metrics {
                                            catching up after a restore (PROTOCOL.md 2.9) */
     _Atomic uint64_t connections;       /* connections accepted */
     _Atomic uint64_t connections_refused; /* connections closed at once over the cap */
+    _Atomic uint64_t connections_evicted; /* idle or handshaking ones closed to make room */
+    _Atomic uint64_t bodies_refused;    /* 429: over max_body_bytes_in_flight */
     _Atomic uint64_t tls_failures;      /* handshakes that failed */
     _Atomic uint64_t timeouts;          /* connections cut by a read, request or write timeout
                                            (not idle keep-alive ones, which are normal) */

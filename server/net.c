@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -38,11 +39,13 @@
 #include "proto/proto.h"
 #include "crl.h"
 #include "http.h"
+#include "peers.h"
 
 #define NET_LINGER_MS 2000          /* how long to drain a client after Connection: close */
 #define NET_LINGER_BYTES (1u << 20) /* and how much of it to read before giving up */
 #define NET_OUT_MAX (64u * 1024)    /* response head plus a small body copied behind it */
 #define NET_INLINE_BODY 16384       /* bodies up to this go in the same TLS record(s) */
+#define NET_SMALL_BODY (64u * 1024) /* request bodies admitted outside the in-flight budget */
 
 typedef enum conn_state {
     NC_HANDSHAKE = 0, /* TLS handshake in progress */
@@ -66,6 +69,8 @@ typedef struct net_conn {
     conn_action action;     /* what the last worker step asked the poller to do */
     short want;             /* POLLIN or POLLOUT, for ACT_WAIT */
     char peer[96];          /* "ip:port" or "[ip6]:port", for logs */
+    peer_key addr;          /* source address key, for the per-address cap (peers.h) */
+    unsigned n_requests;    /* requests answered on this connection */
     gs_buf in;              /* raw request bytes; reserved to its cap, never moves */
     http_rx rx;             /* request assembly */
     srv_response resp;      /* the answer being written */
@@ -83,6 +88,7 @@ typedef struct net_conn {
     uint64_t deadline_ms;   /* computed by the poller from the above */
     size_t linger_bytes;    /* discarded while lingering */
     size_t bytes_out;       /* bytes of the current answer written */
+    size_t body_reserved;   /* bytes of body_in_flight this request holds */
     struct net_conn *next;  /* link in the job queue or the return list */
 } net_conn;
 
@@ -92,6 +98,8 @@ struct srv_net {
     srv_metrics *m;            /* counters */
     gs_logger *lg;             /* log */
     net_handler *handler;      /* application */
+    net_head_check *head_check; /* application's head check, or NULL */
+    atomic_size_t body_in_flight; /* body bytes admitted and not yet answered (workers) */
     void *handler_ud;          /* its context */
     int stop_fd;               /* external stop signal, or -1 */
     int listen_fd;             /* listening socket, -1 once closed */
@@ -117,6 +125,8 @@ struct srv_net {
     int open;                    /* connections open in all */
     uint64_t accept_pause_until; /* after EMFILE: stop polling the listener until then */
     uint64_t last_refuse_log;    /* rate limit for "connection cap reached" warnings */
+    uint64_t last_evict_log;     /* rate limit for eviction notes */
+    peer_table peers;            /* open connections per source address */
 };
 
 static uint64_t now_ms(void)
@@ -186,6 +196,21 @@ static int bind_listen(srv_net *n, gs_err *err)
     return GS_OK;
 }
 
+/* Every connection is a descriptor: lift the soft RLIMIT_NOFILE (1024 under systemd and
+ * most shells) towards the hard one so that max_connections is reachable; a lower limit
+ * shows up as accept() failing with EMFILE, which the poller survives but logs. */
+static void raise_fd_limit(srv_net *n)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)n->cfg->max_connections + 64; /* + database, log, listener, TLS */
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warn(n->lg, "open-file limit %llu is below max_connections = %d; raise LimitNOFILE",
+                 (unsigned long long)rl.rlim_cur, n->cfg->max_connections);
+}
+
 int net_new(srv_net **out, const net_opts *opts, gs_err *err)
 {
     srv_net *n = gs_calloc(1, sizeof(*n));
@@ -199,6 +224,8 @@ int net_new(srv_net **out, const net_opts *opts, gs_err *err)
     n->m = opts->metrics;
     n->lg = opts->lg;
     n->handler = opts->handler;
+    n->head_check = opts->head_check;
+    atomic_init(&n->body_in_flight, 0);
     n->handler_ud = opts->handler_ud;
     n->stop_fd = opts->stop_fd;
     n->listen_fd = -1;
@@ -211,7 +238,7 @@ int net_new(srv_net **out, const net_opts *opts, gs_err *err)
     n->watch = gs_calloc(cap, sizeof(*n->watch));
     n->pfds = gs_calloc(cap + 3, sizeof(*n->pfds));
     n->threads = gs_calloc((size_t)n->cfg->workers, sizeof(*n->threads));
-    if (!n->watch || !n->pfds || !n->threads) {
+    if (!n->watch || !n->pfds || !n->threads || peers_init(&n->peers, cap) != GS_OK) {
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory");
         goto out;
     }
@@ -220,6 +247,7 @@ int net_new(srv_net **out, const net_opts *opts, gs_err *err)
         rc = gs_err_set(err, GS_E_IO, "eventfd: %s", strerror(errno));
         goto out;
     }
+    raise_fd_limit(n);
     rc = bind_listen(n, err);
     if (rc)
         goto out;
@@ -232,8 +260,18 @@ out:
 
 /* ---- connections --------------------------------------------------------------------- */
 
+/* Gives back what the current request holds of the in-flight body budget. */
+static void body_release(srv_net *n, net_conn *c)
+{
+    if (c->body_reserved) {
+        atomic_fetch_sub(&n->body_in_flight, c->body_reserved);
+        c->body_reserved = 0;
+    }
+}
+
 static void conn_free(srv_net *n, net_conn *c)
 {
+    body_release(n, c);
     if (c->tls)
         tls_conn_free(c->tls);
     if (c->fd >= 0)
@@ -242,6 +280,7 @@ static void conn_free(srv_net *n, net_conn *c)
     buf_free(&c->out);
     buf_free(&c->resp.body);
     http_rx_free(&c->rx);
+    peers_remove(&n->peers, &c->addr);
     gs_free(c);
     n->open--;
     atomic_fetch_sub(&n->m->connections_open, 1);
@@ -284,10 +323,13 @@ static net_conn *conn_new(srv_net *n, int fd, const struct sockaddr_storage *ss,
     c->state = NC_HANDSHAKE;
     c->want = POLLIN;
     format_peer(ss, sl, c->peer, sizeof(c->peer));
+    c->addr = peers_key(ss);
+    peers_add(&n->peers, &c->addr); /* cannot fail: the table has max_connections slots */
     buf_init(&c->in, in_cap);
     buf_init(&c->out, NET_OUT_MAX);
     buf_init(&c->resp.body, NET_MAX_RESPONSE_BYTES);
     http_rx_init(&c->rx, n->cfg->max_header_bytes, n->cfg->max_body_bytes);
+    c->rx.pause_at_head = 1; /* see head_ready */
     c->accepted_ms = c->last_io_ms = c->idle_since_ms = now_ms();
     n->open++;
     atomic_fetch_add(&n->m->connections_open, 1);
@@ -302,20 +344,45 @@ static net_conn *conn_new(srv_net *n, int fd, const struct sockaddr_storage *ss,
     return c;
 }
 
+/* 1 while the connection holds no request the server has begun to work on: a TLS
+ * handshake, an idle keep-alive wait, or a request head still arriving. Such a connection
+ * costs its client nothing to hold, so it is what the caps take back first. */
+static int conn_evictable(const net_conn *c)
+{
+    return c->state == NC_HANDSHAKE || (c->state == NC_READ && c->rx.state == RX_HEAD);
+}
+
+/* The handshake and first-byte deadline: handshake_timeout_ms, a fifth of it (at least
+ * 200 ms) once three quarters of max_connections are open, so that a flood turns over
+ * its slots quickly while an honest handshake (a few round trips, < 2 s on 2G) fits. */
+static uint64_t handshake_budget(const srv_net *n)
+{
+    uint64_t full = (uint64_t)n->cfg->handshake_timeout_ms, short_ = full / 5;
+    if ((int64_t)n->open * 4 < (int64_t)n->cfg->max_connections * 3)
+        return full;
+    return short_ < 200 ? (full < 200 ? full : 200) : short_;
+}
+
 /* The moment the poller gives up on a waiting connection. */
 static uint64_t conn_deadline(const srv_net *n, const net_conn *c)
 {
     const srv_config *cfg = n->cfg;
-    uint64_t stall = c->last_io_ms + (uint64_t)cfg->read_timeout_ms, whole;
+    uint64_t stall = c->last_io_ms + (uint64_t)cfg->read_timeout_ms, whole, head;
 
     switch (c->state) {
     case NC_HANDSHAKE:
-        whole = c->accepted_ms + (uint64_t)cfg->request_timeout_ms;
+        whole = c->accepted_ms + handshake_budget(n);
         return stall < whole ? stall : whole;
     case NC_READ:
         if (http_rx_idle(&c->rx, &c->in))
-            return c->idle_since_ms + (uint64_t)cfg->idle_timeout_ms;
+            return c->idle_since_ms + (c->n_requests ? (uint64_t)cfg->idle_timeout_ms
+                                                     : handshake_budget(n));
         whole = c->req_start_ms + (uint64_t)cfg->request_timeout_ms;
+        if (c->rx.state == RX_HEAD) {
+            head = c->req_start_ms + (uint64_t)cfg->head_timeout_ms;
+            if (head < whole)
+                whole = head;
+        }
         return stall < whole ? stall : whole;
     case NC_LINGER:
         return c->last_io_ms + NET_LINGER_MS;
@@ -433,6 +500,79 @@ static void answer(srv_net *n, net_conn *c)
         http_error_response(resp, 500, "server", "internal error", sync_path);
     }
     c->close_after = !c->rx.keep_alive || atomic_load(&n->stopping);
+}
+
+/* Builds an answer in c->resp to a request refused at its head. */
+static void refuse_at_head(net_conn *c, int status, const char *code, const char *msg)
+{
+    srv_response *resp = &c->resp;
+    int sync_path = slice_is(c->rx.head.path, PROTO_SYNC_PATH);
+    resp->status = 0;
+    resp->content_type = NULL;
+    resp->content_encoding = NULL;
+    buf_reset(&resp->body);
+    resp->extra_headers[0] = '\0';
+    resp->log_note[0] = '\0';
+    http_error_response(resp, status, code, msg, sync_path);
+}
+
+/* The head of a request with a body is in and nothing of the body has been read: the
+ * application judges it (a token that does not verify is answered 401 now, not after 8 MiB),
+ * the route's limit replaces max_body_bytes, and the body's size is taken from the global
+ * budget for bodies in flight. Returns 1 when c->resp holds a refusal to send before
+ * closing, 0 to go on reading the body. */
+static int head_ready(srv_net *n, net_conn *c)
+{
+    size_t limit = n->cfg->max_body_bytes, want, before;
+    srv_request req;
+    const char *path = c->rx.head.path.ptr;
+    size_t plen = c->rx.head.path.len;
+
+    c->is_head = 0;
+    c->resp.status = 0;
+    c->resp.extra_headers[0] = '\0';
+    c->resp.log_note[0] = '\0';
+    buf_reset(&c->resp.body);
+    if ((plen == 10 && memcmp(path, "/v1/health", 10) == 0) ||
+        (plen == 8 && memcmp(path, "/metrics", 8) == 0) ||
+        (plen == strlen(CRL_HTTP_PATH) && memcmp(path, CRL_HTTP_PATH, plen) == 0)) {
+        limit = 0; /* GET-only built-ins */
+        http_rx_request(&c->rx, &req, c->peer);
+        if (!slice_is(req.method, "GET") && !slice_is(req.method, "HEAD")) {
+            builtin(n, &req, &c->resp); /* its 405 with Allow */
+            return 1;
+        }
+    } else if (n->head_check) {
+        http_rx_request(&c->rx, &req, c->peer);
+        if (n->head_check(n->handler_ud, &req, &c->resp, &limit)) {
+            if (c->resp.status < 100 || c->resp.status > 599)
+                refuse_at_head(c, 500, "server", "internal error");
+            return 1;
+        }
+    }
+    if (http_rx_accept_head(&c->rx, limit) == RX_REFUSE) {
+        refuse_at_head(c, c->rx.err.status, c->rx.err.code, c->rx.err.msg);
+        return 1;
+    }
+    want = c->rx.chunked ? limit : (size_t)c->rx.content_length;
+    /* a small body (a device's usual batch, a form) is always admitted: its memory is
+     * bounded by the connection caps, and a flood of large ones must not stop honest
+     * devices from syncing */
+    if (want <= NET_SMALL_BODY)
+        return 0;
+    before = atomic_fetch_add(&n->body_in_flight, want);
+    if (before + want > n->cfg->max_body_bytes_in_flight && before > 0) {
+        /* over the budget: unless it is the only body (a limit below one body must not
+         * refuse everything), the client retries later */
+        atomic_fetch_sub(&n->body_in_flight, want);
+        atomic_fetch_add(&n->m->bodies_refused, 1);
+        refuse_at_head(c, 429, "busy",
+                       "the server is receiving too many request bodies at once; retry later");
+        snprintf(c->resp.extra_headers, sizeof(c->resp.extra_headers), "Retry-After: 5\r\n");
+        return 1;
+    }
+    c->body_reserved = want;
+    return 0;
 }
 
 /* Builds the bytes to write for c->resp. */
@@ -577,6 +717,14 @@ static conn_action conn_step(srv_net *n, net_conn *c)
                              c->peer, tls_conn_error(c->tls));
                 return ACT_CLOSE;
             }
+            if (res == RX_HEAD_READY) {
+                if (head_ready(n, c)) {
+                    c->close_after = 1; /* the body stays unread: the connection cannot go on */
+                    prepare_write(n, c);
+                    c->state = NC_WRITE;
+                }
+                continue;
+            }
             if (res == RX_SEND_CONTINUE) {
                 buf_reset(&c->out);
                 c->out_off = 0;
@@ -607,6 +755,8 @@ static conn_action conn_step(srv_net *n, net_conn *c)
             if (w == 0)
                 return ACT_WAIT;
             finish_request(n, c, w < 0 ? "(client gone before the answer was sent)" : NULL);
+            c->n_requests++;
+            body_release(n, c);
             buf_free(&c->resp.body);
             if (w < 0)
                 return ACT_CLOSE;
@@ -735,6 +885,46 @@ static void collect_returned(srv_net *n)
     }
 }
 
+/* At a cap: closes the connection, among those waiting in the watch list from key (all of
+ * them when key is NULL), that has moved no bytes for longest without a request in progress.
+ * Returns 0 when there is none: every slot is doing real work, and the newcomer is the one
+ * refused. Taking back an idle slot instead of refusing is what keeps a flood of silent
+ * connections from locking honest devices out: the flood can only displace itself. */
+static int evict_oldest(srv_net *n, const peer_key *key)
+{
+    size_t best = SIZE_MAX;
+    uint64_t best_since = UINT64_MAX, t;
+
+    for (size_t i = 0; i < n->n_watch; i++) {
+        const net_conn *c = n->watch[i];
+        uint64_t since;
+        if (!conn_evictable(c) || (key && !peers_same(&c->addr, key)))
+            continue;
+        /* the least recently active goes first: a device in the middle of its handshake
+         * or between the requests of a sync moved bytes a moment ago, a silent or
+         * byte-a-second holder did not (a slow handshake on a loaded server must not be
+         * what a flood displaces) */
+        since = c->last_io_ms;
+        if (since < best_since) {
+            best_since = since;
+            best = i;
+        }
+    }
+    if (best == SIZE_MAX)
+        return 0;
+    net_conn *c = n->watch[best];
+    watch_remove(n, best);
+    atomic_fetch_add(&n->m->connections_evicted, 1);
+    t = now_ms();
+    if (t - n->last_evict_log >= 1000) {
+        log_info(n->lg, "%s: closed to make room at a connection cap (further evictions "
+                 "this second not logged)", c->peer);
+        n->last_evict_log = t;
+    }
+    conn_close(n, c);
+    return 1;
+}
+
 static void accept_all(srv_net *n)
 {
     for (int i = 0; i < 64; i++) {
@@ -748,13 +938,26 @@ static void accept_all(srv_net *n)
             }
             return; /* EAGAIN, or a connection that died before we took it */
         }
-        if (n->open >= n->cfg->max_connections) {
+        peer_key key = peers_key(&ss);
+        const char *refused = NULL;
+        if (peers_count(&n->peers, &key) >= n->cfg->max_connections_per_address &&
+            !evict_oldest(n, &key))
+            refused = "max_connections_per_address";
+        else if (n->open >= n->cfg->max_connections && !evict_oldest(n, NULL))
+            refused = "max_connections";
+        if (refused) {
             uint64_t t = now_ms();
+            char who[96];
+            format_peer(&ss, sl, who, sizeof(who));
             close(fd);
             atomic_fetch_add(&n->m->connections_refused, 1);
             if (t - n->last_refuse_log >= 1000) {
-                log_warn(n->lg, "connection cap (max_connections = %d) reached; refusing",
-                         n->cfg->max_connections);
+                int cap = strcmp(refused, "max_connections") == 0
+                              ? n->cfg->max_connections
+                              : n->cfg->max_connections_per_address;
+                log_warn(n->lg, "%s: connection cap (%s = %d) reached with every connection "
+                         "busy; refusing (further refusals this second not logged)", who, refused,
+                         cap);
                 n->last_refuse_log = t;
             }
             continue;
@@ -975,5 +1178,6 @@ void net_free(srv_net *n)
     gs_free(n->watch);
     gs_free(n->pfds);
     gs_free(n->threads);
+    peers_free(&n->peers);
     gs_free(n);
 }

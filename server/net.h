@@ -15,10 +15,18 @@
  *                 v           v                                           v
  *               close   close (timeout, EOF)              LINGER (Connection: close) --> close
  *
- * Timeouts (from srv_config): a TLS handshake or a request must complete within
- * request_timeout_ms of its first byte; no read or write may stall longer than
- * read_timeout_ms while a request or answer is in progress; an idle keep-alive connection
- * is closed after idle_timeout_ms. Over max_connections, a new connection is closed at once.
+ * Timeouts (from srv_config): a TLS handshake, and the first request byte after it, must
+ * come within handshake_timeout_ms (a fifth of it once 3/4 of max_connections are open); a
+ * request head within head_timeout_ms of its first byte, the whole request within
+ * request_timeout_ms; no read or write may stall longer than read_timeout_ms while a
+ * request or answer is in progress; an idle keep-alive connection is closed after
+ * idle_timeout_ms.
+ *
+ * Caps: at most max_connections_per_address from one IPv4 address or IPv6 /64, and
+ * max_connections in all. At either cap the connection with the least recent I/O, of that
+ * address (of all, for the global cap), that is handshaking, idle or still sending its head
+ * is closed to make room; only when every one is busy with a request is the newcomer closed
+ * at once, before TLS (no HTTP answer is possible there).
  *
  * Threads: net_stop may be called from any thread or a signal handler; everything else from
  * the thread that owns the net. The handler is called concurrently from the workers.
@@ -38,6 +46,12 @@
 /* Answers one request (everything but /v1/health and /metrics). Must always fill resp. */
 typedef void net_handler(void *ud, const srv_request *req, srv_response *resp);
 
+/* Judges the head of a request with a body before any of it is read or 100 Continue sent
+ * (app_head_check's contract): 0 with *max_body the route's limit, or 1 with resp filled
+ * with a refusal that is sent before the connection is closed. Called from the workers. */
+typedef int net_head_check(void *ud, const srv_request *req, srv_response *resp,
+                           size_t *max_body);
+
 typedef struct net_opts {
     const srv_config *cfg; /* listen address, limits, timeouts, workers; outlives the net */
     srv_tls *tls;          /* the TLS endpoint; outlives the net */
@@ -46,6 +60,7 @@ typedef struct net_opts {
     net_handler *handler;  /* the application */
     void *handler_ud;      /* passed to handler */
     int stop_fd;           /* optional (-1: none): readable means "shut down" (a signalfd) */
+    net_head_check *head_check; /* optional (NULL: every body up to max_body_bytes) */
 } net_opts;
 
 typedef struct srv_net srv_net;

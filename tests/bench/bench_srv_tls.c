@@ -58,6 +58,13 @@ static void to_app(void *ud, const srv_request *req, srv_response *resp)
     app_handle(ud, req, resp);
 }
 
+/* as gridsyncd runs it: bodies judged at their head */
+static int app_head_check_cb(void *ud, const srv_request *req, srv_response *resp,
+                             size_t *max_body)
+{
+    return app_head_check(ud, req, resp, max_body);
+}
+
 static void *serve(void *arg)
 {
     gs_err err;
@@ -379,7 +386,7 @@ int main(void)
         fprintf(stderr, "tls: %s\n", err.msg);
         goto cleanup;
     }
-    net_opts o = {&cfg, tls, &m, &lg, to_app, app, -1};
+    net_opts o = {&cfg, tls, &m, &lg, to_app, app, -1, app_head_check_cb};
     if (net_new(&n, &o, &err)) {
         fprintf(stderr, "net: %s\n", err.msg);
         goto cleanup;

@@ -35,6 +35,13 @@ ids=$(t_sql "$B" "SELECT lower(hex(id)) FROM resident UNION ALL SELECT lower(hex
 /usr/bin/python3 "$TOOLS/faults_authz.py" "$PORT" "$CA" "$T/town/gridsyncd.db" "$A_ID" \
     "$A_TOKEN" "$G1" "$G2" "$ids" || notok authz_raw "faults_authz.py exited non-zero"
 
+# the admin API's JSON carries the console's anti-framing headers (issue 18, item 10)
+hdrs=$(curl -s -D - -o /dev/null --cacert "$CA" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    "$URL/v1/admin/devices")
+grep -qi '^X-Frame-Options: DENY' <<<"$hdrs" && grep -qi "^Content-Security-Policy: .*frame-ancestors 'none'" <<<"$hdrs" \
+    && ok authz_admin_api_security_headers \
+    || notok authz_admin_api_security_headers "headers: $(tr -d '\r' <<<"$hdrs" | paste -sd'|')"
+
 # revocation
 run t_admin device revoke "$A_ID"
 t_gs "$A" resident add --name 撤销后 >/dev/null

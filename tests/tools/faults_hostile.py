@@ -176,6 +176,9 @@ CASES = [
     ("wrong_type_v", http(request(v="1")), 400),
     ("wrong_type_cur_negative", http(request(cur=-1)), 400),
     ("wrong_type_cur_float", http(request(cur=1.0)), 400),
+    # issue 18 item 6: bound as int64 it went negative, re-sent the grid, more forever
+    ("cur_at_2_63", http(request(cur=1 << 63)), 400),
+    ("cur_max_u64", http(request(cur=(1 << 64) - 1)), 400),
     ("wrong_type_ch", http(request(ch={"a": 1})), 400),
     ("wrong_type_id", http(request(ch=[dict(change(), id="not-bin")])), 400),
     ("id_wrong_length", http(request(ch=[change(), dict(change(), id=b"\1" * 15)])), 400),

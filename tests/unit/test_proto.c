@@ -796,7 +796,7 @@ static void test_request_round_trips_every_field(void **state)
     rich_changes(UINT64_MAX, &ch[2]);
     m.version = UINT32_MAX;
     m.device = proto_cstr("hh-0042");
-    m.cursor = UINT64_MAX;
+    m.cursor = INT64_MAX; /* the largest a request may carry (versions are int64) */
     m.low = 5;
     m.now = (uint64_t)1 << 63;
     m.pull_max = 77;
@@ -807,7 +807,7 @@ static void test_request_round_trips_every_field(void **state)
     assert_int_equal(proto_decode_sync_req(b.ptr, b.len, &d, &err), GS_OK);
     assert_int_equal(d->version, UINT32_MAX);
     assert_str(d->device, m.device);
-    assert_int_equal(d->cursor, UINT64_MAX);
+    assert_int_equal(d->cursor, INT64_MAX);
     assert_int_equal(d->low, 5);
     assert_int_equal(d->now, (uint64_t)1 << 63);
     assert_int_equal(d->pull_max, 77);
@@ -829,6 +829,13 @@ static void test_request_round_trips_every_field(void **state)
     assert_int_equal(d->n_changes, 0);
     assert_null(d->changes);
     proto_sync_req_free(d);
+    /* a cursor of 2^63 or more is refused: as an int64 it would be negative (issue 18) */
+    m.cursor = (uint64_t)INT64_MAX + 1;
+    buf_reset(&b);
+    assert_int_equal(proto_encode_sync_req(&b, &m), GS_OK);
+    d = NULL;
+    assert_int_equal(proto_decode_sync_req(b.ptr, b.len, &d, &err), GS_E_PROTO_LIMIT);
+    assert_null(d);
     buf_free(&b);
 }
 

@@ -16,6 +16,7 @@
 #include "common/rc.h"
 #include "proto/proto.h"
 #include "proto/schema.h"
+#include "proto/value.h"
 #include "tests/lib/tvalue.h"
 
 static const char ID16[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -371,10 +372,30 @@ static void test_status_paths_are_consistent(void **state)
     }
 }
 
+/* The decoder's object bound (issue 18): a maximal valid request of the widest table must
+ * fit under it, and the bound must stay far below what 8 MiB of one-byte objects would be
+ * (8 M), so it still limits msgpack-c's tree. proto_scan_limit takes exactly max objects. */
+static void test_max_request_objects(void **state)
+{
+    size_t bound = schema_max_request_objects(), widest = 0;
+    /* {"ch": [1, 2]} is 5 objects: map, key, array, two ints */
+    static const unsigned char five[] = {0x81, 0xa2, 'c', 'h', 0x92, 0x01, 0x02};
+    (void)state;
+    for (size_t i = 0; i < schema_n_tables; i++)
+        if (schema_tables[i].n_fields > widest)
+            widest = schema_tables[i].n_fields;
+    print_message("max request objects %zu (widest table %zu fields)\n", bound, widest);
+    assert_true(bound >= (size_t)PROTO_MAX_CHANGES * (13 + 5 * widest));
+    assert_true(bound < 2u * 1000 * 1000);
+    assert_int_equal(proto_scan_limit(five, sizeof(five), 1, 5, NULL), GS_OK);
+    assert_int_equal(proto_scan_limit(five, sizeof(five), 1, 4, NULL), GS_E_PROTO_LIMIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_max_request_objects),
         cmocka_unit_test(test_check_value_table),
         cmocka_unit_test(test_check_change_table),
         cmocka_unit_test(test_title_fields),

@@ -73,7 +73,10 @@ static void test_defaults(void **state)
     assert_string_equal(c.dir, ".");
     assert_string_equal(c.db_path, "");
     assert_int_equal(c.workers, 8);
-    assert_int_equal(c.max_connections, 256);
+    assert_int_equal(c.max_connections, 4096);
+    assert_int_equal(c.max_connections_per_address, 16);
+    assert_int_equal(c.handshake_timeout_ms, 5000);
+    assert_int_equal(c.head_timeout_ms, 10000);
     assert_int_equal(c.read_timeout_ms, 15000);
     assert_int_equal(c.request_timeout_ms, 60000);
     assert_int_equal(c.idle_timeout_ms, 30000);

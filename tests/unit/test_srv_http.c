@@ -829,9 +829,58 @@ static void test_reason_and_ieq(void **state)
     assert_true(http_slice_ieq((srv_slice){NULL, 0}, ""));
 }
 
+/* net.c's mode: a request with a body stops at its head; nothing of the body is taken
+ * and 100 Continue is not promised until http_rx_accept_head, whose route limit can
+ * refuse a declared length there (413) or hold a chunked body to it. */
+static void test_pause_at_head(void **state)
+{
+    static const char head[] = "POST /v1/sync HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                               "Content-Length: 5\r\n\r\n";
+    static const char chunked[] = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                  "\r\n8\r\n12345678\r\n0\r\n\r\n";
+    http_rx rx;
+    gs_buf in;
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        http_rx_init(&rx, 4096, 1 << 20);
+        rx.pause_at_head = 1;
+        buf_init(&in, 8192);
+        assert_int_equal(buf_reserve(&in, 8192), GS_OK);
+        if (round < 2) {
+            assert_int_equal(buf_add(&in, head, sizeof(head) - 1), GS_OK);
+            assert_int_equal(http_rx_step(&rx, &in), RX_HEAD_READY);
+            assert_int_equal(http_rx_step(&rx, &in), RX_HEAD_READY); /* until decided */
+            assert_int_equal(rx.continue_sent, 0);
+            if (round == 0) {
+                assert_int_equal(http_rx_accept_head(&rx, 4), RX_REFUSE);
+                assert_int_equal(rx.err.status, 413);
+            } else {
+                assert_int_equal(http_rx_accept_head(&rx, 5), RX_WANT_READ);
+                assert_int_equal(http_rx_step(&rx, &in), RX_SEND_CONTINUE);
+                assert_int_equal(buf_add(&in, "hello", 5), GS_OK);
+                assert_int_equal(http_rx_step(&rx, &in), RX_REQUEST);
+                assert_int_equal(rx.body.len, 5);
+                /* the route's limit held for this request only */
+                http_rx_next(&rx, &in);
+                assert_int_equal(rx.body.max, 1 << 20);
+                assert_int_equal(rx.pause_at_head, 1);
+            }
+        } else {
+            assert_int_equal(buf_add(&in, chunked, sizeof(chunked) - 1), GS_OK);
+            assert_int_equal(http_rx_step(&rx, &in), RX_HEAD_READY);
+            assert_int_equal(http_rx_accept_head(&rx, 4), RX_WANT_READ);
+            assert_int_equal(http_rx_step(&rx, &in), RX_REFUSE);
+            assert_int_equal(rx.err.status, 413);
+        }
+        http_rx_free(&rx);
+        buf_free(&in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pause_at_head),
         cmocka_unit_test(test_parse_good_heads),
         cmocka_unit_test(test_parse_every_prefix_needs_more),
         cmocka_unit_test(test_parse_bad_heads),

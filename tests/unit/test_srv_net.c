@@ -163,9 +163,9 @@ static int group_teardown(void **state)
 }
 
 /* A server with the given pool and cap; timeouts of 0 keep the short test defaults (read
- * 600 ms, request 1500 ms, idle 1000 ms). */
+ * 600 ms, request 1500 ms, idle 1000 ms), per_address 0 makes it max_conn. */
 static server *start_ex(certs *c, int workers, int max_conn, int read_ms, int request_ms,
-                        int idle_ms)
+                        int idle_ms, int per_address)
 {
     server *s = calloc(1, sizeof(*s));
     gs_err err;
@@ -180,6 +180,10 @@ static server *start_ex(certs *c, int workers, int max_conn, int read_ms, int re
     s->cfg.read_timeout_ms = read_ms ? read_ms : 600;
     s->cfg.request_timeout_ms = request_ms ? request_ms : 1500;
     s->cfg.idle_timeout_ms = idle_ms ? idle_ms : 1000;
+    /* a fresh connection's first byte waits as long as an idle one; the per-address cap
+     * is out of the way unless a test lowers it (every client here is 127.0.0.1) */
+    s->cfg.handshake_timeout_ms = s->cfg.idle_timeout_ms;
+    s->cfg.max_connections_per_address = per_address ? per_address : max_conn;
     s->cfg.shutdown_timeout_ms = 3000;
     s->cfg.max_header_bytes = 4096;
     s->cfg.max_body_bytes = 4 * 1024 * 1024;
@@ -190,7 +194,7 @@ static server *start_ex(certs *c, int workers, int max_conn, int read_ms, int re
     s->lg.sink = capture;
     s->lg.ud = s;
     assert_int_equal(tls_open(&s->tls, &s->cfg, &err), GS_OK);
-    net_opts o = {&s->cfg, s->tls, &s->m, &s->lg, handler, NULL, -1};
+    net_opts o = {&s->cfg, s->tls, &s->m, &s->lg, handler, NULL, -1, NULL};
     if (net_new(&s->net, &o, &err) != GS_OK)
         fail_msg("net_new: %s", err.msg);
     s->port = net_port(s->net);
@@ -202,7 +206,7 @@ static server *start_ex(certs *c, int workers, int max_conn, int read_ms, int re
 
 static server *start(certs *c, int workers, int max_conn)
 {
-    return start_ex(c, workers, max_conn, 0, 0, 0);
+    return start_ex(c, workers, max_conn, 0, 0, 0, 0);
 }
 
 /* Stops the engine and waits for net_run to return; counters stay readable. */
@@ -619,29 +623,73 @@ static void test_idle_and_slow_clients_hold_no_worker(void **state)
     stop(s);
 }
 
-static void test_connection_cap(void **state)
+/* A plain TCP connection from src (127.0.0.x) with a receive timeout of 3 s. */
+static int tcp_from(const server *s, const char *src)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    struct sockaddr_in b = {.sin_family = AF_INET};
+    struct timeval tv = {3, 0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(inet_pton(AF_INET, src, &b.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof(b)), 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sleep_ms(50); /* let the poller accept it before the next */
+    return fd;
+}
+
+/* Milliseconds until the server closes fd (-1: not within 3 s). */
+static long closed_within(int fd)
+{
+    char c;
+    uint64_t t0 = mono_ms();
+    return recv(fd, &c, 1, 0) <= 0 ? (long)(mono_ms() - t0) : -1;
+}
+
+/* At the cap the oldest silent connection makes room: the newcomer is kept, the first one
+ * closed at once (long before the 600 ms read timeout). */
+static void test_connection_cap_evicts_oldest_idle(void **state)
 {
     server *s = start(*state, 2, 3);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
     int fds[4];
-    char c;
-    struct timeval tv = {3, 0};
-    uint64_t t0;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (int i = 0; i < 4; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
-        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        sleep_ms(50); /* let the poller accept it before the next */
-    }
-    /* the fourth is over the cap of 3: closed at once, long before the 600 ms timeout */
-    t0 = mono_ms();
-    assert_true(recv(fds[3], &c, 1, 0) <= 0);
-    assert_true(mono_ms() - t0 < 300);
-    assert_int_equal(atomic_load(&s->m.connections_refused), 1);
-    assert_int_equal(atomic_load(&s->m.connections), 3);
+    long w;
+    for (int i = 0; i < 4; i++)
+        fds[i] = tcp_from(s, "127.0.0.1");
+    w = closed_within(fds[0]);
+    if (w < 0 || w > 300)
+        fail_msg("the oldest connection was closed after %ld ms, want at once", w);
+    assert_int_equal(atomic_load(&s->m.connections_evicted), 1);
+    assert_int_equal(atomic_load(&s->m.connections_refused), 0);
+    assert_int_equal(atomic_load(&s->m.connections), 4);
+    assert_int_equal(atomic_load(&s->m.connections_open), 3);
     for (int i = 0; i < 4; i++)
         close(fds[i]);
+    stop(s);
+}
+
+/* Three addresses, a per-address cap of 2: the third connection from 127.0.0.2 evicts that
+ * address's oldest, and the other addresses' connections are untouched. */
+static void test_per_address_cap(void **state)
+{
+    server *s = start_ex(*state, 2, 16, 0, 0, 0, 2);
+    int a1, a2, a3, b1, c1;
+    b1 = tcp_from(s, "127.0.0.3");
+    a1 = tcp_from(s, "127.0.0.2");
+    a2 = tcp_from(s, "127.0.0.2");
+    c1 = tcp_from(s, "127.0.0.4");
+    a3 = tcp_from(s, "127.0.0.2");
+    long w = closed_within(a1);
+    if (w < 0 || w > 300)
+        fail_msg("127.0.0.2's oldest was closed after %ld ms, want at once", w);
+    assert_int_equal(atomic_load(&s->m.connections_evicted), 1);
+    assert_int_equal(atomic_load(&s->m.connections_open), 4);
+    close(a1);
+    close(a2);
+    close(a3);
+    close(b1);
+    close(c1);
     stop(s);
 }
 
@@ -658,6 +706,34 @@ static void *slow_thread(void *arg)
     sc->cc = request(h, sc->s, "/slow", NULL, 0, 0, NULL, &sc->r);
     curl_easy_cleanup(h);
     return NULL;
+}
+
+/* When every slot is busy with a request, nothing can be evicted: the newcomer is the one
+ * closed at once, and the requests in flight finish. */
+static void test_connection_cap_refuses_when_all_busy(void **state)
+{
+    server *s = start(*state, 4, 2);
+    slow_call sc[2] = {{s, {0}, CURLE_OK}, {s, {0}, CURLE_OK}};
+    pthread_t th[2];
+    int fd;
+    long w;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, slow_thread, &sc[i]), 0);
+    sleep_ms(400); /* both handlers are sleeping (800 ms) */
+    fd = tcp_from(s, "127.0.0.1");
+    w = closed_within(fd);
+    if (w < 0 || w > 300)
+        fail_msg("the newcomer was closed after %ld ms, want at once", w);
+    close(fd);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(sc[i].cc, CURLE_OK);
+        assert_int_equal(sc[i].r.status, 200);
+        buf_free(&sc[i].r.body);
+    }
+    assert_int_equal(atomic_load(&s->m.connections_refused), 1);
+    assert_int_equal(atomic_load(&s->m.connections_evicted), 0);
+    stop(s);
 }
 
 static void test_shutdown_finishes_request_in_flight(void **state)
@@ -767,7 +843,7 @@ static void test_sixty_concurrent_clients(void **state)
 {
     enum { N = 60, ROUNDS = 3, BODY = 3000 };
     /* one curl thread doing 60 client handshakes is itself slow: production timeouts */
-    server *s = start_ex(*state, 2, 64, 15000, 60000, 30000);
+    server *s = start_ex(*state, 2, 64, 15000, 60000, 30000, 0);
     CURLM *multi = curl_multi_init();
     CURL *h[N];
     reply r[N];
@@ -845,7 +921,9 @@ int main(void)
         cmocka_unit_test(test_idle_keepalive_closed),
         cmocka_unit_test(test_silent_tcp_dropped),
         cmocka_unit_test(test_idle_and_slow_clients_hold_no_worker),
-        cmocka_unit_test(test_connection_cap),
+        cmocka_unit_test(test_connection_cap_evicts_oldest_idle),
+        cmocka_unit_test(test_per_address_cap),
+        cmocka_unit_test(test_connection_cap_refuses_when_all_busy),
         cmocka_unit_test(test_shutdown_finishes_request_in_flight),
         cmocka_unit_test(test_log_line_has_no_secret),
         cmocka_unit_test(test_bad_requests_answered_and_closed),

@@ -362,7 +362,7 @@ static server *start_ex(certs *c, const char *cert, const char *key, size_t max_
     s->lg.ud = s;
     if (tls_open(&s->tls, &s->cfg, &err) != GS_OK)
         fail_msg("tls_open: %s", err.msg);
-    net_opts o = {&s->cfg, s->tls, &s->m, &s->lg, handler, s, -1};
+    net_opts o = {&s->cfg, s->tls, &s->m, &s->lg, handler, s, -1, NULL};
     if (net_new(&s->net, &o, &err) != GS_OK)
         fail_msg("net_new: %s", err.msg);
     s->port = net_port(s->net);
