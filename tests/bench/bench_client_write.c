@@ -22,6 +22,7 @@
 
 #include "client/gridsync.h"
 #include "common/uuid.h"
+#include "tests/lib/tbench.h"
 
 #define SINGLE_N 200
 #define BATCH_N 10000
@@ -47,21 +48,14 @@ typedef struct visit_data {
 } visit_data;
 
 /* xorshift64*: a fixed seed, so every run records the same visits. */
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(2685821657736338717);
-}
 
 static void make_visits(visit_data *v, size_t n)
 {
     uint64_t seed = UINT64_C(20261127);
     for (size_t i = 0; i < n; i++) {
-        size_t want = 40 + rng_next(&seed) % 81, chars = 0, len = 0;
+        size_t want = 40 + tbench_rng(&seed) % 81, chars = 0, len = 0;
         while (chars < want) {
-            const char *p = phrases[rng_next(&seed) % (sizeof(phrases) / sizeof(phrases[0]))];
+            const char *p = phrases[tbench_rng(&seed) % (sizeof(phrases) / sizeof(phrases[0]))];
             /* copy whole characters (3 bytes each) up to want, then a comma */
             for (size_t k = 0; p[k] && chars < want; k += 3, chars++) {
                 memcpy(v[i].notes + len, p + k, 3);
@@ -74,19 +68,12 @@ static void make_visits(visit_data *v, size_t n)
             }
         }
         v[i].notes[len] = '\0';
-        v[i].kind = kinds[rng_next(&seed) % 6];
+        v[i].kind = kinds[tbench_rng(&seed) % 6];
         v[i].at_ms = INT64_C(1795743000000) + (int64_t)i * 60000;
-        v[i].follow_up = (int)(rng_next(&seed) % 5 == 0);
-        v[i].lat = 33.70 + (double)(rng_next(&seed) % 20000) / 100000.0;
-        v[i].lon = 114.40 + (double)(rng_next(&seed) % 30000) / 100000.0;
+        v[i].follow_up = (int)(tbench_rng(&seed) % 5 == 0);
+        v[i].lat = 33.70 + (double)(tbench_rng(&seed) % 20000) / 100000.0;
+        v[i].lon = 114.40 + (double)(tbench_rng(&seed) % 30000) / 100000.0;
     }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void die(const char *what, const char *msg)
@@ -137,7 +124,7 @@ static double gs_run(const char *dir, int k, const visit_data *v, size_t n, int 
 {
     char resident[40];
     gs_db *db = gs_fresh(dir, k, resident);
-    double t0 = now_s(), t;
+    double t0 = tbench_now_s(), t;
 
     if (batch && gs_db_begin(db))
         die("begin", gs_db_errmsg(db));
@@ -145,7 +132,7 @@ static double gs_run(const char *dir, int k, const visit_data *v, size_t n, int 
         gs_visit(db, resident, &v[i]);
     if (batch && gs_db_commit(db))
         die("commit", gs_db_errmsg(db));
-    t = now_s() - t0;
+    t = tbench_now_s() - t0;
     gs_db_close(db);
     return t;
 }
@@ -181,7 +168,7 @@ static double plain_run(const char *dir, int k, const visit_data *v, size_t n, i
                                "?8, ?9, ?10, ?11)",
                            -1, &st, NULL) != SQLITE_OK)
         die("prepare", sqlite3_errmsg(db));
-    t0 = now_s();
+    t0 = tbench_now_s();
     if (batch)
         exec(db, "BEGIN");
     for (size_t i = 0; i < n; i++) {
@@ -204,21 +191,15 @@ static double plain_run(const char *dir, int k, const visit_data *v, size_t n, i
     }
     if (batch)
         exec(db, "COMMIT");
-    t = now_s() - t0;
+    t = tbench_now_s() - t0;
     sqlite3_finalize(st);
     sqlite3_close(db);
     return t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    qsort(v, (size_t)n, sizeof(double), tbench_cmp_double);
     return v[n / 2];
 }
 

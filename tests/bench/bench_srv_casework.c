@@ -14,6 +14,7 @@
 #include "common/uuid.h"
 #include "server/merge.h"
 #include "server/store.h"
+#include "tests/lib/tbench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +30,6 @@ static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "bench_srv_casework: %s: %s\n", what, msg);
     exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static proto_str S(const char *s)
@@ -216,12 +210,12 @@ static double run(const char *dir, int casework, uint32_t total, int round)
         req.changes = ch;
         req.n_changes = n;
         arena_init(&arena, SVAL_ARENA_MAX);
-        t0 = now_s();
+        t0 = tbench_now_s();
         merge_init(&m, st, &clock, &arena, (int64_t)time(NULL) * 1000);
         if (store_begin(st, &err) || merge_batch(&m, &dev, &req, acks, &err) ||
             store_commit(st, &err))
             die("batch", err.msg);
-        t += now_s() - t0;
+        t += tbench_now_s() - t0;
         for (uint32_t i = 0; i < n; i++)
             if (!acks[i].ok)
                 die("rejected", acks[i].msg.ptr ? acks[i].msg.ptr : "?");
@@ -236,15 +230,9 @@ static double run(const char *dir, int casework, uint32_t total, int round)
     return (double)total / t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    qsort(v, (size_t)n, sizeof(*v), tbench_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 

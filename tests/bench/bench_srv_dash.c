@@ -38,6 +38,7 @@
 #include "server/metrics.h"
 #include "server/rules.h"
 #include "server/sval.h"
+#include "tests/lib/tbench.h"
 
 #define N_GRIDS 400
 #define N_RESIDENTS 200000
@@ -50,36 +51,10 @@
 #define DAY_MS INT64_C(86400000)
 #define HOUR_MS INT64_C(3600000)
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(2685821657736338717);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "bench_srv_dash: %s: %s\n", what, msg);
     exit(1);
-}
-
-static void make_uuid7(uint8_t id[16], uint64_t ms, uint64_t *seed)
-{
-    uint64_t a = rng_next(seed), b = rng_next(seed);
-    for (int i = 0; i < 6; i++)
-        id[i] = (uint8_t)(ms >> (40 - 8 * i));
-    memcpy(id + 6, &a, 2);
-    memcpy(id + 8, &b, 8);
-    id[6] = (uint8_t)(0x70 | (id[6] & 0x0f));
-    id[8] = (uint8_t)(0x80 | (id[8] & 0x3f));
 }
 
 static void grid_name(int g, char *out, size_t cap)
@@ -139,7 +114,7 @@ static void watch_row(town *t, const char *rule, const char *subject, const char
         sqlite3_bind_int64(st, 6, deadline);
     sqlite3_bind_int64(st, 7, info);
     if (warning) {
-        make_uuid7(wid, (uint64_t)t->now, &t->seed);
+        tbench_uuid7(wid, (uint64_t)t->now, &t->seed);
         sqlite3_bind_blob(st, 8, wid, 16, SQLITE_TRANSIENT);
     }
     sqlite3_bind_int(st, 9, level);
@@ -186,7 +161,7 @@ static void residents(town *t)
 
     for (int i = 0; i < N_RESIDENTS; i++) {
         int g = i % N_GRIDS, n_tags = 0;
-        uint64_t r = rng_next(&t->seed);
+        uint64_t r = tbench_rng(&t->seed);
         int64_t since = t->now - (int64_t)(r % (40 * DAY_MS));
         unsigned mask = 0;
         sval_rec_field f[4];
@@ -203,7 +178,7 @@ static void residents(town *t)
             mask |= rules_tag_bit(tags[k].ptr);
         w = rules_unvisited_window(mask);
         deadline = w != RULE_WINDOW_NONE ? since + rules_window_ms(&t->rules, w) : 0;
-        make_uuid7(t->residents[i], (uint64_t)(t->now - 400 * DAY_MS), &t->seed);
+        tbench_uuid7(t->residents[i], (uint64_t)(t->now - 400 * DAY_MS), &t->seed);
         t->resident_grid[i] = g;
         uuid_format(t->residents[i], subject);
         grid_name(g, grid, sizeof(grid));
@@ -244,7 +219,7 @@ static void visits(town *t, int64_t *n_month)
         for (int g = 0; g < N_GRIDS; g++, cells--) {
             /* an even share of what is left, +-50%, so the total is exact */
             int64_t share = left / cells, n = cells == 1 ? left : share / 2 +
-                                                                 (int64_t)(rng_next(&t->seed) %
+                                                                 (int64_t)(tbench_rng(&t->seed) %
                                                                            (uint64_t)(share + 1));
             grid_name(g, grid, sizeof(grid));
             if (n > left)
@@ -255,7 +230,7 @@ static void visits(town *t, int64_t *n_month)
             sqlite3_bind_int64(vd, 3, n);
             step_reset(t->db, vd);
             for (int64_t k = 0; k < n; k++) {
-                uint64_t r = rng_next(&t->seed);
+                uint64_t r = tbench_rng(&t->seed);
                 int res = (int)((r >> 20) % (N_RESIDENTS / N_GRIDS)) * N_GRIDS + g;
                 int64_t at = isotime_local_midnight(day, ISOTIME_LOCAL_OFFSET_MIN) +
                              8 * HOUR_MS + (int64_t)(r % (10 * HOUR_MS));
@@ -263,7 +238,7 @@ static void visits(town *t, int64_t *n_month)
                 uint8_t vid[16];
                 if (!dispute && !month)
                     continue;
-                make_uuid7(vid, (uint64_t)at, &t->seed);
+                tbench_uuid7(vid, (uint64_t)at, &t->seed);
                 uuid_format(vid, vtext);
                 uuid_format(t->residents[res], rtext);
                 if (dispute) {
@@ -313,19 +288,19 @@ static void care_and_devices(town *t)
     static const int64_t hours[3] = {168, 72, 24};
 
     for (int i = 0; i < N_CARE; i++) {
-        uint64_t r = rng_next(&t->seed);
+        uint64_t r = tbench_rng(&t->seed);
         int prio = (int)(r % 3);
         int64_t since = t->now - (int64_t)((r >> 8) % (14 * DAY_MS));
         int64_t deadline = since + hours[prio] * HOUR_MS;
         uint8_t cid[16];
-        make_uuid7(cid, (uint64_t)since, &t->seed);
+        tbench_uuid7(cid, (uint64_t)since, &t->seed);
         uuid_format(cid, subject);
         grid_name((int)((r >> 32) % N_GRIDS), grid, sizeof(grid));
         watch_row(t, "care_overdue", subject, grid, since, deadline, prio,
                   deadline <= t->now && (r >> 40) % 3 == 0, prio == 2 ? 2 : 1);
     }
     for (int i = 0; i < N_DEVICES; i++) {
-        uint64_t r = rng_next(&t->seed);
+        uint64_t r = tbench_rng(&t->seed);
         int64_t last = t->now - (int64_t)(r % 20 == 0 ? 5 * DAY_MS : (r >> 8) % (12 * HOUR_MS));
         snprintf(id, sizeof(id), "d-%012d", i);
         snprintf(name, sizeof(name), "网格员%d", i);
@@ -348,7 +323,7 @@ static void care_and_devices(town *t)
 static double build_town(const char *path, int64_t now, int64_t *n_month)
 {
     town t;
-    double t0 = now_s();
+    double t0 = tbench_now_s();
 
     memset(&t, 0, sizeof(t));
     t.now = now;
@@ -377,7 +352,7 @@ static double build_town(const char *path, int64_t now, int64_t *n_month)
     buf_free(&t.blob);
     free(t.residents);
     free(t.resident_grid);
-    return now_s() - t0;
+    return tbench_now_s() - t0;
 }
 
 /* ---- the requests ---------------------------------------------------------------------- */
@@ -405,9 +380,9 @@ static int get(srv_app *app, const char *auth, const char *path, const char *que
     rq.authorization = sl(auth);
     rq.peer = "127.0.0.1:1";
     buf_init(&resp.body, 64u << 20);
-    t0 = now_s();
+    t0 = tbench_now_s();
     app_handle(app, &rq, &resp);
-    *ms = (now_s() - t0) * 1000.0;
+    *ms = (tbench_now_s() - t0) * 1000.0;
     *bytes = resp.body.len;
     status = resp.status;
     if (status != 200)
@@ -421,12 +396,6 @@ static int get(srv_app *app, const char *auth, const char *path, const char *que
     return status;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The median and the slowest of ROUNDS requests (queries[i % n_queries]). */
 static int timed(srv_app *app, const char *auth, const char *figure, const char *path,
                  const char *const *queries, int n_queries)
@@ -437,7 +406,7 @@ static int timed(srv_app *app, const char *auth, const char *figure, const char 
 
     for (int i = 0; i < ROUNDS; i++)
         bad |= get(app, auth, path, queries[i % n_queries], &ms[i], &bytes, NULL) != 200;
-    qsort(ms, ROUNDS, sizeof(ms[0]), cmp_double);
+    qsort(ms, ROUNDS, sizeof(ms[0]), tbench_cmp_double);
     printf("{\"bench\":\"srv_dash\",\"figure\":\"%s\",\"rounds\":%d,\"median_ms\":%.1f,"
            "\"max_ms\":%.1f,\"target_ms\":%.0f,\"met\":%s,\"answer_bytes\":%zu,\"ok\":%s}\n",
            figure, ROUNDS, ms[ROUNDS / 2], ms[ROUNDS - 1], TARGET_MS,
@@ -462,7 +431,7 @@ static int export_month(srv_app *app, const char *auth, int64_t now, int64_t n_m
     int64_t from = isotime_local_midnight(today - 29, ISOTIME_LOCAL_OFFSET_MIN);
     char query[256], after[UUID_TEXT_LEN + 1] = "";
     gs_buf page;
-    double total = 0, ms, t0 = now_s();
+    double total = 0, ms, t0 = tbench_now_s();
     size_t bytes, all_bytes = 0;
     int pages = 0, bad = 0;
 
@@ -479,7 +448,7 @@ static int export_month(srv_app *app, const char *auth, int64_t now, int64_t n_m
     buf_free(&page);
     printf("{\"bench\":\"srv_dash\",\"figure\":\"export_month_visits_api\",\"records\":%lld,"
            "\"pages\":%d,\"seconds\":%.2f,\"records_per_s\":%.0f,\"mb\":%.1f,\"ok\":%s}\n",
-           (long long)n_month, pages, now_s() - t0, (double)n_month / (total / 1000.0),
+           (long long)n_month, pages, tbench_now_s() - t0, (double)n_month / (total / 1000.0),
            (double)all_bytes / 1e6, bad ? "false" : "true");
     fflush(stdout);
     return bad;

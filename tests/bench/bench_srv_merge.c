@@ -41,6 +41,7 @@
 #include "server/metrics.h"
 #include "server/store.h"
 #include "server/sval.h"
+#include "tests/lib/tbench.h"
 
 #define TOTAL_DEFAULT 10000
 #define BATCH 5000
@@ -68,28 +69,7 @@ typedef struct device {
     uint32_t n_changes;  /* changes this device pushes */
 } device;
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(2685821657736338717);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* CPU seconds of the whole process (every thread), user and system. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t wall_ms(void)
 {
@@ -105,22 +85,11 @@ static void die(const char *what, const char *msg)
 }
 
 /* A UUIDv7 from a fixed-seed generator: 48-bit ms, version 7, variant 10. */
-static void make_uuid7(uint8_t id[16], uint64_t ms, uint64_t *seed)
-{
-    uint64_t a = rng_next(seed), b = rng_next(seed);
-    for (int i = 0; i < 6; i++)
-        id[i] = (uint8_t)(ms >> (40 - 8 * i));
-    memcpy(id + 6, &a, 2);
-    memcpy(id + 8, &b, 8);
-    id[6] = (uint8_t)(0x70 | (id[6] & 0x0f));
-    id[8] = (uint8_t)(0x80 | (id[8] & 0x3f));
-}
-
 static void make_notes(char *out, size_t cap, uint64_t *seed)
 {
-    size_t want = 40 + rng_next(seed) % 81, chars = 0, len = 0;
+    size_t want = 40 + tbench_rng(seed) % 81, chars = 0, len = 0;
     while (chars < want && len + 8 < cap) {
-        const char *p = phrases[rng_next(seed) % (sizeof(phrases) / sizeof(phrases[0]))];
+        const char *p = phrases[tbench_rng(seed) % (sizeof(phrases) / sizeof(phrases[0]))];
         for (size_t k = 0; p[k] && chars < want && len + 8 < cap; k += 3, chars++, len += 3)
             memcpy(out + len, p + k, 3);
     }
@@ -192,7 +161,7 @@ static void build_device(device *d, uint32_t n, const char *grid, visit_src *vs,
 
     if (!ch || !fl)
         die("build", "no memory");
-    make_uuid7(resident, (uint64_t)(at - 1000), seed);
+    tbench_uuid7(resident, (uint64_t)(at - 1000), seed);
     memset(rf, 0, sizeof(rf));
     rf[0].name = S("name");
     rf[0].value.type = PV_STR;
@@ -221,14 +190,14 @@ static void build_device(device *d, uint32_t n, const char *grid, visit_src *vs,
                 c->n_fields = 2;
             } else {
                 visit_src *v = &vs[k];
-                at += 20000 + (int64_t)(rng_next(seed) % 40001);
-                make_uuid7(v->id, (uint64_t)at, seed);
+                at += 20000 + (int64_t)(tbench_rng(seed) % 40001);
+                tbench_uuid7(v->id, (uint64_t)at, seed);
                 make_notes(v->notes, sizeof(v->notes), seed);
-                v->kind = kinds[rng_next(seed) % 10];
+                v->kind = kinds[tbench_rng(seed) % 10];
                 v->at_ms = at;
-                v->follow_up = rng_next(seed) % 5 == 0;
-                v->lat = 33.70 + (double)(rng_next(seed) % 20000) / 100000.0;
-                v->lon = 114.40 + (double)(rng_next(seed) % 30000) / 100000.0;
+                v->follow_up = tbench_rng(seed) % 5 == 0;
+                v->lat = 33.70 + (double)(tbench_rng(seed) % 20000) / 100000.0;
+                v->lon = 114.40 + (double)(tbench_rng(seed) % 30000) / 100000.0;
                 c->table = S("visit");
                 memcpy(c->id, v->id, 16);
                 c->fields = &fl[(size_t)k * VISIT_FIELDS];
@@ -387,14 +356,14 @@ static double run_merge(const char *dir, int n_dev, uint32_t total, int apart, i
     p.devs = devs;
     p.n_dev = n_dev;
     atomic_init(&p.next, 0);
-    t0 = now_s();
-    c0 = cpu_s();
+    t0 = tbench_now_s();
+    c0 = tbench_cpu_s();
     for (int i = 0; i < n_workers; i++)
         pthread_create(&th[i], NULL, worker, &p);
     for (int i = 0; i < n_workers; i++)
         pthread_join(th[i], NULL);
-    t = now_s() - t0;
-    *cpu = cpu_s() - c0;
+    t = tbench_now_s() - t0;
+    *cpu = tbench_cpu_s() - c0;
     *failures = 0;
     for (int i = 0; i < n_dev; i++) {
         *failures += devs[i].failures;
@@ -457,11 +426,11 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
                            -1, &idx, NULL) != SQLITE_OK)
         die("prepare", sqlite3_errmsg(db));
     buf_init(&blob, 1 << 20);
-    t0 = now_s();
+    t0 = tbench_now_s();
     for (int d = 0; d < n_dev; d++) {
         char grid[32];
         snprintf(grid, sizeof(grid), "东风村%d组", d + 1);
-        make_uuid7(resident, (uint64_t)(at - 1000), &seed);
+        tbench_uuid7(resident, (uint64_t)(at - 1000), &seed);
         for (uint32_t seq = 1; seq <= per;) {
             exec(db, "BEGIN IMMEDIATE");
             for (uint32_t k = 0; k < BATCH && seq <= per; k++, seq++) {
@@ -481,14 +450,14 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
                     f[1].value.type = PV_STR;
                     f[1].value.u.s = S(grid);
                 } else {
-                    at += 20000 + (int64_t)(rng_next(&seed) % 40001);
-                    make_uuid7(vs->id, (uint64_t)at, &seed);
+                    at += 20000 + (int64_t)(tbench_rng(&seed) % 40001);
+                    tbench_uuid7(vs->id, (uint64_t)at, &seed);
                     make_notes(vs->notes, sizeof(vs->notes), &seed);
-                    vs->kind = kinds[rng_next(&seed) % 10];
+                    vs->kind = kinds[tbench_rng(&seed) % 10];
                     vs->at_ms = at;
-                    vs->follow_up = rng_next(&seed) % 5 == 0;
-                    vs->lat = 33.70 + (double)(rng_next(&seed) % 20000) / 100000.0;
-                    vs->lon = 114.40 + (double)(rng_next(&seed) % 30000) / 100000.0;
+                    vs->follow_up = tbench_rng(&seed) % 5 == 0;
+                    vs->lat = 33.70 + (double)(tbench_rng(&seed) % 20000) / 100000.0;
+                    vs->lon = 114.40 + (double)(tbench_rng(&seed) % 30000) / 100000.0;
                     visit_fields(f, vs, resident, grid);
                     rid = vs->id;
                 }
@@ -524,7 +493,7 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
             exec(db, "COMMIT");
         }
     }
-    t = now_s() - t0;
+    t = tbench_now_s() - t0;
     buf_free(&blob);
     sqlite3_finalize(rec);
     sqlite3_finalize(idx);
@@ -533,15 +502,9 @@ static double run_ceiling(const char *dir, int n_dev, uint32_t total)
     return (double)total / t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    qsort(v, (size_t)n, sizeof(*v), tbench_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 

@@ -45,13 +45,7 @@
 #include "server/metrics.h"
 #include "server/net.h"
 #include "server/tls.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "tests/lib/tbench.h"
 
 static void to_app(void *ud, const srv_request *req, srv_response *resp)
 {
@@ -314,7 +308,7 @@ static double cpu_s(clockid_t id)
 static double run(client *c, int resume, int sync, double seconds, long *failures,
                   double *srv_ms)
 {
-    double t0 = now_s(), t;
+    double t0 = tbench_now_s(), t;
     double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     long n = 0;
     *failures = 0;
@@ -323,7 +317,7 @@ static double run(client *c, int resume, int sync, double seconds, long *failure
             n++;
         else
             (*failures)++;
-        t = now_s();
+        t = tbench_now_s();
     } while (t - t0 < seconds);
     *srv_ms = n ? 1000.0 *
                       ((cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0) - (cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0)) /

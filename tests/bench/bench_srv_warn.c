@@ -27,6 +27,7 @@
 #include "server/sval.h"
 #include "server/store.h"
 #include "server/warn.h"
+#include "tests/lib/tbench.h"
 
 #define DAY INT64_C(86400000)
 #define GRIDS 400
@@ -45,20 +46,6 @@ static long long write_bytes(void)
     if (f)
         fclose(f);
     return n;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static uint64_t rng(uint64_t *s)
@@ -225,8 +212,8 @@ int main(int argc, char **argv)
     /* a week later: every warning whose time came opens */
     clock_ms = t0 + 7 * DAY;
     w0 = write_bytes();
-    cpu0 = cpu_s();
-    t = now_s();
+    cpu0 = tbench_cpu_s();
+    t = tbench_now_s();
     do {
         gs_arena arena;
         warn_batch wb;
@@ -240,12 +227,12 @@ int main(int argc, char **argv)
         txns++;
         arena_free(&arena);
     } while (n == SWEEP_ROWS);
-    full_s = now_s() - t;
+    full_s = tbench_now_s() - t;
     sweep_bytes = write_bytes() - w0;
-    full_cpu = cpu_s() - cpu0;
+    full_cpu = tbench_cpu_s() - cpu0;
     /* and the next minute: nothing is due */
     clock_ms += 60000;
-    t = now_s();
+    t = tbench_now_s();
     {
         gs_arena arena;
         warn_batch wb;
@@ -257,20 +244,20 @@ int main(int argc, char **argv)
             die("sweep", err.msg);
         arena_free(&arena);
     }
-    steady_s = now_s() - t;
+    steady_s = tbench_now_s() - t;
     /* every subject evaluated again: with the same thresholds (a restart: the pass reads
      * every watch row and settles none), then after unvisited_days_alone 7 -> 10 (the
      * warnings of those last visited 7 to 10 days ago clear) */
-    t = now_s();
+    t = tbench_now_s();
     if (warn_rederive(&cfg, st, &clock, clock_ms, &same_n, &err))
         die("rederive", err.msg);
-    same_s = now_s() - t;
+    same_s = tbench_now_s() - t;
     cfg.unvisited_days_alone = 10;
     opened_before = count_open(st);
-    t = now_s();
+    t = tbench_now_s();
     if (warn_rederive(&cfg, st, &clock, clock_ms, &changed_n, &err))
         die("rederive", err.msg);
-    changed_s = now_s() - t;
+    changed_s = tbench_now_s() - t;
     printf("{\"bench\":\"srv_warn_sweep\",\"residents\":%d,\"care\":%d,\"grids\":%d,"
            "\"catch_up_sweep_s\":%.3f,\"catch_up_sweep_cpu_s\":%.3f,\"opened\":%u,\"transactions\":%u,"
            "\"us_per_warning\":%.1f,\"bytes_written_per_warning\":%lld,"
