@@ -22,33 +22,21 @@ import subprocess
 import sys
 import time
 
+import faultlib
+
 PORT, CA, SPID, TOKEN = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 N, BUDGET_MB, BOUND_MB = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 GRIDSYNC, DB = sys.argv[8], sys.argv[9]
 CTX = ssl.create_default_context(cafile=CA)
 BODY = 8 * 1024 * 1024
-fails = 0
 
 
 def rss_mb():
-    with open("/proc/%d/status" % SPID) as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024.0
+    return faultlib.rss_mb(SPID)
 
 
-# ASan's allocator keeps freed memory in quarantine and ignores mallopt: RSS says nothing
-# about the server's own bounds there, so those checks are skipped (the behaviour ones run)
-SANITIZED = os.environ.get("SERVER_SANITIZED") == "1"
-
-
-def check(name, cond, why, rss=False):
-    global fails
-    if rss and SANITIZED:
-        print("skip %s: server built with a sanitizer (RSS not meaningful)" % name)
-    elif cond:
-        print("ok %s" % name)
-    else:
-        fails += 1
-        print("not ok %s: %s" % (name, why))
+CHECKS = faultlib.Checks()
+check = CHECKS.check
 
 
 def attack_one(i, token):
@@ -140,7 +128,7 @@ def main():
     check("preauth_honest_sync_during_flood", rc == 0, "gridsync sync exit %s" % rc)
     check("preauth_memory_returned", after - base <= BOUND_MB,
           "RSS %.1f MB after, %.1f MB before" % (after, base), rss=True)
-    return 1 if fails else 0
+    return 1 if CHECKS.fails else 0
 
 
 if __name__ == "__main__":
