@@ -3,6 +3,7 @@
  */
 #include "sha256.h"
 
+#include "hex.h"
 #include "rc.h"
 
 #include <mbedtls/version.h>
@@ -30,17 +31,6 @@ void sha256_hex(const uint8_t sum[SHA256_LEN], char out[SHA256_HEX_LEN + 1])
     out[SHA256_HEX_LEN] = '\0';
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int sha256_parse_hex(const char *hex, size_t len, uint8_t out[SHA256_LEN])
 {
     uint8_t v[SHA256_LEN];
@@ -48,7 +38,7 @@ int sha256_parse_hex(const char *hex, size_t len, uint8_t out[SHA256_LEN])
     if (!hex || len != SHA256_HEX_LEN)
         return GS_E_INVALID;
     for (int i = 0; i < SHA256_LEN; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return GS_E_INVALID;
         v[i] = (uint8_t)(hi << 4 | lo);

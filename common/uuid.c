@@ -1,6 +1,7 @@
 /* uuid.c: see uuid.h. */
 #include "uuid.h"
 
+#include "hex.h"
 #include "rand.h"
 #include "rc.h"
 
@@ -33,17 +34,6 @@ void uuid_format(const uint8_t id[UUID_LEN], char out[UUID_TEXT_LEN + 1])
     out[o] = '\0';
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int uuid_parse(const char *text, size_t len, uint8_t out[UUID_LEN])
 {
     uint8_t id[UUID_LEN];
@@ -58,8 +48,8 @@ int uuid_parse(const char *text, size_t len, uint8_t out[UUID_LEN])
                 return GS_E_INVALID;
             pos++;
         }
-        hi = hexval(text[pos]);
-        lo = hexval(text[pos + 1]);
+        hi = hex_digit(text[pos]);
+        lo = hex_digit(text[pos + 1]);
         if (hi < 0 || lo < 0)
             return GS_E_INVALID;
         id[i] = (uint8_t)(hi << 4 | lo);

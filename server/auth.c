@@ -1,28 +1,20 @@
 /*
  * auth.c: token generation, hashing and constant-time verification (see auth.h).
- * Hashing goes through mbedTLS (already linked for TLS); the one 2.28-vs-3.x difference
- * (mbedtls_sha256_ret lost its _ret in 3.0) is handled here.
+ * Hashing is common/sha256.h's (Mbed TLS, already linked for TLS).
  */
 #include "auth.h"
 
 #include "common/rand.h"
+#include "common/sha256.h"
 
 #include <mbedtls/constant_time.h>
-#include <mbedtls/sha256.h>
-#include <mbedtls/version.h>
 #include <string.h>
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define SHA256_ONESHOT mbedtls_sha256
-#else
-#define SHA256_ONESHOT mbedtls_sha256_ret
-#endif
+_Static_assert(AUTH_HASH_LEN == SHA256_LEN, "a token's hash is its SHA-256");
 
 int auth_hash(const char *secret, size_t len, uint8_t hash[AUTH_HASH_LEN])
 {
-    if (SHA256_ONESHOT((const unsigned char *)secret, len, hash, 0) != 0)
-        return GS_E_CRYPTO;
-    return GS_OK;
+    return sha256_of(secret, len, hash);
 }
 
 int auth_new_id(char prefix, char *out, size_t cap)

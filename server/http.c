@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hex.h"
 #include "common/rc.h"
 #include "proto/proto.h"
 
@@ -212,17 +213,6 @@ void http_chunked_init(http_chunked *d)
     d->state = CH_SIZE;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int chunk_bad(http_error *e, const char *msg)
 {
     bad(e, 400, "malformed", msg);
@@ -241,7 +231,7 @@ int http_chunked_feed(http_chunked *d, const char *in, size_t len, size_t *consu
 
         switch (d->state) {
         case CH_SIZE:
-            v = hexval(c);
+            v = hex_digit(c);
             if (v >= 0) {
                 if (d->n_digits >= 16)
                     return chunk_bad(e, "chunk size too large");
