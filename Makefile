@@ -65,6 +65,9 @@ LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
 # library is, not into gridsyncd.
 MEDIA_LIBS := $(shell pkg-config --libs libturbojpeg libpng 2>/dev/null)
 CLIENT_LIBS := $(LIBS) $(MEDIA_LIBS)
+# PostgreSQL (issue 20, server/engine_pg.c): libpq, for the server alone.
+PG_CFLAGS  := $(shell pkg-config --cflags libpq 2>/dev/null)
+SERVER_LIBS := $(LIBS) $(shell pkg-config --libs libpq 2>/dev/null)
 
 OBJ := $(BUILD)/obj
 
@@ -171,10 +174,11 @@ $(BUILD)/bin/gridsync: $(call obj,$(CLI_SRC)) $(LIB_CLIENT_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
+$(call obj,$(SERVER_SRC) server/main.c): CFLAGS += $(PG_CFLAGS)
 $(BUILD)/bin/gridsyncd: $(OBJ)/server/main.o $(LIB_SERVER_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS)
 
 # The admin CLI is a client of the admin API, not a device: common/ and proto/ only.
 $(call obj,$(ADMIN_SRC)): CFLAGS += $(ADMIN_CFLAGS)
@@ -193,14 +197,14 @@ $(OBJ)/tests/%.o: CFLAGS += $(CMOCKA_CFLAGS) -Wno-strict-prototypes
 $(BUILD)/tests/test_srv_%: $(OBJ)/tests/unit/test_srv_%.o $(LIB_TEST_A) $(LIB_SERVER_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SERVER_LIBS)
 # test_value_agree drives both sides (client capture and server merge), so it links both;
 # the two archives carry the same common/ and proto/ objects and share no other symbol.
 $(BUILD)/tests/test_value_agree: $(OBJ)/tests/unit/test_value_agree.o $(LIB_TEST_A) \
                                  $(LIB_SERVER_A) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIBS) $(SERVER_LIBS)
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIB_TEST_A) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
@@ -226,8 +230,8 @@ FUZZ_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAUL
                -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) $(CONSOLE_GEN)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -Iserver -o $@ $< $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) \
-	    $(CONSOLE_GEN) $(LIBS)
+	clang $(FUZZ_CFLAGS) $(PG_CFLAGS) -Iserver -o $@ $< $(COMMON_SRC) $(PROTO_SRC) \
+	    $(SERVER_SRC) $(CONSOLE_GEN) $(SERVER_LIBS)
 
 # The protocol target needs only common/ and proto/, so a half-written server file never
 # stops it from building.
@@ -250,7 +254,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/bench_srv_%: $(OBJ)/tests/bench/bench_srv_%.o $(LIB_TEST_A) $(LIB_SERVER_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS)
 $(BUILD)/bench/%: $(OBJ)/tests/bench/%.o $(LIB_TEST_A) $(LIB_CLIENT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
