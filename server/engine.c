@@ -140,6 +140,14 @@ void eng_bind_text(eng_stmt *st, int i, const char *s)
         sqlite3_bind_text(st->lite, i, s, -1, SQLITE_STATIC);
 }
 
+void eng_bind_textn(eng_stmt *st, int i, const char *s, size_t n)
+{
+    if (st->pg)
+        pg_bind_ref(st->pg, i, s, n, 1);
+    else
+        sqlite3_bind_text(st->lite, i, s, (int)n, SQLITE_STATIC);
+}
+
 void eng_bind_blob(eng_stmt *st, int i, const void *p, size_t n)
 {
     if (st->pg)
@@ -237,4 +245,11 @@ int64_t eng_changes(eng *e)
     if (e->kind == ENG_PG)
         return pg_changes(e->pg);
     return (int64_t)sqlite3_changes(e->db);
+}
+
+int eng_in_txn(eng *e)
+{
+    if (e->kind == ENG_PG)
+        return pg_in_txn(e->pg);
+    return !sqlite3_get_autocommit(e->db);
 }

@@ -61,6 +61,7 @@ void eng_finalize(eng_stmt *st);
 /* Parameters are numbered from 1, as in the SQL. */
 void eng_bind_i64(eng_stmt *st, int i, int64_t v);
 void eng_bind_text(eng_stmt *st, int i, const char *s); /* NUL-terminated, kept until the step */
+void eng_bind_textn(eng_stmt *st, int i, const char *s, size_t n); /* n bytes, kept */
 void eng_bind_blob(eng_stmt *st, int i, const void *p, size_t n); /* kept until the step */
 int eng_bind_blob_copy(eng_stmt *st, int i, const void *p, size_t n); /* GS_E_NOMEM */
 void eng_bind_null(eng_stmt *st, int i);
@@ -75,6 +76,9 @@ const char *eng_col_text(eng_stmt *st, int i); /* NUL-terminated, valid until th
 size_t eng_col_bytes(eng_stmt *st, int i);
 /* Ready to run again: the result and the bindings are dropped. */
 void eng_reset(eng_stmt *st);
+/* 1 while a transaction is open (or, on PostgreSQL, died with its connection and still
+ * needs its ROLLBACK). SQLite ends a transaction itself after some errors (a full disk). */
+int eng_in_txn(eng *e);
 /* Rows inserted, updated or deleted by the last statement done on the connection. */
 int64_t eng_changes(eng *e);
 

@@ -523,3 +523,8 @@ int64_t pg_changes(pg_conn *c)
 {
     return c->changes;
 }
+
+int pg_in_txn(pg_conn *c)
+{
+    return c->in_txn || c->broken;
+}

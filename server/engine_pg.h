@@ -26,5 +26,6 @@ const void *pg_col_blob(pg_stmt *st, int i);
 size_t pg_col_bytes(pg_stmt *st, int i);
 void pg_reset(pg_stmt *st);
 int64_t pg_changes(pg_conn *c);
+int pg_in_txn(pg_conn *c);
 
 #endif

@@ -15,6 +15,7 @@
 #include "store_db.h"
 
 #include "common/alloc.h"
+#include "common/rand.h"
 #include "proto/value.h"
 
 #include <sqlite3.h>
@@ -258,7 +259,7 @@ static const char *const sql_text[Q_N] = {
     [Q_CONF_ADD] = "INSERT INTO conflicts (tbl, rid, grid, field, policy, winner_pushed, "
                    "w_value, w_hlc, w_version, w_device, o_value, o_hlc, o_version, o_device, "
                    "status, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                   "?12, ?13, ?14, 'open', ?15)",
+                   "?12, ?13, ?14, 'open', ?15) RETURNING id",
     [Q_CONF_GET] = "SELECT " CONF_COLS " FROM conflicts WHERE id = ?1",
     [Q_CONF_LIST] = "SELECT " CONF_COLS " FROM conflicts WHERE (?1 = 0 OR status = 'open') "
                     "AND (?2 IS NULL OR grid = ?2) ORDER BY id LIMIT ?3",
@@ -273,26 +274,9 @@ static const char *const sql_text[Q_N] = {
                       "GROUP BY grid ORDER BY grid",
 };
 
-static int prep(store *s, int q, sqlite3_stmt **out, gs_err *err)
+static int prep(store *s, int q, eng_stmt **out, gs_err *err)
 {
     return prep_slot(s, &s->stmt[q], sql_text[q], out, err);
-}
-
-static int exec_sql(store *s, const char *sql, gs_err *err)
-{
-    char *msg = NULL;
-    int src = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
-    if (src != SQLITE_OK) {
-        gs_err_set(err, GS_E_DB, "store: %s (sqlite %d)", msg ? msg : sqlite3_errstr(src), src);
-        sqlite3_free(msg);
-        return GS_E_DB;
-    }
-    return GS_OK;
-}
-
-int sdb_exec_sql(store *s, const char *sql, gs_err *err)
-{
-    return exec_sql(s, sql, err);
 }
 
 static int migrate(store *s, gs_err *err)
@@ -306,7 +290,7 @@ static int migrate(store *s, gs_err *err)
         return rc;
     }
     for (int v = ver; v < STORE_SCHEMA_VERSION; v++) {
-        rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+        rc = eng_exec(s->e, "BEGIN IMMEDIATE", err);
         if (rc)
             return rc;
         /* the version lives in user_version (checked before anything is read) and, for
@@ -314,15 +298,15 @@ static int migrate(store *s, gs_err *err)
         snprintf(sql, sizeof(sql),
                  "PRAGMA user_version = %d; UPDATE meta SET value = %d WHERE key = 'schema'",
                  v + 1, v + 1);
-        rc = exec_sql(s, migrations[v], err);
+        rc = eng_exec(s->e, migrations[v], err);
         if (!rc && migration_code[v])
             rc = migration_code[v](s, err);
         if (!rc)
-            rc = exec_sql(s, sql, err);
+            rc = eng_exec(s->e, sql, err);
         if (!rc)
-            rc = exec_sql(s, "COMMIT", err);
+            rc = eng_exec(s->e, "COMMIT", err);
         if (rc) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            eng_exec(s->e, "ROLLBACK", NULL);
             gs_err_prefix(err, "migration %d: ", v + 1);
             return rc;
         }
@@ -351,11 +335,19 @@ int store_open(store **out, const char *path, gs_err *err)
     if (!s)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     s->fault_countdown = -1;
-    rc = sqldb_open(path, &open_opts, &s->db, err);
-    if (rc)
+    rc = eng_open(&s->e, path, &open_opts, err);
+    if (rc) {
         gs_err_prefix(err, "store: ");
-    else
+    } else {
+        s->db = eng_sqlite(s->e);
         rc = migrate(s, err);
+    }
+    /* the ways back out are prepared now: a rollback after a failed allocation must not
+       need one */
+    for (int q = Q_ROLLBACK; !rc && q <= Q_ROLLBACK_TO; q++) {
+        eng_stmt *st = NULL;
+        rc = prep(s, q, &st, err);
+    }
     if (rc) {
         store_close(s);
         return rc;
@@ -474,15 +466,16 @@ void store_close(store *s)
         return;
     checkpointer_stop(s);
     for (int i = 0; i < Q_N; i++)
-        sqlite3_finalize(s->stmt[i]);
+        eng_finalize(s->stmt[i]);
     for (int i = 0; i < RQ_N; i++)
-        sqlite3_finalize(s->rstmt[i]);
+        eng_finalize(s->rstmt[i]);
     for (size_t i = 0; i < WQ_N; i++)
-        sqlite3_finalize(s->wstmt[i]);
+        eng_finalize(s->wstmt[i]);
     for (size_t i = 0; i < DQ_N; i++)
-        sqlite3_finalize(s->dstmt[i]);
+        eng_finalize(s->dstmt[i]);
     gs_free(s->dev_ids);
-    sqlite3_close(s->db);
+    if (s->e)
+        eng_close(s->e);
     gs_free(s);
 }
 
@@ -498,7 +491,7 @@ int store_schema_version(store *s, int *out, gs_err *err)
 
 static int run_simple(store *s, int q, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, q, &st, err);
     if (rc)
         return rc;
@@ -538,9 +531,9 @@ int store_commit(store *s, gs_err *err)
 
 void store_rollback(store *s)
 {
-    sqlite3_stmt *st = NULL;
-    if (!sqlite3_get_autocommit(s->db) && !prep(s, Q_ROLLBACK, &st, NULL)) {
-        sqlite3_step(st); /* not through step(): an injected fault must not block it */
+    eng_stmt *st = NULL;
+    if (eng_in_txn(s->e) && !prep(s, Q_ROLLBACK, &st, NULL)) {
+        eng_step(st, NULL, NULL); /* not through step(): an injected fault must not block it */
         done(st);
     }
     s->in_txn = 0;
@@ -561,22 +554,22 @@ int store_release(store *s, gs_err *err)
 
 int store_rollback_to(store *s)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int ok;
 
     /* SQLite ends the whole transaction itself after some errors (a full disk, an I/O
      * error): then there is nothing to go back into */
-    if (!s->in_txn || sqlite3_get_autocommit(s->db))
+    if (!s->in_txn || !eng_in_txn(s->e))
         return GS_E_DB;
     /* not through step(), like store_rollback: an injected fault must not block it */
-    ok = !prep(s, Q_ROLLBACK_TO, &st, NULL) && sqlite3_step(st) == SQLITE_DONE;
+    ok = !prep(s, Q_ROLLBACK_TO, &st, NULL) && !eng_step(st, NULL, NULL);
     done(st);
     st = NULL;
-    ok = ok && !prep(s, Q_RELEASE, &st, NULL) && sqlite3_step(st) == SQLITE_DONE;
+    ok = ok && !prep(s, Q_RELEASE, &st, NULL) && !eng_step(st, NULL, NULL);
     done(st);
     /* the version counter stays where it is: versions taken by the undone batch are never
      * given again (gaps in the pull index are harmless; a reuse would not be) */
-    return ok && !sqlite3_get_autocommit(s->db) ? GS_OK : GS_E_DB;
+    return ok && eng_in_txn(s->e) ? GS_OK : GS_E_DB;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -584,7 +577,7 @@ int store_rollback_to(store *s)
 
 static int meta_get(store *s, const char *key, uint64_t *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_META_GET, &st, err), row = 0;
     if (rc)
         return rc;
@@ -600,7 +593,7 @@ static int meta_get(store *s, const char *key, uint64_t *out, gs_err *err)
 
 static int meta_set(store *s, const char *key, uint64_t v, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_META_SET, &st, err);
     if (rc)
         return rc;
@@ -611,7 +604,7 @@ static int meta_set(store *s, const char *key, uint64_t v, gs_err *err)
 
 int store_rules_sig_get(store *s, uint64_t *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_META_GET, &st, err), row = 0;
 
     *out = 0; /* never set: a store from before it, or a new one */
@@ -627,7 +620,7 @@ int store_rules_sig_get(store *s, uint64_t *out, gs_err *err)
 
 int store_rules_sig_set(store *s, uint64_t sig, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_META_PUT, &st, err);
     if (rc)
         return rc;
@@ -653,24 +646,16 @@ int store_epoch_get(store *s, uint64_t *out, gs_err *err)
 
 int store_epoch_renew(store *s, uint64_t *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
     uint64_t old = 0, now = 0;
     int rc = meta_get(s, "epoch", &old, err);
 
-    if (rc)
-        return rc;
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE meta SET value = 1 + (random() & 4611686018427387903) "
-                           "WHERE key = 'epoch' RETURNING value",
-                           -1, &st, NULL) != SQLITE_OK)
-        return gs_err_set(err, GS_E_DB, "store: new epoch: %s", sqlite3_errmsg(s->db));
-    if (sqlite3_step(st) == SQLITE_ROW)
-        now = (uint64_t)sqlite3_column_int64(st, 0);
-    else
-        rc = gs_err_set(err, GS_E_DB, "store: new epoch: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
-    if (!rc && now == old) /* one chance in 2^62: try once more */
-        return store_epoch_renew(s, out, err);
+    while (!rc && (now == 0 || now == old)) { /* 0 and the old one: 2 chances in 2^62 */
+        if (rand_bytes(&now, sizeof(now)))
+            return gs_err_set(err, GS_E_IO, "store: new epoch: no random bytes");
+        now >>= 2; /* 62 bits: stored as a positive integer on either engine */
+    }
+    if (!rc)
+        rc = meta_set(s, "epoch", now, err);
     if (!rc)
         *out = now;
     return rc;
@@ -687,7 +672,7 @@ int store_version_last(store *s, uint64_t *out, gs_err *err)
 
 int store_version_next(store *s, uint64_t *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc, row = 0;
 
     if (s->in_txn) {
@@ -719,14 +704,14 @@ int store_version_next(store *s, uint64_t *out, gs_err *err)
 
 int store_device_add(store *s, const store_device *d, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_DEV_ADD, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, d->id);
     bind_text(st, 2, d->name);
-    sqlite3_bind_blob(st, 3, d->token_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, d->created_ms);
+    eng_bind_blob(st, 3, d->token_hash, STORE_HASH_LEN);
+    eng_bind_i64(st, 4, d->created_ms);
     rc = exec_done(s, st, err);
     if (rc)
         return rc;
@@ -743,7 +728,7 @@ int store_device_add(store *s, const store_device *d, gs_err *err)
 
 static int device_grids(store *s, store_device *d, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_DEV_GRIDS, &st, err), row = 1;
     if (rc)
         return rc;
@@ -762,27 +747,27 @@ static int device_grids(store *s, store_device *d, gs_err *err)
 
 int store_device_get(store *s, const char *id, size_t id_len, store_device *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     store_device d;
     int rc = prep(s, Q_DEV_GET, &st, err), row = 0;
 
     if (rc)
         return rc;
     memset(&d, 0, sizeof(d));
-    sqlite3_bind_text(st, 1, id, (int)id_len, SQLITE_STATIC);
+    eng_bind_textn(st, 1, id, id_len);
     rc = step(s, st, &row, err);
     if (!rc && !row)
         rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%.*s'", (int)(id_len > 64 ? 64 : id_len),
                         id);
     if (!rc) {
-        const void *h = sqlite3_column_blob(st, 2);
+        const void *h = eng_col_blob(st, 2);
         col_text(st, 0, d.id, sizeof(d.id));
         col_text(st, 1, d.name, sizeof(d.name));
-        if (h && sqlite3_column_bytes(st, 2) == STORE_HASH_LEN)
+        if (h && eng_col_bytes(st, 2) == STORE_HASH_LEN)
             memcpy(d.token_hash, h, STORE_HASH_LEN);
-        d.created_ms = sqlite3_column_int64(st, 3);
-        d.revoked_ms = sqlite3_column_int64(st, 4);
-        d.last_sync_ms = sqlite3_column_int64(st, 5);
+        d.created_ms = eng_col_i64(st, 3);
+        d.revoked_ms = eng_col_i64(st, 4);
+        d.last_sync_ms = eng_col_i64(st, 5);
         col_text(st, 6, d.last_result, sizeof(d.last_result));
         d.rejects = col_u64(st, 7);
         d.num = (uint32_t)col_u64(st, 8);
@@ -797,14 +782,14 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
 
 int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_DEV_REVOKE, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now_ms);
+    eng_bind_i64(st, 2, now_ms);
     rc = exec_done(s, st, err);
-    if (!rc && sqlite3_changes(s->db) == 0)
+    if (!rc && eng_changes(s->e) == 0)
         rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%s'", id);
     return rc;
 }
@@ -812,12 +797,12 @@ int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err)
 int store_device_synced(store *s, const char *id, int64_t now_ms, const char *result,
                         uint64_t n_rejects, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_DEV_SYNCED, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now_ms);
+    eng_bind_i64(st, 2, now_ms);
     bind_text(st, 3, result);
     bind_u64(st, 4, n_rejects);
     return exec_done(s, st, err);
@@ -825,7 +810,7 @@ int store_device_synced(store *s, const char *id, int64_t now_ms, const char *re
 
 int store_device_list(store *s, store_device_cb *cb, void *ud, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_DEV_LIST, &st, err), row = 1;
     store_device *d = gs_malloc(sizeof(*d));
     char id[GS_LIMIT_NAME + 1];
@@ -849,42 +834,42 @@ int store_device_list(store *s, store_device_cb *cb, void *ud, gs_err *err)
 int store_admin_add(store *s, const char *id, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
                     gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_ADM_ADD, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id);
-    sqlite3_bind_blob(st, 2, hash, STORE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now_ms);
+    eng_bind_blob(st, 2, hash, STORE_HASH_LEN);
+    eng_bind_i64(st, 3, now_ms);
     return exec_done(s, st, err);
 }
 
 int store_admin_get(store *s, const char *id, size_t id_len, uint8_t hash[STORE_HASH_LEN],
                     gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_ADM_GET, &st, err), row = 0;
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id, (int)id_len, SQLITE_STATIC);
+    eng_bind_textn(st, 1, id, id_len);
     rc = step(s, st, &row, err);
-    if (!rc && (!row || sqlite3_column_bytes(st, 0) != STORE_HASH_LEN))
+    if (!rc && (!row || eng_col_bytes(st, 0) != STORE_HASH_LEN))
         rc = gs_err_set(err, GS_E_NOTFOUND, "no such admin");
     if (!rc)
-        memcpy(hash, sqlite3_column_blob(st, 0), STORE_HASH_LEN);
+        memcpy(hash, eng_col_blob(st, 0), STORE_HASH_LEN);
     done(st);
     return rc;
 }
 
 int store_admin_count(store *s, int64_t *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_ADM_COUNT, &st, err), row = 0;
     if (rc)
         return rc;
     rc = step(s, st, &row, err);
     if (!rc)
-        *out = row ? sqlite3_column_int64(st, 0) : 0;
+        *out = row ? eng_col_i64(st, 0) : 0;
     done(st);
     return rc;
 }
@@ -901,9 +886,9 @@ static int damaged(gs_err *err, int rc, const char *what)
 
 int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     gs_buf scratch;
-    int rc = prep(s, Q_CONF_ADD, &st, err);
+    int row = 0, rc = prep(s, Q_CONF_ADD, &st, err);
 
     if (rc)
         return rc;
@@ -912,8 +897,8 @@ int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_er
     bind_id(st, 2, c->rid);
     bind_text(st, 3, c->grid);
     bind_text(st, 4, c->field);
-    sqlite3_bind_int(st, 5, c->policy);
-    sqlite3_bind_int(st, 6, c->winner_pushed ? 1 : 0);
+    eng_bind_i64(st, 5, c->policy);
+    eng_bind_i64(st, 6, c->winner_pushed ? 1 : 0);
     rc = bind_value(st, 7, &scratch, &c->winner.value);
     if (!rc)
         rc = bind_value(st, 11, &scratch, &c->other.value);
@@ -928,29 +913,32 @@ int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_er
     bind_u64(st, 12, c->other.hlc);
     bind_u64(st, 13, c->other.version);
     bind_text(st, 14, c->other.device);
-    sqlite3_bind_int64(st, 15, c->created_ms);
-    rc = exec_done(s, st, err);
-    buf_free(&scratch);
+    eng_bind_i64(st, 15, c->created_ms);
+    rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_DB, "store: a conflict without its id");
     if (!rc && id_out)
-        *id_out = sqlite3_last_insert_rowid(s->db);
+        *id_out = eng_col_i64(st, 0);
+    done(st);
+    buf_free(&scratch);
     return rc;
 }
 
-static int col_conflict(sqlite3_stmt *st, gs_arena *a, store_conflict *c)
+static int col_conflict(eng_stmt *st, gs_arena *a, store_conflict *c)
 {
     int rc;
-    const unsigned char *status;
+    const char *status;
 
     memset(c, 0, sizeof(*c));
-    c->id = sqlite3_column_int64(st, 0);
+    c->id = eng_col_i64(st, 0);
     col_text(st, 1, c->tbl, sizeof(c->tbl));
-    if (sqlite3_column_bytes(st, 2) != 16)
+    if (eng_col_bytes(st, 2) != 16)
         return GS_E_DB;
-    memcpy(c->rid, sqlite3_column_blob(st, 2), 16);
+    memcpy(c->rid, eng_col_blob(st, 2), 16);
     col_text(st, 3, c->grid, sizeof(c->grid));
     col_text(st, 4, c->field, sizeof(c->field));
-    c->policy = sqlite3_column_int(st, 5);
-    c->winner_pushed = sqlite3_column_int(st, 6);
+    c->policy = (int)eng_col_i64(st, 5);
+    c->winner_pushed = (int)eng_col_i64(st, 6);
     rc = col_value(st, 7, a, &c->winner.value);
     if (rc)
         return rc;
@@ -963,25 +951,25 @@ static int col_conflict(sqlite3_stmt *st, gs_arena *a, store_conflict *c)
     c->other.hlc = col_u64(st, 12);
     c->other.version = col_u64(st, 13);
     col_text(st, 14, c->other.device, sizeof(c->other.device));
-    status = sqlite3_column_text(st, 15);
-    c->resolved = status && strcmp((const char *)status, "resolved") == 0;
-    c->created_ms = sqlite3_column_int64(st, 16);
-    c->resolved_ms = sqlite3_column_int64(st, 17);
+    status = eng_col_text(st, 15);
+    c->resolved = strcmp(status, "resolved") == 0;
+    c->created_ms = eng_col_i64(st, 16);
+    c->resolved_ms = eng_col_i64(st, 17);
     return GS_OK;
 }
 
 /* Steps statement q with ?1 = key to its first row, left in *out for the caller to read and
  * done(). GS_E_NOTFOUND ("no WHAT KEY") without one; *out is then NULL. */
-static int row_by_key(store *s, int q, int64_t key, const char *what, sqlite3_stmt **out,
+static int row_by_key(store *s, int q, int64_t key, const char *what, eng_stmt **out,
                       gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, q, &st, err), row = 0;
 
     *out = NULL;
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, key);
+    eng_bind_i64(st, 1, key);
     rc = step(s, st, &row, err);
     if (!rc && !row)
         rc = gs_err_set(err, GS_E_NOTFOUND, "no %s %lld", what, (long long)key);
@@ -994,7 +982,7 @@ static int row_by_key(store *s, int q, int64_t key, const char *what, sqlite3_st
 
 int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err)
 {
-    sqlite3_stmt *st;
+    eng_stmt *st;
     int rc = row_by_key(s, Q_CONF_GET, id, "conflict", &st, err);
     if (rc)
         return rc;
@@ -1008,16 +996,16 @@ int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, g
 int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limit, gs_arena *a,
                         store_conflict_cb *cb, void *ud, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_CONF_LIST, &st, err), row = 1;
     if (rc)
         return rc;
-    sqlite3_bind_int(st, 1, open_only ? 1 : 0);
+    eng_bind_i64(st, 1, open_only ? 1 : 0);
     if (grid)
         bind_text(st, 2, grid);
     else
-        sqlite3_bind_null(st, 2);
-    sqlite3_bind_int64(st, 3, limit);
+        eng_bind_null(st, 2);
+    eng_bind_i64(st, 3, limit);
     while (!rc) {
         store_conflict c;
         rc = step(s, st, &row, err);
@@ -1036,30 +1024,30 @@ int store_conflict_list(store *s, int open_only, const char *grid, uint32_t limi
 
 int store_conflict_resolve(store *s, int64_t id, int64_t now_ms, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, Q_CONF_RESOLVE, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now_ms);
+    eng_bind_i64(st, 1, id);
+    eng_bind_i64(st, 2, now_ms);
     rc = exec_done(s, st, err);
-    if (!rc && sqlite3_changes(s->db) == 0)
+    if (!rc && eng_changes(s->e) == 0)
         rc = gs_err_set(err, GS_E_NOTFOUND, "no conflict %lld", (long long)id);
     return rc;
 }
 
 int store_audit_add(store *s, const store_audit *au, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     gs_buf scratch;
     int rc = prep(s, Q_AUD_ADD, &st, err);
 
     if (rc)
         return rc;
     buf_init(&scratch, PROTO_MAX_BODY);
-    sqlite3_bind_int64(st, 1, au->conflict);
+    eng_bind_i64(st, 1, au->conflict);
     bind_text(st, 2, au->admin);
-    sqlite3_bind_int64(st, 3, au->at_ms);
+    eng_bind_i64(st, 3, au->at_ms);
     rc = bind_value(st, 4, &scratch, &au->old_value);
     if (!rc)
         rc = bind_value(st, 5, &scratch, &au->new_value);
@@ -1077,21 +1065,21 @@ int store_audit_add(store *s, const store_audit *au, gs_err *err)
 
 int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err)
 {
-    sqlite3_stmt *st;
+    eng_stmt *st;
     int rc = row_by_key(s, Q_AUD_GET, conflict, "audit for conflict", &st, err);
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
     out->conflict = conflict;
     col_text(st, 0, out->admin, sizeof(out->admin));
-    out->at_ms = sqlite3_column_int64(st, 1);
+    out->at_ms = eng_col_i64(st, 1);
     rc = col_value(st, 2, a, &out->old_value);
     if (!rc)
         rc = col_value(st, 3, a, &out->new_value);
     out->version = col_u64(st, 4);
     if (!rc) {
-        out->note = arena_strndup(a, (const char *)sqlite3_column_text(st, 5),
-                                  (size_t)sqlite3_column_bytes(st, 5));
+        out->note = arena_strndup(a, eng_col_text(st, 5),
+                                  eng_col_bytes(st, 5));
         if (!out->note)
             rc = GS_E_NOMEM;
     }
@@ -1106,7 +1094,7 @@ int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, g
 
 static int counts(store *s, int q, int with_tbl, store_count_cb *cb, void *ud, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = prep(s, q, &st, err), row = 1;
     if (rc)
         return rc;
@@ -1118,7 +1106,7 @@ static int counts(store *s, int q, int with_tbl, store_count_cb *cb, void *ud, g
         col_text(st, 0, grid, sizeof(grid));
         if (with_tbl)
             col_text(st, 1, tbl, sizeof(tbl));
-        rc = cb(ud, grid, with_tbl ? tbl : NULL, sqlite3_column_int64(st, with_tbl ? 2 : 1));
+        rc = cb(ud, grid, with_tbl ? tbl : NULL, eng_col_i64(st, with_tbl ? 2 : 1));
     }
     done(st);
     return rc;

@@ -79,7 +79,7 @@ static const uint8_t id_top[17] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF
                                    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
 
 /* Statement q, or its one-grid form q + 1 with grid bound at parameter grid_param. */
-static int dprep(store *s, int q, const char *grid, int grid_param, sqlite3_stmt **out, gs_err *err)
+static int dprep(store *s, int q, const char *grid, int grid_param, eng_stmt **out, gs_err *err)
 {
     int rc;
 
@@ -92,7 +92,7 @@ static int dprep(store *s, int q, const char *grid, int grid_param, sqlite3_stmt
 }
 
 /* Steps st to its end, handing each row to row(); resets it. */
-static int each_row(store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *, void *), void *ud,
+static int each_row(store *s, eng_stmt *st, int (*row)(eng_stmt *, void *), void *ud,
                     gs_err *err)
 {
     int rc = GS_OK, more = 1;
@@ -118,21 +118,21 @@ typedef struct cb_ctx {
 
 /* ---- the dashboard ---- */
 
-static int resident_row(sqlite3_stmt *st, void *ud)
+static int resident_row(eng_stmt *st, void *ud)
 {
     cb_ctx *c = ud;
     char grid[GS_LIMIT_NAME + 1];
 
     col_text(st, 0, grid, sizeof(grid));
-    return ((store_dash_resident_cb *)c->cb)(c->ud, grid, (unsigned)sqlite3_column_int64(st, 1) & ~RULES_INFO_VISITED,
-                                             sqlite3_column_int64(st, 2));
+    return ((store_dash_resident_cb *)c->cb)(c->ud, grid, (unsigned)eng_col_i64(st, 1) & ~RULES_INFO_VISITED,
+                                             eng_col_i64(st, 2));
 }
 
 int store_dash_residents(store *s, const char *grid, store_dash_resident_cb *cb, void *ud,
                          gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = dprep(s, DQ_RESIDENTS, grid, 2, &st, err);
 
     if (rc)
@@ -141,46 +141,46 @@ int store_dash_residents(store *s, const char *grid, store_dash_resident_cb *cb,
     return each_row(s, st, resident_row, &c, err);
 }
 
-static int day_row(sqlite3_stmt *st, void *ud)
+static int day_row(eng_stmt *st, void *ud)
 {
     cb_ctx *c = ud;
     char grid[GS_LIMIT_NAME + 1];
 
     col_text(st, 0, grid, sizeof(grid));
-    return ((store_dash_day_cb *)c->cb)(c->ud, grid, sqlite3_column_int64(st, 1),
-                                        sqlite3_column_int64(st, 2));
+    return ((store_dash_day_cb *)c->cb)(c->ud, grid, eng_col_i64(st, 1),
+                                        eng_col_i64(st, 2));
 }
 
 int store_dash_visit_days(store *s, const char *grid, int64_t day_from, int64_t day_to,
                           store_dash_day_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = !grid && day_to - day_from >= VISIT_DAYS_BY_INDEX
                  ? prep_slot(s, &s->dstmt[DQ_VISIT_DAYS_SCAN], dsql[DQ_VISIT_DAYS_SCAN], &st, err)
                  : dprep(s, DQ_VISIT_DAYS, grid, 3, &st, err);
 
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, day_from);
-    sqlite3_bind_int64(st, 2, day_to);
+    eng_bind_i64(st, 1, day_from);
+    eng_bind_i64(st, 2, day_to);
     return each_row(s, st, day_row, &c, err);
 }
 
-static int care_row(sqlite3_stmt *st, void *ud)
+static int care_row(eng_stmt *st, void *ud)
 {
     cb_ctx *c = ud;
     char grid[GS_LIMIT_NAME + 1];
 
     col_text(st, 0, grid, sizeof(grid));
-    return ((store_dash_care_cb *)c->cb)(c->ud, grid, sqlite3_column_int(st, 1),
-                                         sqlite3_column_int64(st, 2));
+    return ((store_dash_care_cb *)c->cb)(c->ud, grid, (int)eng_col_i64(st, 1),
+                                         eng_col_i64(st, 2));
 }
 
 int store_dash_care(store *s, const char *grid, store_dash_care_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = dprep(s, DQ_CARE, grid, 2, &st, err);
 
     if (rc)
@@ -195,53 +195,53 @@ typedef struct dispute_ctx {
     int open;
 } dispute_ctx;
 
-static int dispute_row(sqlite3_stmt *st, void *ud)
+static int dispute_row(eng_stmt *st, void *ud)
 {
     dispute_ctx *d = ud;
     char grid[GS_LIMIT_NAME + 1];
 
     col_text(st, 0, grid, sizeof(grid));
-    return ((store_dash_dispute_cb *)d->c.cb)(d->c.ud, grid, sqlite3_column_int64(st, 1), d->open);
+    return ((store_dash_dispute_cb *)d->c.cb)(d->c.ud, grid, eng_col_i64(st, 1), d->open);
 }
 
 int store_dash_disputes(store *s, const char *grid, int64_t from, int64_t to,
                         store_dash_dispute_cb *cb, void *ud, gs_err *err)
 {
     dispute_ctx d = {{(any_fn)cb, ud}, 0};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = dprep(s, DQ_DISPUTES, grid, 3, &st, err);
 
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
+    eng_bind_i64(st, 1, from);
+    eng_bind_i64(st, 2, to);
     rc = each_row(s, st, dispute_row, &d, err);
     if (!rc)
         rc = dprep(s, DQ_DISPUTES_OPEN, grid, 4, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
+    eng_bind_i64(st, 1, from);
+    eng_bind_i64(st, 2, to);
     bind_text(st, 3, rule_key(RULE_DISPUTE_OPEN));
     d.open = 1;
     return each_row(s, st, dispute_row, &d, err);
 }
 
-static int warn_row(sqlite3_stmt *st, void *ud)
+static int warn_row(eng_stmt *st, void *ud)
 {
     cb_ctx *c = ud;
     char grid[GS_LIMIT_NAME + 1], rule[32];
 
     col_text(st, 0, grid, sizeof(grid));
     col_text(st, 1, rule, sizeof(rule));
-    return ((store_dash_warn_cb *)c->cb)(c->ud, grid, rule, sqlite3_column_int(st, 2),
-                                         sqlite3_column_int64(st, 3));
+    return ((store_dash_warn_cb *)c->cb)(c->ud, grid, rule, (int)eng_col_i64(st, 2),
+                                         eng_col_i64(st, 3));
 }
 
 int store_dash_warnings(store *s, const char *grid, store_dash_warn_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = dprep(s, DQ_WARNINGS, grid, 1, &st, err);
 
     if (rc)
@@ -249,7 +249,7 @@ int store_dash_warnings(store *s, const char *grid, store_dash_warn_cb *cb, void
     return each_row(s, st, warn_row, &c, err);
 }
 
-static int id_row(sqlite3_stmt *st, void *ud)
+static int id_row(eng_stmt *st, void *ud)
 {
     cb_ctx *c = ud;
     char id[GS_LIMIT_NAME + 1];
@@ -262,32 +262,32 @@ int store_dash_silent(store *s, const char *grid, int64_t before, store_dash_id_
                       gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = dprep(s, DQ_SILENT, grid, 2, &st, err);
 
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, before);
+    eng_bind_i64(st, 1, before);
     return each_row(s, st, id_row, &c, err);
 }
 
 /* ---- the warning list and the export ---- */
 
-static int rid_row(sqlite3_stmt *st, void *ud)
+static int rid_row(eng_stmt *st, void *ud)
 {
     cb_ctx *c = ud;
     uint8_t id[16];
 
-    if (sqlite3_column_bytes(st, 0) != 16)
+    if (eng_col_bytes(st, 0) != 16)
         return GS_OK; /* not a record id: nothing a reader could be given */
-    memcpy(id, sqlite3_column_blob(st, 0), 16);
+    memcpy(id, eng_col_blob(st, 0), 16);
     return ((store_dash_rid_cb *)c->cb)(c->ud, id);
 }
 
 int store_warning_live(store *s, const char *grid, store_dash_rid_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = dprep(s, DQ_WARN_LIVE, grid, 1, &st, err);
 
     if (rc)
@@ -299,14 +299,13 @@ int store_warning_page(store *s, const char *grid, const uint8_t *below, uint32_
                        store_dash_rid_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = dprep(s, DQ_WARN_PAGE, grid, 3, &st, err);
 
     if (rc)
         return rc;
-    sqlite3_bind_blob(st, 1, below ? below : id_top, below ? 16 : (int)sizeof(id_top),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, limit);
+    eng_bind_blob(st, 1, below ? below : id_top, below ? 16 : sizeof(id_top));
+    eng_bind_i64(st, 2, limit);
     return each_row(s, st, rid_row, &c, err);
 }
 
@@ -322,7 +321,7 @@ int store_rec_page(store *s, const char *tbl, int64_t from_ms, int64_t to_ms, co
                    uint32_t limit, store_dash_rid_cb *cb, void *ud, gs_err *err)
 {
     cb_ctx c = {(any_fn)cb, ud};
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     uint8_t lo[16], hi[16];
     int rc = dprep(s, DQ_REC_PAGE, NULL, 0, &st, err);
 
@@ -336,7 +335,7 @@ int store_rec_page(store *s, const char *tbl, int64_t from_ms, int64_t to_ms, co
     if (after)
         bind_id(st, 4, after);
     else
-        sqlite3_bind_zeroblob(st, 4, 0); /* below every id */
-    sqlite3_bind_int64(st, 5, limit);
+        eng_bind_blob(st, 4, NULL, 0); /* below every id */
+    eng_bind_i64(st, 5, limit);
     return each_row(s, st, rid_row, &c, err);
 }

@@ -1,18 +1,19 @@
 /*
- * store_db.h: what the files of the SQLite store (store.c, store_rec.c, store_watch.c,
- * store_dash.c) share: the handle, its statement slots and small SQLite helpers. Not for any other file: store.h is
- * the store's interface.
+ * store_db.h: what the files of the store (store.c, store_rec.c, store_watch.c,
+ * store_dash.c) share: the handle, its statement slots and small helpers over the engine
+ * (server/engine.h: SQLite or PostgreSQL). Not for any other file: store.h is the store's
+ * interface.
  */
 #ifndef GS_SERVER_STORE_DB_H
 #define GS_SERVER_STORE_DB_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/sqldb.h"
 #include "proto/value.h"
+#include "server/engine.h"
 #include "server/store.h"
 
 /* store.c's statements */
@@ -119,11 +120,12 @@ enum {
 };
 
 struct store {
-    sqlite3 *db;             /* the connection */
-    sqlite3_stmt *stmt[Q_N]; /* store.c's statements, prepared on first use */
-    sqlite3_stmt *rstmt[RQ_N]; /* store_rec.c's */
-    sqlite3_stmt *wstmt[WQ_N]; /* store_watch.c's */
-    sqlite3_stmt *dstmt[DQ_N]; /* store_dash.c's */
+    eng *e;                  /* the connection */
+    struct sqlite3 *db;      /* its SQLite handle, NULL on PostgreSQL (eng_sqlite) */
+    eng_stmt *stmt[Q_N];     /* store.c's statements, prepared on first use */
+    eng_stmt *rstmt[RQ_N];   /* store_rec.c's */
+    eng_stmt *wstmt[WQ_N];   /* store_watch.c's */
+    eng_stmt *dstmt[DQ_N];   /* store_dash.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
     /* Inside a transaction the version counter lives here: read from meta on first use,
@@ -139,100 +141,76 @@ struct store {
     pthread_cond_t ck_wake;  /* signalled when the WAL passes ck_pages, and to stop */
     int ck_pages;            /* WAL pages after the last commit */
     int ck_stop;             /* the thread must end */
-    sqlite3 *ck_db;          /* the checkpointer's own connection */
+    struct sqlite3 *ck_db;   /* the checkpointer's own connection */
     uint64_t ck_runs;        /* checkpoints run (for tests and metrics) */
     /* device numbers (devices.rowid) -> ids, filled as records are read (store_rec.c) */
     char (*dev_ids)[GS_LIMIT_NAME + 1]; /* dev_ids[num], "" when not known yet */
     uint32_t n_dev_ids;      /* entries allocated */
 };
 
-static inline int db_fail(store *s, gs_err *err, const char *what)
-{
-    int code = sqlite3_extended_errcode(s->db);
-    return gs_err_set(err, sqldb_rc(code), "store: %s: %s (sqlite %d)", what,
-                      sqlite3_errmsg(s->db), code);
-}
-
 /* The statement in *slot, prepared from sql on first use. */
-static inline int prep_slot(store *s, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out,
+static inline int prep_slot(store *s, eng_stmt **slot, const char *sql, eng_stmt **out,
                             gs_err *err)
 {
     if (!*slot) {
-        int src = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
-        if (src != SQLITE_OK)
-            return db_fail(s, err, "prepare");
+        int rc = eng_prepare(s->e, sql, slot, err);
+        if (rc)
+            return rc;
     }
     *out = *slot;
     return GS_OK;
 }
 
-static inline void done(sqlite3_stmt *st)
+static inline void done(eng_stmt *st)
 {
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
+    if (st)
+        eng_reset(st);
 }
 
 /* One step: *row 1 for a row, 0 when done. */
-static inline int step(store *s, sqlite3_stmt *st, int *row, gs_err *err)
+static inline int step(store *s, eng_stmt *st, int *row, gs_err *err)
 {
-    int src;
-
     if (s->fault_countdown > 0 && --s->fault_countdown == 0) {
         s->fault_countdown = -1;
         return gs_err_set(err, GS_E_DB, "store: injected fault");
     }
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        if (row)
-            *row = 1;
-        return GS_OK;
-    }
-    if (src == SQLITE_DONE) {
-        if (row)
-            *row = 0;
-        return GS_OK;
-    }
-    return db_fail(s, err, "step");
+    return eng_step(st, row, err);
 }
 
 /* Runs a statement that returns no rows, and resets it. */
-static inline int exec_done(store *s, sqlite3_stmt *st, gs_err *err)
+static inline int exec_done(store *s, eng_stmt *st, gs_err *err)
 {
     int rc = step(s, st, NULL, err);
     done(st);
     return rc;
 }
 
-static inline int bind_text(sqlite3_stmt *st, int i, const char *s)
+static inline void bind_text(eng_stmt *st, int i, const char *s)
 {
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    eng_bind_text(st, i, s);
 }
 
-static inline int bind_id(sqlite3_stmt *st, int i, const uint8_t id[16])
+static inline void bind_id(eng_stmt *st, int i, const uint8_t id[16])
 {
-    return sqlite3_bind_blob(st, i, id, 16, SQLITE_STATIC);
+    eng_bind_blob(st, i, id, 16);
 }
 
-static inline int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+static inline void bind_u64(eng_stmt *st, int i, uint64_t v)
 {
     /* versions and HLCs stay below 2^63: HLCs are 48-bit ms plus a 16-bit counter */
-    return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+    eng_bind_i64(st, i, (int64_t)v);
 }
 
-static inline uint64_t col_u64(sqlite3_stmt *st, int i)
+static inline uint64_t col_u64(eng_stmt *st, int i)
 {
-    return (uint64_t)sqlite3_column_int64(st, i);
+    return (uint64_t)eng_col_i64(st, i);
 }
 
 /* Copies text column i into out (cap bytes with the NUL). */
-static inline void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+static inline void col_text(eng_stmt *st, int i, char *out, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    size_t n = (size_t)sqlite3_column_bytes(st, i);
-    if (!t)
-        n = 0;
+    const char *t = eng_col_text(st, i);
+    size_t n = eng_col_bytes(st, i);
     if (n >= cap)
         n = cap - 1;
     if (n)
@@ -240,28 +218,22 @@ static inline void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static inline int col_value(sqlite3_stmt *st, int i, gs_arena *a, proto_value *out)
+static inline int col_value(eng_stmt *st, int i, gs_arena *a, proto_value *out)
 {
-    const void *blob = sqlite3_column_blob(st, i);
-    size_t n = (size_t)sqlite3_column_bytes(st, i);
-    return sval_decode(a, blob, n, out);
+    return sval_decode(a, eng_col_blob(st, i), eng_col_bytes(st, i), out);
 }
 
-/* Binds v encoded into scratch (which must stay alive until the step). */
-static inline int bind_value(sqlite3_stmt *st, int i, gs_buf *scratch, const proto_value *v)
+/* Binds v encoded into scratch. */
+static inline int bind_value(eng_stmt *st, int i, gs_buf *scratch, const proto_value *v)
 {
     size_t off = scratch->len;
     int rc = proto_value_encode(scratch, v);
     if (rc)
         return rc;
-    /* scratch may move while later values are encoded: copy the bytes (SQLITE_TRANSIENT) */
-    sqlite3_bind_blob(st, i, scratch->ptr + off, (int)(scratch->len - off), SQLITE_TRANSIENT);
-    return GS_OK;
+    /* scratch may move while later values are encoded: the bytes are copied */
+    return eng_bind_blob_copy(st, i, scratch->ptr + off, scratch->len - off);
 }
 
-
-/* Runs one statement text directly (migrations). */
-int sdb_exec_sql(store *s, const char *sql, gs_err *err);
 
 /* store_rec.c: the migration from schema 2 (a row per field) to 3 (a row per record),
  * inside the migration's transaction. */

@@ -85,7 +85,7 @@ static const char *const rsql[RQ_N] = {
                     "FROM records WHERE tbl = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
 };
 
-static int rprep(store *s, int q, sqlite3_stmt **out, gs_err *err)
+static int rprep(store *s, int q, eng_stmt **out, gs_err *err)
 {
     return prep_slot(s, &s->rstmt[q], rsql[q], out, err);
 }
@@ -102,7 +102,7 @@ static int damaged(gs_err *err, int rc, const char *what)
 /* The id of device number num ("admin" for 0). */
 static int dev_id_of(store *s, uint32_t num, char *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc, row = 0;
 
     if (num == 0 || num == STORE_SERVER_NUM) {
@@ -116,7 +116,7 @@ static int dev_id_of(store *s, uint32_t num, char *out, gs_err *err)
     rc = rprep(s, RQ_DEV_ID, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, num);
+    eng_bind_i64(st, 1, num);
     rc = step(s, st, &row, err);
     if (!rc && !row)
         rc = gs_err_set(err, GS_E_DB, "store: a record names device number %u, which is unknown",
@@ -141,10 +141,10 @@ static int dev_id_of(store *s, uint32_t num, char *out, gs_err *err)
 
 /* ---- records --------------------------------------------------------------------------- */
 
-static void col_meta(sqlite3_stmt *st, store_record *out)
+static void col_meta(eng_stmt *st, store_record *out)
 {
     col_text(st, 0, out->grid, sizeof(out->grid));
-    out->deleted = sqlite3_column_int(st, 1) != 0;
+    out->deleted = (int)eng_col_i64(st, 1) != 0;
     out->created_hlc = col_u64(st, 2);
     out->updated_hlc = col_u64(st, 3);
     out->version = col_u64(st, 4);
@@ -153,7 +153,7 @@ static void col_meta(sqlite3_stmt *st, store_record *out)
 int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_record *out,
                      gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = rprep(s, RQ_REC_META, &st, err), row = 0;
 
     if (rc)
@@ -170,7 +170,7 @@ int store_record_get(store *s, const char *tbl, const uint8_t id[16], store_reco
 }
 
 /* Decodes the blob of column col into r's fields, names mapped to the schema's. */
-static int col_fields(store *s, sqlite3_stmt *st, int col, const schema_table *t, gs_arena *a,
+static int col_fields(store *s, eng_stmt *st, int col, const schema_table *t, gs_arena *a,
                       store_rec *r, gs_err *err)
 {
     sval_rec_field *f = arena_alloc(a, STORE_REC_FIELDS * sizeof(*f));
@@ -179,7 +179,7 @@ static int col_fields(store *s, sqlite3_stmt *st, int col, const schema_table *t
 
     if (!f)
         return gs_err_set(err, GS_E_NOMEM, "out of memory reading a record");
-    rc = sval_rec_decode(a, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), f,
+    rc = sval_rec_decode(a, eng_col_blob(st, col), eng_col_bytes(st, col), f,
                          STORE_REC_FIELDS, &n);
     if (rc)
         return damaged(err, rc, "record");
@@ -206,7 +206,7 @@ int store_rec_get(store *s, const char *tbl, const uint8_t id[16], gs_arena *a, 
                   gs_err *err)
 {
     const schema_table *t = schema_table_find(tbl, strlen(tbl));
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc, row = 0;
 
     if (!t)
@@ -231,7 +231,7 @@ int store_rec_scan(store *s, const char *tbl, int64_t *after, uint32_t max, gs_a
                    store_rec_cb *cb, void *ud, uint32_t *n_out, gs_err *err)
 {
     const schema_table *t = schema_table_find(tbl, strlen(tbl));
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc, row = 1;
     uint32_t n = 0;
 
@@ -242,23 +242,23 @@ int store_rec_scan(store *s, const char *tbl, int64_t *after, uint32_t max, gs_a
     if (rc)
         return rc;
     bind_text(st, 1, tbl);
-    sqlite3_bind_int64(st, 2, *after);
-    sqlite3_bind_int64(st, 3, max);
+    eng_bind_i64(st, 2, *after);
+    eng_bind_i64(st, 3, max);
     while (!rc) {
         store_rec r;
         const void *id;
         rc = step(s, st, &row, err);
         if (rc || !row)
             break;
-        id = sqlite3_column_blob(st, 7);
-        if (!id || sqlite3_column_bytes(st, 7) != 16) {
+        id = eng_col_blob(st, 7);
+        if (!id || eng_col_bytes(st, 7) != 16) {
             rc = gs_err_set(err, GS_E_DB, "store: damaged record id");
             break;
         }
         col_meta(st, &r.meta);
         rc = col_fields(s, st, 5, t, a, &r, err);
         if (!rc) {
-            *after = sqlite3_column_int64(st, 6);
+            *after = eng_col_i64(st, 6);
             n++;
             rc = cb(ud, id, &r);
         }
@@ -278,7 +278,7 @@ static int has_version(const store_rec *r, uint64_t v)
 
 static int pulls_del(store *s, const char *grid, uint64_t v, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = rprep(s, RQ_PULLS_DEL, &st, err);
     if (rc)
         return rc;
@@ -292,7 +292,7 @@ static int pulls_update(store *s, const char *tbl, const uint8_t id[16], const s
                         const store_rec *r, uint32_t writer, gs_err *err)
 {
     int moved = old && strcmp(old->meta.grid, r->meta.grid) != 0;
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = GS_OK;
 
     /* versions the record no longer has (every one, when it changed grid) */
@@ -313,7 +313,7 @@ static int pulls_update(store *s, const char *tbl, const uint8_t id[16], const s
     bind_u64(st, 2, r->meta.version);
     bind_text(st, 3, tbl);
     bind_id(st, 4, id);
-    sqlite3_bind_int64(st, 5, writer);
+    eng_bind_i64(st, 5, writer);
     return exec_done(s, st, err);
 }
 
@@ -321,7 +321,7 @@ int store_rec_put(store *s, const char *tbl, const uint8_t id[16], const store_r
                   const store_rec *r, uint32_t writer, gs_err *err)
 {
     sval_rec_field f[STORE_REC_FIELDS];
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     gs_buf b;
     int rc;
 
@@ -345,11 +345,11 @@ int store_rec_put(store *s, const char *tbl, const uint8_t id[16], const store_r
         bind_text(st, 1, tbl);
         bind_id(st, 2, id);
         bind_text(st, 3, r->meta.grid);
-        sqlite3_bind_int(st, 4, r->meta.deleted ? 1 : 0);
+        eng_bind_i64(st, 4, r->meta.deleted ? 1 : 0);
         bind_u64(st, 5, r->meta.created_hlc);
         bind_u64(st, 6, r->meta.updated_hlc);
         bind_u64(st, 7, r->meta.version);
-        sqlite3_bind_blob(st, 8, b.ptr, (int)b.len, SQLITE_STATIC);
+        eng_bind_blob(st, 8, b.ptr, b.len);
         rc = exec_done(s, st, err);
     }
     buf_free(&b);
@@ -442,7 +442,7 @@ int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *
                    const char *from_grid, const char *to_grid, uint64_t version, uint64_t hlc,
                    const char *device, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     gs_buf scratch;
     proto_value v = {.type = PV_STR};
     int rc = rprep(s, RQ_MOVE_ADD, &st, err);
@@ -473,7 +473,7 @@ int store_move_add(store *s, const char *tbl, const uint8_t id[16], const char *
 int store_change_add(store *s, uint64_t version, const char *device, uint64_t seq, const char *tbl,
                      const uint8_t id[16], gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = rprep(s, RQ_CHG_ADD, &st, err);
 
     if (rc)
@@ -490,7 +490,7 @@ int store_change_add(store *s, uint64_t version, const char *device, uint64_t se
 
 int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     gs_buf b;
     int rc = rprep(s, RQ_ACK_PUT, &st, err);
 
@@ -505,8 +505,8 @@ int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *er
     }
     bind_text(st, 1, device);
     bind_u64(st, 2, ack->seq);
-    sqlite3_bind_int(st, 3, ack->ok ? 1 : 0);
-    sqlite3_bind_blob(st, 4, b.ptr, (int)b.len, SQLITE_STATIC);
+    eng_bind_i64(st, 3, ack->ok ? 1 : 0);
+    eng_bind_blob(st, 4, b.ptr, b.len);
     rc = exec_done(s, st, err);
     buf_free(&b);
     return rc;
@@ -515,7 +515,7 @@ int store_ack_put(store *s, const char *device, const proto_ack *ack, gs_err *er
 int store_ack_range_put(store *s, const char *device, uint64_t first_seq, uint64_t last_seq,
                         uint64_t first_version, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = rprep(s, RQ_RANGE_PUT, &st, err);
 
     if (rc)
@@ -530,7 +530,7 @@ int store_ack_range_put(store *s, const char *device, uint64_t first_seq, uint64
 int store_ack_get(store *s, const char *device, uint64_t seq, gs_arena *a, proto_ack *out,
                   gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     proto_ack ack;
     int rc = rprep(s, RQ_ACK_GET, &st, err), row = 0;
 
@@ -542,7 +542,7 @@ int store_ack_get(store *s, const char *device, uint64_t seq, gs_arena *a, proto
     memset(&ack, 0, sizeof(ack));
     ack.seq = seq;
     if (!rc && row) {
-        rc = sval_ack_decode(a, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+        rc = sval_ack_decode(a, eng_col_blob(st, 0), eng_col_bytes(st, 0),
                              &ack);
         if (rc)
             damaged(err, rc, "ack");
@@ -570,7 +570,7 @@ int store_ack_get(store *s, const char *device, uint64_t seq, gs_arena *a, proto
 
 int store_ack_max(store *s, const char *device, uint64_t *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = rprep(s, RQ_ACK_MAX, &st, err), row = 0;
 
     if (rc)
@@ -589,7 +589,7 @@ int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err)
     int rc = GS_OK;
 
     for (size_t i = 0; i < sizeof(q) / sizeof(q[0]) && !rc; i++) {
-        sqlite3_stmt *st = NULL;
+        eng_stmt *st = NULL;
         rc = rprep(s, q[i], &st, err);
         if (rc)
             break;
@@ -603,24 +603,24 @@ int store_ack_prune(store *s, const char *device, uint64_t low, gs_err *err)
 /* ---- pull -------------------------------------------------------------------------------- */
 
 /* The fields of one index row: the record's fields at that version. */
-static int pull_index_row(store *s, sqlite3_stmt *st, gs_arena *a, store_pull_cb *cb, void *ud,
+static int pull_index_row(store *s, eng_stmt *st, gs_arena *a, store_pull_cb *cb, void *ud,
                           int *stop, gs_err *err)
 {
     const schema_table *t;
-    const unsigned char *tn = sqlite3_column_text(st, 1);
+    const char *tn = eng_col_text(st, 1);
     store_pull_row pr;
     store_rec *r;
     uint64_t v = col_u64(st, 0);
     int rc;
 
-    t = tn ? schema_table_find((const char *)tn, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
-    if (!t || sqlite3_column_bytes(st, 2) != 16)
+    t = tn ? schema_table_find(tn, eng_col_bytes(st, 1)) : NULL;
+    if (!t || eng_col_bytes(st, 2) != 16)
         return gs_err_set(err, GS_E_DB, "store: damaged pull index row (version %llu)",
                           (unsigned long long)v);
     r = arena_alloc(a, sizeof(*r));
     if (!r)
         return gs_err_set(err, GS_E_NOMEM, "pull: out of memory");
-    rc = store_rec_get(s, t->name, sqlite3_column_blob(st, 2), a, r, err);
+    rc = store_rec_get(s, t->name, eng_col_blob(st, 2), a, r, err);
     if (rc == GS_E_NOTFOUND)
         return gs_err_set(err, GS_E_DB, "store: the pull index names a %s that is not there",
                           t->name);
@@ -629,7 +629,7 @@ static int pull_index_row(store *s, sqlite3_stmt *st, gs_arena *a, store_pull_cb
     memset(&pr, 0, sizeof(pr));
     pr.version = v;
     pr.tbl = t->name;
-    pr.rid = sqlite3_column_blob(st, 2);
+    pr.rid = eng_col_blob(st, 2);
     for (uint32_t i = 0; i < r->n && !*stop; i++) {
         if (r->f[i].version != v)
             continue;
@@ -646,21 +646,19 @@ static int pull_index_row(store *s, sqlite3_stmt *st, gs_arena *a, store_pull_cb
 }
 
 /* A departure: the record's scope field set to its new grid. */
-static int pull_move_row(sqlite3_stmt *st, gs_arena *a, store_pull_cb *cb, void *ud, int *stop,
+static int pull_move_row(eng_stmt *st, gs_arena *a, store_pull_cb *cb, void *ud, int *stop,
                          gs_err *err)
 {
-    const unsigned char *tn = sqlite3_column_text(st, 1), *fn = sqlite3_column_text(st, 4);
-    const schema_table *t =
-        tn ? schema_table_find((const char *)tn, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
-    const schema_field *f =
-        t && fn ? schema_field_find(t, (const char *)fn, (size_t)sqlite3_column_bytes(st, 4)) : NULL;
+    const char *tn = eng_col_text(st, 1), *fn = eng_col_text(st, 4);
+    const schema_table *t = tn ? schema_table_find(tn, eng_col_bytes(st, 1)) : NULL;
+    const schema_field *f = t && fn ? schema_field_find(t, fn, eng_col_bytes(st, 4)) : NULL;
     store_pull_row pr;
     proto_value *v;
     int rc;
 
-    if (!f || sqlite3_column_bytes(st, 2) != 16)
+    if (!f || eng_col_bytes(st, 2) != 16)
         return gs_err_set(err, GS_E_DB, "store: damaged moves row (version %lld)",
-                          sqlite3_column_int64(st, 0));
+                          (long long)eng_col_i64(st, 0));
     v = arena_alloc(a, sizeof(*v));
     if (!v)
         return gs_err_set(err, GS_E_NOMEM, "pull: out of memory");
@@ -670,7 +668,7 @@ static int pull_move_row(sqlite3_stmt *st, gs_arena *a, store_pull_cb *cb, void 
     memset(&pr, 0, sizeof(pr));
     pr.version = col_u64(st, 0);
     pr.tbl = t->name;
-    pr.rid = sqlite3_column_blob(st, 2);
+    pr.rid = eng_col_blob(st, 2);
     pr.field = f->name;
     pr.value = v;
     pr.hlc = col_u64(st, 6);
@@ -683,12 +681,12 @@ static int pull_move_row(sqlite3_stmt *st, gs_arena *a, store_pull_cb *cb, void 
 int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, gs_arena *a,
                     store_pull_cb *cb, void *ud, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = rprep(s, dev->n_grids == 1 ? RQ_PULL1 : RQ_PULLN, &st, err), row = 1, stop = 0;
 
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, dev->num);
+    eng_bind_i64(st, 1, dev->num);
     bind_u64(st, 2, cursor);
     if (dev->n_grids == 1)
         bind_text(st, 3, dev->grids[0]);
@@ -697,7 +695,7 @@ int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, gs_arena
         rc = step(s, st, &row, err);
         if (rc || !row)
             break;
-        if (sqlite3_column_int(st, 3) == 0)
+        if ((int)eng_col_i64(st, 3) == 0)
             rc = pull_index_row(s, st, a, cb, ud, &stop, err);
         else
             rc = pull_move_row(st, a, cb, ud, &stop, err);
@@ -711,27 +709,29 @@ int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, gs_arena
 /* The number of device id (0 for the admin), through the devices table. */
 static int dev_num_of(store *s, const char *id, uint32_t *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = GS_OK;
+    eng_stmt *st = NULL;
+    int row = 0, rc;
 
     if (strcmp(id, STORE_ADMIN_DEVICE) == 0) {
         *out = 0;
         return GS_OK;
     }
-    if (sqlite3_prepare_v2(s->db, "SELECT rowid FROM devices WHERE id = ?1", -1, &st, NULL))
-        return db_fail(s, err, "prepare");
+    rc = eng_prepare(s->e, "SELECT rowid FROM devices WHERE id = ?1", &st, err);
+    if (rc)
+        return rc;
     bind_text(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *out = (uint32_t)sqlite3_column_int64(st, 0);
-    else
+    rc = eng_step(st, &row, err);
+    if (!rc && row)
+        *out = (uint32_t)eng_col_i64(st, 0);
+    else if (!rc)
         rc = gs_err_set(err, GS_E_DB, "store: field_state names an unknown device '%s'", id);
-    sqlite3_finalize(st);
+    eng_finalize(st);
     return rc;
 }
 
 /* Converts one record: its field_state rows into one blob, its versions into index rows. */
-static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite3_stmt *idx,
-                          sqlite3_stmt *mv, const char *tbl, const uint8_t *rid, const char *grid,
+static int migrate_record(store *s, eng_stmt *fst, eng_stmt *ins, eng_stmt *idx,
+                          eng_stmt *mv, const char *tbl, const uint8_t *rid, const char *grid,
                           gs_err *err)
 {
     const schema_table *t = schema_table_find(tbl, strlen(tbl));
@@ -741,15 +741,15 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
     gs_arena a;
     gs_buf b;
     uint32_t n = 0;
-    int rc = GS_OK;
+    int row = 0, rc = GS_OK;
 
     if (!t)
         return gs_err_set(err, GS_E_DB, "store: a record of unknown type %s", tbl);
     arena_init(&a, SVAL_ARENA_MAX);
     buf_init(&b, PROTO_MAX_BODY);
-    sqlite3_bind_text(fst, 1, tbl, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(fst, 2, rid, 16, SQLITE_STATIC);
-    while (rc == GS_OK && sqlite3_step(fst) == SQLITE_ROW && n < STORE_REC_FIELDS) {
+    eng_bind_text(fst, 1, tbl);
+    bind_id(fst, 2, rid);
+    while (rc == GS_OK && !(rc = eng_step(fst, &row, err)) && row && n < STORE_REC_FIELDS) {
         col_text(fst, 0, names[n], sizeof(names[n]));
         f[n].name = names[n];
         rc = col_value(fst, 1, &a, &f[n].value);
@@ -763,16 +763,15 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
         rc = dev_num_of(s, dev[n], &f[n].writer, err);
         n++;
     }
-    sqlite3_reset(fst);
+    eng_reset(fst);
     if (rc == GS_OK)
         rc = sval_rec_encode(&b, f, n);
     if (rc == GS_OK) {
-        sqlite3_bind_blob(ins, 1, b.ptr, (int)b.len, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 2, tbl, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 3, rid, 16, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            rc = db_fail(s, err, "migrating a record");
-        sqlite3_reset(ins);
+        eng_bind_blob(ins, 1, b.ptr, b.len);
+        eng_bind_text(ins, 2, tbl);
+        bind_id(ins, 3, rid);
+        rc = eng_step(ins, NULL, err);
+        eng_reset(ins);
     }
     /* one index row per version; the writer of a re-stamped version is the mover */
     for (uint32_t i = 0; i < n && rc == GS_OK; i++) {
@@ -782,25 +781,25 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
             first = f[j].version != f[i].version;
         if (!first)
             continue;
-        sqlite3_bind_text(mv, 1, tbl, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(mv, 2, rid, 16, SQLITE_STATIC);
+        eng_bind_text(mv, 1, tbl);
+        bind_id(mv, 2, rid);
         bind_u64(mv, 3, f[i].version);
-        if (sqlite3_step(mv) == SQLITE_ROW) {
+        rc = eng_step(mv, &row, err);
+        if (!rc && row) {
             char mover[GS_LIMIT_NAME + 1];
             col_text(mv, 0, mover, sizeof(mover));
             rc = dev_num_of(s, mover, &writer, err);
         }
-        sqlite3_reset(mv);
+        eng_reset(mv);
         if (rc)
             break;
         bind_text(idx, 1, grid);
         bind_u64(idx, 2, f[i].version);
-        sqlite3_bind_text(idx, 3, tbl, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(idx, 4, rid, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(idx, 5, writer);
-        if (sqlite3_step(idx) != SQLITE_DONE)
-            rc = db_fail(s, err, "migrating the pull index");
-        sqlite3_reset(idx);
+        eng_bind_text(idx, 3, tbl);
+        bind_id(idx, 4, rid);
+        eng_bind_i64(idx, 5, writer);
+        rc = eng_step(idx, NULL, err);
+        eng_reset(idx);
     }
     buf_free(&b);
     arena_free(&a);
@@ -809,41 +808,45 @@ static int migrate_record(store *s, sqlite3_stmt *fst, sqlite3_stmt *ins, sqlite
 
 int store_rec_migrate_3(store *s, gs_err *err)
 {
-    sqlite3_stmt *rec = NULL, *fst = NULL, *ins = NULL, *idx = NULL, *mv = NULL;
-    int rc = GS_OK;
+    eng_stmt *rec = NULL, *fst = NULL, *ins = NULL, *idx = NULL, *mv = NULL;
+    int row = 0, rc;
 
-    if (sqlite3_prepare_v2(s->db, "SELECT tbl, id, grid FROM records", -1, &rec, NULL) ||
-        sqlite3_prepare_v2(s->db, "SELECT field, value, version, hlc, device FROM field_state "
-                                  "WHERE tbl = ?1 AND rid = ?2 ORDER BY field", -1, &fst, NULL) ||
-        sqlite3_prepare_v2(s->db, "INSERT INTO records_3 (tbl, id, grid, deleted, created_hlc, "
-                                  "updated_hlc, version, fields) SELECT tbl, id, grid, deleted, "
-                                  "created_hlc, updated_hlc, version, ?1 FROM records "
-                                  "WHERE tbl = ?2 AND id = ?3", -1, &ins, NULL) ||
-        sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO pulls (grid, version, tbl, rid, writer) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &idx, NULL) ||
-        sqlite3_prepare_v2(s->db, "SELECT device FROM moves WHERE tbl = ?1 AND rid = ?2 AND "
-                                  "version = ?3 LIMIT 1", -1, &mv, NULL))
-        rc = db_fail(s, err, "preparing the migration");
-    while (rc == GS_OK && sqlite3_step(rec) == SQLITE_ROW) {
+    /* SQLite only: a PostgreSQL store starts at the newest schema */
+    rc = eng_prepare(s->e, "SELECT tbl, id, grid FROM records", &rec, err);
+    if (!rc)
+        rc = eng_prepare(s->e, "SELECT field, value, version, hlc, device FROM field_state "
+                               "WHERE tbl = ?1 AND rid = ?2 ORDER BY field", &fst, err);
+    if (!rc)
+        rc = eng_prepare(s->e, "INSERT INTO records_3 (tbl, id, grid, deleted, created_hlc, "
+                               "updated_hlc, version, fields) SELECT tbl, id, grid, deleted, "
+                               "created_hlc, updated_hlc, version, ?1 FROM records "
+                               "WHERE tbl = ?2 AND id = ?3", &ins, err);
+    if (!rc)
+        rc = eng_prepare(s->e, "INSERT OR REPLACE INTO pulls (grid, version, tbl, rid, writer) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5)", &idx, err);
+    if (!rc)
+        rc = eng_prepare(s->e, "SELECT device FROM moves WHERE tbl = ?1 AND rid = ?2 AND "
+                               "version = ?3 LIMIT 1", &mv, err);
+    while (rc == GS_OK && !(rc = eng_step(rec, &row, err)) && row) {
         char tbl[GS_LIMIT_NAME + 1], grid[GS_LIMIT_NAME + 1];
         uint8_t rid[16];
         col_text(rec, 0, tbl, sizeof(tbl));
         col_text(rec, 2, grid, sizeof(grid));
-        if (sqlite3_column_bytes(rec, 1) != 16) {
+        if (eng_col_bytes(rec, 1) != 16) {
             rc = gs_err_set(err, GS_E_DB, "store: a record with a damaged id");
             break;
         }
-        memcpy(rid, sqlite3_column_blob(rec, 1), 16);
+        memcpy(rid, eng_col_blob(rec, 1), 16);
         rc = migrate_record(s, fst, ins, idx, mv, tbl, rid, grid, err);
     }
-    sqlite3_finalize(rec);
-    sqlite3_finalize(fst);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(idx);
-    sqlite3_finalize(mv);
+    eng_finalize(rec);
+    eng_finalize(fst);
+    eng_finalize(ins);
+    eng_finalize(idx);
+    eng_finalize(mv);
     if (rc == GS_OK)
-        rc = sdb_exec_sql(s, "DROP TABLE field_state; DROP TABLE records; "
-                             "ALTER TABLE records_3 RENAME TO records; "
-                             "CREATE UNIQUE INDEX records_id ON records (tbl, id);", err);
+        rc = eng_exec(s->e, "DROP TABLE field_state; DROP TABLE records; "
+                            "ALTER TABLE records_3 RENAME TO records; "
+                            "CREATE UNIQUE INDEX records_id ON records (tbl, id);", err);
     return rc;
 }

@@ -39,42 +39,42 @@ static const char *const wsql[WQ_N] = {
                           "ORDER BY at DESC LIMIT ?3",
 };
 
-static int wprep(store *s, int q, sqlite3_stmt **out, gs_err *err)
+static int wprep(store *s, int q, eng_stmt **out, gs_err *err)
 {
     return prep_slot(s, &s->wstmt[q], wsql[q], out, err);
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, int64_t v)
+static void bind_opt(eng_stmt *st, int i, int64_t v)
 {
     if (v)
-        sqlite3_bind_int64(st, i, v);
+        eng_bind_i64(st, i, v);
     else
-        sqlite3_bind_null(st, i);
+        eng_bind_null(st, i);
 }
 
 /* Reads columns from first on (grid, ref, since, deadline, until, due, info, warning, level). */
-static void col_watch(sqlite3_stmt *st, int first, store_watch *w)
+static void col_watch(eng_stmt *st, int first, store_watch *w)
 {
     const void *id;
 
     col_text(st, first, w->grid, sizeof(w->grid));
     col_text(st, first + 1, w->ref, sizeof(w->ref));
-    w->since = sqlite3_column_int64(st, first + 2);
-    w->deadline = sqlite3_column_int64(st, first + 3);
-    w->until = sqlite3_column_int64(st, first + 4);
-    w->due = sqlite3_column_int64(st, first + 5);
-    w->info = sqlite3_column_int64(st, first + 6);
-    id = sqlite3_column_blob(st, first + 7);
-    w->has_warning = id && sqlite3_column_bytes(st, first + 7) == 16;
+    w->since = eng_col_i64(st, first + 2);
+    w->deadline = eng_col_i64(st, first + 3);
+    w->until = eng_col_i64(st, first + 4);
+    w->due = eng_col_i64(st, first + 5);
+    w->info = eng_col_i64(st, first + 6);
+    id = eng_col_blob(st, first + 7);
+    w->has_warning = id && eng_col_bytes(st, first + 7) == 16;
     if (w->has_warning)
         memcpy(w->warning, id, 16);
-    w->level = sqlite3_column_int(st, first + 8);
+    w->level = (int)eng_col_i64(st, first + 8);
 }
 
 int store_watch_get(store *s, const char *rule, const char *subject, store_watch *out,
                     gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_GET, &st, err), row = 0;
 
     if (rc)
@@ -96,7 +96,7 @@ int store_watch_get(store *s, const char *rule, const char *subject, store_watch
 
 int store_watch_put(store *s, const store_watch *w, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_PUT, &st, err);
 
     if (rc)
@@ -107,49 +107,49 @@ int store_watch_put(store *s, const store_watch *w, gs_err *err)
     if (w->ref[0])
         bind_text(st, 4, w->ref);
     else
-        sqlite3_bind_null(st, 4);
-    sqlite3_bind_int64(st, 5, w->since);
+        eng_bind_null(st, 4);
+    eng_bind_i64(st, 5, w->since);
     bind_opt(st, 6, w->deadline);
     bind_opt(st, 7, w->until);
     bind_opt(st, 8, w->due);
-    sqlite3_bind_int64(st, 9, w->info);
+    eng_bind_i64(st, 9, w->info);
     if (w->has_warning)
         bind_id(st, 10, w->warning);
     else
-        sqlite3_bind_null(st, 10);
-    sqlite3_bind_int(st, 11, w->level);
+        eng_bind_null(st, 10);
+    eng_bind_i64(st, 11, w->level);
     return exec_done(s, st, err);
 }
 
 int store_watch_update(store *s, const store_watch *w, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_UPDATE, &st, err);
 
     if (rc)
         return rc;
     bind_text(st, 1, w->rule);
     bind_text(st, 2, w->subject);
-    sqlite3_bind_int64(st, 3, w->since);
+    eng_bind_i64(st, 3, w->since);
     bind_opt(st, 4, w->deadline);
     bind_opt(st, 5, w->until);
     bind_opt(st, 6, w->due);
-    sqlite3_bind_int64(st, 7, w->info);
+    eng_bind_i64(st, 7, w->info);
     if (w->has_warning)
         bind_id(st, 8, w->warning);
     else
-        sqlite3_bind_null(st, 8);
-    sqlite3_bind_int(st, 9, w->level);
+        eng_bind_null(st, 8);
+    eng_bind_i64(st, 9, w->level);
     rc = exec_done(s, st, err);
     /* gone since it was read (deleted earlier in this transaction): write it whole */
-    if (!rc && sqlite3_changes(s->db) == 0)
+    if (!rc && eng_changes(s->e) == 0)
         rc = store_watch_put(s, w, err);
     return rc;
 }
 
 int store_watch_del(store *s, const char *rule, const char *subject, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_DEL, &st, err);
 
     if (rc)
@@ -160,7 +160,7 @@ int store_watch_del(store *s, const char *rule, const char *subject, gs_err *err
 }
 
 /* Rows of a statement selecting rule, subject and then col_watch's columns, to cb. */
-static int watch_rows(store *s, sqlite3_stmt *st, store_watch_cb *cb, void *ud, gs_err *err)
+static int watch_rows(store *s, eng_stmt *st, store_watch_cb *cb, void *ud, gs_err *err)
 {
     int rc = GS_OK, row = 1;
 
@@ -182,34 +182,34 @@ static int watch_rows(store *s, sqlite3_stmt *st, store_watch_cb *cb, void *ud, 
 int store_watch_due(store *s, int64_t now, uint32_t max, store_watch_cb *cb, void *ud,
                     gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_DUE, &st, err);
 
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, max);
+    eng_bind_i64(st, 1, now);
+    eng_bind_i64(st, 2, max);
     return watch_rows(s, st, cb, ud, err);
 }
 
 int store_watch_scan(store *s, const char *after_rule, const char *after_subject, uint32_t max,
                      store_watch_cb *cb, void *ud, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_SCAN, &st, err);
 
     if (rc)
         return rc;
     bind_text(st, 1, after_rule);
     bind_text(st, 2, after_subject);
-    sqlite3_bind_int64(st, 3, max);
+    eng_bind_i64(st, 3, max);
     return watch_rows(s, st, cb, ud, err);
 }
 
 int store_watch_by_ref(store *s, const char *rule, const char *ref, store_watch_cb *cb, void *ud,
                        gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_BY_REF, &st, err);
 
     if (rc)
@@ -221,7 +221,7 @@ int store_watch_by_ref(store *s, const char *rule, const char *ref, store_watch_
 
 int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_OPEN_COUNTS, &st, err), row = 1;
 
     if (rc)
@@ -232,7 +232,7 @@ int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err 
         if (rc || !row)
             break;
         col_text(st, 0, rule, sizeof(rule));
-        rc = cb(ud, rule, sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2));
+        rc = cb(ud, rule, (int)eng_col_i64(st, 1), eng_col_i64(st, 2));
     }
     done(st);
     return rc;
@@ -241,13 +241,13 @@ int store_watch_open_counts(store *s, store_warn_count_cb *cb, void *ud, gs_err 
 int store_dispute_add(store *s, const char *resident, int64_t at, const char *visit,
                       const char *grid, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_DISPUTE_ADD, &st, err);
 
     if (rc)
         return rc;
     bind_text(st, 1, resident);
-    sqlite3_bind_int64(st, 2, at);
+    eng_bind_i64(st, 2, at);
     bind_text(st, 3, visit);
     bind_text(st, 4, grid);
     return exec_done(s, st, err);
@@ -255,47 +255,47 @@ int store_dispute_add(store *s, const char *resident, int64_t at, const char *vi
 
 int store_watch_needs_backfill(store *s, int *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_EMPTY, &st, err), row = 0;
 
     if (rc)
         return rc;
     rc = step(s, st, &row, err);
-    *out = !rc && row && sqlite3_column_int(st, 0);
+    *out = !rc && row && (int)eng_col_i64(st, 0);
     done(st);
     return rc;
 }
 
 int store_visit_days_empty(store *s, int *out, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_DAYS_EMPTY, &st, err), row = 0;
 
     if (rc)
         return rc;
     rc = step(s, st, &row, err);
-    *out = !rc && row && sqlite3_column_int(st, 0);
+    *out = !rc && row && (int)eng_col_i64(st, 0);
     done(st);
     return rc;
 }
 
 int store_visit_day_add(store *s, const char *grid, int64_t day, int64_t n, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_VISIT_DAY, &st, err);
 
     if (rc)
         return rc;
     bind_text(st, 1, grid);
-    sqlite3_bind_int64(st, 2, day);
-    sqlite3_bind_int64(st, 3, n);
+    eng_bind_i64(st, 2, day);
+    eng_bind_i64(st, 3, n);
     return exec_done(s, st, err);
 }
 
 int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t n,
                          int64_t *count, int64_t *nth_at, gs_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    eng_stmt *st = NULL;
     int rc = wprep(s, WQ_DISPUTE_RECENT, &st, err), row = 1;
 
     *count = 0;
@@ -303,14 +303,14 @@ int store_dispute_recent(store *s, const char *resident, int64_t from, uint32_t 
     if (rc)
         return rc;
     bind_text(st, 1, resident);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, n);
+    eng_bind_i64(st, 2, from);
+    eng_bind_i64(st, 3, n);
     while (!rc) {
         rc = step(s, st, &row, err);
         if (rc || !row)
             break;
         if (++*count == n)
-            *nth_at = sqlite3_column_int64(st, 0);
+            *nth_at = eng_col_i64(st, 0);
     }
     done(st);
     return rc;
