@@ -420,7 +420,9 @@ static int ensure_prepared(pg_stmt *st, gs_err *err)
     res = PQprepare(c->conn, st->name, st->sql, st->n_params, st->types);
     note_state(c);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = res_fail(c, res, err, "prepare");
+        char what[64]; /* which statement: the start of its text */
+        snprintf(what, sizeof(what), "prepare \"%.40s...\"", st->sql);
+        rc = res_fail(c, res, err, what);
         st->name[0] = '\0';
     } else {
         memcpy(st->prep_types, st->types, sizeof(Oid) * (size_t)st->n_params);

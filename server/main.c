@@ -1,7 +1,7 @@
 /*
  * main.c: the gridsyncd program: `init` (a complete server folder from nothing) and serving.
  *
- *   gridsyncd init --dir DIR [--hostname H] [--listen HOST:PORT]
+ *   gridsyncd init --dir DIR [--hostname H] [--listen HOST:PORT] [--store URL]
  *   gridsyncd --config DIR/gridsyncd.conf [--listen HOST:PORT]
  *   gridsyncd --help | --version
  *
@@ -40,6 +40,7 @@
 #include "rules.h"
 #include "tls.h"
 #include "backup.h"
+#include "engine.h"
 
 #define EXIT_USAGE GS_EXIT_USAGE
 #define EXIT_RUNTIME GS_EXIT_FAIL
@@ -50,6 +51,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gridsyncd --config FILE [--listen HOST:PORT]\n"
             "       gridsyncd init --dir DIR [--hostname NAME] [--listen HOST:PORT]\n"
+            "                      [--store postgresql://...]\n"
             "       gridsyncd rules [--config FILE]\n"
             "       gridsyncd backup --out FILE [--config FILE | --dir DIR]\n"
             "       gridsyncd restore FILE --dir DIR\n"
@@ -103,7 +105,8 @@ static void init_rollback(const char *dir, int made_dir)
 }
 
 /* The config file init writes: every key with its default and what it is for. */
-static int write_config(const char *path, const char *listen, const char *hostname, gs_err *err)
+static int write_config(const char *path, const char *listen, const char *hostname,
+                        const char *store, gs_err *err)
 {
     srv_config d;
     gs_buf b;
@@ -127,9 +130,10 @@ static int write_config(const char *path, const char *listen, const char *hostna
         "# IPv4 interface. Devices reach it at https://%s:PORT.\n"
         "listen = %s\n"
         "\n"
-        "# The SQLite store; the server certificate chain and its key (0600); the CA that\n"
+        "# The store: a SQLite file, or a PostgreSQL database (postgresql://USER@HOST/DB,\n"
+        "# libpq's URL); the server certificate chain and its key (0600); the CA that\n"
         "# devices are enrolled with (its key ca.key never needs to be on a server).\n"
-        "database = gridsyncd.db\n"
+        "store = %s\n"
         "cert = server.pem\n"
         "key = server.key\n"
         "ca = ca.pem\n"
@@ -166,7 +170,7 @@ static int write_config(const char *path, const char *listen, const char *hostna
         "silent_days = %d\n"
         "# off, error, warn, info (one line per request) or debug.\n"
         "log_level = %s\n",
-        when, hostname, hostname, listen, d.workers, d.max_connections,
+        when, hostname, hostname, listen, store, d.workers, d.max_connections,
         d.max_connections_per_address, d.handshake_timeout_ms, d.head_timeout_ms, d.read_timeout_ms,
         d.request_timeout_ms, d.idle_timeout_ms, d.shutdown_timeout_ms, d.max_header_bytes,
         d.max_body_bytes, (unsigned long long)d.max_drift_ms, d.pull_page_changes, d.silent_days,
@@ -174,7 +178,8 @@ static int write_config(const char *path, const char *listen, const char *hostna
     if (rc)
         rc = gs_err_set(err, rc, "building %s: %s", path, gs_strerror(rc));
     else
-        rc = certgen_write_new_file(path, b.ptr, b.len, 0644, err);
+        rc = certgen_write_new_file(path, b.ptr, b.len, eng_target_is_pg(store) ? 0600 : 0644,
+                                    err); /* a PostgreSQL URL may hold a password */
     buf_free(&b);
     return rc;
 }
@@ -210,6 +215,7 @@ typedef struct init_job {
     const char *dir_arg;             /* --dir as given */
     const char *hostname;            /* --hostname (default localhost) */
     const char *listen;              /* --listen, or the default for hostname (listen_buf) */
+    const char *store;               /* --store: a PostgreSQL URL; NULL: DIR/gridsyncd.db */
     char listen_buf[300];            /* that default */
     int port;                        /* the port of listen */
     int help;                        /* --help: usage printed, nothing else to do */
@@ -239,6 +245,8 @@ static int init_parse(init_job *j, int argc, char **argv)
             slot = &j->hostname;
         else if (strcmp(argv[i], "--listen") == 0)
             slot = &j->listen;
+        else if (strcmp(argv[i], "--store") == 0)
+            slot = &j->store;
         else if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             j->help = 1;
@@ -261,6 +269,11 @@ static int init_parse(init_job *j, int argc, char **argv)
                 "gridsyncd init: --hostname \"%s\" is neither a host name nor an IP "
                 "address\n",
                 j->hostname);
+        return EXIT_USAGE;
+    }
+    if (j->store && !eng_target_is_pg(j->store)) {
+        fprintf(stderr, "gridsyncd init: --store \"%s\": expected a postgresql:// URL (the "
+                        "SQLite store is DIR/gridsyncd.db)\n", j->store);
         return EXIT_USAGE;
     }
     if (!j->listen) {
@@ -376,13 +389,13 @@ static int init_store(init_job *j, gs_err *err)
     int rc;
 
     join(path, sizeof(path), j->dir, "gridsyncd.db");
-    rc = app_init_store(path, j->token, sizeof(j->token), err);
+    rc = app_init_store(j->store ? j->store : path, j->token, sizeof(j->token), err);
     if (rc) {
-        gs_err_prefix(err, "creating the store %s: ", path);
+        gs_err_prefix(err, "creating the store %s: ", j->store ? j->store : path);
         return rc;
     }
     join(path, sizeof(path), j->dir, "gridsyncd.conf");
-    rc = write_config(path, j->listen, j->hostname, err);
+    rc = write_config(path, j->listen, j->hostname, j->store ? j->store : "gridsyncd.db", err);
     if (rc)
         return rc;
     join(path, sizeof(path), j->dir, "admin.conf");

@@ -243,6 +243,7 @@ static const char *const sql_text[Q_N] = {
     [Q_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [Q_VER_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
+    [Q_VER_LOCK] = "SELECT value FROM meta WHERE key = 'version'",
     [Q_DEV_ADD] = "INSERT INTO devices (id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
     [Q_DEV_GRID_ADD] = "INSERT INTO device_grids (device, grid) VALUES (?1, ?2)",
     [Q_DEV_GET] = "SELECT id, name, token_hash, created, revoked, last_sync, last_result, "
@@ -262,7 +263,7 @@ static const char *const sql_text[Q_N] = {
                    "?12, ?13, ?14, 'open', ?15) RETURNING id",
     [Q_CONF_GET] = "SELECT " CONF_COLS " FROM conflicts WHERE id = ?1",
     [Q_CONF_LIST] = "SELECT " CONF_COLS " FROM conflicts WHERE (?1 = 0 OR status = 'open') "
-                    "AND (?2 IS NULL OR grid = ?2) ORDER BY id LIMIT ?3",
+                    "AND (CAST(?2 AS TEXT) IS NULL OR grid = ?2) ORDER BY id LIMIT ?3",
     [Q_CONF_RESOLVE] = "UPDATE conflicts SET status = 'resolved', resolved = ?2 WHERE id = ?1",
     [Q_AUD_ADD] = "INSERT INTO audit (conflict, admin, at, old_value, new_value, version, note) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -274,9 +275,17 @@ static const char *const sql_text[Q_N] = {
                       "GROUP BY grid ORDER BY grid",
 };
 
+/* PostgreSQL's own texts. BEGIN: a writer takes the version row's lock first, which
+ * serialises writers as SQLite's BEGIN IMMEDIATE does (store_begin), so versions commit
+ * in the order they were given and a pull never skips one committed later. */
+static const char *const sql_pg[Q_N] = {
+    [Q_BEGIN] = "BEGIN",
+    [Q_VER_LOCK] = "SELECT value FROM meta WHERE key = 'version' FOR UPDATE",
+};
+
 static int prep(store *s, int q, eng_stmt **out, gs_err *err)
 {
-    return prep_slot(s, &s->stmt[q], sql_text[q], out, err);
+    return prep_slot(s, &s->stmt[q], on_engine(s, sql_text[q], sql_pg[q]), out, err);
 }
 
 static int migrate(store *s, gs_err *err)
@@ -284,6 +293,8 @@ static int migrate(store *s, gs_err *err)
     int rc = GS_OK, ver = 0;
     char sql[128];
 
+    if (s->pg)
+        return store_pg_migrate(s, err);
     rc = sqldb_user_version(s->db, STORE_SCHEMA_VERSION, "gridsyncd", &ver, err);
     if (rc) {
         gs_err_prefix(err, "store: ");
@@ -340,6 +351,7 @@ int store_open(store **out, const char *path, gs_err *err)
         gs_err_prefix(err, "store: ");
     } else {
         s->db = eng_sqlite(s->e);
+        s->pg = eng_kind_of(s->e) == ENG_PG;
         rc = migrate(s, err);
     }
     /* the ways back out are prepared now: a rollback after a failed allocation must not
@@ -401,7 +413,7 @@ int store_checkpointer_start(store *s, const char *path, gs_err *err)
 {
     int src;
 
-    if (s->ck_on)
+    if (s->ck_on || !s->db) /* PostgreSQL checkpoints itself */
         return GS_OK;
     src = sqlite3_open_v2(path, &s->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {
@@ -486,6 +498,8 @@ void store_inject_fault(store *s, long n)
 
 int store_schema_version(store *s, int *out, gs_err *err)
 {
+    if (s->pg)
+        return store_pg_schema_version(s, out, err);
     return sqldb_user_version(s->db, STORE_SCHEMA_VERSION, "gridsyncd", out, err);
 }
 
@@ -507,10 +521,29 @@ static int meta_set(store *s, const char *key, uint64_t v, gs_err *err);
 
 int store_begin(store *s, gs_err *err)
 {
-    int rc = run_simple(s, Q_BEGIN, err);
-    if (!rc)
-        s->in_txn = 1;
+    eng_stmt *st = NULL;
+    int row = 0, rc = run_simple(s, Q_BEGIN, err);
+
     s->ver_loaded = s->ver_dirty = 0;
+    if (rc)
+        return rc;
+    s->in_txn = 1;
+    if (!s->pg)
+        return GS_OK;
+    /* PostgreSQL: the version row locked for the whole transaction, read after the lock
+       (READ COMMITTED: every later statement sees what the writer before committed) */
+    rc = prep(s, Q_VER_LOCK, &st, err);
+    if (!rc)
+        rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_DB, "store: meta 'version' missing");
+    if (!rc) {
+        s->ver = col_u64(st, 0);
+        s->ver_loaded = 1;
+    }
+    done(st);
+    if (rc)
+        store_rollback(s);
     return rc;
 }
 
