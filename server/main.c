@@ -11,9 +11,11 @@
  * stopped by SIGTERM/SIGINT after a clean drain), 2 bad usage or configuration (including
  * "DIR is already initialised"), 1 any failure at run time.
  *
- * Signals: SIGTERM and SIGINT are blocked in every thread and read from a signalfd the
- * poller watches, so no handler runs in a random thread and no global is needed; SIGPIPE
- * is ignored (writes to a vanished client fail with EPIPE instead).
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked in every thread; SIGTERM and SIGINT are
+ * read from a signalfd the poller watches, SIGHUP (reload the certificate) from another that
+ * the certificate watch thread reads (certwatch.h), so no handler runs in a random thread
+ * and no global is needed; SIGPIPE is ignored (writes to a vanished client fail with EPIPE
+ * instead).
  *
  * init is all or nothing: every file it made is removed again (and DIR too, if it made
  * DIR) when a later step fails, so it can simply be run again.
@@ -35,6 +37,7 @@
 #include "common/rc.h"
 #include "app.h"
 #include "certgen.h"
+#include "certwatch.h"
 #include "config.h"
 #include "crl.h"
 #include "metrics.h"
@@ -469,8 +472,9 @@ static int cmd_serve(const char *config_path, const char *listen)
     srv_tls *tls = NULL;
     srv_app *app = NULL;
     srv_net *n = NULL;
-    sigset_t mask;
-    int sfd = -1, status = EXIT_RUNTIME, rc, port;
+    certwatch *watch = NULL;
+    sigset_t mask, stop_mask, hup_mask;
+    int sfd = -1, hfd = -1, status = EXIT_RUNTIME, rc, port;
     char host[256];
     struct sigaction ign;
 
@@ -496,11 +500,16 @@ static int cmd_serve(const char *config_path, const char *listen)
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, NULL);
     /* blocked before any thread starts, so every thread inherits the mask */
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
+    sigemptyset(&stop_mask);
+    sigaddset(&stop_mask, SIGTERM);
+    sigaddset(&stop_mask, SIGINT);
+    sigemptyset(&hup_mask);
+    sigaddset(&hup_mask, SIGHUP);
+    mask = stop_mask;
+    sigaddset(&mask, SIGHUP);
     if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
-        (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        (sfd = signalfd(-1, &stop_mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+        (hfd = signalfd(-1, &hup_mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
         log_error(&lg, "signalfd: %s", strerror(errno));
         goto out;
     }
@@ -530,6 +539,11 @@ static int cmd_serve(const char *config_path, const char *listen)
         log_error(&lg, "%s", gs_err_msg(&err, rc));
         goto out;
     }
+    rc = certwatch_start(&watch, tls, &metrics, &lg, hfd, &err);
+    if (rc) {
+        log_error(&lg, "%s", gs_err_msg(&err, rc));
+        goto out;
+    }
     log_info(&lg, "gridsyncd %s: config %s, store %s", GS_VERSION, config_path, cfg.db_path);
     rc = net_run(n, &err);
     if (rc) {
@@ -543,11 +557,14 @@ static int cmd_serve(const char *config_path, const char *listen)
     }
     status = 0;
 out:
+    certwatch_stop(watch); /* before tls_close: it reloads tls */
     net_free(n);
     app_close(app); /* after the workers are joined: nothing is in flight */
     tls_close(tls);
     if (sfd >= 0)
         close(sfd);
+    if (hfd >= 0)
+        close(hfd);
     if (status == 0)
         log_info(&lg, "store closed; bye");
     return status;
