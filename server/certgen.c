@@ -551,54 +551,62 @@ static int find_ext(unsigned char *der, size_t der_len, const char *oid, size_t 
     return 0;
 }
 
-/* subjectAltName's dNSName and iPAddress entries into out->names. */
-static int read_san(unsigned char *p, size_t n, certgen_info *out, gs_err *err)
+/* subjectAltName's dNSName and iPAddress entries into out->names; an entry that does not
+ * fit (or of another kind) sets out->incomplete. -1 if malformed. */
+static int read_san(unsigned char *p, size_t n, certgen_info *out)
 {
     unsigned char *end = p + n;
     size_t len;
 
     if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
-        return gs_err_set(err, GS_E_INVALID, "malformed subjectAltName");
+        return -1;
     while (p < end) {
         int tag = *p++ & 0x1f;
-        char *name = out->names[out->n_names];
+        char *name = out->names[out->n_names < CERTGEN_MAX_NAMES ? out->n_names : 0];
         if (mbedtls_asn1_get_len(&p, end, &len))
-            return gs_err_set(err, GS_E_INVALID, "malformed subjectAltName");
-        if (tag == 2 || tag == 7) {
-            if (out->n_names == CERTGEN_MAX_NAMES)
-                return gs_err_set(err, GS_E_INVALID, "more than %d subjectAltName entries",
-                                  CERTGEN_MAX_NAMES);
-            if (tag == 2 && len <= CERTGEN_NAME_MAX) {
-                memcpy(name, p, len);
-                name[len] = '\0';
-            } else if (tag == 2 || (len != 4 && len != 16) ||
-                       !inet_ntop(len == 4 ? AF_INET : AF_INET6, p, name, CERTGEN_NAME_MAX + 1)) {
-                return gs_err_set(err, GS_E_INVALID, "a subjectAltName entry is not usable");
-            }
+            return -1;
+        if ((tag != 2 && tag != 7) || out->n_names == CERTGEN_MAX_NAMES) {
+            out->incomplete = 1;
+        } else if (tag == 2 && len <= CERTGEN_NAME_MAX) {
+            memcpy(name, p, len);
+            name[len] = '\0';
             out->n_names++;
+        } else if (tag == 7 && (len == 4 || len == 16) &&
+                   inet_ntop(len == 4 ? AF_INET : AF_INET6, p, name, CERTGEN_NAME_MAX + 1)) {
+            out->n_names++;
+        } else {
+            out->incomplete = 1;
         }
         p += len;
     }
-    return GS_OK;
+    return 0;
 }
 
-/* The first URI of cRLDistributionPoints (the shape crl_dp_der writes) into out->crl_url. */
-static int read_crl_dp(unsigned char *p, size_t n, certgen_info *out, gs_err *err)
+/* The URI of cRLDistributionPoints into out->crl_url when it is the one-URI shape
+ * crl_dp_der writes, else out->incomplete. */
+static void read_crl_dp(unsigned char *p, size_t n, certgen_info *out)
 {
     const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
     const int ctx0 = MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED;
-    unsigned char *end = p + n;
-    size_t len;
+    unsigned char *end = p + n, *start;
+    size_t len, all;
 
-    if (mbedtls_asn1_get_tag(&p, end, &len, seq) || mbedtls_asn1_get_tag(&p, end, &len, seq) ||
-        mbedtls_asn1_get_tag(&p, end, &len, ctx0) || mbedtls_asn1_get_tag(&p, end, &len, ctx0) ||
-        mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 6))
-        return gs_err_set(err, GS_E_INVALID, "cRLDistributionPoints is not one URI");
-    if (len > CERTGEN_URL_MAX)
-        return gs_err_set(err, GS_E_INVALID, "the CRL URL is over %d bytes", CERTGEN_URL_MAX);
+    if (mbedtls_asn1_get_tag(&p, end, &all, seq)) {
+        out->incomplete = 1;
+        return;
+    }
+    start = p;
+    /* one DistributionPoint, filling the list; one fullName; one URI, filling the rest */
+    if (mbedtls_asn1_get_tag(&p, end, &len, seq) || p + len != start + all ||
+        mbedtls_asn1_get_tag(&p, end, &len, ctx0) ||
+        mbedtls_asn1_get_tag(&p, end, &len, ctx0) ||
+        mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 6) ||
+        len > CERTGEN_URL_MAX || p + len != end) {
+        out->incomplete = 1;
+        return;
+    }
     memcpy(out->crl_url, p, len);
     out->crl_url[len] = '\0';
-    return GS_OK;
 }
 
 int certgen_info_of(const mbedtls_x509_crt *crt, certgen_info *out, gs_err *err)
@@ -620,12 +628,12 @@ int certgen_info_of(const mbedtls_x509_crt *crt, certgen_info *out, gs_err *err)
         snprintf(info->serial + j, 3, "%02X", crt->serial.p[i]);
     found = find_ext(crt->raw.p, crt->raw.len, oid_san, sizeof(oid_san) - 1, &val, &val_len);
     if (found > 0)
-        rc = read_san(val, val_len, info, err);
-    if (!rc && found >= 0)
+        found = read_san(val, val_len, info) < 0 ? -1 : 1;
+    if (found >= 0)
         found = find_ext(crt->raw.p, crt->raw.len, oid_crl, sizeof(oid_crl) - 1, &val, &val_len);
-    if (!rc && found > 0)
-        rc = read_crl_dp(val, val_len, info, err);
-    if (!rc && found < 0)
+    if (found > 0)
+        read_crl_dp(val, val_len, info);
+    if (found < 0)
         rc = gs_err_set(err, GS_E_INVALID, "malformed certificate extensions");
     if (!rc)
         *out = *info;
@@ -736,11 +744,14 @@ int certgen_renew(const char *ca_cert_path, const char *ca_key_path, const char 
         gs_err_prefix(err, "the current certificate: ");
         goto out;
     }
-    if (info->n_names == 0) {
+    if (info->n_names == 0 || info->incomplete) {
         rc = gs_err_set(err, GS_E_INVALID,
-                        "%s has no subjectAltName: cert renew keeps the names of the "
-                        "certificate it replaces, and this one has none",
-                        cert_path);
+                        "%s %s: cert renew renews the certificates gridsyncd init made (up to "
+                        "%d DNS or IP names, one CRL URL); issue this one where it came from",
+                        cert_path,
+                        info->n_names == 0 ? "has no subjectAltName"
+                                           : "has names or a CRL entry renew cannot carry over",
+                        CERTGEN_MAX_NAMES);
         goto out;
     }
     for (size_t i = 0; i < info->n_names; i++)

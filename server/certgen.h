@@ -36,6 +36,8 @@ typedef struct certgen_info {
     char names[CERTGEN_MAX_NAMES][CERTGEN_NAME_MAX + 1]; /* subjectAltName DNS and IP entries */
     size_t n_names;                                  /* entries in names */
     char crl_url[CERTGEN_URL_MAX + 1];               /* cRLDistributionPoints URI, "" if none */
+    int incomplete; /* 1 if a subjectAltName entry (another kind, too long, past
+                       CERTGEN_MAX_NAMES) or the CRL extension (not one URI) was left out */
 } certgen_info;
 
 /* 1 if name is an IPv4 or IPv6 address literal, 0 if a DNS name we accept (letters, digits,
@@ -58,9 +60,8 @@ int certgen_make_server_crl(const char *ca_cert_path, const char *ca_key_path,
                             const char *cert_path, const char *key_path, const char *const *names,
                             size_t n_names, const char *crl_url, gs_err *err);
 
-/* The facts above of the first certificate of crt. GS_E_INVALID if its subjectAltName or
- * cRLDistributionPoints is not the shape certgen writes (more than CERTGEN_MAX_NAMES names,
- * a name too long, an entry of another kind is skipped). */
+/* The facts above of the first certificate of crt (any certificate the server may serve:
+ * what does not fit sets incomplete). GS_E_INVALID only if its extensions are malformed. */
 int certgen_info_of(const mbedtls_x509_crt *crt, certgen_info *out, gs_err *err);
 
 /* certgen_info_of for the first certificate in the PEM file at path. */

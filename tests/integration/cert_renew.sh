@@ -8,7 +8,8 @@
 # throughout. gridsyncd_cert_expiry_seconds follows the served certificate; a pair that
 # does not load is refused at SIGHUP and the server goes on. A second town whose CA ends
 # in about a month: renew caps the certificate at the CA's end and says so, and the server
-# warns at start. Bad usage: exit 2; no CA key: exit 1.
+# warns at start. Bad usage: exit 2; no CA key: exit 1. A certificate made elsewhere (an
+# e-mail SAN) is served, and renew refuses it (exit 1) rather than drop a name.
 # Real gridsyncd on 127.0.0.1, real TLS, real SQLite files. About 20 s.
 . "$(dirname "$0")/lib.sh"
 t_setup cert_renew
@@ -190,6 +191,26 @@ out=$("$GRIDSYNCD" cert renew --dir "$T/town" --ca-key "$T/offline/ca.key" 2>&1)
 mkdir -p "$T/offline" && mv "$T/town/ca.key" "$T/offline/ca.key"
 out=$("$GRIDSYNCD" cert renew --dir "$T/town" --ca-key "$T/offline/ca.key" 2>&1) \
     && ok renew_with_offline_ca_key || notok renew_with_offline_ca_key "exit $?: $out"
+
+# ---- a certificate made elsewhere (an e-mail SAN entry renew cannot carry over) -----------
+cp "$T/town/server.pem" "$T/town/server.key" "$T/offline/"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+    -keyout "$T/town/server.key" -out "$T/csr.pem" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,email:ops@town.example\nextendedKeyUsage=serverAuth\n' \
+    >"$T/ext.cnf"
+openssl x509 -req -in "$T/csr.pem" -CA "$CA" -CAkey "$T/offline/ca.key" -set_serial 0x1234ABCD \
+    -days 30 -extfile "$T/ext.cnf" -out "$T/town/server.pem" >/dev/null 2>&1
+t_server_start
+[ "$(served serial)" = 1234ABCD ] && ok foreign_cert_served || notok foreign_cert_served "$(served serial)"
+M=$(expiry_metric)
+near "$M" $((30 * DAY)) 120 && ok foreign_cert_metric || notok foreign_cert_metric "'$M'"
+t_server_stop
+before=$(sha256sum "$T/town/server.pem" "$T/town/server.key")
+out=$("$GRIDSYNCD" cert renew --dir "$T/town" --ca-key "$T/offline/ca.key" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "cannot carry over" <<<"$out" && ok renew_refuses_foreign_cert \
+    || notok renew_refuses_foreign_cert "exit $rc: $out"
+[ "$(sha256sum "$T/town/server.pem" "$T/town/server.key")" = "$before" ] \
+    && ok refused_renew_leaves_pair || notok refused_renew_leaves_pair "files changed"
 
 # ---- a CA near its end -------------------------------------------------------------------
 FT=$(t_faketime_exec -3620d)
