@@ -148,6 +148,11 @@ openssl x509 -inform DER -in "$T/go.der" -noout -serial 2>/dev/null | grep -q "=
 
 # the devices go on: new connections, the new certificate, the same pinned CA
 wait_syncs 6 || notok syncs_after_sighup "stalled at $(n_syncs)"
+# reloads in quick succession while they sync: credentials swapped under handshakes in flight
+for _ in $(seq 1 10); do kill -HUP "$SERVER_PID"; sleep 0.1; done
+wait_syncs 6 || notok syncs_during_reloads "stalled at $(n_syncs)"
+[ "$(served serial)" = "$NEW_SERIAL" ] && kill -0 "$SERVER_PID" 2>/dev/null && ok reloads_in_a_row \
+    || notok reloads_in_a_row "served '$(served serial)'"
 [ "$(sha256sum <"$CA")" = "$CA_SUM" ] && ok ca_unchanged || notok ca_unchanged "ca.pem changed"
 
 # ---- a pair that does not load is refused; the server goes on -----------------------------
