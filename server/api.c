@@ -519,6 +519,9 @@ static int sync_decode(srv_app *app, const srv_request *req, srv_response *resp,
 
     enc = zbody_content_encoding(req->content_encoding.ptr, req->content_encoding.len);
     if (enc < 0) {
+        /* RFC 9110 15.5.16: a content coding the server does not take is 415, and the
+         * answer's Accept-Encoding names the one it does (PROTOCOL.md 7.7) */
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Accept-Encoding: deflate\r\n");
         sync_error(app, resp, 415, "content_type", "Content-Encoding must be deflate or absent", 0);
         return GS_E_INVALID;
     }
