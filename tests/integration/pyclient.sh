@@ -10,6 +10,8 @@
 #     resident; the python client's concurrent older edit comes back in `lost` with the
 #     CLI's value, its equal value in `lost` with the server's version (no conflict), and
 #     its last edit (a fast-forward) reaches the CLI device;
+#   - the status table: 431, 414, 417, 501, 505, 411, 400, 404 with their err codes and
+#     the error body's Content-Type (MessagePack on the device paths, JSON elsewhere);
 #   - an unknown Content-Encoding is 415 content_type with Accept-Encoding: deflate.
 # Real gridsyncd on 127.0.0.1, real TLS, real SQLite files. About 5 s.
 . "$(dirname "$0")/lib.sh"
@@ -80,7 +82,11 @@ addr=$(t_gs "$B" --json show "$RID" | jq -r .address)
 [ "$(t_sql "$B" "SELECT count(*) FROM outbox")" = 0 ] && ok pyclient_cli_outbox_empty ||
     notok pyclient_cli_outbox_empty "pending changes left"
 
-# 5. an unknown Content-Encoding: 415 content_type, naming deflate
+# 5. the status table of PROTOCOL.md section 1, request by request
+pyc statuses >"$T/st.out" || T_FAILS=$((T_FAILS + 1))
+grep '^ok\|^not ok' "$T/st.out"
+
+# 6. an unknown Content-Encoding: 415 content_type, naming deflate
 printf '\x80' >"$T/one"
 curl -s --cacert "$CA" -D "$T/h415" -o "$T/b415" -X POST -H "Authorization: Bearer $PY_TOKEN" \
     -H "Content-Type: application/vnd.msgpack" -H "Content-Encoding: gzip" --data-binary @"$T/one" "$URL/v1/sync"

@@ -12,6 +12,7 @@ the records it holds with each field's version) is one JSON file.
     pyclient.py phase1  --url U --ca CA --token T --grid G --state FILE
     pyclient.py phase2  --url U --ca CA --token T --state FILE --other-address A --other-phone P
     pyclient.py phase3  --url U --ca CA --token T --state FILE
+    pyclient.py statuses --url U --ca CA --token T
 
 phase1 creates a resident and a visit of it in one batch (the reference within a batch),
 with a gap in its seqs, plus a visit of a resident nobody has (rejected not_found, with
@@ -20,7 +21,8 @@ phase2 runs after another device changed the resident's address and phone: it pu
 concurrent edit of both with its old bases, the address with an older clock (it must come
 back in "lost" with the other device's value) and the phone with the same value (equal:
 no conflict, but "lost" with the server's version), then pulls. phase3 pushes a last address
-that wins (it saw the current version). Each check prints "ok NAME" or "not ok NAME: why";
+that wins (it saw the current version). statuses sends raw requests that the status table
+of section 1 describes and checks status, err code and error body type. Each check prints "ok NAME" or "not ok NAME: why";
 the exit code is 1 when one failed, 2 on a usage or transport error.
 """
 import argparse
@@ -483,9 +485,76 @@ def cmd_phase3(srv, args):
     d.save()
 
 
+# ---- the status table (section 1) ---------------------------------------------------------
+
+
+def raw(srv, head, body=b""):
+    """One request written byte for byte on a fresh TLS connection: (status, headers, body)."""
+    import socket
+    with socket.create_connection((srv.host, srv.port), timeout=10) as sock:
+        with srv.ctx.wrap_socket(sock, server_hostname=srv.host) as tls:
+            tls.sendall(head + body)
+            data = b""
+            while True:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if b"\r\n\r\n" in data:
+                    h, _, rest = data.partition(b"\r\n\r\n")
+                    n = [int(x.split(b":", 1)[1]) for x in h.split(b"\r\n")
+                         if x.lower().startswith(b"content-length:")]
+                    if n and len(rest) >= n[0]:
+                        break
+    h, _, rest = data.partition(b"\r\n\r\n")
+    lines = h.decode("latin-1").split("\r\n")
+    hdrs = {k.strip().lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:] if ":" in x)}
+    return int(lines[0].split()[1]), hdrs, rest
+
+
+def cmd_statuses(srv, args):
+    auth = "Authorization: Bearer %s\r\n" % srv.token
+    host = "Host: %s\r\n" % srv.host
+    cases = [  # name, request head, status, err, error body type
+        ("431_header_too_large", "GET /v1/schema HTTP/1.1\r\n" + host + "X-Pad: " + "a" * 17000 + "\r\n\r\n",
+         431, "header_too_large", CONTENT_TYPE),
+        ("431_too_many_fields", "GET /v1/schema HTTP/1.1\r\n" + host +
+         "".join("X-%d: 1\r\n" % i for i in range(70)) + "\r\n", 431, "header_too_large", CONTENT_TYPE),
+        ("414_uri_too_long", "GET /v1/schema?" + "a" * 9000 + " HTTP/1.1\r\n" + host + "\r\n",
+         414, "uri_too_long", "application/json"),  # no request line read: JSON
+        ("417_expectation", "POST /v1/sync HTTP/1.1\r\n" + host + auth +
+         "Expect: something\r\nContent-Length: 1\r\n\r\n", 417, "expectation", CONTENT_TYPE),
+        ("501_transfer_coding", "POST /v1/sync HTTP/1.1\r\n" + host + auth +
+         "Transfer-Encoding: gzip\r\n\r\n", 501, "not_implemented", CONTENT_TYPE),
+        ("501_long_method", "A" * 30 + " /v1/sync HTTP/1.1\r\n" + host + "\r\n", 501, "method",
+         "application/json"),
+        ("505_http_version", "GET /v1/schema HTTP/1.2\r\n" + host + "\r\n", 505, "http_version",
+         "application/json"),
+        ("411_length_required", "POST /v1/sync HTTP/1.1\r\n" + host + auth +
+         "Content-Type: application/vnd.msgpack\r\n\r\n", 411, "length_required", CONTENT_TYPE),
+        ("400_no_host", "GET /v1/schema HTTP/1.1\r\n" + auth + "\r\n", 400, "malformed", CONTENT_TYPE),
+        ("404_unknown_path", "GET /v1/nothing HTTP/1.1\r\n" + host + auth + "\r\n", 404, "not_found",
+         CONTENT_TYPE),
+        ("431_other_path_json", "GET /v1/nothing HTTP/1.1\r\n" + host + "X-Pad: " + "a" * 17000 +
+         "\r\n\r\n", 431, "header_too_large", "application/json"),
+    ]
+    for name, head, want, err, ctype in cases:
+        st, h, body = raw(srv, head.encode())
+        got_type = h.get("content-type", "")
+        if got_type == CONTENT_TYPE:
+            e = unpack(body).get("err")
+        elif got_type == "application/json":
+            e = json.loads(body).get("err")
+        else:
+            e = None
+        check("status_" + name, st == want and e == err and got_type == ctype and
+              (st < 400 or st in (404,) or h.get("connection") == "close"),
+              "status %d err %s %s connection %s" % (st, e, got_type, h.get("connection")))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cmd", choices=["schema", "phase1", "phase2", "phase3"])
+    ap.add_argument("cmd", choices=["schema", "phase1", "phase2", "phase3", "statuses"])
     ap.add_argument("--url", required=True)
     ap.add_argument("--ca", required=True)
     ap.add_argument("--token", required=True)
@@ -495,7 +564,8 @@ def main():
     ap.add_argument("--other-phone")
     args = ap.parse_args()
     srv = Server(args.url, args.ca, args.token)
-    {"schema": cmd_schema, "phase1": cmd_phase1, "phase2": cmd_phase2, "phase3": cmd_phase3}[args.cmd](srv, args)
+    {"schema": cmd_schema, "phase1": cmd_phase1, "phase2": cmd_phase2, "phase3": cmd_phase3,
+     "statuses": cmd_statuses}[args.cmd](srv, args)
     sys.exit(1 if FAILS else 0)
 
 
