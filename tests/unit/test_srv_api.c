@@ -341,6 +341,38 @@ static void test_schema_for_devices(void **state)
     json_decref(dev);
 }
 
+/* jout_from_msgpack: the admin's JSON form of the schema document; anything that is not
+ * one document of map, array, str, int, float, bool and nil is refused, not guessed. */
+static void test_jout_from_msgpack(void **state)
+{
+    static const struct {
+        const char *name;  /* what the bytes are */
+        const char *bytes; /* MessagePack */
+        size_t len;        /* bytes */
+        const char *json;  /* the JSON wanted, NULL: refused */
+    } cases[] = {
+        {"nested", "\x83\xa1\x61\x92\x01\xc0\xa1\x62\x81\xa1\x63\xc3\xa1\x64\xcb\x3f\xf8\0\0\0\0\0\0",
+         23, "{\"a\":[1,null],\"b\":{\"c\":true},\"d\":1.5}"},
+        {"negative and utf-8", "\x92\xd0\x85\xa3\xe7\xbd\x91", 7, "[-123,\"网\"]"},
+        {"int key", "\x81\x01\x02", 3, NULL},
+        {"trailing byte", "\x80\x00", 2, NULL},
+        {"truncated", "\x92\x01", 2, NULL},
+        {"bin", "\x91\xc4\x01\x00", 4, NULL},
+        {"ext", "\x91\xd4\x01\x00", 4, NULL},
+        {"uint above 2^63-1", "\x91\xcf\x80\0\0\0\0\0\0\0", 10, NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *got = jout_from_msgpack(cases[i].bytes, cases[i].len), *want = NULL;
+        if (cases[i].json)
+            want = json_loads(cases[i].json, 0, NULL);
+        if (!cases[i].json ? got != NULL : !json_equal(got, want))
+            fail_msg("%s: got %s", cases[i].name, got ? json_dumps(got, JSON_COMPACT) : "NULL");
+        json_decref(got);
+        json_decref(want);
+    }
+}
+
 static void test_auth_and_device_checks(void **state)
 {
     fx *f = *state;
@@ -1363,6 +1395,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auth_and_device_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_for_devices, setup, teardown),
+        cmocka_unit_test(test_jout_from_msgpack),
         cmocka_unit_test_setup_teardown(test_bad_bodies_400_413_426, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_fix_and_version_1_answer, setup, teardown),
