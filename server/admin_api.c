@@ -11,6 +11,7 @@
 
 #include "common/utf8.h"
 #include "common/uuid.h"
+#include "proto/schema_wire.h"
 #include "proto/value_json.h"
 #include "auth.h"
 #include "admin_records.h"
@@ -123,15 +124,7 @@ static void jappend(areq *r, json_t *a, json_t *v)
 
 static const char *policy_name(int policy)
 {
-    switch (policy) {
-    case SP_LWW:
-        return "lww";
-    case SP_STATUS:
-        return "status";
-    case SP_DELETE:
-        return "delete";
-    }
-    return "unknown";
+    return schema_wire_policy_name(policy);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -990,92 +983,19 @@ static void status(areq *r)
 /* ------------------------------------------------------------------------------------ */
 /* schema                                                                               */
 
-static const char *type_name(schema_type type)
-{
-    switch (type) {
-    case ST_TEXT:
-        return "text";
-    case ST_INT:
-        return "int";
-    case ST_BOOL:
-        return "bool";
-    case ST_REAL:
-        return "real";
-    case ST_TIME:
-        return "time";
-    case ST_ENUM:
-        return "enum";
-    case ST_REF:
-        return "ref";
-    case ST_TAGS:
-        return "tags";
-    }
-    return "unknown";
-}
-
-static json_t *field_json(areq *r, const schema_field *f, int implicit)
-{
-    json_t *o = json_object(), *enums = json_array();
-
-    jset(r, o, "name", jout_str(f->name));
-    jset(r, o, "type", json_string(type_name(f->type)));
-    jset(r, o, "label", jout_labels(f->label_zh, f->label_en));
-    jset(r, o, "policy", json_string(policy_name(f->policy)));
-    jset(r, o, "required", json_boolean(f->flags & SF_REQUIRED));
-    jset(r, o, "scope", json_boolean(f->flags & SF_SCOPE));
-    jset(r, o, "immutable", json_boolean(f->flags & SF_IMMUTABLE));
-    jset(r, o, "implicit", json_boolean(implicit));
-    jset(r, o, "max_len", json_integer(f->max_len));
-    jset(r, o, "min", f->min != 0 || f->max != 0 ? json_real(f->min) : json_null());
-    jset(r, o, "max", f->min != 0 || f->max != 0 ? json_real(f->max) : json_null());
-    jset(r, o, "ref_table", f->ref_table ? json_string(f->ref_table) : json_null());
-    jset(r, o, "default", f->def ? json_string(f->def) : json_null());
-    for (size_t i = 0; i < f->n_enums; i++) {
-        const schema_enum *e = &f->enums[i];
-        json_t *eo = json_object();
-        jset(r, eo, "name", jout_str(e->name));
-        jset(r, eo, "label", jout_labels(e->label_zh, e->label_en));
-        jset(r, eo, "terminal", json_boolean(e->flags & SEF_TERMINAL));
-        jset(r, eo, "reopen", json_boolean(e->flags & SEF_REOPEN));
-        if (f->next && f->next[i]) { /* the status path (schema_field.next) */
-            json_t *next = json_array();
-            const char *p = f->next[i];
-            while (*p) {
-                size_t n = strcspn(p, " ");
-                jappend(r, next, json_stringn(p, n));
-                p += n;
-                p += strspn(p, " ");
-            }
-            jset(r, eo, "next", next);
-        }
-        jappend(r, enums, eo);
-    }
-    jset(r, o, "enums", enums);
-    return o;
-}
-
 /* The record types, their fields (the tombstone last, "implicit") and every label, so the
- * console shows 走访 and 紧急 without a copy of schema.c. */
+ * console shows 走访 and 紧急 without a copy of schema.c: the document devices get from GET
+ * /v1/schema (proto/schema_wire.c), as JSON. */
 static void schema(areq *r)
 {
-    json_t *o = json_object(), *tables = json_array();
+    gs_buf doc;
+    json_t *o = NULL;
 
-    for (size_t i = 0; i < schema_n_tables; i++) {
-        const schema_table *t = &schema_tables[i];
-        json_t *to = json_object(), *fields = json_array();
-        jset(r, to, "name", jout_str(t->name));
-        jset(r, to, "label", jout_labels(t->label_zh, t->label_en));
-        for (size_t k = 0; k < t->n_fields; k++)
-            jappend(r, fields, field_json(r, &t->fields[k], 0));
-        jappend(r, fields,
-                field_json(
-                    r, schema_field_find(t, SCHEMA_DELETED_FIELD, sizeof(SCHEMA_DELETED_FIELD) - 1),
-                    1));
-        jset(r, to, "fields", fields);
-        jappend(r, tables, to);
-    }
-    jset(r, o, "tables", tables);
-    reply_json(r, 200, o);
+    buf_init(&doc, PROTO_MAX_BODY);
+    if (proto_encode_schema(&doc) == GS_OK)
+        o = jout_from_msgpack(doc.ptr, doc.len);
+    buf_free(&doc);
+    reply_json(r, 200, o); /* NULL: 500 */
 }
 
 /* ------------------------------------------------------------------------------------ */

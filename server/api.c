@@ -30,6 +30,7 @@
 #include "common/hlc.h"
 #include "common/zbody.h"
 #include "proto/proto.h"
+#include "proto/schema_wire.h"
 #include "admin_api.h"
 #include "auth.h"
 #include "console.h"
@@ -518,6 +519,9 @@ static int sync_decode(srv_app *app, const srv_request *req, srv_response *resp,
 
     enc = zbody_content_encoding(req->content_encoding.ptr, req->content_encoding.len);
     if (enc < 0) {
+        /* RFC 9110 15.5.16: a content coding the server does not take is 415, and the
+         * answer's Accept-Encoding names the one it does (PROTOCOL.md 7.7) */
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Accept-Encoding: deflate\r\n");
         sync_error(app, resp, 415, "content_type", "Content-Encoding must be deflate or absent", 0);
         return GS_E_INVALID;
     }
@@ -675,6 +679,39 @@ out:
     gs_free(dev);
     if (gated)
         gate_leave(&app->large);
+}
+
+/* GET /v1/schema: the record schema (proto/schema_wire.c) in MessagePack, for a device
+ * with a valid token (PROTOCOL.md 10). The document depends on the build alone; it takes
+ * no lock beyond the token check. */
+static void handle_schema(srv_app *app, const srv_request *req, srv_response *resp)
+{
+    store_device dev;
+
+    if (!slice_eq(req->method, "GET")) {
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: GET\r\n");
+        sync_error(app, resp, 405, "method", "use GET for " PROTO_SCHEMA_PATH, 0);
+        return;
+    }
+    switch (sync_auth(app, req, &dev)) {
+    case GS_OK:
+        break;
+    case GS_E_AUTH:
+        sync_error(app, resp, 401, "auth",
+                   "no valid device token: re-enrol this device with the admin", 0);
+        return;
+    default:
+        sync_error(app, resp, 500, "server", "server fault: try again later", 0);
+        return;
+    }
+    snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s", dev.id);
+    buf_reset(&resp->body);
+    if (proto_encode_schema(&resp->body) != GS_OK) {
+        sync_error(app, resp, 500, "server", "cannot encode the schema", 0);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = PROTO_CONTENT_TYPE;
 }
 
 void app_process_init(void)
@@ -958,6 +995,10 @@ void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
         handle_sync(app, req, resp);
         return;
     }
+    if (slice_eq(req->path, PROTO_SCHEMA_PATH)) {
+        handle_schema(app, req, resp);
+        return;
+    }
     if (slice_eq(req->path, "/v1/admin") || slice_prefix(req->path, "/v1/admin/")) {
         admin_api_handle(&app->admin, req, resp);
         return;
@@ -984,6 +1025,12 @@ int app_head_check(srv_app *app, const srv_request *req, srv_response *resp, siz
         gs_free(dev);
         resp->log_note[0] = '\0';
         *max_body = app->cfg.max_body_bytes;
+        return 0;
+    }
+    if (slice_eq(req->path, PROTO_SCHEMA_PATH)) {
+        /* a GET has no use for a body: take none beyond a few bytes; the handler judges
+         * method and token */
+        *max_body = 1024;
         return 0;
     }
     if (slice_eq(req->path, "/v1/admin") || slice_prefix(req->path, "/v1/admin/")) {

@@ -28,7 +28,9 @@
 #include "common/uuid.h"
 #include "common/zbody.h"
 #include "proto/proto.h"
+#include "proto/schema.h"
 #include "server/app.h"
+#include "server/jout.h"
 #include "server/store.h"
 #include "tests/lib/tdir.h"
 
@@ -247,6 +249,130 @@ static proto_sync_resp *sync_call(fx *f, const device *d, const gs_buf *body, in
 /* ------------------------------------------------------------------------------------ */
 /* status codes                                                                         */
 
+/* GET /v1/schema: a device's token (not an admin's, not none), MessagePack, the same
+ * document as GET /v1/admin/schema in JSON, and what a client needs of each field. */
+static void test_schema_for_devices(void **state)
+{
+    fx *f = *state;
+    device a;
+    srv_response *r;
+    json_t *admin, *dev, *tables, *t, *fl, *e;
+    size_t i, k;
+    int seen_next = 0, seen_scope = 0, seen_tomb = 0;
+
+    add_device(f, "[\"g1\"]", &a);
+    {
+        const char *auths[] = {NULL, "Bearer nodot", f->admin};
+        for (i = 0; i < sizeof(auths) / sizeof(auths[0]); i++) {
+            r = call(f, (req_opts){.method = "GET", .path = "/v1/schema", .auth = auths[i]});
+            expect_sync_error(r, 401, "auth");
+            resp_free(r);
+        }
+    }
+    r = call(f, (req_opts){.method = "POST", .path = "/v1/schema", .auth = a.auth});
+    expect_sync_error(r, 405, "method");
+    assert_non_null(strstr(r->extra_headers, "Allow: GET"));
+    resp_free(r);
+
+    r = call(f, (req_opts){.method = "GET", .path = "/v1/schema", .auth = a.auth});
+    if (r->status != 200)
+        fail_msg("GET /v1/schema: status %d", r->status);
+    assert_string_equal(r->content_type, PROTO_CONTENT_TYPE);
+    dev = jout_from_msgpack(r->body.ptr, r->body.len);
+    if (!dev)
+        fail_msg("the schema (%zu bytes) is not one MessagePack document", r->body.len);
+    resp_free(r);
+    admin = admin_call(f, "GET", "/v1/admin/schema", NULL, NULL, 200);
+    if (!json_equal(admin, dev))
+        fail_msg("GET /v1/schema and GET /v1/admin/schema differ");
+    json_decref(admin);
+
+    assert_int_equal(json_integer_value(json_object_get(dev, "v")), PROTO_VERSION);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(dev, "limits"), "changes")),
+                     PROTO_MAX_CHANGES);
+    tables = json_object_get(dev, "tables");
+    assert_int_equal(json_array_size(tables), schema_n_tables);
+    json_array_foreach(tables, i, t)
+    {
+        const schema_table *st = &schema_tables[i];
+        fl = json_object_get(t, "fields");
+        assert_string_equal(json_string_value(json_object_get(t, "name")), st->name);
+        assert_int_equal(json_array_size(fl), st->n_fields + 1);
+        json_array_foreach(fl, k, e)
+        {
+            const char *name = json_string_value(json_object_get(e, "name"));
+            json_t *enums = json_object_get(e, "enums");
+            size_t j;
+            json_t *en;
+            if (k == st->n_fields) { /* the tombstone, last */
+                assert_string_equal(name, SCHEMA_DELETED_FIELD);
+                assert_true(json_is_true(json_object_get(e, "implicit")));
+                assert_string_equal(json_string_value(json_object_get(e, "policy")), "delete");
+                seen_tomb++;
+                continue;
+            }
+            assert_string_equal(name, st->fields[k].name);
+            assert_int_equal(json_array_size(enums), st->fields[k].n_enums);
+            if (json_is_true(json_object_get(e, "scope"))) {
+                assert_string_equal(name, SCHEMA_SCOPE_FIELD);
+                seen_scope++;
+            }
+            json_array_foreach(enums, j, en)
+            {
+                assert_non_null(json_string_value(
+                    json_object_get(json_object_get(en, "label"), "zh")));
+                seen_next += json_object_get(en, "next") != NULL;
+            }
+        }
+    }
+    assert_int_equal(seen_scope, schema_n_tables);
+    assert_int_equal(seen_tomb, schema_n_tables);
+    assert_true(seen_next >= 11); /* dispute.status 5 values, errand.status 6 */
+    /* a few values a client builds forms and checks from */
+    t = json_array_get(tables, 0);
+    assert_string_equal(json_string_value(json_object_get(t, "name")), "resident");
+    fl = json_object_get(t, "fields");
+    for (k = 0, e = NULL; k < json_array_size(fl) && !e; k++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(fl, k), "name")), "name") == 0)
+            e = json_array_get(fl, k);
+    assert_non_null(e);
+    assert_true(json_is_true(json_object_get(e, "required")));
+    assert_int_equal(json_integer_value(json_object_get(e, "max_len")), 200);
+    json_decref(dev);
+}
+
+/* jout_from_msgpack: the admin's JSON form of the schema document; anything that is not
+ * one document of map, array, str, int, float, bool and nil is refused, not guessed. */
+static void test_jout_from_msgpack(void **state)
+{
+    static const struct {
+        const char *name;  /* what the bytes are */
+        const char *bytes; /* MessagePack */
+        size_t len;        /* bytes */
+        const char *json;  /* the JSON wanted, NULL: refused */
+    } cases[] = {
+        {"nested", "\x83\xa1\x61\x92\x01\xc0\xa1\x62\x81\xa1\x63\xc3\xa1\x64\xcb\x3f\xf8\0\0\0\0\0\0",
+         23, "{\"a\":[1,null],\"b\":{\"c\":true},\"d\":1.5}"},
+        {"negative and utf-8", "\x92\xd0\x85\xa3\xe7\xbd\x91", 7, "[-123,\"网\"]"},
+        {"int key", "\x81\x01\x02", 3, NULL},
+        {"trailing byte", "\x80\x00", 2, NULL},
+        {"truncated", "\x92\x01", 2, NULL},
+        {"bin", "\x91\xc4\x01\x00", 4, NULL},
+        {"ext", "\x91\xd4\x01\x00", 4, NULL},
+        {"uint above 2^63-1", "\x91\xcf\x80\0\0\0\0\0\0\0", 10, NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *got = jout_from_msgpack(cases[i].bytes, cases[i].len), *want = NULL;
+        if (cases[i].json)
+            want = json_loads(cases[i].json, 0, NULL);
+        if (!cases[i].json ? got != NULL : !json_equal(got, want))
+            fail_msg("%s: got %s", cases[i].name, got ? json_dumps(got, JSON_COMPACT) : "NULL");
+        json_decref(got);
+        json_decref(want);
+    }
+}
+
 static void test_auth_and_device_checks(void **state)
 {
     fx *f = *state;
@@ -437,9 +563,10 @@ static void test_bad_bodies_400_413_426(void **state)
     }
     /* an unknown Content-Encoding */
     {
-        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, "br", NULL, a.auth, "x", 1};
+        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, "gzip", NULL, a.auth, "x", 1};
         r = call(f, o);
         expect_sync_error(r, 415, "content_type");
+        assert_non_null(strstr(r->extra_headers, "Accept-Encoding: deflate"));
         resp_free(r);
     }
     /* a deflate body that inflates past 8 MiB (a zip bomb): 413, without inflating it all */
@@ -1267,6 +1394,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auth_and_device_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_for_devices, setup, teardown),
+        cmocka_unit_test(test_jout_from_msgpack),
         cmocka_unit_test_setup_teardown(test_bad_bodies_400_413_426, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_fix_and_version_1_answer, setup, teardown),
