@@ -21,8 +21,14 @@ static const char marker_text[] =
     "gridsync: this device was revoked with a remote wipe. Its database and the files next\n"
     "to it are being deleted; the next open of the database completes the deletion.\n";
 
-/* SQLite's files of a database, the database itself first. */
-static const char *const file_suffixes[] = {"", "-wal", "-shm", "-journal"};
+/* SQLite's files of a database, the database itself first, and whether each is cut to 0
+ * bytes before it is unlinked. Not the -shm: other connections have it mapped in memory,
+ * and a mapped file cut short kills them with SIGBUS; it holds the WAL's index (page and
+ * frame numbers), no record data. */
+static const struct {
+    const char *suffix;
+    int cut;
+} files[] = {{"", 1}, {"-wal", 1}, {"-shm", 0}, {"-journal", 1}};
 
 static int path_with(const char *db_path, const char *suffix, char *out, size_t cap,
                      gs_err *err)
@@ -102,12 +108,13 @@ static int marker_write(const char *marker, gs_err *err)
     return folder_sync(marker, err);
 }
 
-/* Cuts path to 0 bytes (durably) and unlinks it; a file that is not there is fine. */
-static int file_erase(const char *path, gs_err *err)
+/* Cuts path to 0 bytes (durably) when cut, and unlinks it; a file that is not there is
+ * fine. */
+static int file_erase(const char *path, int cut, gs_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = cut ? open(path, O_WRONLY | O_CLOEXEC) : -1;
 
-    if (fd < 0 && errno != ENOENT)
+    if (cut && fd < 0 && errno != ENOENT)
         return gs_err_set(err, GS_E_IO, "wipe: cannot open %s: %s", path, strerror(errno));
     if (fd >= 0) {
         if (ftruncate(fd, 0) != 0 || fsync(fd) != 0) {
@@ -128,10 +135,10 @@ static int wipe_files(const char *db_path, const char *marker, gs_err *err)
     char path[WIPE_PATH_MAX];
     int rc = GS_OK;
 
-    for (size_t i = 0; i < sizeof(file_suffixes) / sizeof(file_suffixes[0]) && !rc; i++) {
-        rc = path_with(db_path, file_suffixes[i], path, sizeof(path), err);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !rc; i++) {
+        rc = path_with(db_path, files[i].suffix, path, sizeof(path), err);
         if (!rc)
-            rc = file_erase(path, err);
+            rc = file_erase(path, files[i].cut, err);
         if (!rc && i == 0)
             fault_point("db");
     }

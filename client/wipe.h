@@ -11,7 +11,8 @@
  *   PATH-journal    a rollback journal (only if the file was ever out of WAL mode)
  *
  *   wipe_device:  marker (fsync file and folder) ─► connection closed ─► each file cut to
- *                 0 bytes (fsync) and unlinked ─► folder fsync ─► marker unlinked ─► fsync
+ *                 0 bytes (fsync; not the -shm) and unlinked ─► folder fsync ─► marker
+ *                 unlinked ─► folder fsync
  *   gs_db_open:   marker present? ─► the same deletes, then GS_E_WIPED (never opened)
  *
  * Invariants:
@@ -19,8 +20,10 @@
  *    killed at any point leaves the marker, and the next open completes the wipe before it
  *    reads anything (so a half-deleted database, e.g. a file without its WAL, is never
  *    opened);
- *  - a file is cut to 0 bytes before it is unlinked: another handle that still has it
- *    open (a second GridSync on the same file) reads nothing either;
+ *  - the database, -wal and -journal are cut to 0 bytes before they are unlinked: another
+ *    handle that still has them open (a second GridSync on the same file) reads nothing
+ *    either; the -shm is only unlinked (other handles have it mapped: cut short, it would
+ *    kill them with SIGBUS), it holds the WAL's index, no record data;
  *  - the marker holds no record data (a fixed line).
  *
  * Freed blocks on flash are beyond a file system's reach: the platform's storage encryption
