@@ -1,11 +1,11 @@
 /*
  * wipe.c: see wipe.h.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "wipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,23 +151,39 @@ static int wipe_files(const char *db_path, const char *marker, gs_err *err)
     return rc;
 }
 
+/* Whether the marker of db_path is there: 1 yes, 0 no, or a gs_rc below 0 negated. */
+static int marker_there(const char *db_path, char *marker, size_t cap, gs_err *err)
+{
+    struct stat sb;
+    int rc = path_with(db_path, WIPE_MARKER_SUFFIX, marker, cap, err);
+
+    if (rc)
+        return -rc;
+    if (stat(marker, &sb) == 0)
+        return 1;
+    if (errno == ENOENT)
+        return 0;
+    return -gs_err_set(err, GS_E_IO, "cannot check for %s: %s", marker, strerror(errno));
+}
+
 int wipe_resume(const char *db_path, gs_err *err)
 {
-    char marker[WIPE_PATH_MAX];
-    struct stat sb;
-    int rc;
+    char marker[WIPE_PATH_MAX], real[PATH_MAX];
+    const char *base = db_path;
+    int rc, there;
 
     if (strcmp(db_path, ":memory:") == 0 || !db_path[0])
         return GS_OK;
-    rc = path_with(db_path, WIPE_MARKER_SUFFIX, marker, sizeof(marker), err);
-    if (rc)
-        return rc;
-    if (stat(marker, &sb) != 0) {
-        if (errno == ENOENT)
-            return GS_OK;
-        return gs_err_set(err, GS_E_IO, "cannot check for %s: %s", marker, strerror(errno));
+    there = marker_there(db_path, marker, sizeof(marker), err);
+    /* SQLite names the file by its resolved path, and wipe_device puts the marker there:
+     * a database opened through a symbolic link has it next to the link's target */
+    if (there == 0 && realpath(db_path, real) && strcmp(real, db_path) != 0) {
+        base = real;
+        there = marker_there(real, marker, sizeof(marker), err);
     }
-    rc = wipe_files(db_path, marker, err);
+    if (there <= 0)
+        return -there;
+    rc = wipe_files(base, marker, err);
     if (rc)
         return rc;
     return gs_err_set(err, GS_E_WIPED,

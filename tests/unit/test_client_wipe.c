@@ -222,6 +222,38 @@ static void test_killed_after_marker_then_completed(void **state)
     assert_false(readable(fx->path, "WIPEME"));
 }
 
+/* A database opened through a symbolic link: SQLite names it by its target, so the marker
+ * is written there, and an open through the link still finds it and completes the wipe. */
+static void test_interrupted_wipe_through_a_symlink(void **state)
+{
+    fixture *fx = *state;
+    char link[TDEVICE_PATH_MAX + 16];
+    gs_db *via = NULL, *again = NULL;
+    int status = 0;
+    pid_t pid;
+
+    snprintf(link, sizeof(link), "%s/link.db", fx->dir);
+    assert_int_equal(symlink(fx->path, link), 0);
+    assert_int_equal(gs_db_open(link, &via), GS_OK);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("GRIDSYNC_WIPE_FAULT", "marker", 1);
+        wipe_device(via);
+        _exit(3);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(gs_db_close(via), GS_OK);
+    assert_true(exists(fx->path, "-wipe")); /* next to the target */
+    assert_int_equal(gs_db_open(link, &again), GS_E_WIPED);
+    gs_db_close(again);
+    assert_false(exists(fx->path, ""));
+    assert_false(exists(fx->path, "-wipe"));
+    assert_false(readable(fx->path, "WIPEME"));
+    unlink(link);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wipe_empties_files_another_handle_has_open, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_killed_after_marker_then_completed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_wipe_through_a_symlink, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
