@@ -21,7 +21,9 @@
  *  - a batch is all or nothing: any failure rolls its savepoint back and answers 500 (or 413
  *    when the answer would pass the body limit) with nothing applied; a failed commit
  *    answers every batch it held 500 (group.h);
- *  - no token, secret or hash ever reaches a log line or log_note.
+ *  - no token, secret or hash ever reaches a log line or log_note;
+ *  - a revoked device reads nothing: 401 without a wipe, 410 with one (PROTOCOL.md 1,
+ *    "Remote wipe"); only a wipe after upload still has its batches merged.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "app.h"
@@ -218,9 +220,10 @@ static int sync_auth(srv_app *app, const srv_request *req, store_device *dev)
     return GS_OK;
 }
 
-/* The 410 answer of a device revoked with a wipe (PROTOCOL.md section 1), "wiped" recorded
- * as its last result (the merge records upload_then_wipe's): code "wiped" (delete everything now; nothing of this request was applied)
- * or "upload_then_wipe" (this request's changes were merged; send the rest, then wipe). */
+/* The 410 answer of a device revoked with a wipe (PROTOCOL.md section 1): code "wiped"
+ * (delete everything now; nothing of this request was applied), recorded here as its last
+ * result, or "upload_then_wipe" (this request's changes were merged, and the merge recorded
+ * the result; send the rest, then wipe). */
 static void sync_wipe_answer(srv_app *app, srv_response *resp, const char *device,
                              const char *code)
 {

@@ -603,7 +603,8 @@ static void test_revoke_with_wipe(void **state)
     revoke_with(f, &now, "{\"wipe\":\"now\"}", "now");
     residents_body(&body, &now, "g1", 2, 1, res, ch);
     {
-        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, NULL, NULL, now.auth, body.ptr, body.len};
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      now.auth, body.ptr, body.len};
         srv_request req;
         memset(&req, 0, sizeof(req));
         req.method = sl("POST");
@@ -654,7 +655,8 @@ static void test_revoke_with_wipe(void **state)
     }
     residents_body(&body, &up, "g1", 3, 1, res, ch);
     for (int round = 0; round < 2; round++) { /* the same batch again: merged only once */
-        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, NULL, NULL, up.auth, body.ptr, body.len};
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, body.ptr, body.len};
         r = call(f, o);
         expect_sync_error(r, 410, "upload_then_wipe");
         resp_free(r);
@@ -664,7 +666,8 @@ static void test_revoke_with_wipe(void **state)
     assert_string_equal(last_result(f, &up), "410 upload_then_wipe ch=3 acc=0 rej=0 dup=3");
     encode_req(&empty, up.id, 0, 4, NULL, 0);
     {
-        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, NULL, NULL, up.auth, empty.ptr, empty.len};
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, empty.ptr, empty.len};
         r = call(f, o);
         expect_sync_error(r, 410, "wiped");
         resp_free(r);
@@ -675,7 +678,8 @@ static void test_revoke_with_wipe(void **state)
     revoke_with(f, &up, "{\"wipe\":\"now\"}", "now");
     residents_body(&body, &up, "g1", 1, 4, res, ch);
     {
-        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, NULL, NULL, up.auth, body.ptr, body.len};
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, body.ptr, body.len};
         r = call(f, o);
         expect_sync_error(r, 410, "wiped");
         resp_free(r);
