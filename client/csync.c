@@ -30,6 +30,8 @@
  * (no acks come): its rows leave the outbox and the next batch goes, until none is left;
  * then, or at once on `wiped`, wipe.h deletes the device's files and the sync ends with
  * GS_E_WIPED. Any other 410 is a server error like any unknown status: nothing is deleted.
+ * A version probe (empty, see above) answered `wiped` is followed by one request with the
+ * changes, as version 3: the server cannot tell a probe from "nothing left to send".
  */
 #include "csync.h"
 
@@ -232,6 +234,7 @@ typedef struct csync {
     gs_buf req, resp;         /* the request being built, the answer */
     int old_cache;            /* the handle's cache_size, restored by sync_end */
     int wiped;                /* the files are gone (wipe.h): sync_end touches no table */
+    int wipe_probed;          /* a version probe got 410 wiped: the changes went once */
 } csync;
 
 /* What one exchange did, for deciding whether another follows. */
@@ -384,6 +387,21 @@ static int wipe_answer(csync *cs, round_out *ro, uint64_t last)
     proto_error_free(e);
     if (!now && !upload)
         return http_failure(db, 410, &cs->resp);
+    if (now && ro->sent == 0 && ro->server_v == 0 && !cs->wipe_probed) {
+        /* the answer to a version probe (the file comment): a server that wipes speaks
+         * version 3, so the changes that waited for the probe go once, in case the admin
+         * allowed the upload (a server that refuses it answers wiped again) */
+        rc = outbox_count(db, &pending, NULL);
+        if (!rc && pending > 0)
+            rc = db_meta_set_int(db, DB_META_SERVER_PROTO, PROTO_VERSION);
+        if (rc)
+            return rc;
+        if (pending > 0) {
+            cs->wipe_probed = 1;
+            ro->upload_more = 1;
+            return GS_OK;
+        }
+    }
     if (upload) {
         cs->sum->pushed += ro->sent;
         rc = outbox_drop_upto(db, last);

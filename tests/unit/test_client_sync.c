@@ -409,6 +409,51 @@ static void test_mixed_clocks_wait_for_the_server_version(void **state)
     assert_int_equal(tdevice_pending(fx->db), 0);
 }
 
+/* A device that never synced, whose first change carries two clocks, first sends an empty
+ * version probe; a wipe-after-upload server answers it 410 wiped (it cannot tell a probe
+ * from "nothing left"), so the change goes once more, as version 3, and is merged before
+ * the wipe. A plain wipe answers that one wiped too. */
+static void test_wipe_after_a_version_probe_sends_the_changes(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+    gs_record *r;
+
+    tdevice_add_resident(fx->db, "甲", 0, id);
+    usleep(3000);
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_id(r, id), GS_OK);
+    assert_int_equal(gs_record_set_str(r, "phone", "1"), GS_OK);
+    assert_int_equal(gs_db_update(fx->db, r), GS_OK); /* merged: two clocks in one row */
+    gs_record_free(r);
+    fx->f.script = S_UPLOAD_WIPE;
+    assert_int_equal(run(fx), GS_E_WIPED);
+    assert_int_equal(fx->f.requests, 2);
+    assert_int_equal(fx->f.n_sent[0], 0); /* the probe */
+    assert_int_equal(fx->f.n_sent[1], 1); /* then the change, merged */
+    assert_false(exists(fx->path, ""));
+}
+
+static void test_wipe_after_a_version_probe_plain_wipe(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+    gs_record *r;
+
+    tdevice_add_resident(fx->db, "甲", 0, id);
+    usleep(3000);
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_id(r, id), GS_OK);
+    assert_int_equal(gs_record_set_str(r, "phone", "1"), GS_OK);
+    assert_int_equal(gs_db_update(fx->db, r), GS_OK);
+    gs_record_free(r);
+    fx->f.script = S_WIPE;
+    fx->f.code = "wiped";
+    assert_int_equal(run(fx), GS_E_WIPED);
+    assert_int_equal(fx->f.requests, 2); /* the probe, the change once, never more */
+    assert_false(exists(fx->path, ""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +462,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upload_then_wipe_sends_everything_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_other_410_deletes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wipe_after_a_version_probe_sends_the_changes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wipe_after_a_version_probe_plain_wipe, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_new_epoch_requeues_and_pulls_from_zero, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_every_status_maps_and_keeps_the_outbox, setup,
