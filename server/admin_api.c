@@ -130,6 +130,8 @@ static const char *policy_name(int policy)
 /* ------------------------------------------------------------------------------------ */
 /* devices                                                                              */
 
+static const char *device_wipe_name(int wipe);
+
 static json_t *device_json(areq *r, const store_device *d)
 {
     json_t *o = json_object(), *grids = json_array();
@@ -145,6 +147,7 @@ static json_t *device_json(areq *r, const store_device *d)
     jset(r, o, "created", jout_iso(d->created_ms));
     jset(r, o, "revoked", json_boolean(d->revoked_ms != 0));
     jset(r, o, "revoked_ms", json_integer(d->revoked_ms));
+    jset(r, o, "wipe", jout_str(device_wipe_name(d->wipe)));
     jset(r, o, "last_sync_ms", json_integer(d->last_sync_ms));
     jset(r, o, "last_sync", jout_iso(d->last_sync_ms));
     jset(r, o, "last_result", jout_str(d->last_result));
@@ -305,12 +308,44 @@ static void device_list(areq *r)
     reply_json(r, 200, o);
 }
 
+/* The wire names of STORE_WIPE_* (docs/ADMIN-API.md), in their order. */
+static const char *const wipe_names[] = {"none", "now", "after_upload"};
+
+/* The body's optional "wipe" ("none", "now" or "after_upload"; absent or null: "none")
+ * into *wipe; otherwise answers 400 and returns 0. */
+static int revoke_body(areq *r, int *wipe)
+{
+    static const char *const keys[] = {"wipe"};
+    const json_t *w;
+
+    *wipe = STORE_WIPE_NONE;
+    if (!r->body)
+        return 1;
+    if (!body_object(r, keys, 1))
+        return 0;
+    w = json_object_get(r->body, "wipe");
+    if (!w || json_is_null(w))
+        return 1;
+    for (int i = 0; json_is_string(w) && i <= STORE_WIPE_AFTER_UPLOAD; i++)
+        if (strcmp(json_string_value(w), wipe_names[i]) == 0) {
+            *wipe = i;
+            return 1;
+        }
+    reply_err(r, 400, "invalid", "wipe must be \"none\", \"now\" or \"after_upload\"");
+    return 0;
+}
+
+static const char *device_wipe_name(int wipe)
+{
+    return wipe > STORE_WIPE_NONE && wipe <= STORE_WIPE_AFTER_UPLOAD ? wipe_names[wipe] : "none";
+}
+
 static void device_revoke(areq *r)
 {
     char id[GS_LIMIT_NAME + 1];
     store_device *d = arena_alloc(&r->arena, sizeof(*d));
     gs_err err;
-    int rc;
+    int rc, wipe;
 
     if (!d) {
         reply_err(r, 500, "server", "out of memory");
@@ -320,11 +355,13 @@ static void device_revoke(areq *r)
         reply_err(r, 404, "not_found", "no such device");
         return;
     }
+    if (!revoke_body(r, &wipe))
+        return;
     memcpy(id, r->arg.ptr, r->arg.len);
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
     if (!rc) {
-        rc = store_device_revoke(r->env->st, id, r->now_ms, &err);
+        rc = store_device_revoke(r->env->st, id, r->now_ms, wipe, &err);
         if (!rc)
             rc = store_device_get(r->env->st, id, strlen(id), d, &err);
         if (!rc)
@@ -341,7 +378,8 @@ static void device_revoke(areq *r)
         reply_err(r, 500, "server", "cannot revoke the device");
         return;
     }
-    log_info(r->env->lg, "admin %s: device %s revoked", r->admin, d->id);
+    log_info(r->env->lg, "admin %s: device %s revoked%s%s", r->admin, d->id,
+             d->wipe ? ", wipe " : "", d->wipe ? wipe_names[d->wipe] : "");
     reply_json(r, 200, device_json(r, d));
 }
 

@@ -215,11 +215,13 @@ static const char *const migrations[] = {
      * fits every signed reader; a restore gives a new one (store_epoch_renew). SQLite's
      * random() is seeded from the operating system's randomness. */
     "INSERT INTO meta (key, value) VALUES ('epoch', 1 + (random() & 4611686018427387903));",
+    /* 6 -> 7: a revocation may ask the device to wipe itself (issue 21): STORE_WIPE_* */
+    "ALTER TABLE devices ADD COLUMN wipe INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3,
-                                                                NULL, NULL, NULL};
+                                                                NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -247,10 +249,10 @@ static const char *const sql_text[Q_N] = {
     [Q_DEV_ADD] = "INSERT INTO devices (id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
     [Q_DEV_GRID_ADD] = "INSERT INTO device_grids (device, grid) VALUES (?1, ?2)",
     [Q_DEV_GET] = "SELECT id, name, token_hash, created, revoked, last_sync, last_result, "
-                  "rejects, rowid FROM devices WHERE id = ?1",
+                  "rejects, rowid, wipe FROM devices WHERE id = ?1",
     [Q_DEV_GRIDS] = "SELECT grid FROM device_grids WHERE device = ?1 ORDER BY grid",
     [Q_DEV_REVOKE] = "UPDATE devices SET revoked = CASE WHEN revoked = 0 THEN ?2 ELSE revoked "
-                     "END WHERE id = ?1",
+                     "END, wipe = CASE WHEN ?3 > 0 THEN ?3 ELSE wipe END WHERE id = ?1",
     [Q_DEV_SYNCED] = "UPDATE devices SET last_sync = ?2, last_result = ?3, "
                      "rejects = rejects + ?4 WHERE id = ?1",
     [Q_DEV_LIST] = "SELECT id FROM devices ORDER BY id",
@@ -804,6 +806,7 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
         col_text(st, 6, d.last_result, sizeof(d.last_result));
         d.rejects = col_u64(st, 7);
         d.num = (uint32_t)col_u64(st, 8);
+        d.wipe = (int)eng_col_i64(st, 9);
     }
     done(st);
     if (!rc)
@@ -813,14 +816,19 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
     return rc;
 }
 
-int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err)
+int store_device_revoke(store *s, const char *id, int64_t now_ms, int wipe, gs_err *err)
 {
     eng_stmt *st = NULL;
-    int rc = prep(s, Q_DEV_REVOKE, &st, err);
+    int rc;
+
+    if (wipe < STORE_WIPE_NONE || wipe > STORE_WIPE_AFTER_UPLOAD)
+        return gs_err_set(err, GS_E_INVALID, "wipe %d is not a STORE_WIPE_* value", wipe);
+    rc = prep(s, Q_DEV_REVOKE, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id);
     eng_bind_i64(st, 2, now_ms);
+    eng_bind_i64(st, 3, wipe);
     rc = exec_done(s, st, err);
     if (!rc && eng_changes(s->e) == 0)
         rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%s'", id);

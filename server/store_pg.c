@@ -110,10 +110,13 @@ static const char pg_create[] =
 
 /* pg_migrations[i] takes a PostgreSQL store from schema PG_BASE_VERSION + i to the next,
  * as migrations[PG_BASE_VERSION + i] does on SQLite. Append only. */
-static const char *const pg_migrations[] = {NULL};
+static const char *const pg_migrations[] = {
+    /* 6 -> 7: remote wipe (issue 21) */
+    "ALTER TABLE devices ADD COLUMN wipe bigint NOT NULL DEFAULT 0;",
+};
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)
-_Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) >= N_PG_MIGRATIONS,
+_Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == N_PG_MIGRATIONS,
                "every SQLite migration after the PostgreSQL base has its PostgreSQL twin");
 
 /* meta 'schema', or 0 when the database has no store yet. */
