@@ -365,8 +365,12 @@ class World:
                 for e in self.rng.sample(self.devices, self.rng.randint(1, 10)):
                     for _ in range(self.rng.randint(1, 4)):
                         self.edit(e)
-            elif self.a.cluster and r < 0.97:
+            elif self.a.cluster and r < 0.95:
                 self.burst()
+            elif self.a.cluster and r < 0.97:
+                # killed mid-sync: its retry may reach another process, which must know
+                # the batch by its acks in the database (exactly once)
+                self.sync(d, "kill")
             elif r < 0.78:
                 self.edit(d)
             elif self.a.cluster:
