@@ -119,6 +119,17 @@ enum {
     DQ_N
 };
 
+/* store_enrol.c's statements: enrolment codes */
+enum {
+    EQ_ADD,
+    EQ_BY_HASH,
+    EQ_BY_ID,
+    EQ_LIST,
+    EQ_USE,
+    EQ_REVOKE,
+    EQ_N
+};
+
 struct store {
     eng *e;                  /* the connection */
     struct sqlite3 *db;      /* its SQLite handle, NULL on PostgreSQL (eng_sqlite) */
@@ -126,6 +137,7 @@ struct store {
     eng_stmt *rstmt[RQ_N];   /* store_rec.c's */
     eng_stmt *wstmt[WQ_N];   /* store_watch.c's */
     eng_stmt *dstmt[DQ_N];   /* store_dash.c's */
+    eng_stmt *estmt[EQ_N];   /* store_enrol.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
     /* Inside a transaction the version counter lives here: read from meta on first use,
