@@ -49,9 +49,10 @@ MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 # or mbedTLS. (msgpack-c because proto/value.o, which the value's text and JSON forms
 # belong to, also encodes and decodes it.)
 # libxlsxwriter (`gridsync-admin export`, Debian libxlsxwriter-dev: pkg-config name
-# xlsxwriter) is linked into gridsync-admin alone.
-ADMIN_PKGS := libcurl jansson zlib msgpack xlsxwriter
-ADMIN_CFLAGS := $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
+# xlsxwriter) is linked into gridsync-admin alone, and so is libqrencode (the enrolment QR
+# code of `device add`, Debian libqrencode-dev: pkg-config name libqrencode).
+ADMIN_PKGS := libcurl jansson zlib msgpack xlsxwriter libqrencode
+ADMIN_CFLAGS := $(shell pkg-config --cflags xlsxwriter libqrencode 2>/dev/null)
 ADMIN_LIBS := $(shell pkg-config --libs $(ADMIN_PKGS) 2>/dev/null) -lm
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -18,7 +18,7 @@ t_server_init
 t_server_start
 props=()
 for n in 1 2; do
-    out=$(t_admin --json device add --grid 东风村3组 --name "java$n") || { notok device_add "$out"; exit 1; }
+    out=$(t_admin --json device add --print-token --grid 东风村3组 --name "java$n") || { notok device_add "$out"; exit 1; }
     props+=("-Dgs.dev$n=$(jq -r .id <<<"$out")" "-Dgs.tok$n=$(jq -r .token <<<"$out")")
 done
 java -Xcheck:jni -Djava.library.path="$BUILD/java" -Dgs.dir="$T" -Dgs.url="$URL" -Dgs.ca="$CA" \
