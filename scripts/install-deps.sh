@@ -13,7 +13,8 @@ libpq-dev libqrencode-dev"
 # openjdk-17-jdk-headless and junit5: the Java binding and its tests (client/java/)
 # postgresql-15: a throwaway cluster for the PostgreSQL store's tests (tests/lib/pgtmp.sh)
 # python3-pil makes camera-like photos and reads their EXIF (tests/integration/attach_cli.sh)
-TEST="python3 python3-msgpack python3-openpyxl python3-pil sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
+# zbar-tools (zbarimg) decodes the enrolment QR code back (tests/integration/enroll_qr.sh)
+TEST="python3 python3-msgpack python3-openpyxl python3-pil zbar-tools sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
 iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh \
 openjdk-17-jdk-headless junit5 postgresql-15"
 
