@@ -199,7 +199,7 @@ static int device_add_token(admin *a, json_t *body)
     return 0;
 }
 
-/* An enrolment code, shown as a QR code of its URI (PROTOCOL.md 9), the URI and the code. */
+/* An enrolment code, shown as a QR code of its URI (PROTOCOL.md 10), the URI and the code. */
 static int device_add_enrolment(admin *a, json_t *body)
 {
     char uri[ENROLL_URI_MAX + 1] = "", when[ISOTIME_MAX];

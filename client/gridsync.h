@@ -109,7 +109,7 @@ typedef struct gs_device_config {
  * settings (a new token, server or CA); another device id is GS_E_EXISTS. */
 GS_API int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
 
-/* Enrols this device with an enrolment code (PROTOCOL.md 9), as `gridsync enroll` does:
+/* Enrols this device with an enrolment code (PROTOCOL.md 10), as `gridsync enroll` does:
  * code_or_uri is the URI of gridsync-admin's QR code ("gridsync://enroll?u=..&c=..&fp=..")
  * or the code alone, with server_url and ca_sha256 (the CA certificate's SHA-256, 64 hex
  * digits) given; with a URI both must be NULL. Fetches the server's CA, trusts it only if
