@@ -66,9 +66,10 @@ LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
 # library is, not into gridsyncd.
 MEDIA_LIBS := $(shell pkg-config --libs libturbojpeg libpng 2>/dev/null)
 CLIENT_LIBS := $(LIBS) $(MEDIA_LIBS)
-# PostgreSQL (issue 20, server/engine_pg.c): libpq, for the server alone.
-PG_CFLAGS  := $(shell pkg-config --cflags libpq 2>/dev/null)
-SERVER_LIBS := $(LIBS) $(shell pkg-config --libs libpq 2>/dev/null)
+# PostgreSQL (issue 20, server/engine_pg.c): libpq, for the server alone; libqrencode too,
+# for the module matrix of the console's enrolment QR code (server/enroll.c).
+PG_CFLAGS  := $(shell pkg-config --cflags libpq libqrencode 2>/dev/null)
+SERVER_LIBS := $(LIBS) $(shell pkg-config --libs libpq libqrencode 2>/dev/null)
 
 OBJ := $(BUILD)/obj
 

@@ -46,6 +46,7 @@ typedef enum route {
     R_RECORDS,          /* /records */
     R_ENROLMENTS,       /* /enrolments */
     R_ENROLMENT_REVOKE, /* /enrolments/{id}/revoke */
+    R_DEVICE_RENAME,    /* /devices/{id}/rename */
 } route;
 
 /* One request being answered. */
@@ -366,6 +367,56 @@ static void device_revoke(areq *r)
     reply_json(r, 200, device_json(r, d));
 }
 
+/* POST /devices/{id}/rename {"name"}: the console's devices page. */
+static void device_rename(areq *r)
+{
+    static const char *const keys[] = {"name"};
+    char id[GS_LIMIT_NAME + 1];
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
+    const json_t *name;
+    gs_err err;
+    int rc;
+
+    if (!d) {
+        reply_err(r, 500, "server", "out of memory");
+        return;
+    }
+    if (r->arg.len == 0 || r->arg.len > GS_LIMIT_NAME) {
+        reply_err(r, 404, "not_found", "no such device");
+        return;
+    }
+    if (!body_object(r, keys, 1))
+        return;
+    name = json_object_get(r->body, "name");
+    if (!json_is_string(name) || !clean_text(name, 0, GS_LIMIT_DEVICE_NAME)) {
+        reply_err(r, 400, "invalid", "name must be text of at most %d bytes", GS_LIMIT_DEVICE_NAME);
+        return;
+    }
+    memcpy(id, r->arg.ptr, r->arg.len);
+    id[r->arg.len] = '\0';
+    rc = store_begin(r->env->st, &err);
+    if (!rc) {
+        rc = store_device_rename(r->env->st, id, json_string_value(name), &err);
+        if (!rc)
+            rc = store_device_get(r->env->st, id, strlen(id), d, &err);
+        if (!rc)
+            rc = store_commit(r->env->st, &err);
+        if (rc)
+            store_rollback(r->env->st);
+    }
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 404, "not_found", "no device '%s'", id);
+        return;
+    }
+    if (rc) {
+        log_error(r->env->lg, "rename: %s", err.msg);
+        reply_err(r, 500, "server", "cannot rename the device");
+        return;
+    }
+    log_info(r->env->lg, "admin %s: device %s renamed", r->admin, d->id);
+    reply_json(r, 200, device_json(r, d));
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* enrolment codes (enroll.h, store.h)                                                  */
 
@@ -393,12 +444,12 @@ static json_t *enrolment_json(areq *r, const store_enrolment *e)
 /* POST /enrolments {"grids","name","ttl_s"}: a new code, shown in this answer only. */
 static void enrolment_add(areq *r)
 {
-    static const char *const keys[] = {"grids", "name", "ttl_s"};
+    static const char *const keys[] = {"grids", "name", "ttl_s", "server_url"};
     store_device *d = arena_alloc(&r->arena, sizeof(*d));
     store_enrolment *e = arena_alloc(&r->arena, sizeof(*e));
     char code[ENROLL_CODE_SHOWN + 1], canon[ENROLL_CODE_LEN + 1], fp[SHA256_HEX_LEN + 1];
     unsigned char raw[ENROLL_CODE_BYTES];
-    const json_t *ttl;
+    const json_t *ttl, *url;
     int64_t ttl_s = ENROLL_TTL_DEFAULT_S;
     gs_err err;
     int rc = GS_E_EXISTS, have_fp;
@@ -408,8 +459,14 @@ static void enrolment_add(areq *r)
         reply_err(r, 500, "server", "out of memory");
         return;
     }
-    if (!body_object(r, keys, 3) || !device_args(r, d))
+    if (!body_object(r, keys, 4) || !device_args(r, d))
         return;
+    url = json_object_get(r->body, "server_url");
+    if (url && !(json_is_string(url) && clean_text(url, 9, ENROLL_URL_MAX) &&
+                 strncmp(json_string_value(url), "https://", 8) == 0)) {
+        reply_err(r, 400, "invalid", "server_url: the https:// URL devices reach this server by");
+        return;
+    }
     ttl = json_object_get(r->body, "ttl_s");
     if (ttl && !json_is_null(ttl)) {
         if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
@@ -465,6 +522,19 @@ static void enrolment_add(areq *r)
     o = enrolment_json(r, e);
     jset(r, o, "code", json_string(code));
     jset(r, o, "ca_sha256", have_fp ? json_string(fp) : json_null());
+    if (url && have_fp) {
+        /* the console's page: the URI and its QR code's modules, drawn there as SVG */
+        char uri[ENROLL_URI_MAX + 1];
+        json_t *qr = NULL;
+        if (enroll_uri_format(json_string_value(url), code, fp, uri, sizeof(uri), &err) ||
+            enroll_qr_matrix(uri, &qr, &err)) {
+            log_error(r->env->lg, "enrolment %s: no QR code: %s", e->id, err.msg);
+            r->bad = 1;
+        }
+        jset(r, o, "uri", json_string(uri));
+        jset(r, o, "qr", qr);
+        memset(uri, 0, sizeof(uri));
+    }
     memset(code, 0, sizeof(code));
     reply_json(r, 201, o);
 }
@@ -1523,6 +1593,11 @@ static route parse_route(srv_slice path, srv_slice *arg, const char **method)
         *method = "POST";
         return R_WARNING_ACK;
     }
+    if (n == 3 && seg_is(seg[0], "devices") && seg_is(seg[2], "rename")) {
+        *arg = seg[1];
+        *method = "POST";
+        return R_DEVICE_RENAME;
+    }
     if (n == 1 && seg_is(seg[0], "enrolments")) {
         *method = NULL; /* GET or POST */
         return R_ENROLMENTS;
@@ -1660,7 +1735,8 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
             goto out;
         }
     }
-    if (is_post && !r.body && (rt == R_DEVICES || rt == R_CONFLICT_RESOLVE || rt == R_ENROLMENTS)) {
+    if (is_post && !r.body &&
+        (rt == R_DEVICES || rt == R_CONFLICT_RESOLVE || rt == R_ENROLMENTS || rt == R_DEVICE_RENAME)) {
         reply_err(&r, 400, "malformed", "a JSON body is required");
         goto out;
     }
@@ -1712,6 +1788,9 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
         break;
     case R_ENROLMENT_REVOKE:
         enrolment_revoke(&r);
+        break;
+    case R_DEVICE_RENAME:
+        device_rename(&r);
         break;
     case R_NONE:
         break;

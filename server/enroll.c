@@ -20,7 +20,9 @@
 #include "group.h"
 #include "jout.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <qrencode.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +71,37 @@ int enroll_ca_fingerprint(const srv_config *cfg, char hex[SHA256_HEX_LEN + 1], g
         rc = certfp_of_pem(pem.ptr, pem.len, hex, err);
     buf_free(&pem);
     return rc;
+}
+
+int enroll_qr_matrix(const char *text, json_t **out, gs_err *err)
+{
+    QRcode *q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M);
+    json_t *o = NULL, *rows = NULL;
+    char *line = NULL;
+    int bad = 0;
+
+    if (!q)
+        return errno == ERANGE ? gs_err_set(err, GS_E_TOO_LARGE, "too long for a QR code")
+                               : gs_err_set(err, GS_E_NOMEM, "cannot make the QR code");
+    line = gs_malloc((size_t)q->width + 1);
+    o = json_object();
+    rows = json_array();
+    for (int y = 0; line && y < q->width; y++) {
+        for (int x = 0; x < q->width; x++)
+            line[x] = (q->data[y * q->width + x] & 1) ? '1' : '0';
+        line[q->width] = '\0';
+        jout_append(&bad, rows, json_string(line));
+    }
+    jout_set(&bad, o, "size", json_integer(q->width));
+    jout_set(&bad, o, "rows", rows);
+    gs_free(line);
+    QRcode_free(q);
+    if (bad || !line) {
+        json_decref(o);
+        return gs_err_set(err, GS_E_NOMEM, "out of memory drawing the QR code");
+    }
+    *out = o;
+    return GS_OK;
 }
 
 static void serve_ca(admin_env *env, const srv_request *req, srv_response *resp)

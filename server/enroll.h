@@ -15,6 +15,8 @@
 #ifndef GS_SERVER_ENROLL_H
 #define GS_SERVER_ENROLL_H
 
+#include <jansson.h>
+
 #include "common/sha256.h"
 #include "admin_api.h"
 #include "app.h"
@@ -28,6 +30,11 @@
 
 /* Answers GET /v1/ca and POST /v1/enroll (the path is one of the two). Never fails. */
 void enroll_handle(admin_env *env, const srv_request *req, srv_response *resp);
+
+/* The QR code of text (byte mode, error correction M, as gridsync-admin prints it) as
+ * {"size": N, "rows": [N strings of N '0'/'1', '1' dark]}, without the quiet zone: what
+ * the console draws as SVG rectangles. GS_E_TOO_LARGE, GS_E_NOMEM. */
+int enroll_qr_matrix(const char *text, json_t **out, gs_err *err);
 
 /* The fingerprint of the CA the server's certificate chains to (cfg->ca_path), as the
  * enrolment URI carries it. GS_E_NOTFOUND when no CA file is configured or found. */

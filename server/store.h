@@ -197,6 +197,8 @@ int store_enrol_use(store *s, const char *id, int64_t now_ms, const char *device
  * instead), GS_E_NOTFOUND; revoking twice keeps the first time. An expired one may be
  * revoked (it then lists as revoked). */
 int store_enrol_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
+/* Sets a device's display name (the console's devices page); GS_E_NOTFOUND. */
+int store_device_rename(store *s, const char *id, const char *name, gs_err *err);
 
 /* ---- what the warning rules watch (store_watch.c, server/warn.c) ---- */
 

@@ -127,6 +127,7 @@ enum {
     EQ_LIST,
     EQ_USE,
     EQ_REVOKE,
+    EQ_DEV_RENAME,
     EQ_N
 };
 

@@ -1,6 +1,6 @@
 /*
  * store_enrol.c: the enrolment codes of store.h ("enrolment codes"), table enrolments
- * (migration 6 -> 7 in store.c).
+ * (migration 6 -> 7 in store.c), and the devices page's rename of a device.
  *
  * Invariants: the code itself is never stored, only SHA-256 of its canonical form (so a
  * copy of the database enrols nothing); used and revoked are each set at most once and
@@ -23,6 +23,7 @@ static const char *const esql[EQ_N] = {
     [EQ_USE] = "UPDATE enrolments SET used = ?2, device = ?3 "
                "WHERE id = ?1 AND used = 0 AND revoked = 0 AND expires > ?2",
     [EQ_REVOKE] = "UPDATE enrolments SET revoked = ?2 WHERE id = ?1 AND used = 0 AND revoked = 0",
+    [EQ_DEV_RENAME] = "UPDATE devices SET name = ?2 WHERE id = ?1",
 };
 
 static int eprep(store *s, int q, eng_stmt **out, gs_err *err)
@@ -213,4 +214,18 @@ int store_enrol_revoke(store *s, const char *id, int64_t now_ms, gs_err *err)
     return gs_err_set(err, GS_E_STATE, "enrolment %s was used already (by device %s): revoke "
                                        "the device instead",
                       id, e.device);
+}
+
+int store_device_rename(store *s, const char *id, const char *name, gs_err *err)
+{
+    eng_stmt *st = NULL;
+    int rc = eprep(s, EQ_DEV_RENAME, &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    bind_text(st, 2, name);
+    rc = exec_done(s, st, err);
+    if (!rc && eng_changes(s->e) == 0)
+        rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%s'", id);
+    return rc;
 }

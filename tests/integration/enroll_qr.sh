@@ -93,9 +93,28 @@ expect bad_ttl_refused 2 "--ttl" t_admin device add --grid g --ttl 31d
 expect revoke_used_refused 1 "used already" t_admin enrolment revoke \
     "$(t_admin --json enrolment list | json '[e["id"] for e in d["enrolments"] if e["name"]=="王芳"][0]')"
 
+# --- the endpoints themselves (curl) -------------------------------------------------------
+ca_got=$(curl -sk "$URL/v1/ca")
+[ "$ca_got" = "$(cat "$CA")" ] && ok get_ca_serves_the_ca || notok get_ca_serves_the_ca "$(head -c 100 <<<"$ca_got")"
+st=$(curl -s -o "$T/r" -w '%{http_code}' --cacert "$CA" -H 'Content-Type: text/plain' -d '{"code":"x"}' "$URL/v1/enroll")
+[ "$st" = 415 ] && ok enroll_wrong_type_415 || notok enroll_wrong_type_415 "$st $(cat "$T/r")"
+st=$(curl -s -o "$T/r" -w '%{http_code}' --cacert "$CA" -H 'Content-Type: application/json' -d '{"code":"ABC"}' "$URL/v1/enroll")
+[ "$st" = 400 ] && grep -q '"bad_code"' "$T/r" && ok enroll_bad_code_400 || notok enroll_bad_code_400 "$st $(cat "$T/r")"
+st=$(curl -s -o "$T/r" -w '%{http_code}' --cacert "$CA" "$URL/v1/enroll")
+[ "$st" = 405 ] && ok enroll_get_405 || notok enroll_get_405 "$st"
+# the console's form: with server_url, the URI and the QR code's modules come back
+st=$(curl -s -o "$T/r" -w '%{http_code}' --cacert "$CA" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' -d "{\"grids\":[\"g\"],\"server_url\":\"$URL\"}" "$URL/v1/admin/enrolments")
+if [ "$st" = 201 ] && json 'd["uri"].startswith("gridsync://enroll?u='"$URL"'&c=") and d["qr"]["size"] == len(d["qr"]["rows"]) == len(d["qr"]["rows"][0]) >= 21 and set("".join(d["qr"]["rows"])) == {"0","1"}' <"$T/r" | grep -q True
+then ok admin_enrolment_qr_matrix; else notok admin_enrolment_qr_matrix "$st $(head -c 300 "$T/r")"; fi
+d_id=$(t_admin --json device list | json '[x["id"] for x in d["devices"] if x["name"]=="李强"][0]')
+st=$(curl -s -o "$T/r" -w '%{http_code}' --cacert "$CA" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' -d '{"name":"李强的手机"}' "$URL/v1/admin/devices/$d_id/rename")
+[ "$st" = 200 ] && t_admin device list | grep -q 李强的手机 && ok admin_device_rename || notok admin_device_rename "$st $(cat "$T/r")"
+
 # --- what the server keeps ------------------------------------------------------------------
 states=$(t_admin --json enrolment list | json '" ".join(sorted(e["state"] for e in d["enrolments"]))')
-[ "$states" = "expired revoked used used" ] && ok enrolment_list_states || notok enrolment_list_states "$states"
+[ "$states" = "expired open revoked used used" ] && ok enrolment_list_states || notok enrolment_list_states "$states"
 t_admin enrolment list | grep -q "^ENROLMENT" && ok enrolment_list_table || notok enrolment_list_table ""
 dump=$(sqlite3 "$TOWN/gridsyncd.db" .dump 2>/dev/null | grep -i enrolments)
 plain=${code//-/}
