@@ -115,7 +115,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # uses, so a server test links without the client fixtures' calls into libgridsync.
 LIB_TEST_A := $(BUILD)/lib/libgstest.a
 
-.PHONY: FORCE all lib bin deps test check asan fuzz bench bench-run demo check-faults install clean help
+.PHONY: test-pg FORCE all lib bin deps test check asan fuzz bench bench-run demo check-faults install clean help
 .DEFAULT_GOAL := all
 
 all: lib bin
@@ -214,6 +214,12 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIB_TEST_A) $(LIB_CLIENT_A)
 
 test check: all $(UNIT_BINS)
 	@BUILD=$(BUILD) scripts/run-tests.sh
+
+# The integration tests again with the server's store on PostgreSQL 15 (issue 20): each test
+# that runs `gridsyncd init` through tests/integration/lib.sh gets a throwaway cluster
+# (tests/tools/pgtmp.sh). About two minutes.
+test-pg: all $(UNIT_BINS)
+	@BUILD=$(BUILD) UNIT=0 GS_TEST_STORE=pg LOG_DIR=$(BUILD)/test-logs-pg scripts/run-tests.sh
 
 # Fault and hostile-input checks (tests/faults/, docs/RELIABILITY.md): crash loops, a bad
 # link in network namespaces, hostile requests, TLS scan, authorization. A few minutes.

@@ -51,7 +51,10 @@ static const char usage_text[] =
     "  device add --grid G... [--name N] --print-token create the device at once; prints its\n"
     "                                                  id and token (for `gridsync init`)\n"
     "  device list                                     devices, their grids and last sync\n"
-    "  device revoke ID                                refuse the device's token from now on\n"
+    "  device revoke ID [--wipe | --wipe-after-upload] refuse the device's token from now on;\n"
+    "                                                  --wipe: it deletes its data when it next\n"
+    "                                                  calls, --wipe-after-upload: it sends\n"
+    "                                                  what it has not sent first\n"
     "  enrolment list                                  enrolment codes and their state\n"
     "  enrolment revoke ID                             make an unused enrolment code unusable\n"
     "  conflicts list [--open | --all] [--grid G]      conflicts (open ones by default)\n"
@@ -199,7 +202,7 @@ static int device_add_token(admin *a, json_t *body)
     return 0;
 }
 
-/* An enrolment code, shown as a QR code of its URI (PROTOCOL.md 10), the URI and the code. */
+/* An enrolment code, shown as a QR code of its URI (PROTOCOL.md 11), the URI and the code. */
 static int device_add_enrolment(admin *a, json_t *body)
 {
     char uri[ENROLL_URI_MAX + 1] = "", when[ISOTIME_MAX];
@@ -347,11 +350,18 @@ static int cmd_enrolment_revoke(admin *a, int argc, char **argv)
     return 0;
 }
 
-/* "revoked", "SILENT" (no sync for more than the server's silent_days) or "active". */
+/* "revoked" (with "+wipe" or "+wipe-after-upload" when a wipe was asked for), "SILENT" (no
+ * sync for more than the server's silent_days) or "active". */
 static const char *device_state(json_t *d)
 {
-    if (json_is_true(json_object_get(d, "revoked")))
+    if (json_is_true(json_object_get(d, "revoked"))) {
+        const char *w = json_string_value(json_object_get(d, "wipe"));
+        if (w && strcmp(w, "now") == 0)
+            return "revoked+wipe";
+        if (w && strcmp(w, "after_upload") == 0)
+            return "revoked+wipe-after-upload";
         return "revoked";
+    }
     return json_is_true(json_object_get(d, "silent")) ? "SILENT" : "active";
 }
 
@@ -399,19 +409,48 @@ static int cmd_device_list(admin *a)
 static int cmd_device_revoke(admin *a, int argc, char **argv)
 {
     char path[256];
-    json_t *res = NULL;
+    const char *id = NULL, *wipe = NULL;
+    json_t *res = NULL, *body = NULL;
     int rc;
 
-    if (argc != 1)
+    for (int i = 0; i < argc; i++) {
+        const char *w = strcmp(argv[i], "--wipe") == 0                ? "now"
+                        : strcmp(argv[i], "--wipe-after-upload") == 0 ? "after_upload"
+                                                                      : NULL;
+        if (w && wipe && strcmp(w, wipe) != 0)
+            return admin_usage_error(a, "device revoke: give --wipe or --wipe-after-upload, "
+                                        "not both");
+        if (w)
+            wipe = w;
+        else if (argv[i][0] == '-')
+            return admin_usage_error(a, "device revoke: unknown option %.60s", argv[i]);
+        else if (id)
+            return admin_usage_error(a, "device revoke: give exactly one device ID");
+        else
+            id = argv[i];
+    }
+    if (!id)
         return admin_usage_error(a, "device revoke: give exactly one device ID");
-    snprintf(path, sizeof(path), "/devices/%s/revoke", argv[0]);
-    rc = admin_call(a, "POST", path, NULL, &res);
+    snprintf(path, sizeof(path), "/devices/%s/revoke", id);
+    if (wipe) {
+        body = json_pack("{s:s}", "wipe", wipe);
+        if (!body)
+            return admin_fail(a, GS_E_NOMEM);
+    }
+    rc = admin_call(a, "POST", path, body, &res);
+    json_decref(body);
     if (rc)
         return admin_fail(a, rc);
     if (a->json)
         admin_print_json(res);
+    else if (!wipe)
+        printf("device %s revoked: its token is refused from now on\n", id);
+    else if (strcmp(wipe, "now") == 0)
+        printf("device %s revoked: when it next calls it is told to delete its data and token "
+               "(what it has not sent is lost)\n", id);
     else
-        printf("device %s revoked: its token is refused from now on\n", argv[0]);
+        printf("device %s revoked: when it next calls it sends what it has not sent, then "
+               "deletes its data and token\n", id);
     json_decref(res);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * enroll.c: gs_db_enroll, a device's enrolment by code (PROTOCOL.md 10):
+ * enroll.c: gs_db_enroll, a device's enrolment by code (PROTOCOL.md 11):
  *
  *   URI or code + server + fp -> already a device? (GS_E_EXISTS, before the code is spent)
  *   -> GET /v1/ca unverified -> SHA-256 of its DER == fp? (GS_E_TLS: nothing sent, nothing

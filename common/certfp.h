@@ -1,6 +1,6 @@
 /*
  * certfp.h: the fingerprint of a CA certificate, SHA-256 of its DER encoding in lower-case
- * hex, as the enrolment URI carries it (proto/enroll.h, PROTOCOL.md 10): gridsyncd computes
+ * hex, as the enrolment URI carries it (proto/enroll.h, PROTOCOL.md 11): gridsyncd computes
  * it from its CA file, the device checks the CA it fetched against it. The same value as
  * `openssl x509 -in ca.pem -outform DER | sha256sum`.
  */

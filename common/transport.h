@@ -64,7 +64,7 @@ int transport_get(transport *t, const char *path, long *status, gs_buf *resp, gs
 const transport_stats *transport_get_stats(const transport *t);
 
 /* GETs base_url + path WITHOUT verifying the server's certificate or host name, sending no
- * token, on a connection of its own: the first step of an enrolment (PROTOCOL.md 10), which
+ * token, on a connection of its own: the first step of an enrolment (PROTOCOL.md 11), which
  * fetches the CA it will verify with from then on. Nothing secret goes out; the answer is
  * untrusted until the caller has checked it against the fingerprint of the enrolment URI.
  * Errors as transport_post (resp->max caps the answer); timeout_ms 0: 20 s. */

@@ -1,5 +1,5 @@
 /*
- * enroll.h: the enrolment code and the enrolment URI (PROTOCOL.md 10), the one parser and
+ * enroll.h: the enrolment code and the enrolment URI (PROTOCOL.md 11), the one parser and
  * the one formatter of both, for gridsyncd (which hashes the code), gridsync-admin (which
  * prints the URI as a QR code) and the device (`gridsync enroll CODE-OR-URI`).
  *

@@ -40,6 +40,7 @@
 
 #define PROTO_CONTENT_TYPE "application/vnd.msgpack"
 #define PROTO_SYNC_PATH "/v1/sync"
+#define PROTO_SCHEMA_PATH "/v1/schema" /* the record schema for devices (schema_wire.h) */
 
 /* Hard limits (PROTOCOL.md "Limits"; the same in versions 1 and 2). Those the schema, the
  * stores and the device share are common/limits.h's, here under the codec's names. */

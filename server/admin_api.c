@@ -14,6 +14,7 @@
 #include "common/utf8.h"
 #include "common/uuid.h"
 #include "proto/enroll.h"
+#include "proto/schema_wire.h"
 #include "proto/value_json.h"
 #include "auth.h"
 #include "admin_records.h"
@@ -130,19 +131,13 @@ static void jappend(areq *r, json_t *a, json_t *v)
 
 static const char *policy_name(int policy)
 {
-    switch (policy) {
-    case SP_LWW:
-        return "lww";
-    case SP_STATUS:
-        return "status";
-    case SP_DELETE:
-        return "delete";
-    }
-    return "unknown";
+    return schema_wire_policy_name(policy);
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* devices                                                                              */
+
+static const char *device_wipe_name(int wipe);
 
 static json_t *device_json(areq *r, const store_device *d)
 {
@@ -159,6 +154,7 @@ static json_t *device_json(areq *r, const store_device *d)
     jset(r, o, "created", jout_iso(d->created_ms));
     jset(r, o, "revoked", json_boolean(d->revoked_ms != 0));
     jset(r, o, "revoked_ms", json_integer(d->revoked_ms));
+    jset(r, o, "wipe", jout_str(device_wipe_name(d->wipe)));
     jset(r, o, "last_sync_ms", json_integer(d->last_sync_ms));
     jset(r, o, "last_sync", jout_iso(d->last_sync_ms));
     jset(r, o, "last_result", jout_str(d->last_result));
@@ -327,12 +323,44 @@ static void device_list(areq *r)
     reply_json(r, 200, o);
 }
 
+/* The wire names of STORE_WIPE_* (docs/ADMIN-API.md), in their order. */
+static const char *const wipe_names[] = {"none", "now", "after_upload"};
+
+/* The body's optional "wipe" ("none", "now" or "after_upload"; absent or null: "none")
+ * into *wipe; otherwise answers 400 and returns 0. */
+static int revoke_body(areq *r, int *wipe)
+{
+    static const char *const keys[] = {"wipe"};
+    const json_t *w;
+
+    *wipe = STORE_WIPE_NONE;
+    if (!r->body)
+        return 1;
+    if (!body_object(r, keys, 1))
+        return 0;
+    w = json_object_get(r->body, "wipe");
+    if (!w || json_is_null(w))
+        return 1;
+    for (int i = 0; json_is_string(w) && i <= STORE_WIPE_AFTER_UPLOAD; i++)
+        if (strcmp(json_string_value(w), wipe_names[i]) == 0) {
+            *wipe = i;
+            return 1;
+        }
+    reply_err(r, 400, "invalid", "wipe must be \"none\", \"now\" or \"after_upload\"");
+    return 0;
+}
+
+static const char *device_wipe_name(int wipe)
+{
+    return wipe > STORE_WIPE_NONE && wipe <= STORE_WIPE_AFTER_UPLOAD ? wipe_names[wipe] : "none";
+}
+
 static void device_revoke(areq *r)
 {
     char id[GS_LIMIT_NAME + 1];
     store_device *d = arena_alloc(&r->arena, sizeof(*d));
     gs_err err;
-    int rc;
+    int rc, wipe;
 
     if (!d) {
         reply_err(r, 500, "server", "out of memory");
@@ -342,11 +370,13 @@ static void device_revoke(areq *r)
         reply_err(r, 404, "not_found", "no such device");
         return;
     }
+    if (!revoke_body(r, &wipe))
+        return;
     memcpy(id, r->arg.ptr, r->arg.len);
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
     if (!rc) {
-        rc = store_device_revoke(r->env->st, id, r->now_ms, &err);
+        rc = store_device_revoke(r->env->st, id, r->now_ms, wipe, &err);
         if (!rc)
             rc = store_device_get(r->env->st, id, strlen(id), d, &err);
         if (!rc)
@@ -363,7 +393,8 @@ static void device_revoke(areq *r)
         reply_err(r, 500, "server", "cannot revoke the device");
         return;
     }
-    log_info(r->env->lg, "admin %s: device %s revoked", r->admin, d->id);
+    log_info(r->env->lg, "admin %s: device %s revoked%s%s", r->admin, d->id,
+             d->wipe ? ", wipe " : "", d->wipe ? wipe_names[d->wipe] : "");
     reply_json(r, 200, device_json(r, d));
 }
 
@@ -1245,92 +1276,19 @@ static void status(areq *r)
 /* ------------------------------------------------------------------------------------ */
 /* schema                                                                               */
 
-static const char *type_name(schema_type type)
-{
-    switch (type) {
-    case ST_TEXT:
-        return "text";
-    case ST_INT:
-        return "int";
-    case ST_BOOL:
-        return "bool";
-    case ST_REAL:
-        return "real";
-    case ST_TIME:
-        return "time";
-    case ST_ENUM:
-        return "enum";
-    case ST_REF:
-        return "ref";
-    case ST_TAGS:
-        return "tags";
-    }
-    return "unknown";
-}
-
-static json_t *field_json(areq *r, const schema_field *f, int implicit)
-{
-    json_t *o = json_object(), *enums = json_array();
-
-    jset(r, o, "name", jout_str(f->name));
-    jset(r, o, "type", json_string(type_name(f->type)));
-    jset(r, o, "label", jout_labels(f->label_zh, f->label_en));
-    jset(r, o, "policy", json_string(policy_name(f->policy)));
-    jset(r, o, "required", json_boolean(f->flags & SF_REQUIRED));
-    jset(r, o, "scope", json_boolean(f->flags & SF_SCOPE));
-    jset(r, o, "immutable", json_boolean(f->flags & SF_IMMUTABLE));
-    jset(r, o, "implicit", json_boolean(implicit));
-    jset(r, o, "max_len", json_integer(f->max_len));
-    jset(r, o, "min", f->min != 0 || f->max != 0 ? json_real(f->min) : json_null());
-    jset(r, o, "max", f->min != 0 || f->max != 0 ? json_real(f->max) : json_null());
-    jset(r, o, "ref_table", f->ref_table ? json_string(f->ref_table) : json_null());
-    jset(r, o, "default", f->def ? json_string(f->def) : json_null());
-    for (size_t i = 0; i < f->n_enums; i++) {
-        const schema_enum *e = &f->enums[i];
-        json_t *eo = json_object();
-        jset(r, eo, "name", jout_str(e->name));
-        jset(r, eo, "label", jout_labels(e->label_zh, e->label_en));
-        jset(r, eo, "terminal", json_boolean(e->flags & SEF_TERMINAL));
-        jset(r, eo, "reopen", json_boolean(e->flags & SEF_REOPEN));
-        if (f->next && f->next[i]) { /* the status path (schema_field.next) */
-            json_t *next = json_array();
-            const char *p = f->next[i];
-            while (*p) {
-                size_t n = strcspn(p, " ");
-                jappend(r, next, json_stringn(p, n));
-                p += n;
-                p += strspn(p, " ");
-            }
-            jset(r, eo, "next", next);
-        }
-        jappend(r, enums, eo);
-    }
-    jset(r, o, "enums", enums);
-    return o;
-}
-
 /* The record types, their fields (the tombstone last, "implicit") and every label, so the
- * console shows 走访 and 紧急 without a copy of schema.c. */
+ * console shows 走访 and 紧急 without a copy of schema.c: the document devices get from GET
+ * /v1/schema (proto/schema_wire.c), as JSON. */
 static void schema(areq *r)
 {
-    json_t *o = json_object(), *tables = json_array();
+    gs_buf doc;
+    json_t *o = NULL;
 
-    for (size_t i = 0; i < schema_n_tables; i++) {
-        const schema_table *t = &schema_tables[i];
-        json_t *to = json_object(), *fields = json_array();
-        jset(r, to, "name", jout_str(t->name));
-        jset(r, to, "label", jout_labels(t->label_zh, t->label_en));
-        for (size_t k = 0; k < t->n_fields; k++)
-            jappend(r, fields, field_json(r, &t->fields[k], 0));
-        jappend(r, fields,
-                field_json(
-                    r, schema_field_find(t, SCHEMA_DELETED_FIELD, sizeof(SCHEMA_DELETED_FIELD) - 1),
-                    1));
-        jset(r, to, "fields", fields);
-        jappend(r, tables, to);
-    }
-    jset(r, o, "tables", tables);
-    reply_json(r, 200, o);
+    buf_init(&doc, PROTO_MAX_BODY);
+    if (proto_encode_schema(&doc) == GS_OK)
+        o = jout_from_msgpack(doc.ptr, doc.len);
+    buf_free(&doc);
+    reply_json(r, 200, o); /* NULL: 500 */
 }
 
 /* ------------------------------------------------------------------------------------ */

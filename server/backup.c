@@ -5,6 +5,7 @@
  */
 #include "backup.h"
 
+#include "engine.h"
 #include "store.h"
 
 #include <errno.h>
@@ -130,6 +131,9 @@ int backup_run(const char *db_path, const char *out, gs_err *err)
     uint64_t epoch, version;
     int rc;
 
+    if (eng_target_is_pg(db_path))
+        return gs_err_set(err, GS_E_INVALID, "the store is a PostgreSQL database: back it up "
+                                             "with pg_dump or a replica (docs/SERVER.md)");
     if (snprintf(tmp, sizeof(tmp), "%s.partial", out) >= (int)sizeof(tmp))
         return gs_err_set(err, GS_E_INVALID, "--out: path too long");
     if (access(db_path, R_OK) != 0)
@@ -153,6 +157,10 @@ int backup_restore(const char *file, const char *db_path, uint64_t *epoch_out, g
     store *st = NULL;
     int rc;
 
+    if (eng_target_is_pg(db_path))
+        return gs_err_set(err, GS_E_INVALID, "the store is a PostgreSQL database: restore it "
+                                             "with pg_restore and give it a new epoch "
+                                             "(docs/SERVER.md)");
     if (snprintf(tmp, sizeof(tmp), "%s.restoring", db_path) >= (int)sizeof(tmp))
         return gs_err_set(err, GS_E_INVALID, "--dir: path too long");
     rc = verify(file, &epoch, &version, err);

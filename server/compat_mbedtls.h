@@ -5,7 +5,9 @@
  * documentation and are kept small so they are easy to check when the port happens.
  *
  * Differences that need no wrapper but matter on 3.x:
- *  - struct fields became private (MBEDTLS_PRIVATE): gridsyncd touches none;
+ *  - struct fields became private (MBEDTLS_PRIVATE): gridsyncd reads only fields of
+ *    mbedtls_x509_crt that 3.x keeps public (raw, serial, valid_from, valid_to, subject,
+ *    pk; certgen_info_of walks raw itself rather than v3_ext or subject_alt_names);
  *  - mbedtls_x509write_crt_set_serial (an mbedtls_mpi) is deprecated in 3.4 for
  *    mbedtls_x509write_crt_set_serial_raw (bytes): see COMPAT_SET_SERIAL;
  *  - 3.x can negotiate TLS 1.3 when MBEDTLS_SSL_PROTO_TLS1_3 is on; its suites then need

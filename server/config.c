@@ -21,6 +21,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "proto/proto.h"
+#include "server/engine.h"
 
 void config_defaults(srv_config *cfg)
 {
@@ -83,7 +84,8 @@ int config_split_listen(const char *listen, char *host_out, size_t host_cap, int
 }
 
 /* What kind of value a key takes, and where it goes. */
-typedef enum key_kind { K_STR, K_PATH, K_INT, K_SIZE, K_U64, K_U32, K_LEVEL } key_kind;
+/* K_STORE: a PostgreSQL URL as written, else a path (K_PATH) */
+typedef enum key_kind { K_STR, K_PATH, K_STORE, K_INT, K_SIZE, K_U64, K_U32, K_LEVEL } key_kind;
 
 typedef struct key_def {
     const char *name; /* the key as written in the file */
@@ -99,7 +101,8 @@ typedef struct key_def {
 
 static const key_def key_defs[] = {
     {"listen", K_STR, F(listen), CAP(listen), 0, 0},
-    {"database", K_PATH, F(db_path), CAP(db_path), 0, 0},
+    {"store", K_STORE, F(db_path), CAP(db_path), 0, 0},
+    {"database", K_STORE, F(db_path), CAP(db_path), 0, 0}, /* store's first name */
     {"cert", K_PATH, F(cert_path), CAP(cert_path), 0, 0},
     {"key", K_PATH, F(key_path), CAP(key_path), 0, 0},
     {"ca", K_PATH, F(ca_path), CAP(ca_path), 0, 0},
@@ -173,6 +176,17 @@ static int set_key(srv_config *cfg, const key_def *k, const char *value, char *w
         }
         memcpy(field, value, strlen(value) + 1);
         return GS_OK;
+    case K_STORE:
+        if (eng_target_is_pg(value)) {
+            if (strlen(value) >= k->cap) {
+                snprintf(why, why_cap, "URL too long");
+                return GS_E_CONFIG;
+            }
+            memcpy(field, value, strlen(value) + 1);
+            return GS_OK;
+        }
+        /* a SQLite file */
+        /* fall through */
     case K_PATH:
         if (resolve_path(cfg->dir, value, field, k->cap) != GS_OK) {
             snprintf(why, why_cap, "path too long");

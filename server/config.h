@@ -19,7 +19,8 @@
 typedef struct srv_config {
     char dir[SRV_PATH_MAX];       /* folder holding the config file */
     char listen[256];             /* "listen": HOST:PORT, default 127.0.0.1:8443 */
-    char db_path[SRV_PATH_MAX];   /* "database": SQLite file, default gridsyncd.db */
+    char db_path[SRV_PATH_MAX];   /* "store" (or "database"): a SQLite file, default
+                                     gridsyncd.db, or a postgresql:// URL */
     char cert_path[SRV_PATH_MAX]; /* "cert": server certificate chain PEM */
     char key_path[SRV_PATH_MAX];  /* "key": server private key PEM */
     char ca_path[SRV_PATH_MAX];   /* "ca": the CA certificate devices verify against */

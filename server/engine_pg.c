@@ -403,7 +403,9 @@ void pg_bind_null(pg_stmt *st, int i)
     st->vals[k] = NULL;
     st->lens[k] = 0;
     st->fmts[k] = 1;
-    st->types[k] = 0;
+    /* a NULL fits any type: the one the statement was prepared with, so that a column
+       that is sometimes NULL does not prepare its statement again at every change */
+    st->types[k] = st->name[0] ? st->prep_types[k] : 0;
 }
 
 /* Prepares st on the server unless it is prepared, on this connection, with these types. */
@@ -416,11 +418,19 @@ static int ensure_prepared(pg_stmt *st, gs_err *err)
     if (st->name[0] && st->gen == c->gen &&
         !memcmp(st->prep_types, st->types, sizeof(Oid) * (size_t)st->n_params))
         return GS_OK;
+    if (st->name[0] && st->gen == c->gen) { /* other types: the old one is not needed */
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+        PQclear(PQexec(c->conn, sql));
+        note_state(c);
+    }
     snprintf(st->name, sizeof(st->name), "gs%u", ++c->next_name);
     res = PQprepare(c->conn, st->name, st->sql, st->n_params, st->types);
     note_state(c);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = res_fail(c, res, err, "prepare");
+        char what[64]; /* which statement: the start of its text */
+        snprintf(what, sizeof(what), "prepare \"%.40s...\"", st->sql);
+        rc = res_fail(c, res, err, what);
         st->name[0] = '\0';
     } else {
         memcpy(st->prep_types, st->types, sizeof(Oid) * (size_t)st->n_params);

@@ -1,5 +1,5 @@
 /*
- * enroll.h: the two endpoints a device calls before it has a token (PROTOCOL.md 10):
+ * enroll.h: the two endpoints a device calls before it has a token (PROTOCOL.md 11):
  *
  *   GET  /v1/ca       -> 200 application/x-pem-file: the CA certificate devices trust
  *   POST /v1/enroll   {"code":"XXXX-XXXX-XXXX-XXXX"} -> 201 {"device","token","name","grids"}

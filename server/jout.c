@@ -7,6 +7,9 @@
 #include "common/rc.h"
 #include "common/uuid.h"
 
+#include <msgpack.h>
+#include <string.h>
+
 void jout_set(int *bad, json_t *o, const char *k, json_t *v)
 {
     if (!o)
@@ -53,4 +56,69 @@ json_t *jout_labels(const char *zh, const char *en)
 json_t *jout_ratio(int64_t n, int64_t d)
 {
     return d ? json_real((double)n / (double)d) : json_null();
+}
+
+static json_t *from_object(const msgpack_object *o)
+{
+    json_t *j = NULL;
+
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        return json_null();
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return o->via.u64 <= INT64_MAX ? json_integer((json_int_t)o->via.u64) : NULL;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return json_real(o->via.f64);
+    case MSGPACK_OBJECT_STR:
+        return json_stringn(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_ARRAY:
+        j = json_array();
+        for (uint32_t i = 0; j && i < o->via.array.size; i++) {
+            json_t *v = from_object(&o->via.array.ptr[i]);
+            if (!v || json_array_append_new(j, v)) {
+                json_decref(j);
+                return NULL;
+            }
+        }
+        return j;
+    case MSGPACK_OBJECT_MAP:
+        j = json_object();
+        for (uint32_t i = 0; j && i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            char key[256];
+            json_t *v;
+            if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size >= sizeof(key)) {
+                json_decref(j);
+                return NULL;
+            }
+            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
+            key[kv->key.via.str.size] = '\0';
+            v = from_object(&kv->val);
+            if (!v || json_object_set_new(j, key, v)) {
+                json_decref(j);
+                return NULL;
+            }
+        }
+        return j;
+    default:
+        return NULL;
+    }
+}
+
+json_t *jout_from_msgpack(const void *bytes, size_t len)
+{
+    msgpack_unpacked up;
+    size_t off = 0;
+    json_t *j = NULL;
+
+    msgpack_unpacked_init(&up);
+    if (msgpack_unpack_next(&up, bytes, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
+        j = from_object(&up.data);
+    msgpack_unpacked_destroy(&up);
+    return j;
 }

@@ -9,6 +9,7 @@
 #ifndef GS_SERVER_JOUT_H
 #define GS_SERVER_JOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -28,5 +29,10 @@ json_t *jout_uuid(const uint8_t id[16]);
 json_t *jout_labels(const char *zh, const char *en);
 /* n / d as a real, or null when d is 0 (no share of nothing). */
 json_t *jout_ratio(int64_t n, int64_t d);
+/* A MessagePack document of our own making (proto_encode_schema) as JSON, the same tree: a
+ * map is an object (str keys only), an array an array, str a string, int an integer, float a
+ * real, bool and nil themselves. NULL when out of memory or for bytes that are not one such
+ * object (a non-str key, bin, ext, a uint above 2^63-1, trailing bytes). */
+json_t *jout_from_msgpack(const void *bytes, size_t len);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * main.c: the gridsyncd program: `init` (a complete server folder from nothing) and serving.
+ * main.c: the gridsyncd program: `init` (a complete server folder from nothing), the
+ * maintenance commands (`backup`, `restore`, `cert renew`) and serving.
  *
- *   gridsyncd init --dir DIR [--hostname H] [--listen HOST:PORT]
+ *   gridsyncd init --dir DIR [--hostname H] [--listen HOST:PORT] [--store URL]
+ *   gridsyncd cert renew [--config FILE | --dir DIR] [--ca-key FILE]
  *   gridsyncd --config DIR/gridsyncd.conf [--listen HOST:PORT]
  *   gridsyncd --help | --version
  *
@@ -9,9 +11,11 @@
  * stopped by SIGTERM/SIGINT after a clean drain), 2 bad usage or configuration (including
  * "DIR is already initialised"), 1 any failure at run time.
  *
- * Signals: SIGTERM and SIGINT are blocked in every thread and read from a signalfd the
- * poller watches, so no handler runs in a random thread and no global is needed; SIGPIPE
- * is ignored (writes to a vanished client fail with EPIPE instead).
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked in every thread; SIGTERM and SIGINT are
+ * read from a signalfd the poller watches, SIGHUP (reload the certificate) from another that
+ * the certificate watch thread reads (certwatch.h), so no handler runs in a random thread
+ * and no global is needed; SIGPIPE is ignored (writes to a vanished client fail with EPIPE
+ * instead).
  *
  * init is all or nothing: every file it made is removed again (and DIR too, if it made
  * DIR) when a later step fails, so it can simply be run again.
@@ -33,6 +37,7 @@
 #include "common/rc.h"
 #include "app.h"
 #include "certgen.h"
+#include "certwatch.h"
 #include "config.h"
 #include "crl.h"
 #include "metrics.h"
@@ -40,6 +45,7 @@
 #include "rules.h"
 #include "tls.h"
 #include "backup.h"
+#include "engine.h"
 
 #define EXIT_USAGE GS_EXIT_USAGE
 #define EXIT_RUNTIME GS_EXIT_FAIL
@@ -50,9 +56,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gridsyncd --config FILE [--listen HOST:PORT]\n"
             "       gridsyncd init --dir DIR [--hostname NAME] [--listen HOST:PORT]\n"
+            "                      [--store postgresql://...]\n"
             "       gridsyncd rules [--config FILE]\n"
             "       gridsyncd backup --out FILE [--config FILE | --dir DIR]\n"
             "       gridsyncd restore FILE --dir DIR\n"
+            "       gridsyncd cert renew [--config FILE | --dir DIR] [--ca-key FILE]\n"
             "       gridsyncd --help | --version\n"
             "\n"
             "gridsyncd is the town server of gridsync: it receives the grid workers' changes\n"
@@ -69,10 +77,16 @@ static void usage(FILE *f)
             "                  only whole (docs/SERVER.md, Backup and restore)\n"
             "  restore         with the server stopped: put backup FILE in place of DIR's store,\n"
             "                  with a new epoch, so devices re-send what it lacks\n"
+            "  cert renew      a new server certificate (397 days) from the local CA (default\n"
+            "                  ca.key beside the config's ca) over the config's cert and key;\n"
+            "                  devices keep trusting it (they trust the CA); SIGHUP makes a\n"
+            "                  running server serve it\n"
             "  --config FILE   serve with the settings in FILE (see docs/SERVER.md)\n"
             "  --listen H:P    override the config's listen address (port 0: any free port)\n"
             "\n"
             "SIGTERM or SIGINT: stop accepting, finish requests in flight, close the store.\n"
+            "SIGHUP: load the cert and key files again for new connections (open ones keep\n"
+            "theirs); a pair that does not load is logged and the current one kept.\n"
             "Exit status: 0 ok, 1 run-time failure, 2 bad usage or configuration.\n");
 }
 
@@ -103,7 +117,8 @@ static void init_rollback(const char *dir, int made_dir)
 }
 
 /* The config file init writes: every key with its default and what it is for. */
-static int write_config(const char *path, const char *listen, const char *hostname, gs_err *err)
+static int write_config(const char *path, const char *listen, const char *hostname,
+                        const char *store, gs_err *err)
 {
     srv_config d;
     gs_buf b;
@@ -127,9 +142,10 @@ static int write_config(const char *path, const char *listen, const char *hostna
         "# IPv4 interface. Devices reach it at https://%s:PORT.\n"
         "listen = %s\n"
         "\n"
-        "# The SQLite store; the server certificate chain and its key (0600); the CA that\n"
+        "# The store: a SQLite file, or a PostgreSQL database (postgresql://USER@HOST/DB,\n"
+        "# libpq's URL); the server certificate chain and its key (0600); the CA that\n"
         "# devices are enrolled with (its key ca.key never needs to be on a server).\n"
-        "database = gridsyncd.db\n"
+        "store = %s\n"
         "cert = server.pem\n"
         "key = server.key\n"
         "ca = ca.pem\n"
@@ -166,7 +182,7 @@ static int write_config(const char *path, const char *listen, const char *hostna
         "silent_days = %d\n"
         "# off, error, warn, info (one line per request) or debug.\n"
         "log_level = %s\n",
-        when, hostname, hostname, listen, d.workers, d.max_connections,
+        when, hostname, hostname, listen, store, d.workers, d.max_connections,
         d.max_connections_per_address, d.handshake_timeout_ms, d.head_timeout_ms, d.read_timeout_ms,
         d.request_timeout_ms, d.idle_timeout_ms, d.shutdown_timeout_ms, d.max_header_bytes,
         d.max_body_bytes, (unsigned long long)d.max_drift_ms, d.pull_page_changes, d.silent_days,
@@ -174,7 +190,8 @@ static int write_config(const char *path, const char *listen, const char *hostna
     if (rc)
         rc = gs_err_set(err, rc, "building %s: %s", path, gs_strerror(rc));
     else
-        rc = certgen_write_new_file(path, b.ptr, b.len, 0644, err);
+        rc = certgen_write_new_file(path, b.ptr, b.len, eng_target_is_pg(store) ? 0600 : 0644,
+                                    err); /* a PostgreSQL URL may hold a password */
     buf_free(&b);
     return rc;
 }
@@ -210,6 +227,7 @@ typedef struct init_job {
     const char *dir_arg;             /* --dir as given */
     const char *hostname;            /* --hostname (default localhost) */
     const char *listen;              /* --listen, or the default for hostname (listen_buf) */
+    const char *store;               /* --store: a PostgreSQL URL; NULL: DIR/gridsyncd.db */
     char listen_buf[300];            /* that default */
     int port;                        /* the port of listen */
     int help;                        /* --help: usage printed, nothing else to do */
@@ -239,6 +257,8 @@ static int init_parse(init_job *j, int argc, char **argv)
             slot = &j->hostname;
         else if (strcmp(argv[i], "--listen") == 0)
             slot = &j->listen;
+        else if (strcmp(argv[i], "--store") == 0)
+            slot = &j->store;
         else if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             j->help = 1;
@@ -261,6 +281,11 @@ static int init_parse(init_job *j, int argc, char **argv)
                 "gridsyncd init: --hostname \"%s\" is neither a host name nor an IP "
                 "address\n",
                 j->hostname);
+        return EXIT_USAGE;
+    }
+    if (j->store && !eng_target_is_pg(j->store)) {
+        fprintf(stderr, "gridsyncd init: --store \"%s\": expected a postgresql:// URL (the "
+                        "SQLite store is DIR/gridsyncd.db)\n", j->store);
         return EXIT_USAGE;
     }
     if (!j->listen) {
@@ -349,8 +374,8 @@ static int init_keys(init_job *j, gs_err *err)
     rc = certgen_make_ca(j->ca_pem, j->ca_key, cn, err);
     if (rc)
         return rc;
-    /* an empty CRL, valid as long as the server certificate (3 years), served at /ca.crl
-     * and named in that certificate: revocation checkers find a signed "nothing revoked" */
+    /* an empty CRL, valid 3 years (it outlives several renewed server certificates, which
+     * all name it), served at /ca.crl: revocation checkers find a signed "nothing revoked" */
     rc = join(path, sizeof(path), j->dir, CRL_FILE_NAME);
     if (!rc)
         rc = crl_make_file(j->ca_pem, j->ca_key, path, 3 * 366, err);
@@ -376,13 +401,13 @@ static int init_store(init_job *j, gs_err *err)
     int rc;
 
     join(path, sizeof(path), j->dir, "gridsyncd.db");
-    rc = app_init_store(path, j->token, sizeof(j->token), err);
+    rc = app_init_store(j->store ? j->store : path, j->token, sizeof(j->token), err);
     if (rc) {
-        gs_err_prefix(err, "creating the store %s: ", path);
+        gs_err_prefix(err, "creating the store %s: ", j->store ? j->store : path);
         return rc;
     }
     join(path, sizeof(path), j->dir, "gridsyncd.conf");
-    rc = write_config(path, j->listen, j->hostname, err);
+    rc = write_config(path, j->listen, j->hostname, j->store ? j->store : "gridsyncd.db", err);
     if (rc)
         return rc;
     join(path, sizeof(path), j->dir, "admin.conf");
@@ -460,8 +485,9 @@ static int cmd_serve(const char *config_path, const char *listen)
     srv_tls *tls = NULL;
     srv_app *app = NULL;
     srv_net *n = NULL;
-    sigset_t mask;
-    int sfd = -1, status = EXIT_RUNTIME, rc, port;
+    certwatch *watch = NULL;
+    sigset_t mask, stop_mask, hup_mask;
+    int sfd = -1, hfd = -1, status = EXIT_RUNTIME, rc, port;
     char host[256];
     struct sigaction ign;
 
@@ -487,11 +513,16 @@ static int cmd_serve(const char *config_path, const char *listen)
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, NULL);
     /* blocked before any thread starts, so every thread inherits the mask */
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
+    sigemptyset(&stop_mask);
+    sigaddset(&stop_mask, SIGTERM);
+    sigaddset(&stop_mask, SIGINT);
+    sigemptyset(&hup_mask);
+    sigaddset(&hup_mask, SIGHUP);
+    mask = stop_mask;
+    sigaddset(&mask, SIGHUP);
     if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
-        (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        (sfd = signalfd(-1, &stop_mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+        (hfd = signalfd(-1, &hup_mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
         log_error(&lg, "signalfd: %s", strerror(errno));
         goto out;
     }
@@ -521,6 +552,11 @@ static int cmd_serve(const char *config_path, const char *listen)
         log_error(&lg, "%s", gs_err_msg(&err, rc));
         goto out;
     }
+    rc = certwatch_start(&watch, tls, &metrics, &lg, hfd, &err);
+    if (rc) {
+        log_error(&lg, "%s", gs_err_msg(&err, rc));
+        goto out;
+    }
     log_info(&lg, "gridsyncd %s: config %s, store %s", GS_VERSION, config_path, cfg.db_path);
     rc = net_run(n, &err);
     if (rc) {
@@ -534,11 +570,14 @@ static int cmd_serve(const char *config_path, const char *listen)
     }
     status = 0;
 out:
+    certwatch_stop(watch); /* before tls_close: it reloads tls */
     net_free(n);
     app_close(app); /* after the workers are joined: nothing is in flight */
     tls_close(tls);
     if (sfd >= 0)
         close(sfd);
+    if (hfd >= 0)
+        close(hfd);
     if (status == 0)
         log_info(&lg, "store closed; bye");
     return status;
@@ -632,6 +671,94 @@ static int cmd_backup(int argc, char **argv)
     return 0;
 }
 
+/* "2027-12-31 23:59:59 UTC" for Unix time t. */
+static void utc_text(char *out, size_t cap, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* gridsyncd cert renew [--config FILE | --dir DIR] [--ca-key FILE]: a new server
+ * certificate from the local CA over the configured cert and key files. */
+static int cmd_cert(int argc, char **argv)
+{
+    const char *config = NULL, *dir = NULL, *ca_key = NULL;
+    char path[SRV_PATH_MAX + 32], key_buf[SRV_PATH_MAX + 32], until[40];
+    srv_config cfg;
+    certgen_info now;
+    gs_err err;
+    int rc;
+
+    if (argc < 3 || strcmp(argv[2], "renew") != 0) {
+        fprintf(stderr, "gridsyncd cert: %s%s\n", argc < 3 ? "" : argv[2],
+                argc < 3 ? "a command is required (renew)" : " is not a cert command (renew)");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    for (int i = 3; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--config") == 0)
+            config = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--dir") == 0)
+            dir = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--ca-key") == 0)
+            ca_key = argv[++i];
+        else {
+            fprintf(stderr, "gridsyncd cert renew: unexpected argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (config && dir) {
+        fprintf(stderr, "gridsyncd cert renew: give --config FILE or --dir DIR, not both\n");
+        return EXIT_USAGE;
+    }
+    if (!config) {
+        snprintf(path, sizeof(path), "%s/gridsyncd.conf", dir ? dir : ".");
+        config = path;
+    }
+    gs_err_clear(&err);
+    config_defaults(&cfg);
+    rc = config_load(&cfg, config, &err);
+    if (rc) {
+        fprintf(stderr, "gridsyncd cert renew: %s\n", gs_err_msg(&err, rc));
+        return EXIT_USAGE;
+    }
+    if (!ca_key) {
+        /* init puts ca.key beside ca.pem; an operator who moved it away names it */
+        const char *slash = strrchr(cfg.ca_path, '/');
+        snprintf(key_buf, sizeof(key_buf), "%.*sca.key",
+                 slash ? (int)(slash - cfg.ca_path + 1) : 0, cfg.ca_path);
+        ca_key = key_buf;
+    }
+    if (access(ca_key, R_OK) != 0) {
+        fprintf(stderr,
+                "gridsyncd cert renew: cannot read the CA key %s: %s (if it is kept offline, "
+                "name it with --ca-key FILE)\n",
+                ca_key, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    rc = certgen_renew(cfg.ca_path, ca_key, cfg.cert_path, cfg.key_path, &now, &err);
+    if (rc) {
+        fprintf(stderr, "gridsyncd cert renew: %s; the current certificate was not changed\n",
+                gs_err_msg(&err, rc));
+        return EXIT_RUNTIME;
+    }
+    utc_text(until, sizeof(until), now.not_after);
+    printf("renewed %s: serial %s, valid until %s (%lld days), for the same %zu names\n"
+           "the running gridsyncd serves it from its next SIGHUP (systemctl reload gridsyncd);\n"
+           "devices trust it through %s, which did not change\n",
+           cfg.cert_path, now.serial, until,
+           (long long)((now.not_after - (int64_t)time(NULL)) / 86400), now.n_names, cfg.ca_path);
+    if (now.not_after < (int64_t)time(NULL) + (int64_t)CERTGEN_SERVER_DAYS * 86400 - 3600)
+        fprintf(stderr,
+                "gridsyncd cert renew: note: the CA ends on %s, so the certificate ends then "
+                "too; plan a new CA (docs/SERVER.md, CA rotation)\n",
+                until);
+    return 0;
+}
+
 /* gridsyncd restore FILE --dir DIR */
 static int cmd_restore(int argc, char **argv)
 {
@@ -685,6 +812,8 @@ int main(int argc, char **argv)
         return cmd_backup(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "restore") == 0)
         return cmd_restore(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "cert") == 0)
+        return cmd_cert(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);

@@ -1,6 +1,7 @@
 /*
  * metrics.c: the counters behind /metrics and their Prometheus text exposition (format
- * 0.0.4). Invariants: every counter only grows (connections_open is the one gauge); the
+ * 0.0.4). Invariants: every counter only grows (connections_open, the warnings and the
+ * certificate's remaining life, computed from its notAfter when rendered, are gauges); the
  * latency buckets are stored per bucket and summed into cumulative `le` buckets only when
  * rendered, so an observation costs two relaxed atomic adds.
  */
@@ -8,6 +9,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/rc.h"
 
@@ -109,6 +111,13 @@ int metrics_render(const srv_metrics *m, gs_buf *out)
                       "# TYPE gridsyncd_connections_open gauge\n"
                       "gridsyncd_connections_open %" PRId64 "\n",
                       LOAD(connections_open));
+    if (!rc && LOAD(cert_not_after) != 0)
+        rc = buf_addf(out,
+                      "# HELP gridsyncd_cert_expiry_seconds Seconds until the notAfter of the "
+                      "certificate new connections get (negative once it has ended).\n"
+                      "# TYPE gridsyncd_cert_expiry_seconds gauge\n"
+                      "gridsyncd_cert_expiry_seconds %" PRId64 "\n",
+                      LOAD(cert_not_after) - (int64_t)time(NULL));
     if (!rc)
         rc = buf_adds(out, "# HELP gridsyncd_warnings_open Open warnings by rule and level, as "
                            "of the last sweep (rules_sweep_s).\n"

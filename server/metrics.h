@@ -41,6 +41,8 @@ typedef struct srv_metrics {
     _Atomic uint64_t timeouts;          /* connections cut by a read, request or write timeout
                                            (not idle keep-alive ones, which are normal) */
     _Atomic int64_t connections_open;   /* connections open now */
+    _Atomic int64_t cert_not_after;     /* notAfter (Unix s) of the certificate new handshakes
+                                           get (certwatch.c); 0: not known, no gauge */
     _Atomic uint64_t latency_bucket[METRICS_N_BUCKETS + 1]; /* per bucket, last is +Inf */
     _Atomic uint64_t latency_sum_us;    /* sum of request latencies */
     /* open warnings by rule and level (notice, attention, urgent), as the last sweep counted */

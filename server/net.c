@@ -401,6 +401,13 @@ static int slice_is(srv_slice s, const char *lit)
     return s.len == n && memcmp(s.ptr, lit, n) == 0;
 }
 
+/* A path of the device protocol, whose errors are MessagePack Error bodies (PROTOCOL.md 1);
+ * every other path's are JSON. */
+static int device_path(srv_slice path)
+{
+    return slice_is(path, PROTO_SYNC_PATH) || slice_is(path, PROTO_SCHEMA_PATH);
+}
+
 /* The CA's CRL (crl.h): the file ca.crl next to the configured CA certificate, read per
  * request (rare; a new one needs no restart). GS_E_NOTFOUND when there is none. */
 static int read_crl(const srv_net *n, gs_buf *out)
@@ -476,7 +483,7 @@ static void answer(srv_net *n, net_conn *c)
 {
     srv_response *resp = &c->resp;
     int head_ok = c->rx.head_len > 0 || c->rx.head.line_ok;
-    int sync_path = head_ok && slice_is(c->rx.head.path, PROTO_SYNC_PATH);
+    int sync_path = head_ok && device_path(c->rx.head.path);
 
     resp->status = 0;
     resp->content_type = NULL;
@@ -506,7 +513,7 @@ static void answer(srv_net *n, net_conn *c)
 static void refuse_at_head(net_conn *c, int status, const char *code, const char *msg)
 {
     srv_response *resp = &c->resp;
-    int sync_path = slice_is(c->rx.head.path, PROTO_SYNC_PATH);
+    int sync_path = device_path(c->rx.head.path);
     resp->status = 0;
     resp->content_type = NULL;
     resp->content_encoding = NULL;

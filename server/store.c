@@ -215,7 +215,9 @@ static const char *const migrations[] = {
      * fits every signed reader; a restore gives a new one (store_epoch_renew). SQLite's
      * random() is seeded from the operating system's randomness. */
     "INSERT INTO meta (key, value) VALUES ('epoch', 1 + (random() & 4611686018427387903));",
-    /* 6 -> 7: enrolment codes (issue 17, store_enrol.c): a device-to-be's name and grids,
+    /* 6 -> 7: a revocation may ask the device to wipe itself (issue 21): STORE_WIPE_* */
+    "ALTER TABLE devices ADD COLUMN wipe INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: enrolment codes (issue 17, store_enrol.c): a device-to-be's name and grids,
      * reached by the SHA-256 of its single-use code (never the code itself); the device is
      * made, and the row marked used, when the code is presented to POST /v1/enroll. */
     "CREATE TABLE enrolments ("
@@ -233,7 +235,7 @@ static const char *const migrations[] = {
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3,
-                                                                NULL, NULL, NULL, NULL};
+                                                                NULL, NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -257,13 +259,14 @@ static const char *const sql_text[Q_N] = {
     [Q_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [Q_VER_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value",
+    [Q_VER_LOCK] = "SELECT value FROM meta WHERE key = 'version'",
     [Q_DEV_ADD] = "INSERT INTO devices (id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
     [Q_DEV_GRID_ADD] = "INSERT INTO device_grids (device, grid) VALUES (?1, ?2)",
     [Q_DEV_GET] = "SELECT id, name, token_hash, created, revoked, last_sync, last_result, "
-                  "rejects, rowid FROM devices WHERE id = ?1",
+                  "rejects, rowid, wipe FROM devices WHERE id = ?1",
     [Q_DEV_GRIDS] = "SELECT grid FROM device_grids WHERE device = ?1 ORDER BY grid",
     [Q_DEV_REVOKE] = "UPDATE devices SET revoked = CASE WHEN revoked = 0 THEN ?2 ELSE revoked "
-                     "END WHERE id = ?1",
+                     "END, wipe = CASE WHEN ?3 > 0 THEN ?3 ELSE wipe END WHERE id = ?1",
     [Q_DEV_SYNCED] = "UPDATE devices SET last_sync = ?2, last_result = ?3, "
                      "rejects = rejects + ?4 WHERE id = ?1",
     [Q_DEV_LIST] = "SELECT id FROM devices ORDER BY id",
@@ -276,7 +279,7 @@ static const char *const sql_text[Q_N] = {
                    "?12, ?13, ?14, 'open', ?15) RETURNING id",
     [Q_CONF_GET] = "SELECT " CONF_COLS " FROM conflicts WHERE id = ?1",
     [Q_CONF_LIST] = "SELECT " CONF_COLS " FROM conflicts WHERE (?1 = 0 OR status = 'open') "
-                    "AND (?2 IS NULL OR grid = ?2) ORDER BY id LIMIT ?3",
+                    "AND (CAST(?2 AS TEXT) IS NULL OR grid = ?2) ORDER BY id LIMIT ?3",
     [Q_CONF_RESOLVE] = "UPDATE conflicts SET status = 'resolved', resolved = ?2 WHERE id = ?1",
     [Q_AUD_ADD] = "INSERT INTO audit (conflict, admin, at, old_value, new_value, version, note) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -288,9 +291,17 @@ static const char *const sql_text[Q_N] = {
                       "GROUP BY grid ORDER BY grid",
 };
 
+/* PostgreSQL's own texts. BEGIN: a writer takes the version row's lock first, which
+ * serialises writers as SQLite's BEGIN IMMEDIATE does (store_begin), so versions commit
+ * in the order they were given and a pull never skips one committed later. */
+static const char *const sql_pg[Q_N] = {
+    [Q_BEGIN] = "BEGIN",
+    [Q_VER_LOCK] = "SELECT value FROM meta WHERE key = 'version' FOR UPDATE",
+};
+
 static int prep(store *s, int q, eng_stmt **out, gs_err *err)
 {
-    return prep_slot(s, &s->stmt[q], sql_text[q], out, err);
+    return prep_slot(s, &s->stmt[q], on_engine(s, sql_text[q], sql_pg[q]), out, err);
 }
 
 static int migrate(store *s, gs_err *err)
@@ -298,6 +309,8 @@ static int migrate(store *s, gs_err *err)
     int rc = GS_OK, ver = 0;
     char sql[128];
 
+    if (s->pg)
+        return store_pg_migrate(s, err);
     rc = sqldb_user_version(s->db, STORE_SCHEMA_VERSION, "gridsyncd", &ver, err);
     if (rc) {
         gs_err_prefix(err, "store: ");
@@ -354,6 +367,7 @@ int store_open(store **out, const char *path, gs_err *err)
         gs_err_prefix(err, "store: ");
     } else {
         s->db = eng_sqlite(s->e);
+        s->pg = eng_kind_of(s->e) == ENG_PG;
         rc = migrate(s, err);
     }
     /* the ways back out are prepared now: a rollback after a failed allocation must not
@@ -415,7 +429,7 @@ int store_checkpointer_start(store *s, const char *path, gs_err *err)
 {
     int src;
 
-    if (s->ck_on)
+    if (s->ck_on || !s->db) /* PostgreSQL checkpoints itself */
         return GS_OK;
     src = sqlite3_open_v2(path, &s->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {
@@ -502,6 +516,8 @@ void store_inject_fault(store *s, long n)
 
 int store_schema_version(store *s, int *out, gs_err *err)
 {
+    if (s->pg)
+        return store_pg_schema_version(s, out, err);
     return sqldb_user_version(s->db, STORE_SCHEMA_VERSION, "gridsyncd", out, err);
 }
 
@@ -523,10 +539,29 @@ static int meta_set(store *s, const char *key, uint64_t v, gs_err *err);
 
 int store_begin(store *s, gs_err *err)
 {
-    int rc = run_simple(s, Q_BEGIN, err);
-    if (!rc)
-        s->in_txn = 1;
+    eng_stmt *st = NULL;
+    int row = 0, rc = run_simple(s, Q_BEGIN, err);
+
     s->ver_loaded = s->ver_dirty = 0;
+    if (rc)
+        return rc;
+    s->in_txn = 1;
+    if (!s->pg)
+        return GS_OK;
+    /* PostgreSQL: the version row locked for the whole transaction, read after the lock
+       (READ COMMITTED: every later statement sees what the writer before committed) */
+    rc = prep(s, Q_VER_LOCK, &st, err);
+    if (!rc)
+        rc = step(s, st, &row, err);
+    if (!rc && !row)
+        rc = gs_err_set(err, GS_E_DB, "store: meta 'version' missing");
+    if (!rc) {
+        s->ver = col_u64(st, 0);
+        s->ver_loaded = 1;
+    }
+    done(st);
+    if (rc)
+        store_rollback(s);
     return rc;
 }
 
@@ -787,6 +822,7 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
         col_text(st, 6, d.last_result, sizeof(d.last_result));
         d.rejects = col_u64(st, 7);
         d.num = (uint32_t)col_u64(st, 8);
+        d.wipe = (int)eng_col_i64(st, 9);
     }
     done(st);
     if (!rc)
@@ -796,14 +832,19 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
     return rc;
 }
 
-int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err)
+int store_device_revoke(store *s, const char *id, int64_t now_ms, int wipe, gs_err *err)
 {
     eng_stmt *st = NULL;
-    int rc = prep(s, Q_DEV_REVOKE, &st, err);
+    int rc;
+
+    if (wipe < STORE_WIPE_NONE || wipe > STORE_WIPE_AFTER_UPLOAD)
+        return gs_err_set(err, GS_E_INVALID, "wipe %d is not a STORE_WIPE_* value", wipe);
+    rc = prep(s, Q_DEV_REVOKE, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id);
     eng_bind_i64(st, 2, now_ms);
+    eng_bind_i64(st, 3, wipe);
     rc = exec_done(s, st, err);
     if (!rc && eng_changes(s->e) == 0)
         rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%s'", id);

@@ -6,7 +6,8 @@
  * What is kept (one SQLite file, WAL; store.c and store_rec.c have the details):
  *   meta          server HLC and the last server version
  *   devices       id, name, grids, token hash, created, revoked, last sync time and result,
- *                 rejected-change count; its rowid is the device's number in records
+ *                 rejected-change count, the wipe asked for with the revocation; its rowid
+ *                 is the device's number in records
  *   admins        id, token hash, created
  *   records       one row per record of any schema table: table, id, grid, deleted,
  *                 created/updated HLC, current version, and every field (value, version,
@@ -48,7 +49,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 7 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 8 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -128,14 +129,23 @@ typedef struct store_device {
     char last_result[STORE_RESULT_MAX + 1];          /* "ok ch=3 acc=3", "400 malformed" */
     uint64_t rejects;                                /* changes rejected so far */
     uint32_t num;                                    /* its number in records (>= 1) */
+    int wipe;                                        /* STORE_WIPE_*: set with revoked_ms */
 } store_device;
+
+/* What a revoked device is told when it next syncs (PROTOCOL.md section 1, 410). */
+#define STORE_WIPE_NONE 0         /* 401 auth, as for any refused token */
+#define STORE_WIPE_NOW 1          /* 410 wiped: delete everything, nothing is accepted */
+#define STORE_WIPE_AFTER_UPLOAD 2 /* its batches are merged (410 upload_then_wipe), then
+                                     410 wiped once it has nothing left to send */
 
 /* GS_E_EXISTS when the id is taken. */
 int store_device_add(store *s, const store_device *d, gs_err *err);
 /* GS_E_NOTFOUND when there is no such device (revoked devices are found). */
 int store_device_get(store *s, const char *id, size_t id_len, store_device *out, gs_err *err);
-/* Sets revoked once (a second call keeps the first time); GS_E_NOTFOUND. */
-int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
+/* Sets revoked once (a second call keeps the first time); GS_E_NOTFOUND. wipe is a
+ * STORE_WIPE_* value: above NONE it replaces the wipe asked for before (the latest order
+ * counts); NONE keeps it (a wipe once asked for is not taken back by a plain revoke). */
+int store_device_revoke(store *s, const char *id, int64_t now_ms, int wipe, gs_err *err);
 /* Records the outcome of a sync and adds n_rejects to the device's reject count. */
 int store_device_synced(store *s, const char *id, int64_t now_ms, const char *result,
                         uint64_t n_rejects, gs_err *err);

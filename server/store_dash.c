@@ -52,7 +52,7 @@ static const char *const dsql[DQ_N] = {
     [DQ_WARNINGS] = "SELECT grid, rule, level, count(*) FROM watch WHERE warning IS NOT NULL "
                     "GROUP BY grid, rule, level",
     [DQ_WARNINGS_G] = "SELECT grid, rule, level, count(*) FROM watch WHERE grid = ?1 AND "
-                      "warning IS NOT NULL GROUP BY rule, level",
+                      "warning IS NOT NULL GROUP BY grid, rule, level",
     [DQ_SILENT] = "SELECT id FROM devices WHERE revoked = 0 AND "
                   "(CASE WHEN last_sync > 0 THEN last_sync ELSE created END) < ?1 ORDER BY id",
     [DQ_SILENT_G] = "SELECT d.id FROM device_grids g JOIN devices d ON d.id = g.device "
@@ -66,6 +66,17 @@ static const char *const dsql[DQ_N] = {
                        "grid = ?3 AND deleted = 0 ORDER BY id DESC LIMIT ?2",
     [DQ_REC_PAGE] = "SELECT id FROM records WHERE tbl = ?1 AND id >= ?2 AND id <= ?3 AND "
                     "id > ?4 AND deleted = 0 ORDER BY id LIMIT ?5",
+};
+
+/* PostgreSQL's own texts: its planner takes no INDEXED BY (and finds watch_grid itself). */
+static const char *const dsql_pg[DQ_N] = {
+    [DQ_RESIDENTS_G] = "SELECT grid, info, since FROM watch WHERE grid = ?2 AND rule = ?1 AND "
+                       "(info & 1073741823) <> 0",
+    [DQ_CARE_G] = "SELECT grid, info, since FROM watch WHERE grid = ?2 AND rule = ?1 AND "
+                  "deadline IS NOT NULL",
+    [DQ_DISPUTES_OPEN_G] = "SELECT grid, since FROM watch WHERE grid = ?4 AND rule = ?3 AND "
+                           "since >= ?1 AND since <= ?2 AND "
+                           "(deadline IS NOT NULL OR warning IS NOT NULL)",
 };
 
 /* The longest range of days the town's visits are read for by the day index: a day's
@@ -85,7 +96,7 @@ static int dprep(store *s, int q, const char *grid, int grid_param, eng_stmt **o
 
     if (grid)
         q++;
-    rc = prep_slot(s, &s->dstmt[q], dsql[q], out, err);
+    rc = prep_slot(s, &s->dstmt[q], on_engine(s, dsql[q], dsql_pg[q]), out, err);
     if (!rc && grid)
         bind_text(*out, grid_param, grid);
     return rc;

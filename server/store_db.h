@@ -28,6 +28,7 @@ enum {
     Q_META_SET,
     Q_META_PUT,
     Q_VER_NEXT,
+    Q_VER_LOCK,
     Q_DEV_ADD,
     Q_DEV_GRID_ADD,
     Q_DEV_GET,
@@ -141,6 +142,7 @@ struct store {
     eng_stmt *estmt[EQ_N];   /* store_enrol.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
+    int pg;                  /* 1 on PostgreSQL: the *_pg[] texts where a statement differs */
     /* Inside a transaction the version counter lives here: read from meta on first use,
      * written back once by store_commit (an UPDATE of meta per change cost ~8% of a merge).
      * The write lock taken by BEGIN IMMEDIATE keeps it exact. */
@@ -160,6 +162,16 @@ struct store {
     char (*dev_ids)[GS_LIMIT_NAME + 1]; /* dev_ids[num], "" when not known yet */
     uint32_t n_dev_ids;      /* entries allocated */
 };
+
+/* store_pg.c: the PostgreSQL schema, made or brought up to STORE_SCHEMA_VERSION. */
+int store_pg_migrate(store *s, gs_err *err);
+int store_pg_schema_version(store *s, int *out, gs_err *err);
+
+/* The text of a statement on this store's engine: pg where PostgreSQL needs its own. */
+static inline const char *on_engine(const store *s, const char *sql, const char *pg)
+{
+    return s->pg && pg ? pg : sql;
+}
 
 /* The statement in *slot, prepared from sql on first use. */
 static inline int prep_slot(store *s, eng_stmt **slot, const char *sql, eng_stmt **out,

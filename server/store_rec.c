@@ -46,8 +46,9 @@ static const char *const rsql[RQ_N] = {
                    "DO UPDATE SET grid = excluded.grid, deleted = excluded.deleted, "
                    "updated_hlc = excluded.updated_hlc, version = excluded.version, "
                    "fields = excluded.fields",
-    [RQ_PULLS_ADD] = "INSERT OR REPLACE INTO pulls (grid, version, tbl, rid, writer) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [RQ_PULLS_ADD] = "INSERT INTO pulls (grid, version, tbl, rid, writer) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (grid, version) DO UPDATE SET "
+                     "tbl = excluded.tbl, rid = excluded.rid, writer = excluded.writer",
     [RQ_PULLS_DEL] = "DELETE FROM pulls WHERE grid = ?1 AND version = ?2",
     [RQ_MOVE_ADD] = "INSERT INTO moves (from_grid, version, tbl, rid, field, value, to_grid, "
                     "hlc, device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -55,11 +56,13 @@ static const char *const rsql[RQ_N] = {
     [RQ_ACK_GET] = "SELECT ack FROM acks WHERE device = ?1 AND seq = ?2",
     [RQ_RANGE_GET] = "SELECT first_seq, first_version FROM ack_ranges WHERE device = ?1 AND "
                      "first_seq <= ?2 AND last_seq >= ?2 ORDER BY first_seq DESC LIMIT 1",
-    [RQ_ACK_MAX] = "SELECT max(ifnull((SELECT max(seq) FROM acks WHERE device = ?1), 0), "
-                   "ifnull((SELECT max(last_seq) FROM ack_ranges WHERE device = ?1), 0))",
-    [RQ_ACK_PUT] = "INSERT OR REPLACE INTO acks (device, seq, ok, ack) VALUES (?1, ?2, ?3, ?4)",
-    [RQ_RANGE_PUT] = "INSERT OR REPLACE INTO ack_ranges (device, first_seq, last_seq, "
-                     "first_version) VALUES (?1, ?2, ?3, ?4)",
+    [RQ_ACK_MAX] = "SELECT coalesce((SELECT max(seq) FROM acks WHERE device = ?1), 0), "
+                   "coalesce((SELECT max(last_seq) FROM ack_ranges WHERE device = ?1), 0)",
+    [RQ_ACK_PUT] = "INSERT INTO acks (device, seq, ok, ack) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT (device, seq) DO UPDATE SET ok = excluded.ok, ack = excluded.ack",
+    [RQ_RANGE_PUT] = "INSERT INTO ack_ranges (device, first_seq, last_seq, first_version) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device, first_seq) DO UPDATE SET "
+                     "last_seq = excluded.last_seq, first_version = excluded.first_version",
     [RQ_ACK_PRUNE] = "DELETE FROM acks WHERE device = ?1 AND seq < ?2",
     [RQ_RANGE_PRUNE] = "DELETE FROM ack_ranges WHERE device = ?1 AND last_seq < ?2",
     /* a range that straddles low keeps its part from low on (its key moves with it) */
@@ -73,12 +76,12 @@ static const char *const rsql[RQ_N] = {
                  "WHERE from_grid = ?3 AND version > ?2 AND device <> ?4 ORDER BY 1",
     /* several grids: SQLite reads each grid's range and sorts what is after the cursor */
     [RQ_PULLN] = "SELECT version, tbl, rid, 0, NULL, NULL, NULL FROM pulls "
-                 "WHERE grid IN (SELECT grid FROM device_grids WHERE device = ?4) "
+                 "WHERE grid IN (SELECT grid FROM device_grids WHERE device = ?3) "
                  "AND version > ?2 AND writer <> ?1 "
                  "UNION ALL SELECT version, tbl, rid, 1, field, value, hlc FROM moves "
-                 "WHERE from_grid IN (SELECT grid FROM device_grids WHERE device = ?4) "
-                 "AND to_grid NOT IN (SELECT grid FROM device_grids WHERE device = ?4) "
-                 "AND version > ?2 AND device <> ?4 ORDER BY 1",
+                 "WHERE from_grid IN (SELECT grid FROM device_grids WHERE device = ?3) "
+                 "AND to_grid NOT IN (SELECT grid FROM device_grids WHERE device = ?3) "
+                 "AND version > ?2 AND device <> ?3 ORDER BY 1",
     [RQ_DEV_ID] = "SELECT id FROM devices WHERE rowid = ?1",
     /* col_meta's and col_fields' columns first, as RQ_REC_GET, then where the scan is */
     [RQ_REC_SCAN] = "SELECT grid, deleted, created_hlc, updated_hlc, version, fields, rowid, id "
@@ -577,8 +580,10 @@ int store_ack_max(store *s, const char *device, uint64_t *out, gs_err *err)
         return rc;
     bind_text(st, 1, device);
     rc = step(s, st, &row, err);
-    if (!rc)
-        *out = row ? col_u64(st, 0) : 0;
+    if (!rc) {
+        uint64_t one = row ? col_u64(st, 0) : 0, ranges = row ? col_u64(st, 1) : 0;
+        *out = one > ranges ? one : ranges;
+    }
     done(st);
     return rc;
 }
@@ -688,9 +693,12 @@ int store_pull_scan(store *s, const store_device *dev, uint64_t cursor, gs_arena
         return rc;
     eng_bind_i64(st, 1, dev->num);
     bind_u64(st, 2, cursor);
-    if (dev->n_grids == 1)
+    if (dev->n_grids == 1) {
         bind_text(st, 3, dev->grids[0]);
-    bind_text(st, 4, dev->id);
+        bind_text(st, 4, dev->id);
+    } else {
+        bind_text(st, 3, dev->id); /* no parameter unused: PostgreSQL could not type it */
+    }
     while (!rc && !stop) {
         rc = step(s, st, &row, err);
         if (rc || !row)

@@ -12,8 +12,12 @@
 static const char *const wsql[WQ_N] = {
     [WQ_GET] = "SELECT grid, ref, since, deadline, until, due, info, warning, level FROM watch "
                "WHERE rule = ?1 AND subject = ?2",
-    [WQ_PUT] = "INSERT OR REPLACE INTO watch (rule, subject, grid, ref, since, deadline, until, "
-               "due, info, warning, level) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [WQ_PUT] = "INSERT INTO watch (rule, subject, grid, ref, since, deadline, until, due, info, "
+               "warning, level) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+               "ON CONFLICT (rule, subject) DO UPDATE SET grid = excluded.grid, "
+               "ref = excluded.ref, since = excluded.since, deadline = excluded.deadline, "
+               "until = excluded.until, due = excluded.due, info = excluded.info, "
+               "warning = excluded.warning, level = excluded.level",
     /* the state of a row whose grid and ref stay: in place, those indexes untouched */
     [WQ_UPDATE] = "UPDATE watch SET since = ?3, deadline = ?4, until = ?5, due = ?6, info = ?7, "
                   "warning = ?8, level = ?9 WHERE rule = ?1 AND subject = ?2",
@@ -27,13 +31,13 @@ static const char *const wsql[WQ_N] = {
                   "level FROM watch WHERE rule = ?1 AND ref = ?2",
     [WQ_OPEN_COUNTS] = "SELECT rule, level, count(*) FROM watch WHERE warning IS NOT NULL "
                        "GROUP BY rule, level",
-    [WQ_DISPUTE_ADD] = "INSERT OR IGNORE INTO dispute_visits (resident, at, visit, grid) "
-                       "VALUES (?1, ?2, ?3, ?4)",
+    [WQ_DISPUTE_ADD] = "INSERT INTO dispute_visits (resident, at, visit, grid) "
+                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     [WQ_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM watch) AND EXISTS (SELECT 1 FROM records "
                  "WHERE tbl IN ('resident', 'visit', 'care'))",
     [WQ_DAYS_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM visit_days)",
     [WQ_VISIT_DAY] = "INSERT INTO visit_days (grid, day, n) VALUES (?1, ?2, ?3) "
-                     "ON CONFLICT (grid, day) DO UPDATE SET n = n + ?3",
+                     "ON CONFLICT (grid, day) DO UPDATE SET n = visit_days.n + excluded.n",
     /* the latest n only: a resident with many disputes costs n rows a dispute, not all */
     [WQ_DISPUTE_RECENT] = "SELECT at FROM dispute_visits WHERE resident = ?1 AND at >= ?2 "
                           "ORDER BY at DESC LIMIT ?3",

@@ -1,16 +1,24 @@
 /*
  * tls.c: Mbed TLS server configuration and non-blocking connections (see tls.h).
  *
- * Invariants: srv_tls is immutable after tls_open except for what Mbed TLS locks itself
- * (the CTR_DRBG, the session cache and the ticket keys, under MBEDTLS_THREADING_C); the
- * policy arrays live inside srv_tls because mbedtls_ssl_config keeps pointers to them; a
- * tls_conn is never used by two threads at once (the network layer hands connections from
- * thread to thread through locked queues).
+ * Invariants: a credential (tls_cred: certificate, key, ssl_config, session cache, ticket
+ * keys) is immutable once made, except for what Mbed TLS locks itself (the CTR_DRBG, the
+ * session cache and the ticket keys, under MBEDTLS_THREADING_C); the policy arrays live
+ * inside it because mbedtls_ssl_config keeps pointers to them; srv_tls.cur changes only
+ * under srv_tls.lock, and a credential is freed only when its reference count (one per
+ * connection set up with it, one while it is cur) reaches 0, after mbedtls_ssl_free of its
+ * last connection (which still reads the config); a tls_conn is never used by two threads
+ * at once (the network layer hands connections from thread to thread through locked
+ * queues).
+ *
+ *   tls_open --> cred A (cur, refs 1) <-- conn 1, conn 2      (refs 3)
+ *   tls_reload --> cred B (cur)         cred A: refs 2, freed when conn 1 and 2 are freed
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tls.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,12 +42,12 @@
 #define TLS_TICKET_LIFETIME_S 86400 /* a day: a device syncs at least daily, keys rotate */
 #define TLS_CACHE_TIMEOUT_S 86400   /* same horizon for session-id resumption */
 
-struct srv_tls {
-    mbedtls_entropy_context entropy;   /* OS entropy for the generator */
-    mbedtls_ctr_drbg_context drbg;     /* the generator every handshake uses (locked) */
+/* One certificate and key with the configuration that serves them, shared by the
+ * connections that began their handshake while it was current. */
+typedef struct tls_cred {
     mbedtls_x509_crt cert;             /* our certificate chain */
     mbedtls_pk_context key;            /* its private key */
-    mbedtls_ssl_config conf;           /* the shared policy */
+    mbedtls_ssl_config conf;           /* the policy, pointing at cert, key and the arrays */
     mbedtls_ssl_cache_context cache;   /* session-id resumption (locked) */
     mbedtls_ssl_ticket_context ticket; /* session-ticket keys (locked) */
     int suites[8];                     /* allowed cipher suites, 0-terminated */
@@ -47,10 +55,24 @@ struct srv_tls {
 #if MBEDTLS_VERSION_NUMBER < 0x03000000
     int hashes[4]; /* allowed signature hashes, MBEDTLS_MD_NONE-terminated */
 #endif
+    unsigned refs;       /* connections using it, plus 1 while current (srv_tls.lock) */
+    certgen_info info;   /* serial, validity, names of cert */
+} tls_cred;
+
+struct srv_tls {
+    mbedtls_entropy_context entropy; /* OS entropy for the generator */
+    mbedtls_ctr_drbg_context drbg;   /* the generator every handshake uses (locked) */
+    pthread_mutex_t lock;            /* guards cur and every credential's refs */
+    tls_cred *cur;                   /* what new handshakes get; never NULL once open */
+    char cert_path[SRV_PATH_MAX];    /* cfg->cert_path, read again by tls_reload */
+    char key_path[SRV_PATH_MAX];     /* cfg->key_path */
+    int cache_entries;               /* session cache size of each credential */
 };
 
 struct tls_conn {
     mbedtls_ssl_context ssl; /* the connection's TLS state */
+    tls_cred *cred;          /* the credential ssl was set up with (one reference) */
+    srv_tls *owner;          /* for releasing cred */
     int fd;                  /* the socket, owned by the caller */
     int last_err;            /* last Mbed TLS error code, 0 if none */
     char err_text[128];      /* last_err as text, filled on demand */
@@ -64,21 +86,156 @@ static int tls_fail(gs_err *err, int code, const char *what, const char *path)
                       path ? path : "", text, (unsigned)-code);
 }
 
+static void cred_free(tls_cred *k)
+{
+    if (!k)
+        return;
+    mbedtls_ssl_ticket_free(&k->ticket);
+    mbedtls_ssl_cache_free(&k->cache);
+    mbedtls_ssl_config_free(&k->conf);
+    mbedtls_pk_free(&k->key);
+    mbedtls_x509_crt_free(&k->cert);
+    gs_free(k);
+}
+
+/* The policy of tls.h over the certificate and key files of t. */
+static int cred_new(srv_tls *t, tls_cred **out, gs_err *err)
+{
+    tls_cred *k = gs_calloc(1, sizeof(*k));
+    int rc = GS_OK, r, i = 0;
+
+    if (!k)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory");
+    mbedtls_x509_crt_init(&k->cert);
+    mbedtls_pk_init(&k->key);
+    mbedtls_ssl_config_init(&k->conf);
+    mbedtls_ssl_cache_init(&k->cache);
+    mbedtls_ssl_ticket_init(&k->ticket);
+    k->refs = 1;
+
+    r = mbedtls_x509_crt_parse_file(&k->cert, t->cert_path);
+    if (r) {
+        rc = tls_fail(err, r, "reading certificate", t->cert_path);
+        goto out;
+    }
+    r = COMPAT_PK_PARSE_KEYFILE(&k->key, t->key_path, mbedtls_ctr_drbg_random, &t->drbg);
+    if (r) {
+        rc = tls_fail(err, r, "reading private key", t->key_path);
+        goto out;
+    }
+    if (!mbedtls_pk_can_do(&k->key, MBEDTLS_PK_ECDSA)) {
+        rc = gs_err_set(err, GS_E_TLS, "%s: not an EC key; gridsyncd serves ECDSA suites only",
+                        t->key_path);
+        goto out;
+    }
+    r = COMPAT_PK_CHECK_PAIR(&k->cert.pk, &k->key, mbedtls_ctr_drbg_random, &t->drbg);
+    if (r) {
+        rc = gs_err_set(err, GS_E_TLS, "%s does not belong to the certificate in %s", t->key_path,
+                        t->cert_path);
+        goto out;
+    }
+    rc = certgen_info_of(&k->cert, &k->info, err);
+    if (rc) {
+        gs_err_prefix(err, "%s: ", t->cert_path);
+        goto out;
+    }
+
+    r = mbedtls_ssl_config_defaults(&k->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                    MBEDTLS_SSL_PRESET_DEFAULT);
+    if (r) {
+        rc = tls_fail(err, r, "TLS defaults", NULL);
+        goto out;
+    }
+    mbedtls_ssl_conf_rng(&k->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    /* 2.28's defaults still accept TLS 1.0/1.1 and CBC suites */
+    COMPAT_CONF_MIN_TLS12(&k->conf);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    k->suites[i++] = MBEDTLS_TLS1_3_AES_128_GCM_SHA256;
+    k->suites[i++] = MBEDTLS_TLS1_3_AES_256_GCM_SHA384;
+    k->suites[i++] = MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256;
+#endif
+    /* the server's order wins (2.28 default): ChaCha20-Poly1305 first, because GCM in 2.28
+     * is the slower of the two here and on handhelds without AES instructions */
+    k->suites[i++] = MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
+    k->suites[i++] = MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    k->suites[i++] = MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384;
+    k->suites[i] = 0;
+    mbedtls_ssl_conf_ciphersuites(&k->conf, k->suites);
+    /* P-256 first: in 2.28 its ECDH is ~15% cheaper than X25519's generic ladder (9.4 vs
+     * 11.0 ms CPU per key exchange measured here) */
+    i = 0;
+    k->groups[i++] = COMPAT_GROUP_P256;
+#if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
+    k->groups[i++] = COMPAT_GROUP_X25519;
+#endif
+    k->groups[i] = COMPAT_GROUP_END;
+    COMPAT_CONF_GROUPS(&k->conf, k->groups);
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+    k->hashes[0] = MBEDTLS_MD_SHA256;
+    k->hashes[1] = MBEDTLS_MD_SHA384;
+    k->hashes[2] = MBEDTLS_MD_SHA512;
+    k->hashes[3] = MBEDTLS_MD_NONE;
+    COMPAT_CONF_SIG_HASHES(&k->conf, k->hashes);
+#endif
+    mbedtls_ssl_conf_renegotiation(&k->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+    r = mbedtls_ssl_conf_own_cert(&k->conf, &k->cert, &k->key);
+    if (r) {
+        rc = tls_fail(err, r, "installing the certificate", NULL);
+        goto out;
+    }
+
+    /* resumption: a device on a 2G link saves a round trip and the ECDHE work. Each
+     * credential has its own cache and ticket keys, so after a reload every handshake,
+     * resumed or full, is one of the new credential's */
+    mbedtls_ssl_cache_set_max_entries(&k->cache, t->cache_entries);
+    mbedtls_ssl_cache_set_timeout(&k->cache, TLS_CACHE_TIMEOUT_S);
+    mbedtls_ssl_conf_session_cache(&k->conf, &k->cache, mbedtls_ssl_cache_get,
+                                   mbedtls_ssl_cache_set);
+    r = mbedtls_ssl_ticket_setup(&k->ticket, mbedtls_ctr_drbg_random, &t->drbg,
+                                 MBEDTLS_CIPHER_AES_256_GCM, TLS_TICKET_LIFETIME_S);
+    if (r) {
+        rc = tls_fail(err, r, "session tickets", NULL);
+        goto out;
+    }
+    mbedtls_ssl_conf_session_tickets_cb(&k->conf, mbedtls_ssl_ticket_write,
+                                        mbedtls_ssl_ticket_parse, &k->ticket);
+    *out = k;
+    k = NULL;
+out:
+    cred_free(k);
+    return rc;
+}
+
+/* Drops one reference to k; frees it (outside the lock) when that was the last. */
+static void cred_release(srv_tls *t, tls_cred *k)
+{
+    unsigned left;
+    pthread_mutex_lock(&t->lock);
+    left = --k->refs;
+    pthread_mutex_unlock(&t->lock);
+    if (left == 0)
+        cred_free(k);
+}
+
 int tls_open(srv_tls **out, const srv_config *cfg, gs_err *err)
 {
     static const char pers[] = "gridsyncd tls";
     srv_tls *t = gs_calloc(1, sizeof(*t));
-    int rc = GS_OK, r, i = 0;
+    int rc = GS_OK, r;
 
     if (!t)
         return gs_err_set(err, GS_E_NOMEM, "out of memory");
     mbedtls_entropy_init(&t->entropy);
     mbedtls_ctr_drbg_init(&t->drbg);
-    mbedtls_x509_crt_init(&t->cert);
-    mbedtls_pk_init(&t->key);
-    mbedtls_ssl_config_init(&t->conf);
-    mbedtls_ssl_cache_init(&t->cache);
-    mbedtls_ssl_ticket_init(&t->ticket);
+    if (pthread_mutex_init(&t->lock, NULL) != 0) {
+        mbedtls_ctr_drbg_free(&t->drbg);
+        mbedtls_entropy_free(&t->entropy);
+        gs_free(t);
+        return gs_err_set(err, GS_E_NOMEM, "cannot create a mutex");
+    }
+    snprintf(t->cert_path, sizeof(t->cert_path), "%s", cfg->cert_path);
+    snprintf(t->key_path, sizeof(t->key_path), "%s", cfg->key_path);
+    t->cache_entries = cfg->max_connections * 4 > 1000 ? cfg->max_connections * 4 : 1000;
 
     r = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
                               (const unsigned char *)pers, sizeof(pers) - 1);
@@ -86,86 +243,9 @@ int tls_open(srv_tls **out, const srv_config *cfg, gs_err *err)
         rc = tls_fail(err, r, "seeding the random generator", NULL);
         goto out;
     }
-    r = mbedtls_x509_crt_parse_file(&t->cert, cfg->cert_path);
-    if (r) {
-        rc = tls_fail(err, r, "reading certificate", cfg->cert_path);
+    rc = cred_new(t, &t->cur, err);
+    if (rc)
         goto out;
-    }
-    r = COMPAT_PK_PARSE_KEYFILE(&t->key, cfg->key_path, mbedtls_ctr_drbg_random, &t->drbg);
-    if (r) {
-        rc = tls_fail(err, r, "reading private key", cfg->key_path);
-        goto out;
-    }
-    if (!mbedtls_pk_can_do(&t->key, MBEDTLS_PK_ECDSA)) {
-        rc = gs_err_set(err, GS_E_TLS, "%s: not an EC key; gridsyncd serves ECDSA suites only",
-                        cfg->key_path);
-        goto out;
-    }
-    r = COMPAT_PK_CHECK_PAIR(&t->cert.pk, &t->key, mbedtls_ctr_drbg_random, &t->drbg);
-    if (r) {
-        rc = gs_err_set(err, GS_E_TLS, "%s does not belong to the certificate in %s", cfg->key_path,
-                        cfg->cert_path);
-        goto out;
-    }
-
-    r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                    MBEDTLS_SSL_PRESET_DEFAULT);
-    if (r) {
-        rc = tls_fail(err, r, "TLS defaults", NULL);
-        goto out;
-    }
-    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-    /* 2.28's defaults still accept TLS 1.0/1.1 and CBC suites */
-    COMPAT_CONF_MIN_TLS12(&t->conf);
-#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
-    t->suites[i++] = MBEDTLS_TLS1_3_AES_128_GCM_SHA256;
-    t->suites[i++] = MBEDTLS_TLS1_3_AES_256_GCM_SHA384;
-    t->suites[i++] = MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256;
-#endif
-    /* the server's order wins (2.28 default): ChaCha20-Poly1305 first, because GCM in 2.28
-     * is the slower of the two here and on handhelds without AES instructions */
-    t->suites[i++] = MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
-    t->suites[i++] = MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
-    t->suites[i++] = MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384;
-    t->suites[i] = 0;
-    mbedtls_ssl_conf_ciphersuites(&t->conf, t->suites);
-    /* P-256 first: in 2.28 its ECDH is ~15% cheaper than X25519's generic ladder (9.4 vs
-     * 11.0 ms CPU per key exchange measured here) */
-    i = 0;
-    t->groups[i++] = COMPAT_GROUP_P256;
-#if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
-    t->groups[i++] = COMPAT_GROUP_X25519;
-#endif
-    t->groups[i] = COMPAT_GROUP_END;
-    COMPAT_CONF_GROUPS(&t->conf, t->groups);
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-    t->hashes[0] = MBEDTLS_MD_SHA256;
-    t->hashes[1] = MBEDTLS_MD_SHA384;
-    t->hashes[2] = MBEDTLS_MD_SHA512;
-    t->hashes[3] = MBEDTLS_MD_NONE;
-    COMPAT_CONF_SIG_HASHES(&t->conf, t->hashes);
-#endif
-    mbedtls_ssl_conf_renegotiation(&t->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-    r = mbedtls_ssl_conf_own_cert(&t->conf, &t->cert, &t->key);
-    if (r) {
-        rc = tls_fail(err, r, "installing the certificate", NULL);
-        goto out;
-    }
-
-    /* resumption: a device on a 2G link saves a round trip and the ECDHE work */
-    mbedtls_ssl_cache_set_max_entries(
-        &t->cache, cfg->max_connections * 4 > 1000 ? cfg->max_connections * 4 : 1000);
-    mbedtls_ssl_cache_set_timeout(&t->cache, TLS_CACHE_TIMEOUT_S);
-    mbedtls_ssl_conf_session_cache(&t->conf, &t->cache, mbedtls_ssl_cache_get,
-                                   mbedtls_ssl_cache_set);
-    r = mbedtls_ssl_ticket_setup(&t->ticket, mbedtls_ctr_drbg_random, &t->drbg,
-                                 MBEDTLS_CIPHER_AES_256_GCM, TLS_TICKET_LIFETIME_S);
-    if (r) {
-        rc = tls_fail(err, r, "session tickets", NULL);
-        goto out;
-    }
-    mbedtls_ssl_conf_session_tickets_cb(&t->conf, mbedtls_ssl_ticket_write,
-                                        mbedtls_ssl_ticket_parse, &t->ticket);
     *out = t;
     t = NULL;
 out:
@@ -173,15 +253,34 @@ out:
     return rc;
 }
 
+int tls_reload(srv_tls *t, gs_err *err)
+{
+    tls_cred *k = NULL, *old;
+    int rc = cred_new(t, &k, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&t->lock);
+    old = t->cur;
+    t->cur = k;
+    pthread_mutex_unlock(&t->lock);
+    cred_release(t, old); /* freed now, or by the last connection that still uses it */
+    return GS_OK;
+}
+
+void tls_cert_info(srv_tls *t, certgen_info *out)
+{
+    pthread_mutex_lock(&t->lock);
+    *out = t->cur->info;
+    pthread_mutex_unlock(&t->lock);
+}
+
 void tls_close(srv_tls *t)
 {
     if (!t)
         return;
-    mbedtls_ssl_ticket_free(&t->ticket);
-    mbedtls_ssl_cache_free(&t->cache);
-    mbedtls_ssl_config_free(&t->conf);
-    mbedtls_pk_free(&t->key);
-    mbedtls_x509_crt_free(&t->cert);
+    if (t->cur)
+        cred_release(t, t->cur); /* every connection is gone: this is the last reference */
+    pthread_mutex_destroy(&t->lock);
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
     gs_free(t);
@@ -229,9 +328,13 @@ int tls_conn_new(srv_tls *t, int fd, tls_conn **out)
         return GS_E_NOMEM;
     mbedtls_ssl_init(&c->ssl);
     c->fd = fd;
-    if (mbedtls_ssl_setup(&c->ssl, &t->conf) != 0) {
-        mbedtls_ssl_free(&c->ssl);
-        gs_free(c);
+    c->owner = t;
+    pthread_mutex_lock(&t->lock);
+    c->cred = t->cur;
+    c->cred->refs++;
+    pthread_mutex_unlock(&t->lock);
+    if (mbedtls_ssl_setup(&c->ssl, &c->cred->conf) != 0) {
+        tls_conn_free(c);
         return GS_E_NOMEM;
     }
     mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
@@ -243,7 +346,9 @@ void tls_conn_free(tls_conn *c)
 {
     if (!c)
         return;
+    /* mbedtls_ssl_free still reads the configuration: release the credential after it */
     mbedtls_ssl_free(&c->ssl);
+    cred_release(c->owner, c->cred);
     gs_free(c);
 }
 

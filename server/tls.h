@@ -1,10 +1,12 @@
 /*
  * tls.h: gridsyncd's TLS endpoint over Mbed TLS 2.28, on non-blocking sockets.
  *
- * One srv_tls per server: the certificate and key, the random generator, the session cache
- * and the session-ticket keys, shared by every connection (Mbed TLS locks them itself when
- * built with MBEDTLS_THREADING_C, as Debian builds it). One tls_conn per connection, used by
- * one thread at a time.
+ * One srv_tls per server: the random generator, and the current credential (certificate,
+ * key, configuration, session cache and session-ticket keys), shared by the connections
+ * (Mbed TLS locks the shared parts itself when built with MBEDTLS_THREADING_C, as Debian
+ * builds it). tls_reload (SIGHUP) reads the files again into a new credential that new
+ * handshakes get; a connection keeps the credential it started with, which is freed with its
+ * last connection. One tls_conn per connection, used by one thread at a time.
  *
  * Policy (tls_open): TLS 1.2 minimum (2.28 has no usable 1.3); only ECDHE-ECDSA with AEAD
  * (ChaCha20-Poly1305, AES-128-GCM, AES-256-GCM); groups P-256 then X25519; signature hashes
@@ -20,6 +22,7 @@
 #include <stddef.h>
 
 #include "common/rc.h"
+#include "certgen.h"
 #include "config.h"
 
 #define TLS_WANT_READ (-1)  /* wait until the socket is readable, then call again */
@@ -32,7 +35,16 @@ typedef struct tls_conn tls_conn;
 
 /* Loads cfg->cert_path and cfg->key_path, seeds the generator, sets the policy above. */
 int tls_open(srv_tls **out, const srv_config *cfg, gs_err *err);
+/* After every tls_conn is freed. */
 void tls_close(srv_tls *t);
+
+/* Reads the certificate and key files again (the paths tls_open got) into a new credential
+ * for the handshakes that start from now on; connections already open keep theirs. On
+ * failure (unreadable, not a pair, not EC) nothing changes. Any thread. */
+int tls_reload(srv_tls *t, gs_err *err);
+
+/* Serial, validity and names of the certificate new handshakes get. Any thread. */
+void tls_cert_info(srv_tls *t, certgen_info *out);
 
 /* A server-side TLS connection on the connected, non-blocking socket fd (not owned). */
 int tls_conn_new(srv_tls *t, int fd, tls_conn **out);

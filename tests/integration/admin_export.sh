@@ -43,7 +43,7 @@ t_server_stop
 if [ -n "$T_FAKETIME_LIB" ]; then
     T_SERVER_EXEC=$(t_faketime_exec +2d) t_server_start
     for _ in $(seq 1 100); do
-        [ "$(t_sql "$TOWN/gridsyncd.db" "SELECT count(*) FROM watch WHERE warning IS NOT NULL")" = 1 ] && break
+        [ "$(t_sql "$SRV_STORE" "SELECT count(*) FROM watch WHERE warning IS NOT NULL")" = 1 ] && break
         sleep 0.05
     done
     WARNINGS=1

@@ -13,7 +13,7 @@ e2e_fast_python
 t_setup e2e_auth_tls
 t_server_init
 t_server_start
-SRV_DB=$T/town/gridsyncd.db
+SRV_DB=$SRV_STORE
 n_changes() { t_sql "$SRV_DB" "SELECT count(*) FROM changes"; }
 
 # 1. revoked device

@@ -31,7 +31,7 @@ codes=$(jq -r '[.rejected[].code] | join(",")' <<<"$st")
     || notok clock_ahead_listed_by_status "rejected codes '$codes' in $st"
 kept=$(t_sql "$A2" "SELECT count(*) FROM rejected WHERE hex(rid) = '$(tr -d - <<<"$R" | tr a-f A-F)'")
 [ "$kept" = 1 ] && ok clock_ahead_change_kept || notok clock_ahead_change_kept "$kept rows kept aside"
-srv=$(t_sql "$T/town/gridsyncd.db" "SELECT count(*) FROM changes WHERE device = (SELECT id FROM devices WHERE name = 'a2')")
+srv=$(t_sql "$SRV_STORE" "SELECT count(*) FROM changes WHERE device = (SELECT id FROM devices WHERE name = 'a2')")
 [ "$srv" = 0 ] && ok clock_ahead_not_applied || notok clock_ahead_not_applied "$srv changes of a2 stored"
 
 # a1 edits after it, with a correct clock: its value stands
@@ -42,7 +42,7 @@ t_gs "$A1" sync >/dev/null 2>"$T/err"; code=$?
 t_gs "$A2" sync >/dev/null 2>"$T/err"; code=$?
 [ $code -eq 0 ] || notok clock_a2_sync_after_fix "exit $code: $(cat "$T/err")"
 v1=$(field "$A1" "$R" address); v2=$(field "$A2" "$R" address)
-vs=$("$PY" "$TOOLS/gsstore.py" field "$T/town/gridsyncd.db" "$R" address)
+vs=$("$PY" "$TOOLS/gsstore.py" field "$SRV_STORE" "$R" address)
 [ "$v1|$v2|$vs" = "a1-now|a1-now|a1-now" ] && ok clock_ahead_does_not_win \
     || notok clock_ahead_does_not_win "address: a1 '$v1', a2 '$v2', server '$vs' (want a1-now)"
 

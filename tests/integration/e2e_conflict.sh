@@ -23,7 +23,7 @@ field() { # DB ID FIELD: the device's value
     t_gs "$1" --json show "$2" | jq -r --arg f "$3" '.[$f]' 
 }
 srv_field() { # ID FIELD: the server's value, read from its store (tests/tools/gsstore.py)
-    "$PY" "$TOOLS/gsstore.py" field "$T/town/gridsyncd.db" "$1" "$2"
+    "$PY" "$TOOLS/gsstore.py" field "$SRV_STORE" "$1" "$2"
 }
 n_conflicts() { # [ID FIELD]: conflicts listed by the admin API (of that field of that record)
     t_admin --json conflicts list | jq --arg id "${1:-}" --arg f "${2:-}" \

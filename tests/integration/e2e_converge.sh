@@ -25,7 +25,7 @@ t_server_start
 t_enroll "$T/a.db" gridA a
 t_enroll "$T/b.db" gridA b
 A=$T/a.db B=$T/b.db
-STORE=$T/town/gridsyncd.db
+STORE=$SRV_STORE
 
 field() { t_gs "$1" --json show "$2" | jq -r --arg f "$3" '.[$f]'; }
 sync() { # DB NAME: a sync that must succeed

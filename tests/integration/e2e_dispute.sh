@@ -26,7 +26,7 @@ field() { # DB ID FIELD: the device's value
     t_gs "$1" --json show "$2" | jq -r --arg f "$3" '.[$f]'
 }
 srv_field() { # ID FIELD: the server's value, read from its store
-    "$PY" "$TOOLS/gsstore.py" field "$T/town/gridsyncd.db" "$1" "$2"
+    "$PY" "$TOOLS/gsstore.py" field "$SRV_STORE" "$1" "$2"
 }
 sync() { # DB: a sync that must succeed
     t_gs "$1" sync >/dev/null 2>"$T/err" || notok "dispute_sync_$(basename "$1" .db)" "exit $?: $(cat "$T/err")"

@@ -24,7 +24,7 @@ dev_ids() { # every record id on a device, sorted
                 UNION ALL SELECT hex(id) FROM care ORDER BY 1"
 }
 srv_ids() { # every record id of grid $1 on the server, sorted
-    t_sql "$T/town/gridsyncd.db" "SELECT hex(id) FROM records WHERE grid = '$1' ORDER BY 1"
+    t_sql "$SRV_STORE" "SELECT hex(id) FROM records WHERE grid = '$1' ORDER BY 1"
 }
 
 # offline work: 2 residents, a visit and a care request each, per device
@@ -109,7 +109,7 @@ last=${many[31]}
 t_enroll "$T/w32.db" "${many[0]}" w32 "${many[@]:1}"
 t_gs "$T/w32.db" resident add --name 居民32 --address 村32组 --grid "$last" >/dev/null 2>"$T/err" &&
     t_gs "$T/w32.db" sync >/dev/null 2>>"$T/err" &&
-    [ "$(t_sql "$T/town/gridsyncd.db" "SELECT count(*) FROM records WHERE grid = '$last'")" = 1 ] &&
+    [ "$(t_sql "$SRV_STORE" "SELECT count(*) FROM records WHERE grid = '$last'")" = 1 ] &&
     [ "$(t_gs "$T/w32.db" --json status | jq -r '.grids[31]')" = "$last" ] &&
     ok grids_32_enrol_record_sync || notok grids_32_enrol_record_sync "$(cat "$T/err")"
 # gridsync-admin: --json lists them all; the table cuts the cell to its width, with "…",

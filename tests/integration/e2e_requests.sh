@@ -28,7 +28,7 @@ s=$(t_gs "$T/a1.db" --json sync --batch 100 2>"$T/err")
 expect req_batch100_of_1000_is_10_requests "$s" '.ok and .requests == 10 and .pushed == 1000 and .accepted == 1000'
 expect req_batch_one_connection_reused "$s" '.connects == 1'
 [ "$(e2e_pending "$T/a1.db")" = 0 ] && ok req_batch_outbox_empty || notok req_batch_outbox_empty "pending $(e2e_pending "$T/a1.db")"
-n=$(t_sql "$T/town/gridsyncd.db" "SELECT count(*) || '/' || count(DISTINCT seq) FROM changes")
+n=$(t_sql "$SRV_STORE" "SELECT count(*) || '/' || count(DISTINCT seq) FROM changes")
 [ "$n" = 1000/1000 ] && ok req_server_holds_1000_changes_once || notok req_server_holds_1000_changes_once "changes/distinct seqs $n"
 s=$(t_gs "$T/a1.db" --json sync 2>"$T/err")
 expect req_noop_after_push_is_one_request "$s" '.ok and .requests == 1 and .pulled == 0'

@@ -10,6 +10,15 @@
 . "$TOOLS/e2e_lib.sh"
 e2e_fast_python
 t_setup e2e_restore
+if [ "${GS_TEST_STORE:-}" = pg ]; then
+    # the SQLite store's backup and restore; PostgreSQL's are pg_dump's (docs/SERVER.md)
+    t_server_init
+    "$GRIDSYNCD" backup --dir "$TOWN" --out "$T/x.db" 2>"$T/b.err"
+    [ $? -ne 0 ] && grep -q pg_dump "$T/b.err" && ok backup_refused_on_postgresql \
+        || notok backup_refused_on_postgresql "$(cat "$T/b.err")"
+    t_done
+    exit
+fi
 t_server_init
 t_server_start
 t_enroll "$T/a.db" gridA a

@@ -23,7 +23,7 @@ t_server_start
 t_enroll "$T/a1.db" gridA a1
 t_enroll "$T/a2.db" gridA a2
 t_enroll "$T/b1.db" gridB b1
-DB=$TOWN/gridsyncd.db
+DB=$SRV_STORE
 AHEAD=$(t_faketime_exec +8d)
 
 R=$(t_gs "$T/a1.db" resident add --name 王秀英 --address 东关村3组 --tag lives_alone) &&

@@ -116,7 +116,7 @@ st=$(curl -s -o "$T/r" -w '%{http_code}' --cacert "$CA" -H "Authorization: Beare
 states=$(t_admin --json enrolment list | json '" ".join(sorted(e["state"] for e in d["enrolments"]))')
 [ "$states" = "expired open revoked used used" ] && ok enrolment_list_states || notok enrolment_list_states "$states"
 t_admin enrolment list | grep -q "^ENROLMENT" && ok enrolment_list_table || notok enrolment_list_table ""
-dump=$(sqlite3 "$TOWN/gridsyncd.db" .dump 2>/dev/null | grep -i enrolments)
+dump=$(t_sql "$SRV_STORE" "SELECT id, hex(code_hash), name, grids, created_by, device FROM enrolments" 2>/dev/null)
 plain=${code//-/}
 if [ -n "$dump" ] && ! grep -q "$plain" <<<"$dump" && ! grep -q "$code" <<<"$dump"; then
     ok server_keeps_no_code

@@ -13,7 +13,8 @@
 #   t_enroll DB GRID [NAME] [GRID2...]  creates a device and inits the DB (sets DEV_ID,
 #                           DEV_TOKEN); the device's server is $T_DEVICE_URL, else $URL
 #   t_gs DB ARGS...         gridsync --db DB ARGS...
-#   t_sql DB SQL            sqlite3 query (one value per line)
+#   t_sql DB SQL            sqlite3 query (one value per line); DB may be $SRV_STORE, the
+#                           server's store (SQLite file or PostgreSQL URL: GS_TEST_STORE=pg)
 #   ok NAME / notok NAME WHY / skip NAME WHY / check NAME CMD...
 #   t_done                  exits 1 if any check failed
 # Every helper prints what went wrong; a test's own checks print "ok"/"not ok" lines that
@@ -25,6 +26,7 @@ GRIDSYNC=$GS_BIN/gridsync
 GRIDSYNCD=$GS_BIN/gridsyncd
 GRIDSYNC_ADMIN=$GS_BIN/gridsync-admin
 TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
+T_PGTMP=$TOOLS/pgtmp.sh
 # Debian's python3 (with python3-msgpack) starts in 0.3 s; a pyenv shim first on PATH can
 # take 2 s a call, which adds up over many enrolments.
 PY=/usr/bin/python3
@@ -48,6 +50,7 @@ t_cleanup() {
         kill -9 "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
+    [ -n "${T_PG_URL:-}" ] && "$T_PGTMP" stop "$T/pg"
     if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
 }
 
@@ -66,10 +69,26 @@ t_free_port() {
     "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# GS_TEST_STORE=pg: the server's store is a throwaway PostgreSQL 15 cluster in $T/pg
+# (tests/tools/pgtmp.sh) instead of a SQLite file (make test-pg). Sets T_STORE_ARGS, the
+# `gridsyncd init` options for it (empty on SQLite).
+t_store() {
+    T_STORE_ARGS=
+    [ "${GS_TEST_STORE:-}" = pg ] || return 0
+    if [ -z "${T_PG_URL:-}" ]; then
+        chmod 711 "$T" # the cluster's owner (postgres, when run as root) must reach $T/pg
+        T_PG_URL=$("$T_PGTMP" start "$T/pg") || {
+            echo "not ok pg_start: pgtmp.sh start failed"; exit 1; }
+    fi
+    T_STORE_ARGS="--store $T_PG_URL"
+}
+
 t_server_init() {
     local token
-    token=$("$GRIDSYNCD" init --dir "$T/town" --hostname localhost 2>"$T/init.err") || {
-        echo "not ok server_init: $(cat "$T/init.err")"; exit 1; }
+    t_store
+    # shellcheck disable=SC2086 # the URL has no spaces
+    token=$("$GRIDSYNCD" init --dir "$T/town" --hostname localhost $T_STORE_ARGS \
+        2>"$T/init.err") || { echo "not ok server_init: $(cat "$T/init.err")"; exit 1; }
     t_server_use "$T/town" "$token"
 }
 
@@ -78,6 +97,8 @@ t_server_init() {
 t_server_use() {
     TOWN=$1
     ADMIN_TOKEN=$2
+    # the server's store, for t_sql and tests/tools/gsstore.py: its file, or its URL
+    SRV_STORE=${T_PG_URL:-$TOWN/gridsyncd.db}
     CA=$TOWN/ca.pem
     PORT=${PORT:-$(t_free_port)}
     URL=https://localhost:$PORT
@@ -155,8 +176,13 @@ t_faketime() {
         ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
 }
 
+# t_sql STORE SQL: STORE a SQLite file or, for $SRV_STORE on PostgreSQL, its URL (the test
+# cluster has hex(bytea) as SQLite's, tests/tools/pgtmp.sh).
 t_sql() {
-    sqlite3 -batch -noheader "$1" "$2"
+    case $1 in
+    postgresql://*) psql -X -q -At -v ON_ERROR_STOP=1 "$1" -c "$2" ;;
+    *) sqlite3 -batch -noheader "$1" "$2" ;;
+    esac
 }
 
 t_done() {

@@ -3,6 +3,7 @@
 checked against a model of the documented merge rules (docs/MERGE.md), with faults if asked.
 
     converge_model.py --bin BUILD/bin --dir TMP --seed N [--devices 3] [--ops 120] [--faults]
+                      [--cluster N --pg PGDIR]
 
 It starts a real gridsyncd (TLS on 127.0.0.1), enrols the devices with gridsync-admin, has
 the first one create residents and care requests, and then runs --ops random steps:
@@ -15,6 +16,13 @@ the first one create residents and care requests, and then runs --ops random ste
     behind (faketime, wall clock only: a date set on a handheld never moves its monotonic
     clock).
 Then, faults off, every device syncs until quiet, and the checks run.
+
+With --cluster N (issue 20) the store is a throwaway PostgreSQL cluster in PGDIR
+(tests/tools/pgtmp.sh) and N gridsyncd processes serve it behind haproxy in TCP mode
+(round robin); devices and admin reach only haproxy. A sync step is then a burst: up to 30
+devices sync at once, so their batches merge concurrently in different processes; one of
+the processes is killed with SIGKILL and restarted now and then (syncs in flight fail and
+are retried later), and the database is restarted once (pg_ctl restart -m fast) midway.
 
 The model. Every edit is recorded with the HLC it got (read from the device's outbox row
 right after the edit: the field's own clock). For a last-writer-wins field the documented
@@ -38,6 +46,7 @@ Checks (each a line "ok NAME" or "not ok NAME: why", exit 1 on any failure):
   no_future_clocks  no value on the server carries a clock past the server's drift guard
 """
 import argparse
+import concurrent.futures
 import glob
 import json
 import os
@@ -79,8 +88,11 @@ class World:
         self.bin = a.bin
         self.dir = a.dir
         self.town = os.path.join(a.dir, "town")
-        self.port = free_port()
+        self.port = free_port()  # what devices reach: gridsyncd, or haproxy (--cluster)
         self.server = None
+        self.backends = []       # --cluster: [{"port", "proc"}], one per gridsyncd
+        self.haproxy = None
+        self.url = None          # --cluster: the store's postgresql:// URL
         self.devices = []     # dicts: name, db, id, skew, proxy, proxy_port
         self.records = []     # (table, id text)
         self.edits = []       # dicts: dev, table, id, field, value, hlc, seq
@@ -92,24 +104,64 @@ class World:
     def note(self, *words):
         print(*words, file=self.log, flush=True)
 
-    def start_server(self):
-        logf = open(os.path.join(self.dir, "gridsyncd.log"), "a")
-        self.server = subprocess.Popen(
+    def spawn_gridsyncd(self, port, log):
+        logf = open(os.path.join(self.dir, log), "a")
+        proc = subprocess.Popen(
             [os.path.join(self.bin, "gridsyncd"), "--config", os.path.join(self.town, "gridsyncd.conf"),
-             "--listen", "127.0.0.1:%d" % self.port], stdout=logf, stderr=logf)
+             "--listen", "127.0.0.1:%d" % port], stdout=logf, stderr=logf)
         for _ in range(400):
             try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return proc
             except OSError:
-                if self.server.poll() is not None:
+                if proc.poll() is not None:
                     break
                 time.sleep(0.025)
         raise SystemExit("gridsyncd did not come up: see %s" % logf.name)
 
+    def start_server(self):
+        if not self.a.cluster:
+            self.server = self.spawn_gridsyncd(self.port, "gridsyncd.log")
+            return
+        for i in range(self.a.cluster):
+            self.backends.append({"port": free_port()})
+            self.backends[i]["proc"] = self.spawn_gridsyncd(self.backends[i]["port"], "gridsyncd%d.log" % i)
+        cfg = os.path.join(self.dir, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            # TCP mode: TLS goes through to gridsyncd; a process that does not accept is
+            # marked down within a second and its connections go to another (redispatch)
+            f.write("global\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 2s\n"
+                    "  timeout client 120s\n  timeout server 120s\n  retries 3\n"
+                    "  option redispatch\nfrontend devices\n  bind 127.0.0.1:%d\n"
+                    "  default_backend gridsyncd\nbackend gridsyncd\n  balance roundrobin\n" % self.port)
+            for i, b in enumerate(self.backends):
+                f.write("  server g%d 127.0.0.1:%d check inter 300ms fall 1 rise 1\n" % (i, b["port"]))
+        self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", cfg], stdout=subprocess.DEVNULL,
+                                        stderr=open(os.path.join(self.dir, "haproxy.log"), "a"))
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.025)
+        raise SystemExit("haproxy did not come up")
+
     def kill_server(self):
-        self.server.send_signal(signal.SIGKILL)
-        self.server.wait()
+        if not self.a.cluster:
+            self.server.send_signal(signal.SIGKILL)
+            self.server.wait()
+            return
+        i = self.rng.randrange(len(self.backends))
+        b = self.backends[i]
+        b["proc"].send_signal(signal.SIGKILL)
+        b["proc"].wait()
+        self.note("server-killed", i)
+        time.sleep(self.rng.random() * 0.5)  # the others serve alone for a while
+        b["proc"] = self.spawn_gridsyncd(b["port"], "gridsyncd%d.log" % i)
+
+    def restart_database(self):
+        subprocess.run([os.path.join(HERE, "pgtmp.sh"), "restart", self.a.pg], check=True)
+        self.note("database-restarted")
 
     def start_proxy(self, d, cut=None):
         if d.get("proxy"):
@@ -159,8 +211,13 @@ class World:
     # ---- setup ------------------------------------------------------------------------------
 
     def setup(self):
+        store = []
+        if self.a.cluster:
+            self.url = subprocess.run([os.path.join(HERE, "pgtmp.sh"), "start", self.a.pg], check=True,
+                                      capture_output=True, text=True).stdout.strip()
+            store = ["--store", self.url]
         p = subprocess.run([os.path.join(self.bin, "gridsyncd"), "init", "--dir", self.town,
-                            "--hostname", "localhost"], capture_output=True, text=True)
+                            "--hostname", "localhost", *store], capture_output=True, text=True)
         if p.returncode:
             raise SystemExit("gridsyncd init: " + p.stderr)
         open(os.path.join(self.dir, "admin.token"), "w").write(p.stdout.strip())
@@ -281,15 +338,44 @@ class World:
             return
         p = self.gs(d, "sync", timeout=120)
         self.note("sync", d["name"], p.returncode)
-        if p.returncode not in (0, 6):
+        # in a cluster's burst a process may die or the database restart under the sync:
+        # the server answers 500 (exit 1) or the connection drops (4); nothing is lost
+        if p.returncode not in (0, 6) and not (fault == "burst" and p.returncode in (1, 4)):
             raise SystemExit("%s: sync: exit %d: %s" % (d["name"], p.returncode, p.stderr))
 
+    def burst(self):
+        devs = self.rng.sample(self.devices, min(len(self.devices), self.rng.randint(2, 30)))
+        with concurrent.futures.ThreadPoolExecutor(len(devs)) as ex:
+            for f in [ex.submit(self.sync, d, "burst") for d in devs]:
+                f.result()
+
     def run(self):
-        for _ in range(self.a.ops):
+        for op in range(self.a.ops):
             d = self.rng.choice(self.devices)
             r = self.rng.random()
-            if r < 0.78:
+            if self.a.cluster and op == self.a.ops // 2:
+                with concurrent.futures.ThreadPoolExecutor(1) as ex:
+                    f = ex.submit(self.burst)  # the restart lands under syncs in flight
+                    time.sleep(0.05)
+                    self.restart_database()
+                    f.result()
+            elif self.a.cluster and r < 0.55:
+                # several devices edit a few fields each: the next burst carries batches
+                # that touch the same records from different processes at once
+                for e in self.rng.sample(self.devices, self.rng.randint(1, 10)):
+                    for _ in range(self.rng.randint(1, 4)):
+                        self.edit(e)
+            elif self.a.cluster and r < 0.97:
+                self.burst()
+            elif r < 0.78:
                 self.edit(d)
+            elif self.a.cluster:
+                self.counts["server_kills"] += 1
+                with concurrent.futures.ThreadPoolExecutor(1) as ex:
+                    f = ex.submit(self.burst)
+                    time.sleep(self.rng.random() * 0.3)
+                    self.kill_server()
+                    f.result()
             elif not self.a.faults or r < 0.92:
                 self.sync(d)
             elif r < 0.95:
@@ -316,9 +402,21 @@ class World:
                 out[(d["id"], r["seq"])] = (r["code"], d)
         return out
 
+    def doubled(self, store):
+        sql = "SELECT device, seq, count(*) FROM changes GROUP BY device, seq HAVING count(*) > 1"
+        if self.url:
+            out = subprocess.run(["psql", "-X", "-q", "-At", "-F", " ", self.url, "-c", sql],
+                                 check=True, capture_output=True, text=True).stdout
+            return [(r.split()[0], int(r.split()[1]), int(r.split()[2])) for r in out.splitlines()]
+        db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
+
     def check(self):
         fails = []
-        store = os.path.join(self.town, "gridsyncd.db")
+        store = self.url or os.path.join(self.town, "gridsyncd.db")
         rej = self.rejected()
         accepted = [e for e in self.edits if (e["dev"], e["seq"]) not in rej]
         want, deleted = {}, set()
@@ -330,7 +428,6 @@ class World:
             if k not in want or (e["hlc"], e["dev"]) > (want[k]["hlc"], want[k]["dev"]):
                 want[k] = e
         recs = {r["id"]: r for r in gsstore.records(store)}
-        db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
         srv_deleted = {rid for rid, r in recs.items() if r["deleted"]}
         bad = []
         for (rid, field), e in sorted(want.items()):
@@ -352,7 +449,7 @@ class World:
         pend = [d["name"] for d in self.devices
                 if json.loads(self.must(d, "--json", "status"))["pending"]]
         fails.append(("outboxes_empty", ["pending on " + n for n in pend]))
-        dup = db.execute("SELECT device, seq, count(*) FROM changes GROUP BY device, seq HAVING count(*) > 1").fetchall()
+        dup = self.doubled(store)
         fails.append(("nothing_doubled", ["%s seq %d applied %d times" % r for r in dup]))
         bad = []
         for (dev, seq), (code, d) in sorted(rej.items()):
@@ -362,7 +459,6 @@ class World:
         limit = (int(time.time() * 1000) + DRIFT_MS) << 16
         fut = sum(1 for r in recs.values() for f in r["fields"].values() if f["hlc"] > limit)
         fails.append(("no_future_clocks", ["%d values stamped past the drift guard" % fut] if fut else []))
-        db.close()
         n_fail = 0
         for name, bad in fails:
             if bad:
@@ -381,9 +477,12 @@ class World:
             if d.get("proxy"):
                 d["proxy"].terminate()
                 d["proxy"].wait()
-        if self.server and self.server.poll() is None:
-            self.server.terminate()
-            self.server.wait()
+        for p in [self.server, self.haproxy] + [b.get("proc") for b in self.backends]:
+            if p and p.poll() is None:
+                p.terminate()
+                p.wait()
+        if self.url:
+            subprocess.run([os.path.join(HERE, "pgtmp.sh"), "stop", self.a.pg])
 
 
 def main():
@@ -394,7 +493,11 @@ def main():
     ap.add_argument("--devices", type=int, default=3)
     ap.add_argument("--ops", type=int, default=120)
     ap.add_argument("--faults", action="store_true")
+    ap.add_argument("--cluster", type=int, default=0, help="gridsyncd processes on PostgreSQL")
+    ap.add_argument("--pg", help="--cluster: the folder of its throwaway PostgreSQL cluster")
     a = ap.parse_args()
+    if a.cluster and not a.pg:
+        ap.error("--cluster needs --pg DIR")
     os.makedirs(a.dir, exist_ok=True)
     w = World(a)
     try:

@@ -38,6 +38,9 @@ start)
         -o "-c listen_addresses='' -k $(cd "$dir" && pwd) -c max_connections=200" start >/dev/null ||
         { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$PGBIN/createdb" -h "$(cd "$dir" && pwd)" gridsync
+    # SQLite's hex(), for the tests' queries of the server's store (tests/integration/lib.sh)
+    as_owner "$PGBIN/psql" -X -q -h "$(cd "$dir" && pwd)" -d gridsync -c \
+        "CREATE FUNCTION hex(bytea) RETURNS text IMMUTABLE LANGUAGE sql AS \$\$ SELECT upper(encode(\$1, 'hex')) \$\$" >/dev/null
     url
     ;;
 url) url ;;

@@ -6,7 +6,8 @@
  * 426), a good sync end to end through the real codec (push, pull, deflate, duplicate
  * replay, log note, metrics), the admin API (devices, conflicts, resolution reaching the
  * devices, status, its 4xx answers; a resolution whose value the schema refuses, one of a
- * field the record never had), and 50 devices syncing at once from 50 threads.
+ * field the record never had), revocation with a remote wipe (410 wiped, 410
+ * upload_then_wipe), and 50 devices syncing at once from 50 threads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,9 @@
 #include "common/uuid.h"
 #include "common/zbody.h"
 #include "proto/proto.h"
+#include "proto/schema.h"
 #include "server/app.h"
+#include "server/jout.h"
 #include "server/store.h"
 #include "tests/lib/tdir.h"
 
@@ -247,6 +250,130 @@ static proto_sync_resp *sync_call(fx *f, const device *d, const gs_buf *body, in
 /* ------------------------------------------------------------------------------------ */
 /* status codes                                                                         */
 
+/* GET /v1/schema: a device's token (not an admin's, not none), MessagePack, the same
+ * document as GET /v1/admin/schema in JSON, and what a client needs of each field. */
+static void test_schema_for_devices(void **state)
+{
+    fx *f = *state;
+    device a;
+    srv_response *r;
+    json_t *admin, *dev, *tables, *t, *fl, *e;
+    size_t i, k;
+    int seen_next = 0, seen_scope = 0, seen_tomb = 0;
+
+    add_device(f, "[\"g1\"]", &a);
+    {
+        const char *auths[] = {NULL, "Bearer nodot", f->admin};
+        for (i = 0; i < sizeof(auths) / sizeof(auths[0]); i++) {
+            r = call(f, (req_opts){.method = "GET", .path = "/v1/schema", .auth = auths[i]});
+            expect_sync_error(r, 401, "auth");
+            resp_free(r);
+        }
+    }
+    r = call(f, (req_opts){.method = "POST", .path = "/v1/schema", .auth = a.auth});
+    expect_sync_error(r, 405, "method");
+    assert_non_null(strstr(r->extra_headers, "Allow: GET"));
+    resp_free(r);
+
+    r = call(f, (req_opts){.method = "GET", .path = "/v1/schema", .auth = a.auth});
+    if (r->status != 200)
+        fail_msg("GET /v1/schema: status %d", r->status);
+    assert_string_equal(r->content_type, PROTO_CONTENT_TYPE);
+    dev = jout_from_msgpack(r->body.ptr, r->body.len);
+    if (!dev)
+        fail_msg("the schema (%zu bytes) is not one MessagePack document", r->body.len);
+    resp_free(r);
+    admin = admin_call(f, "GET", "/v1/admin/schema", NULL, NULL, 200);
+    if (!json_equal(admin, dev))
+        fail_msg("GET /v1/schema and GET /v1/admin/schema differ");
+    json_decref(admin);
+
+    assert_int_equal(json_integer_value(json_object_get(dev, "v")), PROTO_VERSION);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(dev, "limits"), "changes")),
+                     PROTO_MAX_CHANGES);
+    tables = json_object_get(dev, "tables");
+    assert_int_equal(json_array_size(tables), schema_n_tables);
+    json_array_foreach(tables, i, t)
+    {
+        const schema_table *st = &schema_tables[i];
+        fl = json_object_get(t, "fields");
+        assert_string_equal(json_string_value(json_object_get(t, "name")), st->name);
+        assert_int_equal(json_array_size(fl), st->n_fields + 1);
+        json_array_foreach(fl, k, e)
+        {
+            const char *name = json_string_value(json_object_get(e, "name"));
+            json_t *enums = json_object_get(e, "enums");
+            size_t j;
+            json_t *en;
+            if (k == st->n_fields) { /* the tombstone, last */
+                assert_string_equal(name, SCHEMA_DELETED_FIELD);
+                assert_true(json_is_true(json_object_get(e, "implicit")));
+                assert_string_equal(json_string_value(json_object_get(e, "policy")), "delete");
+                seen_tomb++;
+                continue;
+            }
+            assert_string_equal(name, st->fields[k].name);
+            assert_int_equal(json_array_size(enums), st->fields[k].n_enums);
+            if (json_is_true(json_object_get(e, "scope"))) {
+                assert_string_equal(name, SCHEMA_SCOPE_FIELD);
+                seen_scope++;
+            }
+            json_array_foreach(enums, j, en)
+            {
+                assert_non_null(json_string_value(
+                    json_object_get(json_object_get(en, "label"), "zh")));
+                seen_next += json_object_get(en, "next") != NULL;
+            }
+        }
+    }
+    assert_int_equal(seen_scope, schema_n_tables);
+    assert_int_equal(seen_tomb, schema_n_tables);
+    assert_true(seen_next >= 11); /* dispute.status 5 values, errand.status 6 */
+    /* a few values a client builds forms and checks from */
+    t = json_array_get(tables, 0);
+    assert_string_equal(json_string_value(json_object_get(t, "name")), "resident");
+    fl = json_object_get(t, "fields");
+    for (k = 0, e = NULL; k < json_array_size(fl) && !e; k++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(fl, k), "name")), "name") == 0)
+            e = json_array_get(fl, k);
+    assert_non_null(e);
+    assert_true(json_is_true(json_object_get(e, "required")));
+    assert_int_equal(json_integer_value(json_object_get(e, "max_len")), 200);
+    json_decref(dev);
+}
+
+/* jout_from_msgpack: the admin's JSON form of the schema document; anything that is not
+ * one document of map, array, str, int, float, bool and nil is refused, not guessed. */
+static void test_jout_from_msgpack(void **state)
+{
+    static const struct {
+        const char *name;  /* what the bytes are */
+        const char *bytes; /* MessagePack */
+        size_t len;        /* bytes */
+        const char *json;  /* the JSON wanted, NULL: refused */
+    } cases[] = {
+        {"nested", "\x83\xa1\x61\x92\x01\xc0\xa1\x62\x81\xa1\x63\xc3\xa1\x64\xcb\x3f\xf8\0\0\0\0\0\0",
+         23, "{\"a\":[1,null],\"b\":{\"c\":true},\"d\":1.5}"},
+        {"negative and utf-8", "\x92\xd0\x85\xa3\xe7\xbd\x91", 7, "[-123,\"网\"]"},
+        {"int key", "\x81\x01\x02", 3, NULL},
+        {"trailing byte", "\x80\x00", 2, NULL},
+        {"truncated", "\x92\x01", 2, NULL},
+        {"bin", "\x91\xc4\x01\x00", 4, NULL},
+        {"ext", "\x91\xd4\x01\x00", 4, NULL},
+        {"uint above 2^63-1", "\x91\xcf\x80\0\0\0\0\0\0\0", 10, NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *got = jout_from_msgpack(cases[i].bytes, cases[i].len), *want = NULL;
+        if (cases[i].json)
+            want = json_loads(cases[i].json, 0, NULL);
+        if (!cases[i].json ? got != NULL : !json_equal(got, want))
+            fail_msg("%s: got %s", cases[i].name, got ? json_dumps(got, JSON_COMPACT) : "NULL");
+        json_decref(got);
+        json_decref(want);
+    }
+}
+
 static void test_auth_and_device_checks(void **state)
 {
     fx *f = *state;
@@ -437,9 +564,10 @@ static void test_bad_bodies_400_413_426(void **state)
     }
     /* an unknown Content-Encoding */
     {
-        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, "br", NULL, a.auth, "x", 1};
+        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, "gzip", NULL, a.auth, "x", 1};
         r = call(f, o);
         expect_sync_error(r, 415, "content_type");
+        assert_non_null(strstr(r->extra_headers, "Accept-Encoding: deflate"));
         resp_free(r);
     }
     /* a deflate body that inflates past 8 MiB (a zip bomb): 413, without inflating it all */
@@ -501,6 +629,190 @@ static proto_sync_resp *push_residents(fx *f, const device *d, const char *grid,
     if (!out)
         free(res);
     return m;
+}
+
+/* A body of n new residents of grid as d, seqs from seq0 (res keeps the field storage). */
+static void residents_body(gs_buf *body, const device *d, const char *grid, int n, uint64_t seq0,
+                           resident *res, proto_change *ch)
+{
+    for (int i = 0; i < n; i++) {
+        make_resident(&res[i], "王秀英", grid);
+        memset(&ch[i], 0, sizeof(ch[i]));
+        ch[i].seq = seq0 + (uint64_t)i;
+        ch[i].table = proto_cstr("resident");
+        memcpy(ch[i].id, res[i].id, 16);
+        ch[i].hlc = hlc_pack(hlc_wall_ms(NULL), (uint32_t)i);
+        ch[i].fields = res[i].f;
+        ch[i].n_fields = 2;
+    }
+    encode_req(body, d->id, 0, seq0, ch, (uint32_t)n);
+}
+
+/* Changes a device pulls from cursor 0 (one page is enough here). */
+static uint32_t pulled_from_0(fx *f, const device *d)
+{
+    srv_response *raw = NULL;
+    proto_sync_resp *m;
+    gs_buf body;
+    uint32_t n;
+
+    encode_req(&body, d->id, 0, 1, NULL, 0);
+    m = sync_call(f, d, &body, 0, &raw);
+    n = m->n_changes;
+    proto_sync_resp_free(m);
+    resp_free(raw);
+    buf_free(&body);
+    return n;
+}
+
+static void revoke_with(fx *f, const device *d, const char *body, const char *want_wipe)
+{
+    char path[128];
+    json_t *j;
+    snprintf(path, sizeof(path), "/v1/admin/devices/%s/revoke", d->id);
+    j = admin_call(f, "POST", path, NULL, body, 200);
+    assert_true(json_is_true(json_object_get(j, "revoked")));
+    assert_string_equal(json_string_value(json_object_get(j, "wipe")), want_wipe);
+    json_decref(j);
+}
+
+static const char *last_result(fx *f, const device *d)
+{
+    static char out[STORE_RESULT_MAX + 1];
+    json_t *j = admin_call(f, "GET", "/v1/admin/devices", NULL, NULL, 200), *x;
+    size_t i;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(j, "devices"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "id")), d->id) == 0)
+            snprintf(out, sizeof(out), "%s", json_string_value(json_object_get(x, "last_result")));
+    }
+    json_decref(j);
+    return out;
+}
+
+/* Remote wipe (issue 21): a device revoked with wipe "now" gets 410 wiped from its head on
+ * and nothing it sends is merged; one revoked with "after_upload" has each batch merged
+ * (exactly once) and answered 410 upload_then_wipe with nothing to read, then 410 wiped to
+ * an empty batch; a wrong token stays 401; the revoke body is checked. */
+static void test_revoke_with_wipe(void **state)
+{
+    fx *f = *state;
+    device now, up, watch;
+    resident res[3];
+    proto_change ch[3];
+    gs_buf body, empty;
+    srv_response *r, head;
+    size_t max_body = 0;
+    char bad[256];
+
+    add_device(f, "[\"g1\"]", &now);
+    add_device(f, "[\"g1\"]", &up);
+    add_device(f, "[\"g1\"]", &watch);
+    assert_int_equal(pulled_from_0(f, &watch), 0);
+
+    /* the revoke body: only "wipe", one of three names */
+    {
+        char path[128];
+        const char *bodies[] = {"{\"wipe\":\"later\"}", "{\"wipe\":1}", "{\"other\":1}",
+                                "[\"now\"]"};
+        snprintf(path, sizeof(path), "/v1/admin/devices/%s/revoke", now.id);
+        for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+            json_decref(admin_call(f, "POST", path, NULL, bodies[i], 400));
+        json_t *j = admin_call(f, "GET", "/v1/admin/devices", NULL, NULL, 200);
+        json_t *x = json_array_get(json_object_get(j, "devices"), 0);
+        assert_false(json_is_true(json_object_get(x, "revoked"))); /* refused: nothing done */
+        assert_string_equal(json_string_value(json_object_get(x, "wipe")), "none");
+        json_decref(j);
+    }
+
+    /* wipe now: 410 from the head, nothing merged */
+    revoke_with(f, &now, "{\"wipe\":\"now\"}", "now");
+    residents_body(&body, &now, "g1", 2, 1, res, ch);
+    {
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      now.auth, body.ptr, body.len};
+        srv_request req;
+        memset(&req, 0, sizeof(req));
+        req.method = sl("POST");
+        req.path = sl("/v1/sync");
+        req.content_type = sl(PROTO_CONTENT_TYPE);
+        req.authorization = sl(now.auth);
+        req.peer = "127.0.0.1:1";
+        memset(&head, 0, sizeof(head));
+        buf_init(&head.body, RESP_CAP);
+        assert_int_equal(app_head_check(f->app, &req, &head, &max_body), 1);
+        expect_sync_error(&head, 410, "wiped");
+        buf_free(&head.body);
+        r = call(f, o);
+        expect_sync_error(r, 410, "wiped");
+        resp_free(r);
+    }
+    buf_free(&body);
+    assert_int_equal(pulled_from_0(f, &watch), 0);
+    assert_string_equal(last_result(f, &now), "410 wiped");
+    /* a plain revoke after it keeps the wipe */
+    revoke_with(f, &now, NULL, "now");
+    /* a wrong secret is 401, whatever the device's state */
+    snprintf(bad, sizeof(bad), "%s", now.auth);
+    bad[strlen(bad) - 1] ^= 1;
+    encode_req(&empty, now.id, 0, 1, NULL, 0);
+    {
+        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, NULL, NULL, bad, empty.ptr, empty.len};
+        r = call(f, o);
+        expect_sync_error(r, 401, "auth");
+        resp_free(r);
+    }
+    buf_free(&empty);
+
+    /* wipe after upload: the head passes, the batch is merged once, then wiped */
+    revoke_with(f, &up, "{\"wipe\":\"after_upload\"}", "after_upload");
+    {
+        srv_request req;
+        memset(&req, 0, sizeof(req));
+        req.method = sl("POST");
+        req.path = sl("/v1/sync");
+        req.content_type = sl(PROTO_CONTENT_TYPE);
+        req.authorization = sl(up.auth);
+        req.peer = "127.0.0.1:1";
+        memset(&head, 0, sizeof(head));
+        buf_init(&head.body, RESP_CAP);
+        assert_int_equal(app_head_check(f->app, &req, &head, &max_body), 0);
+        buf_free(&head.body);
+    }
+    residents_body(&body, &up, "g1", 3, 1, res, ch);
+    for (int round = 0; round < 2; round++) { /* the same batch again: merged only once */
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, body.ptr, body.len};
+        r = call(f, o);
+        expect_sync_error(r, 410, "upload_then_wipe");
+        resp_free(r);
+        assert_int_equal(pulled_from_0(f, &watch), 3);
+    }
+    buf_free(&body);
+    assert_string_equal(last_result(f, &up), "410 upload_then_wipe ch=3 acc=0 rej=0 dup=3");
+    encode_req(&empty, up.id, 0, 4, NULL, 0);
+    {
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, empty.ptr, empty.len};
+        r = call(f, o);
+        expect_sync_error(r, 410, "wiped");
+        resp_free(r);
+    }
+    buf_free(&empty);
+    assert_string_equal(last_result(f, &up), "410 wiped");
+    /* the latest order counts: now the upload is refused too */
+    revoke_with(f, &up, "{\"wipe\":\"now\"}", "now");
+    residents_body(&body, &up, "g1", 1, 4, res, ch);
+    {
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, body.ptr, body.len};
+        r = call(f, o);
+        expect_sync_error(r, 410, "wiped");
+        resp_free(r);
+    }
+    buf_free(&body);
+    assert_int_equal(pulled_from_0(f, &watch), 3);
 }
 
 /* A refused change of a record the server has: the answer carries the server's whole
@@ -1267,6 +1579,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auth_and_device_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_for_devices, setup, teardown),
+        cmocka_unit_test(test_jout_from_msgpack),
+        cmocka_unit_test_setup_teardown(test_revoke_with_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies_400_413_426, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_fix_and_version_1_answer, setup, teardown),

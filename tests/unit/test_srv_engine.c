@@ -214,6 +214,38 @@ static void test_rebind_other_type(void **state)
     eng_finalize(st);
 }
 
+/* A parameter that is sometimes NULL (watch.warning) keeps its statement: PostgreSQL would
+ * otherwise hold one more prepared statement per change for as long as the connection. */
+static void test_null_keeps_the_statement(void **state)
+{
+    fx *f = get(state);
+    eng_stmt *st, *n_prep;
+    gs_err err = {0};
+    int row;
+
+    st = prep(f, "INSERT INTO t (k, n, b) VALUES (?1, 1, ?2)");
+    for (int i = 0; i < 40; i++) {
+        char k[8];
+        snprintf(k, sizeof(k), "k%d", i);
+        eng_bind_text(st, 1, k);
+        if (i % 2)
+            eng_bind_blob(st, 2, "x", 1);
+        else
+            eng_bind_null(st, 2);
+        run(st);
+    }
+    eng_finalize(st);
+    if (eng_kind_of(f->e) != ENG_PG)
+        return;
+    n_prep = prep(f, "SELECT count(*) FROM pg_prepared_statements");
+    assert_int_equal(eng_step(n_prep, &row, &err), GS_OK);
+    assert_int_equal(row, 1);
+    /* the INSERT as first prepared (b unknown), once again with bytea, and this one */
+    if (eng_col_i64(n_prep, 0) > 3)
+        fail_msg("%lld prepared statements for 40 inserts", (long long)eng_col_i64(n_prep, 0));
+    eng_finalize(n_prep);
+}
+
 /* The store reads inside the loops of other reads (libpq: one query at a time). */
 static void test_read_inside_read(void **state)
 {
@@ -384,6 +416,7 @@ int main(void)
         BOTH(test_rebind_other_type),       BOTH(test_read_inside_read),
         BOTH(test_changes_and_returning),   BOTH(test_unique_violation_is_exists),
         BOTH(test_bad_parameter_text),      BOTH(test_pg_connection_lost),
+        BOTH(test_null_keeps_the_statement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
