@@ -537,6 +537,14 @@ try {
     expect(dev && dev.name === '王五的手机', 'stored name: ' + JSON.stringify(dev));
   });
 
+  await check('console_devices_revoke', async () => {
+    page.once('dialog', (d) => d.accept());
+    await page.click(`[data-testid="revoke-${seed.devices.C.id}"]`);
+    await page.locator(`tr[data-device="${seed.devices.C.id}"]`, { hasText: '已停用' }).waitFor();
+    const dev = (await apiGet('/v1/admin/devices')).devices.find((d) => d.id === seed.devices.C.id);
+    expect(dev && dev.revoked === true && dev.wipe === 'none', 'stored: ' + JSON.stringify(dev));
+  });
+
   await check('console_reload_keeps_session', async () => {
     await page.reload();
     await page.locator('[data-testid=devices]').waitFor();
