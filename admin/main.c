@@ -55,6 +55,7 @@ static const char usage_text[] =
     "                                                  --wipe: it deletes its data when it next\n"
     "                                                  calls, --wipe-after-upload: it sends\n"
     "                                                  what it has not sent first\n"
+    "  device rename ID NAME                           change a device's display name\n"
     "  enrolment list                                  enrolment codes and their state\n"
     "  enrolment revoke ID                             make an unused enrolment code unusable\n"
     "  conflicts list [--open | --all] [--grid G]      conflicts (open ones by default)\n"
@@ -290,6 +291,30 @@ static int cmd_device_add(admin *a, int argc, char **argv)
     code = print_token ? device_add_token(a, body) : device_add_enrolment(a, body);
     json_decref(body);
     return code;
+}
+
+static int cmd_device_rename(admin *a, int argc, char **argv)
+{
+    char path[256];
+    json_t *body, *res = NULL;
+    int rc;
+
+    if (argc != 2)
+        return admin_usage_error(a, "device rename: give the device ID and its new NAME");
+    body = json_pack("{s:s}", "name", argv[1]); /* NULL: not UTF-8 (or no memory) */
+    if (!body)
+        return admin_usage_error(a, "device rename: NAME must be UTF-8 text");
+    snprintf(path, sizeof(path), "/devices/%s/rename", argv[0]);
+    rc = admin_call(a, "POST", path, body, &res);
+    json_decref(body);
+    if (rc)
+        return admin_fail(a, rc);
+    if (a->json)
+        admin_print_json(res);
+    else
+        printf("device %s is now called %s\n", argv[0], admin_str(res, "name"));
+    json_decref(res);
+    return 0;
 }
 
 static int cmd_enrolment_list(admin *a, int argc)
@@ -699,9 +724,11 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_device_add(a, argc - 2, argv + 2);
         if (strcmp(verb, "list") == 0)
             return cmd_device_list(a);
+        if (strcmp(verb, "rename") == 0)
+            return cmd_device_rename(a, argc - 2, argv + 2);
         if (strcmp(verb, "revoke") == 0)
             return cmd_device_revoke(a, argc - 2, argv + 2);
-        return admin_usage_error(a, "device: expected add, list or revoke, not '%s'", verb);
+        return admin_usage_error(a, "device: expected add, list, rename or revoke, not '%s'", verb);
     }
     if (strcmp(noun, "enrolment") == 0) {
         if (strcmp(verb, "list") == 0)

@@ -111,6 +111,10 @@ d_id=$(t_admin --json device list | json '[x["id"] for x in d["devices"] if x["n
 st=$(curl -s -o "$T/r" -w '%{http_code}' --cacert "$CA" -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' -d '{"name":"李强的手机"}' "$URL/v1/admin/devices/$d_id/rename")
 [ "$st" = 200 ] && t_admin device list | grep -q 李强的手机 && ok admin_device_rename || notok admin_device_rename "$st $(cat "$T/r")"
+expect admin_cli_rename 0 "" t_admin device rename "$d_id" 李强
+t_admin device list | grep -q " 李强 " && ok admin_cli_renamed || notok admin_cli_renamed "$(t_admin device list)"
+expect admin_cli_rename_unknown 3 "no device" t_admin device rename d-nope x
+expect admin_cli_rename_usage 2 "device rename" t_admin device rename "$d_id"
 
 # --- what the server keeps ------------------------------------------------------------------
 states=$(t_admin --json enrolment list | json '" ".join(sorted(e["state"] for e in d["enrolments"]))')
