@@ -111,6 +111,22 @@ typedef struct gs_device_config {
  * settings (a new token, server or CA); another device id is GS_E_EXISTS. */
 GS_API int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
 
+/* Enrols this device with an enrolment code (PROTOCOL.md 11), as `gridsync enroll` does:
+ * code_or_uri is the URI of gridsync-admin's QR code ("gridsync://enroll?u=..&c=..&fp=..")
+ * or the code alone, with server_url and ca_sha256 (the CA certificate's SHA-256, 64 hex
+ * digits) given; with a URI both must be NULL. Fetches the server's CA, trusts it only if
+ * its SHA-256 is the fingerprint, presents the code over a connection verified with it,
+ * and stores what the server answers (device id, token, grids) with the server and CA as
+ * gs_db_init_device does. worker: the name on new visits; NULL: the name the admin gave
+ * the device, else its id. Nothing is stored unless all of it succeeds.
+ * GS_E_INVALID: a bad URI, code or fingerprint; GS_E_TLS: the server's CA is not the one
+ * the fingerprint names (the code was not sent); GS_E_AUTH: the server refused the code
+ * (unknown, expired, used or revoked: the message says which); GS_E_EXISTS: this database
+ * belongs to a device already (checked before the code is used); GS_E_NETWORK,
+ * GS_E_TIMEOUT, GS_E_SERVER. */
+GS_API int gs_db_enroll(gs_db *db, const char *code_or_uri, const char *server_url,
+                        const char *ca_sha256, const char *worker);
+
 #define GS_NAME_MAX 64   /* bytes of a name: device id, grid, worker, table, field */
 #define GS_GRIDS_MAX 32  /* grids one device works in (as many as the server allows) */
 #define GS_RESULT_MAX 256

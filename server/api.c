@@ -36,6 +36,7 @@
 #include "admin_api.h"
 #include "auth.h"
 #include "console.h"
+#include "enroll.h"
 #include "gate.h"
 #include "group.h"
 #include "merge.h"
@@ -1065,6 +1066,11 @@ void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
         console_handle(app->console, req, resp);
         return;
     }
+    /* enrolment (enroll.h): no token yet, the code is the credential */
+    if (slice_eq(req->path, ENROLL_PATH) || slice_eq(req->path, ENROLL_CA_PATH)) {
+        enroll_handle(&app->admin, req, resp);
+        return;
+    }
     sync_error(app, resp, 404, "not_found", "no such path", 0);
 }
 
@@ -1119,6 +1125,10 @@ int app_head_check(srv_app *app, const srv_request *req, srv_response *resp, siz
     }
     if (slice_eq(req->path, CONSOLE_PREFIX) || slice_prefix(req->path, CONSOLE_PREFIX "/")) {
         *max_body = ADMIN_BODY_MAX; /* the console's forms; the sign-in form is 4 KiB */
+        return 0;
+    }
+    if (slice_eq(req->path, ENROLL_PATH) || slice_eq(req->path, ENROLL_CA_PATH)) {
+        *max_body = ENROLL_BODY_MAX;
         return 0;
     }
     sync_error(app, resp, 404, "not_found", "no such path", 0);

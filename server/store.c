@@ -217,11 +217,25 @@ static const char *const migrations[] = {
     "INSERT INTO meta (key, value) VALUES ('epoch', 1 + (random() & 4611686018427387903));",
     /* 6 -> 7: a revocation may ask the device to wipe itself (issue 21): STORE_WIPE_* */
     "ALTER TABLE devices ADD COLUMN wipe INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: enrolment codes (issue 17, store_enrol.c): a device-to-be's name and grids,
+     * reached by the SHA-256 of its single-use code (never the code itself); the device is
+     * made, and the row marked used, when the code is presented to POST /v1/enroll. */
+    "CREATE TABLE enrolments ("
+    "  id TEXT PRIMARY KEY,"
+    "  code_hash BLOB NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  grids TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  used INTEGER NOT NULL DEFAULT 0,"
+    "  device TEXT NOT NULL DEFAULT '',"
+    "  revoked INTEGER NOT NULL DEFAULT 0);",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3,
-                                                                NULL, NULL, NULL, NULL};
+                                                                NULL, NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -487,6 +501,8 @@ void store_close(store *s)
         eng_finalize(s->wstmt[i]);
     for (size_t i = 0; i < DQ_N; i++)
         eng_finalize(s->dstmt[i]);
+    for (size_t i = 0; i < EQ_N; i++)
+        eng_finalize(s->estmt[i]);
     gs_free(s->dev_ids);
     if (s->e)
         eng_close(s->e);

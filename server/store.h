@@ -49,7 +49,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 7 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 8 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -158,6 +158,57 @@ int store_admin_add(store *s, const char *id, const uint8_t hash[STORE_HASH_LEN]
 int store_admin_get(store *s, const char *id, size_t id_len, uint8_t hash[STORE_HASH_LEN],
                     gs_err *err);
 int store_admin_count(store *s, int64_t *out, gs_err *err);
+
+/* ---- enrolment codes (store_enrol.c) ----
+ * A code an admin made for a device-to-be: its name and grids, the SHA-256 of the code
+ * (the code is never stored), when it expires, and at most once either its use (with the
+ * device it made) or its revocation. States: open -> used | revoked; open past expires
+ * reads as expired. */
+
+typedef enum store_enrol_state {
+    STORE_ENROL_OPEN,    /* usable */
+    STORE_ENROL_EXPIRED, /* not used before expires */
+    STORE_ENROL_USED,    /* a device was made with it */
+    STORE_ENROL_REVOKED, /* an admin revoked it before it was used */
+} store_enrol_state;
+
+typedef struct store_enrolment {
+    char id[GS_LIMIT_NAME + 1];                    /* "e-3f9a0c12ab77": not secret */
+    uint8_t code_hash[STORE_HASH_LEN];             /* SHA-256 of the canonical code */
+    char name[GS_LIMIT_DEVICE_NAME + 1];           /* the device's name to be */
+    char grids[GS_LIMIT_GRIDS][GS_LIMIT_NAME + 1]; /* its grids to be */
+    size_t n_grids;                                /* entries in grids (>= 1) */
+    int64_t created_ms;                            /* made, ms since 1970 */
+    int64_t expires_ms;                            /* unusable from then on */
+    char created_by[GS_LIMIT_NAME + 1];            /* the admin who made it */
+    int64_t used_ms;                               /* 0 until used */
+    char device[GS_LIMIT_NAME + 1];                /* the device it made; "" until used */
+    int64_t revoked_ms;                            /* 0 unless revoked */
+} store_enrolment;
+
+/* e's state at now_ms. */
+store_enrol_state store_enrol_state_at(const store_enrolment *e, int64_t now_ms);
+/* A short name of a state: "open", "expired", "used", "revoked". */
+const char *store_enrol_state_name(store_enrol_state st);
+/* Adds e (used and revoked ignored); GS_E_EXISTS when its id or code hash is taken. */
+int store_enrol_add(store *s, const store_enrolment *e, gs_err *err);
+/* The enrolment of a code hash, or of an id; GS_E_NOTFOUND. */
+int store_enrol_by_hash(store *s, const uint8_t hash[STORE_HASH_LEN], store_enrolment *out,
+                        gs_err *err);
+int store_enrol_get(store *s, const char *id, store_enrolment *out, gs_err *err);
+typedef int store_enrol_cb(void *ud, const store_enrolment *e);
+/* Every enrolment, the newest first; a non-zero return of cb stops and is returned. */
+int store_enrol_list(store *s, store_enrol_cb *cb, void *ud, gs_err *err);
+/* Marks enrolment id used at now_ms by device, only if it is open then: GS_E_STATE when it
+ * is not (expired, used or revoked meanwhile), GS_E_NOTFOUND. Run it in the transaction
+ * that adds the device, so a code makes one device or none. */
+int store_enrol_use(store *s, const char *id, int64_t now_ms, const char *device, gs_err *err);
+/* Revokes enrolment id at now_ms: GS_E_STATE when it was used already (revoke the device
+ * instead), GS_E_NOTFOUND; revoking twice keeps the first time. An expired one may be
+ * revoked (it then lists as revoked). */
+int store_enrol_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
+/* Sets a device's display name (the console's devices page); GS_E_NOTFOUND. */
+int store_device_rename(store *s, const char *id, const char *name, gs_err *err);
 
 /* ---- what the warning rules watch (store_watch.c, server/warn.c) ---- */
 

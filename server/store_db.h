@@ -120,6 +120,18 @@ enum {
     DQ_N
 };
 
+/* store_enrol.c's statements: enrolment codes */
+enum {
+    EQ_ADD,
+    EQ_BY_HASH,
+    EQ_BY_ID,
+    EQ_LIST,
+    EQ_USE,
+    EQ_REVOKE,
+    EQ_DEV_RENAME,
+    EQ_N
+};
+
 struct store {
     eng *e;                  /* the connection */
     struct sqlite3 *db;      /* its SQLite handle, NULL on PostgreSQL (eng_sqlite) */
@@ -127,6 +139,7 @@ struct store {
     eng_stmt *rstmt[RQ_N];   /* store_rec.c's */
     eng_stmt *wstmt[WQ_N];   /* store_watch.c's */
     eng_stmt *dstmt[DQ_N];   /* store_dash.c's */
+    eng_stmt *estmt[EQ_N];   /* store_enrol.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
     int pg;                  /* 1 on PostgreSQL: the *_pg[] texts where a statement differs */

@@ -113,6 +113,18 @@ static const char pg_create[] =
 static const char *const pg_migrations[] = {
     /* 6 -> 7: remote wipe (issue 21) */
     "ALTER TABLE devices ADD COLUMN wipe bigint NOT NULL DEFAULT 0;",
+    /* 7 -> 8: enrolment codes (issue 17, store_enrol.c) */
+    "CREATE TABLE enrolments ("
+    "  id " T " PRIMARY KEY,"
+    "  code_hash bytea NOT NULL UNIQUE,"
+    "  name " T " NOT NULL,"
+    "  grids " T " NOT NULL,"
+    "  created bigint NOT NULL,"
+    "  expires bigint NOT NULL,"
+    "  created_by " T " NOT NULL,"
+    "  used bigint NOT NULL DEFAULT 0,"
+    "  device " T " NOT NULL DEFAULT '',"
+    "  revoked bigint NOT NULL DEFAULT 0);",
 };
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)

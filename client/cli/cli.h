@@ -59,6 +59,7 @@ int cli_usage_error(cli *c, const char *fmt, ...) __attribute__((format(printf, 
 
 /* Commands. */
 int cli_cmd_init(cli *c);
+int cli_cmd_enroll(cli *c);
 int cli_cmd_status(cli *c);
 int cli_cmd_sync(cli *c);
 int cli_cmd_import(cli *c);

@@ -22,7 +22,10 @@ static void usage(FILE *f)
           "\n"
           "commands:\n"
           "  init --device ID --token TOKEN --server URL --ca PEM --grid GRID [--grid G]...\n"
-          "       [--worker NAME]             store this device's enrolment\n",
+          "       [--worker NAME]             store this device's enrolment\n"
+          "  enroll URI | enroll CODE --server URL --fingerprint HEX [--worker NAME]\n"
+          "                                   enrol with the code of gridsync-admin device add\n"
+          "                                   (its QR code holds the gridsync://enroll URI)\n",
           f);
     for (size_t i = 0; i < schema_n_tables; i++) {
         const schema_table *t = &schema_tables[i];
@@ -227,6 +230,8 @@ int main(int argc, char **argv)
         code = CLI_OK;
     } else if (strcmp(words[0], "init") == 0) {
         code = cli_cmd_init(&c);
+    } else if (strcmp(words[0], "enroll") == 0) {
+        code = cli_cmd_enroll(&c);
     } else if (strcmp(words[0], "sync") == 0) {
         code = cli_cmd_sync(&c);
     } else if (strcmp(words[0], "status") == 0) {

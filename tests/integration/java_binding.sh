@@ -19,7 +19,7 @@ t_server_init
 t_server_start
 props=()
 for n in 1 2 3; do
-    out=$(t_admin --json device add --grid 东风村3组 --name "java$n") || { notok device_add "$out"; exit 1; }
+    out=$(t_admin --json device add --print-token --grid 东风村3组 --name "java$n") || { notok device_add "$out"; exit 1; }
     props+=("-Dgs.dev$n=$(jq -r .id <<<"$out")" "-Dgs.tok$n=$(jq -r .token <<<"$out")")
 done
 # the third is revoked with a remote wipe: GridSyncTest.revokedWithWipeDeletesTheDatabase

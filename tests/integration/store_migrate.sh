@@ -24,6 +24,8 @@ t_gs "$T/b.db" resident update "$R" --address 东风村4组 >/dev/null
 t_gs "$T/c.db" resident update "$R" --address 东风村5组 >/dev/null
 for n in b c a b c; do t_gs "$T/$n.db" sync >/dev/null; done
 before=$(t_admin --json conflicts list | jq '.conflicts | length')
+# an enrolment code not used yet (issue 17): it must move too, and still enrol after
+enrol_uri=$(t_admin --json device add --grid G1 --name d | jq -r .uri)
 t_server_stop
 
 chmod 711 "$T"
@@ -68,6 +70,8 @@ if out=$("$PY" "$TOOLS/converge.py" --server "$url" --gridsync "$GRIDSYNC" "$T"/
 else
     notok every_device_equals_database "$out"
 fi
+if "$GRIDSYNC" --db "$T/e.db" enroll "$enrol_uri" >"$T/e.out" 2>&1 && t_gs "$T/e.db" sync >>"$T/e.out" 2>&1
+then ok enrolment_code_moved; else notok enrolment_code_moved "$(head -c 300 "$T/e.out")"; fi
 t_server_stop
 
 # the database has moved on (the edit above): the file no longer matches it, and a
