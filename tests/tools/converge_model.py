@@ -228,7 +228,7 @@ class World:
         for i in range(self.a.devices):
             d = {"name": "w%d" % i, "db": os.path.join(self.dir, "w%d.db" % i), "skew": skews[i],
                  "proxy": None, "proxy_port": free_port() if self.a.faults else self.port}
-            out = json.loads(self.admin("--json", "device", "add", "--grid", "gridA", "--name", d["name"]))
+            out = json.loads(self.admin("--json", "device", "add", "--print-token", "--grid", "gridA", "--name", d["name"]))
             d["id"] = out["id"]
             if self.a.faults:
                 self.start_proxy(d)
