@@ -231,11 +231,19 @@ static const char *const migrations[] = {
     "  used INTEGER NOT NULL DEFAULT 0,"
     "  device TEXT NOT NULL DEFAULT '',"
     "  revoked INTEGER NOT NULL DEFAULT 0);",
+    /* 8 -> 9: the console's sessions, in the store so that every gridsyncd process on one
+     * database knows them (issue 20; store_session.c) */
+    "CREATE TABLE console_sessions ("
+    "  id_hash BLOB PRIMARY KEY,"
+    "  csrf TEXT NOT NULL,"
+    "  admin TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  used INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
-static int (*const migration_code[])(store *s, gs_err *err) = {NULL, NULL, store_rec_migrate_3,
-                                                                NULL, NULL, NULL, NULL, NULL};
+static int (*const migration_code[])(store *s, gs_err *err) = {
+    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -503,6 +511,8 @@ void store_close(store *s)
         eng_finalize(s->dstmt[i]);
     for (size_t i = 0; i < EQ_N; i++)
         eng_finalize(s->estmt[i]);
+    for (size_t i = 0; i < SQ_N; i++)
+        eng_finalize(s->sstmt[i]);
     gs_free(s->dev_ids);
     if (s->e)
         eng_close(s->e);

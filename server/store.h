@@ -49,7 +49,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 8 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 9 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -462,6 +462,33 @@ typedef struct store_audit {
 int store_audit_add(store *s, const store_audit *au, gs_err *err);
 /* The latest audit row of a conflict; GS_E_NOTFOUND when it has none. */
 int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err);
+
+/* ---- console sessions (store_session.c) ---- */
+
+/* One signed-in console session, known to every process on the store (issue 20). The
+ * cookie is never stored, only its SHA-256 (id_hash); the csrf token is stored as is (it
+ * is no use without the cookie, and a reloaded page asks for it again). */
+typedef struct store_session {
+    uint8_t id_hash[STORE_HASH_LEN]; /* SHA-256 of the cookie value */
+    char csrf[64];                   /* the page's "Session <csrf>" token */
+    char admin[GS_LIMIT_NAME + 1];   /* who signed in */
+    int64_t created_ms;              /* sign-in */
+    int64_t used_ms;                 /* last accepted request */
+} store_session;
+
+/* Adds (or replaces, same id_hash) a session; then, past max_sessions, ends the least
+ * recently used ones. */
+int store_session_put(store *s, const store_session *ss, int max_sessions, gs_err *err);
+/* Ends the sessions idle since before idle_before_ms or signed in before born_before_ms,
+ * then reads the one of id_hash: GS_E_NOTFOUND when there is none. */
+int store_session_get(store *s, const uint8_t id_hash[STORE_HASH_LEN], int64_t idle_before_ms,
+                      int64_t born_before_ms, store_session *out, gs_err *err);
+int store_session_touch(store *s, const uint8_t id_hash[STORE_HASH_LEN], int64_t now_ms,
+                        gs_err *err);
+int store_session_del(store *s, const uint8_t id_hash[STORE_HASH_LEN], gs_err *err);
+/* Live sessions, after ending the expired ones as store_session_get does. */
+int store_session_count(store *s, int64_t idle_before_ms, int64_t born_before_ms, int64_t *out,
+                        gs_err *err);
 
 /* ---- status ---- */
 

@@ -132,6 +132,18 @@ enum {
     EQ_N
 };
 
+/* store_session.c's statements: the console's sessions */
+enum {
+    SQ_PUT,
+    SQ_GET,
+    SQ_TOUCH,
+    SQ_DEL,
+    SQ_EXPIRE,
+    SQ_COUNT,
+    SQ_LRU_DEL,
+    SQ_N
+};
+
 struct store {
     eng *e;                  /* the connection */
     struct sqlite3 *db;      /* its SQLite handle, NULL on PostgreSQL (eng_sqlite) */
@@ -140,6 +152,7 @@ struct store {
     eng_stmt *wstmt[WQ_N];   /* store_watch.c's */
     eng_stmt *dstmt[DQ_N];   /* store_dash.c's */
     eng_stmt *estmt[EQ_N];   /* store_enrol.c's */
+    eng_stmt *sstmt[SQ_N];   /* store_session.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
     int pg;                  /* 1 on PostgreSQL: the *_pg[] texts where a statement differs */

@@ -125,6 +125,13 @@ static const char *const pg_migrations[] = {
     "  used bigint NOT NULL DEFAULT 0,"
     "  device " T " NOT NULL DEFAULT '',"
     "  revoked bigint NOT NULL DEFAULT 0);",
+    /* 8 -> 9: the console's sessions (issue 20, store_session.c) */
+    "CREATE TABLE console_sessions ("
+    "  id_hash bytea PRIMARY KEY,"
+    "  csrf " T " NOT NULL,"
+    "  admin " T " NOT NULL,"
+    "  created bigint NOT NULL,"
+    "  used bigint NOT NULL);",
 };
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)
