@@ -158,6 +158,7 @@ static int build_request(gs_db *db, const device_settings *dev, const gs_sync_op
     head.cursor = cur;
     head.low = low;
     head.now = now;
+    head.pull_max = CSYNC_PULL_MAX;
     rc = proto_encode_sync_req_head(&hb, &head, n);
     if (rc == GS_OK) {
         *off = HEAD_ROOM - hb.len;
