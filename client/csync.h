@@ -27,6 +27,8 @@
 /* The request buffer's allocation in a sync: the doubling growth from 64 bytes reaches this
  * power of two once a batch passes half of it; a change past the cap is rolled back there. */
 #define CSYNC_REQ_ALLOC (2u * 1024u * 1024u)
+/* SQLite's page cache during a sync (KiB; csync.c says why). */
+#define CSYNC_CACHE_KIB 512
 
 int csync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *sum);
 
