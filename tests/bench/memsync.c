@@ -45,11 +45,34 @@ static const char *const m_names[M_N] = {"libcurl", "libssl", "libcrypto", "libs
                                          "libc", "other_libs", "program", "heap", "anon",
                                          "stack"};
 
+#define N_OTHER 48 /* other libraries named one by one */
+
 typedef struct split {
     long rss_kb[M_N];   /* resident pages of each kind */
     long dirty_kb[M_N]; /* of which private dirty (this process's own copy) */
     long total_kb;      /* all resident */
+    char other[N_OTHER][64]; /* the other libraries' file names */
+    long other_kb[N_OTHER];  /* and their resident pages */
+    int n_other;             /* entries used */
 } split;
+
+static void add_other(split *out, const char *path, long kb)
+{
+    const char *base = strrchr(path, '/');
+    int i;
+
+    base = base ? base + 1 : path;
+    for (i = 0; i < out->n_other; i++)
+        if (strcmp(out->other[i], base) == 0)
+            break;
+    if (i == out->n_other) {
+        if (i == N_OTHER)
+            return;
+        snprintf(out->other[i], sizeof(out->other[i]), "%.63s", base);
+        out->n_other++;
+    }
+    out->other_kb[i] += kb;
+}
 
 typedef struct sampler {
     atomic_int stop;      /* set by main when the sync is over */
@@ -87,7 +110,7 @@ static int kind_of(const char *path, const char *self)
 
 static void read_smaps(const char *self, split *out)
 {
-    char line[1024];
+    char line[1024], path[512] = "";
     int kind = M_ANON;
     FILE *f = fopen("/proc/self/smaps", "r");
 
@@ -110,12 +133,15 @@ static void read_smaps(const char *self, split *out)
                 p = line + strlen(line);
             p[strcspn(p, "\n")] = '\0';
             kind = kind_of(p, self);
+            snprintf(path, sizeof(path), "%s", p);
             continue;
         }
         if (strncmp(line, "Rss:", 4) == 0) {
             kb = strtol(line + 4, &end, 10);
             out->rss_kb[kind] += kb;
             out->total_kb += kb;
+            if (kind == M_OTHER_LIB && path[0] == '/')
+                add_other(out, path, kb);
         } else if (strncmp(line, "Private_Dirty:", 14) == 0) {
             kb = strtol(line + 14, &end, 10);
             out->dirty_kb[kind] += kb;
@@ -240,6 +266,13 @@ int main(int argc, char **argv)
     for (int k = 0; k < M_N; k++)
         printf(",\"%s\":{\"rss_kb\":%ld,\"private_dirty_kb\":%ld}", m_names[k],
                s.at_peak.rss_kb[k], s.at_peak.dirty_kb[k]);
+    printf("},\"other_libs_rss_kb\":{");
+    for (int k = 0, first = 1; k < s.at_peak.n_other; k++) {
+        if (s.at_peak.other_kb[k] < 100) /* the big ones only */
+            continue;
+        printf("%s\"%s\":%ld", first ? "" : ",", s.at_peak.other[k], s.at_peak.other_kb[k]);
+        first = 0;
+    }
     printf("}}\n");
     gs_db_close(db);
     return 0;
