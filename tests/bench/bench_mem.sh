@@ -14,7 +14,9 @@
 #                              ROUNDS (BENCH_MEM_ROUNDS, 5); with
 #                              BENCH_BASE_BUILD=DIR (another build's folder, e.g. of the
 #                              commit before) the same syncs with DIR/bin/gridsync, in
-#                              alternating rounds on copies of the same files, and the ratio
+#                              alternating rounds on copies of the same files, and the ratio;
+#                              when DIR/bench/memsync exists, the three splits with it too
+#                              (client_mem_base_*)
 #   client_mem_qemu_aarch64_initial_10000, client_mem_cli_qemu_aarch64
 #                              with BENCH_MEM_CROSS=build/cross/aarch64 (make cross
 #                              ARCH=aarch64, and its bench/memsync: docs/BENCHMARKS.md):
@@ -76,19 +78,25 @@ restore() {
 python3 "$GEN" 10000 >"$T/v10k.jsonl"
 python3 "$GEN" "$BIG" --seed 7 >"$T/vbig.jsonl"
 
-# ---- the split, 10,000 visits ----
 snapshot s10k "$T/v10k.jsonl"
-restore s10k
-"$MEMSYNC" initial_10000 "$DB" || exit 1
-
-# ---- the split, 100,000 changes up, then the same changes down to a second device ----
 snapshot sbig "$T/vbig.jsonl"
-restore sbig
-"$MEMSYNC" push_$BIG "$DB" || exit 1
-DB2=$T/dev2.db
-rm -f "$DB2"*
-t_enroll "$DB2" 东风村3组 李四
-"$MEMSYNC" pull_$BIG "$DB2" || exit 1
+
+# ---- the split: 10,000 visits; 100,000 changes up, then down to a second device ----
+# (also with the other build's memsync when it has one: the split before and after)
+splits() { # MEMSYNC LABEL-PREFIX
+    restore s10k
+    "$1" "${2}initial_10000" "$DB" || exit 1
+    restore sbig
+    "$1" "${2}push_$BIG" "$DB" || exit 1
+    DB2=$T/dev2.db
+    rm -f "$DB2"*
+    t_enroll "$DB2" 东风村3组 李四
+    "$1" "${2}pull_$BIG" "$DB2" || exit 1
+}
+if [ -n "${BENCH_BASE_BUILD:-}" ] && [ -x "$BENCH_BASE_BUILD/bench/memsync" ]; then
+    splits "$BENCH_BASE_BUILD/bench/memsync" base_
+fi
+splits "$MEMSYNC" ""
 
 # ---- the CLI itself: peak RSS and wall time, against another build in the same run ----
 cli_sync() { # WHO BIN OUTPREFIX: one timed sync of a fresh copy; appends to $T/cli.txt
