@@ -20,9 +20,10 @@
 #define CSYNC_BATCH_CHANGES 5000u
 #define CSYNC_BATCH_BYTES (1792u * 1024u)
 /* Changes the device asks the server to pull per response (SyncRequest "max"): a pulled
- * page is inflated, decoded (msgpack-c's zone) and applied in memory at once, about 1.5 KB
- * of the client's heap per change, so this bounds a new device's first pull of a busy
- * grid: 100,000 changes arrive in 50 responses instead of 20 (docs/BENCHMARKS.md). */
+ * page is inflated, decoded (msgpack-c's zone) and applied in memory at once, about 1.7 KB
+ * of gridsync's heap and 1 KB of msgpack-c's per change, so this bounds a new device's
+ * first pull of a busy grid: 100,000 changes arrive in 51 responses instead of 21
+ * (docs/BENCHMARKS.md). */
 #define CSYNC_PULL_MAX 2000u
 /* The request buffer's allocation in a sync: the doubling growth from 64 bytes reaches this
  * power of two once a batch passes half of it; a change past the cap is rolled back there. */
