@@ -264,6 +264,8 @@ fuzz: $(FUZZ_BINS)
 # by scripts/run-bench.sh, which prints one JSON line per figure.
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# Helpers that a bench script runs (not run alone): tests/bench/memsync.c for bench_mem.sh.
+BENCH_HELPERS := $(BUILD)/bench/memsync
 $(BUILD)/bench/bench_srv_%: $(OBJ)/tests/bench/bench_srv_%.o $(LIB_TEST_A) $(LIB_SERVER_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
@@ -275,7 +277,7 @@ $(BUILD)/bench/%: $(OBJ)/tests/bench/%.o $(LIB_TEST_A) $(LIB_CLIENT_A)
 
 bench:
 	$(MAKE) BUILD=build/release OPT="-O2 -DNDEBUG" bench-run
-bench-run: all $(BENCH_BINS)
+bench-run: all $(BENCH_BINS) $(BENCH_HELPERS)
 	@BUILD=$(BUILD) scripts/run-bench.sh
 
 demo: all

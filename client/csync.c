@@ -49,9 +49,9 @@
 #include <string.h>
 
 /* A sync touches each outbox page once (read, then deleted by its ack), so a big page cache
- * buys nothing here and only raises a handheld's peak memory: the sync runs with this one
- * (KiB) and restores the handle's own afterwards (layout.c sets 16 MiB for batch writes). */
-#define CSYNC_CACHE_KIB 512
+ * buys nothing here and only raises a handheld's peak memory: the sync runs with
+ * CSYNC_CACHE_KIB (csync.h) and restores the handle's own afterwards (db.c opens with
+ * 2 MiB for batch writes). */
 
 /* The connection's cache_size setting (negative: KiB), or 0 when it cannot be read. */
 static int cache_size_get(gs_db *db)
@@ -92,6 +92,9 @@ static void defaults(gs_sync_opts *o)
  * changes are encoded straight into the body, with no second batch-sized buffer. The
  * largest head (64-byte device id, every integer at 9 bytes) is under 160 bytes. */
 #define HEAD_ROOM 256
+/* The request stays in its one allocation unless a single change is over 200 KiB. */
+_Static_assert(CSYNC_BATCH_BYTES + HEAD_ROOM + 200u * 1024u <= CSYNC_REQ_ALLOC,
+               "a request at the byte cap must fit the request buffer's allocation");
 
 /* Whether the fields of c carry clocks of different edits. */
 static int mixed_clocks(const proto_change *c)
@@ -166,6 +169,7 @@ static int build_request(gs_db *db, const device_settings *dev, const gs_sync_op
     head.cursor = cur;
     head.low = low;
     head.now = now;
+    head.pull_max = CSYNC_PULL_MAX;
     rc = proto_encode_sync_req_head(&hb, &head, n);
     if (rc == GS_OK) {
         *off = HEAD_ROOM - hb.len;

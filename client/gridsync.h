@@ -436,7 +436,7 @@ typedef void gs_sync_progress_fn(void *ud, const gs_sync_summary *so_far);
 
 typedef struct gs_sync_opts {
     uint32_t batch_changes;   /* most changes per request (0: 5000, the protocol's most) */
-    uint32_t batch_bytes;     /* most encoded change bytes per request (0: 4 MiB) */
+    uint32_t batch_bytes;     /* most encoded change bytes per request (0: 1.75 MiB) */
     long connect_timeout_ms;  /* TCP + TLS connect (0: 20 s) */
     long request_timeout_ms;  /* one whole request (0: 10 minutes; a stall of 60 s at
                                  under 16 bytes/s aborts sooner) */

@@ -14,7 +14,11 @@
  *     batch first; any other 410 deletes nothing;
  *   - before the server's version is known, a change whose fields carry different clocks
  *     waits for a first answer (an empty request); to a version 1 server it goes with the
- *     latest clock.
+ *     latest clock;
+ *   - the memory bounds of issue 21: the handle opens with a page cache of at most 2 MiB,
+ *     a sync runs with CSYNC_CACHE_KIB and gives the handle's back, every request stays
+ *     within its byte cap and asks for at most CSYNC_PULL_MAX pulled changes, and the
+ *     default request cap fits the request buffer's one allocation.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,7 +62,25 @@ typedef struct fake {
     uint64_t epoch;      /* "ep" (0: 7) */
     uint64_t cur_sent[8]; /* cursor per request */
     const char *code;    /* S_WIPE: the Error's err */
+    gs_db *db;           /* when set: the device, to read its cache_size while it syncs */
+    int cache_seen;      /* PRAGMA cache_size during the last request */
+    size_t max_len;      /* the largest request body */
+    uint32_t pull_max;   /* "max" of the last request */
 } fake;
+
+/* PRAGMA cache_size of db's connection (negative: KiB). */
+static int cache_size_of(gs_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+
+    assert_int_equal(sqlite3_prepare_v2(db->sql, "PRAGMA cache_size", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
 
 static uint8_t PULLED_ID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -84,6 +106,11 @@ static int fake_post(void *ud, const void *body, size_t len, long *status, gs_bu
         f->cur_sent[f->requests] = q->cursor;
     }
     f->requests++;
+    if (len > f->max_len)
+        f->max_len = len;
+    f->pull_max = q->pull_max;
+    if (f->db)
+        f->cache_seen = cache_size_of(f->db);
     assert_true(q->n_changes <= 16);
     memset(&r, 0, sizeof(r));
     r.version = f->version;
@@ -454,6 +481,44 @@ static void test_wipe_after_a_version_probe_plain_wipe(void **state)
     assert_false(exists(fx->path, ""));
 }
 
+/* Issue 21: what bounds a handheld's memory in a sync. */
+static void test_sync_memory_is_bounded(void **state)
+{
+    fixture *fx = *state;
+    gs_sync_opts o;
+    gs_sync_summary sum;
+    char name[512];
+    int open_cache = cache_size_of(fx->db);
+
+    /* the handle's page cache: at most 2 MiB (negative values are KiB) */
+    assert_true(open_cache < 0 && open_cache >= -2048);
+    /* twenty residents with 60-character names, about 250 bytes a change, against a
+       2,000-byte cap: several requests, none past the cap and the head room */
+    for (int i = 0; i < 20; i++) {
+        size_t len = 0;
+        for (int k = 0; k < 60; k++)
+            len += (size_t)snprintf(name + len, sizeof(name) - len, "%s", "张");
+        snprintf(name + len - 3, sizeof(name) - (len - 3), "%c", 'a' + i);
+        tdevice_add_resident(fx->db, name, 0, NULL);
+    }
+    memset(&o, 0, sizeof(o));
+    o.batch_bytes = 2000;
+    fx->f.script = S_OK;
+    fx->f.db = fx->db;
+    assert_int_equal(csync_run_with(fx->db, &o, &sum, fake_post, &fx->f), GS_OK);
+    assert_int_equal(tdevice_pending(fx->db), 0);
+    assert_true(fx->f.requests >= 3);
+    if (fx->f.max_len > 2000 + 256)
+        fail_msg("a request of %zu bytes passed the 2,000-byte cap and its head room",
+                 fx->f.max_len);
+    assert_int_equal(fx->f.pull_max, CSYNC_PULL_MAX);
+    assert_int_equal(fx->f.cache_seen, -(int)CSYNC_CACHE_KIB);
+    assert_int_equal(cache_size_of(fx->db), open_cache);
+    /* the defaults: a 5,000-change pull page would hold ~7 MB of a handheld's heap */
+    assert_true(CSYNC_PULL_MAX <= 2000);
+    assert_true(CSYNC_REQ_ALLOC <= 2u * 1024 * 1024 && CSYNC_BATCH_BYTES + 256 < CSYNC_REQ_ALLOC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +538,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broken_answers_stop_with_everything_kept, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_more_without_progress_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_memory_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mixed_clocks_wait_for_the_server_version, setup,
                                         teardown),
     };

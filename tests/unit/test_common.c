@@ -190,6 +190,42 @@ static const struct utf8_case {
     {"0xFF", "\xFF", 1, 0},
 };
 
+/* Issue 21: the counters the memory benchmark reads follow every wrapper call: a block is
+ * counted while held, a realloc moves its count, a failed realloc keeps it, and the peak
+ * stays at the most held until reset. */
+static void test_alloc_counts_follow_the_heap(void **state)
+{
+    gs_alloc_counts a, b;
+    char *p, *q;
+
+    (void)state;
+    gs_alloc_counts_get(&a);
+    p = gs_malloc(100000);
+    assert_non_null(p);
+    gs_alloc_counts_get(&b);
+    assert_true(b.in_use >= a.in_use + 100000);
+    assert_true(b.peak >= b.in_use);
+    assert_int_equal(b.allocs, a.allocs + 1);
+    q = gs_realloc(p, 300000);
+    assert_non_null(q);
+    gs_alloc_counts_get(&b);
+    assert_true(b.in_use >= a.in_use + 300000 && b.in_use < a.in_use + 400000);
+    gs_alloc_fail_after(0);
+    assert_null(gs_realloc(q, 600000));
+    gs_alloc_fail_after(-1);
+    gs_alloc_counts_get(&b);
+    assert_true(b.in_use >= a.in_use + 300000 && b.in_use < a.in_use + 400000);
+    gs_free(q);
+    gs_free(NULL);
+    gs_alloc_counts_get(&b);
+    if (b.in_use != a.in_use)
+        fail_msg("in use %zu after freeing everything, %zu before", b.in_use, a.in_use);
+    assert_true(b.peak >= a.in_use + 300000);
+    gs_alloc_peak_reset();
+    gs_alloc_counts_get(&b);
+    assert_int_equal(b.peak, b.in_use);
+}
+
 static void test_utf8_table(void **state)
 {
     (void)state;
@@ -469,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_alloc_fail_after_counts_down),
         cmocka_unit_test(test_arena_cap_and_alignment),
         cmocka_unit_test(test_arena_chunks_zeroing_and_overflow),
+        cmocka_unit_test(test_alloc_counts_follow_the_heap),
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_log_levels_and_format),
         cmocka_unit_test(test_sqldb_rc),

@@ -225,7 +225,7 @@ static void test_null_keeps_the_statement(void **state)
 
     st = prep(f, "INSERT INTO t (k, n, b) VALUES (?1, 1, ?2)");
     for (int i = 0; i < 40; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof(k), "k%d", i);
         eng_bind_text(st, 1, k);
         if (i % 2)
