@@ -110,7 +110,25 @@ static const char pg_create[] =
 
 /* pg_migrations[i] takes a PostgreSQL store from schema PG_BASE_VERSION + i to the next,
  * as migrations[PG_BASE_VERSION + i] does on SQLite. Append only. */
-static const char *const pg_migrations[] = {NULL};
+static const char *const pg_migrations[] = {
+    /* 6 -> 7: the grid registry (store.c has the why) */
+    "CREATE TABLE towns (name " T " PRIMARY KEY, created bigint NOT NULL);"
+    "CREATE TABLE grids ("
+    "  code " T " PRIMARY KEY, name " T " NOT NULL, village " T " NOT NULL,"
+    "  town " T " NOT NULL REFERENCES towns(name), created bigint NOT NULL);"
+    "CREATE INDEX grids_town ON grids (town, code);",
+    /* 7 -> 8: named admins with roles */
+    "ALTER TABLE admins ADD COLUMN name " T " NOT NULL DEFAULT '',"
+    "  ADD COLUMN role " T " NOT NULL DEFAULT 'county'"
+    "    CHECK (role IN ('county', 'town', 'viewer')),"
+    "  ADD COLUMN revoked bigint NOT NULL DEFAULT 0;"
+    "UPDATE admins SET name = id;"
+    "CREATE UNIQUE INDEX admins_name ON admins (name);"
+    "CREATE TABLE admin_towns ("
+    "  admin " T " NOT NULL REFERENCES admins(id),"
+    "  town " T " NOT NULL REFERENCES towns(name),"
+    "  PRIMARY KEY (admin, town));",
+};
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) >= N_PG_MIGRATIONS,
