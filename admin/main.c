@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "dashboard.h"
 #include "export.h"
+#include "registry.h"
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -56,6 +57,15 @@ static const char usage_text[] =
     "  export --from DATE --to DATE --out FILE.csv [--type T]\n"
     "                                                  one type's records (default visit) as\n"
     "                                                  CSV (UTF-8 with BOM)\n"
+    "  town add NAME | town list                       the county's towns\n"
+    "  grid add CODE --name N --village V --town T     register a grid\n"
+    "  grid list [--town T]                            the registry, by town then grid\n"
+    "  grid move CODE [--town T] [--village V]         the grid now belongs elsewhere\n"
+    "  grid import FILE.csv                            the county office's registry: columns\n"
+    "                                                  code,name,village,town (all or none)\n"
+    "  admin add NAME --role county|town|viewer [--town T]...\n"
+    "                                                  a named admin; prints its token once\n"
+    "  admin list | admin revoke ID|NAME               the admins; refuse one from now on\n"
     "\n"
     "options:\n"
     "  --config FILE   settings written by `gridsyncd init` (DIR/admin.conf)\n"
@@ -524,6 +534,12 @@ static int dispatch(admin *a, int argc, char **argv)
     }
     if (strcmp(noun, "export") == 0)
         return export_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "town") == 0)
+        return registry_town_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "grid") == 0)
+        return registry_grid_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "admin") == 0)
+        return registry_admin_cmd(a, argc - 1, argv + 1);
     return admin_usage_error(a, "unknown command '%s'", noun);
 }
 

@@ -396,13 +396,14 @@ static void device_revoke(areq *r)
     memcpy(id, r->arg.ptr, r->arg.len);
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
-    if (!rc && !r->scope.all) { /* another town's device does not exist for this admin */
-        rc = store_device_get(r->env->st, id, strlen(id), d, &err);
-        if (!rc && !device_visible(r, d))
-            rc = GS_E_NOTFOUND;
-    }
     if (!rc) {
-        rc = store_device_revoke(r->env->st, id, r->now_ms, &err);
+        if (!r->scope.all) { /* another town's device does not exist for this admin */
+            rc = store_device_get(r->env->st, id, strlen(id), d, &err);
+            if (!rc && !device_visible(r, d))
+                rc = GS_E_NOTFOUND;
+        }
+        if (!rc)
+            rc = store_device_revoke(r->env->st, id, r->now_ms, &err);
         if (!rc)
             rc = store_device_get(r->env->st, id, strlen(id), d, &err);
         if (!rc)
