@@ -474,12 +474,12 @@ static int cmd_status(admin *a)
     printf("devices (SILENT: no sync for more than %lld days)\n",
            (long long)json_integer_value(json_object_get(res, "silent_days")));
     rc = print_devices(a, json_object_get(res, "devices"));
-    if (rc || table_new(&t, 3)) {
+    if (rc || table_new(&t, 4)) {
         json_decref(res);
         return rc ? rc : admin_fail(a, GS_E_NOMEM);
     }
     printf("\ngrids\n");
-    table_add(t, (const char *const[]){"GRID", "RECORDS", "OPEN CONFLICTS"});
+    table_add(t, (const char *const[]){"TOWN", "GRID", "RECORDS", "OPEN CONFLICTS"});
     json_array_foreach(json_object_get(res, "grids"), i, g)
     {
         char recs[256] = "", open[24];
@@ -493,7 +493,8 @@ static int cmd_status(admin *a)
         }
         snprintf(open, sizeof(open), "%lld",
                  (long long)json_integer_value(json_object_get(g, "open_conflicts")));
-        table_add(t, (const char *const[]){admin_str(g, "grid"), recs, open});
+        table_add(t, (const char *const[]){*admin_str(g, "town") ? admin_str(g, "town") : "-",
+                                           admin_str(g, "grid"), recs, open});
     }
     json_decref(res);
     return admin_print_table(t);

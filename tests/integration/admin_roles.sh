@@ -47,10 +47,10 @@ out=$(t_admin town list) && grep -q 迟营镇 <<<"$out" && grep -q 河西镇 <<<
     && ok town_list || notok town_list "$out"
 t_admin town add 迟营镇 >/dev/null 2>&1; rc=$?
 [ $rc -ne 0 ] && ok town_add_twice_refused || notok town_add_twice_refused "exit 0"
-check town_add t_admin town add 新集镇
+t_admin town add 新集镇 >/dev/null && ok town_add || notok town_add "exit $?"
 t_admin grid add XJ-0001 --name 新集1组 --village 新集村 --town 无此镇 >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && ok grid_add_unknown_town_exit_3 || notok grid_add_unknown_town_exit_3 "exit $rc"
-check grid_add t_admin grid add XJ-0001 --name 新集1组 --village 新集村 --town 新集镇
+t_admin grid add XJ-0001 --name 新集1组 --village 新集村 --town 新集镇 >/dev/null && ok grid_add || notok grid_add "exit $?"
 t_admin grid add XJ-0001 --name x --village y --town 新集镇 >/dev/null 2>&1; rc=$?
 [ $rc -ne 0 ] && ok grid_add_twice_refused || notok grid_add_twice_refused "exit 0"
 t_admin grid move XJ-0001 --town 河西镇 --village 新村 >/dev/null && \
@@ -124,6 +124,10 @@ dg=$(as "$T1" --json dashboard | json '",".join(g["town"]+":"+g["grid"] for g in
 dg=$(t_admin --json dashboard | json '",".join(g["town"]+":"+g["grid"] for g in d["grids"])')
 [ "$dg" = "河西镇:$G3,迟营镇:$G1" ] && ok county_dashboard_by_town_then_grid \
     || notok county_dashboard_by_town_then_grid "$dg"
+out=$(t_admin status) && grep -q "迟营镇 *$G1" <<<"$out" && grep -q "河西镇 *$G3" <<<"$out" \
+    && ok status_table_by_town || notok status_table_by_town "$out"
+out=$(t_admin dashboard) && grep -q "^ *河西镇 *$G3" <<<"$out" && ok dashboard_table_by_town \
+    || notok dashboard_table_by_town "$out"
 rg=$(as "$T1" --json status >/dev/null; api "$T1" GET "/records?type=resident" >/dev/null; \
      json '",".join(sorted({r["grid"] for r in d["records"]}))' <"$T/api.out")
 [ "$rg" = "$G1" ] && ok town_export_own_town_only || notok town_export_own_town_only "$rg"
