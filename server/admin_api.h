@@ -13,7 +13,13 @@
  *   GET  /v1/admin/dashboard?grid=G&from=MS&to=MS -> the town's (or a grid's) figures (dash.h)
  *   GET  /v1/admin/warnings?grid=&state=&limit=&after= -> {"warnings":[...],"next_after"}
  *   POST /v1/admin/warnings/{id}/ack        {"note":...} -> the warning, acknowledged
- *   GET  /v1/admin/records?type=T&from=&to=&after=&limit= -> a page of records (export)
+ *   GET  /v1/admin/records?type=T&grid=G&from=&to=&after=&limit= -> a page of records (export)
+ *   /v1/admin/towns, /grids, /grids/move, /grids/import, /admins, /admins/{id}/revoke:
+ *                                           the registry and the admins (admin_registry.h)
+ *
+ * Every request is scoped by its admin's role (admin_roles.h): the admin is read from the
+ * store on each request (revoked: 401), a viewer's POST is 403, and another town's grid,
+ * device, conflict or warning is 404 for a town admin, left out of its lists.
  *
  * Invariants: every request needs an admin token or a console session with its csrf token
  * (401 otherwise, device tokens included);

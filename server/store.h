@@ -7,7 +7,9 @@
  *   meta          server HLC and the last server version
  *   devices       id, name, grids, token hash, created, revoked, last sync time and result,
  *                 rejected-change count; its rowid is the device's number in records
- *   admins        id, token hash, created
+ *   admins        id, unique name, role (county, town, viewer), token hash, created,
+ *                 revoked; admin_towns: the towns of a town admin (or a limited viewer)
+ *   towns, grids  the grid registry: per grid code its name, village and town
  *   records       one row per record of any schema table: table, id, grid, deleted,
  *                 created/updated HLC, current version, and every field (value, version,
  *                 HLC, writer) in one blob: a change reads and writes one row
