@@ -4,6 +4,8 @@
  * - towns and grids: add, duplicate (GS_E_EXISTS), unknown town (GS_E_NOTFOUND), replace
  *   (an import), lists by code, per town, the count;
  * - admins: name unique, towns kept, revocation once, an unknown town refused;
+ * - a schema 6 store (before the registry) migrates: its admin becomes a county admin named
+ *   by its id, the registry is empty;
  * - scope: county and a viewer without towns reach every grid, a town admin only the
  *   registered grids of its towns (never an unregistered one), a viewer cannot write.
  */
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "common/rc.h"
 #include "server/admin_roles.h"
@@ -202,12 +205,47 @@ static void test_roles_scope(void **state)
     }
 }
 
+static void test_migrates_a_schema_6_store(void **state)
+{
+    fixture *fx = *state;
+    store_admin got;
+    int64_t n = -1;
+    int ver = 0;
+    sqlite3 *db;
+    gs_err err;
+
+    store_close(fx->st);
+    fx->st = NULL;
+    /* take the file back to schema 6, with an admin of that time */
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    if (sqlite3_exec(db,
+                     "DROP TABLE admin_towns; DROP TABLE grids; DROP TABLE towns;"
+                     "DROP INDEX admins_name; ALTER TABLE admins DROP COLUMN name;"
+                     "ALTER TABLE admins DROP COLUMN role; ALTER TABLE admins DROP COLUMN revoked;"
+                     "INSERT INTO admins (id, token_hash, created) VALUES ('a-old', zeroblob(32), 3);"
+                     "PRAGMA user_version = 6; UPDATE meta SET value = 6 WHERE key = 'schema'",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("downgrade: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    assert_int_equal(store_open(&fx->st, fx->path, &err), GS_OK);
+    assert_int_equal(store_schema_version(fx->st, &ver, &err), GS_OK);
+    assert_int_equal(ver, STORE_SCHEMA_VERSION);
+    assert_int_equal(store_admin_load(fx->st, "a-old", 5, &got, &err), GS_OK);
+    assert_string_equal(got.name, "a-old");
+    assert_string_equal(got.role, "county");
+    assert_int_equal(got.n_towns, 0);
+    assert_int_equal(got.revoked_ms, 0);
+    assert_int_equal(store_grid_count(fx->st, &n, &err), GS_OK);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_registry_towns_and_grids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_admins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_a_schema_6_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
