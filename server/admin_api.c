@@ -1578,6 +1578,29 @@ int admin_api_auth(admin_env *env, const char *header, size_t len, char *admin_i
     return GS_OK;
 }
 
+void admin_api_describe(admin_env *env, const char *admin_id, json_t *o)
+{
+    store_admin *a = gs_malloc(sizeof(*a));
+    json_t *j = NULL;
+    gs_err err;
+    int bad = 0, rc = a ? GS_OK : GS_E_NOMEM;
+
+    if (!rc) {
+        pthread_mutex_lock(env->lock);
+        rc = store_admin_load(env->st, admin_id, strlen(admin_id), a, &err);
+        pthread_mutex_unlock(env->lock);
+    }
+    if (!rc)
+        j = admin_reg_admin_json(a, &bad);
+    if (j && !bad && o) {
+        json_object_set(o, "name", json_object_get(j, "name"));
+        json_object_set(o, "role", json_object_get(j, "role"));
+        json_object_set(o, "towns", json_object_get(j, "towns"));
+    }
+    json_decref(j);
+    gs_free(a);
+}
+
 static int slice_is(srv_slice s, const char *lit)
 {
     return s.ptr && s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;

@@ -185,6 +185,8 @@ cookie=$(curl -s -D - -o "$T/session.out" --cacert "$CA" -H 'Content-Type: appli
     --data "{\"token\":\"$T2\"}" "$URL/admin/session" | tr -d '\r' \
     | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')
 csrf=$(json 'd["csrf"]' <"$T/session.out")
+who=$(json 'd["name"]+"/"+d["role"]+"/"+",".join(d["towns"])' <"$T/session.out")
+[ "$who" = 河西李/town/河西镇 ] && ok console_session_names_role || notok console_session_names_role "$who"
 sess() { curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -H "Cookie: $cookie" \
     -H "Authorization: Session $csrf" "$URL/v1/admin/conflicts?state=all"; }
 st=$(sess)
