@@ -54,7 +54,7 @@ static const char usage_text[] =
     "  warning ack ID [--note TEXT]                    acknowledge a warning as the admin\n"
     "  export --from DATE --to DATE --out FILE.xlsx    the records created in the range, one\n"
     "                                                  sheet per type, and a summary sheet\n"
-    "  export --from DATE --to DATE --out FILE.csv [--type T]\n"
+    "  export --from DATE --to DATE --out FILE.csv [--type T] (either: [--grid G])\n"
     "                                                  one type's records (default visit) as\n"
     "                                                  CSV (UTF-8 with BOM)\n"
     "  town add NAME | town list                       the county's towns\n"

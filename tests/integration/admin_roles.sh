@@ -151,6 +151,13 @@ for k in "${!want404[@]}"; do
 done
 st=$(api "$T1" POST /devices "{\"grids\":[\"$G3\"]}")
 [ "$st" = 404 ] && ok town_device_add_other_town_404 || notok town_device_add_other_town_404 "$st"
+as "$T1" export --from 2020-01-01 --to 2030-12-31 --out "$T/o.csv" --type resident --grid "$G3" \
+    >/dev/null 2>&1; rc=$?
+[ $rc -eq 3 ] && [ ! -e "$T/o.csv" ] && ok town_cli_export_other_town_exit_3 \
+    || notok town_cli_export_other_town_exit_3 "exit $rc"
+as "$T1" export --from 2020-01-01 --to 2030-12-31 --out "$T/own.csv" --type resident --grid "$G1" \
+    >/dev/null && grep -q 张秀兰 "$T/own.csv" && ok town_cli_export_own_grid \
+    || notok town_cli_export_own_grid "exit $?"
 as "$T1" conflicts show "$CB_ID" >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && ok town_cli_other_conflict_exit_3 || notok town_cli_other_conflict_exit_3 "exit $rc"
 
