@@ -49,9 +49,10 @@ MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 # or mbedTLS. (msgpack-c because proto/value.o, which the value's text and JSON forms
 # belong to, also encodes and decodes it.)
 # libxlsxwriter (`gridsync-admin export`, Debian libxlsxwriter-dev: pkg-config name
-# xlsxwriter) is linked into gridsync-admin alone.
-ADMIN_PKGS := libcurl jansson zlib msgpack xlsxwriter
-ADMIN_CFLAGS := $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
+# xlsxwriter) is linked into gridsync-admin alone, and so is libqrencode (the enrolment QR
+# code of `device add`, Debian libqrencode-dev: pkg-config name libqrencode).
+ADMIN_PKGS := libcurl jansson zlib msgpack xlsxwriter libqrencode
+ADMIN_CFLAGS := $(shell pkg-config --cflags xlsxwriter libqrencode 2>/dev/null)
 ADMIN_LIBS := $(shell pkg-config --libs $(ADMIN_PKGS) 2>/dev/null) -lm
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -65,9 +66,10 @@ LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
 # library is, not into gridsyncd.
 MEDIA_LIBS := $(shell pkg-config --libs libturbojpeg libpng 2>/dev/null)
 CLIENT_LIBS := $(LIBS) $(MEDIA_LIBS)
-# PostgreSQL (issue 20, server/engine_pg.c): libpq, for the server alone.
-PG_CFLAGS  := $(shell pkg-config --cflags libpq 2>/dev/null)
-SERVER_LIBS := $(LIBS) $(shell pkg-config --libs libpq 2>/dev/null)
+# PostgreSQL (issue 20, server/engine_pg.c): libpq, for the server alone; libqrencode too,
+# for the module matrix of the console's enrolment QR code (server/enroll.c).
+PG_CFLAGS  := $(shell pkg-config --cflags libpq libqrencode 2>/dev/null)
+SERVER_LIBS := $(LIBS) $(shell pkg-config --libs libpq libqrencode 2>/dev/null)
 
 OBJ := $(BUILD)/obj
 
@@ -244,6 +246,11 @@ build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PROTO_SRC) $(SERVER_SRC) $(CONSOLE_
 build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c $(COMMON_SRC) $(PROTO_SRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PROTO_SRC) $(LIBS)
+
+# The enrolment URI parser (issue 17) is proto/ code with no dependency: built alone.
+build/fuzz/fuzz_enroll: tests/fuzz/fuzz_enroll.c proto/enroll.c common/rc.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< proto/enroll.c common/rc.c
 
 # The EXIF parser (issue 19) is client code with no dependency: built alone.
 build/fuzz/fuzz_exif: tests/fuzz/fuzz_exif.c client/exif.c

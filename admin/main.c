@@ -5,15 +5,17 @@
  *   gridsync-admin [--config DIR/admin.conf | --server URL --ca PEM --token T] [--json] CMD
  *
  * Settings come from --config (the file `gridsyncd init` writes), then the options given
- * override it. The token is never printed except by `device add`, which shows a new device's
- * token once. Exit codes and how errors are printed are common/cmdline.h, shared with
- * gridsync (README "Exit codes"): 0 ok, 1 failure, 2 bad usage, input or configuration,
+ * override it. The token is never printed except by `device add --print-token`, which shows
+ * a new device's token once; `device add` shows an enrolment code (single use, short-lived)
+ * instead. Exit codes and how errors are printed are common/cmdline.h, shared with gridsync
+ * (README "Exit codes"): 0 ok, 1 failure, 2 bad usage, input or configuration,
  * 3 not found, 4 server unreachable, 5 authentication refused.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "admin.h"
 #include "dashboard.h"
 #include "export.h"
+#include "qr.h"
 #include "registry.h"
 
 #include "common/alloc.h"
@@ -26,10 +28,12 @@
 #include "common/table.h"
 #include "common/transport.h"
 #include "common/uuid.h"
+#include "proto/enroll.h"
 #include "proto/schema.h"
 #include "proto/value_json.h"
 #include "proto/value_text.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,9 +44,21 @@ static const char usage_text[] =
     "usage: gridsync-admin [--config FILE | --server URL --ca PEM --token T] [--json] COMMAND\n"
     "\n"
     "commands:\n"
-    "  device add --grid G [--grid G2]... [--name N]   create a device; prints its id and token\n"
+    "  device add --grid G [--grid G2]... [--name N] [--ttl T]\n"
+    "                                                  an enrolment code for a new device, as\n"
+    "                                                  a QR code and a gridsync:// URI for\n"
+    "                                                  `gridsync enroll`; single use, valid T\n"
+    "                                                  (seconds, or 30m, 24h, 7d; default 24h)\n"
+    "  device add --grid G... [--name N] --print-token create the device at once; prints its\n"
+    "                                                  id and token (for `gridsync init`)\n"
     "  device list                                     devices, their grids and last sync\n"
-    "  device revoke ID                                refuse the device's token from now on\n"
+    "  device revoke ID [--wipe | --wipe-after-upload] refuse the device's token from now on;\n"
+    "                                                  --wipe: it deletes its data when it next\n"
+    "                                                  calls, --wipe-after-upload: it sends\n"
+    "                                                  what it has not sent first\n"
+    "  device rename ID NAME                           change a device's display name\n"
+    "  enrolment list                                  enrolment codes and their state\n"
+    "  enrolment revoke ID                             make an unused enrolment code unusable\n"
     "  conflicts list [--open | --all] [--grid G]      conflicts (open ones by default)\n"
     "  conflicts show ID                               one conflict in context\n"
     "  conflicts resolve ID (--keep winner | --keep other | --value V) [--note TEXT]\n"
@@ -152,33 +168,33 @@ static void value_text(json_t *v, char *buf, size_t cap)
         snprintf(buf, cap, "?");
 }
 
-static int cmd_device_add(admin *a, int argc, char **argv)
+/* --ttl: "90" seconds, or a number with s, m, h or d; 1 s to 30 days. -1 when bad. */
+static long long parse_ttl(const char *text)
 {
-    json_t *grids = json_array(), *body = json_object(), *res = NULL;
-    const char *name = NULL;
-    int rc;
+    char *end = NULL;
+    long long v, unit = 1;
 
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--grid") == 0 && i + 1 < argc)
-            json_array_append_new(grids, json_string(argv[++i]));
-        else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
-            name = argv[++i];
-        else {
-            json_decref(grids);
-            json_decref(body);
-            return admin_usage_error(a, "device add: unexpected '%s'", argv[i]);
-        }
-    }
-    if (json_array_size(grids) == 0) {
-        json_decref(grids);
-        json_decref(body);
-        return admin_usage_error(a, "device add: at least one --grid is needed");
-    }
-    json_object_set_new(body, "grids", grids);
-    if (name)
-        json_object_set_new(body, "name", json_string(name));
-    rc = admin_call(a, "POST", "/devices", body, &res);
-    json_decref(body);
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno || !end)
+        return -1;
+    if (*end && end[1] == '\0')
+        unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+    else if (*end)
+        unit = 0;
+    if (unit == 0 || v < 1 || v > 30LL * 86400 / unit)
+        return -1;
+    return v * unit;
+}
+
+/* The old way, kept for scripts: the device now, its token printed once. */
+static int device_add_token(admin *a, json_t *body)
+{
+    json_t *res = NULL;
+    int rc = admin_call(a, "POST", "/devices", body, &res);
+
     if (rc)
         return admin_fail(a, rc);
     if (a->json) {
@@ -197,11 +213,190 @@ static int cmd_device_add(admin *a, int argc, char **argv)
     return 0;
 }
 
-/* "revoked", "SILENT" (no sync for more than the server's silent_days) or "active". */
+/* An enrolment code, shown as a QR code of its URI (PROTOCOL.md 11), the URI and the code. */
+static int device_add_enrolment(admin *a, json_t *body)
+{
+    char uri[ENROLL_URI_MAX + 1] = "", when[ISOTIME_MAX];
+    json_t *res = NULL;
+    const char *fp;
+    int rc = admin_call(a, "POST", "/enrolments", body, &res), code = 0;
+
+    if (rc)
+        return admin_fail(a, rc);
+    fp = json_string_value(json_object_get(res, "ca_sha256"));
+    if (fp) {
+        rc = enroll_uri_format(a->server, admin_str(res, "code"), fp, uri, sizeof(uri), &a->err);
+        if (rc) {
+            code = admin_fail(a, rc);
+            goto out;
+        }
+    }
+    if (a->json) {
+        json_object_set_new(res, "uri", uri[0] ? json_string(uri) : json_null());
+        admin_print_json(res);
+        goto out;
+    }
+    if (uri[0]) {
+        rc = qr_print_utf8(stdout, uri, &a->err);
+        if (rc)
+            fprintf(stderr, PROG ": no QR code: %s; give the handheld the URI below\n",
+                    a->err.msg);
+        printf("\n%s\n\n", uri);
+    } else {
+        fprintf(stderr, PROG ": the server has no CA file configured, so there is no URI "
+                        "to scan; enrol with the code and --server and --ca\n");
+    }
+    printf("enrolment %s   code %s\n", admin_str(res, "id"), admin_str(res, "code"));
+    printf("valid until %s, for one device; on the handheld:\n",
+           admin_time(res, "expires_ms", when, sizeof(when)));
+    printf("  gridsync enroll '%s'\n", uri[0] ? uri : admin_str(res, "code"));
+    printf("Revoke it with: " PROG " enrolment revoke %s\n", admin_str(res, "id"));
+out:
+    json_decref(res);
+    return code;
+}
+
+static int cmd_device_add(admin *a, int argc, char **argv)
+{
+    json_t *grids = json_array(), *body = json_object();
+    const char *name = NULL;
+    long long ttl = 0;
+    int print_token = 0, code;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--grid") == 0 && i + 1 < argc)
+            json_array_append_new(grids, json_string(argv[++i]));
+        else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+            name = argv[++i];
+        else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
+            ttl = parse_ttl(argv[++i]);
+            if (ttl < 0) {
+                json_decref(grids);
+                json_decref(body);
+                return admin_usage_error(a, "device add: --ttl takes seconds or 30m, 24h, 7d "
+                                            "(1 second to 30 days), not '%s'",
+                                         argv[i]);
+            }
+        } else if (strcmp(argv[i], "--print-token") == 0)
+            print_token = 1;
+        else {
+            json_decref(grids);
+            json_decref(body);
+            return admin_usage_error(a, "device add: unexpected '%s'", argv[i]);
+        }
+    }
+    if (json_array_size(grids) == 0 || (print_token && ttl)) {
+        json_decref(grids);
+        json_decref(body);
+        return admin_usage_error(a, json_array_size(grids) == 0
+                                        ? "device add: at least one --grid is needed"
+                                        : "device add: --ttl is for enrolment codes, not "
+                                          "with --print-token");
+    }
+    json_object_set_new(body, "grids", grids);
+    if (name)
+        json_object_set_new(body, "name", json_string(name));
+    if (ttl)
+        json_object_set_new(body, "ttl_s", json_integer((json_int_t)ttl));
+    code = print_token ? device_add_token(a, body) : device_add_enrolment(a, body);
+    json_decref(body);
+    return code;
+}
+
+static int cmd_device_rename(admin *a, int argc, char **argv)
+{
+    char path[256];
+    json_t *body, *res = NULL;
+    int rc;
+
+    if (argc != 2)
+        return admin_usage_error(a, "device rename: give the device ID and its new NAME");
+    body = json_pack("{s:s}", "name", argv[1]); /* NULL: not UTF-8 (or no memory) */
+    if (!body)
+        return admin_usage_error(a, "device rename: NAME must be UTF-8 text");
+    snprintf(path, sizeof(path), "/devices/%s/rename", argv[0]);
+    rc = admin_call(a, "POST", path, body, &res);
+    json_decref(body);
+    if (rc)
+        return admin_fail(a, rc);
+    if (a->json)
+        admin_print_json(res);
+    else
+        printf("device %s is now called %s\n", argv[0], admin_str(res, "name"));
+    json_decref(res);
+    return 0;
+}
+
+static int cmd_enrolment_list(admin *a, int argc)
+{
+    json_t *res = NULL, *e;
+    table *t = NULL;
+    size_t i;
+    int rc;
+
+    if (argc)
+        return admin_usage_error(a, "enrolment list takes no arguments");
+    rc = admin_call(a, "GET", "/enrolments", NULL, &res);
+    if (rc)
+        return admin_fail(a, rc);
+    if (a->json) {
+        admin_print_json(res);
+        json_decref(res);
+        return 0;
+    }
+    if (table_new(&t, 7)) {
+        json_decref(res);
+        return admin_fail(a, GS_E_NOMEM);
+    }
+    table_add(t, (const char *const[]){"ENROLMENT", "NAME", "GRIDS", "STATE", "MADE", "EXPIRES",
+                                       "DEVICE"});
+    json_array_foreach(json_object_get(res, "enrolments"), i, e)
+    {
+        char grids[GS_LIMIT_GRIDS * (GS_LIMIT_NAME + 1)], made[ISOTIME_MAX], exp[ISOTIME_MAX];
+        join_strings(json_object_get(e, "grids"), grids, sizeof(grids));
+        table_add(t, (const char *const[]){admin_str(e, "id"), admin_str(e, "name"), grids,
+                                           admin_str(e, "state"),
+                                           admin_time(e, "created_ms", made, sizeof(made)),
+                                           admin_time(e, "expires_ms", exp, sizeof(exp)),
+                                           *admin_str(e, "device") ? admin_str(e, "device")
+                                                                   : "-"});
+    }
+    json_decref(res);
+    return admin_print_table(t);
+}
+
+static int cmd_enrolment_revoke(admin *a, int argc, char **argv)
+{
+    char path[256];
+    json_t *res = NULL;
+    int rc;
+
+    if (argc != 1)
+        return admin_usage_error(a, "enrolment revoke: give exactly one enrolment ID (e-...)");
+    snprintf(path, sizeof(path), "/enrolments/%s/revoke", argv[0]);
+    rc = admin_call(a, "POST", path, NULL, &res);
+    if (rc)
+        return admin_fail(a, rc);
+    if (a->json)
+        admin_print_json(res);
+    else
+        printf("enrolment %s revoked: its code is refused from now on\n", argv[0]);
+    json_decref(res);
+    return 0;
+}
+
+/* "revoked" (with "+wipe" or "+wipe-after-upload" when a wipe was asked for), "SILENT" (no
+ * sync for more than the server's silent_days) or "active". */
 static const char *device_state(json_t *d)
 {
-    if (json_is_true(json_object_get(d, "revoked")))
+    if (json_is_true(json_object_get(d, "revoked"))) {
+        const char *w = json_string_value(json_object_get(d, "wipe"));
+        if (w && strcmp(w, "now") == 0)
+            return "revoked+wipe";
+        if (w && strcmp(w, "after_upload") == 0)
+            return "revoked+wipe-after-upload";
         return "revoked";
+    }
     return json_is_true(json_object_get(d, "silent")) ? "SILENT" : "active";
 }
 
@@ -249,19 +444,48 @@ static int cmd_device_list(admin *a)
 static int cmd_device_revoke(admin *a, int argc, char **argv)
 {
     char path[256];
-    json_t *res = NULL;
+    const char *id = NULL, *wipe = NULL;
+    json_t *res = NULL, *body = NULL;
     int rc;
 
-    if (argc != 1)
+    for (int i = 0; i < argc; i++) {
+        const char *w = strcmp(argv[i], "--wipe") == 0                ? "now"
+                        : strcmp(argv[i], "--wipe-after-upload") == 0 ? "after_upload"
+                                                                      : NULL;
+        if (w && wipe && strcmp(w, wipe) != 0)
+            return admin_usage_error(a, "device revoke: give --wipe or --wipe-after-upload, "
+                                        "not both");
+        if (w)
+            wipe = w;
+        else if (argv[i][0] == '-')
+            return admin_usage_error(a, "device revoke: unknown option %.60s", argv[i]);
+        else if (id)
+            return admin_usage_error(a, "device revoke: give exactly one device ID");
+        else
+            id = argv[i];
+    }
+    if (!id)
         return admin_usage_error(a, "device revoke: give exactly one device ID");
-    snprintf(path, sizeof(path), "/devices/%s/revoke", argv[0]);
-    rc = admin_call(a, "POST", path, NULL, &res);
+    snprintf(path, sizeof(path), "/devices/%s/revoke", id);
+    if (wipe) {
+        body = json_pack("{s:s}", "wipe", wipe);
+        if (!body)
+            return admin_fail(a, GS_E_NOMEM);
+    }
+    rc = admin_call(a, "POST", path, body, &res);
+    json_decref(body);
     if (rc)
         return admin_fail(a, rc);
     if (a->json)
         admin_print_json(res);
+    else if (!wipe)
+        printf("device %s revoked: its token is refused from now on\n", id);
+    else if (strcmp(wipe, "now") == 0)
+        printf("device %s revoked: when it next calls it is told to delete its data and token "
+               "(what it has not sent is lost)\n", id);
     else
-        printf("device %s revoked: its token is refused from now on\n", argv[0]);
+        printf("device %s revoked: when it next calls it sends what it has not sent, then "
+               "deletes its data and token\n", id);
     json_decref(res);
     return 0;
 }
@@ -511,9 +735,18 @@ static int dispatch(admin *a, int argc, char **argv)
             return cmd_device_add(a, argc - 2, argv + 2);
         if (strcmp(verb, "list") == 0)
             return cmd_device_list(a);
+        if (strcmp(verb, "rename") == 0)
+            return cmd_device_rename(a, argc - 2, argv + 2);
         if (strcmp(verb, "revoke") == 0)
             return cmd_device_revoke(a, argc - 2, argv + 2);
-        return admin_usage_error(a, "device: expected add, list or revoke, not '%s'", verb);
+        return admin_usage_error(a, "device: expected add, list, rename or revoke, not '%s'", verb);
+    }
+    if (strcmp(noun, "enrolment") == 0) {
+        if (strcmp(verb, "list") == 0)
+            return cmd_enrolment_list(a, argc - 2);
+        if (strcmp(verb, "revoke") == 0)
+            return cmd_enrolment_revoke(a, argc - 2, argv + 2);
+        return admin_usage_error(a, "enrolment: expected list or revoke, not '%s'", verb);
     }
     if (strcmp(noun, "conflicts") == 0) {
         if (strcmp(verb, "list") == 0)

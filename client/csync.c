@@ -25,6 +25,13 @@
  *
  * Restore safety (PROTOCOL.md 2.9): an answer with another epoch than the one kept, or a
  * cursor below the one sent, starts the history over (check_history, resync.h).
+ *
+ * Remote wipe (PROTOCOL.md section 1, 410): `upload_then_wipe` says the batch was merged
+ * (no acks come): its rows leave the outbox and the next batch goes, until none is left;
+ * then, or at once on `wiped`, wipe.h deletes the device's files and the sync ends with
+ * GS_E_WIPED. Any other 410 is a server error like any unknown status: nothing is deleted.
+ * A version probe (empty, see above) answered `wiped` is followed by one request with the
+ * changes, as version 3: the server cannot tell a probe from "nothing left to send".
  */
 #include "csync.h"
 
@@ -36,6 +43,7 @@
 #include "device.h"
 #include "outbox.h"
 #include "resync.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -225,6 +233,8 @@ typedef struct csync {
     void *post_ud;            /* passed to post */
     gs_buf req, resp;         /* the request being built, the answer */
     int old_cache;            /* the handle's cache_size, restored by sync_end */
+    int wiped;                /* the files are gone (wipe.h): sync_end touches no table */
+    int wipe_probed;          /* a version probe got 410 wiped: the changes went once */
 } csync;
 
 /* What one exchange did, for deciding whether another follows. */
@@ -236,6 +246,7 @@ typedef struct round_out {
     uint32_t server_v;      /* the server's version before this round (0: unknown) */
     uint64_t cursor_sent;   /* the cursor the request carried */
     uint64_t cursor_got;    /* the cursor the answer gave */
+    int upload_more;        /* 410 upload_then_wipe and rows left: send the next batch */
     int resynced;           /* the server was restored: everything queued again, pull
                                from 0 (resync.h) */
 } round_out;
@@ -359,6 +370,54 @@ static int check_history(csync *cs, round_out *ro, proto_sync_resp *r)
     return rc;
 }
 
+/* A 410 answer (PROTOCOL.md section 1): GS_OK with ro->upload_more when the batch up to
+ * last was merged and rows are left; GS_E_WIPED when the device is wiped (cs->wiped); an
+ * unknown 410 is a server error and deletes nothing. */
+static int wipe_answer(csync *cs, round_out *ro, uint64_t last)
+{
+    gs_db *db = cs->db;
+    proto_error *e = NULL;
+    int64_t pending = 0;
+    int rc, upload = 0, now = 0;
+
+    if (cs->resp.len && proto_decode_error(cs->resp.ptr, cs->resp.len, &e, NULL) == GS_OK) {
+        now = proto_str_eq(e->code, "wiped");
+        upload = proto_str_eq(e->code, "upload_then_wipe") && ro->sent > 0;
+    }
+    proto_error_free(e);
+    if (!now && !upload)
+        return http_failure(db, 410, &cs->resp);
+    if (now && ro->sent == 0 && ro->server_v == 0 && !cs->wipe_probed) {
+        /* the answer to a version probe (the file comment): a server that wipes speaks
+         * version 3, so the changes that waited for the probe go once, in case the admin
+         * allowed the upload (a server that refuses it answers wiped again) */
+        rc = outbox_count(db, &pending, NULL);
+        if (!rc && pending > 0)
+            rc = db_meta_set_int(db, DB_META_SERVER_PROTO, PROTO_VERSION);
+        if (rc)
+            return rc;
+        if (pending > 0) {
+            cs->wipe_probed = 1;
+            ro->upload_more = 1;
+            return GS_OK;
+        }
+    }
+    if (upload) {
+        cs->sum->pushed += ro->sent;
+        rc = outbox_drop_upto(db, last);
+        if (!rc)
+            rc = outbox_count(db, &pending, NULL);
+        if (rc)
+            return rc;
+        if (pending > 0) {
+            ro->upload_more = 1;
+            return GS_OK;
+        }
+    }
+    cs->wiped = 1;
+    return wipe_device(db);
+}
+
 /* One exchange: the oldest pending changes up, the answer applied. */
 static int sync_round(csync *cs, round_out *ro)
 {
@@ -390,6 +449,8 @@ static int sync_round(csync *cs, round_out *ro)
     rc = cs->post(cs->post_ud, cs->req.ptr + off, cs->req.len - off, &status, &cs->resp,
                   &db->err);
     add_link_stats(cs);
+    if (rc == GS_OK && status == 410)
+        return wipe_answer(cs, ro, last);
     if (rc == GS_OK)
         rc = read_answer(cs, status, ro->sent, &r);
     if (rc)
@@ -430,6 +491,10 @@ static int sync_continues(csync *cs, const round_out *ro, int *go)
     int rc;
 
     *go = 0;
+    if (ro->upload_more) { /* a wipe waits for the rest of the outbox to go up */
+        *go = 1;
+        return GS_OK;
+    }
     if (ro->resynced) { /* the pull starts over, and the queued records wait */
         *go = 1;
         return GS_OK;
@@ -465,6 +530,8 @@ static int sync_end(csync *cs, int rc)
     gs_err keep;
 
     add_link_stats(cs);
+    if (cs->wiped)
+        goto out; /* nothing to record in: the files are gone */
     if (rc)
         snprintf(result, sizeof(result), "failed: %s", gs_err_msg(&db->err, rc));
     else if (cs->sum->rejected)
@@ -481,6 +548,7 @@ static int sync_end(csync *cs, int rc)
                         (unsigned long long)cs->sum->rejected);
     if (cs->old_cache != 0)
         cache_size_set(db, cs->old_cache);
+out:
     transport_free(cs->link);
     device_settings_free(&cs->dev);
     buf_free(&cs->req);

@@ -14,6 +14,7 @@
 #include "common/sqldb.h"
 #include "proto/schema.h"
 #include "layout.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdint.h>
@@ -174,6 +175,44 @@ static void stmts_free(gs_db *db)
         db->stmts[b] = NULL;
     }
     memset(db->lit_key, 0, sizeof(db->lit_key));
+}
+
+/* The per-table statement texts and the statement cache (the memo's statements are the
+ * cache's). */
+static void memo_free(gs_db *db)
+{
+    stmts_free(db);
+    gs_free(db->locate_sql);
+    db->locate_sql = NULL;
+    if (db->memo)
+        for (size_t i = 0; i < schema_n_tables * DB_SQL_KINDS; i++)
+            gs_free(db->memo[i]);
+    gs_free(db->memo);
+    gs_free(db->memo_st);
+    db->memo = NULL;
+    db->memo_st = NULL;
+}
+
+int db_detach_file(gs_db *db)
+{
+    if (db->tx_depth)
+        db_tx_rollback(db);
+    while (db->tx_depth)
+        db_tx_rollback(db);
+    db->batch = 0;
+    db->poisoned = 0;
+    db->counters_loaded = 0;
+    db->counters_dirty = 0;
+    memo_free(db);
+    if (db->sql && sqlite3_close(db->sql) != SQLITE_OK)
+        sqlite3_close_v2(db->sql); /* a list still open: closed when it is freed */
+    db->sql = NULL;
+    if (sqlite3_open(":memory:", &db->sql) != SQLITE_OK) {
+        sqlite3_close(db->sql);
+        db->sql = NULL;
+        return gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
+    }
+    return GS_OK;
 }
 
 /* ---- transactions ---- */
@@ -643,6 +682,10 @@ int gs_db_open(const char *path, gs_db **out)
                         "no database given: use --db PATH or set GRIDSYNC_DB");
         goto out;
     }
+    /* a remote wipe killed half-way is completed before anything reads the file (wipe.h) */
+    rc = wipe_resume(path, &db->err);
+    if (rc)
+        goto out;
     /* the file holds the device's token: sqldb_open creates it private. A 16 MiB cache
        keeps a 10,000-record batch from spilling pages into the WAL before its commit */
     rc = sqldb_open(path, &open_opts, &db->sql, &db->err);
@@ -669,13 +712,7 @@ int gs_db_close(gs_db *db)
         db_tx_rollback(db);
     while (db->tx_depth)
         db_tx_rollback(db);
-    stmts_free(db);
-    gs_free(db->locate_sql);
-    if (db->memo)
-        for (size_t i = 0; i < schema_n_tables * DB_SQL_KINDS; i++)
-            gs_free(db->memo[i]);
-    gs_free(db->memo);
-    gs_free(db->memo_st);
+    memo_free(db);
     if (db->sql && sqlite3_close(db->sql) != SQLITE_OK) {
         /* a gs_list or outbox iterator is still open: the caller's bug, but the connection
            must not leak; it closes when the last statement is finalised */

@@ -125,6 +125,13 @@ void db_done(sqlite3_stmt *st);
 /* Runs a statement without results. */
 int db_exec(gs_db *db, const char *sql);
 
+/* Closes the handle's connection to its file (an open transaction rolled back, every
+ * statement finalised) and puts an empty in-memory database in its place, so that every
+ * later call fails (GS_E_DB) without reaching a file, until gs_db_close. For the remote
+ * wipe (wipe.h), which deletes the files next. GS_E_NOMEM when the in-memory database
+ * cannot be made (db->sql is then NULL: only gs_db_close is safe). */
+int db_detach_file(gs_db *db);
+
 int db_tx_begin(gs_db *db);
 /* As db_tx_begin, but when nested the level is a SAVEPOINT and its rollback undoes it alone
  * without poisoning the outer transaction (for a whole import inside a batch). */

@@ -67,7 +67,9 @@ typedef struct gs_db gs_db;
 /* Opens (creating it, mode 0600, when absent) the device database at path and brings its
  * layout up to date. On failure *out is still set when a handle could be made, so that
  * gs_db_errmsg can say why; close it with gs_db_close. GS_E_STATE: the file was written by
- * a newer gridsync. */
+ * a newer gridsync. GS_E_WIPED: a remote wipe of this file (gs_sync_run) was interrupted
+ * (the marker path + "-wipe" is there); it has now been completed, the file is gone and
+ * nothing was opened: enrol the device again. */
 GS_API int gs_db_open(const char *path, gs_db **out);
 
 /* Rolls back an open gs_db_begin batch, closes the file. Free every gs_list first
@@ -108,6 +110,22 @@ typedef struct gs_device_config {
 /* Stores the device settings. On an initialised database, the same device id updates the
  * settings (a new token, server or CA); another device id is GS_E_EXISTS. */
 GS_API int gs_db_init_device(gs_db *db, const gs_device_config *cfg);
+
+/* Enrols this device with an enrolment code (PROTOCOL.md 11), as `gridsync enroll` does:
+ * code_or_uri is the URI of gridsync-admin's QR code ("gridsync://enroll?u=..&c=..&fp=..")
+ * or the code alone, with server_url and ca_sha256 (the CA certificate's SHA-256, 64 hex
+ * digits) given; with a URI both must be NULL. Fetches the server's CA, trusts it only if
+ * its SHA-256 is the fingerprint, presents the code over a connection verified with it,
+ * and stores what the server answers (device id, token, grids) with the server and CA as
+ * gs_db_init_device does. worker: the name on new visits; NULL: the name the admin gave
+ * the device, else its id. Nothing is stored unless all of it succeeds.
+ * GS_E_INVALID: a bad URI, code or fingerprint; GS_E_TLS: the server's CA is not the one
+ * the fingerprint names (the code was not sent); GS_E_AUTH: the server refused the code
+ * (unknown, expired, used or revoked: the message says which); GS_E_EXISTS: this database
+ * belongs to a device already (checked before the code is used); GS_E_NETWORK,
+ * GS_E_TIMEOUT, GS_E_SERVER. */
+GS_API int gs_db_enroll(gs_db *db, const char *code_or_uri, const char *server_url,
+                        const char *ca_sha256, const char *worker);
 
 #define GS_NAME_MAX 64   /* bytes of a name: device id, grid, worker, table, field */
 #define GS_GRIDS_MAX 32  /* grids one device works in (as many as the server allows) */
@@ -436,8 +454,12 @@ typedef struct gs_sync_opts {
  * (certificate or host name does not match the CA given at init), GS_E_AUTH (token refused:
  * revoked or wrong), GS_E_REJECTED (the sync completed but some changes were refused:
  * gs_db_rejected lists them), GS_E_PROTO_VERSION (the server needs a newer client),
- * GS_E_CONFIG (not initialised). Thread use: like every call on this handle, one thread at
- * a time; the sync holds no transaction while waiting on the network. */
+ * GS_E_CONFIG (not initialised), GS_E_WIPED (the device was revoked with a wipe: after
+ * sending what it had not sent when the admin allowed it, its database file, -wal, -shm,
+ * attachments and token are deleted; the handle then holds an empty in-memory database,
+ * every call on it fails: close it and enrol again). Thread use: like every call on this
+ * handle, one thread at a time; the sync holds no transaction while waiting on the
+ * network. */
 GS_API int gs_sync_run(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *summary);
 
 #ifdef __cplusplus

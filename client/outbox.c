@@ -401,6 +401,21 @@ int outbox_count(gs_db *db, int64_t *pending, int64_t *sent)
     return rc;
 }
 
+int outbox_drop_upto(gs_db *db, uint64_t last_seq)
+{
+    sqlite3_stmt *st;
+    int src, rc = db_prepare_static(db, "DELETE FROM outbox WHERE seq <= ?1", &st);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)last_seq);
+    src = sqlite3_step(st);
+    if (src != SQLITE_DONE)
+        rc = db_fail(db, src, "removing merged changes from the outbox");
+    db_done(st);
+    return rc;
+}
+
 int outbox_set_cursor(gs_db *db, uint64_t cursor)
 {
     return db_meta_set_int(db, DB_META_CURSOR, (int64_t)cursor);

@@ -76,6 +76,10 @@ int outbox_mark_sent(gs_db *db, uint64_t first_seq, uint64_t last_seq);
  * seq below is settled). */
 int outbox_low(gs_db *db, uint64_t *low);
 
+/* Removes every row up to last_seq without an ack: the server said it merged them but
+ * sends no acks (PROTOCOL.md 1, 410 upload_then_wipe: the device wipes itself after). */
+int outbox_drop_upto(gs_db *db, uint64_t last_seq);
+
 /* Rows in the outbox, and how many of them are sent. */
 int outbox_count(gs_db *db, int64_t *pending, int64_t *sent);
 

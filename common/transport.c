@@ -67,7 +67,7 @@ int transport_new(transport **out, const transport_opts *opts, gs_err *err)
     size_t n;
     int rc = GS_OK;
 
-    if (!opts->base_url || !opts->ca_pem || !opts->token)
+    if (!opts->base_url || !opts->ca_pem || (!opts->token && !opts->anonymous))
         return gs_err_set(err, GS_E_CONFIG, "server URL, CA and token are all needed to sync");
     if (strncmp(opts->base_url, "https://", 8) != 0)
         return gs_err_set(err, GS_E_CONFIG, "server URL must start with https:// (got '%s')",
@@ -80,14 +80,18 @@ int transport_new(transport **out, const transport_opts *opts, gs_err *err)
     while (n > 0 && opts->base_url[n - 1] == '/')
         n--;
     t->base_url = gs_strndup(opts->base_url, n);
-    n = strlen("Authorization: Bearer ") + strlen(opts->token) + 1;
+    /* anonymous: no Authorization at all (the enrolment call), a harmless header instead */
+    n = strlen("Authorization: Bearer ") + (opts->anonymous ? 0 : strlen(opts->token)) + 1;
     t->auth_header = gs_malloc(n);
     t->curl = curl_easy_init();
     if (!t->base_url || !t->auth_header || !t->curl) {
         rc = gs_err_set(err, GS_E_NOMEM, "out of memory setting up the connection");
         goto out;
     }
-    snprintf(t->auth_header, n, "Authorization: Bearer %s", opts->token);
+    if (opts->anonymous)
+        snprintf(t->auth_header, n, "Authorization:");
+    else
+        snprintf(t->auth_header, n, "Authorization: Bearer %s", opts->token);
 
     ca.data = (void *)opts->ca_pem;
     ca.len = opts->ca_pem_len;
@@ -153,9 +157,9 @@ const transport_stats *transport_get_stats(const transport *t)
     return &t->stats;
 }
 
-static int map_curl(transport *t, CURLcode cc, const sink *s, gs_err *err)
+static int map_curl(const char *errbuf, CURLcode cc, const sink *s, gs_err *err)
 {
-    const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc);
+    const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(cc);
 
     if (s->overflow)
         return gs_err_set(err, GS_E_TOO_LARGE, "server answer larger than %zu bytes",
@@ -278,7 +282,7 @@ static int perform(transport *t, const char *path, const char *content_type, con
     curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &conns);
     t->stats.connects += (uint64_t)conns;
     if (cc != CURLE_OK) {
-        rc = map_curl(t, cc, &s, err);
+        rc = map_curl(t->errbuf, cc, &s, err);
         goto out;
     }
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -300,4 +304,48 @@ int transport_post(transport *t, const char *path, const char *content_type, con
 int transport_get(transport *t, const char *path, long *status, gs_buf *resp, gs_err *err)
 {
     return perform(t, path, NULL, NULL, 0, 0, status, resp, err);
+}
+
+int transport_get_unverified(const char *base_url, const char *path, long timeout_ms,
+                             long *status, gs_buf *resp, gs_err *err)
+{
+    char url[2048], errbuf[CURL_ERROR_SIZE] = "";
+    sink s = {resp, 0};
+    CURL *curl;
+    CURLcode cc;
+    long code = 0;
+    int rc = GS_OK;
+
+    if (strncmp(base_url, "https://", 8) != 0)
+        return gs_err_set(err, GS_E_CONFIG, "server URL must start with https:// (got '%s')",
+                          base_url);
+    if ((size_t)snprintf(url, sizeof(url), "%s%s", base_url, path) >= sizeof(url))
+        return gs_err_set(err, GS_E_CONFIG, "server URL too long");
+    curl = curl_easy_init();
+    if (!curl)
+        return gs_err_set(err, GS_E_NOMEM, "out of memory setting up the connection");
+    /* the one connection that is not verified: see transport.h */
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 20000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 20000L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "gridsync/" GS_VERSION);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+    buf_reset(resp);
+    cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+        rc = map_curl(errbuf, cc, &s, err);
+    } else {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+        *status = code;
+    }
+    curl_easy_cleanup(curl);
+    return rc;
 }

@@ -7,7 +7,9 @@
  * across the requests of a sync (and across syncs while the handle lives). The server
  * certificate is always verified, against the CA PEM given at enrolment (held in memory, so
  * the device database is self-contained) and nothing else, not the system's CA store, and
- * the host name in the URL: there is no switch to turn verification off.
+ * the host name in the URL: there is no switch to turn verification off. The one exception
+ * is transport_get_unverified, a separate call for the enrolment's CA fetch, whose answer
+ * the caller checks against a fingerprint it got out of band before trusting it.
  *
  * Errors map to gs_rc: no route, refused, DNS failure -> GS_E_NETWORK; connect or transfer
  * timeout, stalled link -> GS_E_TIMEOUT; certificate or handshake failure -> GS_E_TLS; an
@@ -35,6 +37,7 @@ typedef struct transport_opts {
     long stall_timeout_s;    /* abort when under 16 bytes/s for this long; 0: 60 s */
     long total_timeout_ms;   /* whole request; 0: 10 minutes (2G links are slow) */
     int compress;            /* deflate request bodies over 512 bytes, accept deflate */
+    int anonymous;           /* no token, no Authorization (POST /v1/enroll); token unused */
 } transport_opts;
 
 /* Byte and request counts since transport_new, for progress and benchmarks. */
@@ -59,5 +62,13 @@ int transport_post(transport *t, const char *path, const char *content_type, con
 int transport_get(transport *t, const char *path, long *status, gs_buf *resp, gs_err *err);
 
 const transport_stats *transport_get_stats(const transport *t);
+
+/* GETs base_url + path WITHOUT verifying the server's certificate or host name, sending no
+ * token, on a connection of its own: the first step of an enrolment (PROTOCOL.md 11), which
+ * fetches the CA it will verify with from then on. Nothing secret goes out; the answer is
+ * untrusted until the caller has checked it against the fingerprint of the enrolment URI.
+ * Errors as transport_post (resp->max caps the answer); timeout_ms 0: 20 s. */
+int transport_get_unverified(const char *base_url, const char *path, long timeout_ms,
+                             long *status, gs_buf *resp, gs_err *err);
 
 #endif

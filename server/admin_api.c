@@ -10,8 +10,11 @@
 #include "admin_api.h"
 
 #include "common/alloc.h"
+#include "common/rand.h"
+#include "common/sha256.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
+#include "proto/enroll.h"
 #include "proto/schema_wire.h"
 #include "proto/value_json.h"
 #include "auth.h"
@@ -20,6 +23,7 @@
 #include "admin_roles.h"
 #include "admin_warnings.h"
 #include "dash.h"
+#include "enroll.h"
 #include "group.h"
 #include "jout.h"
 #include "merge.h"
@@ -51,6 +55,9 @@ typedef enum route {
     R_GRID_IMPORT,      /* /grids/import */
     R_ADMINS,           /* /admins */
     R_ADMIN_REVOKE,     /* /admins/{id}/revoke */
+    R_ENROLMENTS,       /* /enrolments */
+    R_ENROLMENT_REVOKE, /* /enrolments/{id}/revoke */
+    R_DEVICE_RENAME,    /* /devices/{id}/rename */
 } route;
 
 /* One request being answered. */
@@ -178,6 +185,8 @@ static int device_visible(areq *r, const store_device *d)
 /* ------------------------------------------------------------------------------------ */
 /* devices                                                                              */
 
+static const char *device_wipe_name(int wipe);
+
 static json_t *device_json(areq *r, const store_device *d)
 {
     json_t *o = json_object(), *grids = json_array();
@@ -193,6 +202,7 @@ static json_t *device_json(areq *r, const store_device *d)
     jset(r, o, "created", jout_iso(d->created_ms));
     jset(r, o, "revoked", json_boolean(d->revoked_ms != 0));
     jset(r, o, "revoked_ms", json_integer(d->revoked_ms));
+    jset(r, o, "wipe", jout_str(device_wipe_name(d->wipe)));
     jset(r, o, "last_sync_ms", json_integer(d->last_sync_ms));
     jset(r, o, "last_sync", jout_iso(d->last_sync_ms));
     jset(r, o, "last_result", jout_str(d->last_result));
@@ -240,41 +250,31 @@ static int body_object(areq *r, const char *const *keys, size_t n)
     return 1;
 }
 
-static void device_add(areq *r)
+/* The grids and name of a device-to-be from the body (POST /devices, /enrolments) into d;
+ * 0 after answering 400 when they are wrong. */
+static int device_args(areq *r, store_device *d)
 {
-    static const char *const keys[] = {"grids", "name"};
-    store_device *d = arena_alloc(&r->arena, sizeof(*d));
     const json_t *grids, *name, *g;
-    char token[AUTH_TOKEN_MAX + 1];
-    gs_err err;
     size_t i;
-    int rc = GS_E_EXISTS;
-    json_t *o;
 
-    if (!d) {
-        reply_err(r, 500, "server", "out of memory");
-        return;
-    }
-    if (!body_object(r, keys, 2))
-        return;
     grids = json_object_get(r->body, "grids");
     name = json_object_get(r->body, "name");
     if (!grids) {
         reply_err(r, 400, "missing_field", "grids is required");
-        return;
+        return 0;
     }
     if (!json_is_array(grids) || json_array_size(grids) == 0) {
         reply_err(r, 400, "wrong_type", "grids must be a non-empty array of strings");
-        return;
+        return 0;
     }
     if (json_array_size(grids) > GS_LIMIT_GRIDS) {
         reply_err(r, 400, "over_limit", "at most %d grids per device", GS_LIMIT_GRIDS);
-        return;
+        return 0;
     }
     if (name && !json_is_null(name) &&
         !(json_is_string(name) && clean_text(name, 0, GS_LIMIT_DEVICE_NAME))) {
         reply_err(r, 400, "invalid", "name must be text of at most %d bytes", GS_LIMIT_DEVICE_NAME);
-        return;
+        return 0;
     }
     json_array_foreach(grids, i, g)
     {
@@ -283,18 +283,20 @@ static void device_add(areq *r)
                       "grids[%zu]: a grid is text of 1 to %d bytes without control "
                       "characters",
                       i, GS_LIMIT_NAME);
-            return;
+            return 0;
         }
         for (size_t k = 0; k < d->n_grids; k++)
             if (strcmp(d->grids[k], json_string_value(g)) == 0) {
                 reply_err(r, 400, "invalid", "grids[%zu]: given twice", i);
-                return;
+                return 0;
             }
         snprintf(d->grids[d->n_grids++], sizeof(d->grids[0]), "%s", json_string_value(g));
     }
     {
-        /* once the county has a registry, devices are enrolled into its grids only */
+        /* once the county has a registry, devices (and enrolment codes) are for its grids
+         * only, and a town admin's for its towns' grids */
         const char *names[GS_LIMIT_GRIDS], *missing = NULL;
+        gs_err err;
         int known;
         for (size_t k = 0; k < d->n_grids; k++)
             names[k] = d->grids[k];
@@ -302,20 +304,38 @@ static void device_add(areq *r)
         if (known < 0) {
             log_error(r->env->lg, "registry: %s", err.msg);
             reply_err(r, 500, "server", "cannot read the grid registry");
-            return;
+            return 0;
         }
         if (!known) {
             reply_err(r, 400, "unregistered_grid",
                       "grid %s is not in the grid registry: enrol the device into a registered "
                       "grid (gridsync-admin grid list) or register it first (grid add)",
                       missing);
-            return;
+            return 0;
         }
         for (size_t k = 0; k < d->n_grids; k++)
             if (!grid_visible(r, d->grids[k]))
-                return;
+                return 0;
     }
     snprintf(d->name, sizeof(d->name), "%s", json_is_string(name) ? json_string_value(name) : "");
+    return 1;
+}
+
+static void device_add(areq *r)
+{
+    static const char *const keys[] = {"grids", "name"};
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
+    char token[AUTH_TOKEN_MAX + 1];
+    gs_err err;
+    int rc = GS_E_EXISTS;
+    json_t *o;
+
+    if (!d) {
+        reply_err(r, 500, "server", "out of memory");
+        return;
+    }
+    if (!body_object(r, keys, 2) || !device_args(r, d))
+        return;
     d->created_ms = r->now_ms;
     /* a fresh random id could collide with an old one: try again a few times */
     for (int attempt = 0; attempt < 4 && rc == GS_E_EXISTS; attempt++) {
@@ -378,12 +398,44 @@ static void device_list(areq *r)
     reply_json(r, 200, o);
 }
 
+/* The wire names of STORE_WIPE_* (docs/ADMIN-API.md), in their order. */
+static const char *const wipe_names[] = {"none", "now", "after_upload"};
+
+/* The body's optional "wipe" ("none", "now" or "after_upload"; absent or null: "none")
+ * into *wipe; otherwise answers 400 and returns 0. */
+static int revoke_body(areq *r, int *wipe)
+{
+    static const char *const keys[] = {"wipe"};
+    const json_t *w;
+
+    *wipe = STORE_WIPE_NONE;
+    if (!r->body)
+        return 1;
+    if (!body_object(r, keys, 1))
+        return 0;
+    w = json_object_get(r->body, "wipe");
+    if (!w || json_is_null(w))
+        return 1;
+    for (int i = 0; json_is_string(w) && i <= STORE_WIPE_AFTER_UPLOAD; i++)
+        if (strcmp(json_string_value(w), wipe_names[i]) == 0) {
+            *wipe = i;
+            return 1;
+        }
+    reply_err(r, 400, "invalid", "wipe must be \"none\", \"now\" or \"after_upload\"");
+    return 0;
+}
+
+static const char *device_wipe_name(int wipe)
+{
+    return wipe > STORE_WIPE_NONE && wipe <= STORE_WIPE_AFTER_UPLOAD ? wipe_names[wipe] : "none";
+}
+
 static void device_revoke(areq *r)
 {
     char id[GS_LIMIT_NAME + 1];
     store_device *d = arena_alloc(&r->arena, sizeof(*d));
     gs_err err;
-    int rc;
+    int rc, wipe;
 
     if (!d) {
         reply_err(r, 500, "server", "out of memory");
@@ -393,6 +445,8 @@ static void device_revoke(areq *r)
         reply_err(r, 404, "not_found", "no such device");
         return;
     }
+    if (!revoke_body(r, &wipe))
+        return;
     memcpy(id, r->arg.ptr, r->arg.len);
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
@@ -403,7 +457,7 @@ static void device_revoke(areq *r)
                 rc = GS_E_NOTFOUND;
         }
         if (!rc)
-            rc = store_device_revoke(r->env->st, id, r->now_ms, &err);
+            rc = store_device_revoke(r->env->st, id, r->now_ms, wipe, &err);
         if (!rc)
             rc = store_device_get(r->env->st, id, strlen(id), d, &err);
         if (!rc)
@@ -420,8 +474,255 @@ static void device_revoke(areq *r)
         reply_err(r, 500, "server", "cannot revoke the device");
         return;
     }
-    log_info(r->env->lg, "admin %s: device %s revoked", r->admin, d->id);
+    log_info(r->env->lg, "admin %s: device %s revoked%s%s", r->admin, d->id,
+             d->wipe ? ", wipe " : "", d->wipe ? wipe_names[d->wipe] : "");
     reply_json(r, 200, device_json(r, d));
+}
+
+/* POST /devices/{id}/rename {"name"}: the console's devices page. */
+static void device_rename(areq *r)
+{
+    static const char *const keys[] = {"name"};
+    char id[GS_LIMIT_NAME + 1];
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
+    const json_t *name;
+    gs_err err;
+    int rc;
+
+    if (!d) {
+        reply_err(r, 500, "server", "out of memory");
+        return;
+    }
+    if (r->arg.len == 0 || r->arg.len > GS_LIMIT_NAME) {
+        reply_err(r, 404, "not_found", "no such device");
+        return;
+    }
+    if (!body_object(r, keys, 1))
+        return;
+    name = json_object_get(r->body, "name");
+    if (!json_is_string(name) || !clean_text(name, 0, GS_LIMIT_DEVICE_NAME)) {
+        reply_err(r, 400, "invalid", "name must be text of at most %d bytes", GS_LIMIT_DEVICE_NAME);
+        return;
+    }
+    memcpy(id, r->arg.ptr, r->arg.len);
+    id[r->arg.len] = '\0';
+    rc = store_begin(r->env->st, &err);
+    if (!rc) {
+        if (!r->scope.all) { /* another town's device does not exist for this admin */
+            rc = store_device_get(r->env->st, id, strlen(id), d, &err);
+            if (!rc && !device_visible(r, d))
+                rc = GS_E_NOTFOUND;
+        }
+        if (!rc)
+            rc = store_device_rename(r->env->st, id, json_string_value(name), &err);
+        if (!rc)
+            rc = store_device_get(r->env->st, id, strlen(id), d, &err);
+        if (!rc)
+            rc = store_commit(r->env->st, &err);
+        if (rc)
+            store_rollback(r->env->st);
+    }
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 404, "not_found", "no device '%s'", id);
+        return;
+    }
+    if (rc) {
+        log_error(r->env->lg, "rename: %s", err.msg);
+        reply_err(r, 500, "server", "cannot rename the device");
+        return;
+    }
+    log_info(r->env->lg, "admin %s: device %s renamed", r->admin, d->id);
+    reply_json(r, 200, device_json(r, d));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* enrolment codes (enroll.h, store.h)                                                  */
+
+static json_t *enrolment_json(areq *r, const store_enrolment *e)
+{
+    json_t *o = json_object(), *grids = json_array();
+
+    for (size_t i = 0; i < e->n_grids; i++)
+        jappend(r, grids, jout_str(e->grids[i]));
+    jset(r, o, "id", jout_str(e->id));
+    jset(r, o, "name", jout_str(e->name));
+    jset(r, o, "grids", grids);
+    jset(r, o, "state", jout_str(store_enrol_state_name(store_enrol_state_at(e, r->now_ms))));
+    jset(r, o, "created_ms", json_integer(e->created_ms));
+    jset(r, o, "created", jout_iso(e->created_ms));
+    jset(r, o, "created_by", jout_str(e->created_by));
+    jset(r, o, "expires_ms", json_integer(e->expires_ms));
+    jset(r, o, "expires", jout_iso(e->expires_ms));
+    jset(r, o, "used_ms", json_integer(e->used_ms));
+    jset(r, o, "device", e->device[0] ? jout_str(e->device) : json_null());
+    jset(r, o, "revoked_ms", json_integer(e->revoked_ms));
+    return o;
+}
+
+/* POST /enrolments {"grids","name","ttl_s"}: a new code, shown in this answer only. */
+static void enrolment_add(areq *r)
+{
+    static const char *const keys[] = {"grids", "name", "ttl_s", "server_url"};
+    store_device *d = arena_alloc(&r->arena, sizeof(*d));
+    store_enrolment *e = arena_alloc(&r->arena, sizeof(*e));
+    char code[ENROLL_CODE_SHOWN + 1], canon[ENROLL_CODE_LEN + 1], fp[SHA256_HEX_LEN + 1];
+    unsigned char raw[ENROLL_CODE_BYTES];
+    const json_t *ttl, *url;
+    int64_t ttl_s = ENROLL_TTL_DEFAULT_S;
+    gs_err err;
+    int rc = GS_E_EXISTS, have_fp;
+    json_t *o;
+
+    if (!d || !e) {
+        reply_err(r, 500, "server", "out of memory");
+        return;
+    }
+    if (!body_object(r, keys, 4) || !device_args(r, d))
+        return;
+    url = json_object_get(r->body, "server_url");
+    if (url && !(json_is_string(url) && clean_text(url, 9, ENROLL_URL_MAX) &&
+                 strncmp(json_string_value(url), "https://", 8) == 0)) {
+        reply_err(r, 400, "invalid", "server_url: the https:// URL devices reach this server by");
+        return;
+    }
+    ttl = json_object_get(r->body, "ttl_s");
+    if (ttl && !json_is_null(ttl)) {
+        if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+            json_integer_value(ttl) > ENROLL_TTL_MAX_S) {
+            reply_err(r, 400, "invalid", "ttl_s: whole seconds from 1 to %d (30 days)",
+                      ENROLL_TTL_MAX_S);
+            return;
+        }
+        ttl_s = json_integer_value(ttl);
+    }
+    memcpy(e->grids, d->grids, sizeof(e->grids));
+    e->n_grids = d->n_grids;
+    snprintf(e->name, sizeof(e->name), "%s", d->name);
+    snprintf(e->created_by, sizeof(e->created_by), "%s", r->admin);
+    e->created_ms = r->now_ms;
+    e->expires_ms = r->now_ms + ttl_s * 1000;
+    for (int attempt = 0; attempt < 4 && rc == GS_E_EXISTS; attempt++) {
+        rc = auth_new_id('e', e->id, sizeof(e->id));
+        if (!rc)
+            rc = rand_bytes(raw, sizeof(raw));
+        if (!rc) {
+            enroll_code_format(raw, code);
+            rc = enroll_code_canon(code, canon, &err);
+        }
+        if (!rc)
+            rc = sha256_of(canon, ENROLL_CODE_LEN, e->code_hash);
+        if (rc) {
+            gs_err_set(&err, rc, "cannot make a code: %s", gs_strerror(rc));
+            break;
+        }
+        rc = store_begin(r->env->st, &err);
+        if (rc)
+            break;
+        rc = store_enrol_add(r->env->st, e, &err);
+        if (!rc)
+            rc = store_commit(r->env->st, &err);
+        if (rc)
+            store_rollback(r->env->st);
+    }
+    memset(raw, 0, sizeof(raw));
+    memset(canon, 0, sizeof(canon));
+    if (rc) {
+        log_error(r->env->lg, "admin %s: enrolment add failed: %s", r->admin, err.msg);
+        reply_err(r, 500, "server", "cannot create the enrolment code");
+        return;
+    }
+    have_fp = enroll_ca_fingerprint(r->env->cfg, fp, &err) == GS_OK;
+    if (!have_fp)
+        log_warn(r->env->lg, "enrolment %s: no CA fingerprint for the QR code: %s", e->id,
+                 err.msg);
+    log_info(r->env->lg, "admin %s: enrolment %s added for grid %s, expires in %llds", r->admin,
+             e->id, e->grids[0], (long long)ttl_s);
+    o = enrolment_json(r, e);
+    jset(r, o, "code", json_string(code));
+    jset(r, o, "ca_sha256", have_fp ? json_string(fp) : json_null());
+    if (url && have_fp) {
+        /* the console's page: the URI and its QR code's modules, drawn there as SVG */
+        char uri[ENROLL_URI_MAX + 1];
+        json_t *qr = NULL;
+        if (enroll_uri_format(json_string_value(url), code, fp, uri, sizeof(uri), &err) ||
+            enroll_qr_matrix(uri, &qr, &err)) {
+            log_error(r->env->lg, "enrolment %s: no QR code: %s", e->id, err.msg);
+            r->bad = 1;
+        }
+        jset(r, o, "uri", json_string(uri));
+        jset(r, o, "qr", qr);
+        memset(uri, 0, sizeof(uri));
+    }
+    memset(code, 0, sizeof(code));
+    reply_json(r, 201, o);
+}
+
+static int enrolment_cb(void *ud, const store_enrolment *e)
+{
+    list_ctx *lc = ud;
+    jappend(lc->r, lc->list, enrolment_json(lc->r, e));
+    return GS_OK;
+}
+
+static void enrolment_list(areq *r)
+{
+    list_ctx lc = {r, json_array()};
+    gs_err err;
+    json_t *o;
+
+    if (store_enrol_list(r->env->st, enrolment_cb, &lc, &err)) {
+        json_decref(lc.list);
+        log_error(r->env->lg, "enrolment list: %s", err.msg);
+        reply_err(r, 500, "server", "cannot read the enrolments");
+        return;
+    }
+    o = json_object();
+    jset(r, o, "enrolments", lc.list);
+    reply_json(r, 200, o);
+}
+
+static void enrolment_revoke(areq *r)
+{
+    char id[GS_LIMIT_NAME + 1];
+    store_enrolment *e = arena_alloc(&r->arena, sizeof(*e));
+    gs_err err;
+    int rc;
+
+    if (!e) {
+        reply_err(r, 500, "server", "out of memory");
+        return;
+    }
+    if (r->arg.len == 0 || r->arg.len > GS_LIMIT_NAME) {
+        reply_err(r, 404, "not_found", "no such enrolment");
+        return;
+    }
+    memcpy(id, r->arg.ptr, r->arg.len);
+    id[r->arg.len] = '\0';
+    rc = store_begin(r->env->st, &err);
+    if (!rc) {
+        rc = store_enrol_revoke(r->env->st, id, r->now_ms, &err);
+        if (!rc)
+            rc = store_enrol_get(r->env->st, id, e, &err);
+        if (!rc)
+            rc = store_commit(r->env->st, &err);
+        if (rc)
+            store_rollback(r->env->st);
+    }
+    if (rc == GS_E_NOTFOUND) {
+        reply_err(r, 404, "not_found", "no enrolment '%s'", id);
+        return;
+    }
+    if (rc == GS_E_STATE) {
+        reply_err(r, 409, "state", "%s", err.msg);
+        return;
+    }
+    if (rc) {
+        log_error(r->env->lg, "enrolment revoke: %s", err.msg);
+        reply_err(r, 500, "server", "cannot revoke the enrolment");
+        return;
+    }
+    log_info(r->env->lg, "admin %s: enrolment %s revoked", r->admin, e->id);
+    reply_json(r, 200, enrolment_json(r, e));
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1528,6 +1829,20 @@ static route parse_route(srv_slice path, srv_slice *arg, const char **method)
         *method = "POST";
         return R_WARNING_ACK;
     }
+    if (n == 3 && seg_is(seg[0], "devices") && seg_is(seg[2], "rename")) {
+        *arg = seg[1];
+        *method = "POST";
+        return R_DEVICE_RENAME;
+    }
+    if (n == 1 && seg_is(seg[0], "enrolments")) {
+        *method = NULL; /* GET or POST */
+        return R_ENROLMENTS;
+    }
+    if (n == 3 && seg_is(seg[0], "enrolments") && seg_is(seg[2], "revoke")) {
+        *arg = seg[1];
+        *method = "POST";
+        return R_ENROLMENT_REVOKE;
+    }
     if (n == 3 && seg_is(seg[0], "devices") && seg_is(seg[2], "revoke")) {
         *arg = seg[1];
         *method = "POST";
@@ -1720,7 +2035,8 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     }
     if (is_post && !r.body &&
         (rt == R_DEVICES || rt == R_CONFLICT_RESOLVE || rt == R_TOWNS || rt == R_GRIDS ||
-         rt == R_GRID_MOVE || rt == R_GRID_IMPORT || rt == R_ADMINS)) {
+         rt == R_GRID_MOVE || rt == R_GRID_IMPORT || rt == R_ADMINS || rt == R_ENROLMENTS ||
+         rt == R_DEVICE_RENAME)) {
         reply_err(&r, 400, "malformed", "a JSON body is required");
         goto out;
     }
@@ -1771,6 +2087,18 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     case R_ADMINS:
     case R_ADMIN_REVOKE:
         registry(&r, rt, is_post);
+        break;
+    case R_ENROLMENTS:
+        if (is_post)
+            enrolment_add(&r);
+        else
+            enrolment_list(&r);
+        break;
+    case R_ENROLMENT_REVOKE:
+        enrolment_revoke(&r);
+        break;
+    case R_DEVICE_RENAME:
+        device_rename(&r);
         break;
     case R_NONE:
         break;

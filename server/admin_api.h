@@ -4,7 +4,7 @@
  *
  *   POST /v1/admin/devices                  {"grids":[...],"name":...} -> 201 {"id","token",...}
  *   GET  /v1/admin/devices                  -> {"devices":[...]}
- *   POST /v1/admin/devices/{id}/revoke      -> the device
+ *   POST /v1/admin/devices/{id}/revoke      [{"wipe":"none"|"now"|"after_upload"}] -> the device
  *   GET  /v1/admin/conflicts?state=open|all&grid=G&limit=N -> {"conflicts":[...]}
  *   GET  /v1/admin/conflicts/{id}           -> the conflict in context
  *   POST /v1/admin/conflicts/{id}/resolve   {"keep":"winner"|"other"} | {"value":V}, "note"

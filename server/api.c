@@ -21,7 +21,9 @@
  *  - a batch is all or nothing: any failure rolls its savepoint back and answers 500 (or 413
  *    when the answer would pass the body limit) with nothing applied; a failed commit
  *    answers every batch it held 500 (group.h);
- *  - no token, secret or hash ever reaches a log line or log_note.
+ *  - no token, secret or hash ever reaches a log line or log_note;
+ *  - a revoked device reads nothing: 401 without a wipe, 410 with one (PROTOCOL.md 1,
+ *    "Remote wipe"); only a wipe after upload still has its batches merged.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "app.h"
@@ -34,6 +36,7 @@
 #include "admin_api.h"
 #include "auth.h"
 #include "console.h"
+#include "enroll.h"
 #include "gate.h"
 #include "group.h"
 #include "merge.h"
@@ -191,7 +194,10 @@ static void decode_error(srv_app *app, srv_response *resp, const char *device, i
         note_failure(app, device, status, code);
 }
 
-/* Checks the bearer token of a device: GS_OK with *dev filled, or GS_E_AUTH. */
+/* Checks the bearer token of a device: GS_OK with *dev filled, or GS_E_AUTH. A revoked
+ * device whose token is right is GS_OK too: the caller decides by dev->revoked_ms and
+ * dev->wipe (a wrong token is GS_E_AUTH whatever the device's state, so nobody learns a
+ * device's state without its token). */
 static int sync_auth(srv_app *app, const srv_request *req, store_device *dev)
 {
     const char *id, *secret;
@@ -211,9 +217,28 @@ static int sync_auth(srv_app *app, const srv_request *req, store_device *dev)
     }
     found = rc == GS_OK;
     ok = auth_verify(found ? dev->token_hash : NULL, secret, secret_len);
-    if (!found || !ok || dev->revoked_ms != 0)
+    if (!found || !ok)
         return GS_E_AUTH;
     return GS_OK;
+}
+
+/* The 410 answer of a device revoked with a wipe (PROTOCOL.md section 1): code "wiped"
+ * (delete everything now; nothing of this request was applied), recorded here as its last
+ * result, or "upload_then_wipe" (this request's changes were merged, and the merge recorded
+ * the result; send the rest, then wipe). */
+static void sync_wipe_answer(srv_app *app, srv_response *resp, const char *device,
+                             const char *code)
+{
+    int now = strcmp(code, "wiped") == 0;
+
+    sync_error(app, resp, 410, code,
+               now ? "this device was revoked with a wipe: delete its data and token now"
+                   : "this device was revoked with a wipe after upload: these changes were "
+                     "merged; send the rest, then delete the data and token",
+               0);
+    log_info(app->lg, "device %s (revoked): answered 410 %s", device, code);
+    if (now)
+        note_failure(app, device, 410, code);
 }
 
 /* What one sync did, for the metrics and the log note. */
@@ -223,6 +248,8 @@ typedef struct sync_out {
     uint32_t n_duplicate; /* changes answered from stored acks */
     uint32_t n_conflicts; /* conflicts recorded */
     uint32_t n_pulled;    /* changes sent back */
+    int upload_only;      /* a device revoked with a wipe after upload: its batch was
+                             merged, and it is answered 410 upload_then_wipe */
 } sync_out;
 
 /* The record states of a response's "fix" (PROTOCOL.md 2.7): one per record whose change
@@ -406,8 +433,10 @@ static int sync_record(srv_app *app, const store_device *dev, const proto_sync_r
 
 /* The merge, pull and encoding of one sync into body, inside the lock and the group's
  * transaction (group_join's savepoint, undone by group_leave on failure). GS_E_AUTH: the
- * device was revoked meanwhile; GS_E_TOO_LARGE: the acks alone pass the body limit; else
- * a server fault. */
+ * device was revoked meanwhile; GS_E_WIPED: revoked meanwhile with a wipe; GS_E_TOO_LARGE:
+ * the acks alone pass the body limit; else a server fault. A device revoked with a wipe
+ * after upload gets its batch merged and nothing else (no acks, fixes or pull: it may read
+ * nothing), so->upload_only set. */
 static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req *m, gs_buf *body,
                        sync_out *so, gs_err *err)
 {
@@ -432,8 +461,10 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     }
     /* read again inside the transaction: a revocation since the token check counts */
     rc = store_device_get(app->st, device_id, strlen(device_id), dev, err);
-    if (!rc && dev->revoked_ms)
+    if (!rc && dev->revoked_ms && dev->wipe == STORE_WIPE_NONE)
         rc = gs_err_set(err, GS_E_AUTH, "device revoked");
+    if (!rc && dev->revoked_ms && dev->wipe != STORE_WIPE_AFTER_UPLOAD)
+        rc = gs_err_set(err, GS_E_WIPED, "device revoked with a wipe");
     if (rc)
         goto out;
     merge_init(&mc, app->st, &app->clock, &arena, now);
@@ -446,6 +477,16 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
         rc = warn_settle(&wb, err); /* so the device pulls a warning its batch raised */
     if (rc)
         goto out;
+    if (dev->revoked_ms) { /* STORE_WIPE_AFTER_UPLOAD: merged, and answered 410 */
+        char result[STORE_RESULT_MAX + 1];
+        snprintf(result, sizeof(result), "410 upload_then_wipe ch=%u acc=%u rej=%u dup=%u",
+                 m->n_changes, mc.n_accepted, mc.n_rejected, mc.n_duplicate);
+        rc = store_hlc_set(app->st, app->clock.last, err);
+        if (!rc)
+            rc = store_device_synced(app->st, dev->id, now, result, mc.n_rejected, err);
+        so->upload_only = 1;
+        goto counts;
+    }
     rc = sync_encode_acks(app, dev, m, acks, &arena, now, &head, body, &fixes, err);
     if (rc)
         goto out;
@@ -453,6 +494,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     if (rc)
         goto out;
     rc = sync_record(app, dev, m, &mc, n_pulled, now, err);
+counts:
     if (rc)
         goto out;
     so->n_accepted = mc.n_accepted;
@@ -492,6 +534,8 @@ static int sync_authenticate(srv_app *app, const srv_request *req, srv_response 
         return GS_E_NOMEM;
     }
     rc = sync_auth(app, req, dev);
+    if (!rc && dev->revoked_ms && dev->wipe == STORE_WIPE_NONE)
+        rc = GS_E_AUTH; /* revoked: can send and read nothing */
     if (rc) {
         if (rc == GS_E_AUTH)
             sync_error(app, resp, 401, "auth",
@@ -502,6 +546,11 @@ static int sync_authenticate(srv_app *app, const srv_request *req, srv_response 
         return rc;
     }
     snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s", dev->id);
+    if (dev->revoked_ms && dev->wipe == STORE_WIPE_NOW) { /* refused before the body */
+        sync_wipe_answer(app, resp, dev->id, "wiped");
+        gs_free(dev);
+        return GS_E_WIPED;
+    }
     *out = dev;
     return GS_OK;
 }
@@ -575,6 +624,8 @@ static int sync_apply(srv_app *app, srv_response *resp, const store_device *dev,
     pthread_mutex_unlock(&app->lock);
     if (rc == GS_E_AUTH) {
         sync_error(app, resp, 401, "auth", "this device was revoked", 0);
+    } else if (rc == GS_E_WIPED) {
+        sync_wipe_answer(app, resp, dev->id, "wiped");
     } else if (rc == GS_E_TOO_LARGE) {
         sync_error(app, resp, 413, "too_large", err->msg, 0);
         note_failure(app, dev->id, 413, "too_large");
@@ -667,10 +718,18 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
     rc = sync_decode(app, req, resp, dev, &inflated, &m, &err);
     if (rc)
         goto out;
+    if (dev->revoked_ms && m->n_changes == 0) { /* wipe after upload: nothing left to send */
+        sync_wipe_answer(app, resp, dev->id, "wiped");
+        goto out;
+    }
     rc = sync_apply(app, resp, dev, m, &body, &so, &err);
     if (rc)
         goto out;
     sync_account(app, resp, dev, m, &so);
+    if (so.upload_only) { /* its last result was recorded with the merge */
+        sync_wipe_answer(app, resp, dev->id, "upload_then_wipe");
+        goto out;
+    }
     rc = sync_reply(app, req, resp, dev, &body, &err);
 out:
     proto_sync_req_free(m);
@@ -1007,6 +1066,11 @@ void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
         console_handle(app->console, req, resp);
         return;
     }
+    /* enrolment (enroll.h): no token yet, the code is the credential */
+    if (slice_eq(req->path, ENROLL_PATH) || slice_eq(req->path, ENROLL_CA_PATH)) {
+        enroll_handle(&app->admin, req, resp);
+        return;
+    }
     sync_error(app, resp, 404, "not_found", "no such path", 0);
 }
 
@@ -1061,6 +1125,10 @@ int app_head_check(srv_app *app, const srv_request *req, srv_response *resp, siz
     }
     if (slice_eq(req->path, CONSOLE_PREFIX) || slice_prefix(req->path, CONSOLE_PREFIX "/")) {
         *max_body = ADMIN_BODY_MAX; /* the console's forms; the sign-in form is 4 KiB */
+        return 0;
+    }
+    if (slice_eq(req->path, ENROLL_PATH) || slice_eq(req->path, ENROLL_CA_PATH)) {
+        *max_body = ENROLL_BODY_MAX;
         return 0;
     }
     sync_error(app, resp, 404, "not_found", "no such path", 0);

@@ -83,7 +83,7 @@ void app_handle(srv_app *app, const srv_request *req, srv_response *resp);
 
 /* Judges the head of a request that announces a body, before a byte of the body is read
  * or 100 Continue promised (req has no body yet): 0 with *max_body set to the route's body
- * limit (sync: max_body_bytes; schema: 1 KiB;
+ * limit (sync: max_body_bytes; schema: 1 KiB; enrolment: ENROLL_BODY_MAX;
  * admin API and console: ADMIN_BODY_MAX), or 1 with resp
  * filled with the refusal (401 without a valid token on /v1/sync and /v1/admin, 404 for an
  * unknown path), after which the connection is closed without reading the body. The

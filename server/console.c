@@ -2,10 +2,12 @@
  * console.c: the web console's server side (see console.h for the routes, the session
  * life and the invariants; docs/CONSOLE.md for the page).
  *
- * Sessions are a small fixed table under one mutex: at most CONSOLE_MAX_SESSIONS admins
- * signed in at once is plenty for a town, a lookup is a scan of 64 hashes, and nothing is
- * allocated per session. The table holds SHA-256 of each cookie value, never the value, so
- * a core dump does not hand out live sessions. The admin token is checked through the
+ * Sessions live in the store (store_session.c), so that every gridsyncd process on one
+ * database knows them and haproxy may send a browser's requests to any (issue 20): at most
+ * CONSOLE_MAX_SESSIONS admins signed in at once, the least recently used ending first. The
+ * store holds SHA-256 of each cookie value, never the value, so neither a core dump nor a
+ * copy of the database hands out live sessions. Every store use holds the app's store lock
+ * and flushes an open sync group first, as the admin API does. The admin token is checked through the
  * admin API's own check (admin_api_auth), so the console accepts exactly the tokens the
  * API does.
  */
@@ -16,6 +18,8 @@
 #include "common/hlc.h"
 #include "common/zbody.h"
 #include "auth.h"
+#include "group.h"
+#include "store.h"
 
 #include <jansson.h>
 #include <mbedtls/constant_time.h>
@@ -43,20 +47,13 @@
 
 #define COOKIE_ATTRS "; HttpOnly; Secure; SameSite=Strict; Path=/"
 
-typedef struct session {
-    int used;                       /* 1 when this slot holds a live session */
-    uint8_t id_hash[AUTH_HASH_LEN]; /* SHA-256 of the cookie value */
-    char csrf[SECRET_LEN + 1];      /* the token the page sends as "Session <csrf>" */
-    char admin[GS_LIMIT_NAME + 1];  /* the admin who signed in */
-    int64_t created_ms;             /* sign-in time */
-    int64_t used_ms;                /* last accepted request */
-} session;
+typedef store_session session;
+_Static_assert(sizeof(((session *)0)->csrf) > SECRET_LEN, "a csrf token fits a session");
+_Static_assert(AUTH_HASH_LEN == STORE_HASH_LEN, "one hash length");
 
 struct console {
-    admin_env *env;                         /* token checks, metrics, log */
-    console_opts opts;                      /* limits and clock, defaults filled in */
-    pthread_mutex_t lock;                   /* guards sessions */
-    session sessions[CONSOLE_MAX_SESSIONS]; /* the live sessions */
+    admin_env *env;    /* token checks, the store and its lock, metrics, log */
+    console_opts opts; /* limits and clock, defaults filled in */
 };
 
 static int64_t wall_clock(void *ud)
@@ -227,49 +224,60 @@ static int session_header(srv_slice h, const char **csrf, size_t *len)
     return 1;
 }
 
-static void session_clear(session *s)
+/* The store, locked, with no sync group open on it; unlock with store_done. */
+static store *store_take(console *c)
 {
-    memset(s, 0, sizeof(*s));
+    pthread_mutex_lock(c->env->lock);
+    if (c->env->group)
+        group_flush(c->env->group);
+    return c->env->st;
 }
 
-/* Under the lock: the live session the request's cookie names, or NULL. Ends the sessions
- * it finds expired on the way. */
-static session *session_find(console *c, const srv_request *req, int64_t now)
+static void store_done(console *c)
+{
+    pthread_mutex_unlock(c->env->lock);
+}
+
+/* The live session the request's cookie names into *out: 1 found, 0 not (or the store
+ * failed: logged). Ends the sessions it finds expired on the way. */
+static int session_find(console *c, const srv_request *req, int64_t now, session *out)
 {
     uint8_t hash[AUTH_HASH_LEN];
     const char *val;
     size_t len;
-    session *found = NULL;
+    gs_err err;
+    int rc;
 
     if (!cookie_value(req->cookie, &val, &len) || auth_hash(val, len, hash) != GS_OK)
-        return NULL;
-    for (size_t i = 0; i < CONSOLE_MAX_SESSIONS; i++) {
-        session *s = &c->sessions[i];
-        if (!s->used)
-            continue;
-        if (now - s->used_ms > c->opts.idle_ms || now - s->created_ms > c->opts.max_age_ms) {
-            session_clear(s);
-            continue;
-        }
-        if (mbedtls_ct_memcmp(s->id_hash, hash, AUTH_HASH_LEN) == 0)
-            found = s;
-    }
-    return found;
+        return 0;
+    rc = store_session_get(store_take(c), hash, now - c->opts.idle_ms,
+                           now - c->opts.max_age_ms, out, &err);
+    store_done(c);
+    if (rc && rc != GS_E_NOTFOUND)
+        log_error(c->env->lg, "console: session lookup: %s", err.msg);
+    return rc == GS_OK;
 }
 
-/* Under the lock: the session of the request if its csrf token matches too. */
-static session *session_check(console *c, const srv_request *req, int64_t now)
+/* The session of the request if its csrf token matches too. */
+static int session_check(console *c, const srv_request *req, int64_t now, session *out)
 {
     const char *csrf;
     size_t len;
-    session *s;
 
     if (!session_header(req->authorization, &csrf, &len) || len != SECRET_LEN)
-        return NULL;
-    s = session_find(c, req, now);
-    if (!s || mbedtls_ct_memcmp(s->csrf, csrf, SECRET_LEN) != 0)
-        return NULL;
-    return s;
+        return 0;
+    if (!session_find(c, req, now, out))
+        return 0;
+    return strlen(out->csrf) == SECRET_LEN && mbedtls_ct_memcmp(out->csrf, csrf, SECRET_LEN) == 0;
+}
+
+/* Counts a session's use now (its idle time starts again). */
+static void session_touch(console *c, const session *ss, int64_t now)
+{
+    gs_err err;
+    if (store_session_touch(store_take(c), ss->id_hash, now, &err))
+        log_error(c->env->lg, "console: session use: %s", err.msg);
+    store_done(c);
 }
 
 int console_session_auth(void *ud, const srv_request *req, char *admin_id, size_t cap)
@@ -278,37 +286,30 @@ int console_session_auth(void *ud, const srv_request *req, char *admin_id, size_
     const char *csrf;
     size_t len;
     int64_t now = now_ms(c);
-    session *s;
+    session s;
     int rc = GS_E_AUTH;
 
     if (!session_header(req->authorization, &csrf, &len))
         return GS_E_NOTFOUND;
-    pthread_mutex_lock(&c->lock);
-    s = session_check(c, req, now);
-    if (s && strlen(s->admin) < cap) {
-        s->used_ms = now;
-        memcpy(admin_id, s->admin, strlen(s->admin) + 1);
+    if (session_check(c, req, now, &s) && strlen(s.admin) < cap) {
+        session_touch(c, &s, now);
+        memcpy(admin_id, s.admin, strlen(s.admin) + 1);
         rc = GS_OK;
     }
-    pthread_mutex_unlock(&c->lock);
+    memset(&s, 0, sizeof(s));
     return rc;
 }
 
 size_t console_n_sessions(console *c)
 {
-    size_t n = 0;
-    int64_t now = now_ms(c);
+    int64_t now = now_ms(c), n = 0;
+    gs_err err;
 
-    pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < CONSOLE_MAX_SESSIONS; i++) {
-        session *s = &c->sessions[i];
-        if (s->used &&
-            (now - s->used_ms > c->opts.idle_ms || now - s->created_ms > c->opts.max_age_ms))
-            session_clear(s);
-        n += (size_t)s->used;
-    }
-    pthread_mutex_unlock(&c->lock);
-    return n;
+    if (store_session_count(store_take(c), now - c->opts.idle_ms, now - c->opts.max_age_ms, &n,
+                            &err))
+        log_error(c->env->lg, "console: counting sessions: %s", err.msg);
+    store_done(c);
+    return (size_t)n;
 }
 
 /* A fresh random secret (base64url, SECRET_LEN characters) into out, its hash into hash. */
@@ -352,9 +353,11 @@ static void signin(console *c, const srv_request *req, srv_response *resp)
     const json_t *token;
     json_t *body = NULL;
     json_error_t jerr;
-    session fresh, *slot = NULL;
+    session fresh, old;
+    store *st;
+    gs_err err;
     int64_t now;
-    int rc;
+    int had, rc;
 
     memset(&fresh, 0, sizeof(fresh));
     if (req->body_len > CONSOLE_SIGNIN_MAX) {
@@ -393,25 +396,24 @@ static void signin(console *c, const srv_request *req, srv_response *resp)
         goto out;
     }
     now = now_ms(c);
-    fresh.used = 1;
     fresh.created_ms = fresh.used_ms = now;
     memcpy(fresh.admin, admin, sizeof(admin));
 
-    pthread_mutex_lock(&c->lock);
-    /* a new sign-in replaces the session the browser had (no session fixation) */
-    slot = session_find(c, req, now);
-    for (size_t i = 0; i < CONSOLE_MAX_SESSIONS && !slot; i++)
-        if (!c->sessions[i].used)
-            slot = &c->sessions[i];
-    if (!slot) {
-        /* full: the least recently used session ends */
-        slot = &c->sessions[0];
-        for (size_t i = 1; i < CONSOLE_MAX_SESSIONS; i++)
-            if (c->sessions[i].used_ms < slot->used_ms)
-                slot = &c->sessions[i];
+    /* a new sign-in replaces the session the browser had (no session fixation); when
+       full, the least recently used session ends */
+    memset(&old, 0, sizeof(old));
+    had = session_find(c, req, now, &old);
+    st = store_take(c);
+    rc = had ? store_session_del(st, old.id_hash, &err) : GS_OK;
+    if (!rc)
+        rc = store_session_put(st, &fresh, CONSOLE_MAX_SESSIONS, &err);
+    store_done(c);
+    memset(&old, 0, sizeof(old));
+    if (rc) {
+        log_error(c->env->lg, "console: cannot sign in: %s", err.msg);
+        reply_err(resp, 500, "server", "cannot keep the session now", NULL);
+        goto out;
     }
-    *slot = fresh;
-    pthread_mutex_unlock(&c->lock);
 
     log_info(c->env->lg, "console: admin %s signed in from %s", admin, req->peer ? req->peer : "?");
     snprintf(resp->log_note, sizeof(resp->log_note), "admin=%s", admin);
@@ -428,19 +430,13 @@ out:
 static void session_get(console *c, const srv_request *req, srv_response *resp)
 {
     int64_t now = now_ms(c);
-    session copy, *s;
+    session copy;
 
-    pthread_mutex_lock(&c->lock);
-    s = session_find(c, req, now);
-    if (s) {
-        s->used_ms = now;
-        copy = *s;
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (!s) {
+    if (!session_find(c, req, now, &copy)) {
         reply_err(resp, 401, "auth", "not signed in", NULL);
         return;
     }
+    session_touch(c, &copy, now);
     snprintf(resp->log_note, sizeof(resp->log_note), "admin=%s", copy.admin);
     reply_json(resp, 200, session_json(c, &copy, c->opts.idle_ms), NULL);
     memset(&copy, 0, sizeof(copy));
@@ -450,15 +446,17 @@ static void session_get(console *c, const srv_request *req, srv_response *resp)
 static void signout(console *c, const srv_request *req, srv_response *resp)
 {
     char admin[GS_LIMIT_NAME + 1] = "";
-    session *s;
+    session s;
+    gs_err err;
 
-    pthread_mutex_lock(&c->lock);
-    s = session_check(c, req, now_ms(c));
-    if (s) {
-        memcpy(admin, s->admin, sizeof(admin));
-        session_clear(s);
+    if (session_check(c, req, now_ms(c), &s)) {
+        if (store_session_del(store_take(c), s.id_hash, &err) == GS_OK)
+            memcpy(admin, s.admin, sizeof(admin));
+        else
+            log_error(c->env->lg, "console: sign-out: %s", err.msg);
+        store_done(c);
     }
-    pthread_mutex_unlock(&c->lock);
+    memset(&s, 0, sizeof(s));
     if (!admin[0]) {
         reply_err(resp, 401, "auth", "not signed in", NULL);
         return;
@@ -489,10 +487,7 @@ int console_new(console **out, admin_env *env, const console_opts *opts, gs_err 
         c->opts.clock = wall_clock;
         c->opts.clock_ud = NULL;
     }
-    if (pthread_mutex_init(&c->lock, NULL) != 0) {
-        gs_free(c);
-        return gs_err_set(err, GS_E_NOMEM, "cannot create the console's lock");
-    }
+    (void)err;
     *out = c;
     return GS_OK;
 }
@@ -501,8 +496,6 @@ void console_free(console *c)
 {
     if (!c)
         return;
-    pthread_mutex_destroy(&c->lock);
-    memset(c->sessions, 0, sizeof(c->sessions));
     gs_free(c);
 }
 

@@ -21,6 +21,7 @@
 
 #include <ctype.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,16 @@ static int reopen(pg_conn *c, gs_err *err)
 static int ready(pg_conn *c, int is_rollback, int *skip, gs_err *err)
 {
     *skip = 0;
+    /* idle outside a transaction: a connection the server closed meanwhile (a restart
+       sends its clients a FATAL and a close) is noticed now, by reading what is pending,
+       rather than by failing the statement */
+    for (int i = 0; i < 3 && !c->in_txn && !c->broken && PQstatus(c->conn) == CONNECTION_OK;
+         i++) {
+        struct pollfd p = {.fd = PQsocket(c->conn), .events = POLLIN};
+        /* the FATAL is read by one call, the close by the next */
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(c->conn))
+            break;
+    }
     if (PQstatus(c->conn) != CONNECTION_BAD && !c->broken)
         return GS_OK;
     if (c->in_txn || c->broken) {

@@ -215,7 +215,31 @@ static const char *const migrations[] = {
      * fits every signed reader; a restore gives a new one (store_epoch_renew). SQLite's
      * random() is seeded from the operating system's randomness. */
     "INSERT INTO meta (key, value) VALUES ('epoch', 1 + (random() & 4611686018427387903));",
-    /* 6 -> 7: the grid registry (issue 20, store_registry.c): the county's towns and, per
+    /* 6 -> 7: a revocation may ask the device to wipe itself (issue 21): STORE_WIPE_* */
+    "ALTER TABLE devices ADD COLUMN wipe INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: enrolment codes (issue 17, store_enrol.c): a device-to-be's name and grids,
+     * reached by the SHA-256 of its single-use code (never the code itself); the device is
+     * made, and the row marked used, when the code is presented to POST /v1/enroll. */
+    "CREATE TABLE enrolments ("
+    "  id TEXT PRIMARY KEY,"
+    "  code_hash BLOB NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  grids TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  used INTEGER NOT NULL DEFAULT 0,"
+    "  device TEXT NOT NULL DEFAULT '',"
+    "  revoked INTEGER NOT NULL DEFAULT 0);",
+    /* 8 -> 9: the console's sessions, in the store so that every gridsyncd process on one
+     * database knows them (issue 20; store_session.c) */
+    "CREATE TABLE console_sessions ("
+    "  id_hash BLOB PRIMARY KEY,"
+    "  csrf TEXT NOT NULL,"
+    "  admin TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  used INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 9 -> 10: the grid registry (issue 20, store_registry.c): the county's towns and, per
      * grid code, its name, village and town. Empty, devices may name any grid, as before;
      * once it holds a grid, devices are enrolled into registered grids only. */
     "CREATE TABLE towns ("
@@ -228,7 +252,7 @@ static const char *const migrations[] = {
     "  town TEXT NOT NULL REFERENCES towns(name),"
     "  created INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX grids_town ON grids (town, code);",
-    /* 7 -> 8: named admins with roles (issue 20, store_registry.c): county sees everything,
+    /* 10 -> 11: named admins with roles (issue 20, store_registry.c): county sees everything,
      * town the grids of its towns (admin_towns), viewer reads only; a revoked admin's token
      * is refused. The admins made before keep their id as name and are county admins. */
     "ALTER TABLE admins ADD COLUMN name TEXT NOT NULL DEFAULT '';"
@@ -245,7 +269,7 @@ static const char *const migrations[] = {
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {
-    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL};
+    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -273,10 +297,10 @@ static const char *const sql_text[Q_N] = {
     [Q_DEV_ADD] = "INSERT INTO devices (id, name, token_hash, created) VALUES (?1, ?2, ?3, ?4)",
     [Q_DEV_GRID_ADD] = "INSERT INTO device_grids (device, grid) VALUES (?1, ?2)",
     [Q_DEV_GET] = "SELECT id, name, token_hash, created, revoked, last_sync, last_result, "
-                  "rejects, rowid FROM devices WHERE id = ?1",
+                  "rejects, rowid, wipe FROM devices WHERE id = ?1",
     [Q_DEV_GRIDS] = "SELECT grid FROM device_grids WHERE device = ?1 ORDER BY grid",
     [Q_DEV_REVOKE] = "UPDATE devices SET revoked = CASE WHEN revoked = 0 THEN ?2 ELSE revoked "
-                     "END WHERE id = ?1",
+                     "END, wipe = CASE WHEN ?3 > 0 THEN ?3 ELSE wipe END WHERE id = ?1",
     [Q_DEV_SYNCED] = "UPDATE devices SET last_sync = ?2, last_result = ?3, "
                      "rejects = rejects + ?4 WHERE id = ?1",
     [Q_DEV_LIST] = "SELECT id FROM devices ORDER BY id",
@@ -511,6 +535,10 @@ void store_close(store *s)
         eng_finalize(s->wstmt[i]);
     for (size_t i = 0; i < DQ_N; i++)
         eng_finalize(s->dstmt[i]);
+    for (size_t i = 0; i < EQ_N; i++)
+        eng_finalize(s->estmt[i]);
+    for (size_t i = 0; i < SQ_N; i++)
+        eng_finalize(s->sstmt[i]);
     gs_free(s->dev_ids);
     if (s->e)
         eng_close(s->e);
@@ -830,6 +858,7 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
         col_text(st, 6, d.last_result, sizeof(d.last_result));
         d.rejects = col_u64(st, 7);
         d.num = (uint32_t)col_u64(st, 8);
+        d.wipe = (int)eng_col_i64(st, 9);
     }
     done(st);
     if (!rc)
@@ -839,14 +868,19 @@ int store_device_get(store *s, const char *id, size_t id_len, store_device *out,
     return rc;
 }
 
-int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err)
+int store_device_revoke(store *s, const char *id, int64_t now_ms, int wipe, gs_err *err)
 {
     eng_stmt *st = NULL;
-    int rc = prep(s, Q_DEV_REVOKE, &st, err);
+    int rc;
+
+    if (wipe < STORE_WIPE_NONE || wipe > STORE_WIPE_AFTER_UPLOAD)
+        return gs_err_set(err, GS_E_INVALID, "wipe %d is not a STORE_WIPE_* value", wipe);
+    rc = prep(s, Q_DEV_REVOKE, &st, err);
     if (rc)
         return rc;
     bind_text(st, 1, id);
     eng_bind_i64(st, 2, now_ms);
+    eng_bind_i64(st, 3, wipe);
     rc = exec_done(s, st, err);
     if (!rc && eng_changes(s->e) == 0)
         rc = gs_err_set(err, GS_E_NOTFOUND, "no device '%s'", id);

@@ -6,7 +6,8 @@
  * What is kept (one SQLite file, WAL; store.c and store_rec.c have the details):
  *   meta          server HLC and the last server version
  *   devices       id, name, grids, token hash, created, revoked, last sync time and result,
- *                 rejected-change count; its rowid is the device's number in records
+ *                 rejected-change count, the wipe asked for with the revocation; its rowid
+ *                 is the device's number in records
  *   admins        id, unique name, role (county, town, viewer), token hash, created,
  *                 revoked; admin_towns: the towns of a town admin (or a limited viewer)
  *   towns, grids  the grid registry: per grid code its name, village and town
@@ -50,7 +51,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 8 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 11 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -130,14 +131,23 @@ typedef struct store_device {
     char last_result[STORE_RESULT_MAX + 1];          /* "ok ch=3 acc=3", "400 malformed" */
     uint64_t rejects;                                /* changes rejected so far */
     uint32_t num;                                    /* its number in records (>= 1) */
+    int wipe;                                        /* STORE_WIPE_*: set with revoked_ms */
 } store_device;
+
+/* What a revoked device is told when it next syncs (PROTOCOL.md section 1, 410). */
+#define STORE_WIPE_NONE 0         /* 401 auth, as for any refused token */
+#define STORE_WIPE_NOW 1          /* 410 wiped: delete everything, nothing is accepted */
+#define STORE_WIPE_AFTER_UPLOAD 2 /* its batches are merged (410 upload_then_wipe), then
+                                     410 wiped once it has nothing left to send */
 
 /* GS_E_EXISTS when the id is taken. */
 int store_device_add(store *s, const store_device *d, gs_err *err);
 /* GS_E_NOTFOUND when there is no such device (revoked devices are found). */
 int store_device_get(store *s, const char *id, size_t id_len, store_device *out, gs_err *err);
-/* Sets revoked once (a second call keeps the first time); GS_E_NOTFOUND. */
-int store_device_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
+/* Sets revoked once (a second call keeps the first time); GS_E_NOTFOUND. wipe is a
+ * STORE_WIPE_* value: above NONE it replaces the wipe asked for before (the latest order
+ * counts); NONE keeps it (a wipe once asked for is not taken back by a plain revoke). */
+int store_device_revoke(store *s, const char *id, int64_t now_ms, int wipe, gs_err *err);
 /* Records the outcome of a sync and adds n_rejects to the device's reject count. */
 int store_device_synced(store *s, const char *id, int64_t now_ms, const char *result,
                         uint64_t n_rejects, gs_err *err);
@@ -206,6 +216,56 @@ int store_admin_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
 typedef int store_admin_cb(void *ud, const store_admin *a);
 /* Every admin, by name. */
 int store_admin_list(store *s, store_admin_cb *cb, void *ud, gs_err *err);
+/* ---- enrolment codes (store_enrol.c) ----
+ * A code an admin made for a device-to-be: its name and grids, the SHA-256 of the code
+ * (the code is never stored), when it expires, and at most once either its use (with the
+ * device it made) or its revocation. States: open -> used | revoked; open past expires
+ * reads as expired. */
+
+typedef enum store_enrol_state {
+    STORE_ENROL_OPEN,    /* usable */
+    STORE_ENROL_EXPIRED, /* not used before expires */
+    STORE_ENROL_USED,    /* a device was made with it */
+    STORE_ENROL_REVOKED, /* an admin revoked it before it was used */
+} store_enrol_state;
+
+typedef struct store_enrolment {
+    char id[GS_LIMIT_NAME + 1];                    /* "e-3f9a0c12ab77": not secret */
+    uint8_t code_hash[STORE_HASH_LEN];             /* SHA-256 of the canonical code */
+    char name[GS_LIMIT_DEVICE_NAME + 1];           /* the device's name to be */
+    char grids[GS_LIMIT_GRIDS][GS_LIMIT_NAME + 1]; /* its grids to be */
+    size_t n_grids;                                /* entries in grids (>= 1) */
+    int64_t created_ms;                            /* made, ms since 1970 */
+    int64_t expires_ms;                            /* unusable from then on */
+    char created_by[GS_LIMIT_NAME + 1];            /* the admin who made it */
+    int64_t used_ms;                               /* 0 until used */
+    char device[GS_LIMIT_NAME + 1];                /* the device it made; "" until used */
+    int64_t revoked_ms;                            /* 0 unless revoked */
+} store_enrolment;
+
+/* e's state at now_ms. */
+store_enrol_state store_enrol_state_at(const store_enrolment *e, int64_t now_ms);
+/* A short name of a state: "open", "expired", "used", "revoked". */
+const char *store_enrol_state_name(store_enrol_state st);
+/* Adds e (used and revoked ignored); GS_E_EXISTS when its id or code hash is taken. */
+int store_enrol_add(store *s, const store_enrolment *e, gs_err *err);
+/* The enrolment of a code hash, or of an id; GS_E_NOTFOUND. */
+int store_enrol_by_hash(store *s, const uint8_t hash[STORE_HASH_LEN], store_enrolment *out,
+                        gs_err *err);
+int store_enrol_get(store *s, const char *id, store_enrolment *out, gs_err *err);
+typedef int store_enrol_cb(void *ud, const store_enrolment *e);
+/* Every enrolment, the newest first; a non-zero return of cb stops and is returned. */
+int store_enrol_list(store *s, store_enrol_cb *cb, void *ud, gs_err *err);
+/* Marks enrolment id used at now_ms by device, only if it is open then: GS_E_STATE when it
+ * is not (expired, used or revoked meanwhile), GS_E_NOTFOUND. Run it in the transaction
+ * that adds the device, so a code makes one device or none. */
+int store_enrol_use(store *s, const char *id, int64_t now_ms, const char *device, gs_err *err);
+/* Revokes enrolment id at now_ms: GS_E_STATE when it was used already (revoke the device
+ * instead), GS_E_NOTFOUND; revoking twice keeps the first time. An expired one may be
+ * revoked (it then lists as revoked). */
+int store_enrol_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
+/* Sets a device's display name (the console's devices page); GS_E_NOTFOUND. */
+int store_device_rename(store *s, const char *id, const char *name, gs_err *err);
 
 /* ---- what the warning rules watch (store_watch.c, server/warn.c) ---- */
 
@@ -459,6 +519,33 @@ typedef struct store_audit {
 int store_audit_add(store *s, const store_audit *au, gs_err *err);
 /* The latest audit row of a conflict; GS_E_NOTFOUND when it has none. */
 int store_audit_get(store *s, int64_t conflict, gs_arena *a, store_audit *out, gs_err *err);
+
+/* ---- console sessions (store_session.c) ---- */
+
+/* One signed-in console session, known to every process on the store (issue 20). The
+ * cookie is never stored, only its SHA-256 (id_hash); the csrf token is stored as is (it
+ * is no use without the cookie, and a reloaded page asks for it again). */
+typedef struct store_session {
+    uint8_t id_hash[STORE_HASH_LEN]; /* SHA-256 of the cookie value */
+    char csrf[64];                   /* the page's "Session <csrf>" token */
+    char admin[GS_LIMIT_NAME + 1];   /* who signed in */
+    int64_t created_ms;              /* sign-in */
+    int64_t used_ms;                 /* last accepted request */
+} store_session;
+
+/* Adds (or replaces, same id_hash) a session; then, past max_sessions, ends the least
+ * recently used ones. */
+int store_session_put(store *s, const store_session *ss, int max_sessions, gs_err *err);
+/* Ends the sessions idle since before idle_before_ms or signed in before born_before_ms,
+ * then reads the one of id_hash: GS_E_NOTFOUND when there is none. */
+int store_session_get(store *s, const uint8_t id_hash[STORE_HASH_LEN], int64_t idle_before_ms,
+                      int64_t born_before_ms, store_session *out, gs_err *err);
+int store_session_touch(store *s, const uint8_t id_hash[STORE_HASH_LEN], int64_t now_ms,
+                        gs_err *err);
+int store_session_del(store *s, const uint8_t id_hash[STORE_HASH_LEN], gs_err *err);
+/* Live sessions, after ending the expired ones as store_session_get does. */
+int store_session_count(store *s, int64_t idle_before_ms, int64_t born_before_ms, int64_t *out,
+                        gs_err *err);
 
 /* ---- status ---- */
 

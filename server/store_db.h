@@ -120,6 +120,30 @@ enum {
     DQ_N
 };
 
+/* store_enrol.c's statements: enrolment codes */
+enum {
+    EQ_ADD,
+    EQ_BY_HASH,
+    EQ_BY_ID,
+    EQ_LIST,
+    EQ_USE,
+    EQ_REVOKE,
+    EQ_DEV_RENAME,
+    EQ_N
+};
+
+/* store_session.c's statements: the console's sessions */
+enum {
+    SQ_PUT,
+    SQ_GET,
+    SQ_TOUCH,
+    SQ_DEL,
+    SQ_EXPIRE,
+    SQ_COUNT,
+    SQ_LRU_DEL,
+    SQ_N
+};
+
 struct store {
     eng *e;                  /* the connection */
     struct sqlite3 *db;      /* its SQLite handle, NULL on PostgreSQL (eng_sqlite) */
@@ -127,6 +151,8 @@ struct store {
     eng_stmt *rstmt[RQ_N];   /* store_rec.c's */
     eng_stmt *wstmt[WQ_N];   /* store_watch.c's */
     eng_stmt *dstmt[DQ_N];   /* store_dash.c's */
+    eng_stmt *estmt[EQ_N];   /* store_enrol.c's */
+    eng_stmt *sstmt[SQ_N];   /* store_session.c's */
     long fault_countdown;    /* test hook: steps until an injected failure; -1 never */
     int in_txn;              /* between store_begin and commit/rollback */
     int pg;                  /* 1 on PostgreSQL: the *_pg[] texts where a statement differs */

@@ -111,13 +111,34 @@ static const char pg_create[] =
 /* pg_migrations[i] takes a PostgreSQL store from schema PG_BASE_VERSION + i to the next,
  * as migrations[PG_BASE_VERSION + i] does on SQLite. Append only. */
 static const char *const pg_migrations[] = {
-    /* 6 -> 7: the grid registry (store.c has the why) */
+    /* 6 -> 7: remote wipe (issue 21) */
+    "ALTER TABLE devices ADD COLUMN wipe bigint NOT NULL DEFAULT 0;",
+    /* 7 -> 8: enrolment codes (issue 17, store_enrol.c) */
+    "CREATE TABLE enrolments ("
+    "  id " T " PRIMARY KEY,"
+    "  code_hash bytea NOT NULL UNIQUE,"
+    "  name " T " NOT NULL,"
+    "  grids " T " NOT NULL,"
+    "  created bigint NOT NULL,"
+    "  expires bigint NOT NULL,"
+    "  created_by " T " NOT NULL,"
+    "  used bigint NOT NULL DEFAULT 0,"
+    "  device " T " NOT NULL DEFAULT '',"
+    "  revoked bigint NOT NULL DEFAULT 0);",
+    /* 8 -> 9: the console's sessions (issue 20, store_session.c) */
+    "CREATE TABLE console_sessions ("
+    "  id_hash bytea PRIMARY KEY,"
+    "  csrf " T " NOT NULL,"
+    "  admin " T " NOT NULL,"
+    "  created bigint NOT NULL,"
+    "  used bigint NOT NULL);",
+    /* 9 -> 10: the grid registry (store.c has the why) */
     "CREATE TABLE towns (name " T " PRIMARY KEY, created bigint NOT NULL);"
     "CREATE TABLE grids ("
     "  code " T " PRIMARY KEY, name " T " NOT NULL, village " T " NOT NULL,"
     "  town " T " NOT NULL REFERENCES towns(name), created bigint NOT NULL);"
     "CREATE INDEX grids_town ON grids (town, code);",
-    /* 7 -> 8: named admins with roles */
+    /* 10 -> 11: named admins with roles */
     "ALTER TABLE admins ADD COLUMN name " T " NOT NULL DEFAULT '',"
     "  ADD COLUMN role " T " NOT NULL DEFAULT 'county'"
     "    CHECK (role IN ('county', 'town', 'viewer')),"
@@ -131,7 +152,7 @@ static const char *const pg_migrations[] = {
 };
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)
-_Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) >= N_PG_MIGRATIONS,
+_Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == N_PG_MIGRATIONS,
                "every SQLite migration after the PostgreSQL base has its PostgreSQL twin");
 
 /* meta 'schema', or 0 when the database has no store yet. */

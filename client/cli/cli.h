@@ -6,7 +6,8 @@
  *
  * Exit codes and how errors are printed are common/cmdline.h, shared with gridsync-admin
  * (README "Exit codes"): 0 ok, 1 runtime failure, 2 bad usage, input or configuration,
- * 3 not found, 4 server unreachable, 5 authentication refused, 6 changes rejected.
+ * 3 not found, 4 server unreachable, 5 authentication refused, 6 changes rejected,
+ * 7 wiped (revoked with a wipe: the device's files are deleted).
  */
 #ifndef GS_CLIENT_CLI_H
 #define GS_CLIENT_CLI_H
@@ -58,6 +59,7 @@ int cli_usage_error(cli *c, const char *fmt, ...) __attribute__((format(printf, 
 
 /* Commands. */
 int cli_cmd_init(cli *c);
+int cli_cmd_enroll(cli *c);
 int cli_cmd_status(cli *c);
 int cli_cmd_sync(cli *c);
 int cli_cmd_import(cli *c);

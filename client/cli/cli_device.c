@@ -1,5 +1,6 @@
 /*
- * cli_device.c: the device commands: init (enrolment settings), status, import.
+ * cli_device.c: the device commands: init (enrolment settings), enroll (by enrolment code),
+ * status, import.
  */
 #include "cli.h"
 
@@ -121,6 +122,80 @@ int cli_cmd_init(cli *c)
     }
     buf_free(&ca);
     return code;
+}
+
+/* ---- enroll ---- */
+
+static int enroll_takes_value(const char *name, void *ud)
+{
+    (void)ud;
+    return strcmp(name, "server") == 0 || strcmp(name, "fingerprint") == 0 ||
+           strcmp(name, "worker") == 0;
+}
+
+static const char enroll_help[] =
+    "usage: gridsync enroll URI [--worker NAME]\n"
+    "       gridsync enroll CODE --server URL --fingerprint HEX [--worker NAME]\n"
+    "\n"
+    "Enrols this device with an enrolment code from gridsync-admin device add: the URI its\n"
+    "QR code holds (gridsync://enroll?u=SERVER&c=CODE&fp=FINGERPRINT), or the code typed with\n"
+    "the server and the CA fingerprint. Fetches the server's CA certificate, trusts it only\n"
+    "if its SHA-256 is the fingerprint, then uses the code (once) and stores the device's\n"
+    "id, token, grids, server and CA in the database, as init does.\n"
+    "  --worker NAME   the name put on visits (default: the name the admin gave the device,\n"
+    "                  else its id)\n"
+    "Exit codes: 2 a bad URI or code, or a database that is a device already; 1 the CA does\n"
+    "not match the fingerprint (nothing was sent); 5 the code was refused (unknown, expired,\n"
+    "used or revoked); 4 the server is unreachable.\n";
+
+int cli_cmd_enroll(cli *c)
+{
+    const char *what = NULL, *server = NULL, *fp = NULL, *worker = NULL;
+    gs_status st;
+    cli_opt opt;
+    int i = 0, r, code, rc;
+
+    while ((r = cli_next_opt(c, &i, &opt, enroll_takes_value, NULL)) > 0) {
+        if (!opt.name) {
+            if (what)
+                return cli_usage_error(c, "enroll: one code or URI only");
+            what = opt.value;
+        } else if (strcmp(opt.name, "server") == 0)
+            server = opt.value;
+        else if (strcmp(opt.name, "fingerprint") == 0)
+            fp = opt.value;
+        else if (strcmp(opt.name, "worker") == 0)
+            worker = opt.value;
+        else
+            return cli_usage_error(c, "enroll: unknown option --%.60s", opt.name);
+    }
+    if (r < 0)
+        return CLI_USAGE;
+    if (c->help) {
+        fputs(enroll_help, stdout);
+        return CLI_OK;
+    }
+    if (!what)
+        return cli_usage_error(c, "enroll: give the enrolment URI (or the code with --server "
+                                  "and --fingerprint)");
+    code = cli_open(c);
+    if (code)
+        return code;
+    rc = gs_db_enroll(c->db, what, server, fp, worker);
+    if (rc == GS_OK)
+        rc = gs_db_status(c->db, &st);
+    if (rc)
+        return cli_fail(c, rc);
+    if (c->json) {
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "device", st.device_id, "worker", st.worker,
+                              "server", st.server_url, "grids", st.grids);
+        rc = o ? cmdline_print_json(o, CMDLINE_JSON_FLAGS) : GS_E_NOMEM;
+        json_decref(o);
+        return rc ? cli_fail(c, rc) : CLI_OK;
+    }
+    printf("enrolled as device %s (worker %s, grids %s) with %s\n", st.device_id, st.worker,
+           st.grids, st.server_url);
+    return CLI_OK;
 }
 
 /* ---- status ---- */

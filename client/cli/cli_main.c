@@ -22,7 +22,10 @@ static void usage(FILE *f)
           "\n"
           "commands:\n"
           "  init --device ID --token TOKEN --server URL --ca PEM --grid GRID [--grid G]...\n"
-          "       [--worker NAME]             store this device's enrolment\n",
+          "       [--worker NAME]             store this device's enrolment\n"
+          "  enroll URI | enroll CODE --server URL --fingerprint HEX [--worker NAME]\n"
+          "                                   enrol with the code of gridsync-admin device add\n"
+          "                                   (its QR code holds the gridsync://enroll URI)\n",
           f);
     for (size_t i = 0; i < schema_n_tables; i++) {
         const schema_table *t = &schema_tables[i];
@@ -59,7 +62,8 @@ static void usage(FILE *f)
           "  --help       help for any command (gridsync <type> add --help)\n"
           "\n"
           "exit codes: 0 ok, 1 failure, 2 bad usage, input or configuration, 3 not found,\n"
-          "4 server unreachable (nothing lost), 5 authentication refused, 6 changes rejected\n",
+          "4 server unreachable (nothing lost), 5 authentication refused, 6 changes rejected,\n"
+          "7 the device was revoked with a wipe: its data and token are deleted\n",
           f);
 }
 
@@ -226,6 +230,8 @@ int main(int argc, char **argv)
         code = CLI_OK;
     } else if (strcmp(words[0], "init") == 0) {
         code = cli_cmd_init(&c);
+    } else if (strcmp(words[0], "enroll") == 0) {
+        code = cli_cmd_enroll(&c);
     } else if (strcmp(words[0], "sync") == 0) {
         code = cli_cmd_sync(&c);
     } else if (strcmp(words[0], "status") == 0) {

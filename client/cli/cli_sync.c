@@ -3,7 +3,8 @@
  * is a terminal; the summary to stdout, as one JSON object with --json. Exit codes
  * (common/cmdline.h): 0 synced, 2 not enrolled, 4 server unreachable or timed out
  * (everything kept), 5 authentication refused, 6 some changes rejected (listed by
- * `gridsync status`), 1 anything else.
+ * `gridsync status`), 7 the device was revoked with a wipe and its files are deleted, 1
+ * anything else.
  */
 #include "cli.h"
 
@@ -93,7 +94,9 @@ int cli_cmd_sync(cli *c)
                "interrupt at any moment: nothing is lost or sent twice.\n\n"
                "exit status: 0 synced, 2 not enrolled (run gridsync init first), 4 server\n"
                "unreachable or timed out (everything kept), 5 authentication refused (device\n"
-               "revoked?), 6 some changes were rejected (see gridsync status), 1 other failure\n");
+               "revoked?), 6 some changes were rejected (see gridsync status), 7 the device\n"
+               "was revoked with a wipe: what the admin allowed was sent, then the database,\n"
+               "its attachments and the token were deleted (enrol again), 1 other failure\n");
         return CLI_OK;
     }
     code = cli_open(c);

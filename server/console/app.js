@@ -18,6 +18,7 @@ import {
 } from './core.js';
 import { overviewView } from './overview.js';
 import { warningsView } from './warnings.js';
+import { addDevice, enrolments, deviceActions } from './devices.js';
 
 // ---- the frame -------------------------------------------------------------------------
 
@@ -477,13 +478,28 @@ function resultText(r) {
 
 async function devicesView(main) {
   const body = h('div', null, h('p', { class: 'muted', text: t('loading') }));
+  const addBox = h('div', { class: 'enrol-box' });
   main.appendChild(
     h('section', { class: 'page' },
       h('div', { class: 'toolbar' },
         h('h1', { text: t('nav_devices') }),
         h('span', { class: 'spacer' }),
+        addDevice(addBox, () => refreshDevices(main, addBox)),
         h('button', { class: 'ghost', text: t('refresh'), attrs: { type: 'button' }, on: { click: render } })),
+      addBox,
       body));
+  await devicesBody(body, addBox);
+}
+
+// Reads the devices again below a card of a code just made (which a render would drop).
+function refreshDevices(main, addBox) {
+  const body = main.querySelector('section.page > div:last-child');
+  if (!body) return;
+  clear(body);
+  devicesBody(body, addBox);
+}
+
+async function devicesBody(body, addBox) {
   let st;
   try {
     st = await api('GET', '/v1/admin/status');
@@ -538,7 +554,7 @@ async function devicesView(main) {
     return;
   }
   body.appendChild(h('table', { class: 'data devices', attrs: { 'data-testid': 'devices' } },
-    h('thead', null, h('tr', null, ['dev_col_state', 'dev_col_id', 'dev_col_name', 'dev_col_grids', 'dev_col_last', 'dev_col_result', 'dev_col_rejects']
+    h('thead', null, h('tr', null, ['dev_col_state', 'dev_col_id', 'dev_col_name', 'dev_col_grids', 'dev_col_last', 'dev_col_result', 'dev_col_rejects', 'dev_col_actions']
       .map((k) => h('th', { class: k === 'dev_col_rejects' ? 'num' : '', text: t(k) })))),
     h('tbody', null, devices.map((d) => {
       const stateBadge = d.revoked ? h('span', { class: 'pill off', text: t('dev_state_revoked') })
@@ -553,8 +569,10 @@ async function devicesView(main) {
           ? [h('div', { text: fmtTime(d.last_sync_ms) }), h('div', { class: 'small muted', text: ago(d.last_sync_ms, st.now_ms) })]
           : h('span', { class: 'muted', text: t('dev_never') })),
         h('td', { class: 'small', text: resultText(d.last_result) }),
-        h('td', { class: 'num' }, d.pending_rejects ? h('span', { class: 'pill attn', text: String(d.pending_rejects) }) : '0'));
+        h('td', { class: 'num' }, d.pending_rejects ? h('span', { class: 'pill attn', text: String(d.pending_rejects) }) : '0'),
+        h('td', { class: 'actions' }, deviceActions(d, () => refreshDevices(document.getElementById('main'), addBox))));
     }))));
+  await enrolments(body);
 }
 
 // ---- start -----------------------------------------------------------------------------

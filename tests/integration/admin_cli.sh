@@ -10,11 +10,11 @@ t_server_start
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # --- devices ---------------------------------------------------------------------------
-out=$(t_admin --json device add --grid G1 --grid G2 --name 王芳) && ok device_add_json \
+out=$(t_admin --json device add --print-token --grid G1 --grid G2 --name 王芳) && ok device_add_json \
     || notok device_add_json "exit $?"
 id=$(json 'd["id"]' <<<"$out"); tok=$(json 'd["token"]' <<<"$out")
 [[ $id == d-* && ${#tok} -gt 30 ]] && ok device_add_id_token || notok device_add_id_token "$out"
-out=$(t_admin device add --grid G3) && grep -q '^token ' <<<"$out" && ok device_add_table \
+out=$(t_admin device add --print-token --grid G3) && grep -q '^token ' <<<"$out" && ok device_add_table \
     || notok device_add_table "$out"
 t_admin device add >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok device_add_needs_grid || notok device_add_needs_grid "exit $rc"

@@ -146,7 +146,8 @@ declare -A want404=(
 )
 for k in "${!want404[@]}"; do
     read -r m p <<<"${want404[$k]}"
-    st=$(api "$T1" "$m" "$p" '{"keep":"winner"}')
+    b=; [ "$m" = POST ] && b='{}'; [[ $p == */resolve ]] && b='{"keep":"winner"}'
+    st=$(api "$T1" "$m" "$p" "$b")
     [ "$st" = 404 ] && ok "town_${k}_404" || notok "town_${k}_404" "$m $p: $st $(cat "$T/api.out")"
 done
 st=$(api "$T1" POST /devices "{\"grids\":[\"$G3\"]}")

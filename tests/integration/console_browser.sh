@@ -10,7 +10,8 @@
 # filtered from the overview's links, by grid and by state, one acknowledged with a note,
 # English; the conflicts in context, a <script> value shown as text without running,
 # resolve one in the page (keep the other value, with a note), English, the devices page
-# with a silent device, reload, sign out; no page error or CSP violation throughout. Then,
+# with a silent device, a device added there (its QR code's URI then enrols a handheld
+# that syncs) and one renamed, reload, sign out; no page error or CSP violation throughout. Then,
 # outside the browser: the server's state through the admin API and what both devices
 # pull next. Screenshots go to $BUILD/test-artifacts/console-*.png.
 #
@@ -161,7 +162,7 @@ code=$(c -o /dev/null -w '%{http_code}' "$url/admin/nothing.js")
 # ---- the browser ---------------------------------------------------------------------------
 spki=$(openssl x509 -in "$dir/server.pem" -pubkey -noout | openssl pkey -pubin -outform der \
        | openssl dgst -sha256 -binary | base64)
-rm -f "$art"/console-*.png
+rm -f "$art"/console-*.png "$art/enrol_uri.txt"
 CHROMIUM=$chromium PW_DIR=$pwdir URL=$url TOKEN=$token STATE=$tmp/state.json ART=$art UDD=$tmp/chromium \
     SERVER_SPKI=$spki CA=$dir/ca.pem timeout 600 node "$here/console/console.mjs" >"$tmp/browser.out" 2>&1
 rc=$?
@@ -169,6 +170,12 @@ cat "$tmp/browser.out"
 if ! grep -q '^ok console_signin$' "$tmp/browser.out"; then
     notok console_browser_run "exit $rc: $(grep -v '^ok ' "$tmp/browser.out" | tail -n 5 | tr '\n' ' ')"
 fi
+# the enrolment QR code made in the page enrols a handheld, which then syncs
+if [ -s "$art/enrol_uri.txt" ] &&
+    "$GRIDSYNC" --db "$tmp/enrolled.db" enroll "$(cat "$art/enrol_uri.txt")" >"$tmp/enroll.out" 2>&1 &&
+    "$GRIDSYNC" --db "$tmp/enrolled.db" sync >>"$tmp/enroll.out" 2>&1; then
+    ok console_enrolment_enrols_a_handheld
+else notok console_enrolment_enrols_a_handheld "$(head -c 400 "$tmp/enroll.out" 2>/dev/null)"; fi
 n_png=0
 shots="signin overview-zh overview-en warnings-zh warnings-en conflicts resolved conflicts-en devices"
 for s in $shots; do

@@ -2,7 +2,8 @@
 # java_binding.sh: the Java binding (client/java/) through JUnit 5 against a real gridsyncd
 # on 127.0.0.1 with TLS and two enrolled devices: client/java/test/.../GridSyncTest.java
 # (record offline, sync with progress, a conflict, error codes, a 600-record list, delete,
-# warnings, an attachment: a PNG shrunk to JPEG with a thumbnail, a non-image refused). java runs with -Xcheck:jni, and any JNI warning it prints (a leaked local
+# warnings, an attachment: a PNG shrunk to JPEG with a thumbnail, a non-image refused; a
+# third device, revoked with a wipe, gets WIPED and its file is deleted). java runs with -Xcheck:jni, and any JNI warning it prints (a leaked local
 # reference, a call with an exception pending) fails the test. Says `skip` where the
 # binding was not built (no javac, or a sanitizer build: mk/java.mk says why).
 set -u
@@ -17,10 +18,12 @@ t_setup java_binding
 t_server_init
 t_server_start
 props=()
-for n in 1 2; do
-    out=$(t_admin --json device add --grid 东风村3组 --name "java$n") || { notok device_add "$out"; exit 1; }
+for n in 1 2 3; do
+    out=$(t_admin --json device add --print-token --grid 东风村3组 --name "java$n") || { notok device_add "$out"; exit 1; }
     props+=("-Dgs.dev$n=$(jq -r .id <<<"$out")" "-Dgs.tok$n=$(jq -r .token <<<"$out")")
 done
+# the third is revoked with a remote wipe: GridSyncTest.revokedWithWipeDeletesTheDatabase
+t_admin device revoke "$(jq -r .id <<<"$out")" --wipe >/dev/null || notok revoke_wipe "exit $?"
 java -Xcheck:jni -Djava.library.path="$BUILD/java" -Dgs.dir="$T" -Dgs.url="$URL" -Dgs.ca="$CA" \
     "${props[@]}" -jar "$CONSOLE" --disable-banner --details=flat --disable-ansi-colors \
     -cp "$JAR:$BUILD/java/test" --select-class org.gridsync.GridSyncTest >"$T/junit.out" 2>&1

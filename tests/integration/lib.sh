@@ -141,7 +141,7 @@ t_enroll() {
     local db=$1 grid=$2 name=${3:-worker} out g grid_args=(--grid "$2") init_grids=(--grid "$2")
     shift 3 2>/dev/null || shift $#
     for g in "$@"; do grid_args+=(--grid "$g"); init_grids+=(--grid "$g"); done
-    out=$(t_admin --json device add "${grid_args[@]}" --name "$name") || {
+    out=$(t_admin --json device add --print-token "${grid_args[@]}" --name "$name") || {
         echo "not ok enroll: device add failed: $out"; exit 1; }
     DEV_ID=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
     DEV_TOKEN=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<<"$out")

@@ -26,7 +26,7 @@ if ! "$PY" -c 'import msgpack' 2>/dev/null; then
 fi
 
 # the python device: enrolled by the admin, no gridsync database of its own
-out=$(t_admin --json device add --grid 东关 --name python) || { notok pyclient_enroll "$out"; exit 1; }
+out=$(t_admin --json device add --print-token --grid 东关 --name python) || { notok pyclient_enroll "$out"; exit 1; }
 PY_TOKEN=$(jq -r .token <<<"$out")
 t_enroll "$T/b.db" 东关 cli-b
 B=$T/b.db

@@ -228,7 +228,7 @@ class World:
         for i in range(self.a.devices):
             d = {"name": "w%d" % i, "db": os.path.join(self.dir, "w%d.db" % i), "skew": skews[i],
                  "proxy": None, "proxy_port": free_port() if self.a.faults else self.port}
-            out = json.loads(self.admin("--json", "device", "add", "--grid", "gridA", "--name", d["name"]))
+            out = json.loads(self.admin("--json", "device", "add", "--print-token", "--grid", "gridA", "--name", d["name"]))
             d["id"] = out["id"]
             if self.a.faults:
                 self.start_proxy(d)
@@ -365,8 +365,12 @@ class World:
                 for e in self.rng.sample(self.devices, self.rng.randint(1, 10)):
                     for _ in range(self.rng.randint(1, 4)):
                         self.edit(e)
-            elif self.a.cluster and r < 0.97:
+            elif self.a.cluster and r < 0.95:
                 self.burst()
+            elif self.a.cluster and r < 0.97:
+                # killed mid-sync: its retry may reach another process, which must know
+                # the batch by its acks in the database (exactly once)
+                self.sync(d, "kill")
             elif r < 0.78:
                 self.edit(d)
             elif self.a.cluster:

@@ -10,6 +10,8 @@
  *     sent or pulled, `more` with a cursor that did not move: GS_E_PROTO, stopping;
  *   - a transport failure is GS_E_NETWORK with everything kept;
  *   - a clean exchange removes the acknowledged changes and stops when nothing is left;
+ *   - 410 wiped deletes the device's files (GS_E_WIPED); 410 upload_then_wipe sends every
+ *     batch first; any other 410 deletes nothing;
  *   - before the server's version is known, a change whose fields carry different clocks
  *     waits for a first answer (an empty request); to a version 1 server it goes with the
  *     latest clock.
@@ -41,6 +43,8 @@ enum script {
     S_MORE_EMPTY,    /* more, but nothing pulled (and nothing was sent) */
     S_MORE_STUCK,    /* more, one pulled change, the cursor as sent */
     S_NET_FAIL,      /* the transport fails */
+    S_WIPE,          /* 410 with err fake->code */
+    S_UPLOAD_WIPE,   /* 410 upload_then_wipe to a request with changes, else 410 wiped */
 };
 
 typedef struct fake {
@@ -53,6 +57,7 @@ typedef struct fake {
     uint64_t next_ver;   /* server versions handed out */
     uint64_t epoch;      /* "ep" (0: 7) */
     uint64_t cur_sent[8]; /* cursor per request */
+    const char *code;    /* S_WIPE: the Error's err */
 } fake;
 
 static uint8_t PULLED_ID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -100,6 +105,15 @@ static int fake_post(void *ud, const void *body, size_t len, long *status, gs_bu
     case S_STATUS:
         *status = f->status;
         rc = proto_encode_error(resp, "busy", "scripted", f->status == 426 ? 3 : 0);
+        break;
+    case S_WIPE:
+        *status = 410;
+        rc = proto_encode_error(resp, f->code, "scripted", 0);
+        break;
+    case S_UPLOAD_WIPE:
+        *status = 410;
+        rc = proto_encode_error(resp, q->n_changes ? "upload_then_wipe" : "wiped", "scripted",
+                                0);
         break;
     case S_FEW_ACKS:
         r.n_acks = q->n_changes ? q->n_changes - 1 : 0;
@@ -172,6 +186,88 @@ static int run(fixture *fx)
 {
     gs_sync_summary sum;
     return csync_run_with(fx->db, NULL, &sum, fake_post, &fx->f);
+}
+
+/* Whether path + suffix exists. */
+static int exists(const char *path, const char *suffix)
+{
+    char p[TDEVICE_PATH_MAX + 16];
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    return access(p, F_OK) == 0;
+}
+
+/* 410 wiped: nothing more is sent, the files go (the marker last), GS_E_WIPED, and the
+ * handle is left holding nothing: a later call fails instead of reading a file. */
+static void test_wiped_deletes_the_files(void **state)
+{
+    fixture *fx = *state;
+    int64_t n = -1;
+
+    tdevice_add_resident(fx->db, "甲", 0, NULL);
+    tdevice_add_resident(fx->db, "乙", 0, NULL);
+    assert_true(exists(fx->path, ""));
+    assert_true(exists(fx->path, "-wal"));
+    fx->f.script = S_WIPE;
+    fx->f.code = "wiped";
+    assert_int_equal(run(fx), GS_E_WIPED);
+    assert_non_null(strstr(gs_db_errmsg(fx->db), "wipe"));
+    assert_int_equal(fx->f.requests, 1);
+    for (size_t i = 0; i < 5; i++) {
+        static const char *const sfx[] = {"", "-wal", "-shm", "-journal", "-wipe"};
+        if (exists(fx->path, sfx[i]))
+            fail_msg("%s%s is still there", fx->path, sfx[i]);
+    }
+    assert_int_not_equal(gs_db_pending(fx->db, &n), GS_OK);
+    assert_int_not_equal(run(fx), GS_OK); /* the handle holds nothing: every call fails */
+    assert_false(exists(fx->path, ""));
+}
+
+/* 410 upload_then_wipe: batch after batch goes up (one change each here) until the outbox
+ * is empty, then the device wipes itself without another request. */
+static void test_upload_then_wipe_sends_everything_first(void **state)
+{
+    fixture *fx = *state;
+    gs_sync_opts o;
+    gs_sync_summary sum;
+
+    tdevice_add_resident(fx->db, "甲", 0, NULL);
+    tdevice_add_resident(fx->db, "乙", 0, NULL);
+    tdevice_add_resident(fx->db, "丙", 0, NULL);
+    memset(&o, 0, sizeof(o));
+    o.batch_changes = 1;
+    fx->f.script = S_UPLOAD_WIPE;
+    assert_int_equal(csync_run_with(fx->db, &o, &sum, fake_post, &fx->f), GS_E_WIPED);
+    assert_int_equal(fx->f.requests, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fx->f.n_sent[i], 1);
+    assert_int_equal(sum.pushed, 3);
+    assert_false(exists(fx->path, ""));
+    assert_false(exists(fx->path, "-wal"));
+    assert_false(exists(fx->path, "-wipe"));
+}
+
+/* A 410 without one of the two codes, or upload_then_wipe to a request that sent nothing,
+ * is a server error: nothing is deleted, the outbox is kept. */
+static void test_other_410_deletes_nothing(void **state)
+{
+    fixture *fx = *state;
+    static const char *const codes[] = {"gone", "WIPED", "wiped_later"};
+
+    tdevice_add_resident(fx->db, "甲", 0, NULL);
+    fx->f.script = S_WIPE;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        fx->f.code = codes[i];
+        assert_int_equal(run(fx), GS_E_SERVER);
+        assert_int_equal(tdevice_pending(fx->db), 1);
+    }
+    fx->f.script = S_OK;
+    assert_int_equal(run(fx), GS_OK);
+    assert_int_equal(tdevice_pending(fx->db), 0);
+    fx->f.script = S_WIPE;
+    fx->f.code = "upload_then_wipe";
+    assert_int_equal(run(fx), GS_E_SERVER); /* nothing was sent: nothing was merged */
+    assert_true(exists(fx->path, ""));
+    assert_false(exists(fx->path, "-wipe"));
 }
 
 static void test_clean_exchange_settles_and_stops(void **state)
@@ -313,10 +409,63 @@ static void test_mixed_clocks_wait_for_the_server_version(void **state)
     assert_int_equal(tdevice_pending(fx->db), 0);
 }
 
+/* A device that never synced, whose first change carries two clocks, first sends an empty
+ * version probe; a wipe-after-upload server answers it 410 wiped (it cannot tell a probe
+ * from "nothing left"), so the change goes once more, as version 3, and is merged before
+ * the wipe. A plain wipe answers that one wiped too. */
+static void test_wipe_after_a_version_probe_sends_the_changes(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+    gs_record *r;
+
+    tdevice_add_resident(fx->db, "甲", 0, id);
+    usleep(3000);
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_id(r, id), GS_OK);
+    assert_int_equal(gs_record_set_str(r, "phone", "1"), GS_OK);
+    assert_int_equal(gs_db_update(fx->db, r), GS_OK); /* merged: two clocks in one row */
+    gs_record_free(r);
+    fx->f.script = S_UPLOAD_WIPE;
+    assert_int_equal(run(fx), GS_E_WIPED);
+    assert_int_equal(fx->f.requests, 2);
+    assert_int_equal(fx->f.n_sent[0], 0); /* the probe */
+    assert_int_equal(fx->f.n_sent[1], 1); /* then the change, merged */
+    assert_false(exists(fx->path, ""));
+}
+
+static void test_wipe_after_a_version_probe_plain_wipe(void **state)
+{
+    fixture *fx = *state;
+    char id[40];
+    gs_record *r;
+
+    tdevice_add_resident(fx->db, "甲", 0, id);
+    usleep(3000);
+    assert_int_equal(gs_record_new(fx->db, "resident", &r), GS_OK);
+    assert_int_equal(gs_record_set_id(r, id), GS_OK);
+    assert_int_equal(gs_record_set_str(r, "phone", "1"), GS_OK);
+    assert_int_equal(gs_db_update(fx->db, r), GS_OK);
+    gs_record_free(r);
+    fx->f.script = S_WIPE;
+    fx->f.code = "wiped";
+    assert_int_equal(run(fx), GS_E_WIPED);
+    assert_int_equal(fx->f.requests, 2); /* the probe, the change once, never more */
+    assert_false(exists(fx->path, ""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clean_exchange_settles_and_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wiped_deletes_the_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_then_wipe_sends_everything_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_other_410_deletes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wipe_after_a_version_probe_sends_the_changes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wipe_after_a_version_probe_plain_wipe, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_new_epoch_requeues_and_pulls_from_zero, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_every_status_maps_and_keeps_the_outbox, setup,

@@ -36,6 +36,7 @@ static const struct {
     {GS_E_TIMEOUT, 4},
     {GS_E_AUTH, 5},
     {GS_E_REJECTED, 6},
+    {GS_E_WIPED, 7},
     {GS_E_TLS, 1},
 };
 

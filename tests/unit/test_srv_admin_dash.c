@@ -282,7 +282,7 @@ static void device(fx *f, const char *id, const char *g1, const char *g2, int64_
     if (synced)
         assert_int_equal(store_device_synced(f->st, id, synced, "ok", 0, &err), GS_OK);
     if (revoked)
-        assert_int_equal(store_device_revoke(f->st, id, created + HOUR, &err), GS_OK);
+        assert_int_equal(store_device_revoke(f->st, id, created + HOUR, STORE_WIPE_NONE, &err), GS_OK);
 }
 
 /* The town of the figures the dashboard tests expect (see each block). */

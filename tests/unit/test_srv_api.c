@@ -6,7 +6,8 @@
  * 426), a good sync end to end through the real codec (push, pull, deflate, duplicate
  * replay, log note, metrics), the admin API (devices, conflicts, resolution reaching the
  * devices, status, its 4xx answers; a resolution whose value the schema refuses, one of a
- * field the record never had), and 50 devices syncing at once from 50 threads.
+ * field the record never had), revocation with a remote wipe (410 wiped, 410
+ * upload_then_wipe), and 50 devices syncing at once from 50 threads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -628,6 +629,190 @@ static proto_sync_resp *push_residents(fx *f, const device *d, const char *grid,
     if (!out)
         free(res);
     return m;
+}
+
+/* A body of n new residents of grid as d, seqs from seq0 (res keeps the field storage). */
+static void residents_body(gs_buf *body, const device *d, const char *grid, int n, uint64_t seq0,
+                           resident *res, proto_change *ch)
+{
+    for (int i = 0; i < n; i++) {
+        make_resident(&res[i], "王秀英", grid);
+        memset(&ch[i], 0, sizeof(ch[i]));
+        ch[i].seq = seq0 + (uint64_t)i;
+        ch[i].table = proto_cstr("resident");
+        memcpy(ch[i].id, res[i].id, 16);
+        ch[i].hlc = hlc_pack(hlc_wall_ms(NULL), (uint32_t)i);
+        ch[i].fields = res[i].f;
+        ch[i].n_fields = 2;
+    }
+    encode_req(body, d->id, 0, seq0, ch, (uint32_t)n);
+}
+
+/* Changes a device pulls from cursor 0 (one page is enough here). */
+static uint32_t pulled_from_0(fx *f, const device *d)
+{
+    srv_response *raw = NULL;
+    proto_sync_resp *m;
+    gs_buf body;
+    uint32_t n;
+
+    encode_req(&body, d->id, 0, 1, NULL, 0);
+    m = sync_call(f, d, &body, 0, &raw);
+    n = m->n_changes;
+    proto_sync_resp_free(m);
+    resp_free(raw);
+    buf_free(&body);
+    return n;
+}
+
+static void revoke_with(fx *f, const device *d, const char *body, const char *want_wipe)
+{
+    char path[128];
+    json_t *j;
+    snprintf(path, sizeof(path), "/v1/admin/devices/%s/revoke", d->id);
+    j = admin_call(f, "POST", path, NULL, body, 200);
+    assert_true(json_is_true(json_object_get(j, "revoked")));
+    assert_string_equal(json_string_value(json_object_get(j, "wipe")), want_wipe);
+    json_decref(j);
+}
+
+static const char *last_result(fx *f, const device *d)
+{
+    static char out[STORE_RESULT_MAX + 1];
+    json_t *j = admin_call(f, "GET", "/v1/admin/devices", NULL, NULL, 200), *x;
+    size_t i;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(j, "devices"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "id")), d->id) == 0)
+            snprintf(out, sizeof(out), "%s", json_string_value(json_object_get(x, "last_result")));
+    }
+    json_decref(j);
+    return out;
+}
+
+/* Remote wipe (issue 21): a device revoked with wipe "now" gets 410 wiped from its head on
+ * and nothing it sends is merged; one revoked with "after_upload" has each batch merged
+ * (exactly once) and answered 410 upload_then_wipe with nothing to read, then 410 wiped to
+ * an empty batch; a wrong token stays 401; the revoke body is checked. */
+static void test_revoke_with_wipe(void **state)
+{
+    fx *f = *state;
+    device now, up, watch;
+    resident res[3];
+    proto_change ch[3];
+    gs_buf body, empty;
+    srv_response *r, head;
+    size_t max_body = 0;
+    char bad[256];
+
+    add_device(f, "[\"g1\"]", &now);
+    add_device(f, "[\"g1\"]", &up);
+    add_device(f, "[\"g1\"]", &watch);
+    assert_int_equal(pulled_from_0(f, &watch), 0);
+
+    /* the revoke body: only "wipe", one of three names */
+    {
+        char path[128];
+        const char *bodies[] = {"{\"wipe\":\"later\"}", "{\"wipe\":1}", "{\"other\":1}",
+                                "[\"now\"]"};
+        snprintf(path, sizeof(path), "/v1/admin/devices/%s/revoke", now.id);
+        for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+            json_decref(admin_call(f, "POST", path, NULL, bodies[i], 400));
+        json_t *j = admin_call(f, "GET", "/v1/admin/devices", NULL, NULL, 200);
+        json_t *x = json_array_get(json_object_get(j, "devices"), 0);
+        assert_false(json_is_true(json_object_get(x, "revoked"))); /* refused: nothing done */
+        assert_string_equal(json_string_value(json_object_get(x, "wipe")), "none");
+        json_decref(j);
+    }
+
+    /* wipe now: 410 from the head, nothing merged */
+    revoke_with(f, &now, "{\"wipe\":\"now\"}", "now");
+    residents_body(&body, &now, "g1", 2, 1, res, ch);
+    {
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      now.auth, body.ptr, body.len};
+        srv_request req;
+        memset(&req, 0, sizeof(req));
+        req.method = sl("POST");
+        req.path = sl("/v1/sync");
+        req.content_type = sl(PROTO_CONTENT_TYPE);
+        req.authorization = sl(now.auth);
+        req.peer = "127.0.0.1:1";
+        memset(&head, 0, sizeof(head));
+        buf_init(&head.body, RESP_CAP);
+        assert_int_equal(app_head_check(f->app, &req, &head, &max_body), 1);
+        expect_sync_error(&head, 410, "wiped");
+        buf_free(&head.body);
+        r = call(f, o);
+        expect_sync_error(r, 410, "wiped");
+        resp_free(r);
+    }
+    buf_free(&body);
+    assert_int_equal(pulled_from_0(f, &watch), 0);
+    assert_string_equal(last_result(f, &now), "410 wiped");
+    /* a plain revoke after it keeps the wipe */
+    revoke_with(f, &now, NULL, "now");
+    /* a wrong secret is 401, whatever the device's state */
+    snprintf(bad, sizeof(bad), "%s", now.auth);
+    bad[strlen(bad) - 1] ^= 1;
+    encode_req(&empty, now.id, 0, 1, NULL, 0);
+    {
+        req_opts o = {NULL, NULL, NULL, PROTO_CONTENT_TYPE, NULL, NULL, bad, empty.ptr, empty.len};
+        r = call(f, o);
+        expect_sync_error(r, 401, "auth");
+        resp_free(r);
+    }
+    buf_free(&empty);
+
+    /* wipe after upload: the head passes, the batch is merged once, then wiped */
+    revoke_with(f, &up, "{\"wipe\":\"after_upload\"}", "after_upload");
+    {
+        srv_request req;
+        memset(&req, 0, sizeof(req));
+        req.method = sl("POST");
+        req.path = sl("/v1/sync");
+        req.content_type = sl(PROTO_CONTENT_TYPE);
+        req.authorization = sl(up.auth);
+        req.peer = "127.0.0.1:1";
+        memset(&head, 0, sizeof(head));
+        buf_init(&head.body, RESP_CAP);
+        assert_int_equal(app_head_check(f->app, &req, &head, &max_body), 0);
+        buf_free(&head.body);
+    }
+    residents_body(&body, &up, "g1", 3, 1, res, ch);
+    for (int round = 0; round < 2; round++) { /* the same batch again: merged only once */
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, body.ptr, body.len};
+        r = call(f, o);
+        expect_sync_error(r, 410, "upload_then_wipe");
+        resp_free(r);
+        assert_int_equal(pulled_from_0(f, &watch), 3);
+    }
+    buf_free(&body);
+    assert_string_equal(last_result(f, &up), "410 upload_then_wipe ch=3 acc=0 rej=0 dup=3");
+    encode_req(&empty, up.id, 0, 4, NULL, 0);
+    {
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, empty.ptr, empty.len};
+        r = call(f, o);
+        expect_sync_error(r, 410, "wiped");
+        resp_free(r);
+    }
+    buf_free(&empty);
+    assert_string_equal(last_result(f, &up), "410 wiped");
+    /* the latest order counts: now the upload is refused too */
+    revoke_with(f, &up, "{\"wipe\":\"now\"}", "now");
+    residents_body(&body, &up, "g1", 1, 4, res, ch);
+    {
+        req_opts o = {NULL,    NULL,    NULL, PROTO_CONTENT_TYPE, NULL, NULL,
+                      up.auth, body.ptr, body.len};
+        r = call(f, o);
+        expect_sync_error(r, 410, "wiped");
+        resp_free(r);
+    }
+    buf_free(&body);
+    assert_int_equal(pulled_from_0(f, &watch), 3);
 }
 
 /* A refused change of a record the server has: the answer carries the server's whole
@@ -1397,6 +1582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_auth_and_device_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_for_devices, setup, teardown),
         cmocka_unit_test(test_jout_from_msgpack),
+        cmocka_unit_test_setup_teardown(test_revoke_with_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies_400_413_426, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_fix_and_version_1_answer, setup, teardown),

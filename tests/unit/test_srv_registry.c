@@ -4,7 +4,7 @@
  * - towns and grids: add, duplicate (GS_E_EXISTS), unknown town (GS_E_NOTFOUND), replace
  *   (an import), lists by code, per town, the count;
  * - admins: name unique, towns kept, revocation once, an unknown town refused;
- * - a schema 6 store (before the registry) migrates: its admin becomes a county admin named
+ * - a schema 9 store (before the registry) migrates: its admin becomes a county admin named
  *   by its id, the registry is empty;
  * - scope: county and a viewer without towns reach every grid, a town admin only the
  *   registered grids of its towns (never an unregistered one), a viewer cannot write.
@@ -205,7 +205,7 @@ static void test_roles_scope(void **state)
     }
 }
 
-static void test_migrates_a_schema_6_store(void **state)
+static void test_migrates_a_schema_9_store(void **state)
 {
     fixture *fx = *state;
     store_admin got;
@@ -216,14 +216,14 @@ static void test_migrates_a_schema_6_store(void **state)
 
     store_close(fx->st);
     fx->st = NULL;
-    /* take the file back to schema 6, with an admin of that time */
+    /* take the file back to schema 9 (before the registry), with an admin of that time */
     assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
     if (sqlite3_exec(db,
                      "DROP TABLE admin_towns; DROP TABLE grids; DROP TABLE towns;"
                      "DROP INDEX admins_name; ALTER TABLE admins DROP COLUMN name;"
                      "ALTER TABLE admins DROP COLUMN role; ALTER TABLE admins DROP COLUMN revoked;"
                      "INSERT INTO admins (id, token_hash, created) VALUES ('a-old', zeroblob(32), 3);"
-                     "PRAGMA user_version = 6; UPDATE meta SET value = 6 WHERE key = 'schema'",
+                     "PRAGMA user_version = 9; UPDATE meta SET value = 9 WHERE key = 'schema'",
                      NULL, NULL, NULL) != SQLITE_OK)
         fail_msg("downgrade: %s", sqlite3_errmsg(db));
     sqlite3_close(db);
@@ -245,7 +245,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registry_towns_and_grids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_admins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles_scope, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrates_a_schema_6_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_a_schema_9_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -601,9 +601,9 @@ static void test_devices_admins_conflicts_audit(void **state)
     assert_int_equal(store_device_add(f->st, &d, &err), GS_OK);
     assert_int_equal(store_device_synced(f->st, "d-1", 5000, "ok ch=1", 2, &err), GS_OK);
     assert_int_equal(store_device_synced(f->st, "d-1", 6000, "ok ch=2", 1, &err), GS_OK);
-    assert_int_equal(store_device_revoke(f->st, "d-1", 7000, &err), GS_OK);
-    assert_int_equal(store_device_revoke(f->st, "d-1", 8000, &err), GS_OK);
-    assert_int_equal(store_device_revoke(f->st, "d-x", 8000, &err), GS_E_NOTFOUND);
+    assert_int_equal(store_device_revoke(f->st, "d-1", 7000, STORE_WIPE_NONE, &err), GS_OK);
+    assert_int_equal(store_device_revoke(f->st, "d-1", 8000, STORE_WIPE_NONE, &err), GS_OK);
+    assert_int_equal(store_device_revoke(f->st, "d-x", 8000, STORE_WIPE_NOW, &err), GS_E_NOTFOUND);
     memset(hash, 9, sizeof(hash));
     assert_int_equal(store_admin_add(f->st, "a-1", hash, 1, &err), GS_OK);
     assert_int_equal(store_commit(f->st, &err), GS_OK);
@@ -616,6 +616,28 @@ static void test_devices_admins_conflicts_audit(void **state)
     assert_string_equal(got.last_result, "ok ch=2");
     assert_int_equal(got.rejects, 3);
     assert_int_equal(got.revoked_ms, 7000); /* the first revocation time stays */
+    assert_int_equal(got.wipe, STORE_WIPE_NONE);
+    /* a wipe asked for later is recorded; a plain revoke after it does not take it back;
+     * the latest wipe order counts; the revocation time never moves */
+    {
+        static const struct {
+            int ask, want;
+        } steps[] = {{STORE_WIPE_AFTER_UPLOAD, STORE_WIPE_AFTER_UPLOAD},
+                     {STORE_WIPE_NONE, STORE_WIPE_AFTER_UPLOAD},
+                     {STORE_WIPE_NOW, STORE_WIPE_NOW},
+                     {STORE_WIPE_NONE, STORE_WIPE_NOW}};
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+            assert_int_equal(store_begin(f->st, &err), GS_OK);
+            assert_int_equal(store_device_revoke(f->st, "d-1", 9000 + (int64_t)i, steps[i].ask,
+                                                 &err),
+                             GS_OK);
+            assert_int_equal(store_commit(f->st, &err), GS_OK);
+            assert_int_equal(store_device_get(f->st, "d-1", 3, &got, &err), GS_OK);
+            assert_int_equal(got.wipe, steps[i].want);
+            assert_int_equal(got.revoked_ms, 7000);
+        }
+        assert_int_equal(store_device_revoke(f->st, "d-1", 1, 3, &err), GS_E_INVALID);
+    }
     assert_int_equal(store_admin_get(f->st, "a-1", 3, h2, &err), GS_OK);
     assert_memory_equal(hash, h2, sizeof(hash));
     assert_int_equal(store_admin_get(f->st, "d-1", 3, h2, &err), GS_E_NOTFOUND);

@@ -508,6 +508,43 @@ try {
     await shot('console-devices');
   });
 
+  // issue 17: a device added in the page, its QR code drawn as SVG from the server's
+  // module matrix; the URI goes to console_browser.sh, which enrols a handheld with it
+  await check('console_devices_add_shows_qr', async () => {
+    await page.click('[data-testid=enrol-add]');
+    await page.fill('#enrol-grids', '城关-1');
+    await page.fill('#enrol-name', '新网格员');
+    await page.click('[data-testid=enrol-form] button[type=submit]');
+    await page.locator('[data-testid=enrol-card]').waitFor();
+    const rects = await page.locator('[data-testid=enrol-qr] rect').count();
+    const uri = await page.locator('[data-testid=enrol-uri]').innerText();
+    const code = await page.locator('[data-testid=enrol-code]').innerText();
+    expect(rects > 200, 'QR rectangles: ' + rects);
+    expect(uri.startsWith('gridsync://enroll?u=' + new globalThis.URL(URL).origin + '&c=')
+      && uri.includes(code.replace(/-/g, '')), 'uri: ' + uri + ' code: ' + code);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${ART}/enrol_uri.txt`, uri);
+    const listed = await page.locator('[data-testid=enrolments]').innerText();
+    expect(listed.includes('新网格员'), 'enrolments: ' + listed);
+    await shot('console-devices-enrol');
+  });
+
+  await check('console_devices_rename', async () => {
+    page.once('dialog', (d) => d.accept('王五的手机'));
+    await page.click(`[data-testid="rename-${seed.devices.C.id}"]`);
+    await page.locator(`tr[data-device="${seed.devices.C.id}"]`, { hasText: '王五的手机' }).waitFor();
+    const dev = (await apiGet('/v1/admin/devices')).devices.find((d) => d.id === seed.devices.C.id);
+    expect(dev && dev.name === '王五的手机', 'stored name: ' + JSON.stringify(dev));
+  });
+
+  await check('console_devices_revoke', async () => {
+    page.once('dialog', (d) => d.accept());
+    await page.click(`[data-testid="revoke-${seed.devices.C.id}"]`);
+    await page.locator(`tr[data-device="${seed.devices.C.id}"]`, { hasText: '已停用' }).waitFor();
+    const dev = (await apiGet('/v1/admin/devices')).devices.find((d) => d.id === seed.devices.C.id);
+    expect(dev && dev.revoked === true && dev.wipe === 'none', 'stored: ' + JSON.stringify(dev));
+  });
+
   await check('console_reload_keeps_session', async () => {
     await page.reload();
     await page.locator('[data-testid=devices]').waitFor();

@@ -33,7 +33,9 @@ public final class GridSync implements AutoCloseable {
         this.handle = handle;
     }
 
-    /** Opens (creating it, mode 0600) the database at path. */
+    /** Opens (creating it, mode 0600) the database at path. Throws WIPED when a remote wipe
+     *  of it had been interrupted: it is now completed (the file is gone); open again to
+     *  get a new, empty database. */
     public static GridSync open(String path) throws GridSyncException {
         return new GridSync(nOpen(path));
     }
@@ -107,9 +109,16 @@ public final class GridSync implements AutoCloseable {
     }
 
     /** Syncs until nothing is left to send or pull. Throws with NETWORK/TIMEOUT (nothing
-     *  lost), AUTH (revoked or wrong token), REJECTED (done, some changes refused), ... */
+     *  lost), AUTH (revoked or wrong token), REJECTED (done, some changes refused), WIPED
+     *  (revoked with a remote wipe: the database file is deleted and this GridSync is
+     *  closed), ... */
     public synchronized SyncResult sync(ProgressListener progress) throws GridSyncException {
-        return nSync(h(), progress);
+        try {
+            return nSync(h(), progress);
+        } catch (GridSyncException e) {
+            if (e.getCode() == GridSyncException.WIPED) close(); /* it holds nothing now */
+            throw e;
+        }
     }
 
     @Override

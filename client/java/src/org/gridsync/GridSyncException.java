@@ -15,6 +15,9 @@ public class GridSyncException extends Exception {
     public static final int EXISTS = 28;
     public static final int STATE = 29;
     public static final int READ_ONLY = 30;
+    /** The device was revoked with a remote wipe: its database, attachments and token are
+     *  deleted (the GridSync that saw it is closed); enrol the device again. */
+    public static final int WIPED = 31;
 
     private final int code;
 

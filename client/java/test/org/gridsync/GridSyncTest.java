@@ -160,4 +160,21 @@ class GridSyncTest {
             assertEquals(r.pushed, r.accepted, r.toString());
         }
     }
+
+    /** Device 3 was revoked with a wipe by java_binding.sh: the sync deletes its file. */
+    @Test
+    @Order(6)
+    void revokedWithWipeDeletesTheDatabase() throws Exception {
+        java.io.File f = new java.io.File(DIR + "/java3.db");
+        GridSync g = device(3);
+        g.add(new Record("resident").set("name", "将被清除"));
+        assertTrue(f.exists());
+        GridSyncException e = assertThrows(GridSyncException.class, () -> g.sync(null));
+        assertEquals(GridSyncException.WIPED, e.getCode(), e.getMessage());
+        assertFalse(f.exists(), "the database file is deleted");
+        assertFalse(new java.io.File(DIR + "/java3.db-wal").exists(), "its WAL too");
+        assertEquals(GridSyncException.STATE,
+                assertThrows(GridSyncException.class, g::status).getCode(), "closed");
+        g.close();
+    }
 }
