@@ -657,9 +657,20 @@ static void enrolment_add(areq *r)
     reply_json(r, 201, o);
 }
 
+/* 1 when one of the code's grids is the admin's (as device_visible). */
+static int enrolment_visible(areq *r, const store_enrolment *e)
+{
+    for (size_t i = 0; i < e->n_grids; i++)
+        if (admin_scope_grid_ok(&r->scope, e->grids[i]))
+            return 1;
+    return 0;
+}
+
 static int enrolment_cb(void *ud, const store_enrolment *e)
 {
     list_ctx *lc = ud;
+    if (!enrolment_visible(lc->r, e))
+        return GS_OK;
     jappend(lc->r, lc->list, enrolment_json(lc->r, e));
     return GS_OK;
 }
@@ -700,7 +711,13 @@ static void enrolment_revoke(areq *r)
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
     if (!rc) {
-        rc = store_enrol_revoke(r->env->st, id, r->now_ms, &err);
+        if (!r->scope.all) { /* another town's code does not exist for this admin */
+            rc = store_enrol_get(r->env->st, id, e, &err);
+            if (!rc && !enrolment_visible(r, e))
+                rc = GS_E_NOTFOUND;
+        }
+        if (!rc)
+            rc = store_enrol_revoke(r->env->st, id, r->now_ms, &err);
         if (!rc)
             rc = store_enrol_get(r->env->st, id, e, &err);
         if (!rc)

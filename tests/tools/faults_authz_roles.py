@@ -136,6 +136,8 @@ for grid in (OWN, OTHER):
         print("not ok authz_roles_setup: no conflict in %s" % grid)
         sys.exit(1)
     conflicts[grid] = cl[0]["id"]
+enrols = {g: must(COUNTY, "POST", "/enrolments", {"grids": [g], "name": "e"})["id"]
+          for g in (OWN, OTHER)}
 town = must(COUNTY, "POST", "/admins", {"name": "镇管理员", "role": "town", "towns": [TOWN_OWN]})
 viewer = must(COUNTY, "POST", "/admins", {"name": "只读", "role": "viewer"})
 gone = must(COUNTY, "POST", "/admins", {"name": "已撤销", "role": "town", "towns": [TOWN_OWN]})
@@ -172,6 +174,16 @@ MATRIX = [
     ("device_add", "POST", lambda g, t: "/devices", lambda g, t: {"grids": [g], "name": "m"},
      {"county": (201, 201), "town": (201, 404), "viewer": (403, 403)}),
     ("device_revoke", "POST", lambda g, t: "/devices/%s/revoke" % devs[g], None,
+     {"county": (200, 200), "town": (200, 404), "viewer": (403, 403)}),
+    ("device_rename", "POST", lambda g, t: "/devices/%s/rename" % devs[g],
+     lambda g, t: {"name": "改名"},
+     {"county": (200, 200), "town": (200, 404), "viewer": (403, 403)}),
+    ("enrolment_add", "POST", lambda g, t: "/enrolments",
+     lambda g, t: {"grids": [g], "name": "q"},
+     {"county": (201, 201), "town": (201, 404), "viewer": (403, 403)}),
+    ("enrolments_list", "GET", lambda g, t: "/enrolments", None,
+     {"county": (200, 200), "town": (200, 200), "viewer": (200, 200)}),
+    ("enrolment_revoke", "POST", lambda g, t: "/enrolments/%s/revoke" % enrols[g], None,
      {"county": (200, 200), "town": (200, 404), "viewer": (403, 403)}),
     ("grids_list", "GET", lambda g, t: "/grids?town=" + q(t), None,
      {"county": (200, 200), "town": (200, 404), "viewer": (200, 200)}),
@@ -221,6 +233,9 @@ _, r = admin(T, "GET", "/dashboard")
 result("town_dashboard_own_only", {g["grid"] for g in r["grids"]} <= {OWN}, "%r" % r["grids"])
 _, r = admin(T, "GET", "/grids")
 result("town_grids_own_only", {g["town"] for g in r["grids"]} == {TOWN_OWN}, "%r" % r["grids"])
+_, r = admin(T, "GET", "/enrolments")
+eg = {g for e in r["enrolments"] for g in e["grids"]}
+result("town_enrolments_own_only", eg == {OWN}, "grids %r" % eg)
 _, r = admin(T, "GET", "/towns")
 result("town_towns_own_only", [x["name"] for x in r["towns"]] == [TOWN_OWN], "%r" % r["towns"])
 _, r = admin(ROLES["viewer"], "GET", "/conflicts?state=all")
