@@ -238,12 +238,13 @@ static int print_silent(admin *a, json_t *d)
 
 static int print_grids(admin *a, json_t *d)
 {
-    static const char *const head[] = {"网格",     "重点人员", "已走访", "覆盖率", "走访",
-                                       "待办需求", "纠纷",     "化解率", "预警",   "未同步设备"};
+    static const char *const head[] = {"镇",     "网格",     "重点人员", "已走访",
+                                       "覆盖率", "走访",     "待办需求", "纠纷",
+                                       "化解率", "预警",     "未同步设备"};
     static const char *const keys[] = {"vulnerable", "visited",       NULL,
                                        "visits",     "care_open",     "disputes",
                                        NULL,         "warnings_open", "devices_silent"};
-    table *t = new_table(a, 10, head);
+    table *t = new_table(a, 11, head); /* by town, then grid, as the server sorts them */
     json_t *g;
     size_t i;
 
@@ -258,8 +259,9 @@ static int print_grids(admin *a, json_t *d)
                 num(g, keys[k], c[k], sizeof(c[k]));
         dashboard_percent(json_object_get(g, "coverage"), c[2], sizeof(c[2]));
         dashboard_percent(json_object_get(g, "dispute_ratio"), c[6], sizeof(c[6]));
-        table_add(t, (const char *const[]){admin_str(g, "grid"), c[0], c[1], c[2], c[3], c[4], c[5],
-                                           c[6], c[7], c[8]});
+        table_add(t, (const char *const[]){*admin_str(g, "town") ? admin_str(g, "town") : "-",
+                                           admin_str(g, "grid"), c[0], c[1], c[2], c[3], c[4],
+                                           c[5], c[6], c[7], c[8]});
     }
     admin_print_table(t);
     return 0;

@@ -44,6 +44,7 @@ typedef struct export_opts {
     const char *out;          /* FILE.xlsx or FILE.csv */
     export_kind kind;         /* by the extension */
     const schema_table *type; /* csv: the one type */
+    char grid_q[300];         /* "&grid=G" (escaped) with --grid, else "" */
 } export_opts;
 
 typedef enum cell_kind { CELL_EMPTY, CELL_TEXT, CELL_NUMBER, CELL_TIME, CELL_PERCENT } cell_kind;
@@ -89,7 +90,7 @@ static int parse_date(const char *text, int end, int64_t *out)
 
 static int parse_args(admin *a, int argc, char **argv, export_opts *o)
 {
-    const char *from = NULL, *to = NULL, *type = NULL;
+    const char *from = NULL, *to = NULL, *type = NULL, *grid = NULL;
 
     memset(o, 0, sizeof(*o));
     for (int i = 0; i < argc; i++) {
@@ -97,6 +98,7 @@ static int parse_args(admin *a, int argc, char **argv, export_opts *o)
                            : strcmp(argv[i], "--to") == 0   ? &to
                            : strcmp(argv[i], "--out") == 0  ? &o->out
                            : strcmp(argv[i], "--type") == 0 ? &type
+                           : strcmp(argv[i], "--grid") == 0 ? &grid
                                                             : NULL;
         if (!dst || i + 1 >= argc)
             return admin_usage_error(a, "export: unexpected '%s'", argv[i]);
@@ -120,6 +122,10 @@ static int parse_args(admin *a, int argc, char **argv, export_opts *o)
     if (type && o->kind != EXPORT_CSV)
         return admin_usage_error(a, "export: --type is for a .csv export (a workbook has every "
                                     "type)");
+    if (grid) { /* one grid (a town admin: of its towns, or the server answers not found) */
+        admin_query_add(o->grid_q, sizeof(o->grid_q), "grid", grid);
+        o->grid_q[0] = '&';
+    }
     o->type = schema_table_by_cli(type ? type : "visit");
     if (!o->type)
         return admin_usage_error(a, "export: --type: '%s' is not a record type", type);
@@ -439,8 +445,8 @@ static int write_type(admin *a, sink *s, const export_opts *o, const schema_tabl
         const char *next;
         size_t i;
         snprintf(path, sizeof(path),
-                 "/records?type=%s&from=%" PRId64 "&to=%" PRId64 "&limit=%d%s%s", t->name,
-                 o->from_ms, o->to_ms, EXPORT_PAGE, after[0] ? "&after=" : "", after);
+                 "/records?type=%s&from=%" PRId64 "&to=%" PRId64 "&limit=%d%s%s%s", t->name,
+                 o->from_ms, o->to_ms, EXPORT_PAGE, after[0] ? "&after=" : "", after, o->grid_q);
         rc = admin_call(a, "GET", path, NULL, &res);
         if (rc)
             break;
@@ -591,8 +597,9 @@ static int write_summary(sink *s, json_t *d)
 
 static int fetch_dashboard(admin *a, const export_opts *o, json_t **out)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/dashboard?from=%" PRId64 "&to=%" PRId64, o->from_ms, o->to_ms);
+    char path[512];
+    snprintf(path, sizeof(path), "/dashboard?from=%" PRId64 "&to=%" PRId64 "%s", o->from_ms,
+             o->to_ms, o->grid_q);
     return admin_call(a, "GET", path, NULL, out);
 }
 

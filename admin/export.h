@@ -7,6 +7,7 @@
  *   export --from DATE --to DATE --out FILE.csv [--type T]
  *       the records of one type (default visit) as one CSV, UTF-8 with a BOM so that Excel
  *       opens it as UTF-8.
+ * --grid G (either form) limits the records and the summary to one grid.
  * DATE is ISO 8601 (docs/CLIENT.md): a date alone is Beijing time, and --to's date takes
  * in that whole day. Any other extension is refused (exit 2) before the server is asked.
  * Headers are the schema's Chinese labels; values are what a person reads: enum and tag

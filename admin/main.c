@@ -16,6 +16,7 @@
 #include "dashboard.h"
 #include "export.h"
 #include "qr.h"
+#include "registry.h"
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -69,9 +70,18 @@ static const char usage_text[] =
     "  warning ack ID [--note TEXT]                    acknowledge a warning as the admin\n"
     "  export --from DATE --to DATE --out FILE.xlsx    the records created in the range, one\n"
     "                                                  sheet per type, and a summary sheet\n"
-    "  export --from DATE --to DATE --out FILE.csv [--type T]\n"
+    "  export --from DATE --to DATE --out FILE.csv [--type T] (either: [--grid G])\n"
     "                                                  one type's records (default visit) as\n"
     "                                                  CSV (UTF-8 with BOM)\n"
+    "  town add NAME | town list                       the county's towns\n"
+    "  grid add CODE --name N --village V --town T     register a grid\n"
+    "  grid list [--town T]                            the registry, by town then grid\n"
+    "  grid move CODE [--town T] [--village V]         the grid now belongs elsewhere\n"
+    "  grid import FILE.csv                            the county office's registry: columns\n"
+    "                                                  code,name,village,town (all or none)\n"
+    "  admin add NAME --role county|town|viewer [--town T]...\n"
+    "                                                  a named admin; prints its token once\n"
+    "  admin list | admin revoke ID|NAME               the admins; refuse one from now on\n"
     "\n"
     "options:\n"
     "  --config FILE   settings written by `gridsyncd init` (DIR/admin.conf)\n"
@@ -688,12 +698,12 @@ static int cmd_status(admin *a)
     printf("devices (SILENT: no sync for more than %lld days)\n",
            (long long)json_integer_value(json_object_get(res, "silent_days")));
     rc = print_devices(a, json_object_get(res, "devices"));
-    if (rc || table_new(&t, 3)) {
+    if (rc || table_new(&t, 4)) {
         json_decref(res);
         return rc ? rc : admin_fail(a, GS_E_NOMEM);
     }
     printf("\ngrids\n");
-    table_add(t, (const char *const[]){"GRID", "RECORDS", "OPEN CONFLICTS"});
+    table_add(t, (const char *const[]){"TOWN", "GRID", "RECORDS", "OPEN CONFLICTS"});
     json_array_foreach(json_object_get(res, "grids"), i, g)
     {
         char recs[256] = "", open[24];
@@ -707,7 +717,8 @@ static int cmd_status(admin *a)
         }
         snprintf(open, sizeof(open), "%lld",
                  (long long)json_integer_value(json_object_get(g, "open_conflicts")));
-        table_add(t, (const char *const[]){admin_str(g, "grid"), recs, open});
+        table_add(t, (const char *const[]){*admin_str(g, "town") ? admin_str(g, "town") : "-",
+                                           admin_str(g, "grid"), recs, open});
     }
     json_decref(res);
     return admin_print_table(t);
@@ -757,6 +768,12 @@ static int dispatch(admin *a, int argc, char **argv)
     }
     if (strcmp(noun, "export") == 0)
         return export_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "town") == 0)
+        return registry_town_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "grid") == 0)
+        return registry_grid_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "admin") == 0)
+        return registry_admin_cmd(a, argc - 1, argv + 1);
     return admin_usage_error(a, "unknown command '%s'", noun);
 }
 

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "admin_api.h"
 
+#include "common/alloc.h"
 #include "common/rand.h"
 #include "common/sha256.h"
 #include "common/utf8.h"
@@ -18,6 +19,8 @@
 #include "proto/value_json.h"
 #include "auth.h"
 #include "admin_records.h"
+#include "admin_registry.h"
+#include "admin_roles.h"
 #include "admin_warnings.h"
 #include "dash.h"
 #include "enroll.h"
@@ -30,6 +33,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef enum route {
@@ -45,6 +49,12 @@ typedef enum route {
     R_WARNINGS,         /* /warnings */
     R_WARNING_ACK,      /* /warnings/{id}/ack */
     R_RECORDS,          /* /records */
+    R_TOWNS,            /* /towns */
+    R_GRIDS,            /* /grids */
+    R_GRID_MOVE,        /* /grids/move */
+    R_GRID_IMPORT,      /* /grids/import */
+    R_ADMINS,           /* /admins */
+    R_ADMIN_REVOKE,     /* /admins/{id}/revoke */
     R_ENROLMENTS,       /* /enrolments */
     R_ENROLMENT_REVOKE, /* /enrolments/{id}/revoke */
     R_DEVICE_RENAME,    /* /devices/{id}/rename */
@@ -56,6 +66,7 @@ typedef struct areq {
     const srv_request *req;      /* the HTTP request */
     srv_response *resp;          /* the answer */
     char admin[GS_LIMIT_NAME + 1]; /* the authenticated admin's id */
+    admin_scope scope;           /* its role and the grids it reaches (admin_roles.h) */
     srv_slice arg;               /* the {id} path segment, when the route has one */
     json_t *body;                /* the parsed body (POST with a body), else NULL */
     gs_arena arena;            /* values read from the store */
@@ -132,6 +143,43 @@ static void jappend(areq *r, json_t *a, json_t *v)
 static const char *policy_name(int policy)
 {
     return schema_wire_policy_name(policy);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the admin's scope (admin_roles.h): what is outside it answers 404, as if absent        */
+
+/* 1 when grid is in the admin's scope, 0 when not (nothing answered), -1 when the registry
+ * cannot be read (answered 500). */
+static int scope_has(areq *r, const char *grid)
+{
+    gs_err err;
+    int in = admin_scope_grid(&r->scope, grid, &err);
+
+    if (in >= 0)
+        return in;
+    log_error(r->env->lg, "registry: %s", err.msg);
+    reply_err(r, 500, "server", "cannot read the grid registry");
+    return -1;
+}
+
+/* 1 when a query's grid is the admin's; else answers 404 (or 500) and returns 0. */
+static int grid_visible(areq *r, const char *grid)
+{
+    int in = scope_has(r, grid);
+
+    if (in == 0)
+        reply_err(r, 404, "not_found", "no grid %s", grid);
+    return in == 1;
+}
+
+/* 1 when one of the device's grids is the admin's (devices of other towns are not listed);
+ * a registry that cannot be read hides the device. */
+static int device_visible(areq *r, const store_device *d)
+{
+    for (size_t i = 0; i < d->n_grids; i++)
+        if (admin_scope_grid_ok(&r->scope, d->grids[i]))
+            return 1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -244,6 +292,31 @@ static int device_args(areq *r, store_device *d)
             }
         snprintf(d->grids[d->n_grids++], sizeof(d->grids[0]), "%s", json_string_value(g));
     }
+    {
+        /* once the county has a registry, devices (and enrolment codes) are for its grids
+         * only, and a town admin's for its towns' grids */
+        const char *names[GS_LIMIT_GRIDS], *missing = NULL;
+        gs_err err;
+        int known;
+        for (size_t k = 0; k < d->n_grids; k++)
+            names[k] = d->grids[k];
+        known = admin_reg_grids_known(r->env->st, names, d->n_grids, &missing, &err);
+        if (known < 0) {
+            log_error(r->env->lg, "registry: %s", err.msg);
+            reply_err(r, 500, "server", "cannot read the grid registry");
+            return 0;
+        }
+        if (!known) {
+            reply_err(r, 400, "unregistered_grid",
+                      "grid %s is not in the grid registry: enrol the device into a registered "
+                      "grid (gridsync-admin grid list) or register it first (grid add)",
+                      missing);
+            return 0;
+        }
+        for (size_t k = 0; k < d->n_grids; k++)
+            if (!grid_visible(r, d->grids[k]))
+                return 0;
+    }
     snprintf(d->name, sizeof(d->name), "%s", json_is_string(name) ? json_string_value(name) : "");
     return 1;
 }
@@ -302,6 +375,8 @@ typedef struct list_ctx {
 static int device_cb(void *ud, const store_device *d)
 {
     list_ctx *lc = ud;
+    if (!device_visible(lc->r, d))
+        return GS_OK;
     jappend(lc->r, lc->list, device_json(lc->r, d));
     return GS_OK;
 }
@@ -376,7 +451,13 @@ static void device_revoke(areq *r)
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
     if (!rc) {
-        rc = store_device_revoke(r->env->st, id, r->now_ms, wipe, &err);
+        if (!r->scope.all) { /* another town's device does not exist for this admin */
+            rc = store_device_get(r->env->st, id, strlen(id), d, &err);
+            if (!rc && !device_visible(r, d))
+                rc = GS_E_NOTFOUND;
+        }
+        if (!rc)
+            rc = store_device_revoke(r->env->st, id, r->now_ms, wipe, &err);
         if (!rc)
             rc = store_device_get(r->env->st, id, strlen(id), d, &err);
         if (!rc)
@@ -427,7 +508,13 @@ static void device_rename(areq *r)
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
     if (!rc) {
-        rc = store_device_rename(r->env->st, id, json_string_value(name), &err);
+        if (!r->scope.all) { /* another town's device does not exist for this admin */
+            rc = store_device_get(r->env->st, id, strlen(id), d, &err);
+            if (!rc && !device_visible(r, d))
+                rc = GS_E_NOTFOUND;
+        }
+        if (!rc)
+            rc = store_device_rename(r->env->st, id, json_string_value(name), &err);
         if (!rc)
             rc = store_device_get(r->env->st, id, strlen(id), d, &err);
         if (!rc)
@@ -570,9 +657,20 @@ static void enrolment_add(areq *r)
     reply_json(r, 201, o);
 }
 
+/* 1 when one of the code's grids is the admin's (as device_visible). */
+static int enrolment_visible(areq *r, const store_enrolment *e)
+{
+    for (size_t i = 0; i < e->n_grids; i++)
+        if (admin_scope_grid_ok(&r->scope, e->grids[i]))
+            return 1;
+    return 0;
+}
+
 static int enrolment_cb(void *ud, const store_enrolment *e)
 {
     list_ctx *lc = ud;
+    if (!enrolment_visible(lc->r, e))
+        return GS_OK;
     jappend(lc->r, lc->list, enrolment_json(lc->r, e));
     return GS_OK;
 }
@@ -613,7 +711,13 @@ static void enrolment_revoke(areq *r)
     id[r->arg.len] = '\0';
     rc = store_begin(r->env->st, &err);
     if (!rc) {
-        rc = store_enrol_revoke(r->env->st, id, r->now_ms, &err);
+        if (!r->scope.all) { /* another town's code does not exist for this admin */
+            rc = store_enrol_get(r->env->st, id, e, &err);
+            if (!rc && !enrolment_visible(r, e))
+                rc = GS_E_NOTFOUND;
+        }
+        if (!rc)
+            rc = store_enrol_revoke(r->env->st, id, r->now_ms, &err);
         if (!rc)
             rc = store_enrol_get(r->env->st, id, e, &err);
         if (!rc)
@@ -927,10 +1031,17 @@ static int query_id(areq *r, const char *key, uint8_t id[16])
     return -1;
 }
 
+typedef struct conflicts_ctx {
+    list_ctx lc;    /* the request and the list */
+    size_t limit;   /* the most listed */
+} conflicts_ctx;
+
 static int conflict_cb(void *ud, const store_conflict *c)
 {
-    list_ctx *lc = ud;
-    jappend(lc->r, lc->list, conflict_summary(lc->r, c));
+    conflicts_ctx *cc = ud;
+    if (json_array_size(cc->lc.list) >= cc->limit || !admin_scope_grid_ok(&cc->lc.r->scope, c->grid))
+        return GS_OK;
+    jappend(cc->lc.r, cc->lc.list, conflict_summary(cc->lc.r, c));
     return GS_OK;
 }
 
@@ -939,7 +1050,7 @@ static void conflict_list(areq *r)
     char state[16], grid[GS_LIMIT_NAME + 1];
     int has_grid, has_state, open_only = 1;
     int64_t limit = ADMIN_LIST_DEFAULT;
-    list_ctx lc;
+    conflicts_ctx cc;
     gs_err err;
     json_t *o;
 
@@ -957,17 +1068,22 @@ static void conflict_list(areq *r)
     }
     if (query_int(r, "limit", 1, ADMIN_LIST_MAX, &limit) < 0)
         return;
-    lc.r = r;
-    lc.list = json_array();
-    if (store_conflict_list(r->env->st, open_only, has_grid ? grid : NULL, (uint32_t)limit,
-                            &r->arena, conflict_cb, &lc, &err)) {
-        json_decref(lc.list);
+    if (has_grid && !grid_visible(r, grid))
+        return;
+    cc.lc.r = r;
+    cc.lc.list = json_array();
+    cc.limit = (size_t)limit;
+    /* a limited scope filters the conflicts it reads: read the most a list may hold */
+    if (store_conflict_list(r->env->st, open_only, has_grid ? grid : NULL,
+                            r->scope.all || has_grid ? (uint32_t)limit : ADMIN_LIST_MAX,
+                            &r->arena, conflict_cb, &cc, &err)) {
+        json_decref(cc.lc.list);
         log_error(r->env->lg, "conflict list: %s", err.msg);
         reply_err(r, 500, "server", "cannot read the conflicts");
         return;
     }
     o = json_object();
-    jset(r, o, "conflicts", lc.list);
+    jset(r, o, "conflicts", cc.lc.list);
     reply_json(r, 200, o);
 }
 
@@ -997,6 +1113,13 @@ static void conflict_show(areq *r)
         return;
     }
     rc = store_conflict_get(r->env->st, id, &r->arena, &c, &err);
+    if (rc == GS_OK) {
+        int in = scope_has(r, c.grid);
+        if (in < 0)
+            return;
+        if (!in)
+            rc = GS_E_NOTFOUND; /* another town's conflict */
+    }
     if (rc == GS_E_NOTFOUND) {
         reply_err(r, 404, "not_found", "no conflict %" PRId64, id);
         return;
@@ -1080,6 +1203,15 @@ static int resolve_load(resolve *x)
     int rc;
 
     rc = store_conflict_get(r->env->st, x->id, &r->arena, &x->c, &x->err);
+    if (rc == GS_OK) {
+        int in = scope_has(r, x->c.grid);
+        if (in < 0) {
+            x->answered = 1;
+            return GS_E_DB;
+        }
+        if (!in)
+            rc = GS_E_NOTFOUND; /* another town's conflict */
+    }
     if (rc == GS_E_NOTFOUND)
         return refuse(x, rc, 404, "not_found", "no conflict %" PRId64, x->id);
     if (rc)
@@ -1131,7 +1263,7 @@ static int resolve_write(resolve *x)
         return rc;
     memset(&au, 0, sizeof(au));
     au.conflict = x->id;
-    snprintf(au.admin, sizeof(au.admin), "%s", r->admin);
+    snprintf(au.admin, sizeof(au.admin), "%s", r->scope.who.name); /* the audit names the admin */
     au.at_ms = r->now_ms;
     au.old_value = x->old;
     au.new_value = x->v;
@@ -1199,13 +1331,17 @@ typedef struct status_ctx {
 static json_t *grid_entry(status_ctx *sc, const char *grid)
 {
     json_t *g = json_object_get(sc->grids, grid), *recs;
+    gs_err ignored;
     if (g)
         return g;
+    if (!admin_scope_grid_ok(&sc->r->scope, grid))
+        return NULL; /* another town's grid: not listed */
     g = json_object();
     recs = json_object();
     for (size_t i = 0; i < schema_n_tables; i++)
         jset(sc->r, recs, schema_tables[i].name, json_integer(0));
     jset(sc->r, g, "grid", jout_str(grid));
+    jset(sc->r, g, "town", jout_str(admin_scope_town_of(&sc->r->scope, grid, &ignored)));
     jset(sc->r, g, "records", recs);
     jset(sc->r, g, "open_conflicts", json_integer(0));
     jset(sc->r, sc->grids, grid, g);
@@ -1215,6 +1351,8 @@ static json_t *grid_entry(status_ctx *sc, const char *grid)
 static int status_device_cb(void *ud, const store_device *d)
 {
     status_ctx *sc = ud;
+    if (!device_visible(sc->r, d))
+        return GS_OK;
     jappend(sc->r, sc->devices, device_json(sc->r, d));
     if (!d->revoked_ms)
         for (size_t i = 0; i < d->n_grids; i++)
@@ -1241,6 +1379,16 @@ static int status_conflict_cb(void *ud, const char *grid, const char *tbl, int64
     return GS_OK;
 }
 
+/* The status's grids by town, then grid (unregistered grids, town "", first). */
+static int by_town_grid(const void *pa, const void *pb)
+{
+    json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    int c = strcmp(json_string_value(json_object_get(a, "town")),
+                   json_string_value(json_object_get(b, "town")));
+    return c ? c : strcmp(json_string_value(json_object_get(a, "grid")),
+                          json_string_value(json_object_get(b, "grid")));
+}
+
 static void status(areq *r)
 {
     status_ctx sc = {r, json_object(), json_array()};
@@ -1262,7 +1410,21 @@ static void status(areq *r)
         reply_err(r, 500, "server", "cannot read the status");
         return;
     }
-    json_object_foreach(sc.grids, k, g) jappend(r, grids, json_incref(g));
+    {
+        size_t n = json_object_size(sc.grids), i = 0;
+        json_t **sorted = n ? arena_alloc_array(&r->arena, n, sizeof(*sorted)) : NULL;
+        if (n && !sorted)
+            r->bad = 1;
+        json_object_foreach(sc.grids, k, g)
+        {
+            if (sorted && !r->bad)
+                sorted[i++] = g;
+        }
+        if (i)
+            qsort(sorted, i, sizeof(*sorted), by_town_grid);
+        for (size_t j = 0; j < i; j++)
+            jappend(r, grids, json_incref(sorted[j]));
+    }
     json_decref(sc.grids);
     o = json_object();
     jset(r, o, "now_ms", json_integer(r->now_ms));
@@ -1324,9 +1486,14 @@ static void dashboard(areq *r)
         reply_err(r, 400, "invalid", "give from or days, not both");
         return;
     }
+    if (has_grid && !grid_visible(r, grid))
+        return;
     memset(&q, 0, sizeof(q));
     q.grid = has_grid ? grid : NULL;
     q.now_ms = r->now_ms;
+    q.ud = &r->scope; /* the admin's grids only, grouped by town */
+    q.grid_ok = r->scope.all ? NULL : admin_scope_grid_ok;
+    q.town_of = admin_scope_town_cb;
     /* the last `days` days (30 by default), up to now or up to `to` */
     dash_last_days(has_to ? to : r->now_ms, (int)days, &q.from_ms, &q.to_ms);
     if (has_from)
@@ -1386,9 +1553,13 @@ static void warnings_list(areq *r)
         (has_after = query_id(r, "after", after)) < 0 ||
         query_int(r, "limit", 1, ADMIN_WARNINGS_MAX, &limit) < 0)
         return;
+    if (has_grid && !grid_visible(r, grid))
+        return;
     q.grid = has_grid ? grid : NULL;
     q.after = has_after ? after : NULL;
     q.limit = (uint32_t)limit;
+    q.grid_ok = r->scope.all ? NULL : admin_scope_grid_ok;
+    q.grid_ud = &r->scope;
     gs_err_clear(&err);
     rc = admin_warnings_list(r->env->st, &q, &r->arena, &o, &err);
     if (rc == GS_E_NOTFOUND) {
@@ -1425,10 +1596,20 @@ static void warning_ack(areq *r)
         reply_err(r, 400, "wrong_type", "note must be text (or null)");
         return;
     }
+    if (!r->scope.all) { /* another town's warning does not exist for this admin */
+        store_record w;
+        int in = store_record_get(r->env->st, "warning", id, &w, &err) ? 0 : scope_has(r, w.grid);
+        if (in < 0)
+            return;
+        if (!in) {
+            reply_err(r, 404, "not_found", "no warning %.36s", r->arg.ptr);
+            return;
+        }
+    }
     gs_err_clear(&err);
     rc = admin_warnings_ack(r->env->st, r->env->clock, id,
-                            json_is_string(note) ? json_string_value(note) : NULL, r->admin,
-                            r->now_ms, &r->arena, &o, &err);
+                            json_is_string(note) ? json_string_value(note) : NULL,
+                            r->scope.who.name, r->now_ms, &r->arena, &o, &err);
     if (rc == GS_E_NOTFOUND) {
         reply_err(r, 404, "not_found", "%s", err.msg);
         return;
@@ -1447,13 +1628,13 @@ static void warning_ack(areq *r)
 
 static void records_list(areq *r)
 {
-    char type[GS_LIMIT_NAME + 1];
+    char type[GS_LIMIT_NAME + 1], grid[GS_LIMIT_NAME + 1];
     int64_t limit = ADMIN_RECORDS_DEFAULT;
     uint8_t after[16];
     admin_records_query q;
     json_t *o = NULL;
     gs_err err;
-    int has_type = query_get(r->req->query, "type", type, sizeof(type)), has_after, rc;
+    int has_type = query_get(r->req->query, "type", type, sizeof(type)), has_after, has_grid, rc;
 
     memset(&q, 0, sizeof(q));
     q.to_ms = ADMIN_RECORDS_TIME_MAX;
@@ -1469,8 +1650,14 @@ static void records_list(areq *r)
     if (query_int(r, "from", 0, ADMIN_RECORDS_TIME_MAX, &q.from_ms) < 0 ||
         query_int(r, "to", 0, ADMIN_RECORDS_TIME_MAX, &q.to_ms) < 0 ||
         (has_after = query_id(r, "after", after)) < 0 ||
-        query_int(r, "limit", 1, ADMIN_RECORDS_MAX, &limit) < 0)
+        query_int(r, "limit", 1, ADMIN_RECORDS_MAX, &limit) < 0 ||
+        (has_grid = query_grid(r, grid)) < 0)
         return;
+    if (has_grid && !grid_visible(r, grid))
+        return;
+    q.grid = has_grid ? grid : NULL;
+    q.grid_ok = r->scope.all ? NULL : admin_scope_grid_ok;
+    q.grid_ud = &r->scope;
     if (q.from_ms > q.to_ms) {
         reply_err(r, 400, "invalid", "from is after to");
         return;
@@ -1488,6 +1675,89 @@ static void records_list(areq *r)
         return;
     }
     reply_json(r, 200, o);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* towns, grids and admins (admin_registry.c)                                           */
+
+static void registry(areq *r, route rt, int is_post)
+{
+    char town[STORE_REG_TEXT_MAX + 1], id[GS_LIMIT_NAME + 1];
+    int has_town, status = is_post ? 201 : 200, rc;
+    json_t *o = NULL;
+    gs_err err;
+
+    gs_err_clear(&err);
+    switch (rt) {
+    case R_TOWNS:
+        rc = is_post ? admin_reg_town_add(&r->scope, r->body, r->now_ms, &o, &err)
+                     : admin_reg_towns(&r->scope, &o, &err);
+        break;
+    case R_GRIDS:
+        if (is_post) {
+            rc = admin_reg_grid_add(&r->scope, r->body, r->now_ms, &o, &err);
+            break;
+        }
+        has_town = query_get(r->req->query, "town", town, sizeof(town));
+        if (has_town < 0 || (has_town && !town[0])) {
+            reply_err(r, 400, "invalid", "town: bad query encoding or too long");
+            return;
+        }
+        rc = admin_reg_grids(&r->scope, has_town ? town : NULL, &o, &err);
+        break;
+    case R_GRID_MOVE:
+        status = 200;
+        rc = admin_reg_grid_move(&r->scope, r->body, r->now_ms, &o, &err);
+        break;
+    case R_GRID_IMPORT:
+        status = 200;
+        rc = admin_reg_grid_import(&r->scope, r->body, r->now_ms, &o, &err);
+        break;
+    case R_ADMINS:
+        rc = is_post ? admin_reg_admin_add(&r->scope, r->body, r->now_ms, &o, &err)
+                     : admin_reg_admins(&r->scope, &o, &err);
+        break;
+    case R_ADMIN_REVOKE:
+        status = 200;
+        if (r->arg.len == 0 || r->arg.len > GS_LIMIT_NAME) {
+            reply_err(r, 404, "not_found", "no such admin");
+            return;
+        }
+        memcpy(id, r->arg.ptr, r->arg.len);
+        id[r->arg.len] = '\0';
+        rc = admin_reg_admin_revoke(&r->scope, id, r->now_ms, &o, &err);
+        break;
+    default:
+        rc = gs_err_set(&err, GS_E_NOTFOUND, "no such admin endpoint");
+        break;
+    }
+    switch (rc) {
+    case GS_OK:
+        if (is_post)
+            log_info(r->env->lg, "admin %s: %.*s done", r->admin, (int)r->req->path.len,
+                     r->req->path.ptr);
+        reply_json(r, status, o);
+        return;
+    case GS_E_INVALID:
+        reply_err(r, 400, "invalid", "%s", err.msg);
+        return;
+    case GS_E_READ_ONLY:
+        reply_err(r, 403, "forbidden", "%s", err.msg);
+        return;
+    case GS_E_NOTFOUND:
+        reply_err(r, 404, "not_found", "%s", err.msg);
+        return;
+    case GS_E_EXISTS:
+        reply_err(r, 409, "exists", "%s", err.msg);
+        return;
+    case GS_E_STATE:
+        reply_err(r, 409, "state", "%s", err.msg);
+        return;
+    default:
+        log_error(r->env->lg, "registry: %s", err.msg);
+        reply_err(r, 500, "server", "server fault, nothing changed");
+        return;
+    }
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1546,6 +1816,31 @@ static route parse_route(srv_slice path, srv_slice *arg, const char **method)
         *method = "GET";
         return R_RECORDS;
     }
+    if (n == 1 && seg_is(seg[0], "towns")) {
+        *method = NULL;
+        return R_TOWNS;
+    }
+    if (n == 1 && seg_is(seg[0], "grids")) {
+        *method = NULL;
+        return R_GRIDS;
+    }
+    if (n == 2 && seg_is(seg[0], "grids") && seg_is(seg[1], "move")) {
+        *method = "POST";
+        return R_GRID_MOVE;
+    }
+    if (n == 2 && seg_is(seg[0], "grids") && seg_is(seg[1], "import")) {
+        *method = "POST";
+        return R_GRID_IMPORT;
+    }
+    if (n == 1 && seg_is(seg[0], "admins")) {
+        *method = NULL;
+        return R_ADMINS;
+    }
+    if (n == 3 && seg_is(seg[0], "admins") && seg_is(seg[2], "revoke")) {
+        *arg = seg[1];
+        *method = "POST";
+        return R_ADMIN_REVOKE;
+    }
     if (n == 3 && seg_is(seg[0], "warnings") && seg_is(seg[2], "ack")) {
         *arg = seg[1];
         *method = "POST";
@@ -1587,22 +1882,55 @@ int admin_api_auth(admin_env *env, const char *header, size_t len, char *admin_i
 {
     const char *id, *secret;
     size_t id_len, secret_len;
-    uint8_t hash[STORE_HASH_LEN];
+    store_admin *a;
     gs_err err;
     int rc;
 
     if (auth_parse_bearer(header, len, &id, &id_len, &secret, &secret_len) || id_len >= cap)
         return GS_E_AUTH;
+    a = gs_malloc(sizeof(*a));
+    if (!a)
+        return GS_E_NOMEM;
     pthread_mutex_lock(env->lock);
-    rc = store_admin_get(env->st, id, id_len, hash, &err);
+    rc = store_admin_load(env->st, id, id_len, a, &err);
     pthread_mutex_unlock(env->lock);
-    if (rc && rc != GS_E_NOTFOUND)
+    if (rc && rc != GS_E_NOTFOUND) {
+        gs_free(a);
         return rc;
-    if (!auth_verify(rc == GS_OK ? hash : NULL, secret, secret_len))
+    }
+    /* a revoked admin's token is checked all the same (the same cost), then refused */
+    if (!auth_verify(rc == GS_OK ? a->token_hash : NULL, secret, secret_len) ||
+        (rc == GS_OK && a->revoked_ms)) {
+        gs_free(a);
         return GS_E_AUTH;
+    }
+    gs_free(a);
     memcpy(admin_id, id, id_len);
     admin_id[id_len] = '\0';
     return GS_OK;
+}
+
+void admin_api_describe(admin_env *env, const char *admin_id, json_t *o)
+{
+    store_admin *a = gs_malloc(sizeof(*a));
+    json_t *j = NULL;
+    gs_err err;
+    int bad = 0, rc = a ? GS_OK : GS_E_NOMEM;
+
+    if (!rc) {
+        pthread_mutex_lock(env->lock);
+        rc = store_admin_load(env->st, admin_id, strlen(admin_id), a, &err);
+        pthread_mutex_unlock(env->lock);
+    }
+    if (!rc)
+        j = admin_reg_admin_json(a, &bad);
+    if (j && !bad && o) {
+        json_object_set(o, "name", json_object_get(j, "name"));
+        json_object_set(o, "role", json_object_get(j, "role"));
+        json_object_set(o, "towns", json_object_get(j, "towns"));
+    }
+    json_decref(j);
+    gs_free(a);
 }
 
 static int slice_is(srv_slice s, const char *lit)
@@ -1660,6 +1988,31 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
             reply_err(&r, 500, "server", "cannot check the token");
         goto out;
     }
+    {
+        /* the admin as stored now: a session outlives nothing its admin's revocation ends,
+         * and its role and towns are read afresh for every request */
+        store_admin *a = arena_alloc(&r.arena, sizeof(*a));
+        gs_err err;
+        rc = a ? GS_OK : GS_E_NOMEM;
+        if (!rc) {
+            pthread_mutex_lock(env->lock);
+            rc = store_admin_load(env->st, r.admin, strlen(r.admin), a, &err);
+            pthread_mutex_unlock(env->lock);
+        }
+        if (!rc && a->revoked_ms)
+            rc = GS_E_AUTH;
+        if (!rc && admin_scope_init(&r.scope, env->st, a))
+            rc = GS_E_DB;
+        if (rc) {
+            snprintf(resp->extra_headers, sizeof(resp->extra_headers),
+                     "WWW-Authenticate: Bearer realm=\"gridsync admin\"\r\n");
+            if (rc == GS_E_AUTH || rc == GS_E_NOTFOUND)
+                reply_err(&r, 401, "auth", "this admin has been revoked");
+            else
+                reply_err(&r, 500, "server", "cannot check the admin");
+            goto out;
+        }
+    }
     snprintf(resp->log_note, sizeof(resp->log_note), "admin=%s", r.admin);
     rt = parse_route(req->path, &r.arg, &method);
     if (rt == R_NONE) {
@@ -1693,8 +2046,14 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
             goto out;
         }
     }
+    if (is_post && !admin_scope_can_write(&r.scope)) {
+        reply_err(&r, 403, "forbidden", "a viewer admin reads only");
+        goto out;
+    }
     if (is_post && !r.body &&
-        (rt == R_DEVICES || rt == R_CONFLICT_RESOLVE || rt == R_ENROLMENTS || rt == R_DEVICE_RENAME)) {
+        (rt == R_DEVICES || rt == R_CONFLICT_RESOLVE || rt == R_TOWNS || rt == R_GRIDS ||
+         rt == R_GRID_MOVE || rt == R_GRID_IMPORT || rt == R_ADMINS || rt == R_ENROLMENTS ||
+         rt == R_DEVICE_RENAME)) {
         reply_err(&r, 400, "malformed", "a JSON body is required");
         goto out;
     }
@@ -1738,6 +2097,14 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
     case R_RECORDS:
         records_list(&r);
         break;
+    case R_TOWNS:
+    case R_GRIDS:
+    case R_GRID_MOVE:
+    case R_GRID_IMPORT:
+    case R_ADMINS:
+    case R_ADMIN_REVOKE:
+        registry(&r, rt, is_post);
+        break;
     case R_ENROLMENTS:
         if (is_post)
             enrolment_add(&r);
@@ -1761,5 +2128,6 @@ out:
                  ADMIN_API_SECURITY_HEADERS);
     }
     json_decref(r.body);
+    admin_scope_free(&r.scope);
     arena_free(&r.arena);
 }

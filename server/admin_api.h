@@ -13,7 +13,13 @@
  *   GET  /v1/admin/dashboard?grid=G&from=MS&to=MS -> the town's (or a grid's) figures (dash.h)
  *   GET  /v1/admin/warnings?grid=&state=&limit=&after= -> {"warnings":[...],"next_after"}
  *   POST /v1/admin/warnings/{id}/ack        {"note":...} -> the warning, acknowledged
- *   GET  /v1/admin/records?type=T&from=&to=&after=&limit= -> a page of records (export)
+ *   GET  /v1/admin/records?type=T&grid=G&from=&to=&after=&limit= -> a page of records (export)
+ *   /v1/admin/towns, /grids, /grids/move, /grids/import, /admins, /admins/{id}/revoke:
+ *                                           the registry and the admins (admin_registry.h)
+ *
+ * Every request is scoped by its admin's role (admin_roles.h): the admin is read from the
+ * store on each request (revoked: 401), a viewer's POST is 403, and another town's grid,
+ * device, conflict or warning is 404 for a town admin, left out of its lists.
  *
  * Invariants: every request needs an admin token or a console session with its csrf token
  * (401 otherwise, device tokens included);
@@ -69,5 +75,9 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
 /* Checks an Authorization header value for an admin token. GS_OK with the admin's id in
  * admin_id, GS_E_AUTH, or GS_E_DB. Takes and releases *env->lock. For the console. */
 int admin_api_auth(admin_env *env, const char *header, size_t len, char *admin_id, size_t cap);
+
+/* Adds the admin's "name", "role" and "towns" to o (the console's session answer); nothing
+ * when the admin cannot be read. Takes and releases *env->lock. */
+void admin_api_describe(admin_env *env, const char *admin_id, json_t *o);
 
 #endif

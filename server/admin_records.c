@@ -20,7 +20,9 @@ typedef struct rpage {
     gs_arena *a;           /* the records read */
     gs_err *err;           /* what failed */
     json_t *list;          /* the records */
-    uint8_t last[16];      /* the last one listed */
+    uint8_t last[16];      /* the last one read */
+    uint32_t n_read;       /* records the page read */
+    const admin_records_query *q; /* the grid filters */
     int bad;               /* a JSON allocation failed */
 } rpage;
 
@@ -75,15 +77,19 @@ static int page_cb(void *ud, const uint8_t id[16])
 
     if (rc)
         return rc;
-    jout_append(&p->bad, p->list, record_json(p, id, &r));
     memcpy(p->last, id, 16);
+    p->n_read++;
+    if ((p->q->grid && strcmp(p->q->grid, r.meta.grid) != 0) ||
+        (p->q->grid_ok && !p->q->grid_ok(p->q->grid_ud, r.meta.grid)))
+        return GS_OK;
+    jout_append(&p->bad, p->list, record_json(p, id, &r));
     return GS_OK;
 }
 
 int admin_records_page(store *st, const admin_records_query *q, gs_arena *a, json_t **out,
                        gs_err *err)
 {
-    rpage p = {st, q->t, a, err, json_array(), {0}, 0};
+    rpage p = {st, q->t, a, err, json_array(), {0}, 0, q, 0};
     json_t *o;
     int rc = GS_OK;
 
@@ -106,7 +112,7 @@ int admin_records_page(store *st, const admin_records_query *q, gs_arena *a, jso
     jout_set(&p.bad, o, "to_ms", json_integer(q->to_ms));
     jout_set(&p.bad, o, "records", p.list);
     jout_set(&p.bad, o, "next_after",
-             json_array_size(p.list) == q->limit ? jout_uuid(p.last) : json_null());
+             p.n_read == q->limit ? jout_uuid(p.last) : json_null());
     if (p.bad) {
         json_decref(o);
         return gs_err_set(err, GS_E_NOMEM, "records: out of memory building the answer");

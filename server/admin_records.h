@@ -35,6 +35,11 @@ typedef struct admin_records_query {
     int64_t to_ms;         /* and at or before */
     const uint8_t *after;  /* the last record of the previous page, or NULL */
     uint32_t limit;        /* 1..ADMIN_RECORDS_MAX */
+    const char *grid;      /* only the records of this grid, or NULL */
+    /* the admin's scope: records of a grid it refuses are left out (NULL: all); a page
+     * still ends after limit records read, so it may list fewer, and next_after goes on */
+    int (*grid_ok)(void *ud, const char *grid);
+    void *grid_ud;         /* passed to grid_ok */
 } admin_records_query;
 
 /* {"type","from_ms","to_ms","records":[...],"next_after"} in *out (values read into a).

@@ -276,7 +276,8 @@ static int live_part(wlist *w, const wkey *cursor)
             break;
         key_of(w->keys[i].id, &r, &k);
         if (r.meta.deleted || k.state < 0 || k.state == cleared ||
-            !(w->q->states & (1u << k.state)))
+            !(w->q->states & (1u << k.state)) ||
+            (w->q->grid_ok && !w->q->grid_ok(w->q->grid_ud, r.meta.grid)))
             continue;
         if (cursor && key_cmp(&k, cursor) <= 0)
             continue;
@@ -309,7 +310,8 @@ static int cleared_cb(void *ud, const uint8_t id[16])
     rc = store_rec_get(w->st, WARNING_TABLE, id, w->a, &r, w->err);
     if (rc)
         return rc;
-    if (enum_index(&r, "state") == cleared_state())
+    if (enum_index(&r, "state") == cleared_state() &&
+        !(w->q->grid_ok && !w->q->grid_ok(w->q->grid_ud, r.meta.grid)))
         show(w, id, &r);
     return GS_OK;
 }

@@ -36,6 +36,9 @@ typedef struct admin_warnings_query {
     unsigned states;      /* which states */
     const uint8_t *after; /* the last warning of the previous page, or NULL: the first page */
     uint32_t limit;       /* 1..ADMIN_WARNINGS_MAX */
+    /* the admin's scope: warnings of a grid it refuses are left out (NULL: all) */
+    int (*grid_ok)(void *ud, const char *grid);
+    void *grid_ud;        /* passed to grid_ok */
 } admin_warnings_query;
 
 /* The bit of state name ("open") in admin_warnings_query.states; 0 for an unknown name. */

@@ -1161,7 +1161,15 @@ int app_init_store(const char *db_path, char *token_out, size_t token_cap, gs_er
     if (!rc)
         rc = store_begin(st, err);
     if (!rc) {
-        rc = store_admin_add(st, id, hash, wall_ms(), err);
+        /* the first admin is the county's: every role and the registry are its to give */
+        store_admin a;
+        memset(&a, 0, sizeof(a));
+        snprintf(a.id, sizeof(a.id), "%s", id);
+        snprintf(a.name, sizeof(a.name), "county");
+        snprintf(a.role, sizeof(a.role), "county");
+        memcpy(a.token_hash, hash, sizeof(a.token_hash));
+        a.created_ms = wall_ms();
+        rc = store_admin_put(st, &a, err);
         if (!rc)
             rc = store_commit(st, err);
         if (rc)

@@ -327,10 +327,13 @@ static int new_secret(char out[SECRET_LEN + 1], uint8_t hash[AUTH_HASH_LEN])
     return rc;
 }
 
-static json_t *session_json(const session *s, int64_t idle_ms)
+/* The session's answer, with the admin's name, role and towns (what the page shows). */
+static json_t *session_json(console *c, const session *s, int64_t idle_ms)
 {
-    return json_pack("{s:s, s:s, s:I}", "admin", s->admin, "csrf", s->csrf, "idle_ms",
-                     (json_int_t)idle_ms);
+    json_t *o = json_pack("{s:s, s:s, s:I}", "admin", s->admin, "csrf", s->csrf, "idle_ms",
+                          (json_int_t)idle_ms);
+    admin_api_describe(c->env, s->admin, o);
+    return o;
 }
 
 static int is_json(srv_slice s)
@@ -415,7 +418,7 @@ static void signin(console *c, const srv_request *req, srv_response *resp)
     log_info(c->env->lg, "console: admin %s signed in from %s", admin, req->peer ? req->peer : "?");
     snprintf(resp->log_note, sizeof(resp->log_note), "admin=%s", admin);
     snprintf(extra, sizeof(extra), "Set-Cookie: " CONSOLE_COOKIE "=%s" COOKIE_ATTRS "\r\n", cookie);
-    reply_json(resp, 200, session_json(&fresh, c->opts.idle_ms), extra);
+    reply_json(resp, 200, session_json(c, &fresh, c->opts.idle_ms), extra);
     memset(extra, 0, sizeof(extra));
 out:
     memset(cookie, 0, sizeof(cookie));
@@ -435,7 +438,7 @@ static void session_get(console *c, const srv_request *req, srv_response *resp)
     }
     session_touch(c, &copy, now);
     snprintf(resp->log_note, sizeof(resp->log_note), "admin=%s", copy.admin);
-    reply_json(resp, 200, session_json(&copy, c->opts.idle_ms), NULL);
+    reply_json(resp, 200, session_json(c, &copy, c->opts.idle_ms), NULL);
     memset(&copy, 0, sizeof(copy));
 }
 

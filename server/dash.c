@@ -32,6 +32,7 @@ static const int64_t age_days[N_AGE - 1] = {1, 3, 7};
 /* One grid's figures. */
 typedef struct dgrid {
     char name[GS_LIMIT_NAME + 1];
+    const char *town;                      /* q->town_of's, "" when none (outlives d) */
     int64_t tags[N_TAGS_MAX];              /* residents per tag */
     int64_t tagged;                        /* residents with any tag */
     int64_t vulnerable;                    /* watched by unvisited_vulnerable */
@@ -127,8 +128,15 @@ static dgrid *grid_of(dash *d, const char *name)
     g = &d->grids[d->n];
     memset(g, 0, sizeof(*g));
     snprintf(g->name, sizeof(g->name), "%s", name);
+    g->town = d->q->town_of ? d->q->town_of(d->q->ud, name) : "";
     *slot_of(d, name) = ++d->n;
     return g;
+}
+
+/* 1 when the rows of grid are outside the admin's scope (dash_query.grid_ok). */
+static int skip(const dash *d, const char *grid)
+{
+    return d->q->grid_ok && !d->q->grid_ok(d->q->ud, grid);
 }
 
 /* ---- the store's rows ------------------------------------------------------------------ */
@@ -149,11 +157,11 @@ static int64_t window_of(dash *d, unsigned mask)
 static int resident_cb(void *ud, const char *grid, unsigned mask, int64_t since)
 {
     dash *d = ud;
-    dgrid *g = grid_of(d, grid);
+    dgrid *g = skip(d, grid) ? NULL : grid_of(d, grid);
     int64_t window = window_of(d, mask);
 
     if (!g)
-        return GS_E_NOMEM;
+        return skip(d, grid) ? GS_OK : GS_E_NOMEM;
     for (int i = 0; i < N_TAGS_MAX; i++)
         if (mask & (1u << i))
             g->tags[i]++;
@@ -168,10 +176,10 @@ static int resident_cb(void *ud, const char *grid, unsigned mask, int64_t since)
 static int day_cb(void *ud, const char *grid, int64_t day, int64_t n)
 {
     dash *d = ud;
-    dgrid *g = grid_of(d, grid);
+    dgrid *g = skip(d, grid) ? NULL : grid_of(d, grid);
 
     if (!g)
-        return GS_E_NOMEM;
+        return skip(d, grid) ? GS_OK : GS_E_NOMEM;
     g->visits += n;
     if (day >= d->day_from && day < d->day_from + d->n_days)
         d->days[day - d->day_from] += n;
@@ -181,12 +189,12 @@ static int day_cb(void *ud, const char *grid, int64_t day, int64_t n)
 static int care_cb(void *ud, const char *grid, int priority, int64_t since)
 {
     dash *d = ud;
-    dgrid *g = grid_of(d, grid);
+    dgrid *g = skip(d, grid) ? NULL : grid_of(d, grid);
     int64_t age = d->q->now_ms - since;
     int bucket = 0;
 
     if (!g)
-        return GS_E_NOMEM;
+        return skip(d, grid) ? GS_OK : GS_E_NOMEM;
     if (priority < 0 || priority >= N_PRIORITY)
         priority = 1; /* as the rule reads an unknown priority: normal */
     while (bucket < N_AGE - 1 && age >= age_days[bucket] * DAY_MS)
@@ -209,11 +217,11 @@ static int month_index(const dash *d, int64_t ms)
 static int dispute_cb(void *ud, const char *grid, int64_t at, int open)
 {
     dash *d = ud;
-    dgrid *g = grid_of(d, grid);
+    dgrid *g = skip(d, grid) ? NULL : grid_of(d, grid);
     int i = month_index(d, at);
 
     if (!g)
-        return GS_E_NOMEM;
+        return skip(d, grid) ? GS_OK : GS_E_NOMEM;
     if (open)
         g->disputes_open++;
     else
@@ -226,11 +234,11 @@ static int dispute_cb(void *ud, const char *grid, int64_t at, int open)
 static int warn_cb(void *ud, const char *grid, const char *rule, int level, int64_t n)
 {
     dash *d = ud;
-    dgrid *g = grid_of(d, grid);
+    dgrid *g = skip(d, grid) ? NULL : grid_of(d, grid);
     rule_id r = rule_find(rule);
 
     if (!g)
-        return GS_E_NOMEM;
+        return skip(d, grid) ? GS_OK : GS_E_NOMEM;
     if (r != RULE_COUNT && level >= 0 && level < N_LEVEL)
         g->warnings[r][level] += n;
     return GS_OK;
@@ -258,17 +266,20 @@ static int silent_cb(void *ud, const char *id)
     int rc = dev ? store_device_get(d->st, id, strlen(id), dev, d->err)
                  : gs_err_set(d->err, GS_E_NOMEM, "dashboard: out of memory");
 
+    int seen = 0; /* one of its grids is in the admin's scope */
+
     for (size_t i = 0; !rc && i < dev->n_grids; i++) {
         dgrid *g;
-        if (d->q->grid && strcmp(d->q->grid, dev->grids[i]) != 0)
+        if ((d->q->grid && strcmp(d->q->grid, dev->grids[i]) != 0) || skip(d, dev->grids[i]))
             continue;
+        seen = 1;
         g = grid_of(d, dev->grids[i]);
         if (!g)
             rc = GS_E_NOMEM;
         else
             g->silent++;
     }
-    if (!rc)
+    if (!rc && (seen || !d->q->grid_ok))
         jout_append(&d->bad, d->silent, silent_json(d, dev));
     gs_free(dev);
     return rc;
@@ -493,6 +504,8 @@ static json_t *grid_json(dash *d, const dgrid *g)
     json_t *o = json_object();
 
     jout_set(&d->bad, o, "grid", jout_str(g->name));
+    if (d->q->town_of)
+        jout_set(&d->bad, o, "town", jout_str(g->town));
     jout_set(&d->bad, o, "tagged", json_integer(g->tagged));
     jout_set(&d->bad, o, "vulnerable", json_integer(g->vulnerable));
     jout_set(&d->bad, o, "visited", json_integer(g->visited));
@@ -508,9 +521,13 @@ static json_t *grid_json(dash *d, const dgrid *g)
     return o;
 }
 
+/* By town, then grid: the county's breakdown reads town by town (town "" without a
+ * registry, so then by grid alone). */
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(((const dgrid *)a)->name, ((const dgrid *)b)->name);
+    const dgrid *x = a, *y = b;
+    int c = strcmp(x->town, y->town);
+    return c ? c : strcmp(x->name, y->name);
 }
 
 static json_t *answer(dash *d)

@@ -31,6 +31,12 @@ typedef struct dash_query {
     int64_t from_ms;  /* the range, ms since 1970, from <= to */
     int64_t to_ms;
     int64_t now_ms; /* "now" of the figures as of now */
+    /* the admin's scope (admin_roles.h): rows of a grid grid_ok refuses are left out (NULL:
+     * every grid); town_of names each grid's town for the breakdown, which is then sorted by
+     * town, then grid (NULL: by grid, no town) */
+    int (*grid_ok)(void *ud, const char *grid);
+    const char *(*town_of)(void *ud, const char *grid);
+    void *ud; /* passed to both */
 } dash_query;
 
 /* The range of the last `days` days: from the start of the Beijing day days - 1 days before

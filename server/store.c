@@ -239,11 +239,37 @@ static const char *const migrations[] = {
     "  admin TEXT NOT NULL,"
     "  created INTEGER NOT NULL,"
     "  used INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 9 -> 10: the grid registry (issue 20, store_registry.c): the county's towns and, per
+     * grid code, its name, village and town. Empty, devices may name any grid, as before;
+     * once it holds a grid, devices are enrolled into registered grids only. */
+    "CREATE TABLE towns ("
+    "  name TEXT PRIMARY KEY,"
+    "  created INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE grids ("
+    "  code TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  village TEXT NOT NULL,"
+    "  town TEXT NOT NULL REFERENCES towns(name),"
+    "  created INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX grids_town ON grids (town, code);",
+    /* 10 -> 11: named admins with roles (issue 20, store_registry.c): county sees everything,
+     * town the grids of its towns (admin_towns), viewer reads only; a revoked admin's token
+     * is refused. The admins made before keep their id as name and are county admins. */
+    "ALTER TABLE admins ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE admins ADD COLUMN role TEXT NOT NULL DEFAULT 'county'"
+    "  CHECK (role IN ('county', 'town', 'viewer'));"
+    "ALTER TABLE admins ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE admins SET name = id;"
+    "CREATE UNIQUE INDEX admins_name ON admins (name);"
+    "CREATE TABLE admin_towns ("
+    "  admin TEXT NOT NULL REFERENCES admins(id),"
+    "  town TEXT NOT NULL REFERENCES towns(name),"
+    "  PRIMARY KEY (admin, town)) WITHOUT ROWID;",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {
-    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL};
+    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -278,7 +304,7 @@ static const char *const sql_text[Q_N] = {
     [Q_DEV_SYNCED] = "UPDATE devices SET last_sync = ?2, last_result = ?3, "
                      "rejects = rejects + ?4 WHERE id = ?1",
     [Q_DEV_LIST] = "SELECT id FROM devices ORDER BY id",
-    [Q_ADM_ADD] = "INSERT INTO admins (id, token_hash, created) VALUES (?1, ?2, ?3)",
+    [Q_ADM_ADD] = "INSERT INTO admins (id, token_hash, created, name) VALUES (?1, ?2, ?3, ?1)",
     [Q_ADM_GET] = "SELECT token_hash FROM admins WHERE id = ?1",
     [Q_ADM_COUNT] = "SELECT count(*) FROM admins",
     [Q_CONF_ADD] = "INSERT INTO conflicts (tbl, rid, grid, field, policy, winner_pushed, "

@@ -8,7 +8,9 @@
  *   devices       id, name, grids, token hash, created, revoked, last sync time and result,
  *                 rejected-change count, the wipe asked for with the revocation; its rowid
  *                 is the device's number in records
- *   admins        id, token hash, created
+ *   admins        id, unique name, role (county, town, viewer), token hash, created,
+ *                 revoked; admin_towns: the towns of a town admin (or a limited viewer)
+ *   towns, grids  the grid registry: per grid code its name, village and town
  *   records       one row per record of any schema table: table, id, grid, deleted,
  *                 created/updated HLC, current version, and every field (value, version,
  *                 HLC, writer) in one blob: a change reads and writes one row
@@ -49,7 +51,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 9 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 11 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -159,6 +161,61 @@ int store_admin_get(store *s, const char *id, size_t id_len, uint8_t hash[STORE_
                     gs_err *err);
 int store_admin_count(store *s, int64_t *out, gs_err *err);
 
+/* ---- the grid registry and named admins (store_registry.c, issue 20) ---- */
+/* Towns, and grids by code with their name, village and town; admins by id with a unique
+ * name, a role, the towns of a town admin (or of a viewer limited to some towns) and a
+ * revocation time. Every list is in byte order of its key. */
+
+#define STORE_REG_TEXT_MAX 120     /* bytes of a grid's name, village or a town's name */
+#define STORE_ADMIN_TOWNS 16       /* towns one admin may hold */
+#define STORE_GRIDS_MAX 100000     /* grids one registry holds (a list reads at most this) */
+
+typedef struct store_grid {
+    char code[GS_LIMIT_NAME + 1];          /* "XH-0412": what devices and records name */
+    char name[STORE_REG_TEXT_MAX + 1];     /* "东风村3组" */
+    char village[STORE_REG_TEXT_MAX + 1];  /* "东风村" */
+    char town[STORE_REG_TEXT_MAX + 1];     /* "迟营镇" (a registered town) */
+    int64_t created_ms;                    /* when it was registered */
+} store_grid;
+
+typedef struct store_admin {
+    char id[GS_LIMIT_NAME + 1];                          /* "a-3f9a0c12ab77" */
+    char name[GS_LIMIT_NAME + 1];                        /* for people and the audit */
+    char role[8];                                        /* "county", "town" or "viewer" */
+    char towns[STORE_ADMIN_TOWNS][STORE_REG_TEXT_MAX + 1]; /* its towns */
+    size_t n_towns;                                      /* entries in towns */
+    uint8_t token_hash[STORE_HASH_LEN];                  /* SHA-256 of its token's secret */
+    int64_t created_ms;                                  /* creation */
+    int64_t revoked_ms;                                  /* 0 while active */
+} store_admin;
+
+/* GS_E_EXISTS when the town is there. */
+int store_town_add(store *s, const char *town, int64_t now_ms, gs_err *err);
+/* 1 in *out when the town is registered. */
+int store_town_has(store *s, const char *town, int *out, gs_err *err);
+typedef int store_town_cb(void *ud, const char *town, int64_t created_ms, int64_t n_grids);
+int store_town_list(store *s, store_town_cb *cb, void *ud, gs_err *err);
+/* Adds g (its town must be registered: GS_E_NOTFOUND); GS_E_EXISTS when the code is taken,
+ * unless replace, which then sets its name, village and town (an import). */
+int store_grid_put(store *s, const store_grid *g, int replace, gs_err *err);
+/* GS_E_NOTFOUND when no grid has the code. */
+int store_grid_get(store *s, const char *code, store_grid *out, gs_err *err);
+/* The number of registered grids (0: no registry, devices may name any grid). */
+int store_grid_count(store *s, int64_t *out, gs_err *err);
+typedef int store_grid_cb(void *ud, const store_grid *g);
+/* The grids of town (NULL: all), by code. */
+int store_grid_list(store *s, const char *town, store_grid_cb *cb, void *ud, gs_err *err);
+
+/* Adds a (its towns must be registered: GS_E_NOTFOUND); GS_E_EXISTS when the id or the
+ * name is taken. */
+int store_admin_put(store *s, const store_admin *a, gs_err *err);
+/* The admin, revoked ones included; GS_E_NOTFOUND. */
+int store_admin_load(store *s, const char *id, size_t id_len, store_admin *out, gs_err *err);
+/* Sets revoked once (a second call keeps the first time); GS_E_NOTFOUND. */
+int store_admin_revoke(store *s, const char *id, int64_t now_ms, gs_err *err);
+typedef int store_admin_cb(void *ud, const store_admin *a);
+/* Every admin, by name. */
+int store_admin_list(store *s, store_admin_cb *cb, void *ud, gs_err *err);
 /* ---- enrolment codes (store_enrol.c) ----
  * A code an admin made for a device-to-be: its name and grids, the SHA-256 of the code
  * (the code is never stored), when it expires, and at most once either its use (with the

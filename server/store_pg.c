@@ -132,6 +132,23 @@ static const char *const pg_migrations[] = {
     "  admin " T " NOT NULL,"
     "  created bigint NOT NULL,"
     "  used bigint NOT NULL);",
+    /* 9 -> 10: the grid registry (store.c has the why) */
+    "CREATE TABLE towns (name " T " PRIMARY KEY, created bigint NOT NULL);"
+    "CREATE TABLE grids ("
+    "  code " T " PRIMARY KEY, name " T " NOT NULL, village " T " NOT NULL,"
+    "  town " T " NOT NULL REFERENCES towns(name), created bigint NOT NULL);"
+    "CREATE INDEX grids_town ON grids (town, code);",
+    /* 10 -> 11: named admins with roles */
+    "ALTER TABLE admins ADD COLUMN name " T " NOT NULL DEFAULT '',"
+    "  ADD COLUMN role " T " NOT NULL DEFAULT 'county'"
+    "    CHECK (role IN ('county', 'town', 'viewer')),"
+    "  ADD COLUMN revoked bigint NOT NULL DEFAULT 0;"
+    "UPDATE admins SET name = id;"
+    "CREATE UNIQUE INDEX admins_name ON admins (name);"
+    "CREATE TABLE admin_towns ("
+    "  admin " T " NOT NULL REFERENCES admins(id),"
+    "  town " T " NOT NULL REFERENCES towns(name),"
+    "  PRIMARY KEY (admin, town));",
 };
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)

@@ -65,7 +65,7 @@ function render() {
         navLink('conflicts', '#/conflicts', 'nav_conflicts'), navLink('devices', '#/devices', 'nav_devices')),
       h('div', { class: 'who' },
         langButton(),
-        h('span', { class: 'admin', text: t('signed_in_as', state.session.admin) }),
+        h('span', { class: 'admin', text: t('signed_in_as', state.session.name ? state.session.name + ' · ' + state.session.role + (state.session.towns && state.session.towns.length ? ' ' + state.session.towns.join('、') : '') : state.session.admin) }),
         h('button', { class: 'ghost', text: t('sign_out'), attrs: { type: 'button', 'data-testid': 'signout' }, on: { click: signOut } }))));
   app.appendChild(main);
   app.appendChild(h('div', { class: 'toast', attrs: { id: 'toast', role: 'status', 'aria-live': 'polite' } }));

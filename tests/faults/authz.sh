@@ -4,6 +4,8 @@
 #     B's records (CLI), and raw requests with A's token (tests/tools/faults_authz.py) cannot
 #     read, create, edit, delete or move records of B's grid, nor call the admin API;
 #   - once revoked, A's token is refused (gridsync sync exits 5, raw request 401), B still syncs;
+#   - the admin API's roles (tests/tools/faults_authz_roles.py): county, town, viewer and a
+#     revoked admin against every endpoint, on the own and the other town's objects;
 #   - no token or secret (both device tokens, their secret parts, the admin token) appears
 #     in the server log or in any client output.
 . "$(dirname "$0")/../integration/lib.sh"
@@ -41,6 +43,11 @@ hdrs=$(curl -s -D - -o /dev/null --cacert "$CA" -H "Authorization: Bearer $ADMIN
 grep -qi '^X-Frame-Options: DENY' <<<"$hdrs" && grep -qi "^Content-Security-Policy: .*frame-ancestors 'none'" <<<"$hdrs" \
     && ok authz_admin_api_security_headers \
     || notok authz_admin_api_security_headers "headers: $(tr -d '\r' <<<"$hdrs" | paste -sd'|')"
+
+# admins with roles (issue 20): roles x endpoints x own/other town on the admin API; G1 and
+# G2 become grids of two towns
+/usr/bin/python3 "$TOOLS/faults_authz_roles.py" "$PORT" "$CA" "$ADMIN_TOKEN" "$G1" "$G2" \
+    || notok authz_roles "faults_authz_roles.py exited non-zero"
 
 # revocation
 run t_admin device revoke "$A_ID"

@@ -191,7 +191,7 @@ api "/v1/admin/conflicts/$res_conflict" >"$tmp/conflict.json"
 if "$py" - "$tmp/conflict.json" "$token" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
-admin = sys.argv[2].split('.')[0]
+admin = 'county'  # the audit names the admin: the one gridsyncd init makes (issue 20)
 r = c.get('resolution') or {}
 assert c['status'] == 'resolved', c['status']
 assert r.get('admin') == admin, r
@@ -216,7 +216,7 @@ if "$py" - "$tmp/warnings-after.json" "$tmp/state.json" "$token" <<'EOF'
 import json, sys
 w = json.load(open(sys.argv[1]))['warnings']
 st = json.load(open(sys.argv[2]))
-admin = sys.argv[3].split('.')[0]
+admin = 'county'  # the name of the admin gridsyncd init makes (issue 20)
 acked = [x for x in w if x['state'] == 'acknowledged']
 assert len(acked) == 1 and acked[0]['subject'] == st['care_urgent'], [(x['rule'], x['state']) for x in w]
 a = acked[0]
