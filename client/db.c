@@ -74,7 +74,7 @@ int db_prepare(gs_db *db, const char *sql, sqlite3_stmt **out)
         gs_free(e);
         return gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
     }
-    src = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    src = sqldb_prepare_persistent(db->sql, sql, &st);
     if (src != SQLITE_OK) {
         gs_free(e->sql);
         gs_free(e);
@@ -211,7 +211,7 @@ static int tx_begin(gs_db *db, int undoable)
     if (db->tx_depth >= DB_TX_MAX_DEPTH)
         return gs_err_set(&db->err, GS_E_STATE, "transactions nested too deeply");
     /* an inner level is a mark, what SQLite had changed when it began, or a savepoint */
-    db->tx_mark[db->tx_depth] = sqlite3_total_changes64(db->sql);
+    db->tx_mark[db->tx_depth] = sqldb_total_changes(db->sql);
     db->tx_savepoint[db->tx_depth] = 0;
     if (db->tx_depth > 0 && undoable) {
         snprintf(sql, sizeof(sql), "SAVEPOINT gs%d", db->tx_depth);
@@ -288,7 +288,7 @@ void db_tx_rollback(gs_db *db)
         }
         /* an inner level that changed rows cannot be undone alone: the outermost
            transaction must not commit */
-        if (sqlite3_total_changes64(db->sql) != db->tx_mark[db->tx_depth])
+        if (sqldb_total_changes(db->sql) != db->tx_mark[db->tx_depth])
             db->poisoned = 1;
         return;
     }
@@ -526,8 +526,7 @@ int db_meta_get_text(gs_db *db, const char *key, char **out)
 int db_meta_set_int(gs_db *db, const char *key, int64_t v)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare_static(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
-                            "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+    int rc = db_prepare_static(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
                         &st);
     int src;
 
@@ -545,8 +544,7 @@ int db_meta_set_int(gs_db *db, const char *key, int64_t v)
 int db_meta_set_text(gs_db *db, const char *key, const char *v, size_t len)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare_static(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
-                            "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+    int rc = db_prepare_static(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
                         &st);
     int src;
 

@@ -56,6 +56,7 @@ typedef enum gs_rc {
     GS_E_EXISTS = 28,          /* the thing to create is already there */
     GS_E_STATE = 29,           /* the call does not fit the object's current state */
     GS_E_READ_ONLY = 30,       /* the record or field is written by the server only */
+    GS_E_KEY = 31,             /* the database's key is wrong or missing (encryption at rest) */
     GS_RC_COUNT                /* not a code: one past the last */
 } gs_rc;
 

@@ -43,6 +43,7 @@ static const struct {
     {"exists", "already exists"},
     {"state", "operation not valid in the current state"},
     {"read_only", "written by the server only"},
+    {"key", "wrong or missing database key"},
 };
 
 _Static_assert(sizeof(rc_table) / sizeof(rc_table[0]) == GS_RC_COUNT,

@@ -7,7 +7,8 @@ set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
 libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev libturbojpeg0-dev libpng-dev \
-libpq-dev"
+libpq-dev libsqlcipher-dev"
+# libsqlcipher-dev: the encrypted device database of `make SQLCIPHER=1` (docs/CLIENT.md)
 # chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh);
 # python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh);
 # openjdk-17-jdk-headless and junit5: the Java binding and its tests (client/java/)
