@@ -621,10 +621,63 @@ const char *db_sql_type(int type)
 
 /* ---- public ---- */
 
+int db_conn_open(gs_db *db, const void *key, size_t key_len)
+{
+    /* a 16 MiB cache keeps a 10,000-record batch from spilling pages into the WAL before
+       its commit */
+    sqldb_opts o = {
+        .pragmas = "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
+        .key = key,
+        .key_len = key_len,
+        .probe_key = 1};
+    int rc = sqldb_open(db->path, &o, &db->sql, &db->err);
+
+    if (rc && db->sql) {
+        /* nothing of a file that does not open is kept: the next call cannot use it */
+        sqlite3_close(db->sql);
+        db->sql = NULL;
+    }
+    return rc;
+}
+
+int db_key_keep(gs_db *db, const void *key, size_t key_len)
+{
+    unsigned char *copy = NULL;
+
+    if (key_len) {
+        copy = gs_malloc(key_len);
+        if (!copy)
+            return GS_E_NOMEM;
+        memcpy(copy, key, key_len);
+    }
+    if (db->key) {
+        explicit_bzero(db->key, db->key_len);
+        gs_free(db->key);
+    }
+    db->key = copy;
+    db->key_len = key_len;
+    return GS_OK;
+}
+
+int db_conn_close(gs_db *db)
+{
+    stmts_free(db);
+    if (db->memo_st)
+        memset(db->memo_st, 0, schema_n_tables * DB_SQL_KINDS * sizeof(sqlite3_stmt *));
+    if (sqlite3_close(db->sql) != SQLITE_OK)
+        return gs_err_set(&db->err, GS_E_STATE,
+                          "a record list is still open: free it before changing the key");
+    db->sql = NULL;
+    return GS_OK;
+}
+
 int gs_db_open(const char *path, gs_db **out)
 {
-    static const sqldb_opts open_opts = {
-        .pragmas = "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"};
+    return gs_db_open_key(path, NULL, 0, out);
+}
+
+int gs_db_open_key(const char *path, const void *key, size_t key_len, gs_db **out)
+{
     gs_db *db;
     int rc = GS_OK;
 
@@ -641,9 +694,18 @@ int gs_db_open(const char *path, gs_db **out)
                         "no database given: use --db PATH or set GRIDSYNC_DB");
         goto out;
     }
-    /* the file holds the device's token: sqldb_open creates it private. A 16 MiB cache
-       keeps a 10,000-record batch from spilling pages into the WAL before its commit */
-    rc = sqldb_open(path, &open_opts, &db->sql, &db->err);
+    if (key_len > GS_DB_KEY_MAX || (key_len && !key)) {
+        rc = gs_err_set(&db->err, GS_E_INVALID, "a database key is 1 to %d bytes",
+                        GS_DB_KEY_MAX);
+        goto out;
+    }
+    db->path = gs_strdup(path);
+    if (!db->path || db_key_keep(db, key, key_len)) {
+        rc = gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* the file holds the device's token: sqldb_open creates it private */
+    rc = db_conn_open(db, key, key_len);
     if (rc)
         goto out;
     rc = layout_migrate(db);
@@ -683,6 +745,8 @@ int gs_db_close(gs_db *db)
     gs_free(db->default_grid);
     gs_free(db->grids);
     gs_free(db->worker);
+    gs_free(db->path);
+    db_key_keep(db, NULL, 0);
     gs_free(db);
     return rc;
 }

@@ -90,8 +90,14 @@ static int probe_key(sqlite3 *db, const char *path, int keyed, gs_err *err)
                               path)
                  : gs_err_set(err, GS_E_KEY,
                               "%s: the database is encrypted (or is not a database): give its "
-                              "key (GRIDSYNC_KEY_FILE)",
-                              path);
+                              "key (GRIDSYNC_KEY_FILE)%s",
+                              path,
+#ifdef GS_SQLCIPHER
+                              ""
+#else
+                              " to a gridsync built with make SQLCIPHER=1"
+#endif
+                 );
 }
 
 static int set_key(sqlite3 *db, const sqldb_opts *opts, const char *path, gs_err *err)
