@@ -169,6 +169,11 @@ int gs_db_rekey(gs_db *db, const void *new_key, size_t new_len)
         return gs_err_set(&db->err, GS_E_STATE, "the database is not open");
     if (db->tx_depth)
         return gs_err_set(&db->err, GS_E_STATE, "a batch is open: commit it before a rekey");
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db->sql, NULL); st;
+         st = sqlite3_next_stmt(db->sql, st))
+        if (sqlite3_stmt_busy(st)) /* the cache's are reset: a gs_list is being read */
+            return gs_err_set(&db->err, GS_E_STATE,
+                              "a record list is still open: free it before changing the key");
     if (strcmp(db->path, ":memory:") == 0 || db->path[0] == '\0')
         return gs_err_set(&db->err, GS_E_STATE, "an in-memory database has no key to change");
     if (strlen(db->path) >= DBKEY_PATH_MAX)
