@@ -9,7 +9,7 @@
 #   make cross      ARCH=aarch64|armhf: the client for the handhelds (mk/cross.mk)
 #   make java       the Java binding: build/java/gridsync.jar + libgridsync_jni.so (mk/java.mk)
 #   make SQLCIPHER=1  the device library, CLI and client tests on SQLCipher (an encrypted
-#                   database) into build/sqlcipher; `make test-sqlcipher` runs them
+#                   database) into build/sqlcipher; `make test-sqlcipher` runs them (mk/sqlcipher.mk)
 #   make clean
 #
 # Modules are found by wildcard: a new .c in common/, proto/, client/ or server/ needs no
@@ -306,5 +306,6 @@ help:
 
 include mk/cross.mk
 include mk/java.mk
+include mk/sqlcipher.mk
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
