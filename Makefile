@@ -269,6 +269,10 @@ fuzz: $(FUZZ_BINS)
 # Benchmarks: each tests/bench/bench_*.c is built optimised into build/release/bench and run
 # by scripts/run-bench.sh, which prints one JSON line per figure.
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+# bench_client_crypt needs SQLCipher: built into $(BUILD)-sqlcipher (mk/sqlcipher.mk)
+ifneq ($(SQLCIPHER),1)
+BENCH_SRC := $(filter-out tests/bench/bench_client_crypt.c,$(BENCH_SRC))
+endif
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/bench_srv_%: $(OBJ)/tests/bench/bench_srv_%.o $(LIB_TEST_A) $(LIB_SERVER_A)
 	@mkdir -p $(@D)

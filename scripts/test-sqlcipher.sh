@@ -4,7 +4,9 @@
 #      cases run only here);
 #   2. tests/integration/client_crypt.sh: an encrypted device against $BUILD's gridsyncd;
 #   3. the client's CLI tests with $CRYPT_BUILD's gridsync as the device CLI
-#      (GS_TEST_GRIDSYNC), without a key: the same SQL on SQLCipher's SQLite 3.15.
+#      (GS_TEST_GRIDSYNC), without a key: the same SQL on SQLCipher's SQLite 3.15;
+#   4. tests/integration/java_binding.sh with $CRYPT_BUILD's binding: every JUnit device
+#      encrypted (GridSync.canEncrypt()), wrong key and rekey included.
 # Ends with the same summary line as scripts/run-tests.sh: "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
@@ -45,6 +47,9 @@ for n in client_cli cli_json e2e_conflict attach_cli e2e_warnings; do
     GS_TEST_GRIDSYNC=$CLI timeout -k 10 300 bash "tests/integration/$n.sh" >"$logs/$n.log" 2>&1 </dev/null
     count "$n (sqlcipher cli)" "$logs/$n.log" $? it
 done
+GS_TEST_JAVA=$CRYPT_BUILD/java timeout -k 10 300 bash tests/integration/java_binding.sh \
+    >"$logs/java_binding.log" 2>&1 </dev/null
+count "java_binding (encrypted)" "$logs/java_binding.log" $? it
 grep -ahE '^skip ' "$logs"/*.log | sed 's/^/  /'
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -15,6 +15,8 @@ public class GridSyncException extends Exception {
     public static final int EXISTS = 28;
     public static final int STATE = 29;
     public static final int READ_ONLY = 30;
+    /** The database key is wrong or missing ({@link GridSync#open(String, byte[])}). */
+    public static final int KEY = 31;
 
     private final int code;
 
