@@ -23,7 +23,7 @@
 #define SINGLE_N 200
 #define BATCH_N 10000
 #define OPENS 5
-#define REPEATS 3
+#define REPEATS 5
 #define KEY "a passphrase the app keeps in the Android Keystore"
 
 static const char *const phrases[] = {"老人身体状况良好", "血压偏高", "已提醒按时服药",

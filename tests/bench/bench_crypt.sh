@@ -5,8 +5,9 @@
 #   - client_crypt_write: bench_client_crypt (library writes, open; see that file);
 #   - client_crypt_sync_10000: `gridsync import` of 10,000 visits (+50 residents), the
 #     initial sync pushing them to a real gridsyncd on 127.0.0.1 over TLS, and a new device
-#     of the grid pulling them, each on a device without a key and on one with a key;
-#     wall seconds and the client's CPU seconds (/usr/bin/time), the better of two runs.
+#     of the grid pulling them, each with three device CLIs: today's (SQLite 3.40, $BUILD),
+#     the SQLCipher build without a key, and with one; wall seconds and the client's CPU
+#     seconds (/usr/bin/time), the better of two runs. *_ratio: encrypted / today's.
 # One JSON line per figure on stdout.
 set -u
 cd "$(dirname "$0")/../.."
@@ -41,8 +42,8 @@ timed() {
 best() { python3 -c "import sys; print(min(float(a) for a in sys.argv[1:]))" "$@"; }
 declare -A R
 for run in 1 2; do
-    for mode in plain key; do
-        cli=$CRYPT_CLI; [ $mode = key ] && cli=$T/gs-key
+    for mode in sqlite plain key; do
+        cli=$CRYPT_CLI; [ $mode = key ] && cli=$T/gs-key; [ $mode = sqlite ] && cli=$GRIDSYNC
         grid=东风村3组
         D=$T/$mode-$run.db N=$T/$mode-$run-new.db
         GRIDSYNC=$cli t_enroll "$D" "$grid" 张三
@@ -53,16 +54,16 @@ for run in 1 2; do
         t_server_stop; rm -rf "$T/town"; PORT=; t_server_init; t_server_start
     done
 done
-for m in plain key; do
-    for k in import push pushcpu pull pullcpu; do
-        R[$m.$k]=$(best "${R[$m.$k.1]}" "${R[$m.$k.2]}")
+out=""
+for k in import push pushcpu pull pullcpu; do
+    for m in sqlite plain key; do
+        v=$(best "${R[$m.$k.1]}" "${R[$m.$k.2]}"); R[$m.$k]=$v
+        out+="\"${k}_${m/key/encrypted}_s\":$v,"
     done
 done
-ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
-echo "{\"bench\":\"client_crypt_sync_10000\",\"visits\":10000,\"residents\":50,\
-\"import_plain_s\":${R[plain.import]},\"import_encrypted_s\":${R[key.import]},\"import_ratio\":$(ratio "${R[key.import]}" "${R[plain.import]}"),\
-\"push_plain_s\":${R[plain.push]},\"push_encrypted_s\":${R[key.push]},\"push_ratio\":$(ratio "${R[key.push]}" "${R[plain.push]}"),\
-\"push_client_cpu_plain_s\":${R[plain.pushcpu]},\"push_client_cpu_encrypted_s\":${R[key.pushcpu]},\
-\"pull_plain_s\":${R[plain.pull]},\"pull_encrypted_s\":${R[key.pull]},\"pull_ratio\":$(ratio "${R[key.pull]}" "${R[plain.pull]}"),\
-\"pull_client_cpu_plain_s\":${R[plain.pullcpu]},\"pull_client_cpu_encrypted_s\":${R[key.pullcpu]},\
-\"note\":\"SQLCipher build without a key vs with one; best of 2; a fresh server per device pair\"}"
+ratio() { python3 -c "print('%.2f' % ($1 / max($2, 0.001)))"; }
+echo "{\"bench\":\"client_crypt_sync_10000\",\"visits\":10000,\"residents\":50,$out\
+\"import_ratio\":$(ratio "${R[key.import]}" "${R[sqlite.import]}"),\
+\"push_ratio\":$(ratio "${R[key.push]}" "${R[sqlite.push]}"),\
+\"pull_ratio\":$(ratio "${R[key.pull]}" "${R[sqlite.pull]}"),\
+\"note\":\"device CLI: sqlite = today's build (SQLite 3.40), plain = SQLCipher build without a key, encrypted = with one; best of 2; a fresh server per device pair\"}"
