@@ -8,12 +8,20 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make cross      ARCH=aarch64|armhf: the client for the handhelds (mk/cross.mk)
 #   make java       the Java binding: build/java/gridsync.jar + libgridsync_jni.so (mk/java.mk)
+#   make SQLCIPHER=1  the device library, CLI and client tests on SQLCipher (an encrypted
+#                   database) into build/sqlcipher; `make test-sqlcipher` runs them (mk/sqlcipher.mk)
 #   make clean
 #
 # Modules are found by wildcard: a new .c in common/, proto/, client/ or server/ needs no
 # edit here. Variants (asan, release for bench) re-enter make with another BUILD folder.
 
 VERSION    := 0.1.0
+# SQLCIPHER=1: the client side on Debian's SQLCipher 3.4.1 (SQLite 3.15 inside) instead of
+# SQLite, so the device database is encrypted at rest (docs/CLIENT.md). Only the client is
+# built: the server's SQL needs the newer SQLite and never runs on a handheld.
+ifeq ($(SQLCIPHER),1)
+BUILD      ?= build/sqlcipher
+endif
 BUILD      ?= build
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -40,7 +48,7 @@ build/.deps-%.mk: scripts/install-deps.sh
 	@scripts/install-deps.sh $* || { echo "scripts/install-deps.sh $* failed (exit $$?): run it by hand and read its output" >&2; exit 1; }
 	@echo "# scripts/install-deps.sh $* succeeded; delete this file to run it again" >$@
 
-PKGS       := sqlite3 libcurl msgpack jansson zlib
+PKGS       := $(if $(filter 1,$(SQLCIPHER)),sqlcipher,sqlite3) libcurl msgpack jansson zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian 12's mbedTLS 2.28 ships no .pc file: the one place its flags are spelled out.
@@ -59,7 +67,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
 CFLAGS   := -std=c11 -I. $(WARN) $(OPT) $(SAN) -fPIC -fvisibility=hidden -D_DEFAULT_SOURCE \
-            -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+            -DGS_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(EXTRA_CFLAGS) \
+            $(if $(filter 1,$(SQLCIPHER)),-DGS_SQLCIPHER=1 -DSQLITE_HAS_CODEC)
 LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 LIBS     := $(PKG_LIBS) $(MBEDTLS_LIBS) -lm -lpthread
 # Attachments (issue 19, client/media.c): libjpeg-turbo and libpng, linked where the client
@@ -84,9 +93,13 @@ COMMON_SRC := $(wildcard common/*.c)
 PROTO_SRC  := $(wildcard proto/*.c)
 CLIENT_SRC := $(wildcard client/*.c)
 CLI_SRC    := $(wildcard client/cli/*.c)
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+SERVER_SRC := $(if $(filter 1,$(SQLCIPHER)),,$(filter-out server/main.c,$(wildcard server/*.c)))
 ADMIN_SRC  := $(wildcard admin/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+ifeq ($(SQLCIPHER),1)
+UNIT_SRC   := $(filter-out tests/unit/test_srv_% tests/unit/test_conf.c tests/unit/test_value_agree.c,\
+                  $(UNIT_SRC))
+endif
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -99,7 +112,7 @@ CONSOLE_OBJ   := $(if $(CONSOLE_FILES),$(OBJ)/gen/console_assets.o)
 
 CORE_OBJ   := $(call obj,$(COMMON_SRC) $(PROTO_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
-SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(CONSOLE_OBJ)
+SERVER_OBJ := $(if $(SERVER_SRC),$(call obj,$(SERVER_SRC)) $(CONSOLE_OBJ))
 
 LIB_CORE_A    := $(BUILD)/lib/libgscore.a
 LIB_CLIENT_A  := $(BUILD)/lib/libgridsync.a
@@ -107,7 +120,7 @@ LIB_CLIENT_SO := $(BUILD)/lib/libgridsync.so
 LIB_SERVER_A  := $(BUILD)/lib/libgsserver.a
 
 BIN_CLIENT := $(if $(CLI_SRC),$(BUILD)/bin/gridsync)
-BIN_SERVER := $(if $(wildcard server/main.c),$(BUILD)/bin/gridsyncd)
+BIN_SERVER := $(if $(SERVER_SRC),$(if $(wildcard server/main.c),$(BUILD)/bin/gridsyncd))
 BIN_ADMIN  := $(if $(ADMIN_SRC),$(BUILD)/bin/gridsync-admin)
 BINS       := $(BIN_CLIENT) $(BIN_SERVER) $(BIN_ADMIN)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -263,6 +276,10 @@ fuzz: $(FUZZ_BINS)
 # Benchmarks: each tests/bench/bench_*.c is built optimised into build/release/bench and run
 # by scripts/run-bench.sh, which prints one JSON line per figure.
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+# bench_client_crypt needs SQLCipher: built into $(BUILD)-sqlcipher (mk/sqlcipher.mk)
+ifneq ($(SQLCIPHER),1)
+BENCH_SRC := $(filter-out tests/bench/bench_client_crypt.c,$(BENCH_SRC))
+endif
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # Helpers that a bench script runs (not run alone): tests/bench/memsync.c for bench_mem.sh.
 BENCH_HELPERS := $(BUILD)/bench/memsync
@@ -302,5 +319,6 @@ help:
 
 include mk/cross.mk
 include mk/java.mk
+include mk/sqlcipher.mk
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -75,7 +75,7 @@ int db_prepare(gs_db *db, const char *sql, sqlite3_stmt **out)
         gs_free(e);
         return gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
     }
-    src = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    src = sqldb_prepare_persistent(db->sql, sql, &st);
     if (src != SQLITE_OK) {
         gs_free(e->sql);
         gs_free(e);
@@ -250,7 +250,7 @@ static int tx_begin(gs_db *db, int undoable)
     if (db->tx_depth >= DB_TX_MAX_DEPTH)
         return gs_err_set(&db->err, GS_E_STATE, "transactions nested too deeply");
     /* an inner level is a mark, what SQLite had changed when it began, or a savepoint */
-    db->tx_mark[db->tx_depth] = sqlite3_total_changes64(db->sql);
+    db->tx_mark[db->tx_depth] = sqldb_total_changes(db->sql);
     db->tx_savepoint[db->tx_depth] = 0;
     if (db->tx_depth > 0 && undoable) {
         snprintf(sql, sizeof(sql), "SAVEPOINT gs%d", db->tx_depth);
@@ -327,7 +327,7 @@ void db_tx_rollback(gs_db *db)
         }
         /* an inner level that changed rows cannot be undone alone: the outermost
            transaction must not commit */
-        if (sqlite3_total_changes64(db->sql) != db->tx_mark[db->tx_depth])
+        if (sqldb_total_changes(db->sql) != db->tx_mark[db->tx_depth])
             db->poisoned = 1;
         return;
     }
@@ -565,8 +565,7 @@ int db_meta_get_text(gs_db *db, const char *key, char **out)
 int db_meta_set_int(gs_db *db, const char *key, int64_t v)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare_static(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
-                            "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+    int rc = db_prepare_static(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
                         &st);
     int src;
 
@@ -584,8 +583,7 @@ int db_meta_set_int(gs_db *db, const char *key, int64_t v)
 int db_meta_set_text(gs_db *db, const char *key, const char *v, size_t len)
 {
     sqlite3_stmt *st;
-    int rc = db_prepare_static(db, "INSERT INTO meta(k, v) VALUES(?1, ?2) "
-                            "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+    int rc = db_prepare_static(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
                         &st);
     int src;
 
@@ -662,10 +660,65 @@ const char *db_sql_type(int type)
 
 /* ---- public ---- */
 
+int db_conn_open(gs_db *db, const void *key, size_t key_len)
+{
+    /* a 16 MiB cache keeps a 10,000-record batch from spilling pages into the WAL before
+       its commit */
+    sqldb_opts o = {
+        /* the page cache bounded at 2 MiB for the handheld (issue 21); 10,000 visits in
+           one transaction measured as fast as with 16 MiB (bench_client_write) */
+        .pragmas = "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-2048; PRAGMA temp_store=MEMORY;",
+        .key = key,
+        .key_len = key_len,
+        .probe_key = 1};
+    int rc = sqldb_open(db->path, &o, &db->sql, &db->err);
+
+    if (rc && db->sql) {
+        /* nothing of a file that does not open is kept: the next call cannot use it */
+        sqlite3_close(db->sql);
+        db->sql = NULL;
+    }
+    return rc;
+}
+
+int db_key_keep(gs_db *db, const void *key, size_t key_len)
+{
+    unsigned char *copy = NULL;
+
+    if (key_len) {
+        copy = gs_malloc(key_len);
+        if (!copy)
+            return GS_E_NOMEM;
+        memcpy(copy, key, key_len);
+    }
+    if (db->key) {
+        explicit_bzero(db->key, db->key_len);
+        gs_free(db->key);
+    }
+    db->key = copy;
+    db->key_len = key_len;
+    return GS_OK;
+}
+
+int db_conn_close(gs_db *db)
+{
+    stmts_free(db);
+    if (db->memo_st)
+        memset(db->memo_st, 0, schema_n_tables * DB_SQL_KINDS * sizeof(sqlite3_stmt *));
+    if (sqlite3_close(db->sql) != SQLITE_OK)
+        return gs_err_set(&db->err, GS_E_STATE,
+                          "a record list is still open: free it before changing the key");
+    db->sql = NULL;
+    return GS_OK;
+}
+
 int gs_db_open(const char *path, gs_db **out)
 {
-    static const sqldb_opts open_opts = {
-        .pragmas = "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-2048; PRAGMA temp_store=MEMORY;"};
+    return gs_db_open_key(path, NULL, 0, out);
+}
+
+int gs_db_open_key(const char *path, const void *key, size_t key_len, gs_db **out)
+{
     gs_db *db;
     int rc = GS_OK;
 
@@ -682,14 +735,22 @@ int gs_db_open(const char *path, gs_db **out)
                         "no database given: use --db PATH or set GRIDSYNC_DB");
         goto out;
     }
+    if (key_len > GS_DB_KEY_MAX || (key_len && !key)) {
+        rc = gs_err_set(&db->err, GS_E_INVALID, "a database key is 1 to %d bytes",
+                        GS_DB_KEY_MAX);
+        goto out;
+    }
+    db->path = gs_strdup(path);
+    if (!db->path || db_key_keep(db, key, key_len)) {
+        rc = gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
+        goto out;
+    }
     /* a remote wipe killed half-way is completed before anything reads the file (wipe.h) */
     rc = wipe_resume(path, &db->err);
     if (rc)
         goto out;
-    /* the file holds the device's token: sqldb_open creates it private. The page cache
-       is bounded at 2 MiB for the handheld (issue 21); 10,000 visits in one transaction
-       measured as fast as with 16 MiB (bench_client_write) */
-    rc = sqldb_open(path, &open_opts, &db->sql, &db->err);
+    /* the file holds the device's token: sqldb_open creates it private */
+    rc = db_conn_open(db, key, key_len);
     if (rc)
         goto out;
     rc = layout_migrate(db);
@@ -723,6 +784,8 @@ int gs_db_close(gs_db *db)
     gs_free(db->default_grid);
     gs_free(db->grids);
     gs_free(db->worker);
+    gs_free(db->path);
+    db_key_keep(db, NULL, 0);
     gs_free(db);
     return rc;
 }

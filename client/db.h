@@ -89,6 +89,10 @@ struct gs_db {
     char *default_grid;         /* the device's first grid (NULL before init) */
     char *grids;                /* all its grids, newline-separated (NULL before init) */
     char *worker;               /* the device's worker name (NULL before init) */
+    char *path;                 /* the file gs_db_open_key opened (gs_db_rekey renames) */
+    unsigned char *key;         /* a copy of its key (NULL: plain), for gs_db_rekey to go
+                                   back to the old file; wiped before it is freed */
+    size_t key_len;             /* its length */
     db_stmt_entry *stmts[DB_STMT_BUCKETS]; /* prepared statement cache, by SQL text */
     const char *lit_key[DB_LIT_SLOTS];     /* db_prepare_static: the literal of each slot */
     sqlite3_stmt *lit_st[DB_LIT_SLOTS];    /* and its statement (owned by stmts) */
@@ -96,6 +100,15 @@ struct gs_db {
     char *locate_sql;           /* record_locate's statement text (record.c), built once */
     sqlite3_stmt **memo_st;     /* their statements (owned by the cache above) */
 };
+
+/* The connection alone, for gs_db_rekey (dbkey.c): db_conn_open opens db->path with key
+ * (none when key_len is 0), probing it (GS_E_KEY); db_conn_close finalises every cached
+ * statement and closes it, GS_E_STATE (connection kept) while a gs_list is open. */
+int db_conn_open(gs_db *db, const void *key, size_t key_len);
+int db_conn_close(gs_db *db);
+/* Replaces db->key with a copy of key (none when key_len is 0), wiping the old one.
+ * GS_E_NOMEM keeps the old. */
+int db_key_keep(gs_db *db, const void *key, size_t key_len);
 
 /* Records a SQLite failure (src is the sqlite result code) as a gs_rc with a message
  * "<what>: <sqlite message> (sqlite <code>)" and returns the gs_rc: GS_E_BUSY for

@@ -188,8 +188,7 @@ int fvers_store(gs_db *db, const uint8_t id[16], fvers *fv)
         buf_free(&b);
         return gs_err_set(&db->err, rc, "out of memory");
     }
-    rc = db_prepare_static(db, "INSERT INTO record_version(rid, fields) VALUES(?1, ?2) "
-                        "ON CONFLICT(rid) DO UPDATE SET fields = excluded.fields",
+    rc = db_prepare_static(db, "INSERT OR REPLACE INTO record_version(rid, fields) VALUES(?1, ?2)",
                     &st);
     if (rc == GS_OK) {
         sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);

@@ -72,6 +72,31 @@ typedef struct gs_db gs_db;
  * nothing was opened: enrol the device again. */
 GS_API int gs_db_open(const char *path, gs_db **out);
 
+/* ---- encryption at rest (docs/CLIENT.md) ----
+ * A library built with `make SQLCIPHER=1` keeps the whole database encrypted: tables,
+ * indexes, the WAL, the token and attachments' bytes (they are rows of the same file).
+ * The key is the app's: any bytes, 1..GS_DB_KEY_MAX (on Android a secret the Keystore
+ * keeps; for the CLI the file GRIDSYNC_KEY_FILE names). The library keeps no copy of it. */
+#define GS_DB_KEY_MAX 1024
+
+/* 1 when this library can encrypt (built with SQLCipher), 0 when not. */
+GS_API int gs_db_can_encrypt(void);
+
+/* gs_db_open for an encrypted database: a new file is created encrypted under key; an
+ * existing one must open with it. key_len 0 (key NULL) is gs_db_open. GS_E_KEY, with
+ * nothing read or written beyond the first page: the key does not open the file (wrong
+ * key, a key for a plain file, no key for an encrypted one), or a key was given to a
+ * library without encryption. GS_E_INVALID: key_len over GS_DB_KEY_MAX. */
+GS_API int gs_db_open_key(const char *path, const void *key, size_t key_len, gs_db **out);
+
+/* Re-encrypts the database under a new key (new_len >= 1); a plain database becomes an
+ * encrypted one. Atomic: the data is copied into PATH.rekey under the new key, made
+ * durable, then renamed over PATH, so after a crash the file opens with exactly one of
+ * the two keys. The app keeps the new key before the call and drops the old one after it.
+ * GS_E_STATE: a batch or a gs_list is open, or another connection holds the file
+ * (GS_E_BUSY); GS_E_KEY without encryption. On failure the handle stays on the old key. */
+GS_API int gs_db_rekey(gs_db *db, const void *new_key, size_t new_len);
+
 /* Rolls back an open gs_db_begin batch, closes the file. Free every gs_list first
  * (GS_E_STATE otherwise; the file is closed when the list is freed). gs_db_close(NULL) is a
  * no-op. */

@@ -58,6 +58,7 @@ typedef enum gs_rc {
     GS_E_READ_ONLY = 30,       /* the record or field is written by the server only */
     GS_E_WIPED = 31,           /* the device was revoked with a wipe: its data and token are
                                   deleted (PROTOCOL.md 1, 410); enrol it again */
+    GS_E_KEY = 32,             /* the database's key is wrong or missing (encryption at rest) */
     GS_RC_COUNT                /* not a code: one past the last */
 } gs_rc;
 

@@ -33,6 +33,28 @@ struct gs_list {
     int done;                       /* the query has returned its last row */
 };
 
+/* A tags column holds pval_tags_json's compact array, ["a","b"]. Inside a JSON string a
+ * quote is always escaped, so `,"tag",` found in the array's inside between commas is one
+ * whole element: an exact tag match without SQLite's JSON1, which SQLCipher 3.4's SQLite
+ * lacks (make SQLCIPHER=1). The needle is tag's own JSON form with a comma either side. */
+static int bind_tag(sqlite3_stmt *st, int param, proto_str *tag)
+{
+    proto_value one = {.type = PV_STRLIST, .u.list = {.items = tag, .n = 1}};
+    gs_buf b;
+    int rc;
+
+    buf_init(&b, 6 * (size_t)PROTO_MAX_STR + 8); /* \u00XX at worst */
+    rc = pval_tags_json(&one, &b);
+    if (rc == GS_OK) {
+        b.ptr[0] = ',';
+        b.ptr[b.len - 1] = ',';
+        if (sqlite3_bind_text(st, param, b.ptr, (int)b.len, SQLITE_TRANSIENT) != SQLITE_OK)
+            rc = GS_E_NOMEM;
+    }
+    buf_free(&b);
+    return rc;
+}
+
 int gs_list_new(gs_db *db, const char *table, gs_list **out)
 {
     const schema_table *t;
@@ -137,9 +159,9 @@ static int start(gs_list *l)
         } else if (c->value.type == PV_STRLIST) {
             for (uint32_t k = 0; k < c->value.u.list.n && rc == GS_OK; k++)
                 rc = buf_addf(&sql,
-                              " AND EXISTS (SELECT 1 FROM json_each(\"%s\".\"%s\") "
-                              "WHERE value = ?%d)",
-                              t->name, name, param++);
+                              " AND instr(',' || substr(\"%s\".\"%s\", 2,"
+                              " length(\"%s\".\"%s\") - 2) || ',', ?%d) > 0",
+                              t->name, name, t->name, name, param++);
         } else {
             rc = buf_addf(&sql, " AND \"%s\" = ?%d", name, param++);
         }
@@ -165,9 +187,11 @@ static int start(gs_list *l)
         if (c->value.type == PV_NIL)
             continue;
         if (c->value.type == PV_STRLIST) {
-            for (uint32_t k = 0; k < c->value.u.list.n; k++)
-                sqlite3_bind_text(l->st, param++, c->value.u.list.items[k].ptr,
-                                  (int)c->value.u.list.items[k].len, SQLITE_STATIC);
+            for (uint32_t k = 0; k < c->value.u.list.n; k++) {
+                rc = bind_tag(l->st, param++, &c->value.u.list.items[k]);
+                if (rc)
+                    return gs_err_set(&db->err, rc, "out of memory");
+            }
             continue;
         }
         pval_bind(l->st, param++, &t->fields[c->field], &c->value);

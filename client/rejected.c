@@ -14,6 +14,7 @@
  *        └──────gs_db_drop───> gone
  */
 #include "common/alloc.h"
+#include "common/sqldb.h"
 #include "common/uuid.h"
 #include "capture.h"
 #include "outbox.h"
@@ -217,9 +218,9 @@ int gs_db_retry(gs_db *db, uint64_t seq, uint64_t *new_seq)
         return rc;
     rc = row_read(db, seq, &r);
     if (rc == GS_OK) {
-        writes = sqlite3_total_changes64(db->sql);
+        writes = sqldb_total_changes(db->sql);
         rc = resend(db, &r);
-        writes = sqlite3_total_changes64(db->sql) - writes;
+        writes = sqldb_total_changes(db->sql) - writes;
     }
     if (rc == GS_OK && writes > 0)
         rc = unsent_seq(db, r.id, &after);

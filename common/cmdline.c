@@ -48,6 +48,7 @@ static const unsigned char exit_codes[] = {
     [GS_E_STATE] = GS_EXIT_FAIL,
     [GS_E_READ_ONLY] = GS_EXIT_USAGE, /* a warning's level set by hand: the input is wrong */
     [GS_E_WIPED] = GS_EXIT_WIPED, /* a remote wipe ran (or an interrupted one completed) */
+    [GS_E_KEY] = GS_EXIT_KEY, /* an encrypted database opened with the wrong key, or none */
 };
 
 _Static_assert(sizeof(exit_codes) / sizeof(exit_codes[0]) == GS_RC_COUNT,

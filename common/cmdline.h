@@ -31,6 +31,7 @@
 #define GS_EXIT_AUTH 5        /* the server refused the token */
 #define GS_EXIT_REJECTED 6    /* the sync completed but the server rejected some changes */
 #define GS_EXIT_WIPED 7       /* the device was revoked with a wipe: its data is deleted */
+#define GS_EXIT_KEY 8         /* the database key is wrong or missing; nothing was written */
 
 /* How the CLIs print JSON: one compact line, members in the order they were made, reals to
  * 15 significant digits. The last is what libgridsync uses for records

@@ -44,6 +44,7 @@ static const struct {
     {"state", "operation not valid in the current state"},
     {"read_only", "written by the server only"},
     {"wiped", "this device was wiped on the server's order"},
+    {"key", "wrong or missing database key"},
 };
 
 _Static_assert(sizeof(rc_table) / sizeof(rc_table[0]) == GS_RC_COUNT,

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef SQLITE_OPEN_EXRESCODE /* SQLite 3.37; SQLCipher 3.4's 3.15 has the call below only */
+#define SQLITE_OPEN_EXRESCODE 0
+#endif
+
 int sqldb_rc(int src)
 {
     switch (src & 0xff) {
@@ -70,6 +74,47 @@ static int wal(sqlite3 *db, const char *path, gs_err *err)
     return GS_OK;
 }
 
+/* A file that does not decrypt reads as SQLITE_NOTADB at the first page. */
+static int probe_key(sqlite3 *db, const char *path, int keyed, gs_err *err)
+{
+    int src = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+
+    if (src == SQLITE_OK)
+        return GS_OK;
+    if ((src & 0xff) != SQLITE_NOTADB)
+        return fail(db, src, err, "cannot read", path);
+    return keyed ? gs_err_set(err, GS_E_KEY,
+                              "%s: the key does not open this database (a wrong key, or a "
+                              "file that is not encrypted or not a database); nothing was "
+                              "changed",
+                              path)
+                 : gs_err_set(err, GS_E_KEY,
+                              "%s: the database is encrypted (or is not a database): give its "
+                              "key (GRIDSYNC_KEY_FILE)%s",
+                              path,
+#ifdef GS_SQLCIPHER
+                              ""
+#else
+                              " to a gridsync built with make SQLCIPHER=1"
+#endif
+                 );
+}
+
+static int set_key(sqlite3 *db, const sqldb_opts *opts, const char *path, gs_err *err)
+{
+#ifdef GS_SQLCIPHER
+    int src = sqlite3_key(db, opts->key, (int)opts->key_len);
+    return src == SQLITE_OK ? GS_OK : fail(db, src, err, "cannot set the key of", path);
+#else
+    (void)db;
+    (void)opts;
+    return gs_err_set(err, GS_E_KEY,
+                      "%s: a key was given, but this build has no encryption (SQLite, not "
+                      "SQLCipher): build with make SQLCIPHER=1",
+                      path);
+#endif
+}
+
 int sqldb_open(const char *path, const sqldb_opts *opts, sqlite3 **out, gs_err *err)
 {
     char sql[64];
@@ -89,6 +134,17 @@ int sqldb_open(const char *path, const sqldb_opts *opts, sqlite3 **out, gs_err *
                           NULL);
     if (src != SQLITE_OK)
         return fail(*out, src, err, "cannot open", path);
+    sqlite3_extended_result_codes(*out, 1);
+    if (opts && opts->key_len) {
+        rc = set_key(*out, opts, path, err);
+        if (rc)
+            return rc;
+    }
+    if (opts && opts->probe_key) {
+        rc = probe_key(*out, path, opts->key_len != 0, err);
+        if (rc)
+            return rc;
+    }
     sqlite3_busy_timeout(*out, SQLDB_BUSY_TIMEOUT_MS);
     if (opts && opts->page_size) {
         /* only a file without pages takes it; an existing one keeps its own */

@@ -7,17 +7,19 @@ set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev \
 libmsgpack-dev libcmocka-dev libjansson-dev zlib1g-dev libxlsxwriter-dev libturbojpeg0-dev libpng-dev \
-libpq-dev libqrencode-dev"
+libpq-dev libqrencode-dev libsqlcipher-dev"
+# libsqlcipher-dev: the encrypted device database of `make SQLCIPHER=1` (docs/CLIENT.md)
 # chromium and a CJK font: the web console's browser test (tests/integration/console_browser.sh);
 # python3-openpyxl reads gridsync-admin's exports back (tests/integration/admin_export.sh);
 # openjdk-17-jdk-headless and junit5: the Java binding and its tests (client/java/)
 # postgresql-15: a throwaway cluster for the PostgreSQL store's tests (tests/tools/pgtmp.sh);
 # haproxy: the TCP load balancer in front of several gridsyncd (tests/faults/county_cluster.sh)
+# sqlcipher (the shell) holds an encrypted device database open in client_crypt.sh, so its WAL stays
 # python3-pil makes camera-like photos and reads their EXIF (tests/integration/attach_cli.sh)
 # zbar-tools (zbarimg) decodes the enrolment QR code back (tests/integration/enroll_qr.sh)
 TEST="python3 python3-msgpack python3-openpyxl python3-pil zbar-tools sqlite3 jq clang libclang-rt-14-dev valgrind faketime \
 iproute2 iptables procps curl ca-certificates openssl chromium fonts-wqy-microhei testssl.sh \
-openjdk-17-jdk-headless junit5 postgresql-15 haproxy"
+openjdk-17-jdk-headless junit5 postgresql-15 haproxy sqlcipher"
 
 # The handhelds' ARM client (mk/cross.mk, `make cross`/`make test-cross`): Debian's cross
 # compiler, the arm64 -dev packages through multiarch, qemu-user to run the result.

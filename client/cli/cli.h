@@ -8,6 +8,7 @@
  * (README "Exit codes"): 0 ok, 1 runtime failure, 2 bad usage, input or configuration,
  * 3 not found, 4 server unreachable, 5 authentication refused, 6 changes rejected,
  * 7 wiped (revoked with a wipe: the device's files are deleted).
+ * 8 the database key is wrong or missing.
  */
 #ifndef GS_CLIENT_CLI_H
 #define GS_CLIENT_CLI_H
@@ -49,7 +50,8 @@ typedef struct cli_opt {
 typedef int cli_takes_value_fn(const char *name, void *ud);
 int cli_next_opt(cli *c, int *i, cli_opt *opt, cli_takes_value_fn *takes_value, void *ud);
 
-/* Opens c->db_path; reports and returns an exit code on failure. */
+/* Opens c->db_path, with GRIDSYNC_KEY_FILE's key when that is set (cli_key.c); reports
+ * and returns an exit code on failure. */
 int cli_open(cli *c);
 /* Reports the handle's last error for rc (cmdline_fail: text on stderr; with --json also
  * an error object on stdout) and returns the exit code for rc. */
@@ -62,6 +64,7 @@ int cli_cmd_init(cli *c);
 int cli_cmd_enroll(cli *c);
 int cli_cmd_status(cli *c);
 int cli_cmd_sync(cli *c);
+int cli_cmd_rekey(cli *c); /* cli_key.c, with cli_open and GRIDSYNC_KEY_FILE */
 int cli_cmd_import(cli *c);
 int cli_cmd_add(cli *c, const schema_table *t);
 int cli_cmd_update(cli *c, const schema_table *t);

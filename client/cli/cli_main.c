@@ -55,15 +55,21 @@ static void usage(FILE *f)
           "  retry SEQ                        send a rejected change again, as a new change\n"
           "  drop SEQ                         give a rejected change up\n"
           "  sync [--batch N]                 send pending changes, receive the grid's changes\n"
+          "  rekey [--new-key-file FILE]      re-encrypt the database under a new key\n"
+          "                                   (default: $GRIDSYNC_NEW_KEY_FILE)\n"
           "\n"
           "global options:\n"
           "  --db PATH    the device database (default: $GRIDSYNC_DB)\n"
           "  --json       machine-readable output\n"
           "  --help       help for any command (gridsync <type> add --help)\n"
           "\n"
+          "environment: GRIDSYNC_DB (the database), GRIDSYNC_KEY_FILE (a file holding the\n"
+          "database's key; a build with make SQLCIPHER=1 keeps it encrypted)\n"
+          "\n"
           "exit codes: 0 ok, 1 failure, 2 bad usage, input or configuration, 3 not found,\n"
           "4 server unreachable (nothing lost), 5 authentication refused, 6 changes rejected,\n"
           "7 the device was revoked with a wipe: its data and token are deleted\n",
+          "8 the database key is wrong or missing (nothing written)\n",
           f);
 }
 
@@ -137,22 +143,6 @@ int cli_next_opt(cli *c, int *i, cli_opt *opt, cli_takes_value_fn *takes_value, 
         return 1;
     }
     return 0;
-}
-
-int cli_open(cli *c)
-{
-    int rc;
-
-    if (!c->db_path || !*c->db_path)
-        return cli_usage_error(c, "no database: give --db PATH or set GRIDSYNC_DB");
-    rc = gs_db_open(c->db_path, &c->db);
-    if (rc) {
-        int code = cli_fail(c, rc);
-        gs_db_close(c->db);
-        c->db = NULL;
-        return code;
-    }
-    return CLI_OK;
 }
 
 static int takes_none(const char *name, void *ud)
@@ -234,6 +224,8 @@ int main(int argc, char **argv)
         code = cli_cmd_enroll(&c);
     } else if (strcmp(words[0], "sync") == 0) {
         code = cli_cmd_sync(&c);
+    } else if (strcmp(words[0], "rekey") == 0) {
+        code = cli_cmd_rekey(&c);
     } else if (strcmp(words[0], "status") == 0) {
         code = cli_cmd_status(&c);
     } else if (strcmp(words[0], "import") == 0) {

@@ -8,10 +8,13 @@
 # binding was not built (no javac, or a sanitizer build: mk/java.mk says why).
 set -u
 . "$(dirname "$0")/lib.sh"
-JAR=$BUILD/java/gridsync.jar
+# GS_TEST_JAVA: the binding of another build (make test-sqlcipher: build/sqlcipher/java,
+# where every test device is encrypted), the server still $BUILD's
+JDIR=${GS_TEST_JAVA:-$BUILD/java}
+JAR=$JDIR/gridsync.jar
 CONSOLE=/usr/share/java/junit-platform-console-standalone.jar
-if [ ! -f "$JAR" ] || [ ! -f "$BUILD/java/test/.stamp" ]; then
-    skip java_binding "not built in $BUILD (needs javac, and no sanitizer: see mk/java.mk)"; exit 0
+if [ ! -f "$JAR" ] || [ ! -f "$JDIR/test/.stamp" ]; then
+    skip java_binding "not built in $JDIR (needs javac, and no sanitizer: see mk/java.mk)"; exit 0
 fi
 [ -f "$CONSOLE" ] || { skip java_binding "$CONSOLE missing (Debian package junit5)"; exit 0; }
 t_setup java_binding
@@ -24,9 +27,9 @@ for n in 1 2 3; do
 done
 # the third is revoked with a remote wipe: GridSyncTest.revokedWithWipeDeletesTheDatabase
 t_admin device revoke "$(jq -r .id <<<"$out")" --wipe >/dev/null || notok revoke_wipe "exit $?"
-java -Xcheck:jni -Djava.library.path="$BUILD/java" -Dgs.dir="$T" -Dgs.url="$URL" -Dgs.ca="$CA" \
+java -Xcheck:jni -Djava.library.path="$JDIR" -Dgs.dir="$T" -Dgs.url="$URL" -Dgs.ca="$CA" \
     "${props[@]}" -jar "$CONSOLE" --disable-banner --details=flat --disable-ansi-colors \
-    -cp "$JAR:$BUILD/java/test" --select-class org.gridsync.GridSyncTest >"$T/junit.out" 2>&1
+    -cp "$JAR:$JDIR/test" --select-class org.gridsync.GridSyncTest >"$T/junit.out" 2>&1
 rc=$?
 cat "$T/junit.out"
 n_ok=$(awk '/tests successful/ {print $2}' "$T/junit.out")

@@ -22,7 +22,8 @@
 
 BUILD=${BUILD:-build}
 GS_BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd)
-GRIDSYNC=$GS_BIN/gridsync
+# GS_TEST_GRIDSYNC: another device CLI (make test-sqlcipher runs the client tests with its own)
+GRIDSYNC=${GS_TEST_GRIDSYNC:-$GS_BIN/gridsync}
 GRIDSYNCD=$GS_BIN/gridsyncd
 GRIDSYNC_ADMIN=$GS_BIN/gridsync-admin
 TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)

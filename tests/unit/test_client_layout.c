@@ -64,12 +64,21 @@ static void raw_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+/* PRAGMA table_info row by row: SQLCipher 3.4's SQLite 3.15 (make SQLCIPHER=1) has no
+ * pragma_table_info() table. */
 static int has_column(sqlite3 *db, const char *table, const char *col)
 {
     char sql[160];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
-             table, col);
-    return tsql_int(db, sql) == 1;
+    sqlite3_stmt *st;
+    int found = 0;
+
+    snprintf(sql, sizeof(sql), "PRAGMA table_info(\"%s\")", table);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (strcmp((const char *)sqlite3_column_text(st, 1), col) == 0)
+            found = 1;
+    sqlite3_finalize(st);
+    return found;
 }
 
 static void test_fresh_file(void **state)
@@ -88,7 +97,7 @@ static void test_fresh_file(void **state)
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         char sql[128];
         snprintf(sql, sizeof(sql),
-                 "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'",
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
                  tables[i]);
         if (tsql_int(db->sql, sql) != 1)
             fail_msg("table %s missing", tables[i]);
@@ -155,7 +164,7 @@ static void test_newer_file_refused_untouched(void **state)
     gs_db_close(db);
     assert_int_equal(sqlite3_open(fx->path, &raw), SQLITE_OK);
     assert_int_equal(tsql_int(raw, "PRAGMA user_version"), 99);
-    assert_int_equal(tsql_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox'"), 0);
+    assert_int_equal(tsql_int(raw, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 0);
     sqlite3_close(raw);
 }
 
@@ -164,6 +173,11 @@ static void test_schema_change_reconciled(void **state)
     fixture *fx = *state;
     gs_db *db;
 
+#if SQLITE_VERSION_NUMBER < 3035000
+    (void)fx;
+    (void)db;
+    skip(); /* the file is made with DROP COLUMN (SQLite 3.35); SQLCipher 3.4 has 3.15 */
+#endif
     assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
     gs_db_close(db);
     /* as if the file came from a schema without resident.phone */
@@ -230,11 +244,11 @@ static void test_from_layout_1_file_of_gridsync_0_1(void **state)
 
     assert_int_equal(gs_db_open(fx->path, &db), GS_OK);
     assert_int_equal(tsql_int(db->sql, "PRAGMA user_version"), DB_LAYOUT_VERSION);
-    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM sqlite_schema WHERE name = "
+    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'field_version'"),
                      0);
     /* layout 4 (issue 19): the attachment bytes, and the attachments' index on their record */
-    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+    assert_int_equal(tsql_int(db->sql, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                        "('attachment_blob', 'attachment', 'attachment_by_record')"),
                      3);
     /* the versions the old file held, one row per record now */

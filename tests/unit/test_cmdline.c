@@ -31,6 +31,7 @@ static const struct {
     {GS_E_TOO_LARGE, 2},
     {GS_E_EXISTS, 2},
     {GS_E_READ_ONLY, 2},
+    {GS_E_KEY, 8},
     {GS_E_NOTFOUND, 3},
     {GS_E_NETWORK, 4},
     {GS_E_TIMEOUT, 4},

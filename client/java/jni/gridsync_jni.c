@@ -227,17 +227,54 @@ out:
 
 static gs_db *db_of(jlong h) { return (gs_db *)(intptr_t)h; }
 
-JNIEXPORT jlong JNICALL JNI_FN(nOpen)(JNIEnv *env, jclass cls, jstring jpath)
+/* A Java byte[] key copied out (NULL, 0 for null); the copy is wiped by key_free. 0 with a
+ * pending exception when it cannot be. */
+static int key_of(JNIEnv *env, jbyteArray jkey, jbyte **key, jsize *len)
+{
+    *key = NULL;
+    *len = 0;
+    if (!jkey)
+        return 1;
+    *len = (*env)->GetArrayLength(env, jkey);
+    if (*len <= 0 || *len > GS_DB_KEY_MAX) {
+        throw_gs(env, GS_E_INVALID, "a database key is 1 to 1024 bytes");
+        return 0;
+    }
+    *key = malloc((size_t)*len);
+    if (!*key) {
+        throw_gs(env, GS_E_NOMEM, "out of memory");
+        return 0;
+    }
+    (*env)->GetByteArrayRegion(env, jkey, 0, *len, *key);
+    return 1;
+}
+
+static void key_free(jbyte *key, jsize len)
+{
+    if (key) {
+        explicit_bzero(key, (size_t)len);
+        free(key);
+    }
+}
+
+JNIEXPORT jlong JNICALL JNI_FN(nOpen)(JNIEnv *env, jclass cls, jstring jpath, jbyteArray jkey)
 {
     (void)cls;
     char *path = utf8_of(env, jpath);
     gs_db *db = NULL;
+    jbyte *key;
+    jsize key_len;
     if (!path) {
         if (!jpath)
             throw_gs(env, GS_E_INVALID, "path is null");
         return 0;
     }
-    int rc = gs_db_open(path, &db);
+    if (!key_of(env, jkey, &key, &key_len)) {
+        free(path);
+        return 0;
+    }
+    int rc = gs_db_open_key(path, key, (size_t)key_len, &db);
+    key_free(key, key_len);
     free(path);
     if (rc) {
         throw_db(env, db, rc);
@@ -245,6 +282,30 @@ JNIEXPORT jlong JNICALL JNI_FN(nOpen)(JNIEnv *env, jclass cls, jstring jpath)
         return 0;
     }
     return (jlong)(intptr_t)db;
+}
+
+JNIEXPORT jboolean JNICALL JNI_FN(nCanEncrypt)(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return gs_db_can_encrypt() ? JNI_TRUE : JNI_FALSE;
+}
+
+JNIEXPORT void JNICALL JNI_FN(nRekey)(JNIEnv *env, jclass cls, jlong h, jbyteArray jkey)
+{
+    (void)cls;
+    gs_db *db = db_of(h);
+    jbyte *key;
+    jsize key_len;
+    if (!jkey) {
+        throw_gs(env, GS_E_INVALID, "the new key is null");
+        return;
+    }
+    if (!key_of(env, jkey, &key, &key_len))
+        return;
+    int rc = gs_db_rekey(db, key, (size_t)key_len);
+    key_free(key, key_len);
+    if (rc)
+        throw_db(env, db, rc);
 }
 
 JNIEXPORT void JNICALL JNI_FN(nClose)(JNIEnv *env, jclass cls, jlong h)

@@ -37,7 +37,29 @@ public final class GridSync implements AutoCloseable {
      *  of it had been interrupted: it is now completed (the file is gone); open again to
      *  get a new, empty database. */
     public static GridSync open(String path) throws GridSyncException {
-        return new GridSync(nOpen(path));
+        return new GridSync(nOpen(path, null));
+    }
+
+    /** Opens an encrypted database (a new one is created encrypted) with the app's key,
+     *  1 to 1024 bytes: on Android a secret the Keystore protects, never a constant in
+     *  the app. The library copies the key; wipe your array after the call
+     *  ({@code Arrays.fill(key, (byte) 0)}). Throws {@link GridSyncException#KEY} when the key
+     *  does not open the file (nothing is written) or the library has no encryption
+     *  ({@link #canEncrypt()}). A null key is {@link #open(String)}. */
+    public static GridSync open(String path, byte[] key) throws GridSyncException {
+        return new GridSync(nOpen(path, key));
+    }
+
+    /** True when the native library was built with SQLCipher (make SQLCIPHER=1). */
+    public static boolean canEncrypt() {
+        return nCanEncrypt();
+    }
+
+    /** Re-encrypts the database under newKey (a plain one becomes encrypted), atomically:
+     *  after a crash the file opens with exactly one of the two keys, so store newKey
+     *  before the call and drop the old key after it. STATE while a sync runs elsewhere. */
+    public synchronized void rekey(byte[] newKey) throws GridSyncException {
+        nRekey(h(), newKey);
     }
 
     /** Stores the device's settings (what `gridsync init` does); caPem is the CA's PEM text. */
@@ -134,7 +156,9 @@ public final class GridSync implements AutoCloseable {
         return handle;
     }
 
-    private static native long nOpen(String path) throws GridSyncException;
+    private static native long nOpen(String path, byte[] key) throws GridSyncException;
+    private static native boolean nCanEncrypt();
+    private static native void nRekey(long h, byte[] key) throws GridSyncException;
     private static native void nClose(long h);
     private static native void nInit(long h, String dev, String token, String url, String ca,
                                      String[] grids, String worker) throws GridSyncException;

@@ -18,6 +18,8 @@ public class GridSyncException extends Exception {
     /** The device was revoked with a remote wipe: its database, attachments and token are
      *  deleted (the GridSync that saw it is closed); enrol the device again. */
     public static final int WIPED = 31;
+    /** The database key is wrong or missing ({@link GridSync#open(String, byte[])}). */
+    public static final int KEY = 32;
 
     private final int code;
 

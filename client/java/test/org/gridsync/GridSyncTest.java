@@ -26,8 +26,12 @@ class GridSyncTest {
     static final String DIR = System.getProperty("gs.dir");
     static final String GRID = "东风村3组";
 
+    /** On a library built with SQLCipher (make test-sqlcipher) every device is encrypted. */
+    static final byte[] KEY = "the app's Keystore secret".getBytes(StandardCharsets.UTF_8);
+
     static GridSync device(int n) throws Exception {
-        GridSync g = GridSync.open(DIR + "/java" + n + ".db");
+        GridSync g = GridSync.canEncrypt() ? GridSync.open(DIR + "/java" + n + ".db", KEY)
+                                           : GridSync.open(DIR + "/java" + n + ".db");
         String ca = new String(Files.readAllBytes(Paths.get(System.getProperty("gs.ca"))),
                 StandardCharsets.UTF_8);
         g.init(System.getProperty("gs.dev" + n), System.getProperty("gs.tok" + n),
@@ -176,5 +180,37 @@ class GridSyncTest {
         assertEquals(GridSyncException.STATE,
                 assertThrows(GridSyncException.class, g::status).getCode(), "closed");
         g.close();
+    }
+
+    @Test
+    @Order(7)
+    void encryptionKeyWrongKeyAndRekey() throws Exception {
+        byte[] k1 = "first key".getBytes(StandardCharsets.UTF_8);
+        byte[] k2 = {1, 2, 0, 3, 4};
+        String path = DIR + "/encrypted.db";
+        if (!GridSync.canEncrypt()) {
+            GridSyncException e = assertThrows(GridSyncException.class,
+                    () -> GridSync.open(path, k1));
+            assertEquals(GridSyncException.KEY, e.getCode(), e.getMessage());
+            assertTrue(e.getMessage().contains("SQLCIPHER=1"), e.getMessage());
+            return;
+        }
+        String id;
+        try (GridSync g = GridSync.open(path, k1)) {
+            id = g.add(new Record("resident").set("name", "张秀兰").set("grid", GRID));
+        }
+        assertEquals(GridSyncException.KEY,
+                assertThrows(GridSyncException.class, () -> GridSync.open(path, k2)).getCode());
+        assertEquals(GridSyncException.KEY,
+                assertThrows(GridSyncException.class, () -> GridSync.open(path)).getCode());
+        try (GridSync g = GridSync.open(path, k1)) {
+            g.rekey(k2);
+            assertEquals("张秀兰", g.show(id).get("name"), "the handle goes on on the new key");
+        }
+        assertEquals(GridSyncException.KEY,
+                assertThrows(GridSyncException.class, () -> GridSync.open(path, k1)).getCode());
+        try (GridSync g = GridSync.open(path, k2)) {
+            assertEquals("张秀兰", g.show(id).get("name"));
+        }
     }
 }
