@@ -147,6 +147,8 @@ typedef enum proto_reject {
                                writes (a warning, but for its state and note) */
     PROTO_REJ_TRANSITION,   /* "transition": sets a status its declared path does not allow
                                from the value the writer saw (schema_enum.next) */
+    PROTO_REJ_ID_TAKEN,     /* "id_taken": creates a record with an id that names a record of
+                               another table (ids are unique across all types) */
     PROTO_REJ_COUNT         /* not a code: one past the last */
 } proto_reject;
 

@@ -276,6 +276,35 @@ static void ref_reject(const apply *a, const schema_table *t, const schema_field
                  f->name, f->ref_table, text);
 }
 
+/* Record ids are unique across all types (issue 18, item 8): a change creating a record of
+ * t whose id is a record of another table is refused, so no id ever names two records (and a
+ * delete by id cannot reach the wrong one). *code is PROTO_REJ_ID_TAKEN then. One point
+ * lookup per other table, and only for a record new to its own table. */
+static int id_unique(apply *a, proto_reject *code, char *msg, size_t cap, gs_err *err)
+{
+    store_record other;
+    char text[UUID_TEXT_LEN + 1];
+
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *o = &schema_tables[i];
+        int rc;
+        if (o == a->t)
+            continue;
+        rc = store_record_get(a->m->st, o->name, a->c->id, &other, err);
+        if (rc == GS_E_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        uuid_format(a->c->id, text);
+        *code = PROTO_REJ_ID_TAKEN;
+        snprintf(msg, cap, "id %s is already a %s record: a new %s needs an id of its own", text,
+                 o->name, a->t->name);
+        return GS_OK;
+    }
+    gs_err_clear(err);
+    return GS_OK;
+}
+
 /* A status with a declared path (schema_field.next), written by a device that saw the
  * current value (its base is that value's version, or it wrote that value itself), must
  * follow the path; a concurrent edit is no transition and is left to the SP_STATUS policy.
@@ -310,6 +339,11 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
     int rc;
 
     *code = PROTO_REJ_NONE;
+    if (!exists) {
+        rc = id_unique(a, code, msg, cap, err);
+        if (rc || *code)
+            return rc;
+    }
     if (a->scoped) {
         const proto_field *g = scope ? find_field(c, scope->name) : NULL;
         if (g && g->value.type == PV_STR && !in_grids(a->dev, g->value.u.s.ptr, g->value.u.s.len)) {

@@ -1423,7 +1423,7 @@ static void test_reject_codes(void **state)
 {
     static const char *const documented[] = {"invalid", "clock_ahead", "out_of_scope",
                                              "not_found", "immutable", "read_only",
-                                             "transition"};
+                                             "transition", "id_taken"};
     (void)state;
     assert_int_equal(PROTO_REJ_COUNT - 1, sizeof(documented) / sizeof(documented[0]));
     for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++) {

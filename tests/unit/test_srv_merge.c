@@ -757,6 +757,38 @@ static void test_ref_other_grid_refused_like_unknown(void **state)
     assert_string_equal(msgs[0][1], msgs[1][1]);
 }
 
+/* Issue 18, item 8: ids are unique across all types. A visit or care request created with
+ * the id of a resident is refused id_taken and stores nothing; the resident is untouched. */
+static void test_id_of_another_type_refused(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], own[16];
+    store_record rec;
+    gs_err err;
+    proto_field vf[5];
+    proto_ack ack;
+
+    make_resident(f, rid, "g1");
+    make_resident(f, own, "g1");
+    vf[0] = tv_field("resident", tv_ref(own), 0);
+    vf[1] = tv_field("grid", tv_str("g1"), 0);
+    vf[2] = tv_field("worker", tv_str("w"), 0);
+    vf[3] = tv_field("visited_at", tv_int((int64_t)T0), 0);
+    vf[4] = tv_field("kind", tv_str("routine"), 0);
+    ack = push(f, &f->a, "visit", rid, at(5), vf, 5);
+    expect_reject(&ack, "id_taken", "resident");
+    assert_int_equal(store_record_get(f->st, "visit", rid, &rec, &err), GS_E_NOTFOUND);
+    ack = push(f, &f->b, "visit", rid, at(6), vf, 5); /* another device, same answer */
+    expect_reject(&ack, "id_taken", "resident");
+    assert_int_equal(store_record_get(f->st, "resident", rid, &rec, &err), GS_OK);
+    {   /* the control: a fresh id is accepted */
+        uint8_t vid[16];
+        new_id(vid);
+        ack = push(f, &f->a, "visit", vid, at(7), vf, 5);
+        assert_true(ack.ok);
+    }
+}
+
 static void test_out_of_scope_mid_batch_leaves_rest(void **state)
 {
     fx *f = *state;
@@ -1414,6 +1446,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clock_guard_checks_field_clocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_scope_mid_batch_leaves_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ref_other_grid_refused_like_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_of_another_type_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_batch_same_acks_no_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_shortcuts_keep_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_with_lost_survives_the_store, setup, teardown),
