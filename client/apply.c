@@ -393,13 +393,17 @@ static int apply_ack_locked(gs_db *db, const proto_ack *ack, apply_stats *st)
 
 /* ---- pulls ---- */
 
-/* Whether table t holds id: the one lookup by id (record_locate), its table compared. */
-static int record_exists(gs_db *db, const schema_table *t, const uint8_t id[16], int *out)
+/* Whether table t holds id: the one lookup by id (record_locate), its table compared.
+ * *other is set when the id is a record of another table: ids are unique across all types
+ * (issue 18, item 8), so such a pulled change is not applied. */
+static int record_exists(gs_db *db, const schema_table *t, const uint8_t id[16], int *out,
+                         int *other)
 {
     const schema_table *found = NULL;
     int rc = record_locate(db, id, &found, NULL);
 
     *out = rc == GS_OK && found == t;
+    *other = rc == GS_OK && found != t;
     return rc == GS_E_NOTFOUND ? GS_OK : rc;
 }
 
@@ -468,16 +472,18 @@ typedef struct touch {
     uint64_t pmax;     /* the greatest clock among them */
     int n_rows;        /* pending rows of the record */
     int exists;        /* the device has a row for it */
+    int other;         /* its id is a record of another table here: not applied */
 } touch;
 
 static int touch_read(gs_db *db, const schema_table *t, const uint8_t id[16], touch *tc)
 {
     int rc;
 
+    tc->exists = tc->other = 0;
     buf_init(&tc->names, FIELDPACK_MAX * 4);
     rc = pending_scan(db, id, 0, &tc->names, &tc->pmax, &tc->n_rows);
     if (rc == GS_OK)
-        rc = record_exists(db, t, id, &tc->exists);
+        rc = record_exists(db, t, id, &tc->exists, &tc->other);
     if (rc == GS_OK)
         rc = fvers_load(db, id, &tc->fv);
     return rc;
@@ -529,7 +535,12 @@ static int apply_pull_locked(gs_db *db, const proto_change *c, apply_stats *st)
     if (!tc)
         return gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
     rc = touch_read(db, t, c->id, tc);
-    for (uint32_t i = 0; i < c->n_fields && rc == GS_OK; i++) {
+    if (rc == GS_OK && tc->other) {
+        if (st)
+            st->skipped += c->n_fields;
+        n = 0;
+    }
+    for (uint32_t i = 0; !tc->other && i < c->n_fields && rc == GS_OK; i++) {
         const proto_field *pf = &c->fields[i];
         const schema_field *f = field_of(t, pf->name);
         gs_err verr;
@@ -592,8 +603,8 @@ static int apply_fix_locked(gs_db *db, const proto_change *s, apply_stats *st)
     if (!tc)
         return gs_err_set(&db->err, GS_E_NOMEM, "out of memory");
     rc = touch_read(db, t, s->id, tc);
-    if (rc)
-        goto out;
+    if (rc || tc->other)
+        goto out; /* an id of another table here: not this record's */
     if (s->created == 0) {
         /* the server has no such record for this device: it exists only here, or left
            its grids; a pending row of it keeps it until that row is settled too */

@@ -558,6 +558,14 @@ int record_locate(gs_db *db, const uint8_t id[UUID_LEN], const schema_table **t,
                 *t = &schema_tables[k];
             if (deleted)
                 *deleted = sqlite3_column_int(st, 1) != 0;
+            /* ids are unique across all types (issue 18, item 8); a database from before
+               that holds one id in two tables answers for neither, so nothing by id (a
+               delete) reaches a record of another type than the one meant */
+            src = sqlite3_step(st);
+            if (src == SQLITE_ROW)
+                rc = gs_err_set(&db->err, GS_E_EXISTS, "id names records of two tables");
+            else if (src != SQLITE_DONE)
+                rc = db_fail(db, src, "reading a record");
         }
     } else if (src == SQLITE_DONE) {
         rc = GS_E_NOTFOUND;

@@ -47,6 +47,7 @@ typedef struct dec {
     gs_arena arena;     /* storage of the message being built */
     size_t plen;        /* bytes of path in use */
     char path[192];     /* where the walk is, e.g. "ch[3].f.kind[0]"; NUL-terminated */
+    int screen;         /* pushed changes' fields read against the schema (get_fields) */
 } dec;
 
 /* Appends to the path; returns the previous length, to give to path_pop. Names from the
@@ -221,9 +222,15 @@ static int need(dec *d, const msgpack_object *const *vals, const char *const *ke
 
 /* A map name -> [value, uint] or [value, uint, uint] (the third is the field's HLC,
  * dflt_hlc when absent; need_hlc: it must be there), as "f" of a change or record state and
- * "lost" of an ack. */
+ * "lost" of an ack. screen (a pushed change; t its table, NULL when unknown): the field map
+ * is read against the schema, and the first name that is not a field of t ends it there
+ * (issue 18, item 3): that field is kept by name with a nil value, the rest is not decoded,
+ * so an invented field costs nothing past the framing pass; the merge rejects the change
+ * `invalid` naming it, as before. Pulled changes are not screened: a device skips fields of
+ * a newer server's schema. */
 static int get_fields(dec *d, const msgpack_object *o, uint32_t min, uint64_t dflt_hlc,
-                      int need_hlc, proto_field **out, uint32_t *n_out)
+                      int need_hlc, int screen, const schema_table *t, proto_field **out,
+                      uint32_t *n_out)
 {
     proto_field *fields = NULL;
     uint32_t n;
@@ -258,6 +265,14 @@ static int get_fields(dec *d, const msgpack_object *o, uint32_t min, uint64_t df
             if (fields[j].name.len == f->name.len &&
                 memcmp(fields[j].name.ptr, f->name.ptr, f->name.len) == 0)
                 rc = fail(d, GS_E_PROTO, "field given twice");
+        if (!rc && screen && (!t || !schema_field_find(t, f->name.ptr, f->name.len))) {
+            memset(&f->value, 0, sizeof(f->value)); /* PV_NIL, never read */
+            f->ver = 0;
+            f->hlc = dflt_hlc;
+            path_pop(d, mark);
+            n = i + 1;
+            break;
+        }
         if (!rc && (pair->type != MSGPACK_OBJECT_ARRAY ||
                     !(pair->via.array.size == 3 || (pair->via.array.size == 2 && !need_hlc)))) {
             const char *want = need_hlc ? "[value, version, hlc]" : "[value, version(, hlc)]";
@@ -329,7 +344,8 @@ static int get_change(dec *d, const msgpack_object *o, int kind, proto_change *c
         AT_KEY(d, "hlc", get_uint(d, v[CK_HLC], UINT64_MAX, &c->hlc));
     if (v[CK_CT])
         AT_KEY(d, "ct", get_uint(d, v[CK_CT], UINT64_MAX, &c->created));
-    AT_KEY(d, "f", get_fields(d, v[CK_F], state ? 0 : 1, c->hlc, state, &c->fields,
+    AT_KEY(d, "f", get_fields(d, v[CK_F], state ? 0 : 1, c->hlc, state, pushed && d->screen,
+                              schema_table_find(c->table.ptr, c->table.len), &c->fields,
                               &c->n_fields));
 out:
     return rc;
@@ -445,7 +461,7 @@ static int get_ack(dec *d, const msgpack_object *o, proto_ack *a)
             goto out;
         AT_KEY(d, "ver", get_uint(d, v[AK_VER], UINT64_MAX, &a->version));
         if (v[AK_LOST])
-            AT_KEY(d, "lost", get_fields(d, v[AK_LOST], 0, 0, 0, &a->lost, &a->n_lost));
+            AT_KEY(d, "lost", get_fields(d, v[AK_LOST], 0, 0, 0, 0, NULL, &a->lost, &a->n_lost));
     } else {
         for (size_t i = AK_VER; i <= AK_LOST; i++)
             if (v[i])
@@ -617,6 +633,23 @@ static int walk_error_any(dec *d, const msgpack_object *o, void *m)
     return walk_error(d, o, m);
 }
 
+static int walk_req_screened(dec *d, const msgpack_object *o, void *m)
+{
+    d->screen = 1;
+    return walk_req_any(d, o, m);
+}
+
+int proto_decode_sync_req_screened(const void *buf, size_t len, proto_sync_req **out,
+                                   gs_err *err)
+{
+    void *m;
+    int rc = decode(buf, len, sizeof(proto_sync_req), offsetof(proto_sync_req, arena),
+                    schema_max_request_objects(), walk_req_screened, &m, err);
+    if (!rc)
+        *out = m;
+    return rc;
+}
+
 int proto_decode_sync_req(const void *buf, size_t len, proto_sync_req **out, gs_err *err)
 {
     void *m;
@@ -658,7 +691,7 @@ int proto_decode_fields(const void *buf, size_t len, uint64_t dflt_hlc, gs_arena
     rc = proto_unpack_copy(a, buf, len, 1, &up, err);
     if (!rc) {
         d.arena = *a; /* the walk allocates in the caller's arena, handed back after */
-        rc = get_fields(&d, &up.data, 0, dflt_hlc, 0, out, n_out);
+        rc = get_fields(&d, &up.data, 0, dflt_hlc, 0, 0, NULL, out, n_out);
         *a = d.arena;
     }
     msgpack_unpacked_destroy(&up);

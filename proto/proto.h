@@ -147,6 +147,8 @@ typedef enum proto_reject {
                                writes (a warning, but for its state and note) */
     PROTO_REJ_TRANSITION,   /* "transition": sets a status its declared path does not allow
                                from the value the writer saw (schema_enum.next) */
+    PROTO_REJ_ID_TAKEN,     /* "id_taken": creates a record with an id that names a record of
+                               another table (ids are unique across all types) */
     PROTO_REJ_COUNT         /* not a code: one past the last */
 } proto_reject;
 
@@ -203,6 +205,11 @@ typedef struct proto_error {
  * this version's rules (PROTOCOL.md 7.6). _free(NULL) is a no-op, and so is _free of a
  * message built by hand (arena zeroed), which belongs to whoever built it. */
 int proto_decode_sync_req(const void *buf, size_t len, proto_sync_req **out, gs_err *err);
+/* The server's decode of a request: as proto_decode_sync_req, and a pushed change's field map
+ * stops at the first name that is no field of its table in this schema (kept by name with a
+ * nil value, for the merge's `invalid`; nothing after it decoded). */
+int proto_decode_sync_req_screened(const void *buf, size_t len, proto_sync_req **out,
+                                   gs_err *err);
 int proto_decode_sync_resp(const void *buf, size_t len, proto_sync_resp **out, gs_err *err);
 int proto_decode_error(const void *buf, size_t len, proto_error **out, gs_err *err);
 void proto_sync_req_free(proto_sync_req *m);

@@ -14,6 +14,7 @@ static const char *const names[] = {
     [PROTO_REJ_IMMUTABLE] = "immutable",
     [PROTO_REJ_READ_ONLY] = "read_only",
     [PROTO_REJ_TRANSITION] = "transition",
+    [PROTO_REJ_ID_TAKEN] = "id_taken",
 };
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == PROTO_REJ_COUNT,

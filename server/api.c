@@ -592,7 +592,7 @@ static int sync_decode(srv_app *app, const srv_request *req, srv_response *resp,
         bytes = inflated->ptr;
         len = inflated->len;
     }
-    rc = proto_decode_sync_req(bytes ? bytes : "", len, &m, err);
+    rc = proto_decode_sync_req_screened(bytes ? bytes : "", len, &m, err);
     if (rc) {
         decode_error(app, resp, dev->id, rc, err);
         return rc;

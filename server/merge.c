@@ -235,25 +235,73 @@ static const proto_field *find_field(const proto_change *c, const char *name)
     return NULL;
 }
 
-/* A reference flagged SF_REF_SCOPED (a dispute's party, an errand's resident) from a device
- * must name a record of one of the device's grids: a worker records cases of the people of
- * the grids he holds. */
-static int ref_in_scope(apply *a, const schema_table *t, const schema_field *f,
-                        const schema_table *rt, const uint8_t id[UUID_LEN], proto_reject *code,
-                        char *msg, size_t cap, gs_err *err)
+/* A reference from a device must name a record of one of the device's grids (issue 18,
+ * item 7): a worker records visits, care requests and cases of the people of the grids he
+ * holds. A reference the server does not have and one of another grid get the same answer
+ * (ref_reject), so the reply does not tell a device that an id exists elsewhere, and it
+ * never names another grid. *in is set to 0 when the target is outside the device's grids. */
+static int ref_in_scope(apply *a, const schema_table *rt, const uint8_t id[UUID_LEN], int *in,
+                        gs_err *err)
 {
     store_record target;
-    char text[UUID_TEXT_LEN + 1];
-    int rc = store_record_get(a->m->st, rt->name, id, &target, err);
+    int rc;
 
+    *in = 1;
+    if (!a->scoped || !schema_scope_field(rt))
+        return GS_OK;
+    rc = store_record_get(a->m->st, rt->name, id, &target, err);
+    if (rc == GS_E_NOTFOUND) {
+        *in = 0;
+        return GS_OK;
+    }
     if (rc)
         return rc;
-    if (in_grids(a->dev, target.grid, strlen(target.grid)))
-        return GS_OK;
+    *in = in_grids(a->dev, target.grid, strlen(target.grid));
+    return GS_OK;
+}
+
+/* The one rejection of a reference that does not resolve for this change's writer. */
+static void ref_reject(const apply *a, const schema_table *t, const schema_field *f,
+                       const uint8_t id[UUID_LEN], proto_reject *code, char *msg, size_t cap)
+{
+    char text[UUID_TEXT_LEN + 1];
+
     uuid_format(id, text);
-    *code = PROTO_REJ_OUT_OF_SCOPE;
-    snprintf(msg, cap, "%s.%s refers to %s %s of grid '%s', not one of this device's grids",
-             t->name, f->name, rt->name, text, target.grid);
+    *code = PROTO_REJ_NOT_FOUND;
+    if (a->scoped)
+        snprintf(msg, cap, "%s.%s refers to %s %s, which is not found in this device's grids",
+                 t->name, f->name, f->ref_table, text);
+    else
+        snprintf(msg, cap, "%s.%s refers to %s %s, which the server does not have", t->name,
+                 f->name, f->ref_table, text);
+}
+
+/* Record ids are unique across all types (issue 18, item 8): a change creating a record of
+ * t whose id is a record of another table is refused, so no id ever names two records (and a
+ * delete by id cannot reach the wrong one). *code is PROTO_REJ_ID_TAKEN then. One point
+ * lookup per other table, and only for a record new to its own table. */
+static int id_unique(apply *a, proto_reject *code, char *msg, size_t cap, gs_err *err)
+{
+    store_record other;
+    char text[UUID_TEXT_LEN + 1];
+
+    for (size_t i = 0; i < schema_n_tables; i++) {
+        const schema_table *o = &schema_tables[i];
+        int rc;
+        if (o == a->t)
+            continue;
+        rc = store_record_get(a->m->st, o->name, a->c->id, &other, err);
+        if (rc == GS_E_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        uuid_format(a->c->id, text);
+        *code = PROTO_REJ_ID_TAKEN;
+        snprintf(msg, cap, "id %s is already a %s record: a new %s needs an id of its own", text,
+                 o->name, a->t->name);
+        return GS_OK;
+    }
+    gs_err_clear(err);
     return GS_OK;
 }
 
@@ -291,6 +339,11 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
     int rc;
 
     *code = PROTO_REJ_NONE;
+    if (!exists) {
+        rc = id_unique(a, code, msg, cap, err);
+        if (rc || *code)
+            return rc;
+    }
     if (a->scoped) {
         const proto_field *g = scope ? find_field(c, scope->name) : NULL;
         if (g && g->value.type == PV_STR && !in_grids(a->dev, g->value.u.s.ptr, g->value.u.s.len)) {
@@ -302,8 +355,8 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
         }
         if (exists && !in_grids(a->dev, rec->grid, strlen(rec->grid))) {
             *code = PROTO_REJ_OUT_OF_SCOPE;
-            snprintf(msg, cap, "this %s belongs to grid '%s', not one of this device's grids",
-                     t->name, rec->grid);
+            /* the record's grid is not named: the device does not hold it */
+            snprintf(msg, cap, "this %s is not in one of this device's grids", t->name);
             return GS_OK;
         }
         if (t->server_only) {
@@ -345,23 +398,19 @@ static int check(apply *a, int exists, const store_record *rec, proto_reject *co
         }
         if (f->type == ST_REF && pf->value.type == PV_BIN && pf->value.u.s.len == UUID_LEN) {
             const schema_table *rt = schema_table_find(f->ref_table, strlen(f->ref_table));
-            char text[UUID_TEXT_LEN + 1];
-            rc = rt ? ref_exists(a->m, rt, (const uint8_t *)pf->value.u.s.ptr, err)
-                    : GS_E_NOTFOUND;
+            const uint8_t *rid = (const uint8_t *)pf->value.u.s.ptr;
+            int in = 1;
+            rc = rt ? ref_exists(a->m, rt, rid, err) : GS_E_NOTFOUND;
             if (rc && rc != GS_E_NOTFOUND)
                 return rc;
-            if (rc == GS_E_NOTFOUND) {
-                uuid_format((const uint8_t *)pf->value.u.s.ptr, text);
-                *code = PROTO_REJ_NOT_FOUND;
-                snprintf(msg, cap, "%s.%s refers to %s %s, which the server does not have", t->name,
-                         f->name, f->ref_table, text);
-                return GS_OK;
-            }
-            if (f->flags & SF_REF_SCOPED && a->scoped) {
-                rc = ref_in_scope(a, t, f, rt, (const uint8_t *)pf->value.u.s.ptr, code, msg,
-                                  cap, err);
-                if (rc || *code)
+            if (rc == GS_OK) {
+                rc = ref_in_scope(a, rt, rid, &in, err);
+                if (rc)
                     return rc;
+            }
+            if (rc == GS_E_NOTFOUND || !in) {
+                ref_reject(a, t, f, rid, code, msg, cap);
+                return GS_OK;
             }
         }
         rc = check_transition(a, exists, f, pf, code, msg, cap);

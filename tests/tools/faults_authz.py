@@ -9,6 +9,9 @@ With device A's token (enrolled for OWN_GRID only):
   - pushing a new record into OTHER_GRID is rejected (ack ok=false, out_of_scope) and not
     stored; editing one of the OTHER_GRID records is rejected and changes nothing;
   - moving its own new record into OTHER_GRID is rejected too;
+  - a visit or care request of OWN_GRID naming a resident of OTHER_GRID is rejected not_found
+    with the very message (apart from the id) a resident nobody has gets, naming no grid
+    (issue 18, item 7);
   - every admin API path answers 401 or 403.
 Prints "ok NAME" / "not ok NAME: why".
 """
@@ -146,6 +149,41 @@ st, r = sync([{"seq": seq + 11, "t": "resident", "id": own, "hlc": hlc(),
 result("move_into_other_grid_rejected", st == 200 and r["ack"][0].get("ok") is False,
        "status %s %r" % (st, r))
 result("other_grid_still_unchanged", records(OTHER) == before, "%s -> %s" % (before, records(OTHER)))
+
+# 2b. references: a resident of the other grid is answered like one that does not exist
+db = sqlite3.connect("file:%s?mode=ro" % SDB, uri=True)
+foreign = db.execute("SELECT id FROM records WHERE grid = ? AND tbl = 'resident' LIMIT 1",
+                     (OTHER,)).fetchone()[0]
+db.close()
+ghost = uuid7()
+now_s = int(time.time() * 1000)  # ms, like every time field
+refs = []
+for target in (foreign, ghost):
+    refs.append({"t": "visit", "id": uuid7(), "f": {
+        "resident": [target, 0], "grid": [OWN, 0], "worker": ["w", 0],
+        "visited_at": [now_s, 0], "kind": ["routine", 0]}})
+    refs.append({"t": "care", "id": uuid7(), "f": {
+        "resident": [target, 0], "grid": [OWN, 0], "category": ["meal", 0],
+        "priority": ["normal", 0], "status": ["open", 0], "requested_at": [now_s, 0]}})
+for i, c in enumerate(refs):
+    c.update(seq=seq + 20 + i, hlc=hlc())
+st, r = sync(refs)
+if st != 200:
+    result("ref_push_answered", False, "status %s %r" % (st, r[:200]))
+else:
+    def shape(a, target):
+        h = target.hex()
+        text = "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+        return (a.get("ok"), a.get("err"), str(a.get("msg", "")).replace(text, "ID"))
+    acks = r["ack"]
+    for k, name in ((0, "visit"), (1, "care")):
+        a_f, a_g = shape(acks[k], foreign), shape(acks[k + 2], ghost)
+        result(name + "_of_other_grid_resident_not_found",
+               a_f[0] is False and a_f[1] == "not_found", "ack %r" % acks[k])
+        result(name + "_other_grid_same_answer_as_unknown", a_f == a_g, "%r vs %r" % (a_f, a_g))
+        result(name + "_other_grid_not_named", OTHER not in a_f[2], "msg %r" % (a_f[2],))
+result("other_grid_unchanged_by_refs", records(OTHER) == before,
+       "%s -> %s" % (before, records(OTHER)))
 
 # 3. the admin API
 for method, path in [("GET", "/v1/admin/devices"), ("GET", "/v1/admin/status"),

@@ -679,6 +679,47 @@ static void test_pull_creates_and_orders_by_version(void **state)
     assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM outbox"), 0);
 }
 
+/* Issue 18, item 8: ids are unique across all types on the device. A pulled visit whose id is
+ * a local resident is not applied (the resident and its versions untouched); an old database
+ * holding one id in two tables answers neither by id, so `gridsync delete ID` cannot delete
+ * the record of the other type. */
+static void test_pull_id_of_another_type_refused(void **state)
+{
+    fixture *fx = *state;
+    char id[40], buf[64], sql[200];
+    uint8_t raw[16];
+    proto_field f[5];
+    proto_change c;
+    apply_stats st;
+    gs_record *r;
+
+    add_resident(fx, "甲", id);
+    assert_int_equal(uuid_parse(id, 36, raw), GS_OK);
+    f[0] = tv_field("resident", tv_ref(raw), 4);
+    f[1] = tv_field("grid", tv_str("g1"), 4);
+    f[2] = tv_field("worker", tv_str("w"), 4);
+    f[3] = tv_field("visited_at", tv_int(1795743000000), 4);
+    f[4] = tv_field("kind", tv_str("routine"), 4);
+    c = pulled("visit", raw, f, 5);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(apply_pull(fx->db, &c, &st), GS_OK);
+    assert_int_equal(st.pulled_fields, 0);
+    assert_int_equal(st.skipped, 5);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM visit"), 0);
+    assert_string_equal(text_of(fx, id, "name", buf, sizeof(buf)), "甲");
+    assert_int_equal(version_of(fx->db, id, "grid"), 0);
+
+    /* a database from before: the same id in visit too (written behind the library's back) */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO visit(id, created, updated, deleted) SELECT id, created, updated, 0 "
+             "FROM resident WHERE name = '甲'");
+    assert_int_equal(sqlite3_exec(fx->db->sql, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_not_equal(gs_db_delete(fx->db, id), GS_OK);
+    assert_int_equal(gs_db_get(fx->db, id, &r), GS_E_EXISTS);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM resident WHERE deleted = 0"), 1);
+    assert_int_equal(tsql_int(fx->db->sql, "SELECT count(*) FROM visit WHERE deleted = 0"), 1);
+}
+
 static void test_pull_never_overwrites_pending_edit(void **state)
 {
     fixture *fx = *state;
@@ -1127,6 +1168,7 @@ int main(void)
 
     const struct CMUnitTest tests[] = {
         T(test_add_captures_one_row),
+        T(test_pull_id_of_another_type_refused),
         T(test_compaction_only_into_unsent_rows),
         T(test_bases_come_from_versions),
         T(test_ack_lost_value_taken_not_captured),

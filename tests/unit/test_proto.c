@@ -32,6 +32,7 @@
 #include "common/buf.h"
 #include "common/rc.h"
 #include "proto/proto.h"
+#include "proto/schema.h"
 
 /* ---- helpers: files, a pool for hand-built messages ------------------------------------- */
 
@@ -1103,6 +1104,73 @@ static void test_deep_nesting_msgpack_c_and_ours(void **state)
     }
 }
 
+/* Issue 18, item 3: a pushed change's field map is read against the schema; the first name
+ * that is no field of its table ends it (kept by name, nil value, for the merge's `invalid`),
+ * and nothing after it is decoded: an invented field whose value would fail to decode (a map)
+ * costs nothing. Pulled changes are not screened. */
+static void test_decode_stops_at_unknown_field(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    proto_sync_req *req = NULL;
+    gs_err err;
+    static const uint8_t id[16] = {1, 2, 3, 4, 5, 6, 0x70, 8, 0x80, 10, 11, 12, 13, 14, 15, 16};
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    msgpack_pack_str_with_body(&pk, "v", 1);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "dev", 3);
+    msgpack_pack_str_with_body(&pk, "d-a", 3);
+    msgpack_pack_str_with_body(&pk, "cur", 3);
+    msgpack_pack_uint64(&pk, 0);
+    msgpack_pack_str_with_body(&pk, "low", 3);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "now", 3);
+    msgpack_pack_uint64(&pk, 1ull << 40);
+    msgpack_pack_str_with_body(&pk, "ch", 2);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "seq", 3);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "t", 1);
+    msgpack_pack_str_with_body(&pk, "resident", 8);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_bin_with_body(&pk, id, 16);
+    msgpack_pack_str_with_body(&pk, "hlc", 3);
+    msgpack_pack_uint64(&pk, 1ull << 40);
+    msgpack_pack_str_with_body(&pk, "f", 1);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "name", 4);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "x", 1);
+    msgpack_pack_uint64(&pk, 0);
+    msgpack_pack_str_with_body(&pk, "invented", 8);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_map(&pk, 1); /* no field value is a map: decoding it would fail the request */
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, 0);
+    msgpack_pack_str_with_body(&pk, "grid", 4);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "g1", 2);
+    msgpack_pack_uint64(&pk, 0);
+    /* unscreened (the wire codec, the vectors): the map value fails the request */
+    assert_int_equal(proto_decode_sync_req(sb.data, sb.size, &req, &err), GS_E_PROTO_TYPE);
+    if (proto_decode_sync_req_screened(sb.data, sb.size, &req, &err) != GS_OK)
+        fail_msg("decode: %s", err.msg);
+    assert_int_equal(req->n_changes, 1);
+    assert_int_equal(req->changes[0].n_fields, 2);
+    assert_true(proto_str_eq(req->changes[0].fields[1].name, "invented"));
+    assert_int_equal(req->changes[0].fields[1].value.type, PV_NIL);
+    assert_int_equal(schema_check_change(&req->changes[0], 1, &err), GS_E_INVALID);
+    assert_non_null(strstr(err.msg, "unknown field 'invented'"));
+    proto_sync_req_free(req);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_error_messages_name_the_path(void **state)
 {
     static const struct {
@@ -1423,7 +1491,7 @@ static void test_reject_codes(void **state)
 {
     static const char *const documented[] = {"invalid", "clock_ahead", "out_of_scope",
                                              "not_found", "immutable", "read_only",
-                                             "transition"};
+                                             "transition", "id_taken"};
     (void)state;
     assert_int_equal(PROTO_REJ_COUNT - 1, sizeof(documented) / sizeof(documented[0]));
     for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++) {
@@ -1463,6 +1531,7 @@ int main(void)
         cmocka_unit_test(test_value_helpers),
         cmocka_unit_test(test_value_eq_tag_lists_are_sets),
         cmocka_unit_test(test_reject_codes),
+        cmocka_unit_test(test_decode_stops_at_unknown_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -706,6 +706,89 @@ static void test_clock_guard_checks_field_clocks(void **state)
     expect_reject(&ack, "clock_ahead", "is 3 days 0 h 0 min 5 s ahead");
 }
 
+/* Issue 18, item 7: a care request or visit of grid g1 naming a resident of grid g2 is
+ * refused, with the very answer a resident the server does not have gets (apart from the
+ * id), so a device learns nothing about ids of other grids; no message names g2. */
+static void test_ref_other_grid_refused_like_unknown(void **state)
+{
+    fx *f = *state;
+    uint8_t foreign[16], ghost[16], id[16];
+    const uint8_t *targets[2];
+    char msgs[2][2][600];
+    store_record rec;
+    gs_err err;
+
+    make_resident(f, foreign, "g2");
+    new_id(ghost);
+    targets[0] = foreign;
+    targets[1] = ghost;
+    for (int i = 0; i < 2; i++) {
+        char text[UUID_TEXT_LEN + 1], *p;
+        proto_field cf[6] = {
+            tv_field("resident", tv_ref(targets[i]), 0), tv_field("grid", tv_str("g1"), 0),
+            tv_field("category", tv_str("meal"), 0),     tv_field("priority", tv_str("normal"), 0),
+            tv_field("status", tv_str("open"), 0),
+            tv_field("requested_at", tv_int((int64_t)T0), 0)};
+        proto_field vf[5] = {tv_field("resident", tv_ref(targets[i]), 0),
+                             tv_field("grid", tv_str("g1"), 0), tv_field("worker", tv_str("w"), 0),
+                             tv_field("visited_at", tv_int((int64_t)T0), 0),
+                             tv_field("kind", tv_str("routine"), 0)};
+        proto_ack ack;
+
+        uuid_format(targets[i], text);
+        new_id(id);
+        ack = push(f, &f->a, "care", id, at(5), cf, 6);
+        expect_reject(&ack, "not_found", "care.resident");
+        assert_int_equal(store_record_get(f->st, "care", id, &rec, &err), GS_E_NOTFOUND);
+        snprintf(msgs[i][0], sizeof(msgs[i][0]), "%.*s", (int)ack.msg.len, ack.msg.ptr);
+        new_id(id);
+        ack = push(f, &f->a, "visit", id, at(5), vf, 5);
+        expect_reject(&ack, "not_found", "visit.resident");
+        assert_int_equal(store_record_get(f->st, "visit", id, &rec, &err), GS_E_NOTFOUND);
+        snprintf(msgs[i][1], sizeof(msgs[i][1]), "%.*s", (int)ack.msg.len, ack.msg.ptr);
+        for (int k = 0; k < 2; k++) {
+            assert_null(strstr(msgs[i][k], "g2"));
+            p = strstr(msgs[i][k], text); /* blank the id: the rest must be the same */
+            assert_non_null(p);
+            memset(p, 'x', UUID_TEXT_LEN);
+        }
+    }
+    assert_string_equal(msgs[0][0], msgs[1][0]);
+    assert_string_equal(msgs[0][1], msgs[1][1]);
+}
+
+/* Issue 18, item 8: ids are unique across all types. A visit or care request created with
+ * the id of a resident is refused id_taken and stores nothing; the resident is untouched. */
+static void test_id_of_another_type_refused(void **state)
+{
+    fx *f = *state;
+    uint8_t rid[16], own[16];
+    store_record rec;
+    gs_err err;
+    proto_field vf[5];
+    proto_ack ack;
+
+    make_resident(f, rid, "g1");
+    make_resident(f, own, "g1");
+    vf[0] = tv_field("resident", tv_ref(own), 0);
+    vf[1] = tv_field("grid", tv_str("g1"), 0);
+    vf[2] = tv_field("worker", tv_str("w"), 0);
+    vf[3] = tv_field("visited_at", tv_int((int64_t)T0), 0);
+    vf[4] = tv_field("kind", tv_str("routine"), 0);
+    ack = push(f, &f->a, "visit", rid, at(5), vf, 5);
+    expect_reject(&ack, "id_taken", "resident");
+    assert_int_equal(store_record_get(f->st, "visit", rid, &rec, &err), GS_E_NOTFOUND);
+    ack = push(f, &f->b, "visit", rid, at(6), vf, 5); /* another device, same answer */
+    expect_reject(&ack, "id_taken", "resident");
+    assert_int_equal(store_record_get(f->st, "resident", rid, &rec, &err), GS_OK);
+    {   /* the control: a fresh id is accepted */
+        uint8_t vid[16];
+        new_id(vid);
+        ack = push(f, &f->a, "visit", vid, at(7), vf, 5);
+        assert_true(ack.ok);
+    }
+}
+
 static void test_out_of_scope_mid_batch_leaves_rest(void **state)
 {
     fx *f = *state;
@@ -736,7 +819,13 @@ static void test_out_of_scope_mid_batch_leaves_rest(void **state)
     assert_true(acks[0].ok);
     expect_reject(&acks[1], "out_of_scope", "g2");
     assert_true(acks[2].ok);
-    expect_reject(&acks[3], "out_of_scope", "g2");
+    /* issue 18, item 7: the record's grid, which the device does not hold, is not named */
+    expect_reject(&acks[3], "out_of_scope", "this device's grids");
+    {
+        char m3[600];
+        snprintf(m3, sizeof(m3), "%.*s", (int)acks[3].msg.len, acks[3].msg.ptr);
+        assert_null(strstr(m3, "g2"));
+    }
     assert_int_equal(f->last.n_accepted, 2);
     assert_int_equal(f->last.n_rejected, 2);
     assert_int_equal(store_record_get(f->st, "resident", r1, &rec, &err), GS_OK);
@@ -1221,7 +1310,7 @@ static void test_dispute_rejections(void **state)
             tv_field("status", tv_str("reported"), 0)};
         new_id(bad);
         ack = push(f, &f->a, "dispute", bad, at(3), fs, 7);
-        expect_reject(&ack, "out_of_scope", "dispute.other_party");
+        expect_reject(&ack, "not_found", "dispute.other_party"); /* issue 18, item 7 */
         assert_int_equal(store_record_get(f->st, "dispute", bad, &rec, &err), GS_E_NOTFOUND);
     }
     {   /* a mediation session of a dispute the server does not have */
@@ -1242,7 +1331,7 @@ static void test_dispute_rejections(void **state)
                              tv_field("requested_at", tv_int((int64_t)T0), 0)};
         new_id(bad);
         ack = push(f, &f->a, "errand", bad, at(3), fs, 5);
-        expect_reject(&ack, "out_of_scope", "errand.resident");
+        expect_reject(&ack, "not_found", "errand.resident"); /* issue 18, item 7 */
     }
     /* resolved, then mediating by one who saw resolved: not on the path */
     ack = set_status(f, &f->a, "dispute", did, "resolved", 4, v0);
@@ -1356,6 +1445,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_field_clocks_decide_not_change_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_guard_checks_field_clocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_scope_mid_batch_leaves_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ref_other_grid_refused_like_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_of_another_type_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_batch_same_acks_no_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_shortcuts_keep_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_with_lost_survives_the_store, setup, teardown),
