@@ -247,6 +247,7 @@ typedef struct sync_out {
     uint32_t n_rejected;  /* changes rejected */
     uint32_t n_duplicate; /* changes answered from stored acks */
     uint32_t n_conflicts; /* conflicts recorded */
+    uint32_t n_unlogged;  /* conflicts beyond max_conflicts_per_sync, not recorded */
     uint32_t n_pulled;    /* changes sent back */
     int upload_only;      /* a device revoked with a wipe after upload: its batch was
                              merged, and it is answered 410 upload_then_wipe */
@@ -468,6 +469,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     if (rc)
         goto out;
     merge_init(&mc, app->st, &app->clock, &arena, now);
+    mc.max_new_conflicts = (uint32_t)app->cfg.max_conflicts_per_sync;
     warn_init(&wb, &app->cfg.rules, app->st, &app->clock, &arena, now);
     mc.warn = &wb;
     rc = merge_batch(&mc, dev, m, acks, err);
@@ -501,6 +503,7 @@ counts:
     so->n_rejected = mc.n_rejected;
     so->n_duplicate = mc.n_duplicate;
     so->n_conflicts = mc.n_conflicts;
+    so->n_unlogged = mc.n_unlogged;
     so->n_pulled = n_pulled;
 out:
     arena_free(&arena);
@@ -646,6 +649,10 @@ static void sync_account(srv_app *app, srv_response *resp, const store_device *d
     atomic_fetch_add(&app->metrics->changes_rejected, so->n_rejected);
     atomic_fetch_add(&app->metrics->changes_duplicate, so->n_duplicate);
     atomic_fetch_add(&app->metrics->conflicts, so->n_conflicts);
+    atomic_fetch_add(&app->metrics->conflicts_unlogged, so->n_unlogged);
+    if (so->n_unlogged)
+        log_warn(app->lg, "device %s hit max_conflicts_per_sync: %u conflicts not recorded "
+                 "(their changes were merged by the rules)", dev->id, so->n_unlogged);
     atomic_fetch_add(&app->metrics->changes_pulled, so->n_pulled);
     snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s ch=%u acc=%u rej=%u conf=%u pull=%u%s",
              dev->id, m->n_changes, so->n_accepted, so->n_rejected, so->n_conflicts, so->n_pulled,
