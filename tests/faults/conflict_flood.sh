@@ -12,7 +12,7 @@ t_enroll "$T/b.db" 东风村3组 B
 out=$("$PY" "$TOOLS/faults_conflict_flood.py" "$URL" "$CA" "$A_ID" "$A_TOK" "$DEV_ID" \
     "$DEV_TOKEN" 东风村3组 5000 2>&1) || notok conflict_flood_sync "$out"
 dups=$(t_sql "$SRV_STORE" "SELECT count(*) FROM (SELECT 1 FROM conflicts WHERE status = 'open' \
-    GROUP BY tbl, rid, field HAVING count(*) > 1)")
+    GROUP BY tbl, rid, field HAVING count(*) > 1) AS d")
 open=$(t_sql "$SRV_STORE" "SELECT count(*) FROM conflicts WHERE status = 'open'")
 losers=$(t_sql "$SRV_STORE" "SELECT coalesce(sum(losers), 0) FROM conflicts WHERE status = 'open'")
 [ "$dups" = 0 ] && [ "$open" -ge 1 ] && [ "$open" -le 50 ] \
