@@ -34,5 +34,9 @@ for i in range(n):
     # older clocks than A's edits: every change loses its field, each one a conflict
     ch.append(b.change(b.seq(), "resident", rids[i % 50], {text: ("b%d" % i, 0, 1 << 16)},
                        1 << 16))
-r = b.exchange(b.body(ch))
-print("acks", len(r["ack"]), "ok", sum(1 for x in r["ack"] if x.get("ok", 1)))
+body = b.body(ch)
+t0 = __import__("time").monotonic()
+r = b.exchange(body)
+ms = (__import__("time").monotonic() - t0) * 1000
+print("acks", len(r["ack"]), "ok", sum(1 for x in r["ack"] if x.get("ok", 1)),
+      "request %.0f ms" % ms)
