@@ -36,6 +36,7 @@
 #include "admin_api.h"
 #include "auth.h"
 #include "console.h"
+#include "engine.h"
 #include "enroll.h"
 #include "gate.h"
 #include "group.h"
@@ -48,6 +49,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 #include <string.h>
 #include <time.h>
 
@@ -114,6 +116,27 @@ static int media_type_is(srv_slice s, const char *type)
 static int64_t wall_ms(void)
 {
     return (int64_t)hlc_wall_ms(NULL);
+}
+
+/* 1 when the file system of the SQLite store has less than min_free_disk_bytes free for
+ * an unprivileged writer. PostgreSQL's disk is not ours to see: never low there. */
+static int disk_low(srv_app *app)
+{
+    char dir[SRV_PATH_MAX];
+    struct statvfs vfs;
+    char *slash;
+
+    if (!app->cfg.min_free_disk_bytes || eng_target_is_pg(app->cfg.db_path))
+        return 0;
+    snprintf(dir, sizeof(dir), "%s", app->cfg.db_path);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (statvfs(dir, &vfs) != 0)
+        return 0; /* cannot tell: the store's own writes will say */
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize < app->cfg.min_free_disk_bytes;
 }
 
 /* A MessagePack Error body (PROTOCOL.md 2.6). */
@@ -247,6 +270,7 @@ typedef struct sync_out {
     uint32_t n_rejected;  /* changes rejected */
     uint32_t n_duplicate; /* changes answered from stored acks */
     uint32_t n_conflicts; /* conflicts recorded */
+    uint32_t n_unlogged;  /* conflicts beyond max_conflicts_per_sync, not recorded */
     uint32_t n_pulled;    /* changes sent back */
     int upload_only;      /* a device revoked with a wipe after upload: its batch was
                              merged, and it is answered 410 upload_then_wipe */
@@ -468,6 +492,7 @@ static int sync_locked(srv_app *app, const char *device_id, const proto_sync_req
     if (rc)
         goto out;
     merge_init(&mc, app->st, &app->clock, &arena, now);
+    mc.max_new_conflicts = (uint32_t)app->cfg.max_conflicts_per_sync;
     warn_init(&wb, &app->cfg.rules, app->st, &app->clock, &arena, now);
     mc.warn = &wb;
     rc = merge_batch(&mc, dev, m, acks, err);
@@ -501,6 +526,7 @@ counts:
     so->n_rejected = mc.n_rejected;
     so->n_duplicate = mc.n_duplicate;
     so->n_conflicts = mc.n_conflicts;
+    so->n_unlogged = mc.n_unlogged;
     so->n_pulled = n_pulled;
 out:
     arena_free(&arena);
@@ -646,6 +672,10 @@ static void sync_account(srv_app *app, srv_response *resp, const store_device *d
     atomic_fetch_add(&app->metrics->changes_rejected, so->n_rejected);
     atomic_fetch_add(&app->metrics->changes_duplicate, so->n_duplicate);
     atomic_fetch_add(&app->metrics->conflicts, so->n_conflicts);
+    atomic_fetch_add(&app->metrics->conflicts_unlogged, so->n_unlogged);
+    if (so->n_unlogged)
+        log_warn(app->lg, "device %s hit max_conflicts_per_sync: %u conflicts not recorded "
+                 "(their changes were merged by the rules)", dev->id, so->n_unlogged);
     atomic_fetch_add(&app->metrics->changes_pulled, so->n_pulled);
     snprintf(resp->log_note, sizeof(resp->log_note), "dev=%s ch=%u acc=%u rej=%u conf=%u pull=%u%s",
              dev->id, m->n_changes, so->n_accepted, so->n_rejected, so->n_conflicts, so->n_pulled,
@@ -718,6 +748,14 @@ static void handle_sync(srv_app *app, const srv_request *req, srv_response *resp
     rc = sync_decode(app, req, resp, dev, &inflated, &m, &err);
     if (rc)
         goto out;
+    if (m->n_changes && disk_low(app)) { /* issue 18, item 4: uploads wait, pulls go on */
+        atomic_fetch_add(&app->metrics->uploads_disk_low, 1);
+        log_warn(app->lg, "sync of %s refused: free disk below min_free_disk_bytes", dev->id);
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Retry-After: 300\r\n");
+        sync_error(app, resp, 503, "disk_low",
+                   "the server is low on disk space; nothing applied, sync again later", 0);
+        goto out;
+    }
     if (dev->revoked_ms && m->n_changes == 0) { /* wipe after upload: nothing left to send */
         sync_wipe_answer(app, resp, dev->id, "wiped");
         goto out;

@@ -31,6 +31,8 @@ void config_defaults(srv_config *cfg)
     cfg->workers = 8;
     cfg->max_connections = 4096;
     cfg->max_connections_per_address = 16;
+    cfg->max_conflicts_per_sync = 1000;
+    cfg->min_free_disk_bytes = 256ULL * 1024 * 1024;
     cfg->handshake_timeout_ms = 5000;
     cfg->head_timeout_ms = 10000;
     cfg->read_timeout_ms = 15000;
@@ -109,6 +111,8 @@ static const key_def key_defs[] = {
     {"workers", K_INT, F(workers), 0, 1, 256},
     {"max_connections", K_INT, F(max_connections), 0, 1, 65536},
     {"max_connections_per_address", K_INT, F(max_connections_per_address), 0, 1, 65536},
+    {"min_free_disk_bytes", K_U64, F(min_free_disk_bytes), 0, 0, 1LL << 50},
+    {"max_conflicts_per_sync", K_INT, F(max_conflicts_per_sync), 0, 1, 1000000},
     {"handshake_timeout_ms", K_INT, F(handshake_timeout_ms), 0, 100, 3600000},
     {"head_timeout_ms", K_INT, F(head_timeout_ms), 0, 100, 3600000},
     {"read_timeout_ms", K_INT, F(read_timeout_ms), 0, 100, 3600000},

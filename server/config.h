@@ -28,6 +28,11 @@ typedef struct srv_config {
     int max_connections;          /* "max_connections": open connections, default 4096 */
     int max_connections_per_address; /* "max_connections_per_address": from one IPv4
                                         address or IPv6 /64, default 16 */
+    uint64_t min_free_disk_bytes; /* "min_free_disk_bytes": below it on the store's file
+                                     system a sync with changes is answered 503 disk_low
+                                     (pulls go on), default 256 MiB; 0 off; SQLite only */
+    int max_conflicts_per_sync;   /* "max_conflicts_per_sync": conflicts one sync may open,
+                                     default 1000; beyond it they update open ones only */
     int handshake_timeout_ms;     /* "handshake_timeout_ms": TLS handshake, and the first
                                      request byte after it, default 5000 */
     int head_timeout_ms;          /* "head_timeout_ms": a request head from its first byte,

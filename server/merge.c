@@ -39,6 +39,7 @@ typedef struct apply {
     uint32_t n_lost;               /* entries in lost */
     store_conflict *conflicts;     /* conflicts found, written once the grid is final */
     uint32_t n_conflicts;          /* entries in conflicts */
+    uint32_t n_noted, n_opened, n_unlogged; /* of them: recorded, opened, beyond the cap */
     int tomb_written;              /* the tombstone was written */
     int deleted;                   /* the tombstone's value when written */
     char grid[GS_LIMIT_NAME + 1]; /* the record's grid: current, or as this change sets it */
@@ -808,9 +809,19 @@ static int write_record(apply *a, gs_err *err)
     else if (a->written_hlc > meta->updated_hlc)
         meta->updated_hlc = a->written_hlc;
     rc = store_rec_put(m->st, a->t->name, a->c->id, a->old, a->rec, a->dev->num, err);
+    /* one open conflict per (record, field); past the batch's cap, open ones are updated
+       and no new one is opened (docs/RELIABILITY.md, conflict floods) */
     for (uint32_t i = 0; i < a->n_conflicts && !rc; i++) {
+        int may_open = !m->max_new_conflicts || m->n_opened + a->n_opened < m->max_new_conflicts;
+        int opened = 0;
         memcpy(a->conflicts[i].grid, meta->grid, sizeof(meta->grid));
-        rc = store_conflict_add(m->st, &a->conflicts[i], NULL, err);
+        rc = store_conflict_note(m->st, &a->conflicts[i], may_open, &opened, NULL, err);
+        if (!rc && opened < 0)
+            a->n_unlogged++;
+        else if (!rc) {
+            a->n_noted++;
+            a->n_opened += opened == 1;
+        }
     }
     if (!rc)
         rc = store_change_add(m->st, a->version, a->dev->id, a->c->seq, a->t->name, a->c->id,
@@ -836,7 +847,9 @@ static int accept(apply *a, proto_ack *ack, gs_err *err)
             m->ack_max = a->c->seq;
     }
     m->n_accepted++;
-    m->n_conflicts += a->n_conflicts;
+    m->n_conflicts += a->n_noted;
+    m->n_opened += a->n_opened;
+    m->n_unlogged += a->n_unlogged;
     return GS_OK;
 }
 

@@ -48,7 +48,12 @@ typedef struct merge_ctx {
     uint32_t n_accepted;  /* out: changes applied */
     uint32_t n_rejected;  /* out: changes rejected */
     uint32_t n_duplicate; /* out: changes answered from a stored ack */
-    uint32_t n_conflicts; /* out: conflict rows written */
+    uint32_t n_conflicts; /* out: conflicts recorded (opened or an open one updated) */
+    uint32_t max_new_conflicts; /* in: conflicts one batch may open (0: no cap); beyond it
+                                   a conflict only updates an open one of its (record,
+                                   field), else it is counted in n_unlogged, not recorded */
+    uint32_t n_opened;    /* out: conflicts opened */
+    uint32_t n_unlogged;  /* out: conflicts beyond max_new_conflicts, not recorded */
     /* private to merge.c: what one batch has learnt inside its transaction */
     uint64_t ack_max;     /* the device's highest seq with a stored ack; above it, no ack */
     struct {

@@ -70,6 +70,14 @@ int metrics_render(const srv_metrics *m, gs_buf *out)
     if (!rc)
         rc = counter(out, "gridsyncd_conflicts_total", "Conflicts recorded.", LOAD(conflicts));
     if (!rc)
+        rc = counter(out, "gridsyncd_uploads_disk_low_total",
+                     "Syncs with changes answered 503 disk_low (free disk below the floor).",
+                     LOAD(uploads_disk_low));
+    if (!rc)
+        rc = counter(out, "gridsyncd_conflicts_unlogged_total",
+                     "Conflicts beyond max_conflicts_per_sync, merged but not recorded.",
+                     LOAD(conflicts_unlogged));
+    if (!rc)
         rc = counter(out, "gridsyncd_changes_pulled_total", "Changes sent to devices.",
                      LOAD(changes_pulled));
     if (!rc)

@@ -28,6 +28,8 @@ typedef struct srv_metrics {
     _Atomic uint64_t changes_rejected;  /* pushed changes rejected */
     _Atomic uint64_t changes_duplicate; /* pushed changes already applied (retries) */
     _Atomic uint64_t conflicts;         /* conflicts recorded */
+    _Atomic uint64_t uploads_disk_low;  /* syncs with changes answered 503 disk_low */
+    _Atomic uint64_t conflicts_unlogged; /* beyond max_conflicts_per_sync, not recorded */
     _Atomic uint64_t changes_pulled;    /* changes sent to devices */
     _Atomic uint64_t auth_failures;     /* 401 answers */
     _Atomic uint64_t resyncs;           /* syncs whose cursor was beyond the last version, or

@@ -265,11 +265,25 @@ static const char *const migrations[] = {
     "  admin TEXT NOT NULL REFERENCES admins(id),"
     "  town TEXT NOT NULL REFERENCES towns(name),"
     "  PRIMARY KEY (admin, town)) WITHOUT ROWID;",
+    /* 11 -> 12: conflict floods (issue 18, item 5): at most one open conflict per (record,
+     * field). A new loser updates the open row (both sides, losers + 1, updated) instead
+     * of adding one; older open duplicates are folded into the newest (resolved at 0,
+     * which no admin resolution can give) and a partial unique index keeps it true. */
+    "ALTER TABLE conflicts ADD COLUMN losers INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE conflicts ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE conflicts SET losers = (SELECT count(*) FROM conflicts d WHERE d.status = 'open' "
+    "  AND d.tbl = conflicts.tbl AND d.rid = conflicts.rid AND d.field = conflicts.field) "
+    "  WHERE status = 'open';"
+    "UPDATE conflicts SET status = 'resolved', resolved = 0 WHERE status = 'open' AND "
+    "  EXISTS (SELECT 1 FROM conflicts d WHERE d.status = 'open' AND d.tbl = conflicts.tbl "
+    "  AND d.rid = conflicts.rid AND d.field = conflicts.field AND d.id > conflicts.id);"
+    "UPDATE conflicts SET updated = created;"
+    "CREATE UNIQUE INDEX conflicts_open ON conflicts (tbl, rid, field) WHERE status = 'open';",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {
-    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -279,7 +293,7 @@ _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema v
 
 #define CONF_COLS                                                                                  \
     "id, tbl, rid, grid, field, policy, winner_pushed, w_value, w_hlc, w_version, w_device, "      \
-    "o_value, o_hlc, o_version, o_device, status, created, resolved"
+    "o_value, o_hlc, o_version, o_device, status, created, resolved, losers, updated"
 
 static const char *const sql_text[Q_N] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -307,10 +321,25 @@ static const char *const sql_text[Q_N] = {
     [Q_ADM_ADD] = "INSERT INTO admins (id, token_hash, created, name) VALUES (?1, ?2, ?3, ?1)",
     [Q_ADM_GET] = "SELECT token_hash FROM admins WHERE id = ?1",
     [Q_ADM_COUNT] = "SELECT count(*) FROM admins",
+    /* one open conflict per (record, field): a new loser updates it (migration 9) */
     [Q_CONF_ADD] = "INSERT INTO conflicts (tbl, rid, grid, field, policy, winner_pushed, "
                    "w_value, w_hlc, w_version, w_device, o_value, o_hlc, o_version, o_device, "
-                   "status, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                   "?12, ?13, ?14, 'open', ?15) RETURNING id",
+                   "status, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                   "?11, ?12, ?13, ?14, 'open', ?15, ?15) "
+                   "ON CONFLICT (tbl, rid, field) WHERE status = 'open' DO UPDATE SET "
+                   "grid = excluded.grid, policy = excluded.policy, "
+                   "winner_pushed = excluded.winner_pushed, w_value = excluded.w_value, "
+                   "w_hlc = excluded.w_hlc, w_version = excluded.w_version, "
+                   "w_device = excluded.w_device, o_value = excluded.o_value, "
+                   "o_hlc = excluded.o_hlc, o_version = excluded.o_version, "
+                   "o_device = excluded.o_device, losers = conflicts.losers + 1, "
+                   "updated = excluded.updated RETURNING id, losers",
+    /* the same update of an open conflict, without opening one (beyond the per-sync cap) */
+    [Q_CONF_BUMP] = "UPDATE conflicts SET grid = ?3, policy = ?5, winner_pushed = ?6, "
+                    "w_value = ?7, w_hlc = ?8, w_version = ?9, w_device = ?10, o_value = ?11, "
+                    "o_hlc = ?12, o_version = ?13, o_device = ?14, losers = losers + 1, "
+                    "updated = ?15 WHERE status = 'open' AND tbl = ?1 AND rid = ?2 "
+                    "AND field = ?4 RETURNING id, losers",
     [Q_CONF_GET] = "SELECT " CONF_COLS " FROM conflicts WHERE id = ?1",
     [Q_CONF_LIST] = "SELECT " CONF_COLS " FROM conflicts WHERE (?1 = 0 OR status = 'open') "
                     "AND (CAST(?2 AS TEXT) IS NULL OR grid = ?2) ORDER BY id LIMIT ?3",
@@ -979,9 +1008,15 @@ static int damaged(gs_err *err, int rc, const char *what)
 
 int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err)
 {
+    return store_conflict_note(s, c, 1, NULL, id_out, err);
+}
+
+int store_conflict_note(store *s, const store_conflict *c, int may_open, int *opened,
+                        int64_t *id_out, gs_err *err)
+{
     eng_stmt *st = NULL;
     gs_buf scratch;
-    int row = 0, rc = prep(s, Q_CONF_ADD, &st, err);
+    int row = 0, rc = prep(s, may_open ? Q_CONF_ADD : Q_CONF_BUMP, &st, err);
 
     if (rc)
         return rc;
@@ -1008,9 +1043,11 @@ int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_er
     bind_text(st, 14, c->other.device);
     eng_bind_i64(st, 15, c->created_ms);
     rc = step(s, st, &row, err);
-    if (!rc && !row)
+    if (!rc && !row && may_open)
         rc = gs_err_set(err, GS_E_DB, "store: a conflict without its id");
-    if (!rc && id_out)
+    if (!rc && opened)
+        *opened = !row ? -1 : eng_col_i64(st, 1) == 1;
+    if (!rc && row && id_out)
         *id_out = eng_col_i64(st, 0);
     done(st);
     buf_free(&scratch);
@@ -1048,6 +1085,8 @@ static int col_conflict(eng_stmt *st, gs_arena *a, store_conflict *c)
     c->resolved = strcmp(status, "resolved") == 0;
     c->created_ms = eng_col_i64(st, 16);
     c->resolved_ms = eng_col_i64(st, 17);
+    c->losers = eng_col_i64(st, 18);
+    c->updated_ms = eng_col_i64(st, 19);
     return GS_OK;
 }
 

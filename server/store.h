@@ -51,7 +51,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 11 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 12 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -496,9 +496,18 @@ typedef struct store_conflict {
     int resolved;                    /* 0 open, 1 resolved by an admin */
     int64_t created_ms;              /* when it was recorded */
     int64_t resolved_ms;             /* when it was resolved, 0 while open */
+    int64_t losers;                  /* losing edits folded into it (read only; >= 1) */
+    int64_t updated_ms;              /* when its last loser came (read only) */
 } store_conflict;
 
+/* Records a conflict. There is at most one open conflict per (tbl, rid, field): when one
+ * is open, c updates it (both sides, grid, policy) and its losers count grows by one. */
 int store_conflict_add(store *s, const store_conflict *c, int64_t *id_out, gs_err *err);
+/* The same; with may_open 0 only an open conflict is updated and none is opened.
+ * *opened (may be NULL): 1 a new conflict was opened, 0 an open one updated, -1 nothing
+ * recorded (may_open 0 and none open). *id_out is written when a row was touched. */
+int store_conflict_note(store *s, const store_conflict *c, int may_open, int *opened,
+                        int64_t *id_out, gs_err *err);
 int store_conflict_get(store *s, int64_t id, gs_arena *a, store_conflict *out, gs_err *err);
 typedef int store_conflict_cb(void *ud, const store_conflict *c);
 /* Conflicts by id; open_only, grid (NULL: any) filter; at most limit of them. */

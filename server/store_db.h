@@ -40,6 +40,7 @@ enum {
     Q_ADM_GET,
     Q_ADM_COUNT,
     Q_CONF_ADD,
+    Q_CONF_BUMP,
     Q_CONF_GET,
     Q_CONF_LIST,
     Q_CONF_RESOLVE,

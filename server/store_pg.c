@@ -149,6 +149,17 @@ static const char *const pg_migrations[] = {
     "  admin " T " NOT NULL REFERENCES admins(id),"
     "  town " T " NOT NULL REFERENCES towns(name),"
     "  PRIMARY KEY (admin, town));",
+    /* 11 -> 12: one open conflict per (record, field) (issue 18, item 5; see store.c) */
+    "ALTER TABLE conflicts ADD COLUMN losers bigint NOT NULL DEFAULT 1;"
+    "ALTER TABLE conflicts ADD COLUMN updated bigint NOT NULL DEFAULT 0;"
+    "UPDATE conflicts SET losers = (SELECT count(*) FROM conflicts d WHERE d.status = 'open' "
+    "  AND d.tbl = conflicts.tbl AND d.rid = conflicts.rid AND d.field = conflicts.field) "
+    "  WHERE status = 'open';"
+    "UPDATE conflicts SET status = 'resolved', resolved = 0 WHERE status = 'open' AND "
+    "  EXISTS (SELECT 1 FROM conflicts d WHERE d.status = 'open' AND d.tbl = conflicts.tbl "
+    "  AND d.rid = conflicts.rid AND d.field = conflicts.field AND d.id > conflicts.id);"
+    "UPDATE conflicts SET updated = created;"
+    "CREATE UNIQUE INDEX conflicts_open ON conflicts (tbl, rid, field) WHERE status = 'open';",
 };
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)

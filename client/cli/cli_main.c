@@ -68,7 +68,7 @@ static void usage(FILE *f)
           "\n"
           "exit codes: 0 ok, 1 failure, 2 bad usage, input or configuration, 3 not found,\n"
           "4 server unreachable (nothing lost), 5 authentication refused, 6 changes rejected,\n"
-          "7 the device was revoked with a wipe: its data and token are deleted\n",
+          "7 the device was revoked with a wipe: its data and token are deleted\n"
           "8 the database key is wrong or missing (nothing written)\n",
           f);
 }

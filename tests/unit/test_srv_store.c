@@ -673,6 +673,29 @@ static void test_devices_admins_conflicts_audit(void **state)
     assert_int_equal(c2.winner.hlc, 77);
     assert_false(c2.resolved);
     assert_int_equal(store_conflict_get(f->st, id + 1, &a, &c2, &err), GS_E_NOTFOUND);
+    assert_int_equal(c2.losers, 1);
+    {
+        /* issue 18, item 5: a second loser of (record, field) updates the open conflict;
+           with may_open 0 another field is not recorded */
+        int64_t id2 = 0;
+        int opened = 7;
+        c.other.hlc = 68;
+        c.created_ms = 101;
+        assert_int_equal(store_begin(f->st, &err), GS_OK);
+        assert_int_equal(store_conflict_note(f->st, &c, 1, &opened, &id2, &err), GS_OK);
+        assert_int_equal(opened, 0);
+        assert_int_equal(id2, id);
+        snprintf(c.field, sizeof(c.field), "note");
+        assert_int_equal(store_conflict_note(f->st, &c, 0, &opened, NULL, &err), GS_OK);
+        assert_int_equal(opened, -1);
+        snprintf(c.field, sizeof(c.field), "status");
+        assert_int_equal(store_commit(f->st, &err), GS_OK);
+        assert_int_equal(store_conflict_get(f->st, id, &a, &c2, &err), GS_OK);
+        assert_int_equal(c2.losers, 2);
+        assert_int_equal(c2.other.hlc, 68);
+        assert_int_equal(c2.updated_ms, 101);
+        assert_int_equal(store_conflict_get(f->st, id + 1, &a, &c2, &err), GS_E_NOTFOUND);
+    }
     memset(&au, 0, sizeof(au));
     au.conflict = id;
     snprintf(au.admin, sizeof(au.admin), "a-1");
