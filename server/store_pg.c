@@ -110,7 +110,14 @@ static const char pg_create[] =
 
 /* pg_migrations[i] takes a PostgreSQL store from schema PG_BASE_VERSION + i to the next,
  * as migrations[PG_BASE_VERSION + i] does on SQLite. Append only. */
-static const char *const pg_migrations[] = {NULL};
+static const char *const pg_migrations[] = {
+    /* 6 -> 7: attachment_blobs, as store.c's migration 7 */
+    "CREATE TABLE attachment_blobs ("
+    "  sha256 " T " PRIMARY KEY, size bigint NOT NULL, device " T " NOT NULL,"
+    "  grid " T " NOT NULL, created bigint NOT NULL);"
+    "CREATE INDEX attachment_blobs_device ON attachment_blobs (device);"
+    "CREATE INDEX attachment_blobs_grid ON attachment_blobs (grid);",
+};
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) >= N_PG_MIGRATIONS,
