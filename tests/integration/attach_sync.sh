@@ -40,10 +40,10 @@ blob_check() {
     while IFS= read -r f; do
         name=$(basename "$(dirname "$f")")$(basename "$f")
         [ "$(sha256sum "$f" | cut -c1-64)" = "$name" ] || bad=$((bad + 1))
-    done < <(find "$BLOBS" -mindepth 2 -type f -not -path "*/tmp/*")
+    done < <(find "$BLOBS" -mindepth 2 -type f -not -path "$BLOBS/tmp/*")
     echo "$bad"
 }
-nblobs() { find "$BLOBS" -mindepth 2 -type f -not -path "*/tmp/*" | wc -l; }
+nblobs() { find "$BLOBS" -mindepth 2 -type f -not -path "$BLOBS/tmp/*" | wc -l; }
 nparts() { find "$BLOBS/tmp" -type f | wc -l; }
 pending_bytes() { t_gs "$1" --json status | jq .attachments_pending_bytes; }
 # curl as a device: METHOD TOKEN PATH [DATA-FILE]; prints the status, body in $T/resp
@@ -252,7 +252,9 @@ out=$(t_admin --json attachments)
 t_admin attachments | grep -q "per grid" && ok admin_attachments_table || notok admin_attachments_table "no table"
 out=$(t_admin --json attachments gc)
 [ "$(jq .removed <<<"$out")" = 0 ] && ok gc_keeps_live || notok gc_keeps_live "$out"
+proxy_start # C reaches the server through the proxy
 t_gs "$C" delete "$RD" >/dev/null && t_gs "$C" sync >/dev/null 2>&1
+proxy_stop
 out=$(t_admin --json attachments gc)
 [ "$(jq .removed <<<"$out")" = 4 ] && [ "$(nblobs)" = $((want - 4 + 1)) ] && ok gc_removes_deleted_records_files ||
     notok gc_removes_deleted_records_files "$out, $(nblobs) files"
