@@ -176,7 +176,7 @@ while [ "$(pending_bytes "$C")" != 0 ] && [ $runs -lt 25 ]; do
     runs=$((runs + 1))
     if [ $cuts -lt 5 ]; then
         cut=$((40000 + RANDOM * 8))
-        proxy_start --cut-up-after "$cut" --cut-conns 1
+        proxy_start --cut-up-after "$cut" --cut-conns 0 # every connection: curl cannot mask it by reconnecting
         cuts=$((cuts + 1))
     else
         proxy_start
