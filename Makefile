@@ -265,6 +265,11 @@ build/fuzz/fuzz_enroll: tests/fuzz/fuzz_enroll.c proto/enroll.c common/rc.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< proto/enroll.c common/rc.c
 
+# The attachment wire's target parser (issue 19) is proto/ code: common/ and proto/ only.
+build/fuzz/fuzz_attwire: tests/fuzz/fuzz_attwire.c $(COMMON_SRC) $(PROTO_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PROTO_SRC) $(LIBS)
+
 # The EXIF parser (issue 19) is client code with no dependency: built alone.
 build/fuzz/fuzz_exif: tests/fuzz/fuzz_exif.c client/exif.c
 	@mkdir -p $(@D)

@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "admin.h"
+#include "attachments.h"
 #include "dashboard.h"
 #include "export.h"
 #include "qr.h"
@@ -68,6 +69,9 @@ static const char usage_text[] =
     "                                                  days (default 30), per grid\n"
     "  warnings [--grid G] [--all]                     warnings not cleared (--all: cleared too)\n"
     "  warning ack ID [--note TEXT]                    acknowledge a warning as the admin\n"
+    "  attachments                                     attachment bytes on the server per grid\n"
+    "                                                  and device, against their quotas\n"
+    "  attachments gc                                  remove the files no live attachment names\n"
     "  export --from DATE --to DATE --out FILE.xlsx    the records created in the range, one\n"
     "                                                  sheet per type, and a summary sheet\n"
     "  export --from DATE --to DATE --out FILE.csv [--type T] (either: [--grid G])\n"
@@ -774,6 +778,8 @@ static int dispatch(admin *a, int argc, char **argv)
         return registry_grid_cmd(a, argc - 1, argv + 1);
     if (strcmp(noun, "admin") == 0)
         return registry_admin_cmd(a, argc - 1, argv + 1);
+    if (strcmp(noun, "attachments") == 0)
+        return attachments_cmd(a, argc - 1, argv + 1);
     return admin_usage_error(a, "unknown command '%s'", noun);
 }
 

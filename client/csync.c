@@ -40,6 +40,7 @@
 #include "common/transport.h"
 #include "db.h"
 #include "apply.h"
+#include "atransfer.h"
 #include "device.h"
 #include "outbox.h"
 #include "resync.h"
@@ -239,6 +240,7 @@ typedef struct csync {
     int old_cache;            /* the handle's cache_size, restored by sync_end */
     int wiped;                /* the files are gone (wipe.h): sync_end touches no table */
     int wipe_probed;          /* a version probe got 410 wiped: the changes went once */
+    char refusal[200];        /* the server's words for the last attachment it refused */
 } csync;
 
 /* What one exchange did, for deciding whether another follows. */
@@ -541,6 +543,9 @@ static int sync_end(csync *cs, int rc)
     else if (cs->sum->rejected)
         snprintf(result, sizeof(result), "ok, %llu rejected",
                  (unsigned long long)cs->sum->rejected);
+    else if (cs->sum->att_refused)
+        snprintf(result, sizeof(result), "ok, %llu attachment(s) refused: %.200s",
+                 (unsigned long long)cs->sum->att_refused, cs->refusal);
     else
         snprintf(result, sizeof(result), "ok");
     keep = db->err; /* recording the result must not hide the sync's own error */
@@ -573,6 +578,13 @@ int csync_run_with(gs_db *db, const gs_sync_opts *opts, gs_sync_summary *sum, cs
             cs.o.progress(cs.o.progress_ud, sum);
         if (rc == GS_OK)
             rc = sync_continues(&cs, &ro, &go);
+    }
+    /* the records are synced: attachment bytes now, in requests of their own */
+    if (rc == GS_OK && cs.link && cs.o.attachments_budget != GS_SYNC_NO_ATTACHMENTS) {
+        rc = atransfer_run(db, cs.link, cs.dev.device_id, cs.o.attachments_budget, sum,
+                           cs.refusal, sizeof(cs.refusal));
+        if (rc == GS_OK && cs.o.progress)
+            cs.o.progress(cs.o.progress_ud, sum);
     }
     return sync_end(&cs, rc);
 }

@@ -435,6 +435,15 @@ GS_API int gs_db_attachments(gs_db *db, const char *record_id, gs_attachment_cb 
 GS_API int gs_db_attachment_get(gs_db *db, const char *att_id, int which, void **data,
                                 size_t *len);
 
+/* Fetches from the server the file (GS_ATT_FULL) or thumbnail (GS_ATT_THUMB) of attachment
+ * att_id when it is not on this device (GS_OK at once when it is), checked against its
+ * SHA-256 before it is stored. opts (may be NULL) gives the timeouts. GS_E_NOTFOUND: no
+ * such live attachment here, or the server does not hold its bytes yet; GS_E_NETWORK,
+ * GS_E_TIMEOUT, GS_E_AUTH as gs_sync_run. */
+struct gs_sync_opts;
+GS_API int gs_db_attachment_fetch(gs_db *db, const char *att_id, int which,
+                                  const struct gs_sync_opts *opts);
+
 /* Attachment bytes on this device the server has not acknowledged yet: *files stored files
  * and thumbnails (either may be NULL), *bytes their unsent bytes (`gridsync status`). */
 GS_API int gs_db_attachments_pending(gs_db *db, int64_t *files, int64_t *bytes);
@@ -455,6 +464,12 @@ typedef struct gs_sync_summary {
     uint64_t bytes_down; /* bytes received, HTTP headers included, before decompression */
     uint64_t requeued;   /* records queued again because the server was restored (a new
                             epoch, or a cursor beyond its history: PROTOCOL.md 2.9) */
+    /* attachment bytes, after the records (PROTOCOL.md section 12) */
+    uint64_t att_sent;     /* files and thumbnails the server now holds, hash-verified */
+    uint64_t att_bytes_up; /* attachment bytes the server acknowledged in this sync */
+    uint64_t att_deferred; /* files left for a later sync by attachments_budget */
+    uint64_t att_refused;  /* files the server refused (over quota: gridsync status says) */
+    uint64_t att_received; /* thumbnails received from the server */
 } gs_sync_summary;
 
 typedef void gs_sync_progress_fn(void *ud, const gs_sync_summary *so_far);
@@ -468,7 +483,12 @@ typedef struct gs_sync_opts {
     int no_compress;          /* 1: send bodies as they are (for measurements) */
     gs_sync_progress_fn *progress; /* called after each request; may be NULL */
     void *progress_ud;        /* passed to progress */
+    int64_t attachments_budget; /* attachment bytes one sync may move: 0 no limit,
+                                   GS_SYNC_NO_ATTACHMENTS none; a file that does not fit
+                                   waits whole for a later sync (thumbnails go first) */
 } gs_sync_opts;
+
+#define GS_SYNC_NO_ATTACHMENTS (-1)
 
 /* Syncs with the server given at init (PROTOCOL.md section 4) until nothing remains to
  * send or to pull: pending changes go up in batches, the server's answer (acks, changes of

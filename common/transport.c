@@ -233,7 +233,7 @@ static int add_header(struct curl_slist **list, const char *line, gs_err *err)
 
 static int perform(transport *t, const char *path, const char *content_type, const void *body,
                    size_t len, int post, long *status, gs_buf *resp, gs_err *err)
-{
+{ /* post: 0 GET, 1 POST, 2 PUT (never deflated: attachment chunks are JPEG or PDF) */
     char url[2048];
     char ctype[128];
     gs_buf packed;
@@ -257,7 +257,7 @@ static int perform(transport *t, const char *path, const char *content_type, con
         rc = add_header(&t->headers, "Expect:", err);
     if (!rc && post)
         rc = add_header(&t->headers, ctype, err);
-    if (!rc && post && t->compress) {
+    if (!rc && post == 1 && t->compress) {
         rc = maybe_deflate(body, len, &packed, &deflated, err);
         if (!rc && deflated)
             rc = add_header(&t->headers, "Content-Encoding: deflate", err);
@@ -270,6 +270,8 @@ static int perform(transport *t, const char *path, const char *content_type, con
     curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, &s);
+    /* PUT (post 2) is a POST with another method name; it must not outlive its request */
+    curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, post == 2 ? "PUT" : NULL);
     if (post) {
         curl_easy_setopt(t->curl, CURLOPT_POST, 1L);
         curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, deflated ? packed.ptr : body);
@@ -299,6 +301,12 @@ int transport_post(transport *t, const char *path, const char *content_type, con
                    size_t len, long *status, gs_buf *resp, gs_err *err)
 {
     return perform(t, path, content_type, body, len, 1, status, resp, err);
+}
+
+int transport_put(transport *t, const char *path, const char *content_type, const void *body,
+                  size_t len, long *status, gs_buf *resp, gs_err *err)
+{
+    return perform(t, path, content_type, body, len, 2, status, resp, err);
 }
 
 int transport_get(transport *t, const char *path, long *status, gs_buf *resp, gs_err *err)

@@ -58,6 +58,11 @@ void transport_free(transport *t);
 int transport_post(transport *t, const char *path, const char *content_type, const void *body,
                    size_t len, long *status, gs_buf *resp, gs_err *err);
 
+/* PUTs body to base_url + path, as transport_post but never deflated (attachment chunks,
+ * PROTOCOL.md section 11: JPEG and PDF bytes gain nothing from it). */
+int transport_put(transport *t, const char *path, const char *content_type, const void *body,
+                  size_t len, long *status, gs_buf *resp, gs_err *err);
+
 /* GETs base_url + path; as transport_post. */
 int transport_get(transport *t, const char *path, long *status, gs_buf *resp, gs_err *err);
 

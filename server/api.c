@@ -34,6 +34,7 @@
 #include "proto/proto.h"
 #include "proto/schema_wire.h"
 #include "admin_api.h"
+#include "att_api.h"
 #include "auth.h"
 #include "console.h"
 #include "engine.h"
@@ -70,6 +71,8 @@ struct srv_app {
     admin_env admin;      /* what the admin API works with */
     console *console;     /* the web console and its sign-in sessions */
     srv_gate large;       /* large bodies inflated and decoded at once (APP_LARGE_DECODES) */
+    blobs *blobs;         /* attachment bytes in DIR/blobs (NULL: an in-memory test app) */
+    att_env att;          /* what the attachment routes work with (att_api.h) */
 };
 
 /* Large bodies (over 64 KiB as sent, or deflated over 4 KiB, which may inflate to 8 MiB)
@@ -262,6 +265,37 @@ static void sync_wipe_answer(srv_app *app, srv_response *resp, const char *devic
     log_info(app->lg, "device %s (revoked): answered 410 %s", device, code);
     if (now)
         note_failure(app, device, 410, code);
+}
+
+/* sync_auth for the attachment routes (att_env.device_auth). */
+static int att_device_auth(void *ud, const srv_request *req, store_device *dev)
+{
+    return sync_auth(ud, req, dev);
+}
+
+/* Opens DIR/blobs and fills app->att; an in-memory store in the current folder (unit
+ * tests) gets no blob folder, and its attachment routes answer 503. */
+static int att_open(srv_app *app, gs_err *err)
+{
+    char root[SRV_PATH_MAX + 8];
+    int rc;
+
+    if (strcmp(app->cfg.db_path, ":memory:") == 0 && strcmp(app->cfg.dir, ".") == 0)
+        return GS_OK;
+    snprintf(root, sizeof(root), "%s/blobs", app->cfg.dir);
+    rc = blobs_open(&app->blobs, root, err);
+    if (rc)
+        return rc;
+    app->att.st = app->st;
+    app->att.lock = &app->lock;
+    app->att.group = &app->group;
+    app->att.b = app->blobs;
+    app->att.quota_device = app->cfg.attachment_quota_device;
+    app->att.quota_grid = app->cfg.attachment_quota_grid;
+    app->att.lg = app->lg;
+    app->att.device_auth = att_device_auth;
+    app->att.auth_ud = app;
+    return GS_OK;
 }
 
 /* What one sync did, for the metrics and the log note. */
@@ -1048,12 +1082,15 @@ int app_open(srv_app **out, const srv_config *cfg, srv_metrics *metrics, gs_logg
     /* the console's sessions are a second way into the admin API, never into /v1/sync */
     app->admin.session_auth = console_session_auth;
     app->admin.session_ud = app->console;
-    rc = rules_backfill(app, err);
+    rc = att_open(app, err);
+    if (!rc)
+        rc = rules_backfill(app, err);
     if (!rc)
         rc = rules_reconfigure(app, err);
     if (!rc)
         rc = sweeper_start(app, err);
     if (rc) {
+        blobs_close(app->blobs);
         console_free(app->console);
         group_free(&app->group);
         pthread_mutex_destroy(&app->lock);
@@ -1079,8 +1116,31 @@ void app_close(srv_app *app)
     group_free(&app->group);
     pthread_mutex_destroy(&app->lock);
     gate_destroy(&app->large);
+    blobs_close(app->blobs);
     store_close(app->st);
     gs_free(app);
+}
+
+/* /v1/admin/attachments[/gc]: an admin token (as the admin API checks it), then
+ * att_api.c. */
+static void handle_admin_attachments(srv_app *app, const srv_request *req, srv_response *resp)
+{
+    char who[GS_LIMIT_NAME + 1];
+    int rc = admin_api_auth(&app->admin, req->authorization.ptr, req->authorization.len, who,
+                            sizeof(who));
+
+    if (rc) {
+        resp->status = rc == GS_E_AUTH ? 401 : 500;
+        resp->content_type = "application/json";
+        buf_reset(&resp->body);
+        buf_adds(&resp->body,
+                 rc == GS_E_AUTH
+                     ? "{\"error\":\"auth\",\"message\":\"an admin token is required\"}\n"
+                     : "{\"error\":\"server\",\"message\":\"cannot check the token\"}\n");
+        return;
+    }
+    snprintf(resp->log_note, sizeof(resp->log_note), "admin=%s", who);
+    att_admin_handle(&app->att, req, resp);
 }
 
 void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
@@ -1094,6 +1154,17 @@ void app_handle(srv_app *app, const srv_request *req, srv_response *resp)
     }
     if (slice_eq(req->path, PROTO_SCHEMA_PATH)) {
         handle_schema(app, req, resp);
+        return;
+    }
+    if (att_api_owns(req->path)) {
+        if (!app->blobs)
+            sync_error(app, resp, 503, "busy", "attachments are not configured here", 0);
+        else
+            att_api_handle(&app->att, req, resp);
+        return;
+    }
+    if (att_admin_owns(req->path) && app->blobs) {
+        handle_admin_attachments(app, req, resp);
         return;
     }
     if (slice_eq(req->path, "/v1/admin") || slice_prefix(req->path, "/v1/admin/")) {
@@ -1134,6 +1205,13 @@ int app_head_check(srv_app *app, const srv_request *req, srv_response *resp, siz
          * method and token */
         *max_body = 1024;
         return 0;
+    }
+    if (att_api_owns(req->path)) {
+        if (!app->blobs) {
+            sync_error(app, resp, 503, "busy", "attachments are not configured here", 0);
+            return 1;
+        }
+        return att_api_head_check(&app->att, req, resp, max_body);
     }
     if (slice_eq(req->path, "/v1/admin") || slice_prefix(req->path, "/v1/admin/")) {
         rc = app->admin.session_auth

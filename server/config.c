@@ -139,6 +139,8 @@ static const key_def key_defs[] = {
     {"dispute_repeated_count", K_INT, F(rules.dispute_repeated_count), 0, 2, 100},
     {"dispute_repeated_days", K_INT, F(rules.dispute_repeated_days), 0, 1, 365},
     {"hazard_open_days", K_INT, F(rules.hazard_open_days), 0, 1, 365},
+    {"attachment_quota_device", K_U64, F(attachment_quota_device), 0, 0, 1LL << 50},
+    {"attachment_quota_grid", K_U64, F(attachment_quota_grid), 0, 0, 1LL << 50},
 };
 
 #define N_KEYS (sizeof(key_defs) / sizeof(key_defs[0]))

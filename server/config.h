@@ -51,6 +51,10 @@ typedef struct srv_config {
     int shutdown_timeout_ms;      /* "shutdown_timeout_ms": wait for in-flight requests on
                                      SIGTERM before closing them, default 10000 */
     rules_config rules;           /* the warning rules' keys (rules.h; silent_days is above) */
+    uint64_t attachment_quota_device; /* "attachment_quota_device": attachment bytes one
+                                         device may have sent, 0 (default): no quota */
+    uint64_t attachment_quota_grid;   /* "attachment_quota_grid": attachment bytes of one
+                                         grid, 0 (default): no quota */
 } srv_config;
 
 /* Fills cfg with the defaults above (paths empty, dir "."). Cannot fail. */

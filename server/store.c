@@ -279,11 +279,22 @@ static const char *const migrations[] = {
     "  AND d.rid = conflicts.rid AND d.field = conflicts.field AND d.id > conflicts.id);"
     "UPDATE conflicts SET updated = created;"
     "CREATE UNIQUE INDEX conflicts_open ON conflicts (tbl, rid, field) WHERE status = 'open';",
+    /* 12 -> 13: the index of attachment bytes (issue 19, store_att.c): one row per complete,
+     * hash-verified blob in DIR/blobs (server/blobs.h), with the device that sent it first
+     * and the grid of the attachment record it came for, which its quotas are charged to. */
+    "CREATE TABLE attachment_blobs ("
+    "  sha256 TEXT PRIMARY KEY NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  grid TEXT NOT NULL,"
+    "  created INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX attachment_blobs_device ON attachment_blobs (device);"
+    "CREATE INDEX attachment_blobs_grid ON attachment_blobs (grid);",
 };
 
 /* What a migration needs besides its SQL (run after it, in its transaction). */
 static int (*const migration_code[])(store *s, gs_err *err) = {
-    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    NULL, NULL, store_rec_migrate_3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");

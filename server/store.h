@@ -51,7 +51,7 @@
 #include "proto/schema.h"
 #include "sval.h"
 
-#define STORE_SCHEMA_VERSION 12 /* PRAGMA user_version after the last migration */
+#define STORE_SCHEMA_VERSION 13 /* PRAGMA user_version after the last migration */
 #define STORE_RESULT_MAX 120   /* bytes of a device's last sync result */
 #define STORE_HASH_LEN 32      /* SHA-256 of a token secret */
 #define STORE_ADMIN_DEVICE "admin" /* the writer of admin resolutions (device number 0) */
@@ -555,6 +555,30 @@ int store_session_del(store *s, const uint8_t id_hash[STORE_HASH_LEN], gs_err *e
 /* Live sessions, after ending the expired ones as store_session_get does. */
 int store_session_count(store *s, int64_t idle_before_ms, int64_t born_before_ms, int64_t *out,
                         gs_err *err);
+
+/* ---- attachment bytes (store_att.c, issue 19) ---- */
+
+/* A complete, hash-verified blob in DIR/blobs (server/blobs.h): who sent it first and the
+ * grid of the attachment record it was sent for (its quotas are charged to them). */
+typedef struct store_att_blob {
+    char sha256[65];               /* lower-case hex */
+    int64_t size;                  /* bytes */
+    char device[GS_LIMIT_NAME + 1]; /* the device that completed it first */
+    char grid[GS_LIMIT_NAME + 1];  /* that attachment record's grid */
+    int64_t created_ms;            /* when it became visible */
+} store_att_blob;
+
+/* GS_E_NOTFOUND when the blob is not indexed. */
+int store_att_get(store *s, const char *sha256, store_att_blob *out, gs_err *err);
+/* Indexes b; a row already there for the hash is kept (the same content is stored once). */
+int store_att_put(store *s, const store_att_blob *b, gs_err *err);
+int store_att_del(store *s, const char *sha256, gs_err *err);
+/* Bytes charged to device and to grid (either may be NULL: 0). */
+int store_att_usage(store *s, const char *device, const char *grid, int64_t *device_bytes,
+                    int64_t *grid_bytes, gs_err *err);
+typedef int store_att_cb(void *ud, const store_att_blob *b);
+/* Every indexed blob, by hash; a non-zero return of cb stops and is returned. */
+int store_att_each(store *s, store_att_cb *cb, void *ud, gs_err *err);
 
 /* ---- status ---- */
 

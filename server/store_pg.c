@@ -160,6 +160,12 @@ static const char *const pg_migrations[] = {
     "  AND d.rid = conflicts.rid AND d.field = conflicts.field AND d.id > conflicts.id);"
     "UPDATE conflicts SET updated = created;"
     "CREATE UNIQUE INDEX conflicts_open ON conflicts (tbl, rid, field) WHERE status = 'open';",
+    /* 12 -> 13: attachment_blobs, as store.c's migration 13 */
+    "CREATE TABLE attachment_blobs ("
+    "  sha256 " T " PRIMARY KEY, size bigint NOT NULL, device " T " NOT NULL,"
+    "  grid " T " NOT NULL, created bigint NOT NULL);"
+    "CREATE INDEX attachment_blobs_device ON attachment_blobs (device);"
+    "CREATE INDEX attachment_blobs_grid ON attachment_blobs (grid);",
 };
 
 #define N_PG_MIGRATIONS (STORE_SCHEMA_VERSION - PG_BASE_VERSION)

@@ -44,8 +44,10 @@ static const char get_help[] =
     "\n"
     "Writes attachment ATT_ID (from gridsync attachments) to FILE: the stored photo or PDF,\n"
     "or its thumbnail with --thumb, or the original as given with --original (only when it\n"
-    "was attached with --keep-original). Exit 3: no such attachment, or its file is not on\n"
-    "this device.\n";
+    "was attached with --keep-original). A file or thumbnail that is not on this device is\n"
+    "fetched from the server first (checked against its SHA-256). Exit 3: no such\n"
+    "attachment, or neither this device nor the server holds its file yet; 4: the server\n"
+    "cannot be reached.\n";
 
 static int attach_takes(const char *name, void *ud)
 {
@@ -294,6 +296,12 @@ int cli_cmd_attachment_get(cli *c)
     if (code)
         return code;
     rc = gs_db_attachment_get(c->db, id, which, &data, &len);
+    if (rc == GS_E_NOTFOUND && which != GS_ATT_ORIGINAL &&
+        gs_db_attachment_fetch(c->db, id, which, NULL) == GS_OK)
+        rc = gs_db_attachment_get(c->db, id, which, &data, &len); /* fetched from the server */
+    else if (rc == GS_E_NOTFOUND && which != GS_ATT_ORIGINAL &&
+             gs_db_errcode(c->db) != GS_E_NOTFOUND)
+        return cli_fail(c, gs_db_errcode(c->db)); /* offline, refused, ...: say so */
     if (rc)
         return cli_fail(c, rc);
     gs_err_clear(&err);

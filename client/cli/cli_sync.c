@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,33 @@
 static int takes_value(const char *name, void *ud)
 {
     (void)ud;
-    return strcmp(name, "batch") == 0;
+    return strcmp(name, "batch") == 0 || strcmp(name, "attachments-budget") == 0;
+}
+
+/* "2M", "500K", "1G", "12345" (bytes, K = 1024); 0 means none. -1 when malformed. */
+static int64_t parse_budget(const char *text)
+{
+    char *end;
+    long long v;
+    int64_t mul = 1;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno || end == text || v < 0 || text[0] == '-' || text[0] == '+')
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1024;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1024 * 1024;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1024LL * 1024 * 1024;
+    else if (*end)
+        return -1;
+    if (*end && end[1] && !((end[1] == 'B' || end[1] == 'b') && !end[2]))
+        return -1;
+    if (v > (1LL << 40) / mul)
+        return -1;
+    return (int64_t)v * mul;
 }
 
 static void human_bytes(uint64_t n, char *buf, size_t cap)
@@ -57,6 +84,12 @@ static int print_json(const gs_sync_summary *s, int rc, const char *msg)
         return -1;
     /* the server was restored: records sent again (PROTOCOL.md 2.9) */
     json_object_set_new(o, "requeued", json_integer((json_int_t)s->requeued));
+    json_object_set_new(o, "attachments",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "sent", (json_int_t)s->att_sent,
+                                  "bytes_sent", (json_int_t)s->att_bytes_up, "received",
+                                  (json_int_t)s->att_received, "deferred",
+                                  (json_int_t)s->att_deferred, "refused",
+                                  (json_int_t)s->att_refused));
     if (rc != GS_OK)
         json_object_set_new(o, "error",
                             json_pack("{s:s,s:s}", "code", gs_rc_name(rc), "message", msg));
@@ -81,6 +114,13 @@ int cli_cmd_sync(cli *c)
             if (*end || n < 1 || n > 5000)
                 return cli_usage_error(c, "--batch takes 1..5000 changes");
             opts.batch_changes = (uint32_t)n;
+        } else if (opt.name && strcmp(opt.name, "attachments-budget") == 0) {
+            int64_t b = parse_budget(opt.value);
+            if (b < 0)
+                return cli_usage_error(c, "--attachments-budget takes bytes, e.g. 2M, 500K or "
+                                          "0 (no attachments this time), not '%.40s'",
+                                       opt.value);
+            opts.attachments_budget = b == 0 ? GS_SYNC_NO_ATTACHMENTS : b;
         } else {
             return cli_usage_error(c, "sync: unexpected '%s'", opt.name ? opt.name : opt.value);
         }
@@ -88,10 +128,16 @@ int cli_cmd_sync(cli *c)
     if (r < 0)
         return CLI_USAGE;
     if (c->help) {
-        printf("usage: gridsync sync [--batch N]\n\n"
+        printf("usage: gridsync sync [--batch N] [--attachments-budget SIZE]\n\n"
                "Sends the changes recorded on this device to the server given at init and\n"
                "receives the changes of its grids, until nothing remains either way. Safe to\n"
                "interrupt at any moment: nothing is lost or sent twice.\n\n"
+               "Then attachment bytes, in requests of their own: thumbnails first, then the\n"
+               "files, in 64 KiB chunks resumed where a cut left them; thumbnails of the\n"
+               "grids' attachments come down. --attachments-budget 2M moves at most 2 MiB of\n"
+               "them in this sync (K, M, G; 0: none): a file that does not fit waits whole\n"
+               "for a later sync. A file the server refuses (over its quota) is reported\n"
+               "here and in gridsync status; the records are synced all the same.\n\n"
                "exit status: 0 synced, 2 not enrolled (run gridsync init first), 4 server\n"
                "unreachable or timed out (everything kept), 5 authentication refused (device\n"
                "revoked?), 6 some changes were rejected (see gridsync status), 7 the device\n"
@@ -124,6 +170,17 @@ int cli_cmd_sync(cli *c)
                (unsigned long long)sum.pushed, (unsigned long long)sum.accepted,
                (unsigned long long)sum.rejected, (unsigned long long)sum.pulled,
                (unsigned long long)sum.requests, sum.requests == 1 ? "" : "s", up, down);
+    if ((rc == GS_OK || rc == GS_E_REJECTED) &&
+        (sum.att_sent || sum.att_received || sum.att_deferred || sum.att_refused))
+        printf("attachments: %llu sent (%llu bytes), %llu thumbnail%s received, %llu "
+               "deferred, %llu refused\n",
+               (unsigned long long)sum.att_sent, (unsigned long long)sum.att_bytes_up,
+               (unsigned long long)sum.att_received, sum.att_received == 1 ? "" : "s",
+               (unsigned long long)sum.att_deferred, (unsigned long long)sum.att_refused);
+    if ((rc == GS_OK || rc == GS_E_REJECTED) && sum.att_refused)
+        fprintf(stderr, "gridsync: %llu attachment(s) refused by the server: see gridsync "
+                        "status\n",
+                (unsigned long long)sum.att_refused);
     if ((rc == GS_OK || rc == GS_E_REJECTED) && sum.requeued)
         printf("the server was restored from a backup: %llu record%s sent again so that it "
                "has everything this device holds, and everything pulled again\n",

@@ -219,6 +219,7 @@ static void test_migrates_a_schema_9_store(void **state)
     /* take the file back to schema 9 (before the registry), with an admin of that time */
     assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
     if (sqlite3_exec(db,
+                     "DROP TABLE attachment_blobs;"
                      "DROP INDEX conflicts_open; ALTER TABLE conflicts DROP COLUMN losers;"
                      "ALTER TABLE conflicts DROP COLUMN updated;"
                      "DROP TABLE admin_towns; DROP TABLE grids; DROP TABLE towns;"
