@@ -158,5 +158,17 @@ export function deviceActions(d, rerender) {
         },
       },
     }),
+    // a lost handheld: revoke and have it delete its data at its next contact (issue 21;
+    // "after upload" merges what it holds first: docs/ADMIN-API.md, revoke)
+    h('button', {
+      class: 'ghost', text: t('dev_wipe'), attrs: { type: 'button', 'data-testid': 'wipe-' + d.id },
+      on: {
+        click: (ev) => {
+          if (!window.confirm(t('dev_wipe_confirm', d.id, d.name))) return;
+          const wipe = window.confirm(t('dev_wipe_upload_first')) ? 'after_upload' : 'now';
+          act(ev.target, '/revoke', { wipe }, t('dev_wiped', d.id));
+        },
+      },
+    }),
   ];
 }

@@ -281,6 +281,16 @@ export const STRINGS = Object.freeze({
     en: 'Revoke device {0} ({1})? Its token stops working at once.',
   },
   dev_revoked: { zh: '设备 {0} 已停用。', en: 'Device {0} revoked.' },
+  dev_wipe: { zh: '停用并清除', en: 'Revoke and wipe' },
+  dev_wipe_confirm: {
+    zh: '停用设备 {0}（{1}）并远程清除？它下次联网时将删除本机的全部数据和令牌。',
+    en: 'Revoke device {0} ({1}) and wipe it? At its next contact it deletes all its data and its token.',
+  },
+  dev_wipe_upload_first: {
+    zh: '先接收它尚未上传的记录再清除？（确定：先上传；取消：立即清除，未上传的记录丢失）',
+    en: 'Take the records it has not sent yet before the wipe? (OK: upload first; Cancel: wipe now, unsent records are lost)',
+  },
+  dev_wiped: { zh: '设备 {0} 已停用，将被远程清除。', en: 'Device {0} revoked; it will be wiped.' },
   enrol_add: { zh: '添加设备', en: 'Add device' },
   enrol_grids: { zh: '网格（多个用逗号分隔，第一个为默认）', en: 'Grids (comma-separated; the first is the default)' },
   enrol_grids_hint: { zh: '例如：东风村3组', en: 'e.g. 东风村3组' },

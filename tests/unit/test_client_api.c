@@ -87,7 +87,6 @@ static void test_rc_codes_match_library(void **state)
         {GS_E_CONFIG, "config"}, {GS_E_RANDOM, "random"}, {GS_E_BUSY, "busy"},
         {GS_E_USAGE, "usage"}, {GS_E_CRYPTO, "crypto"}, {GS_E_EXISTS, "exists"},
         {GS_E_STATE, "state"}, {GS_E_READ_ONLY, "read_only"}, {GS_E_WIPED, "wiped"},
-        {GS_E_STATE, "state"}, {GS_E_READ_ONLY, "read_only"},
         {GS_E_KEY, "key"},
     };
     assert_int_equal(sizeof(codes) / sizeof(codes[0]), GS_RC_COUNT);

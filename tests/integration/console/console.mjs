@@ -32,6 +32,26 @@ const ADMIN = 'county'; // the name of the admin `gridsyncd init` makes: acknowl
 
 // GET an admin API path with the admin token, from Node (not the page): what the server
 // says, to hold the page's figures against.
+// POST path with a JSON body, as the admin (the token, not the page's session).
+function apiPost(path, obj) {
+  return new Promise((done, fail) => {
+    const u = new globalThis.URL(URL + path);
+    const data = JSON.stringify(obj);
+    const req = https.request({
+      hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', ca: CA,
+      headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' },
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => (res.statusCode < 300 ? done(JSON.parse(body))
+        : fail(new Error(`POST ${path}: ${res.statusCode} ${body.slice(0, 200)}`))));
+    });
+    req.on('error', fail);
+    req.end(data);
+  });
+}
+
 function apiGet(path) {
   return new Promise((done, fail) => {
     const u = new globalThis.URL(URL + path);
@@ -543,6 +563,21 @@ try {
     await page.locator(`tr[data-device="${seed.devices.C.id}"]`, { hasText: '已停用' }).waitFor();
     const dev = (await apiGet('/v1/admin/devices')).devices.find((d) => d.id === seed.devices.C.id);
     expect(dev && dev.revoked === true && dev.wipe === 'none', 'stored: ' + JSON.stringify(dev));
+  });
+
+  await check('console_devices_revoke_with_wipe', async () => {
+    // two dialogs: "revoke and wipe?" yes, then "upload first?" yes
+    const answers = [true, true];
+    const onDialog = (d) => (answers.shift() ? d.accept() : d.dismiss());
+    // a device of its own: A and B still sync after the page's checks
+    const lost = await apiPost('/v1/admin/devices', { grids: ['遗失'], name: '遗失的手机' });
+    await page.reload();
+    page.on('dialog', onDialog);
+    await page.click(`[data-testid="wipe-${lost.id}"]`);
+    await page.locator(`tr[data-device="${lost.id}"]`, { hasText: '已停用' }).waitFor();
+    page.off('dialog', onDialog);
+    const dev = (await apiGet('/v1/admin/devices')).devices.find((d) => d.id === lost.id);
+    expect(dev && dev.revoked === true && dev.wipe === 'after_upload', 'stored: ' + JSON.stringify(dev));
   });
 
   await check('console_reload_keeps_session', async () => {
