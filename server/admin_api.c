@@ -1938,7 +1938,7 @@ static int slice_is(srv_slice s, const char *lit)
     return s.ptr && s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
 }
 
-static int is_json_type(srv_slice s)
+int admin_is_json(srv_slice s)
 {
     static const char want[] = ADMIN_CONTENT_TYPE;
     size_t n = 0;
@@ -2035,7 +2035,7 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
         goto out;
     }
     if (is_post && req->body_len > 0) {
-        if (!is_json_type(req->content_type)) {
+        if (!admin_is_json(req->content_type)) {
             reply_err(&r, 415, "content_type", "the body must be " ADMIN_CONTENT_TYPE);
             goto out;
         }

@@ -76,6 +76,10 @@ void admin_api_handle(admin_env *env, const srv_request *req, srv_response *resp
  * admin_id, GS_E_AUTH, or GS_E_DB. Takes and releases *env->lock. For the console. */
 int admin_api_auth(admin_env *env, const char *header, size_t len, char *admin_id, size_t cap);
 
+/* 1 when a Content-Type is ADMIN_CONTENT_TYPE (case-insensitive, parameters after ';'
+ * ignored): the admin API's, the console's sign-in and the enrolment's bodies. */
+int admin_is_json(srv_slice s);
+
 /* Adds the admin's "name", "role" and "towns" to o (the console's session answer); nothing
  * when the admin cannot be read. Takes and releases *env->lock. */
 void admin_api_describe(admin_env *env, const char *admin_id, json_t *o);

@@ -336,15 +336,6 @@ static json_t *session_json(console *c, const session *s, int64_t idle_ms)
     return o;
 }
 
-static int is_json(srv_slice s)
-{
-    static const char want[] = ADMIN_CONTENT_TYPE;
-    size_t n = 0;
-    while (s.ptr && n < s.len && s.ptr[n] != ';' && s.ptr[n] != ' ')
-        n++;
-    return s.ptr && n == sizeof(want) - 1 && ieq(s.ptr, want, n);
-}
-
 /* POST /admin/session {"token": "<admin token>"}. */
 static void signin(console *c, const srv_request *req, srv_response *resp)
 {
@@ -365,7 +356,7 @@ static void signin(console *c, const srv_request *req, srv_response *resp)
         goto out;
     }
     /* a cross-site form cannot send JSON without a CORS preflight we never answer */
-    if (!is_json(req->content_type)) {
+    if (!admin_is_json(req->content_type)) {
         reply_err(resp, 415, "content_type", "the body must be " ADMIN_CONTENT_TYPE, NULL);
         goto out;
     }

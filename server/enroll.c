@@ -131,27 +131,6 @@ static void serve_ca(admin_env *env, const srv_request *req, srv_response *resp)
 }
 
 /* 1 for "application/json", any case, maybe with parameters after ';'. */
-static int is_json_media(srv_slice s)
-{
-    static const char want[] = ADMIN_CONTENT_TYPE;
-    size_t n = 0;
-
-    if (!s.ptr)
-        return 0;
-    while (n < s.len && s.ptr[n] != ';' && s.ptr[n] != ' ')
-        n++;
-    if (n != sizeof(want) - 1)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s.ptr[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        if (c != want[i])
-            return 0;
-    }
-    return 1;
-}
-
 /* The canonical code of the request body into canon; 0 after answering 400/415/413. */
 static int read_code(const srv_request *req, srv_response *resp, char canon[ENROLL_CODE_LEN + 1])
 {
@@ -170,7 +149,7 @@ static int read_code(const srv_request *req, srv_response *resp, char canon[ENRO
         reply_err(resp, 415, "content_type", "enrolment requests are not compressed");
         return 0;
     }
-    if (!is_json_media(req->content_type)) {
+    if (!admin_is_json(req->content_type)) {
         reply_err(resp, 415, "content_type", "the body must be " ADMIN_CONTENT_TYPE);
         return 0;
     }
