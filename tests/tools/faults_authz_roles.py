@@ -18,13 +18,13 @@ Prints "ok NAME" / "not ok NAME: why".
 """
 import json
 import os
-import socket
-import ssl
 import sys
 import time
 import urllib.parse
 
 import msgpack
+
+import faultlib
 
 PORT, CA, COUNTY, OWN, OTHER = sys.argv[1:6]
 PORT = int(PORT)
@@ -44,34 +44,7 @@ def result(name, good, why=""):
 
 
 def exchange(method, path, body=b"", token=None, ctype="application/json"):
-    s = ssl.create_default_context(cafile=CA).wrap_socket(
-        socket.create_connection(("127.0.0.1", PORT), timeout=10), server_hostname="localhost")
-    h = "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" % (method, path)
-    if token:
-        h += "Authorization: Bearer %s\r\n" % token
-    if body or method == "POST":
-        h += "Content-Type: %s\r\nContent-Length: %d\r\n" % (ctype, len(body))
-    s.sendall(h.encode() + b"\r\n" + body)
-    data = b""
-    while True:
-        c = s.recv(65536)
-        if not c:
-            break
-        data += c
-    s.close()
-    head, _, rest = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    if b"transfer-encoding: chunked" in head.lower():
-        out = b""
-        while rest:
-            n, _, rest = rest.partition(b"\r\n")
-            n = int(n, 16)
-            if n == 0:
-                break
-            out += rest[:n]
-            rest = rest[n + 2:]
-        rest = out
-    return status, rest
+    return faultlib.exchange(PORT, CA, method, path, body, token, ctype)
 
 
 def admin(token, method, path, body=None):
